@@ -1,0 +1,75 @@
+"""Deployment settings, read from ``DRUMBEAT_*`` environment variables and ``.env``.
+
+One typed object, built once per process with :func:`get_settings`, so that a
+misspelt or malformed value fails at start-up with the variable's name rather
+than deep inside a worker. Every field here is documented in the README.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Everything a Drumbeat deployment can be told; defaults give the embedded setup."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DRUMBEAT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR_DIR / 'drumbeat.sqlite'}",
+        description="SQLAlchemy URL; the default is a SQLite file under var/.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL for dramatiq; unset means the in-process broker."
+    )
+    mail_domain: str = Field(default="drumbeat.localhost", description="Domain of our addresses.")
+    secret_key: SecretStr = Field(
+        default=SecretStr("change-me"), description="HMAC key for reply tokens."
+    )
+    smtp_host: str | None = Field(default=None, description="Outgoing relay; unset: Maildir.")
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str | None = Field(default=None, description="From address of outgoing mail.")
+    maildir: Path = Field(default=DEFAULT_VAR_DIR / "maildir", description="Local outbox.")
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    default_timezone: str = "UTC"
+    default_cadence: str = "weekly"
+    default_checkin_day: str = "monday"
+    default_checkin_time: time = time(10, 0)
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from exc
+        return value
+
+    @property
+    def sender_address(self) -> str:
+        """The From address of everything we send."""
+        return self.mail_from or f"drumbeat@{self.mail_domain}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

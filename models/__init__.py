@@ -1,0 +1,36 @@
+"""The domain: tables, the scoring rules, imports and the unit of work.
+
+What lives here: SQLAlchemy 2 typed models (``people``, ``plan``, ``meetings``,
+``mailbox``, ``evaluations``), the pure scoring rules (``scoring``), the
+company importers (``importing``), the Alembic migrations (``migrations``) and
+the engine/session helpers (``db``).
+
+Who may import it: ``drumbeat`` (CLI), ``workers`` and tests. ``models`` never
+imports ``mail`` or ``workers``: it knows nothing of SMTP, IMAP or the broker.
+"""
+
+from models.base import Base
+from models.evaluations import Evaluation
+from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
+from models.meetings import Meeting, MeetingStatus
+from models.people import Person, PersonAlias
+from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+
+__all__ = [
+    "Base",
+    "Evaluation",
+    "Goal",
+    "InboundMessage",
+    "InboundStatus",
+    "Initiative",
+    "Meeting",
+    "MeetingStatus",
+    "OutboundMessage",
+    "OutboundStatus",
+    "Person",
+    "PersonAlias",
+    "Project",
+    "Task",
+    "TaskStatus",
+    "TaskUpdate",
+]

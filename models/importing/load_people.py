@@ -1,0 +1,185 @@
+"""Writing a checked people file into the database: all of it, or (on any problem) none.
+
+People are matched by email, then by alias, so a re-import updates in place.
+The checks that need the database (unknown managers, cycles through people
+not in the file, addresses owned by someone else) run before anything is
+written, and every problem is reported in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models.importing.org_graph import find_cycles
+from models.importing.people_file import PeopleFile, PersonRecord
+from models.importing.problems import ProblemLog
+from models.people import Person, PersonAlias
+from models.scoring import Cadence
+
+
+@dataclass
+class Defaults:
+    """Values for columns a new person's row leaves empty."""
+
+    timezone: str = "UTC"
+    cadence: str = Cadence.WEEKLY.value
+    checkin_weekday: int = 0
+    checkin_time: time = time(10, 0)
+
+
+@dataclass
+class PeopleSummary:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def load_people(session: Session, people: PeopleFile, defaults: Defaults | None = None
+                ) -> PeopleSummary:
+    """Apply ``people`` in the session's transaction; raises ImportFailed with every problem."""
+    defaults = defaults or Defaults()
+    log = people.problems
+    existing = _existing_people(session)
+    by_address = _addresses(existing)
+    matched = {rec.email: by_address.get(rec.email) or _by_alias(rec, by_address)
+               for rec in people.records}
+    _check_managers(people.records, by_address, log)
+    _check_cycles(people.records, matched, existing, log)
+    _check_addresses(people.records, matched, by_address, log)
+    log.raise_if_any()
+
+    summary = PeopleSummary()
+    person_for: dict[str, Person] = {}
+    for record in people.records:
+        person = matched[record.email]
+        if person is None:
+            person = Person(email=record.email, name=record.name, timezone=defaults.timezone,
+                            cadence=defaults.cadence, checkin_weekday=defaults.checkin_weekday,
+                            checkin_time=defaults.checkin_time)
+            session.add(person)
+            summary.created.append(record.email)
+        _apply_fields(person, record)
+        person_for[record.email] = person
+    for record in people.records:
+        if record.manager_given:
+            manager = (person_for.get(record.manager_email) or by_address.get(
+                record.manager_email)) if record.manager_email else None
+            person_for[record.email].manager = manager
+    _apply_aliases(session, people.records, person_for)
+    session.flush()
+    for record in people.records:
+        person = person_for[record.email]
+        if record.email in summary.created:
+            continue
+        if _was_changed(session, person):
+            summary.updated.append(record.email)
+        else:
+            summary.unchanged += 1
+    return summary
+
+
+def _existing_people(session: Session) -> list[Person]:
+    return list(session.scalars(select(Person).options(selectinload(Person.aliases))))
+
+
+def _addresses(people: list[Person]) -> dict[str, Person]:
+    addresses = {person.email: person for person in people}
+    for person in people:
+        for alias in person.aliases:
+            addresses.setdefault(alias.email, person)
+    return addresses
+
+
+def _by_alias(record: PersonRecord, by_address: dict[str, Person]) -> Person | None:
+    """A row whose email is someone's alias is that person under a new primary address."""
+    return next((by_address[a] for a in record.aliases or [] if a in by_address), None)
+
+
+def _check_managers(records: list[PersonRecord], by_address: dict[str, Person],
+                    log: ProblemLog) -> None:
+    in_file = {record.email for record in records} | {
+        alias for record in records for alias in record.aliases or []}
+    for record in records:
+        manager = record.manager_email
+        if manager and manager not in in_file and manager not in by_address:
+            log.add(record.row, "manager_email", f"no person has the address {manager}",
+                    "Add a row for the manager, or correct the address.")
+
+
+def _check_cycles(records: list[PersonRecord], matched: dict[str, Person | None],
+                  existing: list[Person], log: ProblemLog) -> None:
+    """The reporting line after the import must end at someone with no manager."""
+    key_of = {person.id: f"#{person.id}" for person in existing}
+    manager_of: dict[str, str | None] = {
+        key_of[p.id]: key_of.get(p.manager_id) if p.manager_id else None for p in existing}
+    name_of = {key_of[p.id]: p.email for p in existing}
+    file_key = {}
+    for record in records:
+        person = matched[record.email]
+        file_key[record.email] = key_of[person.id] if person else record.email
+        for alias in record.aliases or []:
+            file_key.setdefault(alias, file_key[record.email])
+        name_of[file_key[record.email]] = record.email
+    by_address = {p.email: key_of[p.id] for p in existing}
+    for record in records:
+        key = file_key[record.email]
+        if record.manager_given:
+            target = record.manager_email
+            manager_of[key] = (file_key.get(target) or by_address.get(target)) if target else None
+        else:
+            manager_of.setdefault(key, None)
+    row_of = {file_key[record.email]: record.row for record in records}
+    for cycle in find_cycles(manager_of):
+        rows = [row_of[k] for k in cycle if k in row_of]
+        chain = " → ".join(name_of.get(k, k) for k in cycle)
+        log.add(min(rows) if rows else None, "manager_email", f"managers form a cycle: {chain}",
+                "Someone in this chain must report to a person outside it (or to nobody).")
+
+
+def _check_addresses(records: list[PersonRecord], matched: dict[str, Person | None],
+                     by_address: dict[str, Person], log: ProblemLog) -> None:
+    """An address in the file may not belong to a different person already in Drumbeat."""
+    for record in records:
+        me = matched[record.email]
+        for field_name, address in [("email", record.email)] + [
+                ("aliases", a) for a in record.aliases or []]:
+            owner = by_address.get(address)
+            if owner is not None and owner is not me:
+                log.add(record.row, field_name, f"{address} already belongs to {owner.email}",
+                        "One address, one person: remove it from the other person first.")
+
+
+FIELDS = ("name", "timezone", "cadence", "checkin_weekday", "checkin_time", "is_hr",
+          "active_from", "active_until")
+
+
+def _apply_fields(person: Person, record: PersonRecord) -> None:
+    person.email = record.email
+    for name in FIELDS:
+        value = getattr(record, name)
+        if value is not None and getattr(person, name) != value:
+            setattr(person, name, value)
+
+
+def _apply_aliases(session: Session, records: list[PersonRecord],
+                   person_for: dict[str, Person]) -> None:
+    for record in records:
+        if record.aliases is None:
+            continue
+        person = person_for[record.email]
+        wanted = [a for a in dict.fromkeys(record.aliases) if a != record.email]
+        if sorted(a.email for a in person.aliases) == sorted(wanted):
+            continue
+        person.aliases.clear()
+        session.flush()  # free the addresses before they are inserted again
+        person.aliases.extend(PersonAlias(email=address) for address in wanted)
+
+
+def _was_changed(session: Session, person: Person) -> bool:
+    return person in session.dirty or any(
+        alias in session.new for alias in person.aliases) or session.is_modified(person)
+

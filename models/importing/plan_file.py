@@ -1,0 +1,292 @@
+"""Reading a plan (initiatives → goals → projects → tasks) into flat records (pure).
+
+Two forms, one stream of :class:`PlanRecord`, parents always before children:
+
+* YAML, nested as people write it (``examples/northwind/plan.yaml``);
+* CSV, one row per task (columns ``initiative``, ``goal``, ``project``,
+  ``task``, ``owner``, ``due`` … and ``initiative_owner``, ``goal_owner``,
+  ``project_owner`` the first time a parent appears), streamed row by row so
+  a 500,000-task export never sits in memory.
+
+An item's identity is its path of titles (case and spacing ignored), hashed
+into ``import_key``: importing the same file again finds the same rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from models.importing.csvfile import CsvFile, CsvRow
+from models.importing.problems import ProblemLog
+from models.importing.values import (
+    BadValue,
+    read_date,
+    read_email,
+    read_progress,
+    read_status,
+    read_weight,
+)
+from models.plan import TaskStatus
+
+
+class Level(StrEnum):
+    INITIATIVE = "initiative"
+    GOAL = "goal"
+    PROJECT = "project"
+    TASK = "task"
+
+
+CHILDREN = {
+    Level.INITIATIVE: ("goals", Level.GOAL),
+    Level.GOAL: ("projects", Level.PROJECT),
+    Level.PROJECT: ("tasks", Level.TASK),
+}
+VALUE_FIELDS = ("title", "owner", "due", "description", "weight", "status", "progress",
+                "completed_on")
+ALLOWED_KEYS = {
+    level: set(VALUE_FIELDS) | ({CHILDREN[level][0]} if level in CHILDREN else set())
+    for level in Level
+}
+
+
+@dataclass
+class PlanRecord:
+    """One item of the cascade; None for a value the file does not give."""
+
+    level: Level
+    row: int
+    key: str
+    parent_key: str | None
+    title: str
+    owner_email: str
+    due: date | None = None
+    description: str | None = None
+    weight: float | None = None
+    status: TaskStatus | None = None
+    progress: int | None = None
+    completed_on: date | None = None
+
+
+def import_key(titles: list[str]) -> str:
+    """A stable 32-hex-digit identity for a path of titles, ignoring case and spacing."""
+    normal = "\x1f".join(" ".join(title.casefold().split()) for title in titles)
+    return hashlib.blake2b(normal.encode(), digest_size=16).hexdigest()
+
+
+def read_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
+    """The records of a YAML or CSV plan; problems go to ``log`` as they are found."""
+    if path.suffix.lower() == ".csv":
+        yield from _read_csv_plan(path, log)
+    else:
+        yield from _read_yaml_plan(path, log)
+
+
+# --- one item's values, shared by both forms --------------------------------------------
+
+READERS: dict[str, Callable[[Any], Any]] = {
+    "owner": read_email,
+    "due": read_date,
+    "weight": read_weight,
+    "status": read_status,
+    "progress": read_progress,
+    "completed_on": read_date,
+}
+
+
+def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any],
+                 where: str, log: ProblemLog) -> PlanRecord | None:
+    """Check one item's values; None (with problems logged) when it cannot be imported."""
+    ok = True
+    title = str(values.get("title") or "").strip()
+    if not title:
+        log.add(row, f"{where} title", "is missing", f"Every {level} needs a title.")
+        ok = False
+    checked: dict[str, Any] = {}
+    failed: set[str] = set()
+    for name, reader in READERS.items():
+        raw = values.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        try:
+            checked[name] = reader(raw)
+        except BadValue as exc:
+            log.add(row, f"{where} {name}", exc.message, exc.hint)
+            failed.add(name)
+            ok = False
+    if "owner" not in checked and "owner" not in failed:
+        log.add(row, f"{where} owner", "is missing",
+                f"Every {level} needs an owner: a person's email from the people file.")
+        ok = False
+    ok = _settle_status(checked, row, where, log) and ok
+    if not ok:
+        return None
+    description = values.get("description")
+    return PlanRecord(
+        level=level, row=row, key=import_key([*path, title]),
+        parent_key=import_key(path) if path else None, title=title,
+        owner_email=checked["owner"], due=checked.get("due"),
+        description=str(description).strip() if description else None,
+        weight=checked.get("weight"), status=checked.get("status"),
+        progress=checked.get("progress"), completed_on=checked.get("completed_on"),
+    )
+
+
+def _settle_status(checked: dict[str, Any], row: int, where: str, log: ProblemLog) -> bool:
+    """Done means 100%, and 100% means done; anything else is a contradiction to fix."""
+    status, progress = checked.get("status"), checked.get("progress")
+    if status == TaskStatus.DONE:
+        if progress is not None and progress != 100:
+            log.add(row, f"{where} progress", f"is {progress} but the status is done",
+                    "A done item is 100%: remove the progress or fix the status.")
+            return False
+        checked["progress"] = 100
+    elif progress == 100 and status is None:
+        checked["status"] = TaskStatus.DONE
+    elif progress == 100 and status != TaskStatus.DROPPED:
+        log.add(row, f"{where} status", f"is {status} but the progress is 100",
+                "Mark it done, or lower the progress.")
+        return False
+    if checked.get("completed_on") and checked.get("status") != TaskStatus.DONE:
+        log.add(row, f"{where} completed_on", "is set but the status is not done",
+                "Give completed_on only for done items.")
+        return False
+    return True
+
+
+# --- YAML ----------------------------------------------------------------------------------
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping, for error messages."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
+    try:
+        document = yaml.load(path.read_bytes(), Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        log.add(mark.line + 1 if mark else None, None, f"is not valid YAML ({exc})",
+                "Check the indentation, and quote titles containing ': ' or '#'.")
+        return
+    items = document.get("initiatives") if isinstance(document, dict) else document
+    if not isinstance(items, list) or not items:
+        log.add(None, None, "has no initiatives",
+                "Start the file with 'initiatives:' and a list of initiatives under it.")
+        return
+    yield from _walk(items, Level.INITIATIVE, [], "", log, set())
+
+
+def _walk(items: Any, level: Level, path: list[str], where: str, log: ProblemLog,
+          seen: set[str]) -> Iterator[PlanRecord]:
+    if not isinstance(items, list):
+        log.add(None, where.strip() or None, f"the {level}s must be a list",
+                f"Write each {level} as a '- title: ...' item.")
+        return
+    for index, item in enumerate(items, start=1):
+        label = f"{where}{level} {index}"
+        if not isinstance(item, dict):
+            log.add(None, label, f"is not a {level}", "Write it as '- title: ...' with an owner.")
+            continue
+        row = item.pop("__line__", None)
+        title = str(item.get("title") or "").strip()
+        label = f"{where}{level} {title!r}" if title else label
+        _check_keys(item, level, row, label, log)
+        record = _make_record(level, row, path, item, label, log)
+        if record is None:
+            continue
+        if record.key in seen:
+            log.add(row, label, f"the same {level} title appears twice under one parent",
+                    "Titles must be unique within their parent.")
+            continue
+        seen.add(record.key)
+        yield record
+        if level in CHILDREN:
+            children_key, child_level = CHILDREN[level]
+            yield from _walk(item.get(children_key) or [], child_level, [*path, title],
+                             f"{label} › ", log, seen)
+
+
+def _check_keys(item: dict[str, Any], level: Level, row: int | None, label: str,
+                log: ProblemLog) -> None:
+    for key in item:
+        if key in ALLOWED_KEYS[level]:
+            continue
+        close = difflib.get_close_matches(str(key), sorted(ALLOWED_KEYS[level]), n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else (
+            "Allowed: " + ", ".join(sorted(ALLOWED_KEYS[level])) + ".")
+        log.add(row, label, f"has an unknown field {key!r}", hint)
+
+
+# --- CSV, one row per task ------------------------------------------------------------------
+
+CSV_SYNONYMS = {"task_title": "task", "title": "task", "task_owner": "owner",
+                "task_due": "due", "initiative_title": "initiative", "goal_title": "goal",
+                "project_title": "project"}
+PARENT_LEVELS = (Level.INITIATIVE, Level.GOAL, Level.PROJECT)
+CSV_REQUIRED = ("initiative", "goal", "project", "task", "owner")
+
+
+def _read_csv_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
+    with CsvFile(path, CSV_SYNONYMS) as csv_file:
+        missing = [c for c in CSV_REQUIRED if c not in csv_file.columns]
+        if missing:
+            log.add(1, None, f"the header lacks {', '.join(missing)}",
+                    "A plan CSV needs the columns: " + ", ".join(CSV_REQUIRED) + ".")
+            return
+        parents: dict[str, bool] = {}  # key -> whether the parent could be read
+        task_rows: dict[str, int] = {}
+        for row in csv_file.rows():
+            yield from _csv_row_records(row, parents, task_rows, log)
+
+
+def _csv_row_records(row: CsvRow, parents: dict[str, bool], task_rows: dict[str, int],
+                     log: ProblemLog) -> Iterator[PlanRecord]:
+    """The parents this row introduces, then its task; a parent's problem is told once."""
+    cells = row.cells
+    path: list[str] = []
+    for level in PARENT_LEVELS:
+        title = cells.get(level.value, "").strip()
+        key = import_key([*path, title]) if title else None
+        if key is not None and key in parents:
+            if not parents[key]:
+                return
+            path.append(title)
+            continue
+        values = {name: cells.get(f"{level.value}_{name}") for name in VALUE_FIELDS}
+        values["title"] = title
+        record = _make_record(level, row.number, path, values, level.value, log)
+        if key is not None:
+            parents[key] = record is not None
+        if record is None:
+            return
+        path.append(title)
+        yield record
+    values = {name: cells.get(name) for name in VALUE_FIELDS}
+    values["title"] = cells.get("task")
+    task = _make_record(Level.TASK, row.number, path, values, "task", log)
+    if task is None:
+        return
+    earlier = task_rows.setdefault(task.key, row.number)
+    if earlier != row.number:
+        log.add(row.number, "task", f"the task {task.title!r} is already on row {earlier}",
+                "Titles must be unique within their project.")
+        return
+    yield task
+

@@ -1,0 +1,1 @@
+"""Alembic migrations; applied with ``drumbeat db upgrade`` (see ``models.migrate``)."""

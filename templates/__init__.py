@@ -1,0 +1,1 @@
+"""Jinja2 templates only (``*.j2``), loaded through importlib.resources."""

@@ -1,0 +1,108 @@
+"""Shared fixtures: real SQLite and real PostgreSQL, migrated with our own migrations.
+
+``db`` is parametrized over both databases, so every test that takes it runs
+twice. PostgreSQL tests get a private schema per test session and empty tables
+per test. When a server is unreachable the test skips, except under CI
+(``CI`` set), where a missing service fails the run instead of hiding tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Base
+from models.db import make_engine, session_factory
+from models.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "DRUMBEAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("DRUMBEAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples" / "northwind"
+
+
+def service_missing(what: str, error: Exception) -> None:
+    """Skip locally; fail under CI, where every service must be there."""
+    message = f"{what} is not reachable: {error}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set, so this fails instead of skipping)")
+    pytest.skip(message)
+
+
+@dataclass
+class Database:
+    """One migrated database for a test: its engine, a session factory and its kind."""
+
+    kind: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+    url: str
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test copies it (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[tuple[str, Engine]]:
+    """A private, migrated schema in the ``test`` database, dropped at the end."""
+    schema = f"drumbeat_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        service_missing("PostgreSQL", exc)
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    upgrade(engine)
+    yield schema, engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def postgres_url(schema: str) -> str:
+    """The test URL with the schema on the search path (for code that makes its own engine)."""
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database: SQLite and PostgreSQL in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "drumbeat.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        yield Database("sqlite", engine, session_factory(engine), url)
+        engine.dispose()
+        return
+    schema, engine = request.getfixturevalue("postgres_schema")
+    yield Database("postgresql", engine, session_factory(engine), postgres_url(schema))
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -1,0 +1,41 @@
+# Drumbeat: `make demo` runs it on the embedded default, `make test` tests it.
+# Both create .venv and install the project (with its dev extras) when needed.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed-stamp
+
+.PHONY: test demo lint bench clean help
+
+help:
+	@echo "make demo   - create var/drumbeat.sqlite, import the example company, show it"
+	@echo "make test   - lint and run the test suite (real SQLite, PostgreSQL and Redis)"
+	@echo "make bench  - run the benchmarks in bench/ against the local PostgreSQL"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Drumbeat needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/drumbeat db upgrade
+	$(BIN)/drumbeat import people examples/northwind/people.csv
+	$(BIN)/drumbeat import plan examples/northwind/plan.yaml
+	$(BIN)/drumbeat status
+	$(BIN)/drumbeat status --person marcus.bell@northwind.example
+
+bench: $(STAMP)
+	$(BIN)/python bench/import_org.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

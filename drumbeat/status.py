@@ -1,0 +1,141 @@
+"""Rendering ``drumbeat status``: the cascade as a tree, or one person's page.
+
+Only presentation lives here; the figures come from ``models.queries`` (and so
+from ``models.scoring``), the same numbers every email will show.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.people import Person
+from models.plan import TaskStatus
+from models.queries import Node, cascade, checkin_record, tasks_of
+from models.scoring import quarter_window
+
+BAR_WIDTH = 20
+STATUS_STYLE = {
+    TaskStatus.OPEN: "white", TaskStatus.IN_PROGRESS: "cyan", TaskStatus.BLOCKED: "bold red",
+    TaskStatus.DONE: "green", TaskStatus.DROPPED: "dim",
+}
+
+
+def bar(progress: float | None, width: int = BAR_WIDTH) -> Text:
+    """``███████░░░░░  60%``: readable without colour, coloured when the terminal allows."""
+    if progress is None:
+        return Text("░" * width + "   – ", style="dim")
+    filled = round(progress / 100 * width)
+    style = "green" if progress >= 70 else "yellow" if progress >= 30 else "red"
+    text = Text("█" * filled, style=style)
+    text.append("░" * (width - filled), style="dim")
+    text.append(f" {progress:3.0f}%")
+    return text
+
+
+def _label(node: Node, today: date) -> Text:
+    text = Text()
+    text.append(f"{node.ref:<6} ", style="bold")
+    text.append_text(bar(node.progress))
+    text.append(f"  {node.title}")
+    text.append(f"  · {node.owner}", style="dim")
+    if node.due:
+        late = node.due < today and node.status != TaskStatus.DONE
+        text.append(f" · due {node.due.isoformat()}", style="red" if late else "dim")
+    if node.tasks:
+        text.append(f" · {node.done}/{node.tasks} tasks done", style="dim")
+    if node.overdue:
+        text.append(f" · {node.overdue} overdue", style="bold red")
+    if node.blocked:
+        text.append(f" · {node.blocked} blocked", style="red")
+    return text
+
+
+def render_cascade(session: Session, today: date) -> Tree | Text:
+    """Every initiative, goal and project with its progress bar."""
+    nodes = cascade(session, today)
+    if not nodes:
+        return Text("No plan yet: import one with `drumbeat import plan FILE.yaml`.")
+    root = Tree(Text("Strategy cascade", style="bold"), guide_style="dim")
+    for initiative in nodes:
+        branch = root.add(_label(initiative, today))
+        for goal in initiative.children:
+            goal_branch = branch.add(_label(goal, today))
+            for project in goal.children:
+                goal_branch.add(_label(project, today))
+    return root
+
+
+def render_person(session: Session, person: Person, today: date,
+                  fiscal_year_start_month: int = 1) -> Group:
+    """One person's tasks and their check-in record this quarter."""
+    window = quarter_window(today, fiscal_year_start_month)
+    parts: list[Text | Table] = [_person_header(person)]
+    parts.append(_tasks_table(session, person, today))
+    parts.append(_checkins_table(session, person, today, window))
+    return Group(*parts)
+
+
+def _person_header(person: Person) -> Text:
+    text = Text(f"{person.name} <{person.email}>", style="bold")
+    manager = person.manager
+    text.append(f"\nreports to {manager.name} <{manager.email}>" if manager else
+                "\nreports to nobody", style="dim")
+    text.append(
+        f"\ncheck-ins {person.cadence}, {person.weekday_name} {person.checkin_time:%H:%M} "
+        f"({person.timezone})", style="dim")
+    if person.is_hr:
+        text.append("\nHR", style="magenta")
+    return text
+
+
+def _tasks_table(session: Session, person: Person, today: date) -> Table:
+    table = Table(title="Tasks", title_justify="left", expand=False)
+    for column in ("ref", "task", "project", "due", "status", "progress"):
+        table.add_column(column, no_wrap=column in ("ref", "due"))
+    tasks = tasks_of(session, person)
+    for task in tasks:
+        open_ = task.status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED)
+        overdue = bool(open_ and task.due and task.due < today)
+        due = Text(task.due.isoformat() if task.due else "–", style="bold red" if overdue else "")
+        if overdue:
+            due.append(" overdue")
+        table.add_row(task.ref, Text(task.title), Text(task.project.ref), due,
+                      Text(task.status.replace("_", " "),
+                           style=STATUS_STYLE[TaskStatus(task.status)]),
+                      bar(float(task.progress), 10))
+    if not tasks:
+        table.add_row("", "no tasks", "", "", "", "")
+    return table
+
+
+def _checkins_table(session: Session, person: Person, today: date,
+                    window: tuple[date, date, str]) -> Table:
+    start, end, label = window
+    table = Table(title=f"Check-ins {label} ({start} – {end}, so far)", title_justify="left")
+    for column in ("with", "role", "held / expected", "adherence", "excused",
+                   "longest gap", "last met"):
+        table.add_column(column)
+    pairs: list[tuple[Person, Person, str]] = []
+    if person.manager is not None:
+        pairs.append((person.manager, person, "manager"))
+    reports = session.scalars(select(Person).where(Person.manager_id == person.id)
+                              .order_by(Person.name))
+    pairs.extend((person, report, "report") for report in reports)
+    for manager, employee, role in pairs:
+        score = checkin_record(session, manager, employee, window, today).score
+        other = manager if role == "manager" else employee
+        rate = "–" if score.rate is None else f"{score.rate:.0%}"
+        gap = "–" if score.longest_gap_days is None else f"{score.longest_gap_days} days"
+        table.add_row(other.name, role, f"{score.held} / {score.expected}", rate,
+                      str(score.excused), gap,
+                      score.last_held.isoformat() if score.last_held else "never")
+    if not pairs:
+        table.add_row("nobody", "", "", "", "", "", "")
+    return table

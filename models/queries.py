@@ -1,0 +1,154 @@
+"""Read-side queries that turn the tables into plain data for views and digests.
+
+Set-based: one aggregate query per level, however large the organisation,
+and the roll-up arithmetic always goes through ``models.scoring``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Float, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from models.meetings import Meeting, MeetingStatus
+from models.people import Person, PersonAlias
+from models.plan import Goal, Initiative, Project, Task, TaskStatus
+from models.scoring import ActiveSpan, Adherence, Cadence, Weighted, adherence, rollup
+
+OPEN_STATUSES = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.BLOCKED.value)
+
+
+@dataclass
+class Node:
+    """One item of the cascade with its rolled-up progress and task counts."""
+
+    ref: str
+    title: str
+    owner: str
+    due: date | None
+    status: str
+    progress: float | None
+    weight: float
+    tasks: int = 0
+    done: int = 0
+    overdue: int = 0
+    blocked: int = 0
+    children: list[Node] = field(default_factory=list)
+
+
+def cascade(session: Session, today: date) -> list[Node]:
+    """Initiatives → goals → projects with progress rolled up from the tasks."""
+    owners = dict(session.execute(select(Person.id, Person.name)).tuples().all())
+    projects = _project_nodes(session, today, owners)
+    goals: dict[int, Node] = {}
+    goal_parent: dict[int, int] = {}
+    for goal in session.execute(select(Goal).order_by(Goal.id)).scalars():
+        goals[goal.id] = _node(goal, owners)
+        goal_parent[goal.id] = goal.initiative_id
+    for goal_id, nodes in projects.items():
+        if goal_id in goals:
+            goals[goal_id].children = nodes
+    initiatives: list[Node] = []
+    by_initiative: dict[int, list[Node]] = {}
+    for goal_id, node in goals.items():
+        _roll_up(node)
+        by_initiative.setdefault(goal_parent[goal_id], []).append(node)
+    for initiative in session.execute(select(Initiative).order_by(Initiative.id)).scalars():
+        node = _node(initiative, owners)
+        node.children = by_initiative.get(initiative.id, [])
+        _roll_up(node)
+        initiatives.append(node)
+    return initiatives
+
+
+def _node(item: Initiative | Goal | Project, owners: dict[int, str]) -> Node:
+    return Node(item.ref, item.title, owners.get(item.owner_id, "?"), item.due, item.status,
+                float(item.progress), item.weight)
+
+
+def _roll_up(node: Node) -> None:
+    node.progress = rollup(
+        [Weighted(c.progress, c.weight, c.status == TaskStatus.DROPPED) for c in node.children],
+        node.progress)
+    for name in ("tasks", "done", "overdue", "blocked"):
+        setattr(node, name, sum(getattr(c, name) for c in node.children))
+
+
+def _project_nodes(session: Session, today: date, owners: dict[int, str]
+                   ) -> dict[int, list[Node]]:
+    live = Task.status != TaskStatus.DROPPED.value
+    weighted = func.sum(case((live, Task.weight * Task.progress), else_=0.0))
+    weights = func.sum(case((live, Task.weight), else_=0.0))
+    overdue = and_(Task.due < today, Task.status.in_(OPEN_STATUSES))
+    stats = (
+        select(
+            Task.project_id,
+            cast(weighted, Float).label("weighted"),
+            cast(weights, Float).label("weights"),
+            func.count().filter(live).label("tasks"),
+            func.count().filter(Task.status == TaskStatus.DONE.value).label("done"),
+            func.count().filter(overdue).label("overdue"),
+            func.count().filter(Task.status == TaskStatus.BLOCKED.value).label("blocked"),
+        )
+        .group_by(Task.project_id)
+    )
+    by_project = {row.project_id: row for row in session.execute(stats)}
+    result: dict[int, list[Node]] = {}
+    for project in session.execute(select(Project).order_by(Project.id)).scalars():
+        node = _node(project, owners)
+        row = by_project.get(project.id)
+        if row is not None and row.weights:
+            node.progress = rollup([Weighted(row.weighted / row.weights)])
+            node.tasks, node.done, node.overdue, node.blocked = (
+                row.tasks, row.done, row.overdue, row.blocked)
+        result.setdefault(project.goal_id, []).append(node)
+    return result
+
+
+@dataclass
+class CheckinRecord:
+    """A manager–employee pair's check-ins over a window."""
+
+    manager: Person
+    employee: Person
+    window: tuple[date, date, str]
+    score: Adherence
+
+
+def person_by_address(session: Session, address: str) -> Person | None:
+    """The person with this email or alias, matched case-insensitively."""
+    address = address.strip().lower()
+    person = session.scalar(select(Person).where(Person.email == address))
+    if person is None:
+        person = session.scalar(
+            select(Person).join(PersonAlias).where(PersonAlias.email == address))
+    return person
+
+
+def tasks_of(session: Session, person: Person) -> list[Task]:
+    """The person's tasks, open ones first by due date, then done and dropped."""
+    finished = case((Task.status.in_(OPEN_STATUSES), 0), else_=1)
+    return list(session.scalars(
+        select(Task).where(Task.owner_id == person.id)
+        .order_by(finished, Task.due.is_(None), Task.due, Task.id)))
+
+
+def checkin_record(session: Session, manager: Person, employee: Person,
+                   window: tuple[date, date, str], as_of: date) -> CheckinRecord:
+    """Adherence of one pair over ``window`` up to ``as_of``, by the employee's cadence."""
+    start, end, _label = window
+    meetings = session.execute(
+        select(Meeting.status, Meeting.held_on, Meeting.period_start)
+        .where(Meeting.manager_id == manager.id, Meeting.employee_id == employee.id,
+               or_(Meeting.held_on.is_(None), Meeting.held_on <= end))
+    ).all()
+    held = [m.held_on for m in meetings if m.status == MeetingStatus.HELD.value and m.held_on]
+    excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
+    score = adherence(
+        window_start=start, window_end=end, cadence=Cadence(employee.cadence),
+        held_on=held, excused_periods=excused,
+        employee_active=ActiveSpan(employee.active_from, employee.active_until),
+        manager_active=ActiveSpan(manager.active_from, manager.active_until), as_of=as_of)
+    return CheckinRecord(manager, employee, window, score)

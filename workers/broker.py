@@ -1,0 +1,27 @@
+"""The dramatiq broker: Redis when ``DRUMBEAT_REDIS_URL`` is set, in-process otherwise.
+
+The broker only carries nudges (ids of rows in the database), so losing it —
+a Redis flush, a crash — delays work and never loses it.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+
+def make_broker(redis_url: str | None, namespace: str = "drumbeat") -> dramatiq.Broker:
+    """A Redis broker for ``redis_url``, or the in-process broker for the embedded setup."""
+    if redis_url:
+        return RedisBroker(url=redis_url, namespace=namespace)
+    broker = StubBroker()
+    broker.emit_after("process_boot")
+    return broker
+
+
+def install_broker(redis_url: str | None) -> dramatiq.Broker:
+    """Make the configured broker the global one that actors declare themselves on."""
+    broker = make_broker(redis_url)
+    dramatiq.set_broker(broker)
+    return broker

@@ -40,7 +40,7 @@ class Node:
 
 def cascade(session: Session, today: date) -> list[Node]:
     """Initiatives → goals → projects with progress rolled up from the tasks."""
-    owners = dict(session.execute(select(Person.id, Person.name)).tuples().all())
+    owners = dict(session.execute(select(Person.id, Person.name)).all())
     projects = _project_nodes(session, today, owners)
     goals: dict[int, Node] = {}
     goal_parent: dict[int, int] = {}

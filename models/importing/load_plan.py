@@ -45,8 +45,8 @@ class PlanSummary:
 
 def owner_addresses(session: Session) -> dict[str, int]:
     """Every address (primary or alias) → person id."""
-    rows = [*session.execute(select(PersonAlias.email, PersonAlias.person_id)).tuples(),
-            *session.execute(select(Person.email, Person.id)).tuples()]
+    rows = [*session.execute(select(PersonAlias.email, PersonAlias.person_id)),
+            *session.execute(select(Person.email, Person.id))]
     return {address: person_id for address, person_id in rows}
 
 
@@ -144,7 +144,7 @@ class _ChunkWriter:
             else:
                 returning = statement.returning(table.c.import_key, table.c.id)
                 result = self.session.execute(returning, shaped_rows)
-                self.ids.update((key, id_) for key, id_ in result.tuples())
+                self.ids.update((key, id_) for key, id_ in result)
 
 
 def _row(record: PlanRecord, owner_id: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
@@ -216,5 +217,12 @@ def _parse_day(text: str | None) -> date:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a bad setting is reported by name, never as a traceback."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for problem in exc.errors():
+            name = "DRUMBEAT_" + "_".join(str(part) for part in problem["loc"]).upper()
+            err.print(f"[red]error:[/red] setting {name}: {problem['msg']}", highlight=False)
+        raise SystemExit(2) from None
     app()

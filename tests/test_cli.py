@@ -124,3 +124,15 @@ def test_the_console_script_is_installed(tmp_path: Path) -> None:
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "0001" in result.stdout
+
+
+def test_a_bad_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "DRUMBEAT_DEFAULT_TIMEZONE": "Mars/Base",
+           "DRUMBEAT_DATABASE_URL": f"sqlite:///{tmp_path / 'd.sqlite'}"}
+    drumbeat = Path(sys.executable).with_name("drumbeat")
+    result = subprocess.run([str(drumbeat), "status"], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2
+    assert "setting DRUMBEAT_DEFAULT_TIMEZONE" in result.stderr
+    assert "unknown IANA time zone" in result.stderr
+    assert "Traceback" not in result.stderr

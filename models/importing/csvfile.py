@@ -45,12 +45,12 @@ def canonical(header: str, synonyms: dict[str, str]) -> str:
     return synonyms.get(key, key)
 
 
-def sniff_dialect(first_line: str) -> type[csv.Dialect] | csv.Dialect:
-    """Comma, semicolon or tab, judged on the header line."""
+def sniff_delimiter(first_line: str) -> str:
+    """Comma, semicolon or tab, judged on the header line (quoting is always Excel's)."""
     try:
-        return csv.Sniffer().sniff(first_line, delimiters=",;\t")
+        return csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
     except csv.Error:
-        return csv.excel
+        return ","
 
 
 class CsvFile:
@@ -62,7 +62,7 @@ class CsvFile:
         self._handle = path.open(encoding=self.encoding, errors="replace", newline="")
         first_line = self._handle.readline()
         self._handle.seek(0)
-        self._reader = csv.reader(self._handle, sniff_dialect(first_line))
+        self._reader = csv.reader(self._handle, csv.excel, delimiter=sniff_delimiter(first_line))
         header = next(self._reader, [])
         self.columns = [canonical(h, synonyms or {}) for h in header]
 

@@ -48,12 +48,13 @@ def load_people(session: Session, people: PeopleFile, defaults: Defaults | None 
     matched = {rec.email: by_address.get(rec.email) or _by_alias(rec, by_address)
                for rec in people.records}
     _check_managers(people.records, by_address, log)
-    _check_cycles(people.records, matched, existing, log)
+    _check_cycles(people.records, matched, existing, by_address, log)
     _check_addresses(people.records, matched, by_address, log)
     log.raise_if_any()
 
     summary = PeopleSummary()
-    person_for: dict[str, Person] = {}
+    person_for: dict[str, Person] = {}  # every address in the file → its person
+    changed: set[str] = set()
     for record in people.records:
         person = matched[record.email]
         if person is None:
@@ -62,20 +63,25 @@ def load_people(session: Session, people: PeopleFile, defaults: Defaults | None 
                             checkin_time=defaults.checkin_time)
             session.add(person)
             summary.created.append(record.email)
-        _apply_fields(person, record)
-        person_for[record.email] = person
+        if _apply_fields(person, record):
+            changed.add(record.email)
+        for address in [record.email, *(record.aliases or [])]:
+            person_for[address] = person
     for record in people.records:
-        if record.manager_given:
-            manager = (person_for.get(record.manager_email) or by_address.get(
-                record.manager_email)) if record.manager_email else None
-            person_for[record.email].manager = manager
-    _apply_aliases(session, people.records, person_for)
+        if not record.manager_given:
+            continue
+        target = record.manager_email
+        manager = (person_for.get(target) or by_address.get(target)) if target else None
+        person = person_for[record.email]
+        if person.manager is not manager:
+            person.manager = manager
+            changed.add(record.email)
+    changed |= _apply_aliases(session, people.records, person_for)
     session.flush()
     for record in people.records:
-        person = person_for[record.email]
         if record.email in summary.created:
             continue
-        if _was_changed(session, person):
+        if record.email in changed:
             summary.updated.append(record.email)
         else:
             summary.unchanged += 1
@@ -111,28 +117,32 @@ def _check_managers(records: list[PersonRecord], by_address: dict[str, Person],
 
 
 def _check_cycles(records: list[PersonRecord], matched: dict[str, Person | None],
-                  existing: list[Person], log: ProblemLog) -> None:
+                  existing: list[Person], by_address: dict[str, Person],
+                  log: ProblemLog) -> None:
     """The reporting line after the import must end at someone with no manager."""
-    key_of = {person.id: f"#{person.id}" for person in existing}
+    key_of: dict[str, str] = {address: f"#{p.id}" for address, p in by_address.items()}
+    name_of = {f"#{p.id}": p.email for p in existing}
     manager_of: dict[str, str | None] = {
-        key_of[p.id]: key_of.get(p.manager_id) if p.manager_id else None for p in existing}
-    name_of = {key_of[p.id]: p.email for p in existing}
-    file_key = {}
+        f"#{p.id}": f"#{p.manager_id}" if p.manager_id else None for p in existing}
     for record in records:
         person = matched[record.email]
-        file_key[record.email] = key_of[person.id] if person else record.email
-        for alias in record.aliases or []:
-            file_key.setdefault(alias, file_key[record.email])
-        name_of[file_key[record.email]] = record.email
-    by_address = {p.email: key_of[p.id] for p in existing}
+        key = f"#{person.id}" if person else record.email
+        for address in [record.email, *(record.aliases or [])]:
+            key_of[address] = key
+        name_of[key] = record.email
+        manager_of.setdefault(key, None)
+    row_of = {key_of[record.email]: record.row for record in records}
     for record in records:
-        key = file_key[record.email]
-        if record.manager_given:
-            target = record.manager_email
-            manager_of[key] = (file_key.get(target) or by_address.get(target)) if target else None
-        else:
-            manager_of.setdefault(key, None)
-    row_of = {file_key[record.email]: record.row for record in records}
+        if not record.manager_given:
+            continue
+        key = key_of[record.email]
+        target = key_of.get(record.manager_email) if record.manager_email else None
+        if target == key:
+            log.add(record.row, "manager_email",
+                    f"{record.manager_email} is this person's own address",
+                    "A person cannot be their own manager; leave it empty for the top.")
+            target = None
+        manager_of[key] = target
     for cycle in find_cycles(manager_of):
         rows = [row_of[k] for k in cycle if k in row_of]
         chain = " → ".join(name_of.get(k, k) for k in cycle)
@@ -157,16 +167,22 @@ FIELDS = ("name", "timezone", "cadence", "checkin_weekday", "checkin_time", "is_
           "active_from", "active_until")
 
 
-def _apply_fields(person: Person, record: PersonRecord) -> None:
+def _apply_fields(person: Person, record: PersonRecord) -> bool:
+    """Copy the values the file gives; True when something stored changes."""
+    changed = person.email != record.email
     person.email = record.email
     for name in FIELDS:
         value = getattr(record, name)
         if value is not None and getattr(person, name) != value:
             setattr(person, name, value)
+            changed = True
+    return changed
 
 
 def _apply_aliases(session: Session, records: list[PersonRecord],
-                   person_for: dict[str, Person]) -> None:
+                   person_for: dict[str, Person]) -> set[str]:
+    """Replace the aliases of people whose row has an aliases column; returns who changed."""
+    changed: set[str] = set()
     for record in records:
         if record.aliases is None:
             continue
@@ -177,9 +193,6 @@ def _apply_aliases(session: Session, records: list[PersonRecord],
         person.aliases.clear()
         session.flush()  # free the addresses before they are inserted again
         person.aliases.extend(PersonAlias(email=address) for address in wanted)
-
-
-def _was_changed(session: Session, person: Person) -> bool:
-    return person in session.dirty or any(
-        alias in session.new for alias in person.aliases) or session.is_modified(person)
+        changed.add(record.email)
+    return changed
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,10 @@ MODELS = {Level.INITIATIVE: Initiative, Level.GOAL: Goal, Level.PROJECT: Project
 PARENT_COLUMN = {Level.GOAL: "initiative_id", Level.PROJECT: "goal_id", Level.TASK: "project_id"}
 PARENT_LEVEL = {Level.GOAL: Level.INITIATIVE, Level.PROJECT: Level.GOAL, Level.TASK: Level.PROJECT}
 OPTIONAL = ("due", "description", "weight")
-EXPLICIT_COMPLETION = "_completed_on_given"  # groups rows only; never sent to the database
+# Flags that only group rows into statements; they are never sent to the database.
+EXPLICIT_COMPLETION = "_completed_on_given"
+DERIVED_STATUS = "_status_from_progress"
+FLAGS = (EXPLICIT_COMPLETION, DERIVED_STATUS)
 
 
 @dataclass
@@ -66,7 +69,7 @@ def load_plan(session: Session, records: Iterable[PlanRecord], log: ProblemLog,
         summary.records += 1
         owner_id = owners.get(record.owner_email)
         if owner_id is None:
-            log.add(record.row, f"{record.level} {record.title!r} owner",
+            log.add(record.row, f"{record.label} owner",
                     f"no person has the address {record.owner_email}",
                     "Import the people file first, or correct the address.")
             writer.skip(record)
@@ -135,7 +138,8 @@ class _ChunkWriter:
         by_shape: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             shape = frozenset(row)
-            row.pop(EXPLICIT_COMPLETION, None)
+            for flag in FLAGS:
+                row.pop(flag, None)
             by_shape[shape].append(row)
         for shape, shaped_rows in by_shape.items():
             statement = _upsert_statement(self.dialect, table, shape)
@@ -160,6 +164,7 @@ def _row(record: PlanRecord, owner_id: int) -> dict[str, Any]:
     if status is not None or progress is not None:
         if status is None:
             status = TaskStatus.IN_PROGRESS if progress else TaskStatus.OPEN
+            row[DERIVED_STATUS] = True
         row["status"] = status.value
         if progress is not None:
             row["progress"] = progress
@@ -188,17 +193,24 @@ def _upsert_statement(dialect: str, table: Table, shape: frozenset[str]) -> Any:
     excluded = statement.excluded
     updates: dict[str, Any] = {
         name: excluded[name] for name in shape
-        if name not in ("import_key", "created_at", EXPLICIT_COMPLETION)
+        if name not in ("import_key", "created_at", *FLAGS)
     }
+    done = TaskStatus.DONE.value
     if "completed_at" in shape and EXPLICIT_COMPLETION not in shape:
         # Keep the first completion time when a done item is imported as done again.
         updates["completed_at"] = case(
-            (excluded.status == TaskStatus.DONE.value,
-             func.coalesce(table.c.completed_at, excluded.completed_at)),
+            (excluded.status == done, func.coalesce(table.c.completed_at, excluded.completed_at)),
             else_=None,
         )
-    if "status" in shape and "progress" not in shape:
-        # A status without a progress: done forces 100, otherwise the stored progress stays.
+    if DERIVED_STATUS in shape:
+        # A progress below 100 without a status keeps the stored status (blocked stays
+        # blocked), except that a done item with less than 100% is no longer done.
+        updates["status"] = case((table.c.status == done, excluded.status),
+                                 else_=table.c.status)
+    elif "status" in shape and "progress" not in shape:
+        # A status without a progress: done is 100; reopening a done item starts at 0.
         updates["progress"] = case(
-            (excluded.status == TaskStatus.DONE.value, 100), else_=table.c.progress)
+            (excluded.status == done, 100),
+            (and_(table.c.status == done, excluded.status != TaskStatus.DROPPED.value), 0),
+            else_=table.c.progress)
     return statement.on_conflict_do_update(index_elements=[table.c.import_key], set_=updates)

@@ -74,6 +74,7 @@ class PlanRecord:
     status: TaskStatus | None = None
     progress: int | None = None
     completed_on: date | None = None
+    label: str = ""  # where it is, for messages: "initiative 'X' › goal 'Y' › task 'Z'"
 
 
 def import_key(titles: list[str]) -> str:
@@ -137,6 +138,7 @@ def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any]
         description=str(description).strip() if description else None,
         weight=checked.get("weight"), status=checked.get("status"),
         progress=checked.get("progress"), completed_on=checked.get("completed_on"),
+        label=where,
     )
 
 
@@ -165,7 +167,17 @@ def _settle_status(checked: dict[str, Any], row: int, where: str, log: ProblemLo
 # --- YAML ----------------------------------------------------------------------------------
 
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that remembers the line of every mapping, for error messages."""
+    """A safe loader that remembers the line of every mapping, for error messages.
+
+    It leaves dates as text: PyYAML would otherwise turn ``2026-02-30`` into an
+    exception with no line, and ``read_date`` explains a bad date much better.
+    """
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -182,7 +194,8 @@ def _read_yaml_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
         document = yaml.load(path.read_bytes(), Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        log.add(mark.line + 1 if mark else None, None, f"is not valid YAML ({exc})",
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        log.add(mark.line + 1 if mark else None, None, f"is not valid YAML ({problem})",
                 "Check the indentation, and quote titles containing ': ' or '#'.")
         return
     items = document.get("initiatives") if isinstance(document, dict) else document
@@ -194,33 +207,34 @@ def _read_yaml_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
 
 
 def _walk(items: Any, level: Level, path: list[str], where: str, log: ProblemLog,
-          seen: set[str]) -> Iterator[PlanRecord]:
+          seen: set[str], parent_row: int | None = None) -> Iterator[PlanRecord]:
+    """Yield each item then its children; a refused item's children are still checked."""
     if not isinstance(items, list):
-        log.add(None, where.strip() or None, f"the {level}s must be a list",
+        log.add(parent_row, where.rstrip(" ›") or None, f"the {level}s must be a list",
                 f"Write each {level} as a '- title: ...' item.")
         return
     for index, item in enumerate(items, start=1):
         label = f"{where}{level} {index}"
         if not isinstance(item, dict):
-            log.add(None, label, f"is not a {level}", "Write it as '- title: ...' with an owner.")
+            log.add(parent_row, label, f"is not a {level}",
+                    "Write it as '- title: ...' with an owner.")
             continue
         row = item.pop("__line__", None)
         title = str(item.get("title") or "").strip()
         label = f"{where}{level} {title!r}" if title else label
         _check_keys(item, level, row, label, log)
         record = _make_record(level, row, path, item, label, log)
-        if record is None:
-            continue
-        if record.key in seen:
+        if record is not None and record.key in seen:
             log.add(row, label, f"the same {level} title appears twice under one parent",
                     "Titles must be unique within their parent.")
             continue
-        seen.add(record.key)
-        yield record
-        if level in CHILDREN:
+        if record is not None:
+            seen.add(record.key)
+            yield record
+        if level in CHILDREN and title:
             children_key, child_level = CHILDREN[level]
             yield from _walk(item.get(children_key) or [], child_level, [*path, title],
-                             f"{label} › ", log, seen)
+                             f"{label} › ", log, seen, row)
 
 
 def _check_keys(item: dict[str, Any], level: Level, row: int | None, label: str,
@@ -271,7 +285,8 @@ def _csv_row_records(row: CsvRow, parents: dict[str, bool], task_rows: dict[str,
             continue
         values = {name: cells.get(f"{level.value}_{name}") for name in VALUE_FIELDS}
         values["title"] = title
-        record = _make_record(level, row.number, path, values, level.value, log)
+        label = f"{level} {title!r}" if title else level.value
+        record = _make_record(level, row.number, path, values, label, log)
         if key is not None:
             parents[key] = record is not None
         if record is None:
@@ -279,8 +294,10 @@ def _csv_row_records(row: CsvRow, parents: dict[str, bool], task_rows: dict[str,
         path.append(title)
         yield record
     values = {name: cells.get(name) for name in VALUE_FIELDS}
-    values["title"] = cells.get("task")
-    task = _make_record(Level.TASK, row.number, path, values, "task", log)
+    title = cells.get("task", "").strip()
+    values["title"] = title
+    task = _make_record(Level.TASK, row.number, path, values,
+                        f"task {title!r}" if title else "task", log)
     if task is None:
         return
     earlier = task_rows.setdefault(task.key, row.number)

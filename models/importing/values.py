@@ -8,7 +8,7 @@ accepted forms. Pure functions: the file readers turn BadValue into problems.
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -112,6 +112,8 @@ def read_cadence(text: str) -> Cadence:
 
 def read_date(value: object) -> date:
     """An ISO date (``2026-12-04``); YAML may already have turned it into a date."""
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     text = str(value).strip()

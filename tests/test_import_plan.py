@@ -446,69 +446,69 @@ def test_the_small_plan_itself_imports(company: Database, tmp_path: Path) -> Non
 REFUSALS = {
     "date that is not a date": (
         with_task("title: Approve the price book", f"owner: {HELENA}", "due: next friday"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' due: 'next friday' is not "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' due: 'next friday' is not "
         "a date. Write dates as YYYY-MM-DD, e.g. 2026-12-04.",
     ),
     "progress 120": (
         with_task("title: Approve the price book", f"owner: {HELENA}", "progress: 120"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' progress: 120 is not a "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' progress: 120 is not a "
         "whole number from 0 to 100. Write a number from 0 to 100, e.g. 60.",
     ),
     "done with progress 50": (
         with_task("title: Approve the price book", f"owner: {HELENA}", "status: done",
                   "progress: 50"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' progress: is 50 but the "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' progress: is 50 but the "
         "status is done. A done item is 100%: remove the progress or fix the status.",
     ),
     "open with progress 100": (
         with_task("title: Approve the price book", f"owner: {HELENA}", "status: open",
                   "progress: 100"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' status: is open but the "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' status: is open but the "
         "progress is 100. Mark it done, or lower the progress.",
     ),
     "completed_on without done": (
         with_task("title: Approve the price book", f"owner: {HELENA}",
                   "completed_on: 2026-11-02"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' completed_on: is set but "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' completed_on: is set but "
         "the status is not done. Give completed_on only for done items.",
     ),
     "bad status": (
         with_task("title: Approve the price book", f"owner: {HELENA}", "status: finished"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' status: 'finished' is not "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' status: 'finished' is not "
         "a status. Use one of: open, in_progress, blocked, done, dropped.",
     ),
     "zero weight": (
         with_task("title: Approve the price book", f"owner: {HELENA}", "weight: 0"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' weight: 0 is not a "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' weight: 0 is not a "
         "positive weight. Write a positive number, e.g. 1 or 2.5.",
     ),
     "unknown field with a did-you-mean": (
         with_task("title: Approve the price book", f"owner: {HELENA}", "dew: 2026-12-11"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book': has an unknown field "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book': has an unknown field "
         "'dew'. Did you mean 'due'?",
     ),
     "duplicate title under one parent (case and spacing ignored)": (
         with_task("title: '  draft THE  memo'", f"owner: {HELENA}"),
-        f"plan.yaml, row 14, {PATH} › task 'draft THE  memo': the same task title appears "
+        f"plan.yaml, line 14, {PATH} › task 'draft THE  memo': the same task title appears "
         "twice under one parent. Titles must be unique within their parent.",
     ),
     "missing title": (
         with_task(f"owner: {HELENA}", "due: 2026-12-11"),
-        f"plan.yaml, row 14, {PATH} › task 2 title: is missing. Every task needs a title.",
+        f"plan.yaml, line 14, {PATH} › task 2 title: is missing. Every task needs a title.",
     ),
     "missing owner": (
         with_task("title: Approve the price book", "due: 2026-12-11"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' owner: is missing. "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' owner: is missing. "
         "Every task needs an owner: a person's email from the people file.",
     ),
     "owner that is not an address": (
         with_task("title: Approve the price book", "owner: helena"),
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' owner: 'helena' is not "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' owner: 'helena' is not "
         "an email address",
     ),
     "children at the wrong level": (
         SMALL_PLAN.replace("    goals:", "    tasks: []\n    goals:"),
-        "plan.yaml, row 2, initiative 'Win the mid-market': has an unknown field 'tasks'. "
+        "plan.yaml, line 2, initiative 'Win the mid-market': has an unknown field 'tasks'. "
         "Allowed: completed_on, description, due, goals, owner, progress, status, title, "
         "weight.",
     ),
@@ -566,7 +566,7 @@ def test_task_owner_who_is_not_a_person_names_the_path(company: Database, tmp_pa
     failure = refused(company, path)
 
     assert problems(failure) == [
-        f"plan.yaml, row 14, {PATH} › task 'Approve the price book' owner: no person has the "
+        f"plan.yaml, line 14, {PATH} › task 'Approve the price book' owner: no person has the "
         "address nobody@northwind.example. Import the people file first, or correct the "
         "address."]
 
@@ -613,7 +613,7 @@ def test_every_problem_in_a_plan_is_reported_at_once(company: Database, tmp_path
     assert "task 'Update the pricing page and order forms': has an unknown field 'dew'" in (
         lines[2])
     assert "owner: no person has the address felix@northwind.example" in lines[3]
-    assert all(line.startswith("plan.yaml, row ") for line in lines[:4])
+    assert all(line.startswith("plan.yaml, line ") for line in lines[:4])
     assert counts(company) == NOTHING
 
 
@@ -685,7 +685,7 @@ def test_error_in_the_last_task_writes_nothing(
 
     failure = refused(company, write(tmp_path, example_text() + LAST_TASK_BROKEN))
 
-    assert problems(failure)[0].startswith("plan.yaml, row 652, initiative 'Keep every customer")
+    assert problems(failure)[0].startswith("plan.yaml, line 652, initiative 'Keep every customer")
     assert "› task 'One last thing' owner: no person has the address" in problems(failure)[0]
     assert counts(company) == NOTHING
     assert snapshot(company) == before
@@ -745,7 +745,7 @@ def test_yaml_date_shaped_non_date_is_refused(
 
     failure = refused(company, path)
 
-    assert problems(failure)[0].startswith(f"plan.yaml, row 14, {PATH} › task ")
+    assert problems(failure)[0].startswith(f"plan.yaml, line 14, {PATH} › task ")
     assert f"{due!r} is not a date" in problems(failure)[0]
 
 

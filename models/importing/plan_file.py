@@ -190,6 +190,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 def _read_yaml_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
+    log.unit = "line"
     try:
         document = yaml.load(path.read_bytes(), Loader=_LineLoader)
     except yaml.YAMLError as exc:

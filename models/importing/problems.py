@@ -16,11 +16,12 @@ class ImportProblem:
     field: str | None
     message: str
     hint: str = ""
+    unit: str = "row"  # "row" in a CSV file, "line" in a YAML file
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += f", {self.unit} {self.row}"
         if self.field:
             where += f", {self.field}"
         text = f"{where}: {self.message}"
@@ -47,15 +48,16 @@ class ImportFailed(Exception):
 class ProblemLog:
     """Collects problems for one file, keeping the first MAX_REPORTED and a count."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, unit: str = "row") -> None:
         self.file = file
+        self.unit = unit
         self.problems: list[ImportProblem] = []
         self.total = 0
 
     def add(self, row: int | None, field: str | None, message: str, hint: str = "") -> None:
         self.total += 1
         if len(self.problems) < MAX_REPORTED:
-            self.problems.append(ImportProblem(self.file, row, field, message, hint))
+            self.problems.append(ImportProblem(self.file, row, field, message, hint, self.unit))
 
     def __bool__(self) -> bool:
         return self.total > 0

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +30,12 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("DRUMBEAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REPO = Path(__file__).resolve().parent.parent
+
+# Under CI, property tests are derandomized: the same examples every run, so a red
+# build is reproducible and a green one is not luck.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 EXAMPLES = REPO / "examples" / "northwind"
 
 

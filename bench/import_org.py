@@ -725,7 +725,7 @@ def orchestrate(args: argparse.Namespace) -> int:
     finally:
         if args.keep:
             say(f"kept schemas: {', '.join(created)}")
-        else:
+        elif created:
             with admin.begin() as conn:
                 for schema in created:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

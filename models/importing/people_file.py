@@ -10,7 +10,7 @@ not just the first, so one run shows everything to fix.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,6 @@ class PersonRecord:
     aliases: list[str] | None = None
     active_from: date | None = None
     active_until: date | None = None
-    given: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -137,7 +136,6 @@ def _read_row(row: CsvRow, log: ProblemLog) -> PersonRecord | None:
         aliases=_read_aliases(row, log) if "aliases" in cells else None,
         active_from=cell("active_from", read_date),
         active_until=cell("active_until", read_date),
-        given={name for name, text in cells.items() if text.strip()},
     )
     if record.manager_email and record.manager_email == record.email:
         log.add(row.number, "manager_email", "a person cannot be their own manager",

@@ -180,8 +180,8 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
     verb = "would create" if dry_run else "created"
     parts = [f"{summary.created[level]} {level}s" for level in summary.created]
     matched = sum(summary.matched.values())
-    out.print(f"{file.name}: {verb} {', '.join(parts)}; {matched} existing items updated "
-              "in place.")
+    out.print(f"{file.name}: {verb} {', '.join(parts)}; {matched} items already there "
+              "(updated where the file differs).")
 
 
 @app.command()

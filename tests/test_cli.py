@@ -86,7 +86,7 @@ def test_importing_twice_changes_nothing(db: Database) -> None:
         code, stdout, _ = run(db.url, "import", "plan", str(EXAMPLES / "plan.yaml"))
         assert code == 0
     assert "unchanged" not in stdout
-    assert "created 0 initiatives, 0 goals, 0 projects, 0 tasks; 148 existing" in stdout
+    assert "created 0 initiatives, 0 goals, 0 projects, 0 tasks; 148 items already there" in stdout
 
 
 def test_dry_run_writes_nothing(db: Database) -> None:

@@ -78,8 +78,9 @@ def load_people(session: Session, people: PeopleFile, defaults: Defaults | None 
             changed.add(record.email)
     changed |= _apply_aliases(session, people.records, person_for)
     session.flush()
+    created = set(summary.created)
     for record in people.records:
-        if record.email in summary.created:
+        if record.email in created:
             continue
         if record.email in changed:
             summary.updated.append(record.email)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, select
+from sqlalchemy import Table, and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -213,4 +213,13 @@ def _upsert_statement(dialect: str, table: Table, shape: frozenset[str]) -> Any:
             (excluded.status == done, 100),
             (and_(table.c.status == done, excluded.status != TaskStatus.DROPPED.value), 0),
             else_=table.c.progress)
-    return statement.on_conflict_do_update(index_elements=[table.c.import_key], set_=updates)
+    if table.name != "task":
+        # Parents are always touched: RETURNING must hand back their ids for the children.
+        return statement.on_conflict_do_update(index_elements=[table.c.import_key],
+                                               set_=updates)
+    # A task the file does not change is not rewritten: a re-import of an unchanged
+    # plan writes nothing (and leaves updated_at alone).
+    changes = [table.c[name].is_distinct_from(value) for name, value in updates.items()
+               if name != "updated_at"]
+    return statement.on_conflict_do_update(index_elements=[table.c.import_key], set_=updates,
+                                           where=or_(*changes))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from functools import lru_cache
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -41,8 +42,13 @@ class BadValue(ValueError):
         self.hint = hint
 
 
+@lru_cache(maxsize=65536)
 def read_email(text: str) -> str:
-    """A syntactically valid address, lower-cased (we match addresses case-insensitively)."""
+    """A syntactically valid address, lower-cased (we match addresses case-insensitively).
+
+    Cached: a large plan names the same few thousand owners hundreds of thousands
+    of times, and full address validation is the slowest step of reading it.
+    """
     value = text.strip()
     if not value:
         raise BadValue("is empty", "Every person needs an email address.")

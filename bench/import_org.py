@@ -48,7 +48,7 @@ INITIATIVES = 10
 BATCH = 5000
 RATIO_TARGET = 3.0
 RSS_TARGET_MB = 400.0
-DOMAIN = "northwind-bench.com"
+DOMAIN = "northwind-bench.example"
 PLAN_START = date(2026, 1, 5)  # due dates spread over the year from here
 AS_OF = PLAN_START + timedelta(days=150)  # earlier due dates are mostly done
 

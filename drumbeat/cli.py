@@ -6,6 +6,8 @@ the domain, and prints the result (or the problems) in plain words.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from drumbeat.settings import Settings, get_settings
 from models.db import make_engine, session_factory, unit_of_work
@@ -125,6 +128,20 @@ def _defaults(settings: Settings) -> Defaults:
         raise Abort(f"a DRUMBEAT_DEFAULT_* setting: {exc.message}. {exc.hint}") from exc
 
 
+@contextmanager
+def _import_transaction(dry_run: bool) -> Iterator[Session]:
+    """One all-or-nothing transaction; a dry run rolls back, problems exit with status 1."""
+    engine = _ready_engine()
+    try:
+        with unit_of_work(session_factory(engine)) as session:
+            yield session
+            if dry_run:
+                session.rollback()
+    except ImportFailed as failed:
+        err.print(failed.report(), highlight=False, markup=False)
+        raise typer.Exit(1) from failed
+
+
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
                                          help="The file to import.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")]
@@ -138,16 +155,10 @@ def import_people(file: FileArg, dry_run: DryRun = False) -> None:
     checkin_time, hr, aliases, active_from, active_until. Header case and
     spelling are forgiving; comma, semicolon and tab separators all work.
     """
-    engine = _ready_engine()
+    defaults = _defaults(get_settings())
     people = read_people(file)
-    try:
-        with unit_of_work(session_factory(engine)) as session:
-            summary = load_people(session, people, _defaults(get_settings()))
-            if dry_run:
-                session.rollback()
-    except ImportFailed as failed:
-        err.print(failed.report(), highlight=False, markup=False)
-        raise typer.Exit(1) from failed
+    with _import_transaction(dry_run) as session:
+        summary = load_people(session, people, defaults)
     verb = "would import" if dry_run else "imported"
     out.print(f"{file.name}: {verb} {len(summary.created)} new, {len(summary.updated)} "
               f"updated, {summary.unchanged} unchanged.")
@@ -162,21 +173,14 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
     YAML (nested, see examples/northwind/plan.yaml) or CSV (one row per task).
     Items are matched by their path of titles, so importing again updates in place.
     """
-    engine = _ready_engine()
     log = ProblemLog(file.name)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                         TextColumn("{task.completed:,} items"), TimeElapsedColumn(),
                         console=err, transient=True)
-    try:
-        with progress, unit_of_work(session_factory(engine)) as session:
-            task = progress.add_task(f"importing {file.name}", total=None)
-            summary = load_plan(session, read_plan(file, log), log,
-                                lambda done: progress.update(task, completed=done))
-            if dry_run:
-                session.rollback()
-    except ImportFailed as failed:
-        err.print(failed.report(), highlight=False, markup=False)
-        raise typer.Exit(1) from failed
+    with progress, _import_transaction(dry_run) as session:
+        task = progress.add_task(f"importing {file.name}", total=None)
+        summary = load_plan(session, read_plan(file, log), log,
+                            lambda done: progress.update(task, completed=done))
     verb = "would create" if dry_run else "created"
     parts = [f"{summary.created[level]} {level}s" for level in summary.created]
     matched = sum(summary.matched.values())

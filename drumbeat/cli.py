@@ -230,3 +230,12 @@ def main() -> None:
             err.print(f"[red]error:[/red] setting {name}: {problem['msg']}", highlight=False)
         raise SystemExit(2) from None
     app()
+
+
+def _register_mail_commands() -> None:
+    from drumbeat.cli_mail import register
+
+    register(app)
+
+
+_register_mail_commands()

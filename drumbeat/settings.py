@@ -53,6 +53,21 @@ class Settings(BaseSettings):
     default_checkin_day: str = "monday"
     default_checkin_time: time = time(10, 0)
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    agenda_lead_hours: float = Field(
+        default=24, gt=0, description="How long before a check-in its agenda is sent."
+    )
+    scheduler_interval_seconds: float = Field(default=60, gt=0, description="Scheduler tick.")
+    outbox_stale_minutes: float = Field(
+        default=10, gt=0, description="Queued or claimed rows older than this are re-enqueued."
+    )
+    send_max_attempts: int = Field(default=8, ge=1, description="Tries before giving up.")
+    send_retry_min_seconds: float = Field(
+        default=15, gt=0, description="First retry delay after a temporary failure (doubles)."
+    )
+    nudge_within_hours: float = Field(
+        default=48, gt=0, description="A period that closed this recently without a meeting "
+        "gets one reminder.",
+    )
 
     @field_validator("default_timezone")
     @classmethod

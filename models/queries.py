@@ -76,8 +76,9 @@ def _roll_up(node: Node) -> None:
         setattr(node, name, sum(getattr(c, name) for c in node.children))
 
 
-def _project_nodes(session: Session, today: date, owners: dict[int, str]
-                   ) -> dict[int, list[Node]]:
+def _project_nodes(session: Session, today: date, owners: dict[int, str],
+                   goal_ids: set[int] | None = None) -> dict[int, list[Node]]:
+    """Project nodes by goal id, with task figures from one aggregate query."""
     live = Task.status != TaskStatus.DROPPED.value
     weighted = func.sum(case((live, Task.weight * Task.progress), else_=0.0))
     weights = func.sum(case((live, Task.weight), else_=0.0))
@@ -94,9 +95,14 @@ def _project_nodes(session: Session, today: date, owners: dict[int, str]
         )
         .group_by(Task.project_id)
     )
+    projects = select(Project).order_by(Project.id)
+    if goal_ids is not None:
+        stats = stats.join(Project, Project.id == Task.project_id).where(
+            Project.goal_id.in_(goal_ids))
+        projects = projects.where(Project.goal_id.in_(goal_ids))
     by_project = {row.project_id: row for row in session.execute(stats)}
     result: dict[int, list[Node]] = {}
-    for project in session.execute(select(Project).order_by(Project.id)).scalars():
+    for project in session.execute(projects).scalars():
         node = _node(project, owners)
         row = by_project.get(project.id)
         if row is not None and row.weights:
@@ -152,3 +158,18 @@ def checkin_record(session: Session, manager: Person, employee: Person,
         employee_active=ActiveSpan(employee.active_from, employee.active_until),
         manager_active=ActiveSpan(manager.active_from, manager.active_until), as_of=as_of)
     return CheckinRecord(manager, employee, window, score)
+
+
+def goal_progress(session: Session, goal_ids: set[int], today: date) -> dict[int, float | None]:
+    """Rolled-up progress of some goals, computed exactly as ``cascade`` does."""
+    if not goal_ids:
+        return {}
+    owners: dict[int, str] = {}
+    projects = _project_nodes(session, today, owners, goal_ids)
+    result: dict[int, float | None] = {}
+    for goal in session.scalars(select(Goal).where(Goal.id.in_(goal_ids))):
+        node = _node(goal, owners)
+        node.children = projects.get(goal.id, [])
+        _roll_up(node)
+        result[goal.id] = node.progress
+    return result

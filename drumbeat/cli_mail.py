@@ -1,0 +1,175 @@
+"""Commands for the mail side: the worker, the scheduler, and agenda previews."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import dramatiq
+import typer
+from dramatiq.brokers.stub import StubBroker
+
+from drumbeat.settings import Settings, get_settings
+
+agendas_app = typer.Typer(help="Look at check-in agendas before they go out.",
+                          no_args_is_help=True)
+
+
+def _start_workers(settings: Settings, threads: int) -> tuple[dramatiq.Broker, dramatiq.Worker]:
+    """Configure this process's runtime, bind the actors, and start a dramatiq worker."""
+    from workers import actors
+    from workers.broker import make_broker
+    from workers.runtime import configure
+
+    configure(settings)
+    broker = make_broker(settings.redis_url)
+    actors.bind(broker, settings)
+    worker = dramatiq.Worker(broker, worker_threads=threads)
+    worker.start()
+    return broker, worker
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time, e.g. "
+                                 "2026-11-30T08:00+01:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 4,
+) -> None:
+    """Run a worker: sends the outbox and runs the scheduler's dispatches (needs Redis).
+
+    Start as many as you like, on as many machines as you like; each email is
+    claimed by exactly one of them.
+    """
+    settings = get_settings()
+    if not settings.redis_url:
+        raise typer.BadParameter(
+            "DRUMBEAT_REDIS_URL is not set: on the embedded setup the worker runs inside "
+            "`drumbeat scheduler`, so there is nothing to start here.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    _broker, running = _start_workers(settings, threads)
+    typer.echo(f"worker running with {threads} threads; Ctrl-C to stop")
+    stop.wait()
+    running.stop()
+
+
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
+    now: Annotated[str | None, typer.Option(
+        help="With --once: tick as if it were this time (ISO 8601).")] = None,
+    interval: Annotated[float | None, typer.Option(
+        help="Seconds between ticks (default DRUMBEAT_SCHEDULER_INTERVAL_SECONDS).")] = None,
+) -> None:
+    """Tick every minute: queue the agendas and reminders that are due.
+
+    Safe to run twice: what is due is recorded with unique keys, so a second
+    scheduler only asks a question that is already answered. Without
+    DRUMBEAT_REDIS_URL it also runs the worker in this process.
+    """
+    from workers import scheduler as beat
+
+    settings = get_settings()
+    moment = _parse_now(now)
+    if moment is not None and not once:
+        raise typer.BadParameter("--now only makes sense with --once")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    broker, running = _start_workers(settings, threads=2)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    clock = (lambda: moment) if moment else (lambda: datetime.now(UTC))
+    ticks = beat.run(clock, interval or settings.scheduler_interval_seconds, stop, once=once)
+    if isinstance(broker, StubBroker):
+        broker.join("drumbeat", fail_fast=True)
+        running.join()
+    running.stop()
+    if once:
+        _report_outbox()
+    else:
+        typer.echo(f"scheduler stopped after {ticks} ticks")
+
+
+def _report_outbox() -> None:
+    from sqlalchemy import func, select
+
+    from models.mailbox import OutboundMessage
+    from workers.runtime import runtime
+
+    with runtime().sessions() as session:
+        counts = dict(session.execute(select(OutboundMessage.status, func.count())
+                                      .group_by(OutboundMessage.status)).all())
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "empty"
+    typer.echo(f"outbox: {summary}")
+
+
+@agendas_app.command("preview")
+def preview(
+    email: Annotated[str, typer.Argument(help="The person (email or alias).")],
+    now: Annotated[str | None, typer.Option(help="Preview as of this time (ISO 8601).")] = None,
+    html: Annotated[Path | None, typer.Option(
+        help="Also write the HTML version(s) to this file.")] = None,
+) -> None:
+    """Print the next agendas this person will get, without sending anything."""
+
+    from mail.render import render_agenda
+    from models.checkins import next_slot
+    from models.db import make_engine, session_factory
+    from models.people import Person
+    from models.queries import person_by_address
+    from workers.agendas import agenda_view, pair_schedules
+
+    settings = get_settings()
+    moment = _parse_now(now) or datetime.now(UTC)
+    with session_factory(make_engine(settings.database_url))() as session:
+        person = person_by_address(session, email)
+        if person is None:
+            typer.echo(f"error: nobody has the address {email}", err=True)
+            raise typer.Exit(1)
+        schedules, _ = pair_schedules(session)
+        mine = [s for s in schedules if person.id in (s.employee_id, s.manager_id)]
+        if not mine:
+            typer.echo(f"{person.name} has no manager and no reports: no check-ins, no agenda.")
+            return
+        pages: list[str] = []
+        for schedule in mine:
+            slot = next_slot(schedule, moment)
+            manager = session.get(Person, schedule.manager_id)
+            employee = session.get(Person, schedule.employee_id)
+            assert manager is not None and employee is not None
+            role = "employee" if person.id == employee.id else "manager"
+            today = moment.astimezone(ZoneInfo(person.timezone)).date()
+            rendered = render_agenda(agenda_view(session, manager, employee, role, slot.at,
+                                                 today, settings.fiscal_year_start_month))
+            typer.echo(f"To: {person.email}\nSubject: {rendered.subject}\n"
+                       f"(sent {settings.agenda_lead_hours:g} h before "
+                       f"{slot.local_at:%a %d %b %Y %H:%M} {schedule.timezone})\n")
+            typer.echo(rendered.text)
+            typer.echo("-" * 72)
+            pages.append(rendered.html)
+    if html is not None:
+        html.write_text("\n<hr>\n".join(pages), encoding="utf-8")
+        typer.echo(f"HTML written to {html}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(worker)
+    app.command()(scheduler)
+    app.add_typer(agendas_app, name="agendas")

@@ -1,0 +1,125 @@
+"""What a check-in agenda shows, as plain frozen dataclasses, and the reply examples.
+
+The worker that builds an agenda fills an ``AgendaView`` from the database; the
+renderer turns it into words. Nothing here knows about tables, so the agenda can
+be rendered (and tested) from literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+__all__ = ["AgendaView", "GoalLine", "TaskLine", "reply_examples"]
+
+OPEN_STATUSES = ("in_progress", "open", "blocked")  # ordered: examples must be stable
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One task as the agenda lists it; ``title`` is user text, always shown as text."""
+
+    ref: str  # "T-42"
+    title: str
+    due: date | None
+    status: str  # open, in_progress, blocked, done, dropped
+    progress: int  # 0..100
+    project: str  # "P-7 Mid-market pricing"
+    blocked_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class GoalLine:
+    """One goal and its rolled-up progress (None when nothing under it is measured)."""
+
+    ref: str  # "G-3"
+    title: str
+    progress: float | None  # 0..100
+
+
+@dataclass(frozen=True)
+class AgendaView:
+    """Everything one agenda email says, for one reader (the employee or the manager)."""
+
+    role: str  # "employee" or "manager": who reads it
+    recipient_name: str
+    employee_name: str
+    manager_name: str
+    meeting_at: datetime  # aware, in the recipient's time zone
+    period_label: str  # "week 49", "weeks 49–50", "December"
+    due_soon: tuple[TaskLine, ...]
+    overdue: tuple[TaskLine, ...]
+    blocked: tuple[TaskLine, ...]
+    done_recently: tuple[TaskLine, ...]
+    goals: tuple[GoalLine, ...]
+    last_meeting: date | None
+    quarter_label: str  # "2026-Q4"
+    held: int
+    expected: int
+    adherence: float | None  # 0..1
+    today: date  # the agenda's date, for "3 days overdue"
+
+    def __post_init__(self) -> None:
+        if self.role not in ("employee", "manager"):
+            raise ValueError(f"role must be 'employee' or 'manager', not {self.role!r}")
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+    @property
+    def has_tasks(self) -> bool:
+        return bool(self.overdue or self.due_soon or self.blocked or self.done_recently)
+
+
+def _first(tasks: list[TaskLine], used: set[str], *statuses: str) -> TaskLine | None:
+    """The first unused task, preferring the given statuses in order (any open one last)."""
+    for wanted in (*statuses, *OPEN_STATUSES):
+        for task in tasks:
+            if task.status == wanted and task.ref not in used:
+                return task
+    return None
+
+
+def _next_percent(progress: int) -> int:
+    """A plausible next progress figure, above the current one."""
+    return min(90, (max(progress, 0) // 10 + 2) * 10) if progress < 90 else 100
+
+
+def _friday_next_week(today: date) -> date:
+    return today + timedelta(days=(4 - today.weekday()) % 7 + 7)
+
+
+def reply_examples(view: AgendaView) -> list[str]:
+    """Three to five reply lines in the reply grammar, using this person's own tasks.
+
+    Examples that name real tasks get copied and edited, which is the point: a
+    percentage for something in progress or late, ``done`` for something due
+    soon, a new due date for something overdue. Generic ``T-12`` lines appear
+    only when the agenda lists no task at all. A meeting line and an excuse
+    line always close the list.
+    """
+    urgent = [*view.overdue, *view.due_soon]
+    candidates = [*urgent, *view.blocked]
+    used: set[str] = set()
+    lines: list[str] = []
+
+    moving = _first(candidates, used, "in_progress")
+    if moving is not None:
+        used.add(moving.ref)
+        lines.append(f"{moving.ref} {_next_percent(moving.progress)}% drafted the intro")
+    finishing = _first([*view.due_soon, *view.overdue], used, "in_progress", "open")
+    if finishing is not None:
+        used.add(finishing.ref)
+        lines.append(f"{finishing.ref} done")
+    late = _first(list(view.overdue), used)
+    if late is not None:
+        lines.append(f"{late.ref} due {_friday_next_week(view.today).isoformat()}")
+    elif (stuck := _first(urgent, used, "open")) is not None:
+        lines.append(f"{stuck.ref} blocked: waiting on legal")
+
+    if not lines and view.done_recently:
+        lines.append(f"{view.done_recently[0].ref} note: shared the results with the team")
+    if not lines:
+        lines = ["T-12 60% drafted the intro", "new: Call the vendor by Friday"]
+    return [*lines, "met: yes", "skip: vacation"]

@@ -1,0 +1,74 @@
+"""The dramatiq actors. Each takes ids or a timestamp, never objects, and is idempotent.
+
+Actors are declared on a placeholder broker and bound to the real one by
+:func:`bind` (Redis, or the in-process broker), so importing this module never
+connects anywhere and tests can bind them to a broker of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+
+from drumbeat.settings import Settings
+from workers import agendas, outbox
+from workers.runtime import runtime
+from workers.sending import RetryLater, deliver
+
+log = logging.getLogger("drumbeat.actors")
+QUEUE = "drumbeat"
+_placeholder = StubBroker()
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=3)
+def dispatch_due(now: str | None = None) -> None:
+    """Add the agendas and reminders due at ``now`` (ISO 8601) to the outbox, then queue them."""
+    rt = runtime()
+    moment = datetime.fromisoformat(now) if now else rt.clock()
+    settings = rt.settings
+    with rt.sessions() as session, session.begin():
+        ids = agendas.dispatch_due(
+            session, moment, timedelta(hours=settings.agenda_lead_hours), settings.mail_domain,
+            timedelta(hours=settings.nudge_within_hours))
+    for outbox_id in ids:
+        send_email.send(outbox_id)
+    if ids:
+        log.info("dispatch at %s: %d new outbox rows", moment.isoformat(), len(ids))
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=8, min_backoff=15_000,
+                max_backoff=3_600_000)
+def send_email(outbox_id: int) -> None:
+    """Send one outbox row; a temporary failure raises RetryLater and is retried with backoff."""
+    deliver(runtime(), outbox_id)
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
+def sweep_outbox() -> None:
+    """Queue again the rows whose broker message was lost or whose worker died."""
+    rt = runtime()
+    with rt.sessions() as session:
+        ids = outbox.stale_ids(session, rt.clock(),
+                               timedelta(minutes=rt.settings.outbox_stale_minutes))
+    for outbox_id in ids:
+        send_email.send(outbox_id)
+    if ids:
+        log.info("sweeper queued %d stale outbox rows again", len(ids))
+
+
+ACTORS = (dispatch_due, send_email, sweep_outbox)
+
+
+def bind(broker: dramatiq.Broker, settings: Settings) -> None:
+    """Declare the actors on ``broker`` with the retry policy from ``settings``."""
+    send_email.options.update(
+        max_retries=settings.send_max_attempts,
+        min_backoff=int(settings.send_retry_min_seconds * 1000),
+        retry_when=lambda retries, exc: isinstance(exc, RetryLater)
+        and retries < settings.send_max_attempts)
+    for actor in ACTORS:
+        actor.broker = broker
+        broker.declare_actor(actor)

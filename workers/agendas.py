@@ -1,0 +1,227 @@
+"""Check-in agendas: which are due (dispatch), and what each one says (render).
+
+``dispatch_due`` is the scheduler's whole job. From the database alone it finds
+the slots whose agenda is due now (``models.checkins``), leaves out pairs on
+leave, and adds two outbox rows per slot, employee's and manager's, keyed by
+person + pair + period. It also adds one reminder per person for a period that
+just closed without a meeting. Running it twice, or from two schedulers, adds
+nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from mail.agenda import AgendaView, GoalLine, TaskLine
+from mail.compose import make_message_id, thread_root_id
+from mail.render import RenderedEmail, render_agenda
+from models.checkins import (
+    PairSchedule,
+    Slot,
+    closed_periods,
+    due_agendas,
+    next_slot,
+    previous_slot,
+)
+from models.mailbox import OutboundMessage
+from models.meetings import Meeting, MeetingStatus
+from models.people import Person
+from models.plan import Project, Task, TaskStatus
+from models.queries import checkin_record, goal_progress
+from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
+from workers import outbox
+from workers.runtime import Runtime
+from workers.sending import renderer
+
+AGENDA = "agenda"
+NUDGE = "nudge"
+OPEN = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value)
+
+
+def pair_schedules(session: Session) -> tuple[list[PairSchedule], dict[int, str]]:
+    """Every reporting pair's check-in schedule (the employee's), and everyone's address."""
+    manager = aliased(Person)
+    rows = session.execute(
+        select(Person.id, Person.manager_id, Person.cadence, Person.checkin_weekday,
+               Person.checkin_time, Person.timezone, Person.active_from, Person.active_until,
+               manager.active_from, manager.active_until)
+        .join(manager, Person.manager_id == manager.id)
+    ).all()
+    schedules = [
+        PairSchedule(manager_id=row[1], employee_id=row[0], cadence=Cadence(row[2]),
+                     weekday=row[3], local_time=row[4], timezone=row[5],
+                     employee_active=ActiveSpan(row[6], row[7]),
+                     manager_active=ActiveSpan(row[8], row[9]))
+        for row in rows
+    ]
+    emails = dict(session.execute(select(Person.id, Person.email)).all())
+    return schedules, emails
+
+
+def dedupe_key(kind: str, recipient_id: int, slot_pair: tuple[int, int], period: Period) -> str:
+    manager_id, employee_id = slot_pair
+    return f"{kind}:{recipient_id}:{manager_id}-{employee_id}:{period.key}"
+
+
+def dispatch_due(session: Session, now: datetime, lead: timedelta, domain: str,
+                 nudge_within: timedelta) -> list[int]:
+    """Add the outbox rows due at ``now``; returns the ids of rows it created."""
+    schedules, emails = pair_schedules(session)
+    slots = _not_on_leave(session, due_agendas(now, schedules, lead))
+    rows = [row for slot in slots for row in _agenda_rows(slot, emails, domain, now)]
+    rows += _nudge_rows(session, now, schedules, emails, domain, nudge_within)
+    return outbox.add_rows(session, rows)
+
+
+def _excused(session: Session, keys: set[tuple[int, int, date]]) -> set[tuple[int, int, date]]:
+    """Of (manager, employee, period start) keys, those with an excused meeting (leave)."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(Meeting.manager_id, Meeting.employee_id, Meeting.period_start)
+        .where(Meeting.status == MeetingStatus.EXCUSED.value,
+               tuple_(Meeting.manager_id, Meeting.employee_id, Meeting.period_start)
+               .in_(list(keys)))
+    ).all()
+    return {tuple(row) for row in rows}  # type: ignore[misc]
+
+
+def _not_on_leave(session: Session, slots: list[Slot]) -> list[Slot]:
+    keys = {(s.schedule.manager_id, s.schedule.employee_id, s.period.start) for s in slots}
+    excused = _excused(session, keys)
+    return [s for s in slots
+            if (s.schedule.manager_id, s.schedule.employee_id, s.period.start) not in excused]
+
+
+def _row(kind: str, recipient_id: int, slot_pair: tuple[int, int], period: Period,
+         emails: dict[int, str], domain: str, context: dict[str, Any], now: datetime
+         ) -> dict[str, Any]:
+    root = thread_root_id(slot_pair[0], slot_pair[1], domain)
+    return {
+        "dedupe_key": dedupe_key(kind, recipient_id, slot_pair, period),
+        "kind": kind, "recipient_id": recipient_id, "to_address": emails[recipient_id],
+        "subject": f"1:1 check-in {kind}", "message_id": make_message_id(domain, kind),
+        "in_reply_to": root, "references_header": root, "context": context,
+        "created_at": now,  # the scheduler's clock, which the sweeper also reads
+    }
+
+
+def _agenda_rows(slot: Slot, emails: dict[int, str], domain: str, now: datetime
+                 ) -> list[dict[str, Any]]:
+    pair = (slot.schedule.manager_id, slot.schedule.employee_id)
+    context = {"manager_id": pair[0], "employee_id": pair[1], "meeting_at": slot.at.isoformat(),
+               "period_start": slot.period.start.isoformat(),
+               "period_end": slot.period.end.isoformat(), "period_key": slot.period.key}
+    return [_row(AGENDA, recipient, pair, slot.period, emails, domain,
+                 {**context, "role": role}, now)
+            for recipient, role in ((pair[1], "employee"), (pair[0], "manager"))]
+
+
+def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedule],
+                emails: dict[int, str], domain: str, within: timedelta) -> list[dict[str, Any]]:
+    """One reminder each for an announced period that closed with no meeting logged."""
+    closed = [(schedule, period) for schedule in schedules
+              for period in closed_periods(now, schedule, within)]
+    if not closed:
+        return []
+    announced = set(session.scalars(select(OutboundMessage.dedupe_key).where(
+        OutboundMessage.dedupe_key.in_([
+            dedupe_key(AGENDA, s.employee_id, (s.manager_id, s.employee_id), p)
+            for s, p in closed]))))
+    logged = {tuple(row) for row in session.execute(
+        select(Meeting.manager_id, Meeting.employee_id, Meeting.period_start).where(
+            tuple_(Meeting.manager_id, Meeting.employee_id, Meeting.period_start).in_(
+                [(s.manager_id, s.employee_id, p.start) for s, p in closed])))}
+    rows: list[dict[str, Any]] = []
+    for schedule, period in closed:
+        pair = (schedule.manager_id, schedule.employee_id)
+        if dedupe_key(AGENDA, pair[1], pair, period) not in announced:
+            continue  # we never announced this check-in: nothing to remind anyone of
+        if (*pair, period.start) in logged:
+            continue
+        context = {"manager_id": pair[0], "employee_id": pair[1],
+                   "period_start": period.start.isoformat(),
+                   "period_end": period.end.isoformat(), "period_key": period.key}
+        rows += [_row(NUDGE, recipient, pair, period, emails, domain, {**context, "role": role},
+                      now)
+                 for recipient, role in ((pair[1], "employee"), (pair[0], "manager"))]
+    return rows
+
+
+# --- what an agenda says ---------------------------------------------------------------
+
+def _task_line(task: Task) -> TaskLine:
+    return TaskLine(ref=task.ref, title=task.title, due=task.due, status=task.status,
+                    progress=task.progress, project=f"{task.project.ref} {task.project.title}",
+                    blocked_reason=task.blocked_reason)
+
+
+def period_label(period: Period, cadence: Cadence) -> str:
+    """How people name the period: "week 49", "weeks 49–50", "December"."""
+    if cadence == Cadence.MONTHLY:
+        return period.start.strftime("%B")
+    first, last = period.start.isocalendar().week, period.end.isocalendar().week
+    return f"week {first}" if first == last else f"weeks {first}–{last}"
+
+
+def agenda_view(session: Session, manager: Person, employee: Person, role: str,
+                meeting_at: datetime, today: date, fiscal_year_start_month: int = 1
+                ) -> AgendaView:
+    """Everything one agenda shows, read from the database as of ``today``."""
+    recipient = employee if role == "employee" else manager
+    schedule = PairSchedule(manager_id=manager.id, employee_id=employee.id,
+                            cadence=Cadence(employee.cadence), weekday=employee.checkin_weekday,
+                            local_time=employee.checkin_time, timezone=employee.timezone)
+    following = next_slot(schedule, meeting_at).at.astimezone(ZoneInfo(employee.timezone))
+    tasks = list(session.scalars(select(Task).join(Project).where(
+        Task.owner_id == employee.id, Task.status != TaskStatus.DROPPED.value)
+        .order_by(Task.due.is_(None), Task.due, Task.id)))
+    previous = previous_slot(schedule, meeting_at - timedelta(microseconds=1))
+    last_slot = previous.at if previous else meeting_at - timedelta(days=7)
+    overdue = [t for t in tasks if t.status in OPEN and t.due and t.due < today]
+    due_soon = [t for t in tasks
+                if t.status in OPEN and t.due and today <= t.due < following.date()]
+    blocked = [t for t in tasks if t.status == TaskStatus.BLOCKED.value]
+    done = [t for t in tasks if t.status == TaskStatus.DONE.value and t.completed_at
+            and t.completed_at >= last_slot]
+    goal_ids = {t.project.goal_id for t in tasks if t.status != TaskStatus.DONE.value}
+    progress = goal_progress(session, goal_ids, today)
+    goals = sorted({t.project.goal for t in tasks if t.project.goal_id in goal_ids},
+                   key=lambda g: g.id)
+    window = quarter_window(today, fiscal_year_start_month)
+    record = checkin_record(session, manager, employee, window, today).score
+    return AgendaView(
+        role=role, recipient_name=recipient.name, employee_name=employee.name,
+        manager_name=manager.name,
+        meeting_at=meeting_at.astimezone(ZoneInfo(recipient.timezone)),
+        period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence),
+        due_soon=tuple(map(_task_line, due_soon)), overdue=tuple(map(_task_line, overdue)),
+        blocked=tuple(map(_task_line, blocked)), done_recently=tuple(map(_task_line, done)),
+        goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
+        last_meeting=record.last_held, quarter_label=window[2], held=record.held,
+        expected=record.expected, adherence=record.rate, today=today)
+
+
+def _period_of(schedule: PairSchedule, meeting_at: datetime) -> Period:
+    local_day = meeting_at.astimezone(ZoneInfo(schedule.timezone)).date()
+    return period_containing(local_day, schedule.cadence)
+
+
+@renderer(AGENDA)
+def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    context = row.context or {}
+    manager = session.get(Person, context["manager_id"])
+    employee = session.get(Person, context["employee_id"])
+    assert manager is not None and employee is not None
+    recipient = employee if context["role"] == "employee" else manager
+    today = rt.clock().astimezone(ZoneInfo(recipient.timezone)).date()
+    view = agenda_view(session, manager, employee, context["role"],
+                       datetime.fromisoformat(context["meeting_at"]), today,
+                       rt.settings.fiscal_year_start_month)
+    return render_agenda(view)

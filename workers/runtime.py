@@ -1,0 +1,60 @@
+"""The composition root of a worker process: settings, database, transport, clock.
+
+Actors receive only ids; everything else they need comes from here. A process
+calls :func:`configure` once (the CLI does; tests pass their own database,
+transport and clock), so nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from drumbeat.settings import Settings
+from mail.transport import MaildirTransport, RelayConfig, SmtpTransport, Transport
+from models.base import utcnow
+from models.db import make_engine, session_factory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    transport: Transport
+    clock: Callable[[], datetime] = utcnow
+
+
+_current: Runtime | None = None
+
+
+def transport_for(settings: Settings) -> Transport:
+    """The relay when one is configured, else the local Maildir."""
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpTransport(RelayConfig(
+            host=settings.smtp_host, port=settings.smtp_port, username=settings.smtp_username,
+            password=password, starttls=settings.smtp_starttls))
+    return MaildirTransport(settings.maildir)
+
+
+def configure(settings: Settings, *, engine: Engine | None = None,
+              transport: Transport | None = None,
+              clock: Callable[[], datetime] | None = None) -> Runtime:
+    """Build and install this process's runtime."""
+    global _current
+    engine = engine or make_engine(settings.database_url)
+    _current = Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
+                       transport=transport or transport_for(settings), clock=clock or utcnow)
+    return _current
+
+
+def runtime() -> Runtime:
+    """The installed runtime; an actor running without one is a wiring bug."""
+    if _current is None:
+        raise RuntimeError("workers.runtime.configure() was not called in this process")
+    return _current

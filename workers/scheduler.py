@@ -1,0 +1,44 @@
+"""The scheduler: a tick that enqueues ``dispatch_due(now)`` (and the sweeper).
+
+Why a plain tick and not periodiq or APScheduler: all the scheduler decides is
+"it is now T"; what is due at T is worked out from the database and written
+with unique dedupe keys. So two schedulers, a restarted one, or a tick that is
+delivered twice only repeat a question whose answer is already recorded, and
+no lock, leader election or job store is needed. A scheduler that was down
+simply asks again when it is back; ``due_agendas`` answers with what is still
+upcoming.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from workers.actors import dispatch_due, sweep_outbox
+
+log = logging.getLogger("drumbeat.scheduler")
+SWEEP_EVERY_TICKS = 5
+
+
+def tick(now: datetime, sweep: bool) -> None:
+    """One beat: ask for the work due at ``now``, and now and then for lost work."""
+    dispatch_due.send(now.isoformat())
+    if sweep:
+        sweep_outbox.send()
+
+
+def run(clock: Callable[[], datetime], interval: float, stop: threading.Event,
+        once: bool = False) -> int:
+    """Tick every ``interval`` seconds until ``stop`` is set; returns the number of ticks."""
+    ticks = 0
+    while not stop.is_set():
+        now = clock()
+        tick(now, sweep=ticks % SWEEP_EVERY_TICKS == 0)
+        ticks += 1
+        log.debug("tick %d at %s", ticks, now.isoformat())
+        if once:
+            break
+        stop.wait(interval)
+    return ticks

@@ -1,0 +1,85 @@
+"""Sending one outbox row: claim, render once, build the MIME message, hand it over.
+
+The rendered subject and bodies are stored on the row before the first try, so
+every retry sends the same words, and the reply parser later knows exactly what
+it sent. The Message-ID was fixed when the row was created.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from mail.compose import build_message
+from mail.render import RenderedEmail
+from mail.tokens import reply_address
+from mail.transport import PermanentFailure, TemporaryFailure
+from models.mailbox import OutboundMessage
+from models.mailbox import OutboundStatus as Status
+from workers import outbox
+from workers.runtime import Runtime
+
+log = logging.getLogger("drumbeat.send")
+
+Renderer = Callable[[Session, OutboundMessage, Runtime], RenderedEmail]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(kind: str) -> Callable[[Renderer], Renderer]:
+    """Register how rows of one kind are turned into words."""
+    def register(function: Renderer) -> Renderer:
+        RENDERERS[kind] = function
+        return function
+    return register
+
+
+class RetryLater(Exception):
+    """Raised to the broker so the message is retried with backoff."""
+
+
+def deliver(rt: Runtime, outbox_id: int) -> str:
+    """Send one row; returns the row's status afterwards. Raises RetryLater to retry."""
+    settings = rt.settings
+    stale = timedelta(minutes=settings.outbox_stale_minutes)
+    with rt.sessions() as session, session.begin():
+        if not outbox.claim(session, outbox_id, rt.clock(), stale):
+            row = session.get(OutboundMessage, outbox_id)
+            return row.status if row else "missing"
+    with rt.sessions() as session, session.begin():
+        row = session.get(OutboundMessage, outbox_id)
+        assert row is not None
+        if row.body_text is None:
+            rendered = RENDERERS[row.kind](session, row, rt)
+            row.subject, row.body_text, row.body_html = (rendered.subject, rendered.text,
+                                                         rendered.html)
+        message = build_message(
+            rendered=RenderedEmail(row.subject, row.body_text or "", row.body_html or ""),
+            from_addr=settings.sender_address, to_addr=row.to_address,
+            reply_to=reply_address(row.id, settings.secret_key.get_secret_value(),
+                                   settings.mail_domain),
+            message_id=row.message_id or "", in_reply_to=row.in_reply_to,
+            references=(row.references_header or "").split(), date=rt.clock(),
+        )
+        attempts, to_address = row.attempts, row.to_address
+    try:
+        rt.transport.send(message, settings.sender_address, [to_address])
+    except PermanentFailure as failure:
+        with rt.sessions() as session, session.begin():
+            outbox.mark_failed(session, outbox_id, failure.answer)
+        log.warning("outbox %s refused for good: %s", outbox_id, failure.answer)
+        return Status.FAILED.value
+    except TemporaryFailure as failure:
+        with rt.sessions() as session, session.begin():
+            if attempts >= settings.send_max_attempts:
+                outbox.mark_failed(session, outbox_id, f"gave up after {attempts} tries: "
+                                   f"{failure.answer}")
+                return Status.FAILED.value
+            outbox.release(session, outbox_id, failure.answer)
+        log.info("outbox %s will be retried: %s", outbox_id, failure.answer)
+        raise RetryLater(failure.answer) from failure
+    with rt.sessions() as session, session.begin():
+        outbox.mark_sent(session, outbox_id, rt.clock())
+    return Status.SENT.value

@@ -9,7 +9,8 @@ STAMP = $(VENV)/.installed-stamp
 .PHONY: test demo lint bench clean help
 
 help:
-	@echo "make demo   - create var/drumbeat.sqlite, import the example company, show it"
+	@echo "make demo   - create var/drumbeat.sqlite, import the example company, show it,"
+	@echo "              and send this week's check-in agendas into var/maildir"
 	@echo "make test   - lint and run the test suite (real SQLite, PostgreSQL and Redis)"
 	@echo "make bench  - run the benchmarks in bench/ against the local PostgreSQL"
 
@@ -33,6 +34,9 @@ demo: $(STAMP)
 	$(BIN)/drumbeat import plan examples/northwind/plan.yaml
 	$(BIN)/drumbeat status
 	$(BIN)/drumbeat status --person marcus.bell@northwind.example
+	$(BIN)/drumbeat agendas preview grace.kim@northwind.example
+	DRUMBEAT_AGENDA_LEAD_HOURS=168 $(BIN)/drumbeat scheduler --once
+	@echo "The week's agendas are in var/maildir/new (one file per email)."
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_org.py

@@ -34,6 +34,12 @@ def _start_workers(settings: Settings, threads: int) -> tuple[dramatiq.Broker, d
     return broker, worker
 
 
+def _configure_logging() -> None:
+    """One line per event; dramatiq's own start/stop chatter only when something is wrong."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("dramatiq").setLevel(logging.WARNING)
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -63,7 +69,7 @@ def worker(
         raise typer.BadParameter(
             "DRUMBEAT_REDIS_URL is not set: on the embedded setup the worker runs inside "
             "`drumbeat scheduler`, so there is nothing to start here.")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _configure_logging()
     stop = threading.Event()
     _stop_on_signals(stop)
     _broker, running = _start_workers(settings, threads)
@@ -91,7 +97,7 @@ def scheduler(
     moment = _parse_now(now)
     if moment is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _configure_logging()
     broker, running = _start_workers(settings, threads=2)
     stop = threading.Event()
     _stop_on_signals(stop)

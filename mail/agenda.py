@@ -123,3 +123,20 @@ def reply_examples(view: AgendaView) -> list[str]:
     if not lines:
         lines = ["T-12 60% drafted the intro", "new: Call the vendor by Friday"]
     return [*lines, "met: yes", "skip: vacation"]
+
+
+@dataclass(frozen=True)
+class NudgeView:
+    """A gentle reminder: a check-in period closed and no meeting was logged."""
+
+    role: str                      # "employee" or "manager": who reads it
+    recipient_name: str
+    employee_name: str
+    manager_name: str
+    period_label: str              # "week 49"
+    period_start: date
+    period_end: date
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"

@@ -19,7 +19,7 @@ from importlib.resources import files
 import css_inline
 import jinja2
 
-from mail.agenda import AgendaView, reply_examples
+from mail.agenda import AgendaView, NudgeView, reply_examples
 
 __all__ = [
     "RenderedEmail",
@@ -150,4 +150,16 @@ def render_agenda(view: AgendaView) -> RenderedEmail:
     html = env.get_template("agenda.html.j2").render(context)
     return RenderedEmail(
         subject=agenda_subject(view), text=text, html=_inliner().inline(html)
+    )
+
+
+def render_nudge(view: NudgeView) -> RenderedEmail:
+    """The reminder for a period that closed with no meeting logged; threads with the agendas."""
+    env = environment()
+    other = view.employee_name if view.is_manager else view.manager_name
+    context = {"view": view, "other": other}
+    return RenderedEmail(
+        subject=f"1:1 with {oneline(other)}: check-in agenda",
+        text=env.get_template("nudge.txt.j2").render(context),
+        html=_inliner().inline(env.get_template("nudge.html.j2").render(context)),
     )

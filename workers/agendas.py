@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from mail.agenda import AgendaView, GoalLine, TaskLine
+from mail.agenda import AgendaView, GoalLine, NudgeView, TaskLine
 from mail.compose import make_message_id, thread_root_id
-from mail.render import RenderedEmail, render_agenda
+from mail.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
     PairSchedule,
     Slot,
@@ -225,3 +225,18 @@ def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> Re
                        datetime.fromisoformat(context["meeting_at"]), today,
                        rt.settings.fiscal_year_start_month)
     return render_agenda(view)
+
+
+@renderer(NUDGE)
+def render_nudge_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    context = row.context or {}
+    manager = session.get(Person, context["manager_id"])
+    employee = session.get(Person, context["employee_id"])
+    assert manager is not None and employee is not None
+    period = Period(date.fromisoformat(context["period_start"]),
+                    date.fromisoformat(context["period_end"]))
+    recipient = employee if context["role"] == "employee" else manager
+    return render_nudge(NudgeView(
+        role=context["role"], recipient_name=recipient.name, employee_name=employee.name,
+        manager_name=manager.name, period_label=period_label(period, Cadence(employee.cadence)),
+        period_start=period.start, period_end=period.end))

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from mail.agenda import AgendaView, GoalLine, NudgeView, TaskLine
 from mail.compose import make_message_id, thread_root_id
@@ -179,8 +179,10 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                             cadence=Cadence(employee.cadence), weekday=employee.checkin_weekday,
                             local_time=employee.checkin_time, timezone=employee.timezone)
     following = next_slot(schedule, meeting_at).at.astimezone(ZoneInfo(employee.timezone))
-    tasks = list(session.scalars(select(Task).join(Project).where(
-        Task.owner_id == employee.id, Task.status != TaskStatus.DROPPED.value)
+    tasks = list(session.scalars(
+        select(Task)
+        .where(Task.owner_id == employee.id, Task.status != TaskStatus.DROPPED.value)
+        .options(selectinload(Task.project).selectinload(Project.goal))
         .order_by(Task.due.is_(None), Task.due, Task.id)))
     previous = previous_slot(schedule, meeting_at - timedelta(microseconds=1))
     last_slot = previous.at if previous else meeting_at - timedelta(days=7)

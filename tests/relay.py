@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.policy import default
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 def free_port() -> int:
@@ -38,12 +38,26 @@ class RecordingHandler:
 
 
 class Relay:
-    """Start with ``Relay().start()``; stop with ``.stop()``."""
+    """Start with ``Relay().start()``; stop with ``.stop()``.
 
-    def __init__(self) -> None:
+    With ``login=(user, password)`` the relay requires SMTP AUTH (over plain TCP:
+    this is loopback) and refuses mail from a session that did not log in.
+    """
+
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.handler = RecordingHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        options: dict[str, object] = {}
+        if login is not None:
+            def authenticate(server: SMTP, session: Session, envelope: Envelope,
+                             mechanism: str, data: object) -> AuthResult:
+                ok = isinstance(data, LoginPassword) and (
+                    data.login.decode(), data.password.decode()) == login
+                return AuthResult(success=ok)
+            options = {"authenticator": authenticate, "auth_required": True,
+                       "auth_require_tls": False}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     **options)
 
     def start(self) -> Relay:
         self.controller.start()

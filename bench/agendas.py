@@ -1,0 +1,1156 @@
+"""Benchmark: one scheduler tick's check-in agendas for a whole organisation, end to end.
+
+Imports a generated organisation of ``--people`` people (every one but the CEO
+has a manager; 10 tasks each, due around today, mixed statuses; a quarter of
+held 1:1s) into a private PostgreSQL schema through the real importer, gives
+every pair a weekly check-in 12 hours from ``now`` (in each employee's own time
+zone), and measures against a local aiosmtpd sink (its own process, keeping
+only Message-ID and recipient of what it receives):
+
+* ``bare``  in one process, for the same (recipient, pair) combinations: render
+  the agenda template from plain in-memory data, build the MIME message and
+  send it over one reused SMTP connection. No database, no broker.
+* ``real``  ``--workers`` ``drumbeat worker --threads T`` processes on Redis and
+  PostgreSQL; one ``dispatch_due(now)`` message is sent, and the clock runs from
+  that tick to the last agenda received by the sink.
+
+Then every outbox row is checked against what the sink received (missing and
+duplicated Message-IDs). The last stdout line is::
+
+    messages=… seconds=… messages_per_s=… bare_per_s=… ratio_to_bare=… missing=…
+    duplicates=… peak_rss_mb=…
+
+(on one line). Run ``.venv/bin/python bench/agendas.py --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import csv
+import multiprocessing
+import os
+import pstats
+import re
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from import_org import (
+    GOAL_OBJECTS,
+    GOAL_VERBS,
+    INITIATIVE_NAMES,
+    TASK_OBJECTS,
+    TASK_VERBS,
+    WEEKDAYS,
+    Org,
+    Shape,
+    mix,
+    progress_bar,
+    say,
+)
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+NAMESPACE = "drumbeat"  # what `drumbeat worker` uses (workers.broker.make_broker's default)
+DOMAIN = "northwind-bench.example"
+SECRET = "bench-agendas-secret"
+TASKS_PER_PERSON = 10
+PROJECTS_PER_TEAM = 3
+INITIATIVES = 10
+MEETING_AFTER = timedelta(hours=12)  # every check-in is this long after the tick
+LEAD = timedelta(hours=24)  # DRUMBEAT_AGENDA_LEAD_HOURS' default
+STALL_SECONDS = 90.0  # stop waiting when the sink has received nothing new for this long
+RATIO_TARGET = 0.6
+RSS_TARGET_MB = 300.0
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# --- the plan: every person's tasks, a pure function of (person, today) ------------------------
+
+class PlanTask(NamedTuple):
+    number: int  # 1-based, stands in for the task id in the bare phase
+    title: str
+    project: int  # project index: team manager * PROJECTS_PER_TEAM + j
+    due: date
+    status: str
+    progress: int
+    weight: float
+    completed_on: date | None
+
+
+class Plan:
+    """Teams, projects, goals and tasks laid over the generated reporting tree.
+
+    A team is a manager and their direct reports; it has ``PROJECTS_PER_TEAM``
+    projects owned by the manager, and each member's ten tasks are spread over
+    them. A goal groups the teams under one manager's manager (about 25
+    projects and 600 tasks); goals spread over ten initiatives owned by the
+    executives. Due dates fall from four weeks before ``today`` to six weeks
+    after it; earlier ones are mostly done, later ones mostly open or in progress.
+    """
+
+    def __init__(self, org: Org, today: date) -> None:
+        self.org = org
+        self.today = today
+
+    def team(self, person: int) -> int:
+        manager = self.org.manager[person]
+        return person if manager is None else manager
+
+    def goal(self, team: int) -> int:
+        manager = self.org.manager[team]
+        return team if manager is None else manager
+
+    def initiative(self, goal: int) -> int:
+        return mix(goal, 11) % INITIATIVES
+
+    @staticmethod
+    def initiative_title(n: int) -> str:
+        return f"I{n + 1:02d} {INITIATIVE_NAMES[n % len(INITIATIVE_NAMES)]}"
+
+    @staticmethod
+    def goal_title(g: int) -> str:
+        h = mix(g, 3)
+        verb, thing = GOAL_VERBS[h % len(GOAL_VERBS)], GOAL_OBJECTS[(h >> 8) % len(GOAL_OBJECTS)]
+        return f"G{g + 1:05d} {verb} {thing}"
+
+    def initiative_owner(self, n: int) -> int:
+        return self.org.executives[n % len(self.org.executives)]
+
+    def tasks(self, person: int) -> list[PlanTask]:
+        team, today = self.team(person), self.today
+        result = []
+        for k in range(TASKS_PER_PERSON):
+            n = person * TASKS_PER_PERSON + k
+            h = mix(n, 7)
+            offset = h % 70 - 28
+            due = today + timedelta(days=offset)
+            roll = (h >> 12) % 100
+            if offset < 0:
+                status = ("done" if roll < 55 else "in_progress" if roll < 70 else
+                          "blocked" if roll < 78 else "open" if roll < 92 else "dropped")
+            else:
+                status = ("done" if roll < 8 else "open" if roll < 50 else
+                          "in_progress" if roll < 82 else "blocked" if roll < 94 else "dropped")
+            step = h >> 20
+            progress = {"done": 100, "in_progress": 10 * (1 + step % 9),
+                        "blocked": 5 * (step % 13), "dropped": 5 * (step % 11),
+                        "open": 0}[status]
+            completed_on = None
+            if status == "done":
+                completed_on = min(today, due + timedelta(days=(step >> 8) % 9 - 5))
+            weight_roll = (h >> 28) % 20
+            weight = 0.5 if weight_roll == 0 else 2.0 if weight_roll <= 3 else 1.0
+            verb = TASK_VERBS[(h >> 36) % len(TASK_VERBS)]
+            thing = TASK_OBJECTS[(h >> 44) % len(TASK_OBJECTS)]
+            result.append(PlanTask(
+                number=n + 1, title=f"{verb} {thing} #{person + 1}.{k + 1}",
+                project=team * PROJECTS_PER_TEAM + (person + k) % PROJECTS_PER_TEAM,
+                due=due, status=status, progress=progress, weight=weight,
+                completed_on=completed_on))
+        return result
+
+    def project_owner(self, project: int) -> int:
+        return project // PROJECTS_PER_TEAM
+
+    def held_on(self, employee: int, checkin_day: date, window_start: date) -> list[date]:
+        """Days of the pair's held 1:1s this quarter: three weeks in four, before this week."""
+        days = []
+        week = period_start(checkin_day) - timedelta(days=7)
+        while week >= period_start(window_start):
+            day = week + timedelta(days=checkin_day.weekday())
+            if day >= window_start and mix(employee * 64 + week.toordinal(), 9) % 4:
+                days.append(day)
+            week -= timedelta(days=7)
+        return sorted(days)
+
+
+def period_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+# --- generating the files ----------------------------------------------------------------------
+
+PEOPLE_COLUMNS = ("email", "name", "manager_email", "timezone", "cadence", "checkin_day",
+                  "checkin_time", "hr")
+PLAN_COLUMNS = ("initiative", "initiative_owner", "goal", "goal_owner", "project",
+                "project_owner", "task", "owner", "due", "weight", "status", "progress",
+                "completed_on")
+
+
+def local_slot(meeting_at: datetime, timezone: str) -> tuple[int, dtime]:
+    """The weekday and local time at which ``meeting_at`` happens in ``timezone``."""
+    local = meeting_at.astimezone(ZoneInfo(timezone))
+    return local.weekday(), local.time().replace(second=0, microsecond=0)
+
+
+def write_people(org: Org, meeting_at: datetime, path: Path) -> None:
+    """Everyone weekly, at the weekday and local time that is ``meeting_at`` in their zone."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PEOPLE_COLUMNS)
+        for i in range(org.shape.people):
+            person = org.person(i)
+            weekday, local = local_slot(meeting_at, person.timezone)
+            writer.writerow((
+                person.email, person.name,
+                "" if person.manager is None else org.email(person.manager),
+                person.timezone, "weekly", WEEKDAYS[weekday] if weekday < 5 else
+                ("Saturday", "Sunday")[weekday - 5], local.strftime("%H:%M"),
+                "yes" if person.is_hr else "no"))
+
+
+def write_plan(plan: Plan, path: Path) -> int:
+    """One row per task; parents' owners on every row (only the first one is read)."""
+    org = plan.org
+    emails = [org.email(i) for i in range(org.shape.people)]
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PLAN_COLUMNS)
+        for person in range(org.shape.people):
+            goal = plan.goal(plan.team(person))
+            initiative = plan.initiative(goal)
+            for task in plan.tasks(person):
+                project_owner = plan.project_owner(task.project)
+                writer.writerow((
+                    plan.initiative_title(initiative),
+                    emails[plan.initiative_owner(initiative)],
+                    plan.goal_title(goal), emails[goal], org.project_title(task.project),
+                    emails[project_owner], task.title, emails[person], task.due.isoformat(),
+                    f"{task.weight:g}", task.status, str(task.progress),
+                    task.completed_on.isoformat() if task.completed_on else ""))
+                count += 1
+    return count
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far (ru_maxrss is in KB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def proc_status_mb(pid: int, field: str = "VmHWM") -> float:
+    """A ``/proc/<pid>/status`` memory figure (VmHWM: the peak RSS) in MB."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def proc_cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of a process (and of its waited-for children)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / TICK
+
+
+def pids_named(name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm", encoding="utf-8") as handle:
+                    if handle.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def server_cpu_seconds(name: str) -> float:
+    """CPU seconds of every process called ``name`` (postgres: with exited backends, which
+    the postmaster reaps into its children's time)."""
+    pids = pids_named(name)
+    parent = min(pids, default=None)
+    return sum(proc_cpu_seconds(pid, children=pid == parent) for pid in pids)
+
+
+# --- the sink: aiosmtpd in its own process, keeping (Message-ID, recipient) --------------------
+
+# The header is folded when the id is long: "Message-ID:\r\n <...>".
+MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]*>)",
+                        re.IGNORECASE | re.MULTILINE)
+
+
+def sink_main(port: int, control: Connection) -> None:
+    """The sink process: accept everything, keep what it takes to count, answer requests."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self) -> None:
+            self.records: list[tuple[str, str]] = []
+            self.first = self.last = 0.0
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            data = envelope.content or b""
+            end = data.find(b"\r\n\r\n")
+            found = MESSAGE_ID.search(data, 0, end if end >= 0 else len(data))
+            message_id = found.group(1).decode("ascii", "replace") if found else ""
+            now = time.monotonic()
+            if not self.records:
+                self.first = now
+            for rcpt in envelope.rcpt_tos:
+                self.records.append((message_id, rcpt))
+            self.last = now
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    control.send("ready")
+    cpu_mark = time.process_time()
+    while True:
+        command = control.recv()
+        if command == "stats":
+            control.send((len(handler.records), handler.first, handler.last,
+                          time.process_time() - cpu_mark))
+        elif command == "take":  # hand over the records and start afresh
+            records, handler.records = handler.records, []
+            control.send((records, handler.first, handler.last,
+                          time.process_time() - cpu_mark))
+            cpu_mark = time.process_time()
+            handler.first = handler.last = 0.0
+        elif command == "stop":
+            controller.stop()
+            control.send(peak_rss_mb())
+            return
+
+
+class Sink:
+    def __init__(self, context: Any) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._control, child = context.Pipe()
+        self.process = context.Process(target=sink_main, args=(self.port, child),
+                                       name="agenda-sink", daemon=True)
+        self.process.start()
+        if not self._control.poll(30) or self._control.recv() != "ready":
+            raise Failure("the SMTP sink did not start")
+        self._lock = threading.Lock()
+
+    def ask(self, command: str) -> Any:
+        with self._lock:
+            self._control.send(command)
+            if not self._control.poll(60):
+                raise Failure(f"the SMTP sink did not answer {command!r}")
+            return self._control.recv()
+
+    def count(self) -> tuple[int, float, float, float]:
+        return self.ask("stats")  # type: ignore[no-any-return]
+
+    def take(self) -> tuple[list[tuple[str, str]], float, float, float]:
+        return self.ask("take")  # type: ignore[no-any-return]
+
+    def peak_rss_mb(self) -> float:
+        return proc_status_mb(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            with contextlib.suppress(Exception):
+                self.ask("stop")
+            self.process.join(10)
+            if self.process.is_alive():
+                self.process.kill()
+
+
+# --- setup: schema, files, import (in a child process, so its memory is its own) ---------------
+
+class Failure(Exception):
+    """The benchmark could not run or verify; its figures cannot be trusted."""
+
+
+def schema_url(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+def import_main(url: str, work: str, people: int, now_iso: str, result: Connection) -> None:
+    """Child process: people and plan through the real importer, then the held 1:1s."""
+    from sqlalchemy import insert, select
+
+    from models import Meeting, Person
+    from models.db import make_engine, session_factory, unit_of_work
+    from models.importing.load_people import load_people
+    from models.importing.load_plan import load_plan
+    from models.importing.people_file import read_people
+    from models.importing.plan_file import read_plan
+    from models.importing.problems import ProblemLog
+    from models.scoring import quarter_window
+
+    folder = Path(work)
+    engine = make_engine(url)
+    factory = session_factory(engine)
+    figures: dict[str, Any] = {}
+    start = time.perf_counter()
+    with unit_of_work(factory) as session:
+        summary = load_people(session, read_people(folder / "people.csv"))
+    figures["people_created"] = len(summary.created)
+    figures["people_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    with unit_of_work(factory) as session:
+        log = ProblemLog("plan.csv")
+        plan_summary = load_plan(session, read_plan(folder / "plan.csv", log), log)
+    figures["plan_created"] = plan_summary.created
+    figures["plan_seconds"] = time.perf_counter() - start
+
+    # The 1:1s held this quarter (the importer has no meetings; bare Core rows).
+    start = time.perf_counter()
+    org = Org(Shape(people, TASKS_PER_PERSON))
+    now = datetime.fromisoformat(now_iso)
+    plan = Plan(org, now.date())
+    meeting_at = now + MEETING_AFTER
+    rows = []
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(Person.email, Person.id)).all())
+        for employee in range(1, people):
+            person = org.person(employee)
+            local = meeting_at.astimezone(ZoneInfo(person.timezone))
+            window = quarter_window(local.date())
+            manager_id = ids[org.email(org.manager[employee])]  # type: ignore[index]
+            for day in plan.held_on(employee, local.date(), window[0]):
+                rows.append({"manager_id": manager_id, "employee_id": ids[person.email],
+                             "period_start": period_start(day),
+                             "period_end": period_start(day) + timedelta(days=6),
+                             "status": "held", "held_on": day, "duration_minutes": 30,
+                             "confirmed_by_manager": True, "confirmed_by_employee": True,
+                             "created_at": now, "updated_at": now})
+        for first in range(0, len(rows), 5000):
+            conn.execute(insert(Meeting.__table__), rows[first:first + 5000])
+        conn.commit()
+    figures["meetings"] = len(rows)
+    figures["meetings_seconds"] = time.perf_counter() - start
+    figures["peak_rss_mb"] = peak_rss_mb()
+    engine.dispose()
+    result.send(figures)
+
+
+def run_import(context: Any, url: str, work: Path, people: int, now: datetime
+               ) -> dict[str, Any]:
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=import_main, args=(url, str(work), people, now.isoformat(),
+                                                      send), name="agenda-import")
+    child.start()
+    send.close()
+    figures = receive.recv() if receive.poll(3600) else None
+    child.join()
+    if child.exitcode != 0 or figures is None:
+        raise Failure(f"the import exited with status {child.exitcode}")
+    return figures  # type: ignore[no-any-return]
+
+
+# --- the bare pipeline: render, build, send; no database, no broker ----------------------------
+
+def bare_views(org: Org, plan: Plan, meeting_at: datetime, now: datetime
+               ) -> Iterator[tuple[Any, str, int, int]]:
+    """(view, recipient address, manager, employee) for every agenda of the tick, built from
+    the same generated data the database holds, by the rules of ``workers.agendas``."""
+    from mail.agenda import AgendaView, GoalLine, TaskLine
+    from models.scoring import Cadence, adherence, quarter_window
+    from workers.agendas import period_label
+
+    def line(task: PlanTask) -> TaskLine:
+        return TaskLine(ref=f"T-{task.number}", title=task.title, due=task.due,
+                        status=task.status, progress=task.progress,
+                        project=f"P-{task.project + 1} {org.project_title(task.project)}")
+
+    last_slot = meeting_at - timedelta(days=7)
+    for employee in range(1, org.shape.people):
+        manager = org.manager[employee]
+        assert manager is not None
+        staff, boss = org.person(employee), org.person(manager)
+        zone = ZoneInfo(staff.timezone)
+        local = meeting_at.astimezone(zone)
+        following = (meeting_at + timedelta(days=7)).astimezone(zone).date()
+        tasks = sorted((t for t in plan.tasks(employee) if t.status != "dropped"),
+                       key=lambda t: (t.due, t.number))
+        today = now.astimezone(zone).date()
+        open_ = [t for t in tasks if t.status in ("open", "in_progress")]
+        done = [t for t in tasks if t.status == "done" and t.completed_on
+                and datetime.combine(t.completed_on, dtime(12), UTC) >= last_slot]
+        goal = plan.goal(plan.team(employee))
+        weights = sum(t.weight for t in tasks) or 1.0
+        window = quarter_window(today)
+        record = adherence(window_start=window[0], window_end=window[1],
+                           cadence=Cadence.WEEKLY, as_of=today,
+                           held_on=plan.held_on(employee, local.date(), window[0]))
+        view = AgendaView(
+            role="employee", recipient_name=staff.name, employee_name=staff.name,
+            manager_name=boss.name, meeting_at=local,
+            period_label=period_label(_weekly(local.date()), Cadence.WEEKLY),
+            overdue=tuple(line(t) for t in open_ if t.due < today),
+            due_soon=tuple(line(t) for t in open_ if today <= t.due < following),
+            blocked=tuple(line(t) for t in tasks if t.status == "blocked"),
+            done_recently=tuple(map(line, done)),
+            goals=(GoalLine(f"G-{goal + 1}", plan.goal_title(goal),
+                            sum(t.progress * t.weight for t in tasks) / weights),),
+            last_meeting=record.last_held, quarter_label=window[2], held=record.held,
+            expected=record.expected, adherence=record.rate, today=today)
+        yield view, staff.email, manager, employee
+        boss_zone = ZoneInfo(boss.timezone)
+        yield (replace(view, role="manager", recipient_name=boss.name,
+                       meeting_at=meeting_at.astimezone(boss_zone),
+                       today=now.astimezone(boss_zone).date()),
+               boss.email, manager, employee)
+
+
+def _weekly(day: date) -> Any:
+    from models.scoring import Cadence, period_containing
+
+    return period_containing(day, Cadence.WEEKLY)
+
+
+def run_bare(org: Org, plan: Plan, meeting_at: datetime, now: datetime, sink: Sink,
+             expected: int) -> dict[str, Any]:
+    from mail.compose import build_message, make_message_id, thread_root_id
+    from mail.render import render_agenda
+    from mail.tokens import reply_address
+    from mail.transport import RelayConfig, SmtpTransport
+
+    sender = f"drumbeat@{DOMAIN}"
+    transport = SmtpTransport(RelayConfig(host="127.0.0.1", port=sink.port, starttls=False))
+    views = bare_views(org, plan, meeting_at, now)
+    prepare = 0.0  # building the plain views: the stand-in for the database, not counted
+    sent = 0
+    with progress_bar() as bar:
+        job = bar.add_task("bare pipeline", total=expected)
+        cpu = time.process_time()
+        start = time.perf_counter()
+        while True:
+            mark = time.perf_counter()
+            item = next(views, None)
+            prepare += time.perf_counter() - mark
+            if item is None:
+                break
+            view, to_addr, manager, employee = item
+            root = thread_root_id(manager + 1, employee + 1, DOMAIN)
+            rendered = render_agenda(view)
+            message = build_message(
+                rendered=rendered, from_addr=sender, to_addr=to_addr,
+                reply_to=reply_address(sent + 1, SECRET, DOMAIN),
+                message_id=make_message_id(DOMAIN, "agenda"), in_reply_to=root,
+                references=[root], date=datetime.now(UTC))
+            transport.send(message, sender, [to_addr])
+            sent += 1
+            if sent % 200 == 0:
+                bar.update(job, completed=sent)
+        wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        bar.update(job, completed=sent)
+    transport.close()
+    records, _first, _last, sink_cpu = sink.take()
+    seconds = wall - prepare
+    return {"messages": sent, "seconds": seconds, "prepare_seconds": prepare,
+            "cpu_seconds": cpu, "sink_cpu_seconds": sink_cpu, "received": len(records),
+            "distinct": len({mid for mid, _ in records}), "per_s": sent / seconds}
+
+
+# --- the real pipeline: workers on Redis and PostgreSQL ----------------------------------------
+
+def redis_keys(url: str) -> tuple[Any, list[bytes], list[bytes]]:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    ours, others = [], []
+    for key in client.scan_iter(count=1000):
+        (ours if key.startswith(NAMESPACE.encode()) else others).append(key)
+    return client, ours, others
+
+
+def clear_redis(url: str) -> None:
+    """Delete this benchmark's dramatiq keys; refuse a database that holds anything else."""
+    client, ours, others = redis_keys(url)
+    if others:
+        raise Failure(f"{url} holds {len(others)} keys that are not dramatiq's "
+                      f"({others[0]!r} …): give a spare database with --redis-url")
+    if ours:
+        client.delete(*ours)
+    client.close()
+
+
+class Workers:
+    """``drumbeat worker`` processes, started with the deployment's environment variables."""
+
+    def __init__(self, count: int, threads: int, env: dict[str, str], folder: Path) -> None:
+        self.logs = [folder / f"worker-{n}.log" for n in range(count)]
+        self.processes: list[subprocess.Popen[str]] = []
+        drumbeat = Path(sys.executable).with_name("drumbeat")
+        for log in self.logs:
+            with log.open("w") as stderr:
+                self.processes.append(subprocess.Popen(
+                    [str(drumbeat), "worker", "--threads", str(threads)], cwd=folder, env=env,
+                    stdout=subprocess.PIPE, stderr=stderr, text=True))
+        for process, log in zip(self.processes, self.logs, strict=True):
+            ready, _, _ = select.select([process.stdout], [], [], 120)
+            line = process.stdout.readline() if ready and process.stdout else ""
+            if "worker running" not in line:
+                raise Failure(f"a worker did not start: {line!r}\n{self.tail(log)}")
+
+    @staticmethod
+    def tail(log: Path, lines: int = 20) -> str:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+    def alive(self) -> bool:
+        return all(process.poll() is None for process in self.processes)
+
+    def peak_rss_mb(self) -> list[float]:
+        return [proc_status_mb(process.pid) for process in self.processes]
+
+    def cpu_seconds(self) -> list[float]:
+        return [proc_cpu_seconds(process.pid) for process in self.processes]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
+
+
+def outbox_counts(engine: Any) -> dict[str, int]:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return dict(conn.execute(text(  # type: ignore[arg-type]
+            "SELECT status, count(*) FROM outbound_message WHERE kind = 'agenda' "
+            "GROUP BY status")).all())
+
+
+def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expected: int,
+             engine: Any, folder: Path) -> dict[str, Any]:
+    from drumbeat.settings import Settings
+    from workers import actors
+    from workers.broker import make_broker
+
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("DRUMBEAT_")}
+    env.update({
+        "DRUMBEAT_DATABASE_URL": url, "DRUMBEAT_REDIS_URL": args.redis_url,
+        "DRUMBEAT_SMTP_HOST": "127.0.0.1", "DRUMBEAT_SMTP_PORT": str(sink.port),
+        "DRUMBEAT_SMTP_STARTTLS": "false", "DRUMBEAT_MAIL_DOMAIN": DOMAIN,
+        "DRUMBEAT_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1",
+    })
+    settings = Settings(database_url=url, redis_url=args.redis_url, smtp_host="127.0.0.1",
+                        smtp_port=sink.port, smtp_starttls=False, mail_domain=DOMAIN,
+                        secret_key=SECRET)  # type: ignore[arg-type]
+    clear_redis(args.redis_url)
+    say(f"starting {args.workers} worker processes × {args.threads} threads …")
+    workers = Workers(args.workers, args.threads, env, folder)
+    broker = make_broker(args.redis_url, NAMESPACE)
+    figures: dict[str, Any] = {}
+    try:
+        actors.bind(broker, settings)
+        time.sleep(1.0)  # let the consumers connect to Redis
+        pg_cpu, redis_cpu = server_cpu_seconds("postgres"), server_cpu_seconds("redis-server")
+        worker_cpu = workers.cpu_seconds()
+        start = time.monotonic()
+        actors.dispatch_due.send(now.isoformat())
+        received, changed, dispatched_at = 0, start, None
+        with progress_bar() as bar:
+            job = bar.add_task("real pipeline", total=expected)
+            while received < expected:
+                time.sleep(0.2)
+                count, _first, last, _cpu = sink.count()
+                moment = time.monotonic()
+                if dispatched_at is None and outbox_counts(engine):
+                    dispatched_at = moment
+                if count != received:
+                    received, changed = count, moment
+                    bar.update(job, completed=count)
+                if not workers.alive():
+                    raise Failure("a worker process exited during the run:\n"
+                                  + "\n".join(workers.tail(log) for log in workers.logs))
+                if moment - changed > STALL_SECONDS:
+                    say(f"nothing received for {STALL_SECONDS:.0f} s: giving up waiting")
+                    break
+        count, first, last, _cpu = sink.count()
+        figures["seconds"] = (last if count else time.monotonic()) - start
+        figures["first_seconds"] = first - start if count else None
+        figures["dispatch_seconds"] = (dispatched_at - start) if dispatched_at else None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the last rows are marked sent after the 250 OK
+            counts = outbox_counts(engine)
+            if not set(counts) & {"pending", "queued", "claimed"}:
+                break
+            time.sleep(0.2)
+        figures["outbox"] = outbox_counts(engine)
+        figures["worker_cpu_seconds"] = [after - before for before, after in
+                                         zip(worker_cpu, workers.cpu_seconds(), strict=True)]
+        figures["postgres_cpu_seconds"] = server_cpu_seconds("postgres") - pg_cpu
+        figures["redis_cpu_seconds"] = server_cpu_seconds("redis-server") - redis_cpu
+        figures["worker_rss_mb"] = workers.peak_rss_mb()
+    finally:
+        workers.stop()
+        broker.close()
+        with contextlib.suppress(Exception):
+            clear_redis(args.redis_url)
+    records, _first, _last, sink_cpu = sink.take()
+    figures["records"] = records
+    figures["sink_cpu_seconds"] = sink_cpu
+    return figures
+
+
+# --- verification ------------------------------------------------------------------------------
+
+def verify(engine: Any, org: Org, records: list[tuple[str, str]]) -> dict[str, Any]:
+    """Every agenda of the tick received once: by (recipient, pair) and by Message-ID."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        emails = dict(conn.execute(text("SELECT id, email FROM person")).all())  # type: ignore
+        rows = conn.execute(text(
+            "SELECT message_id, to_address, recipient_id, context, dedupe_key, status "
+            "FROM outbound_message WHERE kind = 'agenda'")).all()
+    expected = set()
+    for employee in range(1, org.shape.people):
+        manager = org.manager[employee]
+        assert manager is not None
+        pair = (org.email(manager), org.email(employee))
+        expected |= {(org.email(employee), *pair), (org.email(manager), *pair)}
+    received = Counter(mid for mid, _rcpt in records)
+    rcpts = {mid: rcpt for mid, rcpt in records}
+    by_mid = {row.message_id: row for row in rows}
+    delivered = set()
+    wrong_recipient = 0
+    for row in rows:
+        context = row.context or {}
+        triple = (emails.get(row.recipient_id), emails.get(context.get("manager_id")),
+                  emails.get(context.get("employee_id")))
+        if received.get(row.message_id):
+            delivered.add(triple)
+            if rcpts[row.message_id] != row.to_address:
+                wrong_recipient += 1
+    return {
+        "rows": len(rows),
+        "dedupe_keys": len({row.dedupe_key for row in rows}),
+        "missing": len(expected - delivered),
+        "unexpected_rows": len({(emails.get(r.recipient_id),
+                                 emails.get((r.context or {}).get("manager_id")),
+                                 emails.get((r.context or {}).get("employee_id")))
+                                for r in rows} - expected),
+        "duplicates": sum(n - 1 for n in received.values() if n > 1),
+        "unknown": sum(1 for mid in received if mid not in by_mid),
+        "wrong_recipient": wrong_recipient,
+        "not_sent": sum(1 for row in rows if row.status != "sent"),
+    }
+
+
+# --- profiling one worker's deliver() ----------------------------------------------------------
+
+class Stopwatch:
+    """Wraps functions in place and adds up their wall and CPU time (inclusive), per name."""
+
+    def __init__(self) -> None:
+        self.wall: Counter[str] = Counter()
+        self.cpu: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, attribute: str, name: str) -> None:
+        original = owner[attribute] if isinstance(owner, dict) else getattr(owner, attribute)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.wall[name] += time.perf_counter() - wall
+                self.cpu[name] += time.thread_time() - cpu
+                self.calls[name] += 1
+
+        if isinstance(owner, dict):
+            owner[attribute] = timed
+        else:
+            setattr(owner, attribute, timed)
+        self._undo.append((owner, attribute, original))
+
+    def restore(self) -> None:
+        for owner, attribute, original in reversed(self._undo):
+            if isinstance(owner, dict):
+                owner[attribute] = original
+            else:
+                setattr(owner, attribute, original)
+        self._undo.clear()
+
+
+def statement_kind(statement: str) -> str:
+    words = statement.split()
+    table = next((words[n + 1] for n, w in enumerate(words[:-1])
+                  if w.upper() in ("FROM", "UPDATE", "INTO")), "")
+    return f"{words[0].upper()} {table}".strip()
+
+
+def reset_rows(engine: Any, count: int, offset: int) -> list[int]:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        ids = [row[0] for row in conn.execute(text(
+            "SELECT id FROM outbound_message WHERE kind = 'agenda' ORDER BY id "
+            "LIMIT :n OFFSET :o"), {"n": count, "o": offset})]
+        conn.execute(text(
+            "UPDATE outbound_message SET status = 'queued', attempts = 0, body_text = NULL, "
+            "body_html = NULL, claimed_at = NULL, sent_at = NULL WHERE id = ANY(:ids)"),
+            {"ids": ids})
+    return ids
+
+
+def resolve(path: str) -> Any:
+    """The module, or the attribute of a module, that a dotted path names."""
+    import importlib
+
+    try:
+        return importlib.import_module(path)
+    except ImportError:
+        parent, _, name = path.rpartition(".")
+        return getattr(resolve(parent), name)
+
+
+class InlinerProxy:
+    """css_inline's inliner is a native object: time it through a Python stand-in."""
+
+    def __init__(self, inliner: Any) -> None:
+        self._inliner = inliner
+
+    def inline(self, html: str) -> str:
+        return self._inliner.inline(html)  # type: ignore[no-any-return]
+
+
+STAGES = (  # (owner path, attribute, label, depth); times are inclusive
+    ("workers.sending", "deliver", "deliver (whole)", 0),
+    ("workers.outbox", "claim", "outbox.claim (UPDATE)", 1),
+    ("RENDERERS", "agenda", "render_agenda_row", 1),
+    ("workers.agendas", "agenda_view", "agenda_view (reads)", 2),
+    ("workers.agendas", "goal_progress", "goal_progress", 3),
+    ("workers.agendas", "checkin_record", "checkin_record", 3),
+    ("workers.agendas", "render_agenda", "render_agenda (Jinja2 + css-inline)", 2),
+    ("inliner", "inline", "css-inline", 3),
+    ("workers.sending", "build_message", "build_message (MIME tree)", 1),
+    ("transport", "send", "transport.send", 1),
+    ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 2),
+    ("workers.outbox", "mark_sent", "outbox.mark_sent (UPDATE)", 1),
+    ("sqlalchemy.orm.session.SessionTransaction", "commit", "commits (with flush)", 1),
+    ("dialect", "do_ping", "pool pre-ping (SELECT 1)", 1),
+)
+
+
+def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any) -> None:
+    """Send agenda rows again in this process (one thread): first with stopwatches and a
+    SQL statement counter, then under cProfile; EXPLAIN ANALYZE one agenda's SELECTs."""
+    from sqlalchemy import event
+
+    from drumbeat.settings import Settings
+    from mail import render as mail_render
+    from workers import sending
+    from workers.runtime import configure
+
+    n = args.profile_rows
+    ids = reset_rows(engine, 2 * n + 1, 0)
+    settings = Settings(database_url=url, smtp_host="127.0.0.1", smtp_port=sink.port,
+                        smtp_starttls=False, mail_domain=DOMAIN,
+                        secret_key=SECRET)  # type: ignore[arg-type]
+    rt = configure(settings)
+    sending.deliver(rt, ids[0])  # warm up: templates, connection pool, prepared statements
+
+    watch = Stopwatch()
+    inliner = InlinerProxy(mail_render._inliner())
+    owners: dict[str, Any] = {"RENDERERS": sending.RENDERERS, "transport": rt.transport,
+                              "dialect": rt.engine.dialect, "inliner": inliner}
+    for path, attribute, label, _depth in STAGES:
+        watch.wrap(owners.get(path) or resolve(path), attribute, label)
+    original_inliner = mail_render._inliner
+    mail_render._inliner = lambda: inliner  # type: ignore[assignment]
+    statements: Counter[str] = Counter()
+    statement_time: Counter[str] = Counter()
+    captured: list[tuple[str, Any]] = []
+    started: dict[int, float] = {}
+    checkouts = [0]
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+        if capture[0]:
+            captured.append((statement, parameters))
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        kind = statement_kind(statement)
+        statements[kind] += 1
+        statement_time[kind] += time.perf_counter() - started.pop(id(cursor), 0.0)
+
+    def checkout(*_: Any) -> None:
+        checkouts[0] += 1
+
+    capture = [False]
+    event.listen(rt.engine, "before_cursor_execute", before)
+    event.listen(rt.engine, "after_cursor_execute", after)
+    event.listen(rt.engine.pool, "checkout", checkout)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    for number, outbox_id in enumerate(ids[1:n + 1]):
+        capture[0] = number == n - 1
+        sending.deliver(rt, outbox_id)
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    event.remove(rt.engine, "before_cursor_execute", before)
+    event.remove(rt.engine, "after_cursor_execute", after)
+    event.remove(rt.engine.pool, "checkout", checkout)
+    watch.restore()
+    mail_render._inliner = original_inliner  # type: ignore[assignment]
+
+    print(f"Profile of deliver(), one thread in the benchmark process, {n} agenda rows "
+          f"(stopwatches, no profiler):")
+    print(f"  per message: {wall / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU; "
+          f"{sum(statements.values()) / n:.1f} SQL statements, {checkouts[0] / n:.1f} "
+          f"connection checkouts (each one a pre-ping round trip)")
+    print(f"  {'stage (inclusive)':<42} {'wall ms':>8} {'CPU ms':>8}")
+    for _path, _attribute, label, depth in STAGES:
+        if watch.calls[label]:
+            print(f"  {'  ' * depth + label:<42} {watch.wall[label] / n * 1000:8.2f} "
+                  f"{watch.cpu[label] / n * 1000:8.2f}")
+    print(f"  {'statement':<42} {'a msg':>8} {'ms each':>8}  (client-side, round trip "
+          "included)")
+    for kind, times in statements.most_common():
+        print(f"  {kind:<42} {times / n:8.2f} {statement_time[kind] / times * 1000:8.3f}")
+    explain(rt.engine, captured)
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for outbox_id in ids[n + 1:]:
+        sending.deliver(rt, outbox_id)
+    profiler.disable()
+    rt.engine.dispose()
+    sink.take()
+    folder = Path(args.profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(folder / "deliver.prof")
+    print(f"  cProfile of {len(ids) - n - 1} more rows: {folder / 'deliver.prof'}; "
+          "top functions by own time:")
+    stats = pstats.Stats(profiler)
+    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])  # type: ignore[attr-defined]
+    total = sum(v[2] for _k, v in rows)
+    for (filename, line, function), value in rows[:15]:
+        where = "/".join(Path(filename).parts[-2:]) if filename != "~" else ""
+        print(f"    {value[2] / total * 100:5.1f}%  {where}:{line} {function}")
+
+
+def explain(engine: Any, captured: list[tuple[str, Any]]) -> None:
+    """Server-side execution time of one agenda's SELECTs (EXPLAIN ANALYZE)."""
+    print("  one agenda's SELECTs, server-side (EXPLAIN ANALYZE):")
+    with engine.connect() as conn:
+        for statement, parameters in captured:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            plan = conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
+            top = plan[0]
+            node = top["Plan"]
+            scans = sorted({f"{p['Node Type']} {p.get('Relation Name', '')}".strip()
+                            for p in walk_plan(node) if "Scan" in p["Node Type"]})
+            print(f"    {top['Execution Time']:7.3f} ms exec {top['Planning Time']:6.3f} ms "
+                  f"plan  {statement_kind(statement):<22} {', '.join(scans)}")
+        conn.rollback()
+
+
+def walk_plan(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from walk_plan(child)
+
+
+# --- the parent: set up, run both phases, verify, report ---------------------------------------
+
+def orchestrate(args: argparse.Namespace) -> int:
+    from sqlalchemy import text
+
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    context = multiprocessing.get_context("spawn")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    meeting_at = now + MEETING_AFTER
+    org = Org(Shape(args.people, TASKS_PER_PERSON))
+    plan = Plan(org, now.date())
+    expected = 2 * (args.people - 1)
+    schema = f"bench_{uuid.uuid4().hex[:8]}_agendas"
+    url = schema_url(args.database_url, schema)
+    admin = make_engine(args.database_url)
+    engine = None
+    sink: Sink | None = None
+    created = False
+    figures: dict[str, Any] = {}
+    try:
+        with admin.connect() as conn:
+            server = conn.execute(text("SHOW server_version")).scalar_one()
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        created = True
+        engine = make_engine(url)
+        upgrade(engine)
+        with tempfile.TemporaryDirectory(prefix="drumbeat-agendas-") as tmp:
+            work = Path(tmp)
+            say(f"generating {args.people:,} people and "
+                f"{args.people * TASKS_PER_PERSON:,} tasks; check-ins at "
+                f"{meeting_at.isoformat()} …")
+            write_people(org, meeting_at, work / "people.csv")
+            figures["tasks"] = write_plan(plan, work / "plan.csv")
+            say("importing …")
+            figures["import"] = run_import(context, url, work, args.people, now)
+            with admin.connect() as conn:  # what autovacuum would have done by now
+                conn.execute(text(f'SET search_path TO "{schema}"'))
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+                conn.execute(text("CHECKPOINT"))
+            sink = Sink(context)
+            say(f"bare pipeline: {expected:,} agendas to the sink on port {sink.port} …")
+            figures["bare"] = run_bare(org, plan, meeting_at, now, sink, expected)
+            figures["real"] = run_real(args, url, now, sink, expected, engine, work)
+            figures["check"] = verify(engine, org, figures["real"].pop("records"))
+            if args.profile:
+                profile_deliver(args, url, sink, engine)
+            figures["sink_rss_mb"] = sink.peak_rss_mb()
+    except Failure as exc:
+        print(f"VERIFICATION FAILED: {exc}", file=sys.stderr)
+        print(f"VERIFICATION FAILED: {exc}")
+        return 1
+    finally:
+        if sink is not None:
+            sink.stop()
+        if engine is not None:
+            engine.dispose()
+        if created and args.keep:
+            say(f"kept schema: {schema}")
+        elif created:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    figures["self_rss_mb"] = peak_rss_mb()
+    report(args, server, expected, figures)
+    return 0
+
+
+def report(args: argparse.Namespace, server: str, expected: int,
+           figures: dict[str, Any]) -> None:
+    imp, bare, real, check = (figures["import"], figures["bare"], figures["real"],
+                              figures["check"])
+    received = real["outbox"].get("sent", 0)
+    messages = check["rows"] - check["missing"] if check["rows"] else 0
+    messages = min(messages, expected)
+    seconds = real["seconds"]
+    per_s = messages / seconds if seconds > 0 else 0.0
+    ratio = per_s / bare["per_s"] if bare["per_s"] else 0.0
+    rss = {"benchmark": figures["self_rss_mb"], "sink": figures["sink_rss_mb"],
+           **{f"worker {n + 1}": mb for n, mb in enumerate(real["worker_rss_mb"])}}
+    peak = max(rss.values())
+    worker_cpu = sum(real["worker_cpu_seconds"])
+    per_message = {"workers": worker_cpu, "postgres": real["postgres_cpu_seconds"],
+                   "redis": real["redis_cpu_seconds"], "sink": real["sink_cpu_seconds"]}
+    cpu_line = ", ".join(f"{name} {value / max(messages, 1) * 1000:.2f}"
+                         for name, value in per_message.items())
+    dispatch = real["dispatch_seconds"]
+    first = real["first_seconds"]
+    lines = [
+        f"Drumbeat agenda benchmark: {args.people:,} people, {figures['tasks']:,} tasks, "
+        f"{expected:,} agendas expected; PostgreSQL {server}, {os.cpu_count()} CPUs; "
+        f"{args.workers} workers × {args.threads} threads",
+        f"  setup import       {imp['people_seconds'] + imp['plan_seconds']:8.2f} s  (people "
+        f"{imp['people_seconds']:.2f} s, plan {imp['plan_seconds']:.2f} s, "
+        f"{imp['meetings']:,} held 1:1s {imp['meetings_seconds']:.2f} s; peak RSS "
+        f"{imp['peak_rss_mb']:.1f} MB; not counted)",
+        f"  bare pipeline      {bare['seconds']:8.2f} s  {bare['messages']:,} messages, "
+        f"{bare['per_s']:.1f}/s; {bare['cpu_seconds'] / bare['messages'] * 1000:.2f} ms CPU "
+        f"and sink {bare['sink_cpu_seconds'] / bare['messages'] * 1000:.2f} ms CPU a message"
+        f" (building the plain views, {bare['prepare_seconds']:.2f} s, not counted)",
+        f"  real pipeline      {seconds:8.2f} s  {messages:,} messages, {per_s:.1f}/s; "
+        f"outbox rows after "
+        f"{'-' if dispatch is None else f'{dispatch:.2f} s'}, first message after "
+        f"{'-' if first is None else f'{first:.2f} s'}",
+        f"  CPU ms a message   {cpu_line} (workers "
+        + ", ".join(f"{value:.1f}" for value in real["worker_cpu_seconds"]) + " s)",
+        f"  ratio real/bare    {ratio:8.2f}",
+        "  peak RSS MB        " + ", ".join(f"{name} {mb:.1f}" for name, mb in rss.items()),
+        f"  verified: {check['rows']:,} agenda rows ({check['dedupe_keys']:,} dedupe keys), "
+        f"{received:,} marked sent, outbox {dict(sorted(real['outbox'].items()))}; "
+        f"missing {check['missing']}, duplicates {check['duplicates']}, unknown Message-IDs "
+        f"{check['unknown']}, wrong recipient {check['wrong_recipient']}, unexpected rows "
+        f"{check['unexpected_rows']}; bare: {bare['received']:,} received, "
+        f"{bare['distinct']:,} distinct",
+    ]
+    missed = []
+    if check["missing"] or check["duplicates"]:
+        missed.append(f"TARGET MISSED: every agenda exactly once (missing={check['missing']} "
+                      f"duplicates={check['duplicates']})")
+    if check["unknown"] or check["wrong_recipient"] or check["unexpected_rows"]:
+        missed.append("TARGET MISSED: the sink received messages the outbox does not explain")
+    if ratio < RATIO_TARGET:
+        missed.append(f"TARGET MISSED: ratio_to_bare {ratio:.2f} < {RATIO_TARGET}")
+    if peak >= RSS_TARGET_MB:
+        missed.append(f"TARGET MISSED: peak_rss_mb {peak:.1f} >= {RSS_TARGET_MB:.0f}")
+    lines.append(f"Targets: missing=0 duplicates=0 "
+                 f"{'met' if not (check['missing'] or check['duplicates']) else 'MISSED'}; "
+                 f"ratio_to_bare >= {RATIO_TARGET} {'met' if ratio >= RATIO_TARGET else 'MISSED'}"
+                 f"; peak_rss_mb < {RSS_TARGET_MB:.0f} "
+                 f"{'met' if peak < RSS_TARGET_MB else 'MISSED'}")
+    lines += missed
+    lines.append(
+        f"messages={messages} seconds={seconds:.2f} messages_per_s={per_s:.1f} "
+        f"bare_per_s={bare['per_s']:.1f} ratio_to_bare={ratio:.2f} missing={check['missing']} "
+        f"duplicates={check['duplicates']} peak_rss_mb={peak:.1f}")
+    print("\n".join(lines), flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=10_000, help="people in the organisation")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads per worker process (default 4)")
+    parser.add_argument("--database-url", default=DEFAULT_URL,
+                        help=f"PostgreSQL URL (default {DEFAULT_URL})")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,
+                        help=f"Redis URL of a spare database (default {DEFAULT_REDIS_URL})")
+    parser.add_argument("--keep", action="store_true", help="do not drop the bench_* schema")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="afterwards, send --profile-rows agendas again in this process "
+                             "under cProfile, counting SQL statements; write DIR/deliver.prof")
+    parser.add_argument("--profile-rows", type=int, default=300, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.people < 2 or args.workers < 1 or args.threads < 1:
+        parser.error("--people must be at least 2, --workers and --threads at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return orchestrate(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,7 +11,13 @@ imports ``mail`` or ``workers``: it knows nothing of SMTP, IMAP or the broker.
 
 from models.base import Base
 from models.evaluations import Evaluation
-from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
+from models.mailbox import (
+    ImapCursor,
+    InboundMessage,
+    InboundStatus,
+    OutboundMessage,
+    OutboundStatus,
+)
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
@@ -20,6 +26,7 @@ __all__ = [
     "Base",
     "Evaluation",
     "Goal",
+    "ImapCursor",
     "InboundMessage",
     "InboundStatus",
     "Initiative",

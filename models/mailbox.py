@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -108,3 +110,24 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     recipient: Mapped[Person | None] = relationship(Person)
+
+
+class ImapCursor(Base):
+    """How far the IMAP poller has read one mailbox folder (RFC 3501 UIDVALIDITY + UID).
+
+    Only a speed-up: messages are deduplicated by Message-ID anyway, so a lost
+    or reset cursor re-reads a folder without applying anything twice.
+    """
+
+    __tablename__ = "imap_cursor"
+    __table_args__ = (
+        UniqueConstraint("account", "folder", name="uq_imap_cursor_account_folder"),
+        CheckConstraint("last_uid >= 0", name="last_uid_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(400))
+    folder: Mapped[str] = mapped_column(String(400))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -6,20 +6,31 @@ which cannot ALTER most constraints in place.
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
 from models import Base
+from models.base import UTCDateTime
 from models.db import make_engine
 
 config = context.config
 target_metadata = Base.metadata
 
 
+def _render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
+    """Write our UTC timestamp type as plain sa.DateTime(timezone=True) in migrations."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

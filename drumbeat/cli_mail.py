@@ -175,7 +175,48 @@ def preview(
         typer.echo(f"HTML written to {html}")
 
 
+def smtpd(
+    host: Annotated[str | None, typer.Option(help="Address to listen on "
+                                             "(default DRUMBEAT_SMTPD_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default DRUMBEAT_SMTPD_PORT).")] = None,
+) -> None:
+    """Receive mail over SMTP: every message is stored before the 250 answer.
+
+    Point your MX, or a relay's forward, at it. Only the mail domain's addresses
+    are accepted; messages over DRUMBEAT_MAX_MESSAGE_BYTES get 552; if the
+    database is unreachable the answer is 451, so the sender tries again.
+    """
+    from aiosmtpd.controller import Controller
+
+    from mail.smtpd import IntakeHandler
+    from models.db import make_engine, session_factory
+    from workers.intake import store_raw
+
+    settings = get_settings()
+    _configure_logging()
+    sessions = session_factory(make_engine(settings.database_url))
+
+    def store(raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> int:
+        with sessions() as session, session.begin():
+            row_id, _new = store_raw(session, raw, via="smtp", envelope_from=mail_from,
+                                     envelope_to=rcpt_tos)
+            return row_id
+
+    controller = Controller(
+        IntakeHandler(settings.mail_domain, store), hostname=host or settings.smtpd_host,
+        port=port or settings.smtpd_port, data_size_limit=settings.max_message_bytes,
+        decode_data=False, enable_SMTPUTF8=True, server_hostname=settings.mail_domain)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    controller.start()
+    typer.echo(f"receiving mail for @{settings.mail_domain} on "
+               f"{controller.hostname}:{controller.port}; Ctrl-C to stop")
+    stop.wait()
+    controller.stop()
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(smtpd)
     app.command()(worker)
     app.command()(scheduler)
     app.add_typer(agendas_app, name="agendas")

@@ -43,11 +43,22 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     mail_from: str | None = Field(default=None, description="From address of outgoing mail.")
     maildir: Path = Field(default=DEFAULT_VAR_DIR / "maildir", description="Local outbox.")
+    smtpd_host: str = Field(default="127.0.0.1", description="Where `drumbeat smtpd` listens.")
+    smtpd_port: int = Field(default=8025, description="Its port.")
+    max_message_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="Larger inbound messages are refused (552)."
+    )
     imap_host: str | None = None
     imap_port: int = 993
     imap_username: str | None = None
     imap_password: SecretStr | None = None
     imap_folder: str = "INBOX"
+    imap_ssl: bool = True
+    imap_after: str = Field(
+        default="seen", pattern=r"^(seen|delete|move:.+)$",
+        description="What to do with a stored message: seen, delete, or move:FOLDER.",
+    )
+    imap_interval_seconds: float = Field(default=30, gt=0, description="Polling interval.")
     default_timezone: str = "UTC"
     default_cadence: str = "weekly"
     default_checkin_day: str = "monday"

@@ -215,8 +215,41 @@ def smtpd(
     controller.stop()
 
 
+def imap_poll(
+    once: Annotated[bool, typer.Option("--once", help="Read the folder once, then exit.")] = False,
+) -> None:
+    """Poll the IMAP mailbox (DRUMBEAT_IMAP_*): store each new message, then mark it.
+
+    A message is marked seen (or moved, or deleted: DRUMBEAT_IMAP_AFTER) only
+    after it is stored; the same message arriving twice is stored once.
+    """
+    from mail.imap import ImapAccount
+    from models.db import make_engine, session_factory
+    from workers import imap_poller
+
+    settings = get_settings()
+    if not (settings.imap_host and settings.imap_username):
+        typer.echo("error: set DRUMBEAT_IMAP_HOST, DRUMBEAT_IMAP_USERNAME and "
+                   "DRUMBEAT_IMAP_PASSWORD first.", err=True)
+        raise typer.Exit(1)
+    _configure_logging()
+    account = ImapAccount(
+        host=settings.imap_host, port=settings.imap_port, username=settings.imap_username,
+        password=settings.imap_password.get_secret_value() if settings.imap_password else "",
+        folder=settings.imap_folder, ssl=settings.imap_ssl, after=settings.imap_after)
+    sessions = session_factory(make_engine(settings.database_url))
+    if once:
+        result = imap_poller.poll_once(sessions, account)
+        typer.echo(f"{result.stored} new, {result.duplicates} already stored")
+        return
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    imap_poller.run(sessions, account, settings.imap_interval_seconds, stop)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(smtpd)
+    app.command("imap-poll")(imap_poll)
     app.command()(worker)
     app.command()(scheduler)
     app.add_typer(agendas_app, name="agendas")

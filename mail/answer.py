@@ -14,11 +14,11 @@ from mail.render import RenderedEmail, _inliner, environment, oneline
 @dataclass(frozen=True)
 class AnswerView:
     recipient_name: str
-    subject: str                                  # of the message we answer
+    subject: str  # of the message we answer
     done: tuple[str, ...]
-    refused: tuple[tuple[str, str], ...]          # (line, reason)
-    not_understood: tuple[tuple[str, str], ...]   # (line, reason with the right form)
-    note: str | None = None                       # e.g. why nothing was applied at all
+    refused: tuple[tuple[str, str], ...]  # (line, reason)
+    not_understood: tuple[tuple[str, str], ...]  # (line, reason with the right form)
+    note: str | None = None  # e.g. why nothing was applied at all
 
 
 def answer_subject(subject: str) -> str:

@@ -131,8 +131,11 @@ class LineError:
 
 Command = TaskUpdate | NewTask | MeetingReport
 
-_JSON_TYPES: dict[type, str] = {TaskUpdate: "task_update", NewTask: "new_task",
-                                MeetingReport: "meeting"}
+_JSON_TYPES: dict[type, str] = {
+    TaskUpdate: "task_update",
+    NewTask: "new_task",
+    MeetingReport: "meeting",
+}
 _JSON_FIELDS: dict[type, tuple[str, ...]] = {
     TaskUpdate: ("task", "percent", "status", "due", "note"),
     NewTask: ("title", "due", "project", "owner"),
@@ -147,8 +150,10 @@ def _json_value(value: object) -> object:
 def _command_json(command: Command) -> dict[str, object]:
     """One command in the ``drumbeat inspect`` shape: "type" first, every field, dates ISO."""
     fields = _JSON_FIELDS[type(command)]
-    return {"type": _JSON_TYPES[type(command)],
-            **{name: _json_value(getattr(command, name)) for name in fields}}
+    return {
+        "type": _JSON_TYPES[type(command)],
+        **{name: _json_value(getattr(command, name)) for name in fields},
+    }
 
 
 @dataclass(frozen=True)
@@ -164,15 +169,20 @@ class Parsed:
         Commands have exactly the DESIGN.md shape (no ``line``: the contract has
         none, and errors already carry theirs).
         """
-        return {"commands": [_command_json(command) for command in self.commands],
-                "errors": [{"line": e.line, "reason": e.reason} for e in self.errors]}
+        return {
+            "commands": [_command_json(command) for command in self.commands],
+            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
+        }
 
 
 # --- normalization ------------------------------------------------------------------------
 
 _INVISIBLE = dict.fromkeys(
-    map(ord, "\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d"
-             "\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufe0e\ufe0f\ufeff"),
+    map(
+        ord,
+        "\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d"
+        "\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufe0e\ufe0f\ufeff",
+    ),
     None,
 )
 _MAX_LINE = 2000  # longer lines are prose; reading them whole would only cost time
@@ -192,10 +202,11 @@ def _normalize(line: str) -> str:
 
 def _without_separators(text: str) -> str:
     m = _SEPARATORS.match(text)
-    return text[m.end():] if m else text
+    return text[m.end() :] if m else text
 
 
 # --- dates --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Context:
@@ -333,6 +344,7 @@ def _leading_date(text: str, ctx: _Context) -> tuple[date, str] | None:
 
 # --- task lines ---------------------------------------------------------------------------
 
+
 @dataclass
 class _Draft:
     """A task update being read clause by clause."""
@@ -373,8 +385,7 @@ _STARTED = re.compile(
     re.I,
 )
 _BLOCKED = re.compile(
-    r"(?:blocked|stuck|on\s+hold|blockiert|bloqu[ée]e?|bloqueado|bloccato|geblokkeerd)"
-    + _WORD_END,
+    r"(?:blocked|stuck|on\s+hold|blockiert|bloqu[ée]e?|bloqueado|bloccato|geblokkeerd)" + _WORD_END,
     re.I,
 )
 _DROPPED = re.compile(
@@ -390,19 +401,27 @@ _DUE = re.compile(
 )
 _SOFT_DUE = re.compile(r"(?:by|until|before)\s+", re.I)  # only a due date if a date follows
 _NOTE = re.compile(r"(?:note|notes|comment|update)(?:\s*:|\s+|$)", re.I)
-_NUMBER_WORDS = frozenset(re.findall(r"\w+", """
+_NUMBER_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """
     zero one two three four five six seven eight nine ten eleven twelve fifteen twenty
-    thirty forty fifty sixty seventy eighty ninety hundred half quarter"""))
+    thirty forty fifty sixty seventy eighty ninety hundred half quarter""",
+    )
+)
 
 
 def _examples(ref: str) -> str:
-    return (f"Write e.g. {ref} 60%, {ref} done, {ref} blocked: waiting on legal, "
-            f"{ref} due Friday or {ref} note: called the vendor")
+    return (
+        f"Write e.g. {ref} 60%, {ref} done, {ref} blocked: waiting on legal, "
+        f"{ref} due Friday or {ref} note: called the vendor"
+    )
 
 
 def _out_of_range(ref: str) -> _Problem:
-    return _Problem(f"Progress goes from 0 to 100%. Write e.g. {ref} 60%, "
-                    f"or {ref} done when it is finished")
+    return _Problem(
+        f"Progress goes from 0 to 100%. Write e.g. {ref} 60%, or {ref} done when it is finished"
+    )
 
 
 def _percent_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Problem | None:
@@ -416,7 +435,7 @@ def _percent_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | 
     draft.percent = int(float(number) + 0.5)  # half up: 62.5% is 63
     if draft.percent == 100:
         draft.status = "done"
-    return rest[m.end():]
+    return rest[m.end() :]
 
 
 def _status_clause(pattern: re.Pattern[str], status: str, *, with_reason: bool) -> _Clause:
@@ -427,15 +446,15 @@ def _status_clause(pattern: re.Pattern[str], status: str, *, with_reason: bool) 
         if m is None:
             return None
         if draft.status == status:  # "100% done", "done ✓": saying it twice is fine
-            return rest[m.end():]
+            return rest[m.end() :]
         if draft.status is not None or (status != "blocked" and draft.percent is not None):
             return None  # "60% done with the intro" is progress and a note
         draft.status = status
         if status == "done":
             draft.percent = 100
         if not with_reason:
-            return rest[m.end():]
-        draft.note = _without_separators(rest[m.end():]).strip() or None
+            return rest[m.end() :]
+        draft.note = _without_separators(rest[m.end() :]).strip() or None
         return ""
 
     return clause
@@ -449,7 +468,7 @@ def _due_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Pro
         if not (m := _SOFT_DUE.match(rest)):
             return None
         soft = True
-    after = rest[m.end():].strip()
+    after = rest[m.end() :].strip()
     found = _leading_date(after, ctx) if after else None
     if found is not None:
         draft.due, remainder = found
@@ -459,14 +478,15 @@ def _due_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Pro
     if not after:
         return _Problem(f"Say which date, e.g. {ref} due 2026-12-18 or {ref} due Friday")
     shown = " ".join(after.split()[:4])
-    return _Problem(f'I could not read the date "{shown}". '
-                    f"Write e.g. {ref} due 2026-12-18 or {ref} due Friday")
+    return _Problem(
+        f'I could not read the date "{shown}". Write e.g. {ref} due 2026-12-18 or {ref} due Friday'
+    )
 
 
 def _note_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Problem | None:
     if not (m := _NOTE.match(rest)):
         return None
-    note = rest[m.end():].strip()
+    note = rest[m.end() :].strip()
     if not note:
         return _Problem(f"The note is empty. Write e.g. {ref} note: called the vendor")
     draft.note = note
@@ -524,11 +544,17 @@ def _task_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None
     if len(m[1]) > 9:
         return LineError(raw, "That is not a task number. Task references look like T-12")
     ref = f"T-{int(m[1])}"
-    outcome = _read_clauses(text[m.end():], ref, ctx)
+    outcome = _read_clauses(text[m.end() :], ref, ctx)
     if isinstance(outcome, _Problem):
         return LineError(raw, outcome.reason)
-    return TaskUpdate(task=ref, percent=outcome.percent, status=outcome.status,
-                      due=outcome.due, note=outcome.note, line=raw)
+    return TaskUpdate(
+        task=ref,
+        percent=outcome.percent,
+        status=outcome.status,
+        due=outcome.due,
+        note=outcome.note,
+        line=raw,
+    )
 
 
 # --- new tasks ----------------------------------------------------------------------------
@@ -547,20 +573,22 @@ def _split_due(title: str, ctx: _Context) -> tuple[str, date | None] | _Problem:
     followed by a number that is not a date is an error rather than a title.
     """
     for m in _NEW_DUE.finditer(title):
-        found = _read_date(title[m.end():], ctx)
+        found = _read_date(title[m.end() :], ctx)
         if found is not None:
-            return title[:m.start()], found
-        if m[1].lower() == "due" and any(ch.isdigit() for ch in title[m.end():]):
-            shown = title[m.end():][:40]
-            return _Problem(f'I could not read the date "{shown}". '
-                            "Write e.g. new: Call the vendor due 2026-12-04")
+            return title[: m.start()], found
+        if m[1].lower() == "due" and any(ch.isdigit() for ch in title[m.end() :]):
+            shown = title[m.end() :][:40]
+            return _Problem(
+                f'I could not read the date "{shown}". '
+                "Write e.g. new: Call the vendor due 2026-12-04"
+            )
     return title, None
 
 
 def _new_task_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
     if not (m := _NEW.match(text)):
         return None
-    body = text[m.end():]
+    body = text[m.end() :]
     projects = {f"P-{int(number)}" for number in _PROJECT.findall(body)}
     owners = {owner.rstrip(".").lower() for owner in _OWNER.findall(body)}
     if len(projects) > 1 or len(owners) > 1:
@@ -573,8 +601,13 @@ def _new_task_line(text: str, raw: str, ctx: _Context) -> Command | LineError | 
     title = split[0].rstrip(" ,;:.-–—")
     if not title:
         return LineError(raw, f"A new task needs a title, e.g. {_NEW_EXAMPLE}")
-    return NewTask(title=title, due=split[1], project=next(iter(projects), None),
-                   owner=next(iter(owners), None), line=raw)
+    return NewTask(
+        title=title,
+        due=split[1],
+        project=next(iter(projects), None),
+        owner=next(iter(owners), None),
+        line=raw,
+    )
 
 
 # --- meetings -----------------------------------------------------------------------------
@@ -582,8 +615,7 @@ def _new_task_line(text: str, raw: str, ctx: _Context) -> Command | LineError | 
 _MET = re.compile(r"met\s*:\s*", re.I)
 _SKIP = re.compile(r"(?:skip|skipped|skipping|excused)\s*:\s*", re.I)
 _YES = re.compile(r"(?:yes|y|yep|yeah|ja|oui|si|sí|sim|held|[✓✔])" + _WORD_END, re.I)
-_NO = re.compile(r"(?:no|n|nope|nein|non|nee|não|did\s*n[o']?t(?:\s+happen)?)" + _WORD_END,
-                 re.I)
+_NO = re.compile(r"(?:no|n|nope|nein|non|nee|não|did\s*n[o']?t(?:\s+happen)?)" + _WORD_END, re.I)
 _HOURS = re.compile(
     r"(?<!\S)(\d{1,2}(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?|std|stunden?)"
     r"(?:\s*(\d{1,2})\s*(?:m|min|mins|minutes?)|(\d{2}))?(?!\w)",
@@ -601,38 +633,41 @@ def _duration(body: str) -> tuple[int | None, str]:
         minutes = int(m[1])
     else:
         return None, body
-    return minutes, body[:m.start()] + " " + body[m.end():]
+    return minutes, body[: m.start()] + " " + body[m.end() :]
 
 
 def _met_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
     if not (m := _MET.match(text)):
         return None
-    body = text[m.end():]
+    body = text[m.end() :]
     if no := _NO.match(body):
-        reason = _without_separators(body[no.end():]).strip() or None
+        reason = _without_separators(body[no.end() :]).strip() or None
         return MeetingReport(held=False, reason=reason, line=raw)
     if yes := _YES.match(body):
-        body = body[yes.end():]
+        body = body[yes.end() :]
     elif not body.strip():
         return LineError(raw, f"Say whether you met. {_MET_FORMS}")
     minutes, body = _duration(body)
     if minutes is not None and not 1 <= minutes <= 720:
-        return LineError(raw, "A meeting lasts between 1 minute and 12 hours. "
-                              "Write e.g. met: yes 30min")
+        return LineError(
+            raw, "A meeting lasts between 1 minute and 12 hours. Write e.g. met: yes 30min"
+        )
     body = _without_separators(body).strip()
     on = _read_date(body, ctx, past=True) if body else None
     if body and on is None:
         return LineError(raw, f'I could not read "{body[:40]}". {_MET_FORMS}')
     if on is not None and on > ctx.today:
-        return LineError(raw, f"{on.isoformat()} is after this message. Write the day you met, "
-                              "e.g. met: yesterday")
+        return LineError(
+            raw,
+            f"{on.isoformat()} is after this message. Write the day you met, e.g. met: yesterday",
+        )
     return MeetingReport(held=True, on=on, minutes=minutes, line=raw)
 
 
 def _skip_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
     if not (m := _SKIP.match(text)):
         return None
-    reason = _without_separators(text[m.end():]).strip() or None
+    reason = _without_separators(text[m.end() :]).strip() or None
     return MeetingReport(held=None, excused=True, reason=reason, line=raw)
 
 
@@ -650,8 +685,9 @@ _LINE_MATCHERS: tuple[_LineMatcher, ...] = (*_STANDALONE, _orphan_due_line)
 _FALLBACK = "I could not read this line. Write e.g. T-12 60% or met: yes"
 
 
-def _read_line(text: str, raw: str, ctx: _Context,
-               matchers: tuple[_LineMatcher, ...] = _LINE_MATCHERS) -> Command | LineError | None:
+def _read_line(
+    text: str, raw: str, ctx: _Context, matchers: tuple[_LineMatcher, ...] = _LINE_MATCHERS
+) -> Command | LineError | None:
     """The first matcher that recognises the line wins; None means prose."""
     text = _BULLET.sub("", text, count=1) if _BULLET.match(text) else text
     try:
@@ -671,15 +707,21 @@ def _read_inline(ref: str, answer: str, ctx: _Context) -> Command | LineError | 
         return None
     task = _TASK_REF.match(_normalize(ref))
     if task is None or len(task[1]) > 9:
-        return LineError(answer.strip(), "I could not tell which task this answers. "
-                                         "Write e.g. T-12 60%")
+        return LineError(
+            answer.strip(), "I could not tell which task this answers. Write e.g. T-12 60%"
+        )
     composed = f"T-{int(task[1])} {text}"
     own = _read_line(text, answer.strip(), ctx, _STANDALONE)
     return own if own is not None else _read_line(composed, composed, ctx)
 
 
-def parse_commands(text: str, *, message_date: datetime, timezone: str = "UTC",
-                   inline: Sequence[tuple[str, str]] = ()) -> Parsed:
+def parse_commands(
+    text: str,
+    *,
+    message_date: datetime,
+    timezone: str = "UTC",
+    inline: Sequence[tuple[str, str]] = (),
+) -> Parsed:
     """Read a reply's new text, then its inline answers, into commands and errors.
 
     ``text`` has quotes and signatures already removed; ``inline`` holds

@@ -39,8 +39,9 @@ class ImapClient:
         self.box: BaseMailBox = box_class(account.host, account.port, timeout=timeout)
 
     def __enter__(self) -> ImapClient:
-        self.box.login(self.account.username, self.account.password,
-                       initial_folder=self.account.folder)
+        self.box.login(
+            self.account.username, self.account.password, initial_folder=self.account.folder
+        )
         return self
 
     def __exit__(self, *_exc: object) -> None:

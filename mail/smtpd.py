@@ -24,9 +24,13 @@ Store = Callable[[bytes, str | None, Sequence[str]], int]
 class IntakeHandler:
     """aiosmtpd handler: check recipients, store the message, then say 250."""
 
-    def __init__(self, domain: str, store: Store,
-                 on_stored: Callable[[int], None] | None = None,
-                 executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        domain: str,
+        store: Store,
+        on_stored: Callable[[int], None] | None = None,
+        executor: Executor | None = None,
+    ) -> None:
         self.domain = domain.lower()
         self.store = store
         self.on_stored = on_stored
@@ -35,8 +39,14 @@ class IntakeHandler:
     def accepts(self, address: str) -> bool:
         return address.rpartition("@")[2].strip().lower().rstrip(".>") == self.domain
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if not self.accepts(address):
             return f"550 5.7.1 <{address}>: we only accept mail for @{self.domain}"
         envelope.rcpt_tos.append(address)
@@ -49,7 +59,8 @@ class IntakeHandler:
         loop = asyncio.get_running_loop()
         try:
             row_id = await loop.run_in_executor(
-                self.executor, self.store, raw, envelope.mail_from, list(envelope.rcpt_tos))
+                self.executor, self.store, raw, envelope.mail_from, list(envelope.rcpt_tos)
+            )
         except Exception:
             log.exception("could not store a message from %s; answered 451", envelope.mail_from)
             return "451 4.3.0 Temporary problem storing your message, please try again later"

@@ -14,7 +14,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings
-from workers import agendas, outbox
+from workers import agendas, inbound, outbox
 from workers.runtime import runtime
 from workers.sending import RetryLater, deliver
 
@@ -47,6 +47,21 @@ def send_email(outbox_id: int) -> None:
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
+def process_inbound(inbound_id: int) -> None:
+    """Parse, apply and answer one stored message; errors are recorded on its row."""
+    rt = runtime()
+    try:
+        status, answer_ids = inbound.process(rt, inbound_id)
+    except Exception as exc:
+        log.exception("processing inbound message %s failed", inbound_id)
+        inbound.record_failure(rt, inbound_id, f"{type(exc).__name__}: {exc}")
+        return
+    for outbox_id in answer_ids:
+        send_email.send(outbox_id)
+    log.info("inbound message %s: %s", inbound_id, status)
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
 def sweep_outbox() -> None:
     """Queue again the rows whose broker message was lost or whose worker died."""
     rt = runtime()
@@ -57,9 +72,14 @@ def sweep_outbox() -> None:
         send_email.send(outbox_id)
     if ids:
         log.info("sweeper queued %d stale outbox rows again", len(ids))
+    with rt.sessions() as session:
+        waiting = inbound.stale_received(
+            session, rt.clock(), timedelta(minutes=rt.settings.outbox_stale_minutes))
+    for inbound_id in waiting:
+        process_inbound.send(inbound_id)
 
 
-ACTORS = (dispatch_due, send_email, sweep_outbox)
+ACTORS = (dispatch_due, send_email, process_inbound, sweep_outbox)
 
 
 def bind(broker: dramatiq.Broker, settings: Settings) -> None:

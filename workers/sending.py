@@ -62,6 +62,7 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
                                    settings.mail_domain),
             message_id=row.message_id or "", in_reply_to=row.in_reply_to,
             references=(row.references_header or "").split(), date=rt.clock(),
+            auto_submitted=(row.context or {}).get("auto_submitted", "auto-generated"),
         )
         attempts, to_address = row.attempts, row.to_address
     try:

@@ -1,0 +1,904 @@
+"""The new text of a reply: what the person wrote this time, and nothing else.
+
+Email clients append the message being answered, a signature, a legal footer
+and a "Sent from my phone"; only what is left may be read as commands, because
+the agenda quoted back must never be applied again (DESIGN.md, reply grammar).
+Reply trimming is where email tools usually fail, so the work is a pipeline of
+small named stages over the lines of the message (``_STAGES``), after two
+preparing steps:
+
+- normalise newlines and invisible characters;
+- classify every line: quoted (``>``, ``> >``, ``|``, ``Name>``), or one of the
+  lines we sent (``sent_lines``) coming back unquoted, which counts as quoted.
+
+Then the stages:
+
+1. cut at the first reply header (attribution line, "Original Message",
+   Outlook's From/Sent block, forward header, "Sent from my iPhone", ``--``),
+   unless the header introduces a quote followed by more new text (an
+   interleaved or bottom-posted reply), in which case only the header goes;
+2. drop quoted lines, turning an unquoted paragraph right under a quoted task
+   line (``> [T-42] …``) into an inline answer for that task;
+3. harvest inline answers the cut removed (Outlook answers typed inside the
+   unquoted original, under lines we recognise as ours);
+4. drop disclaimers, then 5. a closing sign-off and the name block under it;
+6. tidy: no trailing lines without a letter or digit, single blank lines.
+
+Everything is linear in the size of the message: no pattern here can backtrack
+over a long line, and lines too long to be a header skip the header detectors.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from mail.html_text import html_to_reply_text
+
+__all__ = ["ReplyText", "extract_reply"]
+
+
+@dataclass(frozen=True)
+class ReplyText:
+    """What a reply says this time, as opposed to what it carries along."""
+
+    text: str  # the new text: quotes, attribution lines, signatures, disclaimers removed
+    inline: tuple[tuple[str, str], ...]  # ("T-12", answer) typed under a quoted task line
+    removed: str  # what was cut, for debugging and ``drumbeat inspect``
+
+
+def extract_reply(
+    text: str | None, html: str | None = None, *, sent_lines: Sequence[str] = ()
+) -> ReplyText:
+    """The new text of a reply and its inline answers; never raises.
+
+    ``text`` is the plain part, ``html`` the HTML part: the plain part is read when
+    it has content (Outlook's, whose quotes are unmarked, included), the HTML only
+    when it is all there is. ``sent_lines`` are the lines of the message we sent
+    (the agenda); coming back without ``>`` they still count as quoted.
+    """
+    try:
+        return _extract(text, html, sent_lines)
+    except Exception:  # pragma: no cover - a safety net: apply nothing rather than crash
+        return ReplyText(text="", inline=(), removed=text if isinstance(text, str) else "")
+
+
+def _extract(text: str | None, html: str | None, sent_lines: Sequence[str]) -> ReplyText:
+    """The pipeline itself, without the safety net (property tests call it directly)."""
+    lines = _normalize(_source(text, html)).split("\n")
+    draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)))
+    for stage in _STAGES:
+        stage(draft)
+    return ReplyText(
+        text="\n".join(draft.text).strip(),
+        inline=tuple(draft.inline),
+        removed="\n".join(draft.removed).strip("\n"),
+    )
+
+
+# -- the working state -----------------------------------------------------------------
+
+
+class _Line(NamedTuple):
+    """One line of the message and what we know about it (a tuple: there are many)."""
+
+    raw: str  # as received, after normalising
+    body: str  # without quote markers
+    depth: int = 0  # quote depth; 0 is unquoted
+    known: bool = False  # one of the lines we sent (or a wrapped piece of one)
+    continues: bool = False  # the wrapped continuation of the line above
+    appended: str = ""  # text typed after a known task line, on the same line
+
+    @property
+    def quoted(self) -> bool:
+        return self.depth > 0 or self.known
+
+    @property
+    def blank(self) -> bool:
+        return not self.body.strip()
+
+
+@dataclass
+class _Draft:
+    """The message as it moves through the stages."""
+
+    lines: list[_Line]  # above the cut, still to be read
+    rest: list[_Line] = field(default_factory=list)  # below the cut
+    text: list[str] = field(default_factory=list)
+    inline: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+# -- vocabulary --------------------------------------------------------------------------
+
+
+def _phrases(text: str) -> frozenset[str]:
+    """A ``|``-separated word list, case-folded (kept as text so it stays readable)."""
+    return frozenset(" ".join(p.split()).casefold() for p in text.split("|") if p.strip())
+
+
+_MAX_HEADER = 400  # a longer line is never a header, attribution or signature
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+_INVISIBLE.update(dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"), None))
+_INVISIBLE.update(dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"), None))
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\u3000"), " ")
+_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]")
+
+_QUOTE = re.compile(r"[ \t]{0,3}((?:>[ \t]?)+)")
+_SUPERCITE = re.compile(r"[ \t]{0,2}([A-Za-z]{1,10})>(?:[ \t]|$)")
+_PIPE = re.compile(r"\|(?:[ \t]|$)")
+
+_BULLET = r"\s*(?:[-*•]\s*|\d{1,3}[.)]\s*)?"
+_TASK = re.compile(_BULLET + r"#?\[?T-?(\d{1,9})\]?(?![\w-])", re.I)
+_COMMAND = re.compile(
+    _BULLET + r"(?:#?\[?[TPG]-?\d{1,9}\]?(?![\w-])|(?:new|met|skip)\s*:|\+\s+\S)", re.I
+)
+_AGENDA_LINE = re.compile(r"\s*\[[TPG]-\d{1,9}\]", re.I)
+_ANY_REF = re.compile(r"\b[TPG]-?\d{1,9}\b")
+_HEADING = re.compile(r".{1,60}\(\d{1,4}\)\s*$")
+
+# "On <date>, <name> wrote:" and its translations: the verb ends the line.
+_ATTRIBUTION_VERB = re.compile(
+    r"(?:\bwrote|\bwrites|\ba écrit|\bgeschreven|\bescribió|\bescreveu|\bha scritto"
+    r"|\bnapisał(?:\(a\)|a)?|\bpisze|\bнаписал(?:\(а\)|а)?|\bнаписав|\bпише"
+    r"|\bnapsal(?:\(a\)|a)?|\bkirjoitti|\bírta|\byazdı|写道|寫道|のメッセージ|書きました|작성"
+    r"|(?:\bschrieb|\bschreef|\bskrev|\bhat geschrieben)\b.{0,160}?)\s*[:：]\s*$"
+    r"|\bwrote\s*-{2,}\s*$",
+    re.I,
+)
+_ATTRIBUTION_SIGNAL = re.compile(
+    r"@|<|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年"
+)
+_ATTRIBUTION_OPENING = re.compile(
+    r"[\s*]*(?:-{2,}\s*)?(?:On|Le|Am|El|Em|Il|Op|Den|Dnia|W dniu|Dne|Dňa|På|В|У|Στις|Vào|在|\d)\b"
+)
+_ATTRIBUTION_START = re.compile(_ATTRIBUTION_OPENING.pattern + r"|.*(?:[\w.+-]@[\w-]+\.\w|<\s*$)")
+_WINDOW_ENDS = frozenset(":：->")
+# "ср, 2 дек. 2026 г. в 09:00, Ann <ann@x.org>:": no verb, a date and an address.
+_ADDRESS_END = re.compile(r"<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?\)?\s*[:：]\s*$")
+_DATE_OR_TIME = re.compile(r"\d{1,2}[:.]\d{2}\b|\b(?:19|20)\d{2}\b")
+# Gmail's older forms: "2013/7/20 Ann <ann@x.org>" and "2016-03-03 17:21 GMT+01:00 Ann".
+_DATED_HEADER = re.compile(
+    r"\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{4}年\d{1,2}月\d{1,2}日).{0,300}?(?:>\s*:?|[:：])\s*$"
+)
+_GMT_HEADER = re.compile(r"\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2} GMT[+-]\d{1,2}:?\d{2}\s+\S")
+
+_SEPARATORS = _phrases("""
+    original message | ursprüngliche nachricht | original-nachricht | originalnachricht |
+    message d'origine | message original | mensaje original | messaggio originale |
+    oorspronkelijk bericht | origineel bericht | originalmeddelande | ursprungligt meddelande |
+    opprinnelig melding | oprindelig meddelelse | oryginalna wiadomość | wiadomość oryginalna |
+    исходное сообщение | původní zpráva | mensagem original | alkuperäinen viesti |
+    eredeti üzenet | 原始邮件 | 原始郵件 | 元のメッセージ |
+    forwarded message | weitergeleitete nachricht | message transféré | mensaje reenviado |
+    messaggio inoltrato | doorgestuurd bericht | mensagem encaminhada |
+    vidarebefordrat meddelande | videresendt meddelelse | videresendt melding |
+    przekazana wiadomość | пересылаемое сообщение | přeposlaná zpráva | 转发的邮件 |
+    転送されたメッセージ""")
+_FORWARD_INTROS = _phrases("""
+    begin forwarded message | anfang der weitergeleiteten nachricht |
+    début du message réexpédié | début du message transféré | inicio del mensaje reenviado |
+    comienzo del mensaje reenviado | inizio messaggio inoltrato | messaggio inoltrato |
+    begin doorgestuurd bericht | início da mensagem reencaminhada |
+    início da mensagem encaminhada | vidarebefordrat brev | videresendt brev |
+    początek przekazywanej wiadomości | начало пересылаемого сообщения""")
+
+# Outlook's unquoted header block: "From:" then, within a few lines, a date and a
+# recipient or a subject, in the languages Outlook writes.
+_HEADER_LABELS = {
+    label: kind
+    for kind, labels in (
+        (
+            "from",
+            "from | von | de | da | van | från | fra | od | от | kimden | feladó | "
+            "lähettäjä | 发件人 | 寄件者 | 差出人 | 보낸 사람",
+        ),
+        (
+            "date",
+            "sent | date | gesendet | datum | envoyé | enviado | enviada | fecha | "
+            "enviada em | data | inviato | verzonden | skickat | sendt | dato | wysłano | "
+            "wysłane | отправлено | дата | odesláno | lähetetty | elküldve | gönderildi | "
+            "发送时间 | 日期 | 寄件日期 | 送信日時 | 日時 | 보낸 날짜",
+        ),
+        (
+            "to",
+            "to | an | à | a | para | aan | till | til | do | кому | komu | "
+            "vastaanottaja | címzett | kime | 收件人 | 收件者 | 宛先 | 받는 사람",
+        ),
+        (
+            "subject",
+            "subject | betreff | objet | asunto | assunto | oggetto | onderwerp | "
+            "ämne | emne | temat | tytuł | тема | předmět | aihe | tárgy | konu | "
+            "主题 | 主旨 | 件名 | 제목",
+        ),
+        ("cc", "cc | kopie | copie | cópia | kopia | копия"),
+    )
+    for label in _phrases(labels)
+}
+_ONE_LINE_HEADER = re.compile(
+    r"[\s*]*From:.{1,200}?\s\*?(?:Sent|Date):.{1,120}?\s\*?(?:To|Subject):", re.I
+)
+
+_MOBILE_SIGNATURE = re.compile(
+    r"""[\s(<\[*]*(?:
+      (?:sent|envoyé|enviado|enviada|inviato|verzonden|gesendet|sendt|skickat|lähetetty|
+         wysłane|wysłano|отправлено|odesláno|küldve)\s+
+         (?:from|with|via|using|depuis|de|desde|do|da|dal|con|von|mit|met|vanaf|van|fra|
+            från|z|ze|с)\b
+    | get\s+\[?outlook\b | holen\s+sie\s+sich\s+outlook | obtenir\s+outlook
+    | obtener\s+outlook | scarica\s+outlook
+    | von\s+meine[mr]\s+.{1,60}?\s+gesendet
+    | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.{1,80}?\s+gesendet
+    | from\s+my\s+(?:iphone|ipad|android|mobile|phone|samsung|galaxy|blackberry|smartphone)
+    | (?:发自|寄自|从|從)我的
+    | .{1,30}?から送信
+    | sent\s+by\s+galaxy
+    )""",
+    re.I | re.X,
+)
+
+# Disclaimers: some openings are enough; others need the legal words to follow.
+_DISCLAIMER_ALWAYS = re.compile(
+    r"[\s*_\[(]*(?:confidentiality\s+(?:notice|note|statement|warning)|(?:legal\s+)?disclaimer"
+    r"|caution\s*:|\[?external\]?\s*(?:e-?mail|sender)?\s*[:\]-]"
+    r"|this\s+(?:e-?mail|message)\s+(?:originated|was\s+sent)\s+from\s+outside)",
+    re.I,
+)
+_DISCLAIMER_STRONG = re.compile(
+    r"[\s*_\[(]*(?:the\s+information\s+(?:contained\s+)?in\s+this\s+"
+    r"(?:e-?mail|message|communication)|if\s+you\s+(?:are\s+not|have\s+received))",
+    re.I,
+)
+_DISCLAIMER_START = re.compile(
+    r"[\s*_\[(]*(?:this\s+(?:e-?mail|message|communication|transmission)|diese\s+(?:e-?mail"
+    r"|nachricht)|ce\s+(?:message|courriel|e-?mail)|este\s+(?:mensaje|correo)"
+    r"|(?:questo|il\s+presente)\s+messaggio|dit\s+(?:e-?mail)?bericht)\b",
+    re.I,
+)
+_DISCLAIMER_WORDS = _phrases("""
+    confidential | privileged | intended recipient | intended solely | addressee | in error |
+    unauthori | prohibited | notify the sender | delete | virus | vertraulich | irrtümlich |
+    empfänger | confidentiel | destinataire | confidencial | destinatario | riservat |
+    vertrouwelijk | geadresseerde | konfidentiell | fortrolig | poufn""")
+_DISCLAIMER_HEADINGS = _phrases("""
+    confidential | confidentiality | important | important notice | notice | legal notice |
+    privileged and confidential""")
+
+_SIGN_OFFS = _phrases("""
+    thanks | thank you | thanks a lot | thanks so much | thank you so much | many thanks |
+    thanks again | thanks in advance | thx | ty | cheers | best | all best | all the best |
+    best regards | best wishes | kind regards | kindest regards | warm regards |
+    warmest regards | regards | br | rgds | sincerely | yours | yours sincerely |
+    sincerely yours | yours truly | take care | talk soon | speak soon | greetings |
+    have a nice day | have a great day | have a good weekend | with thanks |
+    thanks and regards | viele grüße | viele grüsse | vielen dank | danke | danke dir |
+    danke schön | beste grüße | liebe grüße | lg | vg | mfg | mit freundlichen grüßen |
+    mit freundlichen grüssen | freundliche grüße | gruß | grüße | gruss | herzliche grüße |
+    schöne grüße | bis bald | cordialement | bien cordialement | bien à vous | merci |
+    merci beaucoup | salutations | bonne journée | amicalement | à bientôt | bises |
+    saludos | un saludo | saludos cordiales | atentamente | gracias | muchas gracias |
+    un abrazo | abrazos | obrigado | obrigada | abraços | abraço | atenciosamente |
+    cumprimentos | att | grazie | grazie mille | cordiali saluti | saluti | distinti saluti |
+    un saluto | a presto | met vriendelijke groet | met vriendelijke groeten |
+    vriendelijke groet | groeten | groetjes | mvg | bedankt | dank je | hartelijke groet |
+    med vänlig hälsning | vänliga hälsningar | hälsningar | mvh | tack | med venlig hilsen |
+    venlig hilsen | hilsen | med vennlig hilsen | vennlig hilsen | takk | tak | pozdrawiam |
+    pozdrowienia | dziękuję | z poważaniem | с уважением | спасибо | всего доброго |
+    s pozdravem | děkuji | díky | 谢谢 | 此致 | 敬礼 | 祝好 | よろしくお願いします |
+    よろしくお願いいたします | ありがとうございます""")
+_NAME = re.compile(r"(?:[A-ZÀ-ÞĀ-Ž][\w'’.-]*|//\w+)(?:\s+[A-ZÀ-ÞĀ-Ž][\w'’.-]*){0,2}")
+_DASH_NAME = re.compile(r"(?:[—–~]\s*|-(?=[A-Z]))[A-ZÀ-Þ][\w'’.]*(?:\s[A-ZÀ-Þ][\w'’.]*){0,2}\s*$")
+_CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ()./-]{6,}|\|")
+
+
+# -- preparing: the source, its characters, its lines --------------------------------------
+
+
+def _source(text: str | None, html: str | None) -> str:
+    """The plain part when it says anything, else the HTML with quotes marked."""
+    if isinstance(text, str) and text.strip():
+        return text
+    if isinstance(html, str) and html.strip():
+        return html_to_reply_text(html)
+    return ""
+
+
+def _normalize(text: str) -> str:
+    """One kind of newline, ordinary spaces, no zero-width or direction marks."""
+    text = _BREAKS.sub("\n", text).translate(_INVISIBLE).translate(_SPACES)
+    return _CONTROL.sub("", text)
+
+
+def _key(line: str) -> str:
+    """A line as compared with what we sent: no quote marks or bold stars, case-folded."""
+    if len(line) > 2000:
+        return ""
+    return " ".join(line.replace("*", " ").lstrip(" \t>").split()).casefold()
+
+
+class _SentIndex:
+    """The lines we sent, for recognising them when they come back unquoted.
+
+    A command-shaped line we sent as an example ("met: yes") is recognised only in
+    its place, under the line it followed in what we sent: the same words typed
+    by the person anywhere else are a real command.
+    """
+
+    def __init__(self, sent_lines: Sequence[str]) -> None:
+        self.keys: set[str] = set()
+        self.examples: dict[str, set[str]] = {}  # example line -> the line above it
+        self.tasks: dict[str, list[str]] = {}  # task number -> its agenda lines
+        above = ""
+        for line in sent_lines:
+            key = _key(_normalize(line)) if isinstance(line, str) else ""
+            if not key:
+                continue
+            if _COMMAND.match(key) and not _AGENDA_LINE.match(key):
+                self.examples.setdefault(key, set()).add(above)
+            else:
+                self.keys.add(key)
+                if _AGENDA_LINE.match(key) and (task := _TASK.match(key)):
+                    self.tasks.setdefault(task.group(1), []).append(key)
+            above = key
+        self.ordered = sorted(self.keys)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def starts_one(self, key: str) -> bool:
+        """Whether some sent line begins with ``key`` (a line wrapped by the client)."""
+        index = bisect_left(self.ordered, key)
+        return index < len(self.ordered) and self.ordered[index].startswith(key)
+
+    def task_line_in(self, key: str) -> str | None:
+        """The sent task line ``key`` starts with, when something was typed after it."""
+        match = _TASK.match(key)
+        for sent in self.tasks.get(match.group(1), ()) if match else ():
+            if key.startswith(sent + " "):
+                return sent
+        return None
+
+
+def _classify(raw_lines: list[str], sent: _SentIndex) -> list[_Line]:
+    """Every line with its quote depth, and whether it is one of ours."""
+    lines = _mark_prefix_quotes([_quote_depth(raw) for raw in raw_lines])
+    if sent:
+        lines = _mark_known(lines, sent)
+    return _mark_wrapped_tasks(lines)
+
+
+def _quote_depth(raw: str) -> _Line:
+    match = _QUOTE.match(raw)
+    if match is None:
+        return _Line(raw=raw, body=raw)
+    return _Line(raw=raw, body=raw[match.end() :], depth=match.group(1).count(">"))
+
+
+def _mark_prefix_quotes(lines: list[_Line]) -> list[_Line]:
+    """``Name>`` (supercite) and ``|`` quoting, believed only in runs of two or more."""
+    prefixes = [_prefix_quote(line) for line in lines]
+    out = list(lines)
+    for index, prefix in enumerate(prefixes):
+        if prefix is None:
+            continue
+        before = prefixes[index - 1] if index else None
+        after = prefixes[index + 1] if index + 1 < len(prefixes) else None
+        if prefix in (before, after):
+            raw = lines[index].raw
+            out[index] = _Line(raw=raw, body=raw.lstrip()[len(prefix) :], depth=1)
+    return out
+
+
+def _prefix_quote(line: _Line) -> str | None:
+    if line.depth:
+        return None
+    if ">" in line.raw[:14] and (match := _SUPERCITE.match(line.raw)):
+        return match.group(1) + ">"
+    if line.raw[:1] == "|" and _PIPE.match(line.raw) and "|" not in line.raw[1:]:
+        return "|"
+    return None
+
+
+def _mark_known(lines: list[_Line], sent: _SentIndex) -> list[_Line]:
+    """Recognise the lines we sent: whole, wrapped over a few lines, with an answer
+    typed after them on the same line, or an example in its place."""
+    out = list(lines)
+    above = ""  # the key of the last non-blank line, when it was one of ours
+    index = 0
+    while index < len(out):
+        line = out[index]
+        key = _key(line.body)
+        if not key:
+            index += 1
+            continue
+        if key in sent.keys or above in sent.examples.get(key, ()):
+            out[index] = line._replace(known=True)
+            index += 1
+        elif not line.depth and (task_line := sent.task_line_in(key)):
+            extra = " ".join(line.body.split()[len(task_line.split()) :])
+            out[index] = line._replace(known=True, appended=extra)
+            index += 1
+        else:
+            index = _join_wrapped(out, index, key, sent)
+        above = key if out[index - 1].known else ""
+    return out
+
+
+def _join_wrapped(out: list[_Line], index: int, key: str, sent: _SentIndex) -> int:
+    """Mark ``out[index]`` and the lines after it known when together they make one
+    sent line; return the index of the next line to look at."""
+    if len(key) < 10 or not sent.starts_one(key):
+        return index + 1
+    joined = key
+    for end in range(index + 1, min(index + 5, len(out))):
+        piece = _key(out[end].body)
+        if not piece or bool(out[end].depth) != bool(out[index].depth):
+            break
+        joined = f"{joined} {piece}"
+        if joined in sent.keys:
+            out[index] = out[index]._replace(known=True)
+            for wrapped in range(index + 1, end + 1):
+                out[wrapped] = out[wrapped]._replace(known=True, continues=True)
+            return end + 1
+        if not sent.starts_one(joined):
+            break
+    return index + 1
+
+
+def _mark_wrapped_tasks(lines: list[_Line]) -> list[_Line]:
+    """A long quoted task line the client wrapped goes on in the next quoted line:
+    that line continues the task, so an answer under it is still about the task."""
+    out = list(lines)
+    for index in range(1, len(out)):
+        above, line = out[index - 1], out[index]
+        if (
+            line.depth
+            and above.depth
+            and not (line.known or above.known or line.continues or line.blank)
+            and len(above.body) >= 50
+            and (above.continues or _TASK.match(above.body))
+            and not (_TASK.match(line.body) or _HEADING.match(line.body))
+        ):
+            out[index] = line._replace(continues=True)
+    return out
+
+
+# -- stage 1: the cut at the first reply header ------------------------------------------
+
+
+def _cut_at_reply_header(draft: _Draft) -> None:
+    """Keep what is above the first reply header; below it is the original.
+
+    An attribution line followed by a quote and then more new text introduces an
+    interleaved (or bottom-posted) reply: only the attribution goes. Followed by
+    unquoted text, it introduces an original the client did not mark (Yahoo), or
+    one that lost its marks: everything goes, so an original is never applied.
+    """
+    lines = draft.lines
+    dropped: set[int] = set()
+    index, cut = 0, len(lines)
+    while index < len(lines):
+        line = lines[index]
+        if line.quoted or line.blank or len(line.body) > _MAX_HEADER:
+            index += 1
+            continue
+        span = _attribution_len(lines, index)
+        if span and _quote_then_new_text(lines, index + span):
+            dropped.update(range(index, index + span))
+            draft.removed.extend(kept.raw for kept in lines[index : index + span])
+            index += span
+        elif span or _is_reply_boundary(lines, index):
+            cut = index
+            break
+        else:
+            index += 1
+    draft.rest = lines[cut:]
+    draft.lines = [line for number, line in enumerate(lines[:cut]) if number not in dropped]
+
+
+def _is_reply_boundary(lines: list[_Line], index: int) -> bool:
+    """A header other than an attribution, or a signature: the new text ends here."""
+    body = lines[index].body
+    return (
+        _is_separator(body)
+        or bool(_header_block_len(lines, index))
+        or _is_signature_delimiter(body)
+        or _is_mobile_signature(body)
+    )
+
+
+def _attribution_len(lines: list[_Line], index: int, *, nested: bool = False) -> int:
+    """How many lines the attribution starting at ``index`` spans (0: none).
+
+    Clients wrap it over up to six lines ("On …, Ann <" / "ann@x.org> wrote:"); a
+    window of several lines must open like an attribution, and yields to one that
+    opens on a later line ("…let you know then.\\nOp 16 aug. 2014 schreef …:").
+    """
+    first = lines[index]
+    if first.quoted or first.blank or len(first.body) > _MAX_HEADER or _COMMAND.match(first.body):
+        return 0
+    window = first.body.strip()
+    if _is_attribution(window, single=True):
+        return 1
+    last = min(index + 6, len(lines))
+    if not any(lines[end].raw.rstrip()[-1:] in _WINDOW_ENDS for end in range(index + 1, last)):
+        return 0  # no line below ends the way an attribution ends
+    if not _ATTRIBUTION_START.match(first.body):
+        return 0
+    parts = [window]
+    for end in range(index + 1, last):
+        line = lines[end]
+        if len(line.body) > 200 or line.known or _COMMAND.match(line.body):
+            return 0
+        parts.append(line.raw.strip())
+        matched = line.raw.rstrip()[-1:] in _WINDOW_ENDS and _is_attribution(
+            " ".join(part for part in parts if part), single=False
+        )
+        if line.depth and not (matched and len(line.body.strip()) <= 30):
+            return 0  # only a wrapped "> wrote:" may look quoted
+        if matched:
+            return 0 if not nested and _opens_later(lines, index + 1, end) else end - index + 1
+    return 0
+
+
+def _opens_later(lines: list[_Line], start: int, end: int) -> bool:
+    return any(
+        _ATTRIBUTION_OPENING.match(lines[index].body)
+        and _attribution_len(lines, index, nested=True)
+        for index in range(start, end + 1)
+    )
+
+
+def _is_attribution(window: str, *, single: bool) -> bool:
+    last = window.rstrip()[-1:]
+    if last in (":", "：", "-") and _ATTRIBUTION_VERB.search(window[-260:]):
+        return bool(_ATTRIBUTION_SIGNAL.search(window))
+    if last in (":", "：") and _ADDRESS_END.search(window[-120:]):
+        return bool(_DATE_OR_TIME.search(window))  # Gmail in many languages
+    if not window.lstrip()[:1].isdigit():
+        return False
+    if last in (">", ":", "：") and "@" in window and _DATED_HEADER.match(window):
+        return True
+    return single and bool(_GMT_HEADER.match(window))
+
+
+def _quote_then_new_text(lines: list[_Line], index: int) -> bool:
+    """Whether a quoted block starts at ``index`` (after blank lines) and new text
+    follows it."""
+    while index < len(lines) and lines[index].blank:
+        index += 1
+    if index >= len(lines) or not lines[index].depth:
+        return False
+    while index < len(lines) and (lines[index].quoted or lines[index].blank):
+        index += 1
+    return index < len(lines) and _is_new_text(lines, index)
+
+
+def _is_new_text(lines: list[_Line], index: int) -> bool:
+    body = lines[index].body
+    if not _has_content(body):
+        return False
+    if len(body) > _MAX_HEADER:
+        return True
+    return not (
+        _is_reply_boundary(lines, index)
+        or _attribution_len(lines, index)
+        or _DISCLAIMER_ALWAYS.match(body)
+    )
+
+
+def _is_separator(body: str) -> bool:
+    """``-----Original Message-----`` and its translations, forward headers too."""
+    stripped = body.strip().strip("*_ \t")
+    core = stripped.strip("-=_~* \t").casefold()
+    if stripped.startswith("--") and core in _SEPARATORS:
+        return True
+    return stripped.endswith((":", "：")) and core.rstrip(":： ") in _FORWARD_INTROS
+
+
+def _header_label(body: str) -> str | None:
+    """The kind of header a ``Label: value`` line is ("from", "date", …), or None."""
+    colon = body.find(":", 0, 40)
+    if colon < 0:
+        colon = body.find("：", 0, 40)
+    if colon < 0:
+        return None
+    return _HEADER_LABELS.get(" ".join(body[:colon].strip(" \t*_").split()).casefold())
+
+
+def _header_block_len(lines: list[_Line], index: int) -> int:
+    """Outlook's unquoted "From: / Sent: / To: / Subject:" block at ``index`` (0: none)."""
+    if _ONE_LINE_HEADER.match(lines[index].body):
+        return 1
+    if _header_label(lines[index].body) != "from":
+        return 0
+    kinds: set[str] = set()
+    blanks = 0
+    for end in range(index + 1, min(index + 10, len(lines))):
+        line = lines[end]
+        blanks = blanks + 1 if line.blank else 0
+        if blanks > 1:
+            break
+        kind = _header_label(line.body)
+        if kind == "from":
+            break  # another block starts: this one was not a header
+        kinds.add(kind or "")
+        if "date" in kinds and kinds & {"to", "subject"}:
+            return end - index + 1
+    return 0
+
+
+def _is_signature_delimiter(body: str) -> bool:
+    """``-- `` (and ``--`` alone) opens a signature; so does a line of underscores."""
+    stripped = body.strip()
+    return stripped == "--" or (len(stripped) >= 2 and set(stripped) == {"_"})
+
+
+def _is_mobile_signature(body: str) -> bool:
+    stripped = body.strip()
+    return (
+        len(stripped) <= 120
+        and bool(_MOBILE_SIGNATURE.match(stripped))
+        and not _ANY_REF.search(stripped)
+    )
+
+
+# -- stage 2: quotes out, inline answers in -----------------------------------------------
+
+
+def _split_quotes_and_answers(draft: _Draft) -> None:
+    """Drop quoted lines; an unquoted paragraph right under a quoted task line is an
+    inline answer to that task, any other unquoted line is new text."""
+    text, inline, removed = _read_lines(draft.lines)
+    draft.text.extend(text)
+    draft.inline.extend(inline)
+    draft.removed.extend(removed)
+
+
+def _read_lines(lines: list[_Line]) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """New text, inline answers and quoted lines, in one pass."""
+    text: list[str] = []
+    inline: list[tuple[str, str]] = []
+    removed: list[str] = []
+    anchor: str | None = None  # the task an unquoted paragraph here would answer
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line.quoted:
+            removed.append(line.raw)
+            anchor = anchor if line.continues or line.blank else _task_ref(line.body)
+            index += 1
+            if line.appended and anchor:
+                answer, index = _answer(lines, index, first=line.appended)
+                inline.append((anchor, answer))
+                anchor = None
+        elif line.blank:
+            text.append("")
+            index += 1
+        elif anchor and _can_answer(line.body):
+            answer, index = _answer(lines, index)
+            inline.append((anchor, answer))
+            anchor = None
+        else:
+            text.append(line.raw)
+            anchor = None
+            index += 1
+    return text, inline, removed
+
+
+def _task_ref(body: str) -> str | None:
+    match = _TASK.match(body)
+    return f"T-{int(match.group(1))}" if match else None
+
+
+def _can_answer(body: str) -> bool:
+    """A command line or a sign-off is never part of an answer to the line above."""
+    return not _COMMAND.match(body) and not _is_sign_off(body)
+
+
+def _answer(lines: list[_Line], index: int, first: str = "") -> tuple[str, int]:
+    """The paragraph starting at ``index``, joined into one line, and where it ends."""
+    parts = [first] if first else []
+    while index < len(lines):
+        line = lines[index]
+        if line.quoted or line.blank or not _can_answer(line.body):
+            break
+        parts.append(line.body.strip())
+        index += 1
+    return " ".join(parts), index
+
+
+# -- stage 3: answers typed inside an unquoted original -----------------------------------
+
+
+def _harvest_answers_below_cut(draft: _Draft) -> None:
+    """Answers under our task lines in the message that was answered.
+
+    Outlook quotes nothing: a person answering inline types under our agenda lines,
+    below the "From:/Sent:" block; Gmail users often sign above the quote and
+    answer inside it. Only the first message below the cut is read (older ones
+    hold answers already applied), and only under quoted lines or lines we
+    recognise as ours, so nothing of the original itself is ever taken.
+    """
+    rest = draft.rest
+    draft.removed.extend(line.raw for line in rest)
+    if not rest:
+        return
+    start = _next_header(rest, 0)
+    begin = 1 if start is None else start + _header_len(rest, start)
+    _, inline, _ = _read_lines(rest[begin : _next_header(rest, begin)])
+    draft.inline.extend(inline)
+
+
+def _next_header(lines: list[_Line], start: int) -> int | None:
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if line.quoted or line.blank or len(line.body) > _MAX_HEADER:
+            continue
+        if (
+            _is_separator(line.body)
+            or _attribution_len(lines, index)
+            or _header_block_len(lines, index)
+        ):
+            return index
+    return None
+
+
+def _header_len(lines: list[_Line], index: int) -> int:
+    """Lines taken by the header at ``index``: a separator with the block under it."""
+    span = _attribution_len(lines, index) or _header_block_len(lines, index)
+    if span:
+        return span
+    after = index + 1
+    while after < len(lines) and lines[after].blank:
+        after += 1
+    block = _header_block_len(lines, after) if after < len(lines) else 0
+    return after - index + block if block else 1
+
+
+# -- stages 4 and 5: disclaimers and sign-offs ---------------------------------------------
+
+
+def _drop_disclaimers(draft: _Draft) -> None:
+    """Remove legal footers and "external sender" banners, paragraph by paragraph."""
+    paragraphs = _paragraphs(draft.text)
+    flagged = [_is_disclaimer(paragraph) for paragraph in paragraphs]
+    for number in range(len(paragraphs) - 1):
+        if flagged[number + 1] and _is_disclaimer_heading(paragraphs[number]):
+            flagged[number] = True
+    kept: list[str] = []
+    for paragraph, is_disclaimer in zip(paragraphs, flagged, strict=True):
+        (draft.removed if is_disclaimer else kept).extend(paragraph)
+    draft.text = kept
+
+
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    """Runs of non-blank lines, each with the blank lines that follow it."""
+    paragraphs: list[list[str]] = []
+    for line in lines:
+        if paragraphs and (not line.strip() or paragraphs[-1][-1].strip()):
+            paragraphs[-1].append(line)
+        else:
+            paragraphs.append([line])
+    return paragraphs
+
+
+def _is_disclaimer(paragraph: list[str]) -> bool:
+    """Legal words after a legal opening; a paragraph naming a task never is one."""
+    body = " ".join(line.strip() for line in paragraph if line.strip())
+    if not body or any(_COMMAND.match(line) for line in paragraph) or _ANY_REF.search(body):
+        return False
+    opening = body[:200]
+    if _DISCLAIMER_ALWAYS.match(opening):
+        return True
+    folded = body.casefold()
+    hits = sum(word in folded for word in _DISCLAIMER_WORDS)
+    if _DISCLAIMER_STRONG.match(opening):
+        return hits >= 1
+    if _DISCLAIMER_START.match(opening):
+        return hits >= 2
+    return hits >= 3 and len(body) >= 100
+
+
+def _is_disclaimer_heading(paragraph: list[str]) -> bool:
+    body = " ".join(line.strip() for line in paragraph if line.strip())
+    return len(body) <= 40 and body.strip("*_:. ").casefold() in _DISCLAIMER_HEADINGS
+
+
+def _drop_sign_off(draft: _Draft) -> None:
+    """Remove a closing "Thanks,\\nAnn" (or "Best regards" and a name block with a
+    title and a phone number): never a command line, and never all that was said
+    (a reply of just "Thanks!" stays, so the confirmation can answer it)."""
+    lines = draft.text
+    last = _last_filled(lines)
+    for start in range(last, max(-1, last - 12), -1):
+        line = lines[start]
+        if _COMMAND.match(line):
+            return
+        opens = _is_sign_off(line) or (start == last and bool(_DASH_NAME.match(line.strip())))
+        closes = _is_name_block(lines[start + 1 : last + 1])
+        if opens and closes and (_last_filled(lines[:start]) >= 0 or draft.inline):
+            draft.removed.extend(lines[start:])
+            draft.text = lines[:start]
+            return
+
+
+def _last_filled(lines: list[str]) -> int:
+    """The index of the last non-blank line, -1 when there is none."""
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].strip():
+            return index
+    return -1
+
+
+def _is_sign_off(line: str) -> bool:
+    """ "Thanks", "Best regards,", "Cheers, Ann", "Viele Grüße", "/ Greetings" …"""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 60:
+        return False
+    core = stripped.lstrip("/-—–~ ").rstrip(" ,.!:;")
+    if " ".join(core.split()).casefold() in _SIGN_OFFS:
+        return True
+    head, comma, tail = core.partition(",")
+    if comma and " ".join(head.split()).casefold() in _SIGN_OFFS:
+        return bool(_NAME.fullmatch(tail.strip().rstrip(".!")))
+    words = core.split()
+    return any(
+        " ".join(words[:size]).casefold() in _SIGN_OFFS
+        and bool(_NAME.fullmatch(" ".join(words[size:])))
+        for size in range(1, min(4, len(words)))
+    )
+
+
+def _is_name_block(block: list[str]) -> bool:
+    """A few short lines: a name, a title, a company, a phone number, an address."""
+    filled = [line.strip() for line in block if line.strip()]
+    return len(filled) <= 8 and all(_is_signature_line(line) for line in filled)
+
+
+def _is_signature_line(line: str) -> bool:
+    if len(line) > 70 or _COMMAND.match(line):
+        return False
+    if _CONTACT.search(line):
+        return True
+    words = line.split()
+    if len(words) > 6 or line.endswith(("!", "?", ":")):
+        return False
+    last = words[-1].rstrip(".")
+    return not line.endswith(".") or len(last) <= 4 or last[:1].isupper()
+
+
+# -- stage 6: tidy ----------------------------------------------------------------------
+
+
+def _tidy(draft: _Draft) -> None:
+    """No trailing lines without a letter or digit, single blank lines, no trailing spaces."""
+    lines = [line.rstrip() for line in draft.text]
+    while lines and not _has_content(lines[-1]):
+        if lines[-1]:
+            draft.removed.append(lines[-1])
+        lines.pop()
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1]):
+            out.append(line if line.strip() else "")
+    draft.text = out
+
+
+def _has_content(line: str) -> bool:
+    """A letter or a digit, not counting the "ᐧ" that mail trackers append."""
+    return any(ch.isalnum() and ch != "ᐧ" for ch in line)
+
+
+_STAGES: tuple[Callable[[_Draft], None], ...] = (
+    _cut_at_reply_header,
+    _split_quotes_and_answers,
+    _harvest_answers_below_cut,
+    _drop_disclaimers,
+    _drop_sign_off,
+    _tidy,
+)

@@ -1,0 +1,227 @@
+"""Replies in: a stored message is parsed, applied once, and answered (or, if automatic,
+never answered). Runs on both databases with the real parser, grammar and templates.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from models import InboundMessage, Meeting, OutboundMessage, Task
+from tests.conftest import Database
+from tests.test_agendas_pipeline import DOMAIN, SECRET, TOKYO_ONLY, Clock, make_settings, seed
+from workers.agendas import dispatch_due
+from workers.inbound import process
+from workers.intake import store_raw
+from workers.runtime import Runtime, configure, transport_for
+from workers.sending import deliver
+
+REPLY_AT = TOKYO_ONLY + timedelta(hours=2)
+
+
+@pytest.fixture
+def sent_agenda(db: Database, tmp_path: Path) -> tuple[Runtime, dict[str, int], OutboundMessage]:
+    """Ann's agenda (and Mika's copy) sent into the Maildir; returns Ann's outbox row."""
+    ids = seed(db)
+    settings = make_settings(None, tmp_path)
+    rt = configure(settings, engine=db.engine, transport=transport_for(settings),
+                   clock=Clock(REPLY_AT))
+    with rt.sessions() as session, session.begin():
+        created = dispatch_due(session, TOKYO_ONLY, timedelta(hours=24), DOMAIN,
+                               timedelta(hours=48))
+    for outbox_id in created:
+        assert deliver(rt, outbox_id) == "sent"
+    with rt.sessions() as session:
+        row = session.scalar(select(OutboundMessage).where(
+            OutboundMessage.recipient_id == ids["ann"]))
+        assert row is not None
+        return rt, ids, row
+
+
+def reply_to(agenda: OutboundMessage, body: str, sender: str = "ann@acme.example",
+             message_id: str = "<reply-1@mail.example>", **headers: str) -> bytes:
+    from mail.tokens import reply_address
+
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = reply_address(agenda.id, SECRET, DOMAIN)
+    message["Subject"] = f"Re: {agenda.subject}"
+    message["Date"] = format_datetime(REPLY_AT)
+    message["Message-ID"] = message_id
+    message["In-Reply-To"] = agenda.message_id or ""
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes(policy=SMTP)
+
+
+def quoted(agenda: OutboundMessage) -> str:
+    lines = (agenda.body_text or "").splitlines()
+    return "On Sun, 29 Nov 2026 at 09:00, Drumbeat wrote:\n" + "\n".join(
+        f"> {line}" if line else ">" for line in lines)
+
+
+def receive(rt: Runtime, raw: bytes) -> int:
+    with rt.sessions() as session, session.begin():
+        row_id, _new = store_raw(session, raw, via="smtp")
+        return row_id
+
+
+def task_titled(rt: Runtime, title: str) -> Task:
+    with rt.sessions() as session:
+        found = session.scalar(select(Task).where(Task.title.startswith(title)))
+        assert found is not None
+        return found
+
+
+def answers(rt: Runtime) -> list[OutboundMessage]:
+    with rt.sessions() as session:
+        return list(session.scalars(select(OutboundMessage).where(
+            OutboundMessage.kind == "answer").order_by(OutboundMessage.id)))
+
+
+def test_a_top_posted_reply_updates_tasks_logs_the_meeting_and_is_answered(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    body = f"T-{memo.id} 60% intro drafted\nmet: yes 30min\n\nThanks!\nAnn\n\n{quoted(agenda)}"
+    inbound_id = receive(rt, reply_to(agenda, body))
+
+    status, answer_ids = process(rt, inbound_id)
+
+    assert status == "applied" and len(answer_ids) == 1
+    assert (task_titled(rt, "Draft the").progress, task_titled(rt, "Draft the").status) == (
+        60, "in_progress")
+    with rt.sessions() as session:
+        [meeting] = session.scalars(select(Meeting)).all()
+        assert (meeting.manager_id, meeting.employee_id, meeting.duration_minutes) == (
+            ids["mika"], ids["ann"], 30)
+        assert meeting.confirmed_by_employee and not meeting.confirmed_by_manager
+    [answer] = answers(rt)
+    assert answer.to_address == "ann@acme.example"
+    assert answer.in_reply_to == "<reply-1@mail.example>"
+    assert f"T-{memo.id}" in (answer.body_text or "") and "60%" in (answer.body_text or "")
+    assert answer.subject.startswith("Re: ")
+    assert deliver(rt, answer.id) == "sent"
+    sent = next(p for p in (Path(rt.settings.maildir) / "new").iterdir()
+                if b"auto-replied" in p.read_bytes())
+    assert b"Auto-Submitted: auto-replied" in sent.read_bytes()
+
+
+def test_the_quoted_agenda_is_never_applied(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    before = task_titled(rt, "Draft the").progress
+    status, _ = process(rt, receive(rt, reply_to(agenda, "Thanks, see you!\n\n" +
+                                                 quoted(agenda))))
+    assert status == "applied"
+    assert task_titled(rt, "Draft the").progress == before
+    with rt.sessions() as session:
+        row = session.scalar(select(InboundMessage))
+        assert row is not None and row.outcome is not None
+        assert row.outcome["commands"]["commands"] == []
+        assert row.outcome["done"] == []
+
+
+def test_an_answer_written_under_a_quoted_agenda_line_applies_to_that_task(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    lines = []
+    for line in (agenda.body_text or "").splitlines():
+        lines.append(f"> {line}")
+        if line.startswith(f"[T-{memo.id}]"):
+            lines.append("80%, nearly there")
+    status, _ = process(rt, receive(rt, reply_to(agenda, "\n".join(lines))))
+    assert status == "applied"
+    assert task_titled(rt, "Draft the").progress == 80
+
+
+def test_the_same_message_is_applied_once(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    raw = reply_to(agenda, f"T-{memo.id} 10%")
+    first = receive(rt, raw)
+    assert receive(rt, raw) == first
+    process(rt, first)
+    assert process(rt, first) == ("applied", [])
+    with rt.sessions() as session:
+        assert len(session.scalars(select(Task).where(Task.id == memo.id)).one().updates) == 1
+    assert len(answers(rt)) == 1
+
+
+@pytest.mark.parametrize("headers", [
+    {"Auto_Submitted": "auto-replied"},
+    {"X_Autoreply": "yes"},
+    {"Precedence": "bulk"},
+])
+def test_auto_replies_are_recorded_and_never_answered(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage],
+        headers: dict[str, str]) -> None:
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    status, answer_ids = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done",
+                                                          **headers)))
+    assert (status, answer_ids) == ("rejected", [])
+    assert task_titled(rt, "Draft the").status != "done"
+    assert answers(rt) == []
+
+
+def test_an_unknown_sender_changes_nothing_and_is_told_why(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    status, answer_ids = process(rt, receive(rt, reply_to(
+        agenda, f"T-{memo.id} done", sender="stranger@elsewhere.example")))
+    assert status == "rejected" and len(answer_ids) == 1
+    assert task_titled(rt, "Draft the").status != "done"
+    [answer] = answers(rt)
+    assert "don't know this address" in (answer.body_text or "")
+    assert "Draft the" not in (answer.body_text or "")      # nothing leaked
+
+
+def test_a_reply_to_someone_elses_agenda_is_refused(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    status, _ = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done",
+                                                 sender="bob@acme.example")))
+    assert status == "rejected"
+    assert task_titled(rt, "Draft the").status != "done"
+    assert "someone else's agenda" in (answers(rt)[0].body_text or "")
+
+
+def test_answers_are_rate_limited_per_sender(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    for n in range(8):
+        process(rt, receive(rt, reply_to(agenda, "hello", message_id=f"<r{n}@mail.example>")))
+    assert len(answers(rt)) == 5
+    with rt.sessions() as session:
+        statuses = set(session.scalars(select(InboundMessage.status)))
+    assert statuses == {"applied"}
+
+
+def test_a_line_that_cannot_be_applied_is_answered_with_the_reason(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} sixty\nT-99999 done")))
+    body = answers(rt)[0].body_text or ""
+    assert f"T-{memo.id} sixty" in body and "Not understood" in body
+    assert "T-99999" in body and "Not done" in body
+
+
+def test_processing_time_is_the_clock_not_the_wall(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done")))
+    assert task_titled(rt, "Draft the").completed_at == REPLY_AT

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +18,8 @@ from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings, get_settings
 
+inbox_app = typer.Typer(help="Inbound messages: what came in and what became of it.",
+                        invoke_without_command=True)
 agendas_app = typer.Typer(help="Look at check-in agendas before they go out.",
                           no_args_is_help=True)
 
@@ -38,6 +42,25 @@ def _configure_logging() -> None:
     """One line per event; dramatiq's own start/stop chatter only when something is wrong."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("dramatiq").setLevel(logging.WARNING)
+
+
+def _processing(settings: Settings) -> tuple[Callable[[int], None], dramatiq.Worker]:
+    """What to do with a stored message: nudge a worker to process it.
+
+    With Redis the nudge goes to the shared workers (this process runs a small
+    worker too); on the embedded setup it runs in this process.
+    """
+    from workers import actors
+
+    _broker, running = _start_workers(settings, threads=2)
+    return actors.process_inbound.send, running
+
+
+def _drain(running: dramatiq.Worker) -> None:
+    if isinstance(running.broker, StubBroker):
+        running.broker.join("drumbeat", fail_fast=False)
+        running.join()
+    running.stop()
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -202,8 +225,10 @@ def smtpd(
                                      envelope_to=rcpt_tos)
             return row_id
 
+    on_stored, running = _processing(settings)
     controller = Controller(
-        IntakeHandler(settings.mail_domain, store), hostname=host or settings.smtpd_host,
+        IntakeHandler(settings.mail_domain, store, on_stored),
+        hostname=host or settings.smtpd_host,
         port=port or settings.smtpd_port, data_size_limit=settings.max_message_bytes,
         decode_data=False, enable_SMTPUTF8=True, server_hostname=settings.mail_domain)
     stop = threading.Event()
@@ -213,6 +238,7 @@ def smtpd(
                f"{controller.hostname}:{controller.port}; Ctrl-C to stop")
     stop.wait()
     controller.stop()
+    running.stop()
 
 
 def imap_poll(
@@ -238,16 +264,106 @@ def imap_poll(
         password=settings.imap_password.get_secret_value() if settings.imap_password else "",
         folder=settings.imap_folder, ssl=settings.imap_ssl, after=settings.imap_after)
     sessions = session_factory(make_engine(settings.database_url))
-    if once:
-        result = imap_poller.poll_once(sessions, account)
-        typer.echo(f"{result.stored} new, {result.duplicates} already stored")
+    on_stored, running = _processing(settings)
+    try:
+        if once:
+            result = imap_poller.poll_once(sessions, account, on_stored)
+            typer.echo(f"{result.stored} new, {result.duplicates} already stored")
+            return
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        imap_poller.run(sessions, account, settings.imap_interval_seconds, stop, on_stored)
+    finally:
+        _drain(running)
+
+
+def inspect_command(
+    message: Annotated[str, typer.Argument(help="A raw message (.eml), or - for stdin.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON (the default "
+                                              "prints the same, indented).")] = False,
+) -> None:
+    """Show what Drumbeat reads in one message, without touching the database."""
+    import json
+    import sys
+
+    from mail.inspect import inspect_message
+
+    if message == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        path = Path(message)
+        if not path.is_file():
+            typer.echo(f"error: no such file: {message}", err=True)
+            raise typer.Exit(1)
+        raw = path.read_bytes()
+    result = inspect_message(raw)
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=None if json_output else 2))
+
+
+@inbox_app.callback()
+def inbox_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    status: Annotated[str | None, typer.Option(
+        help="Only received, applied, rejected or failed.")] = None,
+) -> None:
+    """List recent inbound messages with their outcome."""
+    if ctx.invoked_subcommand is not None:
         return
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    imap_poller.run(sessions, account, settings.imap_interval_seconds, stop)
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from models.db import make_engine, session_factory
+    from models.mailbox import InboundMessage
+
+    query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(InboundMessage.status == status)
+    table = Table()
+    for column in ("id", "received", "from", "subject", "status", "outcome"):
+        table.add_column(column)
+    with session_factory(make_engine(get_settings().database_url))() as session:
+        for row in session.scalars(query):
+            outcome = row.outcome or {}
+            summary = row.error or outcome.get("reason") or (
+                f"{len(outcome.get('done', []))} done, {len(outcome.get('refused', []))} "
+                f"refused, {len(outcome.get('not_understood', []))} not understood"
+                if "done" in outcome else "")
+            table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}", row.sender or "?",
+                          row.subject or "", row.status, summary)
+    Console().print(table)
+
+
+@inbox_app.command("retry")
+def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id.")]) -> None:
+    """Process a failed (or stuck) message again."""
+    from models.mailbox import InboundMessage, InboundStatus
+    from workers import inbound
+    from workers.runtime import configure
+    from workers.sending import RetryLater, deliver
+
+    rt = configure(get_settings())
+    with rt.sessions() as session, session.begin():
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            typer.echo(f"error: no inbound message {inbound_id}", err=True)
+            raise typer.Exit(1)
+        if row.status == InboundStatus.APPLIED.value:
+            typer.echo(f"message {inbound_id} was applied already; nothing to do")
+            return
+        row.status, row.error, row.attempts = InboundStatus.RECEIVED.value, None, 0
+    status, answer_ids = inbound.process(rt, inbound_id)
+    sent = 0
+    for outbox_id in answer_ids:
+        with contextlib.suppress(RetryLater):  # stays queued: the sweeper sends it later
+            sent += deliver(rt, outbox_id) == "sent"
+    typer.echo(f"message {inbound_id}: {status}; {sent} of {len(answer_ids)} answer(s) sent")
 
 
 def register(app: typer.Typer) -> None:
+    app.command("inspect")(inspect_command)
+    app.add_typer(inbox_app, name="inbox")
     app.command()(smtpd)
     app.command("imap-poll")(imap_poll)
     app.command()(worker)

@@ -1,0 +1,98 @@
+"""Replies through the real commands: agendas out, a reply in over SMTP, the answer back."""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import time
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import SMTP, default
+from pathlib import Path
+
+from tests.conftest import REPO, Database
+from tests.relay import free_port
+from tests.test_cli_mail import NOW, company_env, drumbeat
+
+FIXTURES = REPO / "tests" / "fixtures" / "mime"
+
+
+def test_inspect_prints_the_contract(tmp_path: Path) -> None:
+    result = drumbeat({}, "inspect", str(FIXTURES / "reply_apple_mail.eml"), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert list(data) == ["message_id", "from", "subject", "date", "kind", "reply_text",
+                          "forwarded", "commands", "errors"]
+    assert data["kind"] == "reply" and data["forwarded"] == []
+    assert {"type": "task_update", "task": "T-12", "percent": 100, "status": "done",
+            "due": None, "note": None} in data["commands"]
+    missing = drumbeat({}, "inspect", str(tmp_path / "nope.eml"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_a_reply_over_smtp_is_applied_and_answered(db: Database, tmp_path: Path) -> None:
+    env = {**company_env(db, tmp_path), "DRUMBEAT_AGENDA_LEAD_HOURS": "72",
+           "DRUMBEAT_SMTPD_PORT": str(free_port())}
+    assert drumbeat(env, "scheduler", "--once", "--now", NOW).returncode == 0
+    maildir = tmp_path / "maildir" / "new"
+    agendas = [message_from_bytes(p.read_bytes(), policy=default) for p in maildir.iterdir()]
+
+    def text_of(message: EmailMessage) -> str:
+        return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    # an employee's own agenda that lists at least one open task
+    agenda = next(a for a in agendas if "YOUR TASKS" in text_of(a)
+                  and "[T-" in text_of(a)
+                  and "— done" not in text_of(a).split("[T-", 1)[1].splitlines()[0])
+    text = text_of(agenda)
+    ref = next(line.split("]")[0].strip("[") for line in text.splitlines()
+               if line.startswith("[T-"))
+    sender = str(agenda["To"])
+
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = str(agenda["Reply-To"])
+    reply["Subject"] = f"Re: {agenda['Subject']}"
+    reply["Message-ID"] = "<grace-reply-1@mail.example>"
+    reply["In-Reply-To"] = str(agenda["Message-ID"])
+    reply.set_content(f"{ref} 70% nearly there\n\n" + "\n".join(
+        "> " + line for line in text.splitlines()))
+
+    process = subprocess.Popen([str(Path(sys.executable).with_name("drumbeat")), "smtpd"],
+                               env={**os.environ, **env}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(env["DRUMBEAT_SMTPD_PORT"])
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "smtpd did not start"
+                time.sleep(0.1)
+        with client:
+            client.sendmail(sender, [str(agenda["Reply-To"])],
+                            reply.as_bytes(policy=SMTP))
+        before = len(agendas)
+        deadline = time.monotonic() + 20
+        while len(list(maildir.iterdir())) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    answers = [message_from_bytes(p.read_bytes(), policy=default) for p in maildir.iterdir()
+               if b"auto-replied" in p.read_bytes()]
+    assert len(answers) == 1
+    answer = answers[0]
+    assert str(answer["To"]) == sender
+    assert str(answer["In-Reply-To"]) == "<grace-reply-1@mail.example>"
+    body = answer.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert ref in body and "70%" in body
+
+    listing = drumbeat(env, "inbox")
+    assert listing.returncode == 0 and "applied" in listing.stdout
+    assert "1 done" in listing.stdout

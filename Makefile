@@ -37,6 +37,8 @@ demo: $(STAMP)
 	$(BIN)/drumbeat agendas preview grace.kim@northwind.example
 	DRUMBEAT_AGENDA_LEAD_HOURS=168 $(BIN)/drumbeat scheduler --once
 	@echo "The week's agendas are in var/maildir/new (one file per email)."
+	$(BIN)/python examples/demo_replies.py
+	$(BIN)/drumbeat inbox --limit 5
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_org.py

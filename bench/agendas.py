@@ -284,12 +284,19 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
+def parent_pid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
 def server_cpu_seconds(name: str) -> float:
-    """CPU seconds of every process called ``name`` (postgres: with exited backends, which
-    the postmaster reaps into its children's time)."""
-    pids = pids_named(name)
-    parent = min(pids, default=None)
-    return sum(proc_cpu_seconds(pid, children=pid == parent) for pid in pids)
+    """CPU seconds of every process called ``name``; for the topmost ones (postgres's
+    postmaster) with their children's, which holds the time of backends that exited."""
+    pids = set(pids_named(name))
+    return sum(proc_cpu_seconds(pid, children=parent_pid(pid) not in pids) for pid in pids)
 
 
 # --- the sink: aiosmtpd in its own process, keeping (Message-ID, recipient) --------------------
@@ -527,6 +534,10 @@ def _weekly(day: date) -> Any:
     return period_containing(day, Cadence.WEEKLY)
 
 
+SKIPPED_BARE = {"messages": 1, "seconds": 0.0, "prepare_seconds": 0.0, "cpu_seconds": 0.0,
+                "sink_cpu_seconds": 0.0, "received": 0, "distinct": 0, "per_s": 0.0}
+
+
 def run_bare(org: Org, plan: Plan, meeting_at: datetime, now: datetime, sink: Sink,
              expected: int) -> dict[str, Any]:
     from mail.compose import build_message, make_message_id, thread_root_id
@@ -655,6 +666,8 @@ def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expe
     from workers import actors
     from workers.broker import make_broker
 
+    if args.pg_max_stack_depth:  # appended to the workers' libpq options
+        url += f"%20-cmax_stack_depth%3D{args.pg_max_stack_depth}"
     env = {name: value for name, value in os.environ.items()
            if not name.startswith("DRUMBEAT_")}
     env.update({
@@ -694,7 +707,10 @@ def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expe
                     raise Failure("a worker process exited during the run:\n"
                                   + "\n".join(workers.tail(log) for log in workers.logs))
                 if moment - changed > STALL_SECONDS:
-                    say(f"nothing received for {STALL_SECONDS:.0f} s: giving up waiting")
+                    say(f"nothing received for {STALL_SECONDS:.0f} s: giving up waiting; "
+                        "the workers' logs end with:")
+                    for log in workers.logs:
+                        say(f"--- {log.name}\n{workers.tail(log)}")
                     break
         count, first, last, _cpu = sink.count()
         figures["seconds"] = (last if count else time.monotonic()) - start
@@ -993,6 +1009,7 @@ def orchestrate(args: argparse.Namespace) -> int:
 
     from models.db import make_engine
     from models.migrate import upgrade
+    from workers import actors  # noqa: F401  (fail now, not after the setup, if it is broken)
 
     context = multiprocessing.get_context("spawn")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -1031,10 +1048,11 @@ def orchestrate(args: argparse.Namespace) -> int:
                 conn.execute(text("CHECKPOINT"))
             sink = Sink(context)
             say(f"bare pipeline: {expected:,} agendas to the sink on port {sink.port} …")
-            figures["bare"] = run_bare(org, plan, meeting_at, now, sink, expected)
+            figures["bare"] = (run_bare(org, plan, meeting_at, now, sink, expected)
+                               if not args.skip_bare else SKIPPED_BARE)
             figures["real"] = run_real(args, url, now, sink, expected, engine, work)
             figures["check"] = verify(engine, org, figures["real"].pop("records"))
-            if args.profile:
+            if args.profile and figures["check"]["rows"] > 2 * args.profile_rows:
                 profile_deliver(args, url, sink, engine)
             figures["sink_rss_mb"] = sink.peak_rss_mb()
     except Failure as exc:
@@ -1080,7 +1098,9 @@ def report(args: argparse.Namespace, server: str, expected: int,
     lines = [
         f"Drumbeat agenda benchmark: {args.people:,} people, {figures['tasks']:,} tasks, "
         f"{expected:,} agendas expected; PostgreSQL {server}, {os.cpu_count()} CPUs; "
-        f"{args.workers} workers × {args.threads} threads",
+        f"{args.workers} workers × {args.threads} threads"
+        + (f"; workers' max_stack_depth {args.pg_max_stack_depth}"
+           if args.pg_max_stack_depth else ""),
         f"  setup import       {imp['people_seconds'] + imp['plan_seconds']:8.2f} s  (people "
         f"{imp['people_seconds']:.2f} s, plan {imp['plan_seconds']:.2f} s, "
         f"{imp['meetings']:,} held 1:1s {imp['meetings_seconds']:.2f} s; peak RSS "
@@ -1138,10 +1158,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,
                         help=f"Redis URL of a spare database (default {DEFAULT_REDIS_URL})")
     parser.add_argument("--keep", action="store_true", help="do not drop the bench_* schema")
+    parser.add_argument("--pg-max-stack-depth", metavar="SIZE",
+                        help="set max_stack_depth (e.g. 7MB; needs a superuser) in the workers' "
+                             "sessions: a work-around for dispatch_due's row-value IN lists, "
+                             "which exceed PostgreSQL's default 2MB from about 5,000 pairs")
     parser.add_argument("--profile", metavar="DIR",
                         help="afterwards, send --profile-rows agendas again in this process "
                              "under cProfile, counting SQL statements; write DIR/deliver.prof")
     parser.add_argument("--profile-rows", type=int, default=300, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.people < 2 or args.workers < 1 or args.threads < 1:
         parser.error("--people must be at least 2, --workers and --threads at least 1")

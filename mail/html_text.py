@@ -50,15 +50,18 @@ _MARKING = ParserConfig(
 # re-quotes another client's HTML, so prefixes are removed before comparing).
 _QUOTE_CLASSES = frozenset(
     {
+        # Gmail (the container, the attribution line, the quote itself)
         "gmail_quote",
         "gmail_quote_container",
-        "gmail_attr",  # Gmail
-        "yahoo_quoted",  # Yahoo
-        "protonmail_quote",  # ProtonMail
+        "gmail_attr",
+        # Yahoo, ProtonMail, Zoho, Tutanota
+        "yahoo_quoted",
+        "protonmail_quote",
+        "zmail_extra",
+        "tutanota_quote",
+        # Thunderbird: the attribution line, and a forwarded message
         "moz-cite-prefix",
-        "moz-forward-container",  # Thunderbird
-        "zmail_extra",  # Zoho
-        "tutanota_quote",  # Tutanota
+        "moz-forward-container",
     }
 )
 _QUOTE_IDS = frozenset({"mail-editor-reference-message-container"})  # new Outlook

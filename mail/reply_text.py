@@ -91,6 +91,8 @@ class _Line(NamedTuple):
     known: bool = False  # one of the lines we sent (or a wrapped piece of one)
     continues: bool = False  # the wrapped continuation of the line above
     appended: str = ""  # text typed after a known task line, on the same line
+    last: str = ""  # its last visible character: attributions end in ":", ">" or "-"
+    example: bool = False  # one of the example commands we sent: it names no task to answer
 
     @property
     def quoted(self) -> bool:
@@ -141,15 +143,18 @@ _AGENDA_LINE = re.compile(r"\s*\[[TPG]-\d{1,9}\]", re.I)
 _ANY_REF = re.compile(r"\b[TPG]-?\d{1,9}\b")
 _HEADING = re.compile(r".{1,60}\(\d{1,4}\)\s*$")
 
-# "On <date>, <name> wrote:" and its translations: the verb ends the line.
+# "On <date>, <name> wrote:" and its translations: the verb ends the line (read in
+# the last 40 characters only), or, in German, Dutch and Scandinavian, comes before
+# the name ("Am …, schrieb Ann <ann@x.org>:").
 _ATTRIBUTION_VERB = re.compile(
     r"(?:\bwrote|\bwrites|\ba écrit|\bgeschreven|\bescribió|\bescreveu|\bha scritto"
     r"|\bnapisał(?:\(a\)|a)?|\bpisze|\bнаписал(?:\(а\)|а)?|\bнаписав|\bпише"
-    r"|\bnapsal(?:\(a\)|a)?|\bkirjoitti|\bírta|\byazdı|写道|寫道|のメッセージ|書きました|작성"
-    r"|(?:\bschrieb|\bschreef|\bskrev|\bhat geschrieben)\b.{0,160}?)\s*[:：]\s*$"
-    r"|\bwrote\s*-{2,}\s*$",
+    r"|\bnapsal(?:\(a\)|a)?|\bnapísal(?:\(a\)|a)?|\bnapisao|\bnapisala|\ba scris|\bέγραψε"
+    r"|\bírta|\byazdı|כתב|كتب|写道|寫道|のメッセージ|書きました|작성)"
+    r"\s*[:：]\s*$|\bwrote\s*-{2,}\s*$",
     re.I,
 )
+_ATTRIBUTION_VERB_INSIDE = re.compile(r"\b(?:schrieb|schreef|skrev|kirjoitti)\b", re.I)
 _ATTRIBUTION_SIGNAL = re.compile(
     r"@|<|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年"
 )
@@ -162,9 +167,7 @@ _WINDOW_ENDS = frozenset(":：->")
 _ADDRESS_END = re.compile(r"<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?\)?\s*[:：]\s*$")
 _DATE_OR_TIME = re.compile(r"\d{1,2}[:.]\d{2}\b|\b(?:19|20)\d{2}\b")
 # Gmail's older forms: "2013/7/20 Ann <ann@x.org>" and "2016-03-03 17:21 GMT+01:00 Ann".
-_DATED_HEADER = re.compile(
-    r"\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{4}年\d{1,2}月\d{1,2}日).{0,300}?(?:>\s*:?|[:：])\s*$"
-)
+_DATE_FIRST = re.compile(r"\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{4}年\d{1,2}月\d{1,2}日)")
 _GMT_HEADER = re.compile(r"\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2} GMT[+-]\d{1,2}:?\d{2}\s+\S")
 
 _SEPARATORS = _phrases("""
@@ -178,14 +181,19 @@ _SEPARATORS = _phrases("""
     messaggio inoltrato | doorgestuurd bericht | mensagem encaminhada |
     vidarebefordrat meddelande | videresendt meddelelse | videresendt melding |
     przekazana wiadomość | пересылаемое сообщение | přeposlaná zpráva | 转发的邮件 |
-    転送されたメッセージ""")
+    転送されたメッセージ | メッセージを転送 | edelleenlähetetty viesti | välitetty viesti |
+    fwd.msg | proslijeđena poruka | továbbított üzenet | treść przekazanej wiadomości |
+    mensagem reencaminhada | mesaj redirecționat | перенаправленное сообщение |
+    переслане повідомлення | перенаправлене повідомлення | preposlaná správa |
+    İletilen İleti | İletilmiş Mesaj | message transmis | forwarded message follows |
+    wiadomość przesłana dalej""")
 _FORWARD_INTROS = _phrases("""
     begin forwarded message | anfang der weitergeleiteten nachricht |
     début du message réexpédié | début du message transféré | inicio del mensaje reenviado |
     comienzo del mensaje reenviado | inizio messaggio inoltrato | messaggio inoltrato |
     begin doorgestuurd bericht | início da mensagem reencaminhada |
     início da mensagem encaminhada | vidarebefordrat brev | videresendt brev |
-    początek przekazywanej wiadomości | начало пересылаемого сообщения""")
+    początek przekazywanej wiadomości | начало пересылаемого сообщения | forwarded message""")
 
 # Outlook's unquoted header block: "From:" then, within a few lines, a date and a
 # recipient or a subject, in the languages Outlook writes.
@@ -194,28 +202,30 @@ _HEADER_LABELS = {
     for kind, labels in (
         (
             "from",
-            "from | von | de | da | van | från | fra | od | от | kimden | feladó | "
-            "lähettäjä | 发件人 | 寄件者 | 差出人 | 보낸 사람",
+            "from | von | de | da | van | från | fra | od | от | від | kimden | feladó | "
+            "lähettäjä | nadawca | šalje | de la | 发件人 | 寄件者 | 差出人 | 送信元 | 보낸 사람",
         ),
         (
             "date",
             "sent | date | gesendet | datum | envoyé | enviado | enviada | fecha | "
             "enviada em | data | inviato | verzonden | skickat | sendt | dato | wysłano | "
-            "wysłane | отправлено | дата | odesláno | lähetetty | elküldve | gönderildi | "
-            "发送时间 | 日期 | 寄件日期 | 送信日時 | 日時 | 보낸 날짜",
+            "wysłane | отправлено | відправлено | дата | odesláno | odoslané | lähetetty | "
+            "päivämäärä | päiväys | elküldve | dátum | gönderildi | gönderilen | tarih | trimis | "
+            "dată | 发送时间 | 日期 | 寄件日期 | 送信日時 | 日時 | 日付 | 보낸 날짜",
         ),
         (
             "to",
-            "to | an | à | a | para | aan | till | til | do | кому | komu | "
-            "vastaanottaja | címzett | kime | 收件人 | 收件者 | 宛先 | 받는 사람",
+            "to | an | à | a | para | aan | till | til | do | кому | komu | pre | prima | "
+            "adresat | către | vastaanottaja | címzett | kime | 收件人 | 收件者 | 宛先 | 送信先 | "
+            "받는 사람",
         ),
         (
             "subject",
             "subject | betreff | objet | asunto | assunto | oggetto | onderwerp | "
-            "ämne | emne | temat | tytuł | тема | předmět | aihe | tárgy | konu | "
-            "主题 | 主旨 | 件名 | 제목",
+            "ämne | emne | temat | tytuł | тема | předmět | predmet | aihe | tárgy | konu | "
+            "naslov | subiect | 主题 | 主旨 | 件名 | 제목",
         ),
-        ("cc", "cc | kopie | copie | cópia | kopia | копия"),
+        ("cc", "cc | kopie | copie | cópia | kopia | копия | копія | kopio | kópia | bilgi"),
     )
     for label in _phrases(labels)
 }
@@ -228,7 +238,11 @@ _MOBILE_SIGNATURE = re.compile(
       (?:sent|envoyé|enviado|enviada|inviato|verzonden|gesendet|sendt|skickat|lähetetty|
          wysłane|wysłano|отправлено|odesláno|küldve)\s+
          (?:from|with|via|using|depuis|de|desde|do|da|dal|con|von|mit|met|vanaf|van|fra|
-            från|z|ze|с)\b
+            från|z|ze|с)\s+
+         (?:my|mon|ma|mi|meu|minha|mio|mia|mijn|min|mitt|meinem|mein|moje|mého|мой|моего
+            |(?:the\s+)?(?:iphone|ipad|ipod|android|samsung|galaxy|outlook|blackberry|mobile
+               |phone|smartphone|tablet|device|mail|gmail|yahoo|windows|huawei|xiaomi|pixel)
+            |(?-i:[A-Z0-9\[]))
     | get\s+\[?outlook\b | holen\s+sie\s+sich\s+outlook | obtenir\s+outlook
     | obtener\s+outlook | scarica\s+outlook
     | von\s+meine[mr]\s+.{1,60}?\s+gesendet
@@ -243,14 +257,16 @@ _MOBILE_SIGNATURE = re.compile(
 
 # Disclaimers: some openings are enough; others need the legal words to follow.
 _DISCLAIMER_ALWAYS = re.compile(
-    r"[\s*_\[(]*(?:confidentiality\s+(?:notice|note|statement|warning)|(?:legal\s+)?disclaimer"
-    r"|caution\s*:|\[?external\]?\s*(?:e-?mail|sender)?\s*[:\]-]"
+    r"[\s*_(]*(?:confidentiality\s+(?:notice|note|statement|warning)"
+    r"|caution\s*:\s*(?:\[?external|this\s+(?:e-?mail|message)|do\s+not\s+click)"
+    r"|\[external(?:\s+(?:e-?mail|sender))?\]|external\s+(?:e-?mail|sender)\s*[:!-]"
     r"|this\s+(?:e-?mail|message)\s+(?:originated|was\s+sent)\s+from\s+outside)",
     re.I,
 )
 _DISCLAIMER_STRONG = re.compile(
     r"[\s*_\[(]*(?:the\s+information\s+(?:contained\s+)?in\s+this\s+"
-    r"(?:e-?mail|message|communication)|if\s+you\s+(?:are\s+not|have\s+received))",
+    r"(?:e-?mail|message|communication)|if\s+you\s+(?:are\s+not|have\s+received)"
+    r"|(?:legal\s+)?disclaimer\b)",
     re.I,
 )
 _DISCLAIMER_START = re.compile(
@@ -265,8 +281,8 @@ _DISCLAIMER_WORDS = _phrases("""
     empfänger | confidentiel | destinataire | confidencial | destinatario | riservat |
     vertrouwelijk | geadresseerde | konfidentiell | fortrolig | poufn""")
 _DISCLAIMER_HEADINGS = _phrases("""
-    confidential | confidentiality | important | important notice | notice | legal notice |
-    privileged and confidential""")
+    confidential | confidentiality | confidentiality notice | important | important notice |
+    notice | legal notice | disclaimer | legal disclaimer | privileged and confidential""")
 
 _SIGN_OFFS = _phrases("""
     thanks | thank you | thanks a lot | thanks so much | thank you so much | many thanks |
@@ -372,10 +388,11 @@ def _classify(raw_lines: list[str], sent: _SentIndex) -> list[_Line]:
 
 
 def _quote_depth(raw: str) -> _Line:
+    last = raw.rstrip()[-1:]
     match = _QUOTE.match(raw)
     if match is None:
-        return _Line(raw=raw, body=raw)
-    return _Line(raw=raw, body=raw[match.end() :], depth=match.group(1).count(">"))
+        return _Line(raw=raw, body=raw, last=last)
+    return _Line(raw, raw[match.end() :], match.group(1).count(">"), last=last)
 
 
 def _mark_prefix_quotes(lines: list[_Line]) -> list[_Line]:
@@ -389,7 +406,7 @@ def _mark_prefix_quotes(lines: list[_Line]) -> list[_Line]:
         after = prefixes[index + 1] if index + 1 < len(prefixes) else None
         if prefix in (before, after):
             raw = lines[index].raw
-            out[index] = _Line(raw=raw, body=raw.lstrip()[len(prefix) :], depth=1)
+            out[index] = lines[index]._replace(body=raw.lstrip()[len(prefix) :], depth=1)
     return out
 
 
@@ -416,7 +433,10 @@ def _mark_known(lines: list[_Line], sent: _SentIndex) -> list[_Line]:
             index += 1
             continue
         if key in sent.keys or above in sent.examples.get(key, ()):
-            out[index] = line._replace(known=True)
+            out[index] = line._replace(known=True, example=key in sent.examples)
+            index += 1
+        elif line.depth and key in sent.examples:
+            out[index] = line._replace(example=True)
             index += 1
         elif not line.depth and (task_line := sent.task_line_in(key)):
             extra = " ".join(line.body.split()[len(task_line.split()) :])
@@ -483,8 +503,8 @@ def _cut_at_reply_header(draft: _Draft) -> None:
     index, cut = 0, len(lines)
     while index < len(lines):
         line = lines[index]
-        if line.quoted or line.blank or len(line.body) > _MAX_HEADER:
-            index += 1
+        if line.quoted or not 2 <= len(line.body) <= _MAX_HEADER or line.blank:
+            index += 1  # quoted, too short or too long to be a header
             continue
         span = _attribution_len(lines, index)
         if span and _quote_then_new_text(lines, index + span):
@@ -525,7 +545,7 @@ def _attribution_len(lines: list[_Line], index: int, *, nested: bool = False) ->
     if _is_attribution(window, single=True):
         return 1
     last = min(index + 6, len(lines))
-    if not any(lines[end].raw.rstrip()[-1:] in _WINDOW_ENDS for end in range(index + 1, last)):
+    if not any(lines[end].last in _WINDOW_ENDS for end in range(index + 1, last)):
         return 0  # no line below ends the way an attribution ends
     if not _ATTRIBUTION_START.match(first.body):
         return 0
@@ -535,7 +555,7 @@ def _attribution_len(lines: list[_Line], index: int, *, nested: bool = False) ->
         if len(line.body) > 200 or line.known or _COMMAND.match(line.body):
             return 0
         parts.append(line.raw.strip())
-        matched = line.raw.rstrip()[-1:] in _WINDOW_ENDS and _is_attribution(
+        matched = line.last in _WINDOW_ENDS and _is_attribution(
             " ".join(part for part in parts if part), single=False
         )
         if line.depth and not (matched and len(line.body.strip()) <= 30):
@@ -555,14 +575,17 @@ def _opens_later(lines: list[_Line], start: int, end: int) -> bool:
 
 def _is_attribution(window: str, *, single: bool) -> bool:
     last = window.rstrip()[-1:]
-    if last in (":", "：", "-") and _ATTRIBUTION_VERB.search(window[-260:]):
+    if last in (":", "：", "-") and (
+        _ATTRIBUTION_VERB.search(window[-40:])
+        or (last != "-" and _ATTRIBUTION_VERB_INSIDE.search(window[-200:]))
+    ):
         return bool(_ATTRIBUTION_SIGNAL.search(window))
     if last in (":", "：") and _ADDRESS_END.search(window[-120:]):
         return bool(_DATE_OR_TIME.search(window))  # Gmail in many languages
     if not window.lstrip()[:1].isdigit():
         return False
-    if last in (">", ":", "：") and "@" in window and _DATED_HEADER.match(window):
-        return True
+    if last in (">", ":", "：") and "@" in window and len(window) <= 320:
+        return bool(_DATE_FIRST.match(window))  # "2013/7/20 Ann <ann@x.org>"
     return single and bool(_GMT_HEADER.match(window))
 
 
@@ -593,10 +616,16 @@ def _is_new_text(lines: list[_Line], index: int) -> bool:
 
 def _is_separator(body: str) -> bool:
     """``-----Original Message-----`` and its translations, forward headers too."""
+    if "-" not in body and ":" not in body and "：" not in body:
+        return False
     stripped = body.strip().strip("*_ \t")
+    if stripped.startswith("--"):
+        core = stripped.lstrip("- \t").split("--", 1)[0]  # Yahoo goes on after the dashes
+        return any(
+            " ".join(part.split()).casefold() in _SEPARATORS
+            for part in core.replace("*", "").split("/")
+        )
     core = stripped.strip("-=_~* \t").casefold()
-    if stripped.startswith("--") and core in _SEPARATORS:
-        return True
     return stripped.endswith((":", "：")) and core.rstrip(":： ") in _FORWARD_INTROS
 
 
@@ -612,6 +641,8 @@ def _header_label(body: str) -> str | None:
 
 def _header_block_len(lines: list[_Line], index: int) -> int:
     """Outlook's unquoted "From: / Sent: / To: / Subject:" block at ``index`` (0: none)."""
+    if ":" not in lines[index].body[:45] and "：" not in lines[index].body[:45]:
+        return 0
     if _ONE_LINE_HEADER.match(lines[index].body):
         return 1
     if _header_label(lines[index].body) != "from":
@@ -670,7 +701,8 @@ def _read_lines(lines: list[_Line]) -> tuple[list[str], list[tuple[str, str]], l
         line = lines[index]
         if line.quoted:
             removed.append(line.raw)
-            anchor = anchor if line.continues or line.blank else _task_ref(line.body)
+            if not (line.continues or line.blank):
+                anchor = None if line.example else _task_ref(line.body)
             index += 1
             if line.appended and anchor:
                 answer, index = _answer(lines, index, first=line.appended)
@@ -789,19 +821,23 @@ def _paragraphs(lines: list[str]) -> list[list[str]]:
 
 def _is_disclaimer(paragraph: list[str]) -> bool:
     """Legal words after a legal opening; a paragraph naming a task never is one."""
+    if len(paragraph) > 40:
+        return False  # a footer is a paragraph, not a page
     body = " ".join(line.strip() for line in paragraph if line.strip())
-    if not body or any(_COMMAND.match(line) for line in paragraph) or _ANY_REF.search(body):
+    if len(body) < 25 or any(_COMMAND.match(line) for line in paragraph):
         return False
     opening = body[:200]
+    if _ANY_REF.search(body):
+        return False
     if _DISCLAIMER_ALWAYS.match(opening):
         return True
+    needed = (
+        1 if _DISCLAIMER_STRONG.match(opening) else 2 if _DISCLAIMER_START.match(opening) else 3
+    )
+    if needed == 3 and len(body) < 100:
+        return False
     folded = body.casefold()
-    hits = sum(word in folded for word in _DISCLAIMER_WORDS)
-    if _DISCLAIMER_STRONG.match(opening):
-        return hits >= 1
-    if _DISCLAIMER_START.match(opening):
-        return hits >= 2
-    return hits >= 3 and len(body) >= 100
+    return sum(word in folded for word in _DISCLAIMER_WORDS) >= needed
 
 
 def _is_disclaimer_heading(paragraph: list[str]) -> bool:

@@ -876,7 +876,7 @@ def _is_sign_off(line: str) -> bool:
     stripped = line.strip()
     if not stripped or len(stripped) > 60:
         return False
-    core = stripped.lstrip("/-—–~ ").rstrip(" ,.!:;")
+    core = stripped.lstrip("/-—–~ ").rstrip(" ,.!:;。、，！")
     if " ".join(core.split()).casefold() in _SIGN_OFFS:
         return True
     head, comma, tail = core.partition(",")

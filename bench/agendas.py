@@ -595,12 +595,17 @@ def redis_keys(url: str) -> tuple[Any, list[bytes], list[bytes]]:
     return client, ours, others
 
 
-def clear_redis(url: str) -> None:
-    """Delete this benchmark's dramatiq keys; refuse a database that holds anything else."""
+def clear_redis(url: str, starting: bool = False) -> None:
+    """Delete this benchmark's dramatiq keys; refuse a database that holds anything else,
+    or (when ``starting``) whose dramatiq workers are alive: another run is using it."""
     client, ours, others = redis_keys(url)
     if others:
         raise Failure(f"{url} holds {len(others)} keys that are not dramatiq's "
                       f"({others[0]!r} …): give a spare database with --redis-url")
+    beats = f"{NAMESPACE}:__heartbeats__"
+    if starting and client.zcount(beats, time.time() * 1000 - 60_000, "+inf"):
+        raise Failure(f"dramatiq workers are alive on {url} (another run?): wait for them, "
+                      "or give another database with --redis-url")
     if ours:
         client.delete(*ours)
     client.close()
@@ -679,7 +684,7 @@ def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expe
     settings = Settings(database_url=url, redis_url=args.redis_url, smtp_host="127.0.0.1",
                         smtp_port=sink.port, smtp_starttls=False, mail_domain=DOMAIN,
                         secret_key=SECRET)  # type: ignore[arg-type]
-    clear_redis(args.redis_url)
+    clear_redis(args.redis_url, starting=True)
     say(f"starting {args.workers} worker processes × {args.threads} threads …")
     workers = Workers(args.workers, args.threads, env, folder)
     broker = make_broker(args.redis_url, NAMESPACE)
@@ -1025,6 +1030,7 @@ def orchestrate(args: argparse.Namespace) -> int:
     created = False
     figures: dict[str, Any] = {}
     try:
+        clear_redis(args.redis_url, starting=True)  # a spare database, and no other run on it
         with admin.connect() as conn:
             server = conn.execute(text("SHOW server_version")).scalar_one()
         with admin.begin() as conn:
@@ -1151,8 +1157,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=10_000, help="people in the organisation")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per worker process (default 4)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads per worker process (default 2)")
     parser.add_argument("--database-url", default=DEFAULT_URL,
                         help=f"PostgreSQL URL (default {DEFAULT_URL})")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,

@@ -43,13 +43,15 @@ def test_a_reply_over_smtp_is_applied_and_answered(db: Database, tmp_path: Path)
     def text_of(message: EmailMessage) -> str:
         return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
+    def open_tasks(message: EmailMessage) -> list[str]:
+        return [line.split("]")[0].strip("[") for line in text_of(message).splitlines()
+                if line.startswith("[T-") and "— done" not in line]
+
     # an employee's own agenda that lists at least one open task
-    agenda = next(a for a in agendas if "YOUR TASKS" in text_of(a)
-                  and "[T-" in text_of(a)
-                  and "— done" not in text_of(a).split("[T-", 1)[1].splitlines()[0])
+    agenda = next(a for a in sorted(agendas, key=lambda a: str(a["To"]))
+                  if "YOUR TASKS" in text_of(a) and open_tasks(a))
     text = text_of(agenda)
-    ref = next(line.split("]")[0].strip("[") for line in text.splitlines()
-               if line.startswith("[T-"))
+    ref = open_tasks(agenda)[0]
     sender = str(agenda["To"])
 
     reply = EmailMessage()

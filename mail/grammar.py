@@ -9,7 +9,8 @@ the last clause is the note.
 Every line is normalized first (NFKC, zero-width and direction marks removed,
 whitespace collapsed), so ``T\u200b-12``, ``Ｔ－１２`` and ``T–12`` all name task 12.
 Matching is case-insensitive; an optional bullet (``-``, ``*``, ``•``, ``1.``, ``1)``)
-may come first. Task references: ``T-12``, ``T12``, ``#T-12``, ``[T-12]``, ``t-12``.
+may come first. Task references: ``T-12``, ``T12``, ``#T-12``, ``[T-12]``, ``t-12``,
+and ``T 12`` (as dictation writes it).
 
 Task lines (the reference first, an optional colon after it)::
 
@@ -187,7 +188,7 @@ _INVISIBLE = dict.fromkeys(
 )
 _MAX_LINE = 2000  # longer lines are prose; reading them whole would only cost time
 _DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212"
-_REF = rf"[#\[(]?\s*T[{_DASH}]?(\d+)\s*[\])]?(?!\w)"
+_REF = rf"[#\[(]?\s*T(?:[{_DASH}]| (?=\d))?(\d+)\s*[\])]?(?!\w)"  # "T 42": dictated
 _BULLET = re.compile(rf"(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+|\+\s*(?={_REF}))", re.I)
 _TASK_REF = re.compile(_REF, re.I)
 _SEPARATORS = re.compile(r"(?:[\s,;:.!?]|[-–—](?=\s|$))+")
@@ -614,7 +615,7 @@ def _new_task_line(text: str, raw: str, ctx: _Context) -> Command | LineError | 
 
 _MET = re.compile(r"met\s*:\s*", re.I)
 _SKIP = re.compile(r"(?:skip|skipped|skipping|excused)\s*:\s*", re.I)
-_YES = re.compile(r"(?:yes|y|yep|yeah|ja|oui|si|sí|sim|held|[✓✔])" + _WORD_END, re.I)
+_YES = re.compile(r"(?:yes|y|yep|yeah|ja|oui|si|sí|sì|sim|held|[✓✔])" + _WORD_END, re.I)
 _NO = re.compile(r"(?:no|n|nope|nein|non|nee|não|did\s*n[o']?t(?:\s+happen)?)" + _WORD_END, re.I)
 _HOURS = re.compile(
     r"(?<!\S)(\d{1,2}(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?|std|stunden?)"

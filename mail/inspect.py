@@ -30,7 +30,8 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = ()) -> dict[str, A
     forwarded, commands, errors."""
     parsed = parse_message(raw)
     kind = classify(parsed, raw)
-    reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines)
+    reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
+                          sender_name=parsed.from_name)
     commands = parse_commands(reply.text, message_date=parsed.date or datetime.now(UTC),
                               timezone=_zone_of(parsed.date), inline=reply.inline)
     result = commands.to_json()
@@ -40,7 +41,7 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = ()) -> dict[str, A
         "subject": parsed.subject,
         "date": parsed.date.isoformat() if parsed.date else None,
         "kind": kind.kind.value,
-        "reply_text": reply.text,
+        "reply_text": reply.written,
         "forwarded": [],
         "commands": result["commands"],
         "errors": result["errors"],

@@ -324,6 +324,8 @@ def _take_leaf(part: Message, ctype: str, body: _Body, notes: _Notes, where: str
             label = _meta_charset(data)
         text = _newlines(_decode_text(data, label, notes, where))
         if ctype == "text/plain":
+            if (_param(part, "format") or "").lower() == "flowed":
+                text = unflow(text, delsp=(_param(part, "delsp") or "").lower() == "yes")
             body.text = text
         else:
             body.html = text
@@ -331,6 +333,38 @@ def _take_leaf(part: Message, ctype: str, body: _Body, notes: _Notes, where: str
         if (filename or "").lower().endswith(".eml"):
             body.messages.append(data)
         body.attachments.append(Attachment(filename, ctype, len(data)))
+
+
+def unflow(text: str, *, delsp: bool = False) -> str:
+    """Undo RFC 3676 format=flowed: join soft-broken lines (ending in a space) with the
+    next line of the same quote depth, and remove space-stuffing. Thunderbird and
+    Apple Mail send long lines this way, so a long command would otherwise be cut."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+
+    def emit(content: str, depth: int) -> None:
+        out.append(">" * depth + (" " if depth and content else "") + content)
+
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        if content.startswith(" "):
+            content = content[1:]  # space-stuffing (or the space after the quote marks)
+        flowed = content.endswith(" ") and content != "-- "
+        if flowed and delsp:
+            content = content[:-1]
+        if pending is not None and depth != pending_depth:
+            emit(pending, pending_depth)
+            pending = None
+        pending = content if pending is None else pending + content
+        pending_depth = depth
+        if not flowed:
+            emit(pending, depth)
+            pending = None
+    if pending is not None:
+        emit(pending, pending_depth)
+    return "\n".join(out)
 
 
 def _is_inline_body(part: Message, filename: str | None, body: _Body, ctype: str) -> bool:

@@ -48,10 +48,15 @@ class ReplyText:
     text: str  # the new text: quotes, attribution lines, signatures, disclaimers removed
     inline: tuple[tuple[str, str], ...]  # ("T-12", answer) typed under a quoted task line
     removed: str  # what was cut, for debugging and ``drumbeat inspect``
+    written: str = ""  # everything the person wrote, in order: text and inline answers
 
 
 def extract_reply(
-    text: str | None, html: str | None = None, *, sent_lines: Sequence[str] = ()
+    text: str | None,
+    html: str | None = None,
+    *,
+    sent_lines: Sequence[str] = (),
+    sender_name: str | None = None,
 ) -> ReplyText:
     """The new text of a reply and its inline answers; never raises.
 
@@ -59,24 +64,65 @@ def extract_reply(
     it has content (Outlook's, whose quotes are unmarked, included), the HTML only
     when it is all there is. ``sent_lines`` are the lines of the message we sent
     (the agenda); coming back without ``>`` they still count as quoted.
+    ``sender_name`` (the From display name) lets a bare "Ben" or "Ben Carter" on the
+    last line be recognised as a signature.
     """
     try:
-        return _extract(text, html, sent_lines)
+        return _extract(text, html, sent_lines, sender_name)
     except Exception:  # pragma: no cover - a safety net: apply nothing rather than crash
         return ReplyText(text="", inline=(), removed=text if isinstance(text, str) else "")
 
 
-def _extract(text: str | None, html: str | None, sent_lines: Sequence[str]) -> ReplyText:
+def _extract(
+    text: str | None, html: str | None, sent_lines: Sequence[str], sender_name: str | None = None
+) -> ReplyText:
     """The pipeline itself, without the safety net (property tests call it directly)."""
     lines = _normalize(_source(text, html)).split("\n")
-    draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)))
+    draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)),
+                   sender_names=_name_forms(sender_name))
     for stage in _STAGES:
         stage(draft)
     return ReplyText(
-        text="\n".join(draft.text).strip(),
+        text=_collapse_blank_lines([line for line in draft.text if _MARK not in line]),
         inline=tuple(draft.inline),
         removed="\n".join(draft.removed).strip("\n"),
+        written=_written(draft),
     )
+
+
+def _written(draft: _Draft) -> str:
+    """The text with each inline answer where it was typed; answers found below the cut
+    (typed inside an unquoted original) follow at the end, in order."""
+    lines = [_unmark(line, draft.inline) for line in draft.text]
+    placed = {int(line.rsplit(_MARK, 1)[1]) for line in draft.text if _MARK in line}
+    for index, (_ref, answer) in enumerate(draft.inline):
+        if index not in placed:
+            lines += ["", answer]
+    return _collapse_blank_lines(lines)
+
+
+# An inline answer leaves a placeholder in the text where it was typed, so that
+# ``written`` keeps the person's order. It looks like a command line, which the
+# sign-off and disclaimer stages never remove.
+_MARK = "\x00inline-answer "
+
+
+def _mark(ref: str, index: int) -> str:
+    return f"[{ref}] {_MARK}{index}"
+
+
+def _unmark(line: str, inline: list[tuple[str, str]]) -> str:
+    if _MARK not in line:
+        return line
+    return inline[int(line.rsplit(_MARK, 1)[1])][1]
+
+
+def _collapse_blank_lines(lines: list[str]) -> str:
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1].strip()):
+            out.append(line if line.strip() else "")
+    return "\n".join(out).strip()
 
 
 # -- the working state -----------------------------------------------------------------
@@ -112,6 +158,7 @@ class _Draft:
     text: list[str] = field(default_factory=list)
     inline: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    sender_names: frozenset[str] = frozenset()  # ways the sender signs: "ben", "ben carter"
 
 
 # -- vocabulary --------------------------------------------------------------------------
@@ -147,7 +194,7 @@ _HEADING = re.compile(r".{1,60}\(\d{1,4}\)\s*$")
 # the last 40 characters only), or, in German, Dutch and Scandinavian, comes before
 # the name ("Am …, schrieb Ann <ann@x.org>:").
 _ATTRIBUTION_VERB = re.compile(
-    r"(?:\bwrote|\bwrites|\ba écrit|\bgeschreven|\bescribió|\bescreveu|\bha scritto"
+    r"(?:\bwrote|\bwrites|\ba écrit|\bgeschreven|\bgeschrieben|\bescribió|\bescreveu|\bha scritto"
     r"|\bnapisał(?:\(a\)|a)?|\bpisze|\bнаписал(?:\(а\)|а)?|\bнаписав|\bпише"
     r"|\bnapsal(?:\(a\)|a)?|\bnapísal(?:\(a\)|a)?|\bnapisao|\bnapisala|\ba scris|\bέγραψε"
     r"|\bírta|\byazdı|כתב|كتب|写道|寫道|のメッセージ|書きました|작성)"
@@ -207,7 +254,8 @@ _HEADER_LABELS = {
         ),
         (
             "date",
-            "sent | date | gesendet | datum | envoyé | enviado | enviada | fecha | "
+            "sent | date | gesendet | datum | envoyé | enviado | enviada | enviado el | "
+            "enviada el | fecha | "
             "enviada em | data | inviato | verzonden | skickat | sendt | dato | wysłano | "
             "wysłane | отправлено | відправлено | дата | odesláno | odoslané | lähetetty | "
             "päivämäärä | päiväys | elküldve | dátum | gönderildi | gönderilen | tarih | trimis | "
@@ -235,7 +283,8 @@ _ONE_LINE_HEADER = re.compile(
 
 _MOBILE_SIGNATURE = re.compile(
     r"""[\s(<\[*]*(?:
-      (?:sent|envoyé|enviado|enviada|inviato|verzonden|gesendet|sendt|skickat|lähetetty|
+      (?:sent|envoyé|enviado|enviada|inviato|verzonden|verstuurd|gesendet|sendt|skickat|
+         lähetetty|
          wysłane|wysłano|отправлено|odesláno|küldve)\s+
          (?:from|with|via|using|depuis|de|desde|do|da|dal|con|von|mit|met|vanaf|van|fra|
             från|z|ze|с)\s+
@@ -645,9 +694,10 @@ def _header_block_len(lines: list[_Line], index: int) -> int:
         return 0
     if _ONE_LINE_HEADER.match(lines[index].body):
         return 1
-    if _header_label(lines[index].body) != "from":
+    first = _header_label(lines[index].body)
+    if first not in ("from", "date"):  # GMX and web.de put "Gesendet:" before "Von:"
         return 0
-    kinds: set[str] = set()
+    kinds: set[str] = {first}
     blanks = 0
     for end in range(index + 1, min(index + 10, len(lines))):
         line = lines[end]
@@ -655,10 +705,10 @@ def _header_block_len(lines: list[_Line], index: int) -> int:
         if blanks > 1:
             break
         kind = _header_label(line.body)
-        if kind == "from":
+        if kind is not None and kind in kinds and kind in ("from", "date"):
             break  # another block starts: this one was not a header
         kinds.add(kind or "")
-        if "date" in kinds and kinds & {"to", "subject"}:
+        if {"from", "date"} <= kinds and kinds & {"to", "subject"}:
             return end - index + 1
     return 0
 
@@ -706,6 +756,7 @@ def _read_lines(lines: list[_Line]) -> tuple[list[str], list[tuple[str, str]], l
             index += 1
             if line.appended and anchor:
                 answer, index = _answer(lines, index, first=line.appended)
+                text.append(_mark(anchor, len(inline)))
                 inline.append((anchor, answer))
                 anchor = None
         elif line.blank:
@@ -713,6 +764,7 @@ def _read_lines(lines: list[_Line]) -> tuple[list[str], list[tuple[str, str]], l
             index += 1
         elif anchor and _can_answer(line.body):
             answer, index = _answer(lines, index)
+            text.append(_mark(anchor, len(inline)))
             inline.append((anchor, answer))
             anchor = None
         else:
@@ -930,11 +982,45 @@ def _has_content(line: str) -> bool:
     return any(ch.isalnum() and ch != "ᐧ" for ch in line)
 
 
+def _name_forms(name: str | None) -> frozenset[str]:
+    """How a person signs with their name: full, first, first + last initial, initials."""
+    words = [w for w in (name or "").replace('"', " ").replace(",", " ").split() if w]
+    if not words or len(words) > 5:
+        return frozenset()
+    forms = {" ".join(words), words[0], "".join(w[0] for w in words)}
+    if len(words) > 1:
+        forms |= {f"{words[0]} {words[-1][0]}", f"{words[0]} {words[-1][0]}.",
+                  f"{words[-1]} {words[0]}"}  # "Lastname Firstname" in some From lines
+    return frozenset(form.casefold() for form in forms if len(form) >= 2)
+
+
+def _drop_bare_name(draft: _Draft) -> None:
+    """The sender's name (or initials) alone on the last line, or opening a last block
+    of short signature lines (title, company, phone), is a signature, like
+    "Thanks,\nAnn" without the thanks; the From header says what their name is."""
+    lines = draft.text
+    last = _last_filled(lines)
+    if last <= 0 or not draft.sender_names:
+        return
+    start = last
+    while start > 0 and lines[start - 1].strip() and last - start < 8:
+        start -= 1  # the first line of the last paragraph
+    for first in dict.fromkeys((last, start)):
+        candidate = " ".join(lines[first].strip().lstrip("-—–~ ").rstrip(".!, ").split())
+        if (candidate.casefold() in draft.sender_names and _MARK not in lines[first]
+                and _is_name_block(lines[first + 1 : last + 1])
+                and _last_filled(lines[:first]) >= 0):
+            draft.removed.extend(lines[first:])
+            draft.text = lines[:first]
+            return
+
+
 _STAGES: tuple[Callable[[_Draft], None], ...] = (
     _cut_at_reply_header,
     _split_quotes_and_answers,
     _harvest_answers_below_cut,
     _drop_disclaimers,
     _drop_sign_off,
+    _drop_bare_name,
     _tidy,
 )

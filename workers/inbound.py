@@ -133,7 +133,8 @@ def _apply(session: Session, row: InboundMessage, parsed: ParsedMessage, sender:
            agenda: OutboundMessage | None, now: datetime, rt: Runtime
            ) -> tuple[dict[str, Any], list[int]]:
     sent_lines = (agenda.body_text or "").splitlines() if agenda else []
-    reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines)
+    reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
+                          sender_name=parsed.from_name or sender.name)
     commands = parse_commands(reply.text, message_date=parsed.date or now,
                               timezone=sender.timezone, inline=reply.inline)
     pair = None
@@ -151,7 +152,7 @@ def _apply(session: Session, row: InboundMessage, parsed: ParsedMessage, sender:
     answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, now, rt)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
-              "reply_text": reply.text}
+              "reply_text": reply.written}
     return result, answer_ids
 
 

@@ -1,11 +1,12 @@
 """Benchmark: one scheduler tick's check-in agendas for a whole organisation, end to end.
 
 Imports a generated organisation of ``--people`` people (every one but the CEO
-has a manager; 10 tasks each, due around today, mixed statuses; a quarter of
-held 1:1s) into a private PostgreSQL schema through the real importer, gives
-every pair a weekly check-in 12 hours from ``now`` (in each employee's own time
-zone), and measures against a local aiosmtpd sink (its own process, keeping
-only Message-ID and recipient of what it receives):
+has a manager; 10 tasks each, due around today, mixed statuses; three in four
+of this quarter's weekly 1:1s held) into a private PostgreSQL schema through the
+real importer, gives every pair a weekly check-in 12 hours from ``now`` (in each
+employee's own time zone), and measures against a local aiosmtpd sink (its own
+process, keeping only the Message-ID and recipient of what it receives; the
+dedupe key comes from the outbox row with that Message-ID):
 
 * ``bare``  in one process, for the same (recipient, pair) combinations: render
   the agenda template from plain in-memory data, build the MIME message and
@@ -1169,8 +1170,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "sessions: a work-around for dispatch_due's row-value IN lists, "
                              "which exceed PostgreSQL's default 2MB from about 5,000 pairs")
     parser.add_argument("--profile", metavar="DIR",
-                        help="afterwards, send --profile-rows agendas again in this process "
-                             "under cProfile, counting SQL statements; write DIR/deliver.prof")
+                        help="afterwards, send 300 agendas again through deliver() in this "
+                             "process with stopwatches and a SQL statement count, then 300 "
+                             "more under cProfile (written to DIR/deliver.prof)")
     parser.add_argument("--profile-rows", type=int, default=300, help=argparse.SUPPRESS)
     parser.add_argument("--skip-bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -369,3 +369,35 @@ def test_no_reminder_when_the_meeting_was_logged(db: Database, tmp_path: Path) -
                      DOMAIN, timedelta(hours=48))
         assert session.scalar(select(func.count()).select_from(OutboundMessage).where(
             OutboundMessage.kind == "nudge")) == 0
+
+
+def test_dispatch_copes_with_ten_thousand_pairs_due_at_once(db: Database) -> None:
+    """Regression: one row-value IN list per pair broke PostgreSQL's stack at this size."""
+    from sqlalchemy import insert
+
+    from models.base import utcnow
+
+    now = utcnow()
+    with db.session() as session, session.begin():
+        boss = Person(email="boss@acme.example", name="Boss", timezone="UTC")
+        session.add(boss)
+        session.flush()
+        common = {"timezone": "UTC", "cadence": "weekly", "checkin_weekday": 0,
+                  "checkin_time": time(9), "is_hr": False, "manager_id": boss.id,
+                  "created_at": now, "updated_at": now}
+        session.execute(insert(Person), [
+            {"email": f"p{n}@acme.example", "name": f"Person {n}", **common}
+            for n in range(10_000)])
+    from workers.agendas import dispatch_due
+
+    monday_morning = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    with db.session() as session, session.begin():
+        created = dispatch_due(session, monday_morning, timedelta(hours=24), DOMAIN,
+                               timedelta(hours=48))
+    assert len(created) == 20_000
+    with db.session() as session, session.begin():   # a week later: 10,000 periods closed
+        dispatch_due(session, monday_morning + timedelta(days=7), timedelta(hours=24), DOMAIN,
+                     timedelta(hours=48))
+        nudges = session.scalar(select(func.count()).select_from(OutboundMessage).where(
+            OutboundMessage.kind == "nudge"))
+    assert nudges == 20_000

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from mail.agenda import AgendaView, GoalLine, NudgeView, TaskLine
@@ -79,22 +79,25 @@ def dispatch_due(session: Session, now: datetime, lead: timedelta, domain: str,
     return outbox.add_rows(session, rows)
 
 
-def _excused(session: Session, keys: set[tuple[int, int, date]]) -> set[tuple[int, int, date]]:
-    """Of (manager, employee, period start) keys, those with an excused meeting (leave)."""
+def _meetings_in(session: Session, keys: set[tuple[int, int, date]],
+                 status: str | None = None) -> set[tuple[int, int, date]]:
+    """Of (manager, employee, period start) keys, those with a meeting row (of ``status``).
+
+    Asked by period start (a handful of distinct dates) and filtered here: a row-value
+    IN list with one entry per pair grows past PostgreSQL's stack limit at 10,000 pairs.
+    """
     if not keys:
         return set()
-    rows = session.execute(
-        select(Meeting.manager_id, Meeting.employee_id, Meeting.period_start)
-        .where(Meeting.status == MeetingStatus.EXCUSED.value,
-               tuple_(Meeting.manager_id, Meeting.employee_id, Meeting.period_start)
-               .in_(list(keys)))
-    ).all()
-    return {tuple(row) for row in rows}  # type: ignore[misc]
+    query = select(Meeting.manager_id, Meeting.employee_id, Meeting.period_start).where(
+        Meeting.period_start.in_({start for _m, _e, start in keys}))
+    if status is not None:
+        query = query.where(Meeting.status == status)
+    return {key for key in (tuple(row) for row in session.execute(query)) if key in keys}
 
 
 def _not_on_leave(session: Session, slots: list[Slot]) -> list[Slot]:
     keys = {(s.schedule.manager_id, s.schedule.employee_id, s.period.start) for s in slots}
-    excused = _excused(session, keys)
+    excused = _meetings_in(session, keys, MeetingStatus.EXCUSED.value)
     return [s for s in slots
             if (s.schedule.manager_id, s.schedule.employee_id, s.period.start) not in excused]
 
@@ -130,14 +133,13 @@ def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedul
               for period in closed_periods(now, schedule, within)]
     if not closed:
         return []
-    announced = set(session.scalars(select(OutboundMessage.dedupe_key).where(
-        OutboundMessage.dedupe_key.in_([
-            dedupe_key(AGENDA, s.employee_id, (s.manager_id, s.employee_id), p)
-            for s, p in closed]))))
-    logged = {tuple(row) for row in session.execute(
-        select(Meeting.manager_id, Meeting.employee_id, Meeting.period_start).where(
-            tuple_(Meeting.manager_id, Meeting.employee_id, Meeting.period_start).in_(
-                [(s.manager_id, s.employee_id, p.start) for s, p in closed])))}
+    wanted = [dedupe_key(AGENDA, s.employee_id, (s.manager_id, s.employee_id), p)
+              for s, p in closed]
+    announced: set[str] = set()
+    for start in range(0, len(wanted), 1000):
+        announced.update(session.scalars(select(OutboundMessage.dedupe_key).where(
+            OutboundMessage.dedupe_key.in_(wanted[start:start + 1000]))))
+    logged = _meetings_in(session, {(s.manager_id, s.employee_id, p.start) for s, p in closed})
     rows: list[dict[str, Any]] = []
     for schedule, period in closed:
         pair = (schedule.manager_id, schedule.employee_id)

@@ -11,7 +11,7 @@ nothing twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -173,8 +173,8 @@ def period_label(period: Period, cadence: Cadence) -> str:
 
 
 def agenda_view(session: Session, manager: Person, employee: Person, role: str,
-                meeting_at: datetime, today: date, fiscal_year_start_month: int = 1
-                ) -> AgendaView:
+                meeting_at: datetime, today: date, fiscal_year_start_month: int = 1,
+                goal_cache: GoalCache | None = None) -> AgendaView:
     """Everything one agenda shows, read from the database as of ``today``."""
     recipient = employee if role == "employee" else manager
     schedule = PairSchedule(manager_id=manager.id, employee_id=employee.id,
@@ -195,7 +195,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
     done = [t for t in tasks if t.status == TaskStatus.DONE.value and t.completed_at
             and t.completed_at >= last_slot]
     goal_ids = {t.project.goal_id for t in tasks if t.status != TaskStatus.DONE.value}
-    progress = goal_progress(session, goal_ids, today)
+    progress = _goal_progress_cached(session, goal_ids, today, goal_cache)
     goals = sorted({t.project.goal for t in tasks if t.project.goal_id in goal_ids},
                    key=lambda g: g.id)
     window = quarter_window(today, fiscal_year_start_month)
@@ -210,6 +210,36 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today)
+
+
+GOAL_PROGRESS_TTL = timedelta(seconds=60)
+GoalCache = dict[tuple[int, date], tuple[datetime, float | None]]
+
+
+def _goal_progress_cached(session: Session, goal_ids: set[int], today: date,
+                          cache: GoalCache | None) -> dict[int, float | None]:
+    """Goal progress, remembered for a minute in the worker's runtime.
+
+    Every agenda shows its person's goals, and a goal is shared by the dozens of
+    people working on it; within one scheduler tick the figure cannot usefully
+    change, so a worker works it out once instead of once per email.
+    """
+    if cache is None:
+        return goal_progress(session, goal_ids, today)
+    now = datetime.now(UTC)
+    known: dict[int, float | None] = {}
+    for goal_id in goal_ids:
+        hit = cache.get((goal_id, today))
+        if hit is not None and now - hit[0] < GOAL_PROGRESS_TTL:
+            known[goal_id] = hit[1]
+    missing = goal_ids - known.keys()
+    if missing:
+        if len(cache) > 100_000:
+            cache.clear()
+        for goal_id, value in goal_progress(session, missing, today).items():
+            cache[(goal_id, today)] = (now, value)
+            known[goal_id] = value
+    return known
 
 
 def _period_of(schedule: PairSchedule, meeting_at: datetime) -> Period:
@@ -227,7 +257,7 @@ def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> Re
     today = rt.clock().astimezone(ZoneInfo(recipient.timezone)).date()
     view = agenda_view(session, manager, employee, context["role"],
                        datetime.fromisoformat(context["meeting_at"]), today,
-                       rt.settings.fiscal_year_start_month)
+                       rt.settings.fiscal_year_start_month, rt.cache)
     return render_agenda(view)
 
 

@@ -8,8 +8,9 @@ transport and clock), so nothing is built at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +28,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     transport: Transport
     clock: Callable[[], datetime] = utcnow
+    cache: dict[Any, Any] = field(default_factory=dict)  # short-lived figures, per process
 
 
 _current: Runtime | None = None

@@ -45,10 +45,11 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
     settings = rt.settings
     stale = timedelta(minutes=settings.outbox_stale_minutes)
     with rt.sessions() as session, session.begin():
+        # Claim and render in one transaction: the claim is committed with the words,
+        # before the relay is contacted, so the row lock is never held during SMTP.
         if not outbox.claim(session, outbox_id, rt.clock(), stale):
             row = session.get(OutboundMessage, outbox_id)
             return row.status if row else "missing"
-    with rt.sessions() as session, session.begin():
         row = session.get(OutboundMessage, outbox_id)
         assert row is not None
         if row.body_text is None:

@@ -12,7 +12,7 @@ help:
 	@echo "make demo   - create var/drumbeat.sqlite, import the example company, show it,"
 	@echo "              and send this week's check-in agendas into var/maildir"
 	@echo "make test   - lint and run the test suite (real SQLite, PostgreSQL and Redis)"
-	@echo "make bench  - run the benchmarks in bench/ against the local PostgreSQL"
+	@echo "make bench  - run the benchmarks in bench/ against the local PostgreSQL and Redis"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -41,7 +41,10 @@ demo: $(STAMP)
 	$(BIN)/drumbeat inbox --limit 5
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/import_org.py
+	$(BIN)/python bench/agendas.py
+	$(BIN)/python bench/replies.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -24,8 +24,14 @@ agendas_app = typer.Typer(help="Look at check-in agendas before they go out.",
                           no_args_is_help=True)
 
 
-def _start_workers(settings: Settings, threads: int) -> tuple[dramatiq.Broker, dramatiq.Worker]:
-    """Configure this process's runtime, bind the actors, and start a dramatiq worker."""
+def _start_workers(settings: Settings, threads: int, *, embedded_only: bool = False
+                   ) -> tuple[dramatiq.Broker, dramatiq.Worker | None]:
+    """Configure this process's runtime, bind the actors, and start a dramatiq worker.
+
+    With ``embedded_only`` a worker is started only for the in-process broker: an
+    intake process on Redis hands its work to the worker processes and keeps its
+    own CPU for accepting mail.
+    """
     from workers import actors
     from workers.broker import make_broker
     from workers.runtime import configure
@@ -33,6 +39,8 @@ def _start_workers(settings: Settings, threads: int) -> tuple[dramatiq.Broker, d
     configure(settings)
     broker = make_broker(settings.redis_url)
     actors.bind(broker, settings)
+    if embedded_only and not isinstance(broker, StubBroker):
+        return broker, None
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
     return broker, worker
@@ -44,19 +52,21 @@ def _configure_logging() -> None:
     logging.getLogger("dramatiq").setLevel(logging.WARNING)
 
 
-def _processing(settings: Settings) -> tuple[Callable[[int], None], dramatiq.Worker]:
+def _processing(settings: Settings) -> tuple[Callable[[int], None], dramatiq.Worker | None]:
     """What to do with a stored message: nudge a worker to process it.
 
-    With Redis the nudge goes to the shared workers (this process runs a small
-    worker too); on the embedded setup it runs in this process.
+    With Redis the nudge goes to the worker processes; on the embedded setup a
+    worker runs in this process.
     """
     from workers import actors
 
-    _broker, running = _start_workers(settings, threads=2)
+    _broker, running = _start_workers(settings, threads=2, embedded_only=True)
     return actors.process_inbound.send, running
 
 
-def _drain(running: dramatiq.Worker) -> None:
+def _drain(running: dramatiq.Worker | None) -> None:
+    if running is None:
+        return
     if isinstance(running.broker, StubBroker):
         running.broker.join("drumbeat", fail_fast=False)
         running.join()
@@ -97,6 +107,7 @@ def worker(
     stop = threading.Event()
     _stop_on_signals(stop)
     _broker, running = _start_workers(settings, threads)
+    assert running is not None
     typer.echo(f"worker running with {threads} threads; Ctrl-C to stop")
     stop.wait()
     running.stop()
@@ -123,6 +134,7 @@ def scheduler(
         raise typer.BadParameter("--now only makes sense with --once")
     _configure_logging()
     broker, running = _start_workers(settings, threads=2)
+    assert running is not None
     stop = threading.Event()
     _stop_on_signals(stop)
     clock = (lambda: moment) if moment else (lambda: datetime.now(UTC))
@@ -239,7 +251,7 @@ def smtpd(
                f"{controller.hostname}:{controller.port}; Ctrl-C to stop")
     stop.wait()
     controller.stop()
-    running.stop()
+    _drain(running)
 
 
 def imap_poll(

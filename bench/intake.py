@@ -1,0 +1,1493 @@
+"""Benchmark: replies in over SMTP, stored, applied and answered, against a bare intake.
+
+Imports a generated organisation of ``--people`` people (10 tasks each) into a
+private PostgreSQL schema through the real importer, generates ``--messages``
+replies of about 5 KB (2-3 update lines on the sender's own tasks, often
+``met: yes``, a signature and a quoted agenda; one Message-ID each; sent to
+``updates@`` from ``--people`` distinct senders) and measures, on loopback:
+
+* ``bare``    an aiosmtpd server (own process) that only INSERTs the raw bytes into
+  a table and commits, one transaction a message: the baseline for accepting;
+* ``accept``  ``drumbeat smtpd`` (on Redis it runs no worker of its own) with no worker
+  process started: the client sends every reply over ``--connections`` reused SMTP
+  connections, as for the baseline, and the nudges wait on Redis;
+* ``apply``   then ``--workers`` ``drumbeat worker --threads T`` processes work the
+  backlog; the clock runs until every reply is applied and its answer is at a local
+  SMTP sink (the relay, its own process);
+* ``steady``  a fresh ``drumbeat smtpd`` and the same workers, offered ``--rate``
+  replies a second for ``--steady-seconds``; latency is from ``received_at`` (the
+  smtpd's insert) to the moment the row is seen applied.
+
+Afterwards every reply answered 250 is looked up: stored, applied, its task
+history rows counted against its update lines, its answer counted at the sink.
+The last two stdout lines are::
+
+    messages=… accept_per_s=… applied_per_s=… cpu_ms_per_reply=… p50_ms=… p99_ms=…
+    lost=… applied_twice=…
+    bare_accept_per_s=… ratio_to_bare=…
+
+(the first on one line). Run ``.venv/bin/python bench/intake.py --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import math
+import multiprocessing
+import os
+import pstats
+import queue
+import quopri
+import re
+import select
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, formataddr
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from import_org import DOMAIN, Org, Shape, mix, progress_bar, say, write_people, write_plan
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
+NAMESPACE = "drumbeat"  # what `drumbeat worker` and `drumbeat smtpd` use
+SECRET = "bench-intake-secret"
+TASKS_PER_PERSON = 10
+ANSWERS_PER_HOUR = 5  # workers/inbound.py: more replies a sender an hour get no answer
+TARGET_BYTES = 5_000  # the size of a reply on the wire, roughly
+STALL_SECONDS = 120.0  # give up waiting when nothing moved for this long
+APPLIED_POLL_SECONDS = 0.02  # how often the steady phase looks for newly applied rows
+ACCEPT_RATIO_TARGET = 0.8
+APPLIED_PER_S_TARGET = 100.0
+P50_TARGET_MS = 500.0
+TICK = os.sysconf("SC_CLK_TCK")
+UPDATES = f"updates@{DOMAIN}"
+
+
+class Failure(Exception):
+    """The benchmark could not run or verify; its figures cannot be trusted."""
+
+
+# --- the replies -----------------------------------------------------------------------------
+
+class Person(NamedTuple):
+    id: int
+    email: str
+    name: str
+    manager: str | None  # the manager's name
+    tasks: tuple[tuple[int, str, int], ...]  # (id, title, progress)
+
+
+class Reply(NamedTuple):
+    number: int
+    message_id: str
+    sender: str
+    raw: bytes
+    task_lines: int  # update lines on own tasks: each must add exactly one history row
+
+
+BLOCKERS = ("waiting on legal", "needs the Q3 numbers from finance", "vendor has not answered",
+            "blocked by the API freeze", "waiting for the security review")
+NOTES = ("drafted the intro", "first pass done, reviewing with Sam", "halfway through the "
+         "interviews", "numbers look better than expected", "merged the first part",
+         "shared with the team for comments")
+PROSE = (
+    "Sorry this is late, the vendor call ran over.",
+    "Short week for me, I'm out on Friday.",
+    "Can we spend ten minutes on hiring next time?",
+    "All good otherwise. The launch date still holds.",
+    "I moved the rest to next week, see above.",
+)
+FILLER = (
+    "Thanks for the notes from last week; I went through all of them with the team and",
+    "we agreed to keep the scope as it is for now. The open question is still whether the",
+    "migration should wait for the new region, which would push the cut-over by two weeks.",
+    "Finance asked for a one-page summary of the costs before the review, I'll draft it.",
+    "On hiring: two candidates are in the final round, decisions expected by Thursday.",
+    "The customer call on Tuesday went well; they want the export feature before renewal.",
+)
+
+
+def reply_text(n: int, person: Person, when: datetime) -> tuple[str, int]:
+    """The body of reply ``n`` (plain text) and how many task update lines it carries."""
+    h = mix(n, 21)
+    count = 2 + h % 2
+    start = (h >> 4) % len(person.tasks)
+    lines = []
+    for k in range(min(count, len(person.tasks))):
+        task_id, _title, progress = person.tasks[(start + k) % len(person.tasks)]
+        roll = (h >> (8 + 4 * k)) % 10
+        if roll < 4:
+            percent = min(95, max(10, (progress // 10 + 1 + roll) * 10))
+            lines.append(f"T-{task_id} {percent}% {NOTES[(h >> (20 + k)) % len(NOTES)]}")
+        elif roll < 6:
+            lines.append(f"T-{task_id} done")
+        elif roll < 8:
+            lines.append(f"T-{task_id} blocked: {BLOCKERS[(h >> 24) % len(BLOCKERS)]}")
+        elif roll < 9:
+            lines.append(f"T-{task_id} started")
+        else:
+            lines.append(f"T-{task_id} note: {NOTES[(h >> (28 + k)) % len(NOTES)]}")
+    task_lines = len(lines)
+    if (h >> 32) % 3:
+        lines.append("met: yes 30min" if (h >> 34) % 2 else "met: yes")
+    first = person.name.split()[0]
+    body = [*lines, "", PROSE[(h >> 36) % len(PROSE)], "", "Thanks,", first, "", "-- ",
+            person.name, "Northwind Traders | Operations", f"+44 20 7946 {n % 10_000:04d}", ""]
+    agenda_day = when - timedelta(days=1)
+    body.append(f"On {agenda_day:%a, %d %b %Y} at 09:00, Drumbeat <drumbeat@{DOMAIN}> wrote:")
+    quoted = [f"Hi {first},", "",
+              f"Your 1:1 with {person.manager or 'the board'} is tomorrow at 10:00. "
+              "Here is where things stand.", "", "DUE BEFORE YOUR NEXT CHECK-IN"]
+    for task_id, title, progress in person.tasks:
+        quoted.append(f"  [T-{task_id}] {title} — {progress}% (due {when:%a %d %b})")
+    quoted += ["", "HOW TO REPLY", "Write one update per line at the top of your reply:"]
+    task_id = person.tasks[0][0]
+    quoted += [f"  T-{task_id} 60% drafted the intro", f"  T-{task_id} done",
+               f"  T-{task_id} blocked: waiting on legal", "  met: yes 30min", "",
+               "Last week you wrote:"]
+    quoted += [f"> T-{t} {p}%" for t, _title, p in person.tasks[:3]]
+    quoted += ["> " + line for line in FILLER]
+    text = "\n".join(body + [f"> {line}" if line else ">" for line in quoted])
+    k = 0
+    while len(text.encode()) < TARGET_BYTES - 1_750:  # headers and encoding take the rest
+        text += f"\n> > {FILLER[k % len(FILLER)]}"
+        k += 1
+    return text + "\n", task_lines
+
+
+def reply_bytes(n: int, run: str, person: Person, when: datetime) -> Reply:
+    """One reply on the wire (CRLF line ends), as a mail client and two MTAs make it."""
+    text, task_lines = reply_text(n, person, when)
+    message_id = f"<{run}.{n}.{mix(n, 22) & 0xFFFFFFFF:08x}@mail.northwind-people.example>"
+    date = format_datetime(when)
+    host = f"mail-{n % 7}.northwind-people.example"
+    headers = [
+        f"Received: from {host} ({host} [198.51.100.{n % 250 + 1}])\r\n"
+        f"\tby mx.{DOMAIN} (Postfix) with ESMTPS id 4Z{n:08X}\r\n"
+        f"\tfor <{UPDATES}>; {date}",
+        f"Received: by {host} with SMTP id q{n:x}so{mix(n, 23) % 10**9};\r\n\t{date}",
+        "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; "
+        "d=northwind-people.example; s=2026;\r\n\th=from:to:subject:date:message-id; "
+        f"bh={'A' * 43}=;\r\n\tb={('x' * 64 + chr(13) + chr(10) + chr(9)) * 5}{'y' * 24}=",
+        f"From: {formataddr((person.name, person.email), charset='utf-8')}",
+        f"To: Drumbeat <{UPDATES}>",
+        f"Subject: Re: Your 1:1 with {person.manager or 'the board'} tomorrow",
+        f"Date: {date}",
+        f"Message-ID: {message_id}",
+        f"In-Reply-To: <agenda.{person.id}.{n // 1000}@{DOMAIN}>",
+        f"References: <checkin.{person.id}@{DOMAIN}> <agenda.{person.id}.{n // 1000}@{DOMAIN}>",
+        "MIME-Version: 1.0",
+        "User-Agent: Mozilla Thunderbird",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: quoted-printable",
+    ]
+    body = quopri.encodestring(text.encode("utf-8")).replace(b"\n", b"\r\n")
+    raw = "\r\n".join(headers).encode("utf-8") + b"\r\n\r\n" + body
+    return Reply(n, message_id, person.email, raw, task_lines)
+
+
+def load_people(engine: Any) -> list[Person]:
+    """The imported people with their task ids, in a scattered order (the sending order)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        people = conn.execute(text(
+            "SELECT p.id, p.email, p.name, m.name FROM person p "
+            "LEFT JOIN person m ON m.id = p.manager_id ORDER BY p.id")).all()
+        tasks: dict[int, list[tuple[int, str, int]]] = {}
+        for task_id, owner, title, progress in conn.execute(text(
+                "SELECT id, owner_id, title, progress FROM task ORDER BY id")):
+            tasks.setdefault(owner, []).append((task_id, title, progress))
+    result = [Person(pid, email, name, manager, tuple(tasks.get(pid, ())))
+              for pid, email, name, manager in people if tasks.get(pid)]
+    result.sort(key=lambda p: mix(p.id, 24))
+    return result
+
+
+def make_replies(people: list[Person], first: int, count: int, run: str) -> list[Reply]:
+    when = datetime.now(UTC).replace(microsecond=0)
+    return [reply_bytes(n, run, people[n % len(people)], when)
+            for n in range(first, first + count)]
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+def proc_cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of a process (and of its waited-for children)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICK
+
+
+def pids_named(name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm", encoding="utf-8") as handle:
+                    if handle.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def parent_pid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
+def server_cpu_seconds(name: str) -> float:
+    """CPU seconds of every process called ``name``; the topmost (postgres's postmaster)
+    with its children's, which holds the time of backends that have exited."""
+    pids = set(pids_named(name))
+    return sum(proc_cpu_seconds(pid, children=parent_pid(pid) not in pids) for pid in pids)
+
+
+class Meter:
+    """CPU seconds of PostgreSQL, Redis and our server processes between start and stop."""
+
+    def __init__(self, pids: Callable[[], dict[str, int]]) -> None:
+        self.pids = pids
+        self.marks: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def sample(self) -> dict[str, float]:
+        values = {"postgres": server_cpu_seconds("postgres"),
+                  "redis": server_cpu_seconds("redis-server")}
+        values.update({name: proc_cpu_seconds(pid) for name, pid in self.pids().items()})
+        return values
+
+    def start(self) -> None:
+        self.marks = self.sample()
+
+    def stop(self) -> dict[str, float]:
+        now = self.sample()
+        self.used = {name: now[name] - self.marks.get(name, 0.0) for name in now}
+        return self.used
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
+# --- the sink: aiosmtpd in its own process, keeping (In-Reply-To, arrival) --------------------
+
+IN_REPLY_TO = re.compile(rb"^In-Reply-To:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]*>)",
+                         re.IGNORECASE | re.MULTILINE)
+
+
+def sink_main(port: int, control: Connection) -> None:
+    """The relay the answers go to: accept everything, note what it answers and when."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self) -> None:
+            self.records: list[tuple[str, float]] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            data = envelope.content or b""
+            end = data.find(b"\r\n\r\n")
+            found = IN_REPLY_TO.search(data, 0, end if end >= 0 else len(data))
+            self.records.append((found.group(1).decode("ascii", "replace") if found else "",
+                                 time.time()))
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    control.send("ready")
+    while True:
+        command = control.recv()
+        if command == "count":
+            control.send(len(handler.records))
+        elif command == "take":
+            records, handler.records = handler.records, []
+            control.send(records)
+        elif command == "stop":
+            controller.stop()
+            control.send("stopped")
+            return
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Sink:
+    def __init__(self, context: Any) -> None:
+        self.port = free_port()
+        self._control, child = context.Pipe()
+        self.process = context.Process(target=sink_main, args=(self.port, child),
+                                       name="intake-sink", daemon=True)
+        self.process.start()
+        if not self._control.poll(30) or self._control.recv() != "ready":
+            raise Failure("the SMTP sink did not start")
+        self._lock = threading.Lock()
+        self.kept: list[tuple[str, float]] = []
+
+    def ask(self, command: str) -> Any:
+        with self._lock:
+            self._control.send(command)
+            if not self._control.poll(60):
+                raise Failure(f"the SMTP sink did not answer {command!r}")
+            return self._control.recv()
+
+    def count(self) -> int:
+        return len(self.kept) + int(self.ask("count"))
+
+    def take(self) -> list[tuple[str, float]]:
+        records: list[tuple[str, float]] = self.ask("take")
+        self.kept.extend(records)
+        return records
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            with contextlib.suppress(Exception):
+                self.ask("stop")
+            self.process.join(10)
+            if self.process.is_alive():
+                self.process.kill()
+
+
+# --- the servers: run as this script with --serve, or the drumbeat command --------------------
+
+def serve_bare(port: int, url: str) -> None:
+    """The baseline: aiosmtpd, each message's bytes INSERTed and committed, then 250.
+
+    Like ``mail.smtpd.IntakeHandler`` it stores in the event loop's default executor,
+    so several connections' inserts run at once; one psycopg connection per thread.
+    """
+    import asyncio
+
+    import psycopg
+    from aiosmtpd.controller import Controller
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    local = threading.local()
+
+    def store(raw: bytes) -> int:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(dsn)
+        row = conn.execute("INSERT INTO bare_inbound (raw) VALUES (%s) RETURNING id",
+                           (raw,)).fetchone()
+        conn.commit()
+        return int(row[0]) if row else 0
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            raw = envelope.original_content or envelope.content or b""
+            row_id = await asyncio.get_running_loop().run_in_executor(None, store, raw)
+            return f"250 2.0.0 OK: queued as {row_id}"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port,
+                            data_size_limit=10 * 1024 * 1024, decode_data=False,
+                            enable_SMTPUTF8=True, server_hostname=DOMAIN)
+    wait_for_signal(controller.start, controller.stop, f"bare intake ready on port {port}")
+
+
+def wait_for_signal(start: Callable[[], None], stop: Callable[[], None], ready: str) -> None:
+    done = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    start()
+    print(ready, flush=True)
+    done.wait()
+    stop()
+
+
+class Server:
+    """An SMTP server process we start and stop: the bare intake or a drumbeat smtpd."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], folder: Path,
+                 ready: str, port: int) -> None:
+        self.name = name
+        self.port = port
+        self.log = folder / f"{name}.log"
+        with self.log.open("w") as stderr:
+            self.process = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE,
+                                            stderr=stderr, text=True)
+        line = read_line(self.process, 120)
+        if ready not in line:
+            self.stop()
+            raise Failure(f"{name} did not start: {line!r}\n{tail(self.log)}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
+def read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    return process.stdout.readline() if ready and process.stdout else ""
+
+
+def tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Workers:
+    """``drumbeat worker`` processes; the time and CPU at which each one said it runs."""
+
+    def __init__(self, count: int, threads: int, env: dict[str, str], folder: Path) -> None:
+        self.logs = [folder / f"worker-{n}.log" for n in range(count)]
+        self.processes: list[subprocess.Popen[str]] = []
+        drumbeat = Path(sys.executable).with_name("drumbeat")
+        for log in self.logs:
+            with log.open("w") as stderr:
+                self.processes.append(subprocess.Popen(
+                    [str(drumbeat), "worker", "--threads", str(threads)], cwd=folder, env=env,
+                    stdout=subprocess.PIPE, stderr=stderr, text=True))
+        self.ready_at: dict[int, float] = {}
+        self.ready_cpu: dict[int, float] = {}
+        waiting = {p.stdout: n for n, p in enumerate(self.processes) if p.stdout}
+        deadline = time.monotonic() + 120
+        while waiting and time.monotonic() < deadline:
+            ready, _, _ = select.select(list(waiting), [], [], 1.0)
+            for stream in ready:
+                n = waiting.pop(stream)
+                line = stream.readline()
+                if "worker running" not in line:
+                    raise Failure(f"worker {n} did not start: {line!r}\n{tail(self.logs[n])}")
+                self.ready_at[n] = time.time()
+                self.ready_cpu[n] = proc_cpu_seconds(self.processes[n].pid)
+        if waiting:
+            raise Failure("a worker did not start within 120 s")
+
+    def pids(self) -> dict[str, int]:
+        return {f"worker {n + 1}": p.pid for n, p in enumerate(self.processes)}
+
+    def alive(self) -> bool:
+        return all(p.poll() is None for p in self.processes)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
+
+
+# --- the client: K reused SMTP connections ---------------------------------------------------
+
+QUEUED_AS = re.compile(rb"queued as (\d+)")
+
+
+class Sent(NamedTuple):
+    number: int
+    code: int
+    row_id: int | None
+    started: float  # time.time() before MAIL FROM
+    answered: float  # time.time() at the DATA answer
+
+
+def smtp_connect(port: int) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", port, local_hostname="client.bench", timeout=120)
+    client.ehlo()
+    return client
+
+
+def send_one(client: smtplib.SMTP, reply: Reply) -> Sent:
+    started = time.time()
+    code, answer = client.mail(reply.sender)
+    if code == 250:
+        code, answer = client.rcpt(UPDATES)
+    if code == 250:
+        code, answer = client.data(reply.raw)
+    else:
+        client.rset()
+    found = QUEUED_AS.search(answer) if code == 250 else None
+    return Sent(reply.number, code, int(found.group(1)) if found else None, started,
+                time.time())
+
+
+def run_client(port: int, replies: Sequence[Reply], connections: int,
+               rate: float | None = None, progress: Callable[[int], None] | None = None,
+               on_sent: Callable[[Sent], None] | None = None
+               ) -> tuple[list[Sent], float, float]:
+    """Send every reply over ``connections`` connections opened beforehand; returns what
+    each got and the wall-clock start and end. With ``rate``, reply k is handed to the
+    connections at start + k / rate (an open loop: a slow server lets work pile up)."""
+    clients = [smtp_connect(port) for _ in range(connections)]
+    jobs: queue.Queue[Reply | None] = queue.Queue()
+    results: list[Sent] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def connection(client: smtplib.SMTP) -> None:
+        while (reply := jobs.get()) is not None:
+            try:
+                sent = send_one(client, reply)
+            except (OSError, smtplib.SMTPException) as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                sent = Sent(reply.number, 0, None, time.time(), time.time())
+                with contextlib.suppress(OSError, smtplib.SMTPException):
+                    client.close()
+                client = smtp_connect(port)
+            if on_sent is not None:
+                on_sent(sent)
+            with lock:
+                results.append(sent)
+                if progress and len(results) % 100 == 0:
+                    progress(len(results))
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            client.quit()
+
+    threads = [threading.Thread(target=connection, args=(c,), daemon=True) for c in clients]
+    start = time.time()
+    if rate is None:
+        for reply in replies:
+            jobs.put(reply)
+        for _ in threads:
+            jobs.put(None)
+    for thread in threads:
+        thread.start()
+    if rate is not None:
+        for k, reply in enumerate(replies):
+            delay = start + k / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            jobs.put(reply)
+        for _ in threads:
+            jobs.put(None)
+    for thread in threads:
+        thread.join()
+    end = max((s.answered for s in results), default=time.time())
+    if errors:
+        say(f"  client: {len(errors)} connection errors, e.g. {errors[0]}")
+    if progress:
+        progress(len(results))
+    return sorted(results), start, end
+
+
+# --- setup -----------------------------------------------------------------------------------
+
+def schema_url(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+def import_org(engine: Any, people: int, folder: Path) -> dict[str, float]:
+    """people.csv and plan.csv from import_org's generator, through the real importer."""
+    from models.db import session_factory, unit_of_work
+    from models.importing.load_people import load_people as load
+    from models.importing.load_plan import load_plan
+    from models.importing.people_file import read_people
+    from models.importing.plan_file import read_plan
+    from models.importing.problems import ProblemLog
+
+    org = Org(Shape(people, TASKS_PER_PERSON))
+    write_people(org, folder / "people.csv")
+    write_plan(org, folder / "plan.csv", lambda _n: None)
+    factory = session_factory(engine)
+    start = time.perf_counter()
+    with unit_of_work(factory) as session:
+        load(session, read_people(folder / "people.csv"))
+    with unit_of_work(factory) as session:
+        log = ProblemLog("plan.csv")
+        load_plan(session, read_plan(folder / "plan.csv", log), log)
+    return {"seconds": time.perf_counter() - start}
+
+
+def clear_redis(url: str, starting: bool = False) -> None:
+    """Flush the benchmark's Redis database; at the start, refuse one with live workers."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        beats = f"{NAMESPACE}:__heartbeats__"
+        if starting and client.zcount(beats, time.time() * 1000 - 60_000, "+inf"):
+            raise Failure(f"dramatiq workers are alive on {url} (another run?): wait, or "
+                          "give another database with --redis-url")
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def redis_backlog(url: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.hlen(f"{NAMESPACE}:{NAMESPACE}.msgs"))
+    finally:
+        client.close()
+
+
+def checkpoint(admin: Any) -> None:
+    from sqlalchemy import text
+
+    with admin.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+
+
+def scalar(engine: Any, sql: str, **params: Any) -> Any:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+# --- the phases ------------------------------------------------------------------------------
+
+def run_accept(name: str, server: Server, replies: Sequence[Reply], connections: int,
+               extra: Callable[[], dict[str, int]] | None = None) -> dict[str, Any]:
+    meter = Meter(lambda: {"server": server.pid, **(extra() if extra else {})})
+    with progress_bar() as bar:
+        job = bar.add_task(name, total=len(replies))
+        meter.start()
+        cpu = time.process_time()
+        sent, start, end = run_client(server.port, replies, connections,
+                                      progress=lambda n: bar.update(job, completed=n))
+        client_cpu = time.process_time() - cpu
+        used = meter.stop()
+    accepted = [s for s in sent if s.code == 250]
+    seconds = end - start
+    return {"sent": sent, "accepted": len(accepted), "refused": len(sent) - len(accepted),
+            "seconds": seconds, "per_s": len(accepted) / seconds if seconds > 0 else 0.0,
+            "cpu": used, "client_cpu": client_cpu}
+
+
+def run_apply(engine: Any, sink: Sink, workers: Workers, expected: int,
+              meter: Meter) -> dict[str, Any]:
+    """Wait for the backlog to be applied and answered; the clock starts when the first
+    worker says it runs."""
+    start = min(workers.ready_at.values())
+    applied_at = answered_at = None
+    last_change, last_seen = time.time(), (-1, -1)
+    with progress_bar() as bar:
+        applied_job = bar.add_task("applied", total=expected)
+        answered_job = bar.add_task("answered (at the sink)", total=expected)
+        while True:
+            time.sleep(0.5)
+            left = scalar(engine, "SELECT count(*) FROM inbound_message "
+                                  "WHERE status = 'received'")
+            answered = sink.count()
+            now = time.time()
+            bar.update(applied_job, completed=expected - left)
+            bar.update(answered_job, completed=answered)
+            if left == 0 and applied_at is None:
+                applied_at = now
+            if (left, answered) != last_seen:
+                last_seen, last_change = (left, answered), now
+            if applied_at is not None and answered >= expected:
+                break
+            if applied_at is not None and not scalar(
+                    engine, "SELECT count(*) FROM outbound_message WHERE kind = 'answer' "
+                            "AND status IN ('pending', 'queued', 'claimed')"):
+                time.sleep(1.0)  # the last answers on the wire
+                break
+            if not workers.alive():
+                raise Failure(f"a worker died\n{tail(workers.logs[0])}")
+            if now - last_change > STALL_SECONDS:  # what is missing is reported as lost
+                say(f"  the apply phase stalled for {STALL_SECONDS:.0f} s: {left} replies not "
+                    f"applied, {answered} answers at the sink; going on")
+                applied_at = applied_at or now
+                break
+    records = sink.take()
+    answered_at = max((t for _irt, t in records), default=time.time())
+    used = meter.stop()
+    for n, process in enumerate(workers.processes):  # the CPU since each said it runs
+        used[f"worker {n + 1}"] = proc_cpu_seconds(process.pid) - workers.ready_cpu[n]
+    return {"start": start, "applied_seconds": (applied_at or start) - start,
+            "seconds": max(answered_at, applied_at or 0) - start, "answered": len(records),
+            "cpu": used}
+
+
+def run_steady(args: argparse.Namespace, engine: Any, server: Server, sink: Sink,
+               workers: Workers, replies: Sequence[Reply]) -> dict[str, Any]:
+    """Offer ``--rate`` replies a second; note when each row is first seen applied."""
+    from sqlalchemy import text
+
+    seen: dict[int, float] = {}
+    pending: set[int] = set()
+    lock = threading.Lock()
+    stop = threading.Event()
+    polls = [0]
+
+    def watch() -> None:
+        with engine.connect() as conn:
+            while not stop.is_set():
+                with lock:
+                    ids = list(pending)
+                if ids:
+                    done = conn.execute(text(
+                        "SELECT id FROM inbound_message WHERE id = ANY(:ids) "
+                        "AND status <> 'received'"), {"ids": ids}).scalars().all()
+                    conn.rollback()
+                    now = time.time()
+                    polls[0] += 1
+                    with lock:
+                        for row_id in done:
+                            seen.setdefault(row_id, now)
+                            pending.discard(row_id)
+                time.sleep(APPLIED_POLL_SECONDS)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    meter = Meter(lambda: {"smtpd": server.pid, **workers.pids()})
+
+    def track(sent: Sent) -> None:
+        if sent.row_id is not None:
+            with lock:
+                pending.add(sent.row_id)
+
+    say(f"steady load: {len(replies):,} replies at {args.rate:g}/s over "
+        f"{args.connections} connections …")
+    meter.start()
+    sent, start, end = run_client(server.port, replies, args.connections, rate=args.rate,
+                                  on_sent=track)
+    accepted = {s.row_id for s in sent if s.row_id is not None}
+    deadline = time.time() + STALL_SECONDS
+    while time.time() < deadline:
+        with lock:
+            left = len(accepted - set(seen))
+        if not left and sink.count() - len(sink.kept) >= len(accepted):
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    stop.set()
+    watcher.join()
+    used = meter.stop()
+    records = sink.take()
+    return {"sent": sent, "start": start, "end": end, "seen": seen, "records": records,
+            "cpu": used, "polls": polls[0],
+            "message_ids": {r.number: r.message_id for r in replies}}
+
+
+# --- verification ----------------------------------------------------------------------------
+
+def verify(engine: Any, replies: Sequence[Reply], sent: Sequence[Sent],
+           records: Sequence[tuple[str, float]]) -> dict[str, Any]:
+    """Every reply answered 250: stored, applied, its history rows and its answer."""
+    from sqlalchemy import text
+
+    by_number = {r.number: r for r in replies}
+    accepted = {by_number[s.number].message_id: by_number[s.number]
+                for s in sent if s.code == 250}
+    with engine.connect() as conn:
+        rows = {mid: (row_id, status) for mid, row_id, status in conn.execute(text(
+            "SELECT message_id, id, status FROM inbound_message"))}
+        history = dict(conn.execute(text(  # type: ignore[arg-type]
+            "SELECT inbound_message_id, count(*) FROM task_update "
+            "WHERE inbound_message_id IS NOT NULL GROUP BY inbound_message_id")).all())
+        answers = Counter(irt for (irt,) in conn.execute(text(
+            "SELECT in_reply_to FROM outbound_message WHERE kind = 'answer'")))
+        outbox = dict(conn.execute(text(  # type: ignore[arg-type]
+            "SELECT status, count(*) FROM outbound_message WHERE kind = 'answer' "
+            "GROUP BY status")).all())
+        statuses = dict(conn.execute(text(  # type: ignore[arg-type]
+            "SELECT status, count(*) FROM inbound_message GROUP BY status")).all())
+    at_sink = Counter(irt for irt, _t in records)
+    check: Counter[str] = Counter()
+    for mid, reply in accepted.items():
+        row = rows.get(mid)
+        if row is None:
+            check["not_stored"] += 1
+            continue
+        if row[1] != "applied":
+            check[f"status_{row[1]}"] += 1
+            continue
+        count = history.get(row[0], 0)
+        if count > reply.task_lines:
+            check["history_excess"] += 1
+        elif count < reply.task_lines:
+            check["history_short"] += 1
+        if answers[mid] > 1:
+            check["answer_rows_twice"] += 1
+        if at_sink[mid] == 0:
+            check["answer_missing"] += 1
+        elif at_sink[mid] > 1:
+            check["answer_twice"] += 1
+    unknown = sum(n for irt, n in at_sink.items() if irt not in accepted)
+    if unknown:
+        check["unknown_at_sink"] = unknown
+    lost = check["not_stored"] + sum(v for k, v in check.items() if k.startswith("status_"))
+    twice = check["history_excess"] + check["answer_rows_twice"] + check["answer_twice"]
+    return {"accepted": len(accepted), "lost": lost, "applied_twice": twice,
+            "check": dict(check), "outbox": outbox, "statuses": statuses,
+            "stored": len(rows)}
+
+
+# --- the profile: the worker's path for one reply, in this process ---------------------------
+
+STAGES = (  # (module, attribute, label, depth); times are inclusive
+    ("bench", "store", "smtpd: store() (session, store_raw, commit)", 0),
+    ("workers.intake", "store_raw", "store_raw", 1),
+    ("workers.intake", "_header_block", "_header_block (compat32 header parse)", 2),
+    ("workers.intake", "message_id_of", "message_id_of", 2),
+    ("workers.intake", "_summary", "_summary", 2),
+    ("bench", "nudge", "smtpd: process_inbound.send (Redis)", 0),
+    ("workers.inbound", "process", "worker: inbound.process", 0),
+    ("workers.inbound", "parse_message", "parse_message", 1),
+    ("workers.inbound", "classify", "classify", 1),
+    ("workers.inbound", "person_by_address", "person_by_address", 1),
+    ("workers.inbound", "_agenda_named", "_agenda_named (token)", 1),
+    ("workers.inbound", "extract_reply", "extract_reply", 1),
+    ("workers.inbound", "parse_commands", "parse_commands (grammar)", 1),
+    ("workers.apply.Applier", "apply", "Applier.apply", 1),
+    ("workers.inbound", "_answer", "_answer", 1),
+    ("workers.inbound", "render_answer", "render_answer (Jinja2 + css-inline)", 2),
+    ("workers.outbox", "add_rows", "outbox.add_rows (INSERT)", 2),
+    ("workers.sending", "deliver", "worker: deliver (the answer)", 0),
+    ("workers.outbox", "claim", "outbox.claim (UPDATE)", 1),
+    ("workers.sending", "build_message", "build_message (MIME tree)", 1),
+    ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 1),
+    ("workers.outbox", "mark_sent", "outbox.mark_sent (UPDATE)", 1),
+    ("dialect", "do_commit", "every COMMIT round trip (all of the above)", 0),
+    ("dialect", "do_ping", "every pool pre-ping (all of the above)", 0),
+)
+
+
+class Stopwatch:
+    """Wraps functions in place and adds up their wall and CPU time (inclusive), per name."""
+
+    def __init__(self) -> None:
+        self.wall: Counter[str] = Counter()
+        self.cpu: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, attribute: str, name: str) -> None:
+        original = getattr(owner, attribute)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.wall[name] += time.perf_counter() - wall
+                self.cpu[name] += time.thread_time() - cpu
+                self.calls[name] += 1
+
+        setattr(owner, attribute, timed)
+        self._undo.append((owner, attribute, original))
+
+    def restore(self) -> None:
+        for owner, attribute, original in reversed(self._undo):
+            setattr(owner, attribute, original)
+        self._undo.clear()
+
+
+def resolve(path: str) -> Any:
+    import importlib
+
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            target = getattr(target, name)
+        return target
+    raise ImportError(path)
+
+
+def statement_kind(statement: str) -> str:
+    words = statement.split()
+    table = next((words[n + 1] for n, w in enumerate(words[:-1])
+                  if w.upper() in ("FROM", "UPDATE", "INTO")), "")
+    return f"{words[0].upper()} {table}".strip()
+
+
+def profile_process(args: argparse.Namespace, url: str, sink: Sink,
+                    replies: Sequence[Reply]) -> None:
+    """One reply at a time through the smtpd's store and nudge, the worker's process and
+    deliver, in this process (one thread): first with stopwatches, SQL statement and pool
+    checkout counters, then under cProfile. The clock is two hours on, past every
+    sender's answer limit; the nudges go to the benchmark's Redis database."""
+    from sqlalchemy import event
+
+    from drumbeat.settings import Settings
+    from models.db import make_engine, session_factory
+    from workers import actors, inbound, intake, sending
+    from workers.broker import make_broker
+    from workers.runtime import configure
+
+    settings = Settings(database_url=url, redis_url=args.redis_url, smtp_host="127.0.0.1",
+                        smtp_port=sink.port, smtp_starttls=False, mail_domain=DOMAIN,
+                        secret_key=SECRET)  # type: ignore[arg-type]
+    later = datetime.now(UTC) + timedelta(hours=2)
+    rt = configure(settings, clock=lambda: later)
+    actors.bind(make_broker(args.redis_url), settings)
+    sessions = session_factory(make_engine(url))  # the smtpd's own engine, as cli_mail's
+    bench = sys.modules[__name__]
+
+    def store(raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> int:
+        with sessions() as session, session.begin():  # cli_mail.smtpd's store()
+            row_id, _new = intake.store_raw(session, raw, via="smtp", envelope_from=mail_from,
+                                            envelope_to=rcpt_tos)
+            return row_id
+
+    def nudge(row_id: int) -> None:
+        actors.process_inbound.send(row_id)
+
+    bench.store, bench.nudge = store, nudge  # type: ignore[attr-defined]
+
+    def one(reply: Reply) -> None:
+        row_id = bench.store(reply.raw, reply.sender, [UPDATES])
+        bench.nudge(row_id)
+        _status, answer_ids = inbound.process(rt, row_id)
+        for outbox_id in answer_ids:
+            sending.deliver(rt, outbox_id)
+
+    for reply in replies[:2]:  # warm up: templates, pools, prepared statements
+        one(reply)
+    watch = Stopwatch()
+    engines = (rt.engine, sessions.kw["bind"])
+    for path, attribute, label, _depth in STAGES:
+        owners = ([bench] if path == "bench" else [e.dialect for e in engines]
+                  if path == "dialect" else [resolve(path)])
+        for owner in owners:
+            if hasattr(owner, attribute):  # the product may have moved on: skip what is gone
+                watch.wrap(owner, attribute, label)
+    statements: Counter[str] = Counter()
+    statement_time: Counter[str] = Counter()
+    started: dict[int, float] = {}
+    checkouts = [0]
+
+    captured: list[tuple[str, Any]] = []
+    capture = [False]
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+        if capture[0]:
+            captured.append((statement, parameters))
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        kind = statement_kind(statement)
+        statements[kind] += 1
+        statement_time[kind] += time.perf_counter() - started.pop(id(cursor), 0.0)
+
+    def checkout(*_: Any) -> None:
+        checkouts[0] += 1
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+        event.listen(engine.pool, "checkout", checkout)
+    half = len(replies) // 2
+    measured = replies[2:half]
+    n = len(measured)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    for number, reply in enumerate(measured):
+        capture[0] = number == n - 1
+        one(reply)
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+        event.remove(engine.pool, "checkout", checkout)
+    watch.restore()
+    print(f"Profile: the smtpd's store and nudge, then the worker's process and deliver, "
+          f"one thread in the benchmark process, {n} replies (stopwatches, no profiler):")
+    print(f"  per reply: {wall / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU; "
+          f"{sum(statements.values()) / n:.1f} SQL statements, {checkouts[0] / n:.1f} pool "
+          f"checkouts, {watch.calls[STAGES[-1][2]] / n:.1f} pre-pings, "
+          f"{watch.calls[STAGES[-2][2]] / n:.1f} commits")
+    print(f"  {'stage (inclusive)':<50} {'wall ms':>8} {'CPU ms':>8}")
+    for _path, _attribute, label, depth in STAGES:
+        if watch.calls[label]:
+            print(f"  {'  ' * depth + label:<50} {watch.wall[label] / n * 1000:8.2f} "
+                  f"{watch.cpu[label] / n * 1000:8.2f}")
+    print(f"  {'statement':<50} {'a reply':>8} {'ms each':>8}  (client side, round trip)")
+    for kind, times in statements.most_common():
+        print(f"  {kind:<50} {times / n:8.2f} {statement_time[kind] / times * 1000:8.3f}")
+    explain(rt.engine, captured)
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for reply in replies[half:]:
+        one(reply)
+    profiler.disable()
+    rt.engine.dispose()
+    sessions.kw["bind"].dispose()
+    folder = Path(args.profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(folder / "intake.prof")
+    print(f"  cProfile of {len(replies) - half} more replies: {folder / 'intake.prof'}; "
+          "top functions by own time:")
+    stats = pstats.Stats(profiler)
+    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])  # type: ignore[attr-defined]
+    total = sum(v[2] for _k, v in rows)
+    for (filename, line, function), value in rows[:15]:
+        where = "/".join(Path(filename).parts[-2:]) if filename != "~" else ""
+        print(f"    {value[2] / total * 100:5.1f}%  {where}:{line} {function}")
+
+
+def profile_accept(args: argparse.Namespace, url: str, batches: Sequence[Sequence[Reply]]
+                   ) -> None:
+    """The smtpd's per-message work without aiosmtpd, one thread, variant by variant (each
+    on fresh replies): the baseline's insert, ``drumbeat smtpd``'s store() as it is, the
+    same without the pool's pre-ping, the same row inserted with Core on a Connection,
+    the Redis nudge, and the INFO log line."""
+    import hashlib
+    import logging
+
+    import psycopg
+    from sqlalchemy import create_engine
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.engine import make_url
+
+    from drumbeat.settings import Settings
+    from models.base import utcnow
+    from models.db import make_engine, session_factory
+    from models.mailbox import InboundMessage
+    from workers import actors, intake
+    from workers.broker import make_broker
+
+    settings = Settings(database_url=url, redis_url=args.redis_url, mail_domain=DOMAIN,
+                        secret_key=SECRET)  # type: ignore[arg-type]
+    actors.bind(make_broker(args.redis_url), settings)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg.connect(dsn)
+    pinging, plain = make_engine(url), create_engine(url)  # the second without pre-ping
+    sessions, quiet = session_factory(pinging), session_factory(plain)
+    log = logging.getLogger("drumbeat.smtpd.bench")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    ids: list[int] = []
+
+    def bare(reply: Reply) -> None:
+        conn.execute("INSERT INTO bare_inbound (raw) VALUES (%s) RETURNING id",
+                     (reply.raw,)).fetchone()
+        conn.commit()
+
+    def store_with(factory: Any) -> Callable[[Reply], None]:
+        def store(reply: Reply) -> None:
+            with factory() as session, session.begin():
+                ids.append(intake.store_raw(session, reply.raw, via="smtp",
+                                            envelope_from=reply.sender,
+                                            envelope_to=[UPDATES])[0])
+        return store
+
+    table = InboundMessage.__table__
+    statement = postgresql.insert(table).on_conflict_do_nothing(
+        index_elements=[table.c.message_id]).returning(table.c.id)
+
+    def core(reply: Reply) -> None:
+        values = {"message_id": intake.message_id_of(reply.raw), "raw": reply.raw,
+                  "sha256": hashlib.sha256(reply.raw).hexdigest(), "via": "smtp",
+                  "envelope_from": reply.sender, "envelope_to": [UPDATES],
+                  "sender": reply.sender, "subject": "Re: …", "received_at": utcnow(),
+                  "status": "received", "attempts": 0}
+        with plain.begin() as connection:
+            ids.append(connection.execute(statement, values).scalar_one())
+
+    def nudge(_reply: Reply) -> None:
+        actors.process_inbound.send(ids[len(ids) // 2])
+
+    def log_line(reply: Reply) -> None:
+        log.info("stored message %s from %s", 12345, reply.sender)
+
+    variants = (
+        ("baseline: psycopg INSERT + COMMIT", bare),
+        ("drumbeat smtpd store() (Session, pre-ping)", store_with(sessions)),
+        ("  the same, pool_pre_ping=False", store_with(quiet)),
+        ("  Core INSERT on engine.begin(), no pre-ping", core),
+        ("process_inbound.send (dramatiq on Redis)", nudge),
+        ("log.info('stored message …') per message", log_line),
+    )
+    print(f"Profile of the smtpd's work a message, one thread, {len(batches[0])} messages "
+          "each (no aiosmtpd; each variant on fresh replies):")
+    print(f"  {'variant':<50} {'wall ms':>8} {'CPU ms':>8}")
+    for (label, work), batch in zip(variants, batches, strict=False):
+        work(batch[0])  # warm up
+        wall, cpu = time.perf_counter(), time.thread_time()
+        for reply in batch[1:]:
+            work(reply)
+        n = len(batch) - 1
+        print(f"  {label:<50} {(time.perf_counter() - wall) / n * 1000:8.3f} "
+              f"{(time.thread_time() - cpu) / n * 1000:8.3f}")
+    conn.close()
+    pinging.dispose()
+    plain.dispose()
+    handler.close()
+
+
+def explain(engine: Any, captured: list[tuple[str, Any]]) -> None:
+    """Server-side time of one reply's SELECTs (EXPLAIN ANALYZE), with what they scan."""
+    print("  one reply's SELECTs, server side (EXPLAIN ANALYZE):")
+    with engine.connect() as conn:
+        for statement, parameters in captured:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            top = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
+                                       parameters).scalar_one()[0]
+            scans = sorted({f"{p['Node Type']} {p.get('Index Name') or p.get('Relation Name', '')}"
+                            .strip() for p in walk_plan(top["Plan"]) if "Scan" in p["Node Type"]})
+            print(f"    {top['Execution Time']:7.3f} ms exec {top['Planning Time']:6.3f} ms "
+                  f"plan  {statement_kind(statement):<24} {', '.join(scans)}")
+        conn.rollback()
+
+
+def walk_plan(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from walk_plan(child)
+
+
+# --- the parent: set up, run the phases, verify, report --------------------------------------
+
+def environment(url: str, redis_url: str, sink: Sink, smtpd_port: int) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("DRUMBEAT_")}
+    env.update({
+        "DRUMBEAT_DATABASE_URL": url, "DRUMBEAT_REDIS_URL": redis_url,
+        "DRUMBEAT_SMTP_HOST": "127.0.0.1", "DRUMBEAT_SMTP_PORT": str(sink.port),
+        "DRUMBEAT_SMTP_STARTTLS": "false", "DRUMBEAT_MAIL_DOMAIN": DOMAIN,
+        "DRUMBEAT_SECRET_KEY": SECRET, "DRUMBEAT_SMTPD_HOST": "127.0.0.1",
+        "DRUMBEAT_SMTPD_PORT": str(smtpd_port), "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+class Running:
+    """The processes of a run, so that every one of them is stopped whatever happens."""
+
+    def __init__(self) -> None:
+        self.servers: list[Server] = []
+        self.workers: Workers | None = None
+        self.sink: Sink | None = None
+
+    def server(self, name: str, command: list[str], env: dict[str, str], folder: Path,
+               ready: str, port: int) -> Server:
+        server = Server(name, command, env, folder, ready, port)
+        self.servers.append(server)
+        return server
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        if self.workers is not None:
+            self.workers.stop()
+        if self.sink is not None:
+            self.sink.stop()
+
+
+def orchestrate(args: argparse.Namespace) -> int:
+    from sqlalchemy import text
+
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    context = multiprocessing.get_context("spawn")
+    schema = f"bench_{uuid.uuid4().hex[:8]}_intake"
+    url = schema_url(args.database_url, schema)
+    run = uuid.uuid4().hex[:10]
+    steady_count = round(args.rate * args.steady_seconds)
+    admin = make_engine(args.database_url)
+    engine = None
+    running = Running()
+    created = False
+    figures: dict[str, Any] = {}
+    me = [sys.executable, str(Path(__file__).resolve())]
+    try:
+        clear_redis(args.redis_url, starting=True)
+        with admin.connect() as conn:
+            figures["server"] = conn.execute(text("SHOW server_version")).scalar_one()
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        created = True
+        engine = make_engine(url)
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE bare_inbound (id bigserial PRIMARY KEY, "
+                              "raw bytea NOT NULL, received_at timestamptz DEFAULT now())"))
+        with tempfile.TemporaryDirectory(prefix="drumbeat-intake-") as tmp:
+            folder = Path(tmp)
+            say(f"importing {args.people:,} people and {args.people * TASKS_PER_PERSON:,} "
+                "tasks …")
+            figures["import"] = import_org(engine, args.people, folder)
+            with admin.connect() as conn:
+                conn.execute(text(f'SET search_path TO "{schema}"'))
+                conn.execute(text("ANALYZE"))
+                conn.commit()
+            people = load_people(engine)
+            say(f"generating {args.messages + steady_count:,} replies …")
+            replies = make_replies(people, 0, args.messages, run)
+            steady = make_replies(people, args.messages, steady_count, run)
+            figures["sizes"] = [len(r.raw) for r in replies]
+            figures["senders"] = min(len(people), args.messages + steady_count)
+            running.sink = sink = Sink(context)
+            port = free_port()
+            env = environment(url, args.redis_url, sink, port)
+
+            # 1. The baseline: bare aiosmtpd + INSERT + COMMIT.
+            checkpoint(admin)
+            bare = running.server("bare", [*me, "--serve", "bare", "--port", str(port),
+                                           "--database-url", url], env, folder, "ready", port)
+            say(f"bare intake: {args.messages:,} replies over {args.connections} connections …")
+            figures["bare"] = run_accept("bare accept", bare, replies, args.connections)
+            bare.stop()
+            figures["bare"]["stored"] = scalar(engine, "SELECT count(*) FROM bare_inbound")
+
+            # 2. drumbeat smtpd, no worker running: the nudges wait on Redis.
+            checkpoint(admin)
+            port = free_port()
+            env = environment(url, args.redis_url, sink, port)
+            drumbeat = str(Path(sys.executable).with_name("drumbeat"))
+            smtpd = running.server("smtpd-accept", [drumbeat, "smtpd", "--port", str(port)],
+                                   env, folder, "receiving mail", port)
+            say(f"drumbeat smtpd, workers stopped: {args.messages:,} replies …")
+            figures["accept"] = run_accept("drumbeat smtpd accept", smtpd, replies,
+                                           args.connections)
+            smtpd.stop()
+            figures["accept"]["backlog"] = redis_backlog(args.redis_url)
+            figures["accept"]["still_received"] = scalar(
+                engine, "SELECT count(*) FROM inbound_message WHERE status = 'received'")
+
+            # 3. The workers take the backlog.
+            checkpoint(admin)
+            meter = Meter(dict)
+            meter.start()
+            say(f"starting {args.workers} workers × {args.threads} threads on the backlog …")
+            running.workers = workers = Workers(args.workers, args.threads, env, folder)
+            figures["apply"] = run_apply(engine, sink, workers, figures["accept"]["accepted"],
+                                         meter)
+
+            # 4. The real drumbeat smtpd (its own worker too) under a steady load.
+            port = free_port()
+            env = environment(url, args.redis_url, sink, port)
+            live = running.server("smtpd", [drumbeat, "smtpd", "--port", str(port)], env,
+                                  folder, "receiving mail", port)
+            time.sleep(2.0)  # its worker connects to Redis
+            figures["steady"] = run_steady(args, engine, live, sink, workers, steady)
+            live.stop()
+            workers.stop()
+            running.workers = None
+            figures["steady"]["rows"] = steady_rows(engine, figures["steady"]["sent"])
+            figures["check"] = verify(
+                engine, [*replies, *steady],
+                [*figures["accept"]["sent"], *figures["steady"]["sent"]], sink.kept)
+            if args.profile:
+                first = args.messages + steady_count
+                extra = make_replies(people, first, args.profile_rows, run + "p")
+                profile_process(args, url, sink, extra)
+                batches = [make_replies(people, first, 301, f"{run}a{k}") for k in range(6)]
+                profile_accept(args, url, batches)
+    except Failure as exc:
+        print(f"VERIFICATION FAILED: {exc}", file=sys.stderr)
+        print(f"VERIFICATION FAILED: {exc}")
+        return 1
+    finally:
+        running.stop()
+        if engine is not None:
+            engine.dispose()
+        if created and args.keep:
+            say(f"kept schema: {schema}")
+        elif created:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+        with contextlib.suppress(Exception):
+            clear_redis(args.redis_url)
+    report(args, figures)
+    return 0
+
+
+def steady_rows(engine: Any, sent: Sequence[Sent]) -> dict[int, tuple[float, float | None]]:
+    """received_at and processed_at (epoch seconds) of the steady phase's rows."""
+    from sqlalchemy import text
+
+    ids = [s.row_id for s in sent if s.row_id is not None]
+    with engine.connect() as conn:
+        return {row_id: (received.timestamp(), processed.timestamp() if processed else None)
+                for row_id, received, processed in conn.execute(text(
+                    "SELECT id, received_at, processed_at FROM inbound_message "
+                    "WHERE id = ANY(:ids)"), {"ids": ids})}
+
+
+def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    bare, accept, apply, steady, check = (figures["bare"], figures["accept"], figures["apply"],
+                                          figures["steady"], figures["check"])
+    messages = accept["accepted"]
+    sizes = figures["sizes"]
+    ratio = accept["per_s"] / bare["per_s"] if bare["per_s"] else 0.0
+    applied_per_s = messages / apply["seconds"] if apply["seconds"] > 0 else 0.0
+    applied_only = messages / apply["applied_seconds"] if apply["applied_seconds"] > 0 else 0.0
+    backlog_cpu = {**{f"accept {k}": v for k, v in accept["cpu"].items()},
+                   **{f"apply {k}": v for k, v in apply["cpu"].items()}}
+    cpu_ms = sum(backlog_cpu.values()) / max(messages, 1) * 1000
+    rows, seen = steady["rows"], steady["seen"]
+    answer_at: dict[str, float] = {}
+    for irt, at in steady["records"]:
+        answer_at.setdefault(irt, at)
+    to_applied, to_started, to_answer = [], [], []
+    for sent in steady["sent"]:
+        received, processed = rows.get(sent.row_id, (None, None))
+        if received is None:
+            continue
+        if sent.row_id in seen:
+            to_applied.append((seen[sent.row_id] - received) * 1000)
+        if processed is not None:
+            to_started.append((processed - received) * 1000)
+        message_id = steady["message_ids"][sent.number]
+        if message_id in answer_at:
+            to_answer.append((answer_at[message_id] - received) * 1000)
+    p50, p99 = percentile(to_applied, 50), percentile(to_applied, 99)
+    steady_accepted = len(rows)
+    offered_seconds = steady["end"] - steady["start"]
+
+    def cpu_line(used: dict[str, float], n: int) -> str:
+        return ", ".join(f"{name} {value / max(n, 1) * 1000:.2f}" for name, value in
+                         sorted(used.items()))
+
+    lines = [
+        f"Drumbeat intake benchmark: {messages:,} replies ({min(sizes):,}–{max(sizes):,} "
+        f"bytes, mean {sum(sizes) / len(sizes):,.0f}) from {figures['senders']:,} senders; "
+        f"PostgreSQL {figures['server']}, {os.cpu_count()} CPUs; {args.connections} client "
+        f"connections; {args.workers} workers × {args.threads} threads",
+        f"  bare accept        {bare['seconds']:8.2f} s  {bare['per_s']:7.1f}/s  "
+        f"({bare['stored']:,} rows; CPU ms a reply: {cpu_line(bare['cpu'], bare['accepted'])};"
+        f" client {bare['client_cpu'] / max(bare['accepted'], 1) * 1000:.2f})",
+        f"  smtpd accept       {accept['seconds']:8.2f} s  {accept['per_s']:7.1f}/s  "
+        f"(refused {accept['refused']}; {accept['backlog']:,} nudges waiting on Redis, "
+        f"{accept['still_received']:,} rows received; CPU ms a reply: "
+        f"{cpu_line(accept['cpu'], messages)}; client "
+        f"{accept['client_cpu'] / max(messages, 1) * 1000:.2f})",
+        f"  apply backlog      {apply['seconds']:8.2f} s  {applied_per_s:7.1f}/s applied and "
+        f"answered ({apply['applied_seconds']:.2f} s to the last one applied, "
+        f"{applied_only:.1f}/s; {apply['answered']:,} answers at the sink; CPU ms a reply: "
+        f"{cpu_line(apply['cpu'], messages)})",
+        f"  CPU ms a reply     {cpu_ms:8.2f}     (accept + apply: smtpd, workers, every "
+        "postgres and redis-server process; not the client, not the sink)",
+        f"  steady load        {steady_accepted:,} replies offered at {args.rate:g}/s over "
+        f"{offered_seconds:.1f} s; received → seen applied p50 {p50:.0f} ms, p90 "
+        f"{percentile(to_applied, 90):.0f} ms, p99 {p99:.0f} ms, max "
+        f"{max(to_applied, default=float('nan')):.0f} ms (polled every "
+        f"{APPLIED_POLL_SECONDS * 1000:.0f} ms); received → processing started p50 "
+        f"{percentile(to_started, 50):.0f} ms, p99 {percentile(to_started, 99):.0f} ms",
+        f"                     CPU ms a reply: "
+        f"{cpu_line(steady['cpu'], steady_accepted)}",
+        f"  verified: {check['accepted']:,} replies answered 250, {check['stored']:,} rows "
+        f"stored, inbound {dict(sorted(check['statuses'].items()))}, answers "
+        f"{dict(sorted(check['outbox'].items()))}; problems {check['check'] or 'none'}",
+    ]
+    missed = []
+    if accept["still_received"] < messages:
+        lines.append(f"  NOTE: {messages - accept['still_received']:,} replies were processed "
+                     "during the accept phase: something consumed the queue (the smtpd's own "
+                     "worker?), so accept_per_s is not accept alone")
+    if check["lost"] or check["applied_twice"]:
+        missed.append(f"TARGET MISSED: lost=0 and applied_twice=0 (lost={check['lost']} "
+                      f"applied_twice={check['applied_twice']})")
+    if ratio < ACCEPT_RATIO_TARGET:
+        missed.append(f"TARGET MISSED: ratio_to_bare {ratio:.2f} < {ACCEPT_RATIO_TARGET}")
+    if applied_per_s < APPLIED_PER_S_TARGET:
+        missed.append(f"TARGET MISSED: applied_per_s {applied_per_s:.1f} < "
+                      f"{APPLIED_PER_S_TARGET:.0f}")
+    if not p50 < P50_TARGET_MS:
+        missed.append(f"TARGET MISSED: p50_ms {p50:.0f} >= {P50_TARGET_MS:.0f}")
+    lines += missed
+    lines.append(
+        f"messages={messages} accept_per_s={accept['per_s']:.1f} "
+        f"applied_per_s={applied_per_s:.1f} cpu_ms_per_reply={cpu_ms:.2f} p50_ms={p50:.0f} "
+        f"p99_ms={p99:.0f} lost={check['lost']} applied_twice={check['applied_twice']}")
+    lines.append(f"bare_accept_per_s={bare['per_s']:.1f} ratio_to_bare={ratio:.2f}")
+    print("\n".join(lines), flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000,
+                        help="replies in the backlog (default 10000)")
+    parser.add_argument("--people", type=int, default=3_000,
+                        help="people in the organisation, every one a sender (default 3000)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads per worker process (default 2)")
+    parser.add_argument("--connections", type=int, default=4,
+                        help="client SMTP connections, each reused (default 4)")
+    parser.add_argument("--rate", type=float, default=20.0,
+                        help="replies a second offered in the steady phase (default 20)")
+    parser.add_argument("--steady-seconds", type=float, default=60.0,
+                        help="length of the steady phase (default 60)")
+    parser.add_argument("--database-url", default=DEFAULT_URL,
+                        help=f"PostgreSQL URL (default {DEFAULT_URL})")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,
+                        help=f"a spare Redis database, flushed (default {DEFAULT_REDIS_URL})")
+    parser.add_argument("--keep", action="store_true", help="do not drop the bench_* schema")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="afterwards, store, process and answer --profile-rows more replies "
+                             "in this process, counting SQL statements; write DIR/intake.prof")
+    parser.add_argument("--profile-rows", type=int, default=400, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("bare",), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        return args
+    total = args.messages + round(args.rate * args.steady_seconds)
+    if args.messages < 1 or args.people < 2 or args.workers < 1 or args.threads < 1 \
+            or args.connections < 1 or args.rate <= 0 or args.steady_seconds <= 0:
+        parser.error("--messages, --workers, --threads and --connections must be at least 1, "
+                     "--people at least 2, --rate and --steady-seconds positive")
+    if math.ceil(total / args.people) > ANSWERS_PER_HOUR:
+        parser.error(f"{total:,} replies from {args.people:,} people is more than "
+                     f"{ANSWERS_PER_HOUR} a sender, the answers' hourly limit: use --people "
+                     f"{math.ceil(total / ANSWERS_PER_HOUR)} or more")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve == "bare":
+        serve_bare(args.port, args.database_url)
+        return 0
+    return orchestrate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

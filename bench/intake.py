@@ -267,18 +267,34 @@ def server_cpu_seconds(name: str) -> float:
     return sum(proc_cpu_seconds(pid, children=parent_pid(pid) not in pids) for pid in pids)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs, from /proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / TICK
+
+
+OUTSIDE_PIDS: list[int] = []  # the benchmark process (the client) and the sink
+
+
 class Meter:
-    """CPU seconds of PostgreSQL, Redis and our server processes between start and stop."""
+    """CPU seconds of PostgreSQL, Redis and our server processes between start and stop;
+    and, as a noise figure, the machine's busy time that neither they nor the client and
+    the sink account for (``other``: some other program was running)."""
 
     def __init__(self, pids: Callable[[], dict[str, int]]) -> None:
         self.pids = pids
         self.marks: dict[str, float] = {}
         self.used: dict[str, float] = {}
+        self.other = 0.0
 
     def sample(self) -> dict[str, float]:
         values = {"postgres": server_cpu_seconds("postgres"),
                   "redis": server_cpu_seconds("redis-server")}
         values.update({name: proc_cpu_seconds(pid) for name, pid in self.pids().items()})
+        values["_outside"] = sum(proc_cpu_seconds(pid) for pid in OUTSIDE_PIDS)
+        values["_machine"] = machine_busy_seconds()
         return values
 
     def start(self) -> None:
@@ -286,8 +302,11 @@ class Meter:
 
     def stop(self) -> dict[str, float]:
         now = self.sample()
-        self.used = {name: now[name] - self.marks.get(name, 0.0) for name in now}
-        return self.used
+        used = {name: now[name] - self.marks.get(name, 0.0) for name in now}
+        machine, outside = used.pop("_machine"), used.pop("_outside")
+        self.other = max(0.0, machine - outside - sum(used.values()))
+        self.used = used
+        return used
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -693,7 +712,7 @@ def run_accept(name: str, server: Server, replies: Sequence[Reply], connections:
     seconds = end - start
     return {"sent": sent, "accepted": len(accepted), "refused": len(sent) - len(accepted),
             "seconds": seconds, "per_s": len(accepted) / seconds if seconds > 0 else 0.0,
-            "cpu": used, "client_cpu": client_cpu}
+            "cpu": used, "client_cpu": client_cpu, "other": meter.other}
 
 
 def run_apply(engine: Any, sink: Sink, workers: Workers, expected: int,
@@ -739,7 +758,7 @@ def run_apply(engine: Any, sink: Sink, workers: Workers, expected: int,
         used[f"worker {n + 1}"] = proc_cpu_seconds(process.pid) - workers.ready_cpu[n]
     return {"start": start, "applied_seconds": (applied_at or start) - start,
             "seconds": max(answered_at, applied_at or 0) - start, "answered": len(records),
-            "cpu": used}
+            "cpu": used, "other": meter.other}
 
 
 def run_steady(args: argparse.Namespace, engine: Any, server: Server, sink: Sink,
@@ -799,7 +818,7 @@ def run_steady(args: argparse.Namespace, engine: Any, server: Server, sink: Sink
     used = meter.stop()
     records = sink.take()
     return {"sent": sent, "start": start, "end": end, "seen": seen, "records": records,
-            "cpu": used, "polls": polls[0],
+            "cpu": used, "polls": polls[0], "other": meter.other,
             "message_ids": {r.number: r.message_id for r in replies}}
 
 
@@ -1246,6 +1265,9 @@ def orchestrate(args: argparse.Namespace) -> int:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE bare_inbound (id bigserial PRIMARY KEY, "
                               "raw bytea NOT NULL, received_at timestamptz DEFAULT now())"))
+            for statement in args.what_if_sql:  # a schema change to try, in this schema only
+                say(f"what-if: {statement}")
+                conn.execute(text(statement))
         with tempfile.TemporaryDirectory(prefix="drumbeat-intake-") as tmp:
             folder = Path(tmp)
             say(f"importing {args.people:,} people and {args.people * TASKS_PER_PERSON:,} "
@@ -1262,6 +1284,7 @@ def orchestrate(args: argparse.Namespace) -> int:
             figures["sizes"] = [len(r.raw) for r in replies]
             figures["senders"] = min(len(people), args.messages + steady_count)
             running.sink = sink = Sink(context)
+            OUTSIDE_PIDS[:] = [os.getpid(), sink.process.pid]
             port = free_port()
             env = environment(url, args.redis_url, sink, port)
 
@@ -1291,7 +1314,7 @@ def orchestrate(args: argparse.Namespace) -> int:
 
             # 3. The workers take the backlog.
             checkpoint(admin)
-            meter = Meter(dict)
+            meter = Meter(lambda: running.workers.pids() if running.workers else {})
             meter.start()
             say(f"starting {args.workers} workers × {args.threads} threads on the backlog …")
             running.workers = workers = Workers(args.workers, args.threads, env, folder)
@@ -1385,37 +1408,52 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
         return ", ".join(f"{name} {value / max(n, 1) * 1000:.2f}" for name, value in
                          sorted(used.items()))
 
+    def other(phase: dict[str, Any], n: int) -> str:
+        return f"other programs {phase['other'] / max(n, 1) * 1000:.2f}"
+
     lines = [
         f"Drumbeat intake benchmark: {messages:,} replies ({min(sizes):,}–{max(sizes):,} "
         f"bytes, mean {sum(sizes) / len(sizes):,.0f}) from {figures['senders']:,} senders; "
         f"PostgreSQL {figures['server']}, {os.cpu_count()} CPUs; {args.connections} client "
-        f"connections; {args.workers} workers × {args.threads} threads",
+        f"connections; {args.workers} workers × {args.threads} threads"
+        + "".join(f"; what-if: {statement}" for statement in args.what_if_sql),
         f"  bare accept        {bare['seconds']:8.2f} s  {bare['per_s']:7.1f}/s  "
-        f"({bare['stored']:,} rows; CPU ms a reply: {cpu_line(bare['cpu'], bare['accepted'])};"
-        f" client {bare['client_cpu'] / max(bare['accepted'], 1) * 1000:.2f})",
+        f"({bare['stored']:,} rows)",
+        f"                     CPU ms a reply: {cpu_line(bare['cpu'], bare['accepted'])}; "
+        f"client {bare['client_cpu'] / max(bare['accepted'], 1) * 1000:.2f}; "
+        f"{other(bare, bare['accepted'])}",
         f"  smtpd accept       {accept['seconds']:8.2f} s  {accept['per_s']:7.1f}/s  "
         f"(refused {accept['refused']}; {accept['backlog']:,} nudges waiting on Redis, "
-        f"{accept['still_received']:,} rows received; CPU ms a reply: "
-        f"{cpu_line(accept['cpu'], messages)}; client "
-        f"{accept['client_cpu'] / max(messages, 1) * 1000:.2f})",
+        f"{accept['still_received']:,} rows received)",
+        f"                     CPU ms a reply: {cpu_line(accept['cpu'], messages)}; client "
+        f"{accept['client_cpu'] / max(messages, 1) * 1000:.2f}; {other(accept, messages)}",
         f"  apply backlog      {apply['seconds']:8.2f} s  {applied_per_s:7.1f}/s applied and "
         f"answered ({apply['applied_seconds']:.2f} s to the last one applied, "
-        f"{applied_only:.1f}/s; {apply['answered']:,} answers at the sink; CPU ms a reply: "
-        f"{cpu_line(apply['cpu'], messages)})",
+        f"{applied_only:.1f}/s; {apply['answered']:,} answers at the sink)",
+        f"                     CPU ms a reply: {cpu_line(apply['cpu'], messages)}; "
+        f"{other(apply, messages)}",
         f"  CPU ms a reply     {cpu_ms:8.2f}     (accept + apply: smtpd, workers, every "
         "postgres and redis-server process; not the client, not the sink)",
         f"  steady load        {steady_accepted:,} replies offered at {args.rate:g}/s over "
         f"{offered_seconds:.1f} s; received → seen applied p50 {p50:.0f} ms, p90 "
         f"{percentile(to_applied, 90):.0f} ms, p99 {p99:.0f} ms, max "
         f"{max(to_applied, default=float('nan')):.0f} ms (polled every "
-        f"{APPLIED_POLL_SECONDS * 1000:.0f} ms); received → processing started p50 "
-        f"{percentile(to_started, 50):.0f} ms, p99 {percentile(to_started, 99):.0f} ms",
-        f"                     CPU ms a reply: "
-        f"{cpu_line(steady['cpu'], steady_accepted)}",
+        f"{APPLIED_POLL_SECONDS * 1000:.0f} ms)",
+        f"                     received → processing started p50 "
+        f"{percentile(to_started, 50):.0f} ms, p99 {percentile(to_started, 99):.0f} ms; "
+        f"received → answer at the sink p50 {percentile(to_answer, 50):.0f} ms, p99 "
+        f"{percentile(to_answer, 99):.0f} ms",
+        f"                     CPU ms a reply: {cpu_line(steady['cpu'], steady_accepted)}; "
+        f"{other(steady, steady_accepted)}",
         f"  verified: {check['accepted']:,} replies answered 250, {check['stored']:,} rows "
         f"stored, inbound {dict(sorted(check['statuses'].items()))}, answers "
         f"{dict(sorted(check['outbox'].items()))}; problems {check['check'] or 'none'}",
     ]
+    busy = sum(phase["other"] for phase in (bare, accept, apply, steady))
+    span = bare["seconds"] + accept["seconds"] + apply["seconds"] + offered_seconds
+    if busy > 0.05 * span:
+        lines.append(f"  NOTE: other programs kept {busy / span * 100:.0f}% of a CPU busy during "
+                     "the phases: the figures are skewed, run again on a quiet machine")
     missed = []
     if accept["still_received"] < messages:
         lines.append(f"  NOTE: {messages - accept['still_received']:,} replies were processed "
@@ -1460,6 +1498,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,
                         help=f"a spare Redis database, flushed (default {DEFAULT_REDIS_URL})")
     parser.add_argument("--keep", action="store_true", help="do not drop the bench_* schema")
+    parser.add_argument("--what-if-sql", metavar="SQL", action="append", default=[],
+                        help="run this statement in the private schema after the migrations, "
+                             "e.g. an index to try (repeatable; the result says so)")
     parser.add_argument("--profile", metavar="DIR",
                         help="afterwards, store, process and answer --profile-rows more replies "
                              "in this process, counting SQL statements; write DIR/intake.prof")

@@ -697,9 +697,9 @@ def scalar(engine: Any, sql: str, **params: Any) -> Any:
 
 # --- the phases ------------------------------------------------------------------------------
 
-def run_accept(name: str, server: Server, replies: Sequence[Reply], connections: int,
-               extra: Callable[[], dict[str, int]] | None = None) -> dict[str, Any]:
-    meter = Meter(lambda: {"server": server.pid, **(extra() if extra else {})})
+def run_accept(name: str, server: Server, replies: Sequence[Reply], connections: int
+               ) -> dict[str, Any]:
+    meter = Meter(lambda: {"server": server.pid})
     with progress_bar() as bar:
         job = bar.add_task(name, total=len(replies))
         meter.start()
@@ -720,7 +720,7 @@ def run_apply(engine: Any, sink: Sink, workers: Workers, expected: int,
     """Wait for the backlog to be applied and answered; the clock starts when the first
     worker says it runs."""
     start = min(workers.ready_at.values())
-    applied_at = answered_at = None
+    applied_at: float | None = None
     last_change, last_seen = time.time(), (-1, -1)
     with progress_bar() as bar:
         applied_job = bar.add_task("applied", total=expected)

@@ -16,11 +16,13 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,6 +85,10 @@ class OutboundMessage(Base):
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
         one_of("status", OutboundStatus),
+        # The answer limit counts one address's answers of the last hour for every
+        # reply: without this it reads every answer ever sent.
+        Index("ix_outbound_message_answers_by_address", "to_address", "created_at",
+              postgresql_where=text("kind = 'answer'"), sqlite_where=text("kind = 'answer'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dramatiq
 import pytest
+import redis
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -24,6 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Base
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
+from tests.relay import Relay
+from workers.broker import make_broker
 
 POSTGRES_URL = os.environ.get(
     "DRUMBEAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -113,3 +117,25 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    running = Relay().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def redis_broker() -> Iterator[dramatiq.Broker]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        service_missing("Redis", exc)
+    namespace = f"drumbeat-test-{uuid.uuid4().hex[:8]}"
+    broker = make_broker(REDIS_URL, namespace=namespace)
+    yield broker
+    broker.close()
+    for key in client.scan_iter(f"{namespace}*"):
+        client.delete(key)

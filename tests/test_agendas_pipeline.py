@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import threading
 import time as time_module
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import dramatiq
-import pytest
-import redis
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
@@ -23,7 +19,7 @@ from mail.tokens import read_token, token_from_address
 from mail.transport import MaildirTransport
 from models import Goal, Initiative, Meeting, OutboundMessage, Person, Project, Task
 from models.meetings import MeetingStatus
-from tests.conftest import REDIS_URL, Database, service_missing
+from tests.conftest import Database
 from tests.relay import Relay, free_port
 from workers import actors
 from workers.actors import QUEUE
@@ -44,13 +40,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    running = Relay().start()
-    yield running
-    running.stop()
 
 
 def make_settings(relay_port: int | None, tmp_path: Path) -> Settings:
@@ -89,21 +78,6 @@ def seed(db: Database) -> dict[str, int]:
 def outbox_rows(db: Database) -> list[OutboundMessage]:
     with db.session() as session:
         return list(session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
-
-
-@pytest.fixture
-def redis_broker() -> Iterator[dramatiq.Broker]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        service_missing("Redis", exc)
-    namespace = f"drumbeat-test-{uuid.uuid4().hex[:8]}"
-    broker = make_broker(REDIS_URL, namespace=namespace)
-    yield broker
-    broker.close()
-    for key in client.scan_iter(f"{namespace}*"):
-        client.delete(key)
 
 
 def run_worker(broker: dramatiq.Broker, work: list[tuple[str, tuple[object, ...]]]) -> None:

@@ -10,11 +10,13 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 
+import dramatiq
 import pytest
 from sqlalchemy import select
 
 from models import InboundMessage, Meeting, OutboundMessage, Task
 from tests.conftest import Database
+from tests.relay import Relay
 from tests.test_agendas_pipeline import DOMAIN, SECRET, TOKYO_ONLY, Clock, make_settings, seed
 from workers.agendas import dispatch_due
 from workers.inbound import process
@@ -32,6 +34,11 @@ def sent_agenda(db: Database, tmp_path: Path) -> tuple[Runtime, dict[str, int], 
     settings = make_settings(None, tmp_path)
     rt = configure(settings, engine=db.engine, transport=transport_for(settings),
                    clock=Clock(REPLY_AT))
+    return rt, ids, send_agendas(rt, ids["ann"])
+
+
+def send_agendas(rt: Runtime, person_id: int) -> OutboundMessage:
+    """Dispatch and send Tokyo's agendas; returns the person's outbox row."""
     with rt.sessions() as session, session.begin():
         created = dispatch_due(session, TOKYO_ONLY, timedelta(hours=24), DOMAIN,
                                timedelta(hours=48))
@@ -39,9 +46,9 @@ def sent_agenda(db: Database, tmp_path: Path) -> tuple[Runtime, dict[str, int], 
         assert deliver(rt, outbox_id) == "sent"
     with rt.sessions() as session:
         row = session.scalar(select(OutboundMessage).where(
-            OutboundMessage.recipient_id == ids["ann"]))
+            OutboundMessage.recipient_id == person_id))
         assert row is not None
-        return rt, ids, row
+        return row
 
 
 def reply_to(agenda: OutboundMessage, body: str, sender: str = "ann@acme.example",
@@ -225,3 +232,99 @@ def test_processing_time_is_the_clock_not_the_wall(
     memo = task_titled(rt, "Draft the")
     process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done")))
     assert task_titled(rt, "Draft the").completed_at == REPLY_AT
+
+
+class RefusingRelay:
+    """A relay that answers 451 (a temporary failure), as a busy server does."""
+
+    def send(self, message: object, sender: str, recipients: list[str]) -> None:
+        from mail.transport import TemporaryFailure
+        raise TemporaryFailure("451 4.3.0 try again later")
+
+
+def test_the_worker_sends_the_answer_itself_right_after_the_commit(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    from workers.sending import send_claimed
+
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    status, [answer_id] = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} 60%")),
+                                  claim_answers=True)
+    assert status == "applied"
+    [answer] = answers(rt)
+    assert (answer.status, answer.attempts) == ("claimed", 1)  # committed with the changes
+    assert send_claimed(rt, answer_id) == "sent"
+    assert send_claimed(rt, answer_id) == "sent"  # a second call sends nothing more
+    sent = [p for p in (Path(rt.settings.maildir) / "new").iterdir()
+            if b"auto-replied" in p.read_bytes()]
+    assert len(sent) == 1
+
+
+def test_an_answer_the_relay_refuses_for_now_goes_back_to_the_queue(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    from workers.sending import RetryLater, deliver, send_claimed
+
+    rt, _ids, agenda = sent_agenda
+    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")),
+                                   claim_answers=True)
+    working = rt.transport
+    rt.transport = RefusingRelay()
+    with pytest.raises(RetryLater):
+        send_claimed(rt, answer_id)
+    [answer] = answers(rt)
+    assert answer.status == "queued" and "451" in (answer.last_error or "")
+    rt.transport = working
+    assert deliver(rt, answer_id) == "sent"  # the retry (send_email) delivers it
+
+
+def test_an_answer_left_claimed_by_a_lost_worker_is_swept_and_sent(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    from workers import outbox
+
+    rt, _ids, agenda = sent_agenda
+    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")),
+                                   claim_answers=True)
+    stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
+    with rt.sessions() as session:
+        assert answer_id not in outbox.stale_ids(session, rt.clock(), stale)
+        assert answer_id in outbox.stale_ids(session, rt.clock() + stale * 2, stale)
+    rt.clock = Clock(REPLY_AT + stale * 2)
+    assert deliver(rt, answer_id) == "sent"
+
+
+def test_a_batch_nudge_on_real_redis_applies_and_answers_each_reply_once(
+        db: Database, relay: Relay, redis_broker: dramatiq.Broker, tmp_path: Path) -> None:
+    """The SMTP door's path at scale: batched nudges through Redis to a real worker,
+    answers sent by the worker that applied them, through a relay that first says 451."""
+    from workers import actors
+
+    broker = redis_broker
+    ids = seed(db)
+    settings = make_settings(relay.port, tmp_path).model_copy(
+        update={"send_retry_min_seconds": 0.05})
+    rt = configure(settings, engine=db.engine, transport=transport_for(settings),
+                   clock=Clock(REPLY_AT))
+    actors.bind(broker, settings)
+    agenda = send_agendas(rt, ids["ann"])
+    memo = task_titled(rt, "Draft the")
+    stored = [receive(rt, reply_to(agenda, f"T-{memo.id} {10 * n}%",
+                                   message_id=f"<batch-{n}@mail.example>"))
+              for n in (1, 2, 3)]
+    relay.fail_next("451 4.3.0 busy, try again")
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    worker.start()
+    try:
+        actors.process_inbound_batch.send(stored)
+        actors.process_inbound_batch.send(stored)  # a nudge delivered twice
+        broker.join(actors.QUEUE, timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()
+    with rt.sessions() as session:
+        statuses = [session.get(InboundMessage, i).status for i in stored]  # type: ignore[union-attr]
+    assert statuses == ["applied"] * 3
+    assert task_titled(rt, "Draft the").progress == 30
+    answered = sorted(str(m["In-Reply-To"]) for m in relay.messages()
+                      if m["Auto-Submitted"] == "auto-replied")
+    assert answered == [f"<batch-{n}@mail.example>" for n in (1, 2, 3)]
+    assert {a.status for a in answers(rt)} == {"sent"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -13,29 +13,20 @@ from sqlalchemy import select
 
 from mail.smtpd import IntakeHandler
 from models import InboundMessage
-from models.db import make_engine, session_factory
+from models.db import make_engine
 from tests.conftest import Database
 from tests.relay import free_port
-from workers.intake import store_raw
+from workers.intake import RawStore
 
 DOMAIN = "acme.example"
 LIMIT = 200_000
 
 
-def storer(db_url: str):  # type: ignore[no-untyped-def]
-    sessions = session_factory(make_engine(db_url))
-
-    def store(raw: bytes, mail_from: str | None, rcpt: Sequence[str]) -> int:
-        with sessions() as session, session.begin():
-            row_id, _new = store_raw(session, raw, via="smtp", envelope_from=mail_from,
-                                     envelope_to=rcpt)
-            return row_id
-    return store
-
-
 def serve(db_url: str) -> tuple[Controller, int]:
+    """The handler with the store ``drumbeat smtpd`` uses."""
     port = free_port()
-    controller = Controller(IntakeHandler(DOMAIN, storer(db_url)), hostname="127.0.0.1",
+    store = RawStore(make_engine(db_url, pre_ping=False))
+    controller = Controller(IntakeHandler(DOMAIN, store), hostname="127.0.0.1",
                             port=port, data_size_limit=LIMIT, decode_data=False)
     controller.start()
     return controller, port
@@ -114,3 +105,19 @@ def test_a_database_outage_answers_451_so_the_sender_retries() -> None:
     finally:
         controller.stop()
     assert code == 451 and b"try again later" in answer
+
+
+def test_a_database_restart_between_messages_costs_no_451(db: Database, intake: int) -> None:
+    """The store keeps its connections open; when the server drops them it reconnects."""
+    assert send(intake, reply("<before@mail.example>"))[0] == 250
+    if db.kind == "postgresql":
+        with db.engine.begin() as connection:  # what a restart does to open connections
+            killed = connection.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+                "AND state = 'idle' AND query = 'COMMIT'").scalar()
+        assert killed and killed >= 1
+    code, _ = send(intake, reply("<after@mail.example>"))
+    assert code == 250
+    assert [row.message_id for row in stored(db)] == ["<before@mail.example>",
+                                                      "<after@mail.example>"]

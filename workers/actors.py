@@ -15,8 +15,8 @@ from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings
 from workers import agendas, inbound, outbox
-from workers.runtime import runtime
-from workers.sending import RetryLater, deliver
+from workers.runtime import Runtime, runtime
+from workers.sending import RetryLater, deliver, send_claimed
 
 log = logging.getLogger("drumbeat.actors")
 QUEUE = "drumbeat"
@@ -49,16 +49,36 @@ def send_email(outbox_id: int) -> None:
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
 def process_inbound(inbound_id: int) -> None:
     """Parse, apply and answer one stored message; errors are recorded on its row."""
+    _process_and_answer(runtime(), inbound_id)
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
+def process_inbound_batch(inbound_ids: list[int]) -> None:
+    """The SMTP door's nudge: several stored messages, processed one after another."""
     rt = runtime()
+    for inbound_id in inbound_ids:
+        _process_and_answer(rt, inbound_id)
+
+
+def _process_and_answer(rt: Runtime, inbound_id: int) -> None:
+    """Process one message, then send its answer from here: the answer row is committed
+    claimed with the changes, so no second queue trip is needed; a failed send goes to
+    ``send_email``'s retries, a lost worker to the sweeper."""
     try:
-        status, answer_ids = inbound.process(rt, inbound_id)
+        status, answer_ids = inbound.process(rt, inbound_id, claim_answers=True)
     except Exception as exc:
         log.exception("processing inbound message %s failed", inbound_id)
         inbound.record_failure(rt, inbound_id, f"{type(exc).__name__}: {exc}")
         return
-    for outbox_id in answer_ids:
-        send_email.send(outbox_id)
     log.info("inbound message %s: %s", inbound_id, status)
+    for outbox_id in answer_ids:
+        try:
+            send_claimed(rt, outbox_id)
+        except RetryLater:
+            send_email.send_with_options(args=(outbox_id,),
+                                         delay=int(rt.settings.send_retry_min_seconds * 1000))
+        except Exception:
+            log.exception("sending answer %s failed; the sweeper will try again", outbox_id)
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
@@ -79,7 +99,7 @@ def sweep_outbox() -> None:
         process_inbound.send(inbound_id)
 
 
-ACTORS = (dispatch_due, send_email, process_inbound, sweep_outbox)
+ACTORS = (dispatch_due, send_email, process_inbound, process_inbound_batch, sweep_outbox)
 
 
 def bind(broker: dramatiq.Broker, settings: Settings) -> None:

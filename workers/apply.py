@@ -82,6 +82,7 @@ class Applier:
         self.outcome = Outcome()
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
+        self._load_tasks(commands)
         for command in commands:
             if isinstance(command, TaskUpdate):
                 self._task_update(command)
@@ -92,6 +93,16 @@ class Applier:
         return self.outcome
 
     # --- task updates --------------------------------------------------------------
+
+    def _load_tasks(self, commands: tuple[Command, ...] | list[Command]) -> None:
+        """Every task the message names, in one locked SELECT (in id order, so two
+        messages about the same tasks wait for each other instead of deadlocking);
+        the lookups below then find them in the session without a query each."""
+        ids = sorted({parsed[1] for command in commands if isinstance(command, TaskUpdate)
+                      if (parsed := parse_ref(command.task)) and parsed[0] == "T"})
+        if ids:
+            self.session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)
+                                 .with_for_update()).all()
 
     def _task(self, ref: str, line: str) -> Task | None:
         parsed = parse_ref(ref)

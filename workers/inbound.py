@@ -12,7 +12,7 @@ claimed with its status, in the same transaction as the changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -62,34 +62,55 @@ def stale_received(session: Session, now: datetime, stale: timedelta) -> list[in
         InboundMessage.received_at < now - stale).order_by(InboundMessage.id).limit(10_000)))
 
 
-def process(rt: Runtime, inbound_id: int) -> tuple[str, list[int]]:
-    """Process one message; returns its status and the outbox ids to send."""
+def process(rt: Runtime, inbound_id: int, *, claim_answers: bool = False
+            ) -> tuple[str, list[int]]:
+    """Process one message; returns its status and the outbox ids of its answers.
+
+    With ``claim_answers`` the answers are inserted already claimed, for the caller
+    to send at once with :func:`workers.sending.send_claimed` after the commit.
+    """
     now = rt.clock()
     with rt.sessions() as session, session.begin():
         row = session.get(InboundMessage, inbound_id, with_for_update=True)
         if row is None or row.status != InboundStatus.RECEIVED.value:
             return (row.status if row else "missing"), []
-        row.attempts += 1
-        parsed = parse_message(row.raw)
-        kind = classify(parsed, row.raw)
-        if kind.kind in AUTOMATIC or _from_a_list(parsed):
-            _record_automatic(session, row, kind, now)
-            return row.status, []
-        sender = person_by_address(session, parsed.from_addr or "")
-        agenda = _agenda_named(session, parsed, row, rt)
-        if sender is None:
-            return _reject(session, row, parsed, now, rt,
-                           "I don't know this address, so nothing was changed. Write from "
-                           "the address your agendas are sent to.")
-        if agenda is not None and not _in_pair(sender, agenda):
-            return _reject(session, row, parsed, now, rt,
-                           "This reply answers someone else's agenda, so nothing was "
-                           "changed. Reply to your own agenda.", person=sender)
-        outcome_json, answer_ids = _apply(session, row, parsed, sender, agenda, now, rt)
-        row.status, row.outcome, row.person_id = InboundStatus.APPLIED.value, outcome_json, \
-            sender.id
-        row.processed_at = now
-        return row.status, answer_ids
+        result = _run(session, row, now, rt, claim_answers)
+        row.attempts += 1  # set last: one UPDATE of the row, at the commit
+        return result
+
+
+def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
+         claim_answers: bool) -> tuple[str, list[int]]:
+    parsed = parse_message(row.raw)
+    kind = classify(parsed, row.raw)
+    if kind.kind in AUTOMATIC or _from_a_list(parsed):
+        _record_automatic(session, row, kind, now)
+        return row.status, []
+    sender = person_by_address(session, parsed.from_addr or "")
+    agenda = _agenda_named(session, parsed, row, rt)
+    answering = _Answering(rt, now, claim_answers)
+    if sender is None:
+        return _reject(session, row, parsed, answering,
+                       "I don't know this address, so nothing was changed. Write from "
+                       "the address your agendas are sent to.")
+    if agenda is not None and not _in_pair(sender, agenda):
+        return _reject(session, row, parsed, answering,
+                       "This reply answers someone else's agenda, so nothing was "
+                       "changed. Reply to your own agenda.", person=sender)
+    outcome_json, answer_ids = _apply(session, row, parsed, sender, agenda, answering)
+    row.status, row.outcome, row.person_id = InboundStatus.APPLIED.value, outcome_json, \
+        sender.id
+    row.processed_at = now
+    return row.status, answer_ids
+
+
+@dataclass(frozen=True)
+class _Answering:
+    """How this run answers: its clock, and whether answers go out claimed."""
+
+    rt: Runtime
+    now: datetime
+    claim: bool
 
 
 def _from_a_list(parsed: ParsedMessage) -> bool:
@@ -130,8 +151,9 @@ def _in_pair(sender: Person, agenda: OutboundMessage) -> bool:
 
 
 def _apply(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
-           agenda: OutboundMessage | None, now: datetime, rt: Runtime
+           agenda: OutboundMessage | None, answering: _Answering
            ) -> tuple[dict[str, Any], list[int]]:
+    now = answering.now
     sent_lines = (agenda.body_text or "").splitlines() if agenda else []
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name or sender.name)
@@ -149,16 +171,17 @@ def _apply(session: Session, row: InboundMessage, parsed: ParsedMessage, sender:
         "I found no updates in your message. Write one per line, at the top of your reply.")
     view = AnswerView(sender.name, parsed.subject, tuple(outcome.done), tuple(outcome.refused),
                       tuple(outcome.not_understood), note)
-    answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, now, rt)
+    answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
               "reply_text": reply.written}
     return result, answer_ids
 
 
-def _reject(session: Session, row: InboundMessage, parsed: ParsedMessage, now: datetime,
-            rt: Runtime, reason: str, person: Person | None = None) -> tuple[str, list[int]]:
-    row.status, row.processed_at = InboundStatus.REJECTED.value, now
+def _reject(session: Session, row: InboundMessage, parsed: ParsedMessage,
+            answering: _Answering, reason: str, person: Person | None = None
+            ) -> tuple[str, list[int]]:
+    row.status, row.processed_at = InboundStatus.REJECTED.value, answering.now
     row.outcome = {"kind": "rejected", "reason": reason}
     row.person_id = person.id if person else None
     ids: list[int] = []
@@ -166,14 +189,15 @@ def _reject(session: Session, row: InboundMessage, parsed: ParsedMessage, now: d
         view = AnswerView(person.name if person else parsed.from_name or parsed.from_addr,
                           parsed.subject, (), (), (), reason)
         ids = _answer(session, row, parsed, person.id if person else None, parsed.from_addr,
-                      view, now, rt)
+                      view, answering)
     return row.status, ids
 
 
 def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
-            recipient_id: int | None, address: str, view: AnswerView, now: datetime,
-            rt: Runtime) -> list[int]:
+            recipient_id: int | None, address: str, view: AnswerView, answering: _Answering
+            ) -> list[int]:
     """One answer per message, and at most ANSWERS_PER_HOUR per address."""
+    now, rt = answering.now, answering.rt
     recent = session.scalar(select(func.count()).select_from(OutboundMessage).where(
         OutboundMessage.kind == ANSWER, OutboundMessage.to_address == address,
         OutboundMessage.created_at >= now - timedelta(hours=1))) or 0
@@ -191,4 +215,6 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         "context": {"inbound_id": row.id, "auto_submitted": "auto-replied",
                     "view": asdict(view)},
         "created_at": now,
+        **({"status": OutboundStatus.CLAIMED.value, "claimed_at": now, "attempts": 1}
+           if answering.claim else {}),
     }])

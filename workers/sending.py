@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
@@ -42,8 +43,7 @@ class RetryLater(Exception):
 
 def deliver(rt: Runtime, outbox_id: int) -> str:
     """Send one row; returns the row's status afterwards. Raises RetryLater to retry."""
-    settings = rt.settings
-    stale = timedelta(minutes=settings.outbox_stale_minutes)
+    stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
     with rt.sessions() as session, session.begin():
         # Claim and render in one transaction: the claim is committed with the words,
         # before the relay is contacted, so the row lock is never held during SMTP.
@@ -56,16 +56,40 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
             rendered = RENDERERS[row.kind](session, row, rt)
             row.subject, row.body_text, row.body_html = (rendered.subject, rendered.text,
                                                          rendered.html)
-        message = build_message(
-            rendered=RenderedEmail(row.subject, row.body_text or "", row.body_html or ""),
-            from_addr=settings.sender_address, to_addr=row.to_address,
-            reply_to=reply_address(row.id, settings.secret_key.get_secret_value(),
-                                   settings.mail_domain),
-            message_id=row.message_id or "", in_reply_to=row.in_reply_to,
-            references=(row.references_header or "").split(), date=rt.clock(),
-            auto_submitted=(row.context or {}).get("auto_submitted", "auto-generated"),
-        )
+        message = _build(rt, row)
         attempts, to_address = row.attempts, row.to_address
+    return hand_over(rt, outbox_id, message, attempts, to_address)
+
+
+def send_claimed(rt: Runtime, outbox_id: int) -> str:
+    """Send a row that its creator inserted already claimed and rendered (the answers
+    to inbound mail), saving a claim transaction; a lost worker leaves it to the sweeper."""
+    with rt.sessions() as session:
+        row = session.get(OutboundMessage, outbox_id)
+        if row is None or row.status != Status.CLAIMED.value:
+            return row.status if row else "missing"
+        message = _build(rt, row)
+        attempts, to_address = row.attempts, row.to_address
+    return hand_over(rt, outbox_id, message, attempts, to_address)
+
+
+def _build(rt: Runtime, row: OutboundMessage) -> EmailMessage:
+    settings = rt.settings
+    return build_message(
+        rendered=RenderedEmail(row.subject, row.body_text or "", row.body_html or ""),
+        from_addr=settings.sender_address, to_addr=row.to_address,
+        reply_to=reply_address(row.id, settings.secret_key.get_secret_value(),
+                               settings.mail_domain),
+        message_id=row.message_id or "", in_reply_to=row.in_reply_to,
+        references=(row.references_header or "").split(), date=rt.clock(),
+        auto_submitted=(row.context or {}).get("auto_submitted", "auto-generated"),
+    )
+
+
+def hand_over(rt: Runtime, outbox_id: int, message: EmailMessage, attempts: int,
+              to_address: str) -> str:
+    """Give a claimed row's message to the transport and record what happened."""
+    settings = rt.settings
     try:
         rt.transport.send(message, settings.sender_address, [to_address])
     except PermanentFailure as failure:

@@ -244,17 +244,19 @@ class RefusingRelay:
 
 def test_the_worker_sends_the_answer_itself_right_after_the_commit(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
-    from workers.sending import send_claimed
+    from workers.sending import hand_over
 
     rt, _ids, agenda = sent_agenda
     memo = task_titled(rt, "Draft the")
+    ready: dict[int, EmailMessage] = {}
     status, [answer_id] = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} 60%")),
-                                  claim_answers=True)
-    assert status == "applied"
+                                  ready=ready)
+    assert status == "applied" and list(ready) == [answer_id]
     [answer] = answers(rt)
     assert (answer.status, answer.attempts) == ("claimed", 1)  # committed with the changes
-    assert send_claimed(rt, answer_id) == "sent"
-    assert send_claimed(rt, answer_id) == "sent"  # a second call sends nothing more
+    assert ready[answer_id]["In-Reply-To"] == "<reply-1@mail.example>"
+    assert hand_over(rt, answer_id, ready[answer_id], 1, "ann@acme.example") == "sent"
+    assert deliver(rt, answer_id) == "sent"  # a retry or the sweeper sends nothing more
     sent = [p for p in (Path(rt.settings.maildir) / "new").iterdir()
             if b"auto-replied" in p.read_bytes()]
     assert len(sent) == 1
@@ -262,15 +264,15 @@ def test_the_worker_sends_the_answer_itself_right_after_the_commit(
 
 def test_an_answer_the_relay_refuses_for_now_goes_back_to_the_queue(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
-    from workers.sending import RetryLater, deliver, send_claimed
+    from workers.sending import RetryLater, hand_over
 
     rt, _ids, agenda = sent_agenda
-    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")),
-                                   claim_answers=True)
+    ready: dict[int, EmailMessage] = {}
+    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")), ready=ready)
     working = rt.transport
     rt.transport = RefusingRelay()
     with pytest.raises(RetryLater):
-        send_claimed(rt, answer_id)
+        hand_over(rt, answer_id, ready[answer_id], 1, "ann@acme.example")
     [answer] = answers(rt)
     assert answer.status == "queued" and "451" in (answer.last_error or "")
     rt.transport = working
@@ -282,8 +284,7 @@ def test_an_answer_left_claimed_by_a_lost_worker_is_swept_and_sent(
     from workers import outbox
 
     rt, _ids, agenda = sent_agenda
-    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")),
-                                   claim_answers=True)
+    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")), ready={})
     stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
     with rt.sessions() as session:
         assert answer_id not in outbox.stale_ids(session, rt.clock(), stale)

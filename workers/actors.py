@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -16,7 +17,7 @@ from dramatiq.brokers.stub import StubBroker
 from drumbeat.settings import Settings
 from workers import agendas, inbound, outbox
 from workers.runtime import Runtime, runtime
-from workers.sending import RetryLater, deliver, send_claimed
+from workers.sending import RetryLater, deliver, hand_over
 
 log = logging.getLogger("drumbeat.actors")
 QUEUE = "drumbeat"
@@ -64,16 +65,18 @@ def _process_and_answer(rt: Runtime, inbound_id: int) -> None:
     """Process one message, then send its answer from here: the answer row is committed
     claimed with the changes, so no second queue trip is needed; a failed send goes to
     ``send_email``'s retries, a lost worker to the sweeper."""
+    ready: dict[int, EmailMessage] = {}
     try:
-        status, answer_ids = inbound.process(rt, inbound_id, claim_answers=True)
+        status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
     except Exception as exc:
         log.exception("processing inbound message %s failed", inbound_id)
         inbound.record_failure(rt, inbound_id, f"{type(exc).__name__}: {exc}")
         return
     log.info("inbound message %s: %s", inbound_id, status)
-    for outbox_id in answer_ids:
+    for outbox_id, message in ready.items():
         try:
-            send_claimed(rt, outbox_id)
+            hand_over(rt, outbox_id, message, attempts=1,
+                      to_address=message["To"].addresses[0].addr_spec)
         except RetryLater:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))

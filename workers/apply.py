@@ -80,6 +80,7 @@ class Applier:
         self.now = now
         self.pair = pair
         self.outcome = Outcome()
+        self._tasks: dict[int, Task] = {}
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
         self._load_tasks(commands)
@@ -100,13 +101,14 @@ class Applier:
         the lookups below then find them in the session without a query each."""
         ids = sorted({parsed[1] for command in commands if isinstance(command, TaskUpdate)
                       if (parsed := parse_ref(command.task)) and parsed[0] == "T"})
-        if ids:
-            self.session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)
-                                 .with_for_update()).all()
+        if ids:  # held here: the session's identity map keeps only weak references
+            self._tasks = {task.id: task for task in self.session.scalars(
+                select(Task).where(Task.id.in_(ids)).order_by(Task.id).with_for_update())}
 
     def _task(self, ref: str, line: str) -> Task | None:
         parsed = parse_ref(ref)
-        task = self.session.get(Task, parsed[1]) if parsed and parsed[0] == "T" else None
+        task_id = parsed[1] if parsed and parsed[0] == "T" else None
+        task = self._tasks.get(task_id) if task_id is not None else None
         if task is None or not _may_change(self.session, self.sender, task.owner_id):
             self.outcome.refused.append((line, f"{ref} is not one of your tasks or your "
                                          "reports' tasks; check the reference in your agenda"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -32,6 +33,7 @@ from models.queries import person_by_address
 from workers import outbox
 from workers.apply import Applier, Pair
 from workers.runtime import Runtime
+from workers.sending import build_for
 
 log = logging.getLogger("drumbeat.inbound")
 ANSWER = "answer"
@@ -62,25 +64,27 @@ def stale_received(session: Session, now: datetime, stale: timedelta) -> list[in
         InboundMessage.received_at < now - stale).order_by(InboundMessage.id).limit(10_000)))
 
 
-def process(rt: Runtime, inbound_id: int, *, claim_answers: bool = False
+def process(rt: Runtime, inbound_id: int, *, ready: dict[int, EmailMessage] | None = None
             ) -> tuple[str, list[int]]:
     """Process one message; returns its status and the outbox ids of its answers.
 
-    With ``claim_answers`` the answers are inserted already claimed, for the caller
-    to send at once with :func:`workers.sending.send_claimed` after the commit.
+    Given ``ready`` (a dict to fill), the answers are inserted already claimed and
+    their MIME messages put in it by outbox id, for the caller to hand over right
+    after the commit (:func:`workers.sending.hand_over`); else they wait as pending
+    rows for ``send_email``.
     """
     now = rt.clock()
     with rt.sessions() as session, session.begin():
         row = session.get(InboundMessage, inbound_id, with_for_update=True)
         if row is None or row.status != InboundStatus.RECEIVED.value:
             return (row.status if row else "missing"), []
-        result = _run(session, row, now, rt, claim_answers)
+        result = _run(session, row, now, rt, ready)
         row.attempts += 1  # set last: one UPDATE of the row, at the commit
         return result
 
 
 def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
-         claim_answers: bool) -> tuple[str, list[int]]:
+         ready: dict[int, EmailMessage] | None) -> tuple[str, list[int]]:
     parsed = parse_message(row.raw)
     kind = classify(parsed, row.raw)
     if kind.kind in AUTOMATIC or _from_a_list(parsed):
@@ -88,7 +92,7 @@ def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
         return row.status, []
     sender = person_by_address(session, parsed.from_addr or "")
     agenda = _agenda_named(session, parsed, row, rt)
-    answering = _Answering(rt, now, claim_answers)
+    answering = _Answering(rt, now, ready)
     if sender is None:
         return _reject(session, row, parsed, answering,
                        "I don't know this address, so nothing was changed. Write from "
@@ -106,11 +110,11 @@ def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
 
 @dataclass(frozen=True)
 class _Answering:
-    """How this run answers: its clock, and whether answers go out claimed."""
+    """How this run answers: its clock, and where answers sent at once are put."""
 
     rt: Runtime
     now: datetime
-    claim: bool
+    ready: dict[int, EmailMessage] | None
 
 
 def _from_a_list(parsed: ParsedMessage) -> bool:
@@ -206,7 +210,7 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         return []
     rendered = render_answer(view)
     references = " ".join([*parsed.references, parsed.message_id][-10:])
-    return outbox.add_rows(session, [{
+    values = {
         "dedupe_key": f"{ANSWER}:{row.id}", "kind": ANSWER, "recipient_id": recipient_id,
         "to_address": address, "subject": rendered.subject, "body_text": rendered.text,
         "body_html": rendered.html, "message_id": make_message_id(rt.settings.mail_domain,
@@ -215,6 +219,11 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         "context": {"inbound_id": row.id, "auto_submitted": "auto-replied",
                     "view": asdict(view)},
         "created_at": now,
-        **({"status": OutboundStatus.CLAIMED.value, "claimed_at": now, "attempts": 1}
-           if answering.claim else {}),
-    }])
+    }
+    if answering.ready is None:
+        return outbox.add_rows(session, [values])
+    values.update(status=OutboundStatus.CLAIMED.value, claimed_at=now, attempts=1)
+    ids = outbox.add_rows(session, [values])
+    for outbox_id in ids:  # built now, from the values in hand: no reload after the commit
+        answering.ready[outbox_id] = build_for(rt, OutboundMessage(id=outbox_id, **values))
+    return ids

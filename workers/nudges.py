@@ -19,8 +19,8 @@ log = logging.getLogger("drumbeat.nudges")
 class BatchNudger:
     """Call it with each stored id; ids go out in batches of up to ``max_batch``."""
 
-    def __init__(self, send_batch: Callable[[list[int]], None], *, linger: float = 0.005,
-                 max_batch: int = 20) -> None:
+    def __init__(self, send_batch: Callable[[list[int]], None], *, linger: float = 0.02,
+                 max_batch: int = 50) -> None:
         self.send_batch = send_batch
         self.linger = linger
         self.max_batch = max_batch

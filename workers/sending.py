@@ -56,24 +56,13 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
             rendered = RENDERERS[row.kind](session, row, rt)
             row.subject, row.body_text, row.body_html = (rendered.subject, rendered.text,
                                                          rendered.html)
-        message = _build(rt, row)
+        message = build_for(rt, row)
         attempts, to_address = row.attempts, row.to_address
     return hand_over(rt, outbox_id, message, attempts, to_address)
 
 
-def send_claimed(rt: Runtime, outbox_id: int) -> str:
-    """Send a row that its creator inserted already claimed and rendered (the answers
-    to inbound mail), saving a claim transaction; a lost worker leaves it to the sweeper."""
-    with rt.sessions() as session:
-        row = session.get(OutboundMessage, outbox_id)
-        if row is None or row.status != Status.CLAIMED.value:
-            return row.status if row else "missing"
-        message = _build(rt, row)
-        attempts, to_address = row.attempts, row.to_address
-    return hand_over(rt, outbox_id, message, attempts, to_address)
-
-
-def _build(rt: Runtime, row: OutboundMessage) -> EmailMessage:
+def build_for(rt: Runtime, row: OutboundMessage) -> EmailMessage:
+    """The MIME message of a rendered row, as the relay will get it."""
     settings = rt.settings
     return build_message(
         rendered=RenderedEmail(row.subject, row.body_text or "", row.body_html or ""),

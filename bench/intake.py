@@ -879,12 +879,12 @@ def verify(engine: Any, replies: Sequence[Reply], sent: Sequence[Sent],
 # --- the profile: the worker's path for one reply, in this process ---------------------------
 
 STAGES = (  # (module, attribute, label, depth); times are inclusive
-    ("bench", "store", "smtpd: store() (session, store_raw, commit)", 0),
-    ("workers.intake", "store_raw", "store_raw", 1),
+    ("bench", "store", "smtpd: RawStore (prepared INSERT, commit)", 0),
+    ("workers.intake", "row_values", "row_values", 1),
     ("workers.intake", "_header_block", "_header_block (compat32 header parse)", 2),
     ("workers.intake", "message_id_of", "message_id_of", 2),
     ("workers.intake", "_summary", "_summary", 2),
-    ("bench", "nudge", "smtpd: process_inbound.send (Redis)", 0),
+    ("bench", "nudge", "smtpd: process_inbound_batch.send (Redis; batched in the smtpd)", 0),
     ("workers.inbound", "process", "worker: inbound.process", 0),
     ("workers.inbound", "parse_message", "parse_message", 1),
     ("workers.inbound", "classify", "classify", 1),
@@ -896,9 +896,8 @@ STAGES = (  # (module, attribute, label, depth); times are inclusive
     ("workers.inbound", "_answer", "_answer", 1),
     ("workers.inbound", "render_answer", "render_answer (Jinja2 + css-inline)", 2),
     ("workers.outbox", "add_rows", "outbox.add_rows (INSERT)", 2),
-    ("workers.sending", "deliver", "worker: deliver (the answer)", 0),
-    ("workers.outbox", "claim", "outbox.claim (UPDATE)", 1),
-    ("workers.sending", "build_message", "build_message (MIME tree)", 1),
+    ("workers.inbound", "build_for", "build_for (MIME tree)", 2),
+    ("workers.sending", "hand_over", "worker: hand_over (the answer)", 0),
     ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 1),
     ("workers.outbox", "mark_sent", "outbox.mark_sent (UPDATE)", 1),
     ("dialect", "do_commit", "every COMMIT round trip (all of the above)", 0),
@@ -961,13 +960,13 @@ def statement_kind(statement: str) -> str:
 def profile_process(args: argparse.Namespace, url: str, sink: Sink,
                     replies: Sequence[Reply]) -> None:
     """One reply at a time through the smtpd's store and nudge, the worker's process and
-    deliver, in this process (one thread): first with stopwatches, SQL statement and pool
+    hand-over, in this process (one thread): first with stopwatches, SQL statement and pool
     checkout counters, then under cProfile. The clock is two hours on, past every
     sender's answer limit; the nudges go to the benchmark's Redis database."""
     from sqlalchemy import event
 
     from drumbeat.settings import Settings
-    from models.db import make_engine, session_factory
+    from models.db import make_engine
     from workers import actors, inbound, intake, sending
     from workers.broker import make_broker
     from workers.runtime import configure
@@ -978,31 +977,30 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
     later = datetime.now(UTC) + timedelta(hours=2)
     rt = configure(settings, clock=lambda: later)
     actors.bind(make_broker(args.redis_url), settings)
-    sessions = session_factory(make_engine(url))  # the smtpd's own engine, as cli_mail's
+    raw_store = intake.RawStore(make_engine(url, pre_ping=False))  # as cli_mail.smtpd's
     bench = sys.modules[__name__]
 
     def store(raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> int:
-        with sessions() as session, session.begin():  # cli_mail.smtpd's store()
-            row_id, _new = intake.store_raw(session, raw, via="smtp", envelope_from=mail_from,
-                                            envelope_to=rcpt_tos)
-            return row_id
+        return raw_store(raw, mail_from, rcpt_tos)
 
     def nudge(row_id: int) -> None:
-        actors.process_inbound.send(row_id)
+        actors.process_inbound_batch.send([row_id])
 
     bench.store, bench.nudge = store, nudge  # type: ignore[attr-defined]
 
-    def one(reply: Reply) -> None:
+    def one(reply: Reply) -> None:  # actors._process_and_answer, without the broker
         row_id = bench.store(reply.raw, reply.sender, [UPDATES])
         bench.nudge(row_id)
-        _status, answer_ids = inbound.process(rt, row_id)
-        for outbox_id in answer_ids:
-            sending.deliver(rt, outbox_id)
+        ready: dict[int, Any] = {}
+        inbound.process(rt, row_id, ready=ready)
+        for outbox_id, message in ready.items():
+            sending.hand_over(rt, outbox_id, message, 1,
+                              message["To"].addresses[0].addr_spec)
 
     for reply in replies[:2]:  # warm up: templates, pools, prepared statements
         one(reply)
     watch = Stopwatch()
-    engines = (rt.engine, sessions.kw["bind"])
+    engines = (rt.engine, raw_store.engine)
     for path, attribute, label, _depth in STAGES:
         owners = ([bench] if path == "bench" else [e.dialect for e in engines]
                   if path == "dialect" else [resolve(path)])
@@ -1047,7 +1045,7 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
         event.remove(engine, "after_cursor_execute", after)
         event.remove(engine.pool, "checkout", checkout)
     watch.restore()
-    print(f"Profile: the smtpd's store and nudge, then the worker's process and deliver, "
+    print(f"Profile: the smtpd's store and nudge, then the worker's process and hand-over, "
           f"one thread in the benchmark process, {n} replies (stopwatches, no profiler):")
     print(f"  per reply: {wall / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU; "
           f"{sum(statements.values()) / n:.1f} SQL statements, {checkouts[0] / n:.1f} pool "
@@ -1069,7 +1067,7 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
         one(reply)
     profiler.disable()
     rt.engine.dispose()
-    sessions.kw["bind"].dispose()
+    raw_store.engine.dispose()
     folder = Path(args.profile)
     folder.mkdir(parents=True, exist_ok=True)
     profiler.dump_stats(folder / "intake.prof")
@@ -1145,18 +1143,24 @@ def profile_accept(args: argparse.Namespace, url: str, batches: Sequence[Sequenc
         with plain.begin() as connection:
             ids.append(connection.execute(statement, values).scalar_one())
 
+    raw_store = intake.RawStore(make_engine(url, pre_ping=False))
+
+    def prepared(reply: Reply) -> None:
+        ids.append(raw_store(reply.raw, reply.sender, [UPDATES]))
+
     def nudge(_reply: Reply) -> None:
-        actors.process_inbound.send(ids[len(ids) // 2])
+        actors.process_inbound_batch.send([ids[len(ids) // 2]])
 
     def log_line(reply: Reply) -> None:
         log.info("stored message %s from %s", 12345, reply.sender)
 
     variants = (
         ("baseline: psycopg INSERT + COMMIT", bare),
-        ("drumbeat smtpd store() (Session, pre-ping)", store_with(sessions)),
+        ("drumbeat smtpd: RawStore (prepared INSERT)", prepared),
+        ("store_raw in a Session, pre-ping (IMAP door)", store_with(sessions)),
         ("  the same, pool_pre_ping=False", store_with(quiet)),
         ("  Core INSERT on engine.begin(), no pre-ping", core),
-        ("process_inbound.send (dramatiq on Redis)", nudge),
+        ("one nudge unbatched (dramatiq on Redis)", nudge),
         ("log.info('stored message …') per message", log_line),
     )
     print(f"Profile of the smtpd's work a message, one thread, {len(batches[0])} messages "
@@ -1173,6 +1177,7 @@ def profile_accept(args: argparse.Namespace, url: str, batches: Sequence[Sequenc
     conn.close()
     pinging.dispose()
     plain.dispose()
+    raw_store.engine.dispose()
     handler.close()
 
 
@@ -1339,7 +1344,7 @@ def orchestrate(args: argparse.Namespace) -> int:
                 first = args.messages + steady_count
                 extra = make_replies(people, first, args.profile_rows, run + "p")
                 profile_process(args, url, sink, extra)
-                batches = [make_replies(people, first, 301, f"{run}a{k}") for k in range(6)]
+                batches = [make_replies(people, first, 301, f"{run}a{k}") for k in range(7)]
                 profile_accept(args, url, batches)
     except Failure as exc:
         print(f"VERIFICATION FAILED: {exc}", file=sys.stderr)

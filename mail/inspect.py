@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mail.classify import classify
+from mail.forward import find_forwards
 from mail.grammar import parse_commands
 from mail.message import parse_message
 from mail.reply_text import extract_reply
@@ -42,7 +43,7 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = ()) -> dict[str, A
         "date": parsed.date.isoformat() if parsed.date else None,
         "kind": kind.kind.value,
         "reply_text": reply.written,
-        "forwarded": [],
+        "forwarded": [forward.to_json() for forward in find_forwards(parsed)],
         "commands": result["commands"],
         "errors": result["errors"],
     }

@@ -81,6 +81,7 @@ __all__ = [
     "Parsed",
     "TaskUpdate",
     "parse_commands",
+    "read_date",
 ]
 
 
@@ -738,3 +739,16 @@ def parse_commands(
         commands=tuple(o for o in outcomes if o is not None and not isinstance(o, LineError)),
         errors=tuple(o for o in outcomes if isinstance(o, LineError)),
     )
+
+
+def read_date(text: str, message_date: datetime, timezone: str, past: bool = False) -> date | None:
+    """A date as reply lines are read (module docstring), for other readers of mail text.
+
+    ``message_date`` is what "today" and "Friday" are relative to, seen in ``timezone``;
+    ``past`` reads for a meeting (the last such day) instead of a due date (the next one).
+    Never raises: anything that is not a date is None.
+    """
+    try:
+        return _read_date(text, _context(message_date, timezone), past=past)
+    except Exception:  # a reader bug must cost one date, never the caller's message
+        return None

@@ -2,12 +2,14 @@
 
 Run by ``make demo`` after the scheduler has put the agendas in ``var/maildir``.
 It starts ``drumbeat smtpd`` (the real intake) on a free local port, writes a
-Gmail-style and an Outlook-style reply to two employees' agendas, sends them,
-waits for Drumbeat's answers, and prints what happened.
+Gmail-style and an Outlook-style reply to two employees' agendas, and has the
+first employee's manager forward their 1:1 notes from Outlook to ``notes@``;
+it sends them, waits for Drumbeat's answers, and prints what happened.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import smtplib
 import socket
@@ -22,6 +24,7 @@ from pathlib import Path
 
 MAILDIR = Path(os.environ.get("DRUMBEAT_MAILDIR", "var/maildir")) / "new"
 DRUMBEAT = str(Path(sys.executable).with_name("drumbeat"))
+PEOPLE = Path(__file__).parent / "northwind" / "people.csv"
 
 
 def free_port() -> int:
@@ -65,6 +68,38 @@ def outlook_reply(agenda: EmailMessage, ref: str) -> EmailMessage:
     return _reply(agenda, body)
 
 
+def manager_of(employee: str) -> tuple[str, str]:
+    """(name, email) of the employee's manager, from the example company's people file."""
+    rows = list(csv.DictReader(PEOPLE.open(encoding="utf-8")))
+    manager = next(r["manager_email"] for r in rows if r["email"] == employee)
+    return next((r["name"], r["email"]) for r in rows if r["email"] == manager)
+
+
+def outlook_notes(agenda: EmailMessage) -> EmailMessage:
+    """The manager forwards the notes they mailed the employee after the 1:1 (Outlook)."""
+    employee = str(agenda["To"])
+    name, address = manager_of(employee)
+    first = employee.split("@")[0].split(".")[0].title()
+    sent = format_datetime(time_now())
+    notes = (f"Hi {first},\n\nThanks for the good conversation today. My notes:\n\n"
+             "- The launch plan looks solid; legal review is the long pole.\n"
+             "- We agreed to look at hiring again in January.\n\n"
+             f"ACTION: {first} to send the launch checklist to legal by Friday\n"
+             f"- [ ] {name.split()[0]}: book the design review next week\n\n"
+             f"Best,\n{name.split()[0]}")
+    body = (f"with: {employee}\n\n________________________________\n"
+            f"From: {name} <{address}>\nSent: {sent}\nTo: {employee}\n"
+            f"Subject: Notes from our 1:1\n\n{notes}\n")
+    message = EmailMessage()
+    message["From"] = f"{name} <{address}>"
+    message["To"] = f"notes@{os.environ.get('DRUMBEAT_MAIL_DOMAIN', 'drumbeat.localhost')}"
+    message["Subject"] = "FW: Notes from our 1:1"
+    message["Date"] = sent
+    message["Message-ID"] = make_msgid(domain="mail.example")
+    message.set_content(body)
+    return message
+
+
 def _reply(agenda: EmailMessage, body: str) -> EmailMessage:
     reply = EmailMessage()
     reply["From"] = str(agenda["To"])
@@ -106,12 +141,14 @@ def main() -> int:
                 time.sleep(0.2)
         before = len(list(MAILDIR.iterdir()))
         replies = [gmail_reply(candidates[0], open_tasks(candidates[0])[0]),
-                   outlook_reply(candidates[1], open_tasks(candidates[1])[0])]
+                   outlook_reply(candidates[1], open_tasks(candidates[1])[0]),
+                   outlook_notes(candidates[0])]
         with client:
             for reply in replies:
                 client.sendmail(str(reply["From"]), [str(reply["To"])],
                                 reply.as_bytes(policy=SMTP))
-                print(f"sent   {reply['From']}: {text_of(reply).splitlines()[0]}")
+                first_line = next(line for line in text_of(reply).splitlines() if line.strip())
+                print(f"sent   {reply['From']} → {reply['To']}: {first_line}")
         deadline = time.monotonic() + 30
         while len(list(MAILDIR.iterdir())) < before + len(replies) and \
                 time.monotonic() < deadline:

@@ -81,6 +81,7 @@ class Applier:
         self.pair = pair
         self.outcome = Outcome()
         self._tasks: dict[int, Task] = {}
+        self.meeting: Meeting | None = None  # the meeting a met:/skip: line logged
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
         self._load_tasks(commands)
@@ -250,6 +251,7 @@ class Applier:
         if self.sender.id == employee.id:
             meeting.confirmed_by_employee = True
         meeting.source_message_id = meeting.source_message_id or self.inbound_id
+        self.meeting = meeting
         other = employee if self.sender.id == manager.id else manager
         self.outcome.done.append(f"1:1 with {other.name}, {period.key}: {words}")
 

@@ -3,6 +3,10 @@
     load (claim the row) → parse → classify → identify the sender → extract the
     new text → parse the grammar → apply → answer
 
+Meeting notes (mail to ``notes@``, or a forward to a pair's agenda address) take
+the same first stages, then ``workers/notes.py``'s: which 1:1, which day, the
+meeting, the action items.
+
 Automatic mail (auto-replies, bounces, lists) stops at classify and is never
 answered, so two robots can't loop. Everything a person sends gets an answer,
 at most ``ANSWERS_PER_HOUR`` per sender. A message is applied once: the row is
@@ -30,7 +34,7 @@ from mail.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person
 from models.queries import person_by_address
-from workers import outbox
+from workers import notes, outbox
 from workers.apply import Applier, Pair
 from workers.runtime import Runtime
 from workers.sending import build_for
@@ -101,9 +105,17 @@ def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
         return _reject(session, row, parsed, answering,
                        "This reply answers someone else's agenda, so nothing was "
                        "changed. Reply to your own agenda.", person=sender)
-    outcome_json, answer_ids = _apply(session, row, parsed, sender, agenda, answering)
-    row.status, row.outcome, row.person_id = InboundStatus.APPLIED.value, outcome_json, \
-        sender.id
+    if agenda is not None and not _names_a_pair(agenda):
+        agenda = None  # a reply to one of our answers: the sender's own updates, no 1:1
+    if notes.addressed_to_notes(row, parsed, rt.settings.mail_domain) or (
+            kind.kind == Kind.FORWARD and agenda is not None):
+        outcome_json, view = notes.apply_notes(session, row, parsed, sender, agenda, now)
+        answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
+        status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
+    else:
+        outcome_json, answer_ids = _apply(session, row, parsed, sender, agenda, answering)
+        status = InboundStatus.APPLIED
+    row.status, row.outcome, row.person_id = status.value, outcome_json, sender.id
     row.processed_at = now
     return row.status, answer_ids
 
@@ -149,7 +161,14 @@ def _agenda_named(session: Session, parsed: ParsedMessage, row: InboundMessage,
     return None
 
 
+def _names_a_pair(outbound: OutboundMessage) -> bool:
+    return bool((outbound.context or {}).get("manager_id"))
+
+
 def _in_pair(sender: Person, agenda: OutboundMessage) -> bool:
+    """The sender is one of the agenda's pair, or the person we answered."""
+    if not _names_a_pair(agenda):
+        return agenda.recipient_id == sender.id
     context = agenda.context or {}
     return sender.id in (context.get("manager_id"), context.get("employee_id"))
 

@@ -1,0 +1,366 @@
+"""Meeting notes by email: a forwarded or pasted 1:1 note logs the meeting and its
+action items become tasks.
+
+Mail to ``notes@DOMAIN``, or a forward sent to a pair's ``checkin+TOKEN`` address,
+goes through these stages, each a small function (the pure reading is in
+``mail/notes.py``, ``mail/forward.py`` and ``mail/calendar.py``):
+
+    the notes' text → which 1:1 → which day → the meeting (found or logged, notes
+    attached) → task update lines → action items as tasks → the answer
+
+Nothing is guessed silently: when the 1:1 is ambiguous or unknown nothing is
+logged and the answer lists the candidates; an action item whose owner or date is
+unclear is not created and the answer says what to write instead. The notes' text
+is stored on the meeting only (visible to the pair); the inbound row's outcome
+keeps what was done, never the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from mail.answer import AnswerView
+from mail.calendar import meeting_attendees, meeting_start
+from mail.forward import Forwarded, find_forwards
+from mail.grammar import MeetingReport, parse_commands
+from mail.message import ParsedMessage
+from mail.notes import (
+    ActionItem,
+    Candidate,
+    find_action_items,
+    match_people,
+    people_in_subject,
+    with_line,
+)
+from mail.reply_text import extract_reply
+from models.mailbox import InboundMessage, OutboundMessage
+from models.people import Person, PersonAlias
+from models.plan import Goal, Initiative, Project, Task, TaskStatus, parse_ref
+from models.plan import TaskUpdate as TaskHistory
+from workers.apply import Applier, Pair, manages
+
+NOTES_LOCAL_PART = "notes"
+ONE_ON_ONE_KEY = "drumbeat:1on1"  # import_key prefix of the "from 1:1s" plan items
+ACTIVE = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.BLOCKED.value)
+MAX_NOTES_CHARS = 100_000
+
+
+def addressed_to_notes(row: InboundMessage, parsed: ParsedMessage, domain: str) -> bool:
+    """True when ``notes@DOMAIN`` is among the recipients (envelope, To or Cc)."""
+    wanted = f"{NOTES_LOCAL_PART}@{domain}".lower()
+    return any(address.strip().strip("<>").lower() == wanted
+               for address in [*row.envelope_to, *parsed.to, *parsed.cc])
+
+
+@dataclass(frozen=True)
+class _Notes:
+    """What the sender gave us: their own words and the forwarded messages."""
+
+    own: str
+    forwards: tuple[Forwarded, ...]
+
+    @property
+    def text(self) -> str:
+        parts = [self.own, *(forward.body for forward in self.forwards)]
+        return "\n\n".join(part.strip() for part in parts if part.strip())[:MAX_NOTES_CHARS]
+
+
+def read_notes(parsed: ParsedMessage, sender: Person) -> _Notes:
+    forwards = find_forwards(parsed)
+    own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender.name)
+    return _Notes(own.text, forwards)
+
+
+def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
+                agenda: OutboundMessage | None, now: datetime
+                ) -> tuple[dict[str, Any], AnswerView]:
+    """Log the meeting, apply the task lines, create the action items; the outcome
+    (for the inbound row) and the answer to the sender."""
+    notes = read_notes(parsed, sender)
+    pair, question = which_pair(session, sender, agenda, notes, parsed, now.date())
+    if pair is None:
+        view = AnswerView(sender.name, parsed.subject, (), (), (), question)
+        return {"kind": "notes", "logged": False, "question": question}, view
+    manager, employee = session.get(Person, pair.manager_id), session.get(Person, pair.employee_id)
+    assert manager is not None and employee is not None
+    commands = parse_commands(notes.text, message_date=parsed.date or now,
+                              timezone=sender.timezone)
+    reports = [c for c in commands.commands if isinstance(c, MeetingReport)]
+    day = which_day(reports, notes.forwards, parsed.calendar, row.received_at or now,
+                    manager.timezone)
+    others = [c for c in commands.commands if not isinstance(c, MeetingReport)]
+    meeting_line = reports[:1] or [MeetingReport(held=True, on=day, line="(your notes)")]
+    applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair)
+    outcome = applier.apply([*meeting_line, *others])
+    outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
+    meeting = applier.meeting
+    if meeting is not None:
+        meeting.notes = _with_notes(meeting.notes, notes.text)
+    items = _action_items(session, notes.text, manager, employee, sender, day)
+    created = [_create_task(session, item, sender, (manager, employee), row.id, now, outcome)
+               for item in items]
+    session.flush()
+    made = [ref for ref in created if ref is not None]
+    hint = (f"A wrong owner or date? Reply with one line per task, e.g. '{made[0]} due "
+            f"2026-12-18' or '{made[0]} dropped: not an action item'." if made else None)
+    view = AnswerView(sender.name, parsed.subject, tuple(outcome.done), tuple(outcome.refused),
+                      tuple(outcome.not_understood), hint if outcome.done else
+                      "I found nothing to log in your notes.")
+    result = {"kind": "notes", "logged": meeting is not None, "manager_id": manager.id,
+              "employee_id": employee.id, "day": day.isoformat(),
+              "meeting_id": meeting.id if meeting is not None else None,
+              "tasks_created": made,
+              "done": outcome.done, "refused": outcome.refused,
+              "not_understood": outcome.not_understood,
+              "action_items": len(items), "forwards": len(notes.forwards)}
+    return result, view
+
+
+# --- which 1:1 -----------------------------------------------------------------------
+
+
+def _candidate(person: Person) -> Candidate:
+    return Candidate(person.id, person.name, person.email,
+                     tuple(alias.email for alias in getattr(person, "aliases", ()) or ()))
+
+
+def _still_active(today: date) -> ColumnElement[bool]:
+    return or_(Person.active_until.is_(None), Person.active_until >= today)
+
+
+def counterparts(session: Session, sender: Person, today: date) -> list[Person]:
+    """The people the sender has 1:1s with: their direct reports and their manager."""
+    people = list(session.scalars(select(Person).where(
+        Person.manager_id == sender.id, _still_active(today)).order_by(Person.id)))
+    if sender.manager_id is not None:
+        manager = session.get(Person, sender.manager_id)
+        if manager is not None:
+            people.append(manager)
+    return people
+
+
+def which_pair(session: Session, sender: Person, agenda: OutboundMessage | None,
+               notes: _Notes, parsed: ParsedMessage, today: date
+               ) -> tuple[Pair | None, str]:
+    """The 1:1 the notes are about: the agenda's token, then a ``with:`` line, the
+    forwarded messages' people, the subject, a calendar invitation, or the only pair
+    the sender has. Ambiguous or unknown: None and the question to ask."""
+    if agenda is not None and agenda.context:
+        context = agenda.context
+        return Pair(context["manager_id"], context["employee_id"],
+                    date.fromisoformat(context["period_start"])), ""
+    people = counterparts(session, sender, today)
+    if not people:
+        return None, ("I couldn't log these notes: you have no 1:1s in Drumbeat (no "
+                      "reports and no manager).")
+    candidates = [_candidate(person) for person in people]
+    named = with_line(notes.own) or with_line(notes.text)
+    if named:
+        found = match_people(named, candidates)
+        if len(found) != 1:
+            return None, _ask(named, found, candidates)
+        return _pair_of(sender, people, found[0].key), ""
+    for found in (_in_forwards(notes.forwards, candidates, sender),
+                  _in_subjects(parsed, notes.forwards, candidates),
+                  _in_calendar(parsed.calendar, candidates, sender)):
+        if len(found) == 1:
+            return _pair_of(sender, people, found[0].key), ""
+        if len(found) > 1:
+            return None, _ask(None, found, candidates)
+    if len(people) == 1:
+        return _pair_of(sender, people, people[0].id), ""
+    return None, _ask(None, (), candidates)
+
+
+def _pair_of(sender: Person, people: Sequence[Person], other_id: int) -> Pair:
+    other = next(person for person in people if person.id == other_id)
+    if other.manager_id == sender.id:
+        return Pair(sender.id, other.id)
+    return Pair(other.id, sender.id)
+
+
+def _in_forwards(forwards: Sequence[Forwarded], candidates: Sequence[Candidate],
+                 sender: Person) -> tuple[Candidate, ...]:
+    addresses = {address for forward in forwards
+                 for address in (forward.from_addr, *forward.to, *forward.cc) if address}
+    addresses.discard(sender.email)
+    return tuple(c for c in candidates if c.email in addresses or addresses & set(c.aliases))
+
+
+def _in_subjects(parsed: ParsedMessage, forwards: Sequence[Forwarded],
+                 candidates: Sequence[Candidate]) -> tuple[Candidate, ...]:
+    for subject in (parsed.subject, *(forward.subject or "" for forward in forwards)):
+        found = people_in_subject(subject, candidates)
+        if found:
+            return found
+    return ()
+
+
+def _in_calendar(calendar: Sequence[str], candidates: Sequence[Candidate], sender: Person
+                 ) -> tuple[Candidate, ...]:
+    attendees = set(meeting_attendees(calendar)) - {sender.email}
+    return tuple(c for c in candidates if c.email in attendees)
+
+
+def _ask(named: str | None, found: Sequence[Candidate], candidates: Sequence[Candidate]) -> str:
+    """The question the answer asks; it lists only the sender's own 1:1 partners."""
+    listed = found or candidates
+    names = "; ".join(f"{c.name} <{c.email}>" for c in listed[:20])
+    if named and found:
+        start = f"'{named}' could be more than one person"
+    elif named:
+        start = f"'{named}' is not one of your 1:1s"
+    elif found:
+        start = "these notes mention more than one of your 1:1s"
+    else:
+        start = "I couldn't tell whose 1:1 these notes are about"
+    return (f"I logged nothing: {start}. Forward them again with a first line "
+            f"'with: NAME or EMAIL'. Your 1:1s: {names}.")
+
+
+# --- which day -------------------------------------------------------------------
+
+
+def which_day(reports: Sequence[MeetingReport], forwards: Sequence[Forwarded],
+              calendar: Sequence[str], received: datetime, timezone: str) -> date:
+    """The ``met:`` line, else the forwarded message's date, else the calendar
+    invitation's start, else the day received; in the manager's time zone."""
+    zone = ZoneInfo(timezone)
+    for report in reports:
+        if report.on is not None:
+            return report.on
+    for forward in forwards:
+        if forward.date is not None:
+            moment = forward.date
+            return moment.astimezone(zone).date() if moment.tzinfo else moment.date()
+    start = meeting_start(calendar)
+    if start is not None:
+        return start.astimezone(zone).date() if start.tzinfo else start.date()
+    return received.astimezone(zone).date()
+
+
+def _with_notes(existing: str | None, text: str) -> str:
+    if not existing:
+        return text
+    if text in existing:
+        return existing
+    return f"{existing}\n\n---\n\n{text}"
+
+
+# --- action items ------------------------------------------------------------------
+
+
+def _action_items(session: Session, text: str, manager: Person, employee: Person,
+                  sender: Person, day: date) -> list[ActionItem]:
+    """Owners are looked up in the pair first; a name the pair doesn't know is looked
+    up once more in the whole directory (it must be unambiguous there too)."""
+    pair = [_candidate(manager), _candidate(employee)]
+    items = list(find_action_items(text, candidates=pair, meeting_date=day,
+                                   timezone=manager.timezone, author=sender.id))
+    directory: list[Candidate] | None = None
+    for index, item in enumerate(items):
+        if item.owner is None and item.owner_text and item.problem:
+            directory = directory if directory is not None else _directory(session, day)
+            again = find_action_items(item.line, candidates=directory, meeting_date=day,
+                                      timezone=manager.timezone, author=sender.id)
+            if len(again) == 1 and again[0].owner is not None:
+                items[index] = again[0]
+    return items
+
+
+def _directory(session: Session, today: date) -> list[Candidate]:
+    aliases: dict[int, list[str]] = {}
+    for person_id, email in session.execute(select(PersonAlias.person_id, PersonAlias.email)):
+        aliases.setdefault(person_id, []).append(email)
+    return [Candidate(person_id, name, email, tuple(aliases.get(person_id, ())))
+            for person_id, name, email in session.execute(
+                select(Person.id, Person.name, Person.email).where(_still_active(today)))]
+
+
+def _create_task(session: Session, item: ActionItem, sender: Person,
+                 pair: tuple[Person, Person], inbound_id: int, now: datetime,
+                 outcome: Any) -> str | None:
+    """One action item as a task, or the reason it was not created (in the answer)."""
+    fix = f"reply with 'new: {item.what or 'TITLE'} @OWNER by DATE' to add it"
+    if item.problem or item.owner is None:
+        reason = item.problem or "no owner named"
+        outcome.refused.append((item.line, f"not created: {reason}; {fix}"))
+        return None
+    owner = session.get(Person, item.owner)
+    if owner is None or not (owner in pair or manages(session, sender.id, owner.id)):
+        outcome.refused.append((item.line, "not created: you can give tasks to the people "
+                                "of this 1:1 and your own reports only"))
+        return None
+    existing = session.scalar(select(Task).where(
+        Task.owner_id == owner.id, func.lower(Task.title) == item.what.lower(),
+        Task.status.in_(ACTIVE)).limit(1))
+    if existing is not None:
+        outcome.done.append(f"{existing.ref} already there: {existing.title} ({owner.name})")
+        return existing.ref
+    project = _project_for(session, item, owner, sender)
+    if project is None:
+        outcome.refused.append((item.line, f"not created: there is no project {item.project}; "
+                                "see the P- references in your agenda"))
+        return None
+    task = Task(title=item.what[:500], owner_id=owner.id, project_id=project.id, due=item.due,
+                status=TaskStatus.OPEN.value, progress=0, weight=1.0, created_at=now,
+                updated_at=now)
+    session.add(task)
+    session.flush()
+    session.add(TaskHistory(task_id=task.id, author_id=sender.id, inbound_message_id=inbound_id,
+                            source="email", created_at=now, new_status=task.status,
+                            new_progress=0, new_due=task.due, note="action item from 1:1 notes"))
+    due = f", due {task.due:%a %d %b %Y}" if task.due else ", no due date"
+    outcome.done.append(f"{task.ref} created: {task.title} ({owner.name}{due}, "
+                        f"{project.ref} {project.title})")
+    return task.ref
+
+
+def _project_for(session: Session, item: ActionItem, owner: Person, sender: Person
+                 ) -> Project | None:
+    """The project named with P-n, else the owner's only active project, else their
+    "From 1:1s" project (made on first use)."""
+    if item.project:
+        parsed = parse_ref(item.project)
+        return session.get(Project, parsed[1]) if parsed and parsed[0] == "P" else None
+    projects = set(session.scalars(select(Task.project_id).where(
+        Task.owner_id == owner.id, Task.status.in_(ACTIVE))).all())
+    projects.discard(None)
+    if len(projects) == 1:
+        return session.get(Project, projects.pop())
+    return one_on_one_project(session, owner, sender)
+
+
+def one_on_one_project(session: Session, owner: Person, creator: Person) -> Project:
+    """The owner's "From 1:1s" project, under one "Outside the plan" initiative and
+    goal (created on first use, owned by whoever first needed them)."""
+    key = f"{ONE_ON_ONE_KEY}:project:{owner.id}"
+    project = session.scalar(select(Project).where(Project.import_key == key))
+    if project is not None:
+        return project
+    initiative = session.scalar(select(Initiative).where(
+        Initiative.import_key == f"{ONE_ON_ONE_KEY}:initiative"))
+    if initiative is None:
+        initiative = Initiative(title="Outside the plan", owner_id=creator.id,
+                                import_key=f"{ONE_ON_ONE_KEY}:initiative",
+                                description="Action items agreed in 1:1s")
+        session.add(initiative)
+        session.flush()
+    goal = session.scalar(select(Goal).where(Goal.import_key == f"{ONE_ON_ONE_KEY}:goal"))
+    if goal is None:
+        goal = Goal(title="Action items from 1:1s", owner_id=creator.id,
+                    initiative_id=initiative.id, import_key=f"{ONE_ON_ONE_KEY}:goal")
+        session.add(goal)
+        session.flush()
+    project = Project(title=f"From 1:1s — {owner.name}", owner_id=owner.id, goal_id=goal.id,
+                      import_key=key)
+    session.add(project)
+    session.flush()
+    return project

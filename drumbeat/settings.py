@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     send_retry_min_seconds: float = Field(
         default=15, gt=0, description="First retry delay after a temporary failure (doubles)."
     )
+    store_notes: bool = Field(
+        default=True, description="Keep forwarded 1:1 notes' text on the meeting, for the pair "
+        "only (never in digests or inbox outcomes); false logs meetings and action items only.",
+    )
     nudge_within_hours: float = Field(
         default=48, gt=0, description="A period that closed this recently without a meeting "
         "gets one reminder.",

@@ -246,3 +246,17 @@ def test_a_wrong_guess_is_corrected_by_replying_to_the_answer(
     correction.replace_header("Message-ID", "<fix-2@mail.example>")
     row, _text = run(runtime, correction.as_bytes(policy=SMTP))
     assert row.status == "rejected" and ids["bob"] == row.person_id
+
+
+def test_with_store_notes_off_the_meeting_is_logged_and_no_text_is_kept(
+        rt: tuple[Runtime, dict[str, int]]) -> None:
+    runtime, ids = rt
+    runtime.settings = runtime.settings.model_copy(update={"store_notes": False})
+    row, _answer = run(runtime, gmail_forward("with: Ann\nAnn's appraisal worries: salary.\n"
+                                             "ACTION: Ann to send the memo by Friday\n"))
+    [meeting] = meetings(runtime)
+    assert (meeting.employee_id, meeting.notes) == (ids["ann"], None)
+    assert "Send the memo" in tasks(runtime)
+    with runtime.sessions() as session:
+        stored = session.get(InboundMessage, row.id)
+        assert stored is not None and "salary" not in str(stored.outcome)

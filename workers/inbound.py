@@ -109,7 +109,8 @@ def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
         agenda = None  # a reply to one of our answers: the sender's own updates, no 1:1
     if notes.addressed_to_notes(row, parsed, rt.settings.mail_domain) or (
             kind.kind == Kind.FORWARD and agenda is not None):
-        outcome_json, view = notes.apply_notes(session, row, parsed, sender, agenda, now)
+        outcome_json, view = notes.apply_notes(session, row, parsed, sender, agenda, now,
+                                               store_text=rt.settings.store_notes)
         answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
     else:

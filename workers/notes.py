@@ -79,10 +79,11 @@ def read_notes(parsed: ParsedMessage, sender: Person) -> _Notes:
 
 
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
-                agenda: OutboundMessage | None, now: datetime
+                agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True
                 ) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
-    (for the inbound row) and the answer to the sender."""
+    (for the inbound row) and the answer to the sender. ``store_text`` keeps the
+    notes on the meeting (``DRUMBEAT_STORE_NOTES``)."""
     notes = read_notes(parsed, sender)
     pair, question = which_pair(session, sender, agenda, notes, parsed, now.date())
     if pair is None:
@@ -101,7 +102,7 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     outcome = applier.apply([*meeting_line, *others])
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     meeting = applier.meeting
-    if meeting is not None:
+    if meeting is not None and store_text:
         meeting.notes = _with_notes(meeting.notes, notes.text)
     items = _action_items(session, notes.text, manager, employee, sender, day)
     created = [_create_task(session, item, sender, (manager, employee), row.id, now, outcome)

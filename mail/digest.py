@@ -11,7 +11,7 @@ printed as a dash, never as 0.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
@@ -80,8 +80,16 @@ class PersonFigures:
         return tuple(goal for goal in self.goals if goal.at_risk)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-safe (ISO dates), for ``Evaluation.figures``."""
-        return _jsonable(asdict(self))
+        """JSON-safe (ISO dates), for ``Evaluation.figures`` (by hand: ``asdict`` deep-copies
+        and is the slowest part of snapshotting 10,000 people)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("active_from", "active_to", "last_checkin"):
+            data[name] = _jsonable(data[name])
+        data["initiatives"] = list(self.initiatives)
+        data["goals"] = [goal.__dict__.copy() for goal in self.goals]
+        data["timeline"] = [{"period_start": mark.period_start.isoformat(),
+                             "state": mark.state} for mark in self.timeline]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PersonFigures:

@@ -11,6 +11,8 @@ from email.message import EmailMessage
 import pytest
 
 from mail.compose import (
+    Attachment,
+    InlineImage,
     build_message,
     format_address,
     make_message_id,
@@ -217,3 +219,95 @@ def test_the_thread_root_is_stable_per_pair() -> None:
 def test_date_header_keeps_the_offset() -> None:
     message = parsed(build(date=WHEN.astimezone(UTC)))
     assert message["Date"].datetime == WHEN
+
+
+# --- inline images and attachments (evaluation digests) ---------------------------------------
+
+PIXEL = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+         b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x03\x00\x08\xfc\x02\xfe"
+         b"\xa7\x9a\xa0\xa0\x00\x00\x00\x00IEND\xaeB`\x82")
+CHART = InlineImage("goals.2026-q4@drumbeat.digest", "goal-progress.png", PIXEL)
+TIMELINE = InlineImage("checkins.2026-q4@drumbeat.digest", "checkins.png", PIXEL + b"\x00")
+FIGURES = Attachment("drumbeat-2026-Q4.csv", "text/csv; charset=utf-8",
+                     "\ufeffName,Adherence (%)\r\nZoë,41.7\r\n".encode())
+WITH_IMAGES = RenderedEmail("Drumbeat · 2026-Q4 evaluation", "Figures\n",
+                            '<p>Figures</p><img src="cid:goals.2026-q4@drumbeat.digest" alt="x">')
+
+
+def tree(message: EmailMessage) -> list[str]:
+    return [part.get_content_type() for part in message.walk()]
+
+
+def test_images_and_attachments_make_mixed_alternative_related() -> None:
+    message = parsed(build(rendered=WITH_IMAGES, inline_images=[CHART, TIMELINE],
+                           attachments=[FIGURES]))
+    assert tree(message) == ["multipart/mixed", "multipart/alternative", "text/plain",
+                             "multipart/related", "text/html", "image/png", "image/png",
+                             "text/csv"]
+    # the headers stay on the outer message
+    assert message["Subject"] == "Drumbeat · 2026-Q4 evaluation"
+    assert message["Message-ID"] == "<agenda.42@drumbeat.example.com>"
+    assert message["Auto-Submitted"] == "auto-generated"
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and plain.get_content().replace("\r\n", "\n") == "Figures\n"
+    assert html is not None and 'src="cid:goals.2026-q4@drumbeat.digest"' in html.get_content()
+    images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    assert [p["Content-ID"] for p in images] == [f"<{CHART.cid}>", f"<{TIMELINE.cid}>"]
+    assert [p.get_content() for p in images] == [CHART.png, TIMELINE.png]
+    assert [p.get_content_disposition() for p in images] == ["inline", "inline"]
+    assert [p.get_filename() for p in images] == ["goal-progress.png", "checkins.png"]
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_disposition() == "attachment"
+    assert attachment.get_filename() == "drumbeat-2026-Q4.csv"
+    assert attachment.get_content_charset() == "utf-8"
+    assert attachment.get_payload(decode=True) == FIGURES.data  # BOM and CRLF intact
+
+
+def test_images_alone_make_alternative_with_related_html() -> None:
+    message = parsed(build(rendered=WITH_IMAGES, inline_images=[CHART]))
+    assert tree(message) == ["multipart/alternative", "text/plain", "multipart/related",
+                             "text/html", "image/png"]
+    assert list(message.iter_attachments()) == []
+
+
+def test_attachments_alone_make_mixed_around_alternative() -> None:
+    message = parsed(build(attachments=[FIGURES, Attachment("a.bin", "application/pdf",
+                                                            b"%PDF-1.4")]))
+    assert tree(message) == ["multipart/mixed", "multipart/alternative", "text/plain",
+                             "text/html", "text/csv", "application/pdf"]
+    assert [a.get_filename() for a in message.iter_attachments()] == [
+        "drumbeat-2026-Q4.csv", "a.bin"]
+
+
+def test_no_images_or_attachments_keep_the_agenda_shape() -> None:
+    assert tree(parsed(build(inline_images=(), attachments=()))) == [
+        "multipart/alternative", "text/plain", "text/html"]
+
+
+@pytest.mark.parametrize("cid", ["", "no-at-sign", "a b@c", "a@b>\r\nBcc: x@y", "<a@b"])
+def test_a_malformed_content_id_is_refused(cid: str) -> None:
+    with pytest.raises(ValueError):
+        build(inline_images=[InlineImage(cid, "x.png", PIXEL)])
+
+
+def test_a_content_id_used_twice_is_refused() -> None:
+    with pytest.raises(ValueError):
+        build(inline_images=[CHART, InlineImage(CHART.cid.upper(), "y.png", PIXEL)])
+
+
+@pytest.mark.parametrize("content_type", ["csv", "text/", "text/csv; charset", "multipart/mixed",
+                                          "text/csv\r\nBcc: x@y.z", "text/csv; a=b\nc"])
+def test_a_malformed_content_type_is_refused(content_type: str) -> None:
+    with pytest.raises(ValueError):
+        build(attachments=[Attachment("x.csv", content_type, b"a")])
+
+
+def test_attachment_names_are_bare_one_line_file_names() -> None:
+    message = parsed(build(attachments=[
+        Attachment("../../etc/pass\r\nwd.csv", "text/csv", b"a"),
+        Attachment("Zoë's figures.csv", "text/csv", b"b"),
+        Attachment("", "text/csv", b"c"),
+    ]))
+    names = [a.get_filename() for a in message.iter_attachments()]
+    assert names == ["_.._etc_pass wd.csv", "Zoë's figures.csv", "attachment"]
+    assert message["Bcc"] is None

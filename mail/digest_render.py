@@ -1,0 +1,541 @@
+"""Evaluation digests as email: subject, plain text, HTML, charts and a CSV.
+
+``render_digest`` is a pure function of a ``mail.digest.DigestView``: no database,
+no clock, no randomness, so the digest stored on an outbox row can be rendered
+again byte for byte. Three kinds:
+
+- **hr**: headline figures, the managers to talk to first, people without a
+  check-in for 4+ weeks, goals at risk, by manager, by initiative, then the
+  per-person table;
+- **manager**: the same for their direct reports, plus their own check-in record
+  with their manager;
+- **employee**: their own figures, goals and check-in timeline.
+
+Big organisations: every list is capped (the per-person table at
+``PEOPLE_ROWS`` rows, those needing attention first) and says how many more
+there are; the attached CSV always has everyone, so the email stays small and
+readable for 10,000 people.
+
+Meeting notes never appear in a digest. DigestView has no field that holds
+note text, and nothing here may add one: digests go to HR and managers, and
+what was said in a 1:1 stays between its two people. Only counts and dates of
+check-ins are shown.
+
+House style, as ``mail.render``: one Jinja2 environment, ``.html.j2`` autoescaped,
+user text through ``oneline``, CSS inlined with only the dark-mode ``@media``
+rules kept in ``<style>``. Tables in the plain part are aligned columns that fit
+in ``TEXT_WIDTH`` columns (names cut with "…"). Charts are inline PNGs referenced
+as ``<img src="cid:...">`` with alt text, and the HTML reads fully without them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from mail.charts import checkin_timeline_chart, goal_progress_chart
+from mail.compose import Attachment, InlineImage
+from mail.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
+from mail.digest_csv import figures_csv
+from mail.render import RenderedEmail, _inliner, environment, oneline
+
+__all__ = [
+    "CHART_ROWS",
+    "LIST_ROWS",
+    "PEOPLE_ROWS",
+    "TEXT_WIDTH",
+    "RenderedDigest",
+    "csv_name",
+    "digest_subject",
+    "render_digest",
+]
+
+PEOPLE_ROWS = 50  # per-person table
+LIST_ROWS = 30  # no check-in for 4+ weeks, goals at risk
+TABLE_ROWS = 30  # by manager, by initiative
+LOWEST_ROWS = 10  # managers to talk to first
+CHART_ROWS = 40
+TEXT_WIDTH = 72
+SILENT_DAYS = 28
+LOW_ADHERENCE = 50.0  # shown in red below this
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DASH = "–"
+
+STATE_WORDS = {
+    "confirmed": "held, confirmed by both",
+    "held": "held",
+    "excused": "excused",
+    "missed": "missed",
+    "upcoming": "upcoming",
+    "inactive": "not active",
+}
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """One digest email: its words, its charts and its CSV."""
+
+    subject: str
+    text: str
+    html: str
+    images: tuple[InlineImage, ...]
+    csv_name: str
+    csv: bytes
+
+    @property
+    def email(self) -> RenderedEmail:
+        """The words, for ``mail.compose.build_message(rendered=...)``."""
+        return RenderedEmail(self.subject, self.text, self.html)
+
+    @property
+    def attachments(self) -> tuple[Attachment, ...]:
+        """The CSV, for ``build_message(attachments=...)``."""
+        return (Attachment(self.csv_name, "text/csv; charset=utf-8", self.csv),)
+
+
+# --- formatting --------------------------------------------------------------------------
+
+
+def pct(value: float | None) -> str:
+    """``72.5%``, ``100%``, ``–`` for None: the figure as stored (one decimal)."""
+    if value is None:
+        return DASH
+    return f"{value:.0f}%" if value == round(value) else f"{value:.1f}%"
+
+
+def span(start: float | None, end: float | None, sep: str = " → ") -> str:
+    """``20% → 45%``; a lone dash when neither is known."""
+    if start is None and end is None:
+        return DASH
+    return f"{pct(start)}{sep}{pct(end)}"
+
+
+def num(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}"
+
+
+def day(value: date | None) -> str:
+    """``3 Dec 2026``."""
+    return DASH if value is None else f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def short(value: date | None) -> str:
+    """``3 Dec``."""
+    return DASH if value is None else f"{value.day} {_MONTHS[value.month - 1]}"
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100 * part / whole, 1)
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return None if not known else round(sum(known) / len(known), 1)
+
+
+def _plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", oneline(value)).strip("-.") or "period"
+
+
+# --- plain-text tables --------------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """One line of at most ``width`` display columns, cut with "…"."""
+    text = oneline(text)
+    if _width(text) <= width:
+        return text
+    out, used = "", 0
+    for ch in text:
+        w = _width(ch)
+        if used + w > width - 1:
+            break
+        out, used = out + ch, used + w
+    return out.rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class _Col:
+    header: str
+    width: int
+    right: bool = False
+    gap: int = 2  # spaces before the column (none for the first)
+
+
+def _cell(text: str, col: _Col) -> str:
+    text = _fit(text, col.width)
+    pad = " " * (col.width - _width(text))
+    return pad + text if col.right else text + pad
+
+
+def _table(cols: Sequence[_Col], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = []
+    for cells in ([c.header for c in cols], *rows):
+        parts = [(" " * (c.gap if i else 0)) + _cell(v, c)
+                 for i, (c, v) in enumerate(zip(cols, cells, strict=True))]
+        lines.append("".join(parts).rstrip())
+    rule = "".join((" " * (c.gap if i else 0)) + "-" * c.width for i, c in enumerate(cols))
+    lines.insert(1, rule)
+    return lines
+
+
+# --- what a digest shows ------------------------------------------------------------------
+
+
+def _attention(p: PersonFigures) -> tuple[bool, float, int, int, str]:
+    """Lowest adherence first (nothing expected last), then most goals at risk."""
+    return (p.adherence is None, p.adherence if p.adherence is not None else 0.0,
+            -len(p.goals_at_risk), -(p.days_since_checkin or 0), oneline(p.name).casefold())
+
+
+def _silent_order(p: PersonFigures) -> tuple[int, str]:
+    days = p.days_since_checkin
+    return (-(days if days is not None else 1 << 30), oneline(p.name).casefold())
+
+
+def _team_order(t: TeamRollup) -> tuple[bool, float, str]:
+    return (t.adherence is None, t.adherence or 0.0, oneline(t.manager_name).casefold())
+
+
+def _joined_or_left(p: PersonFigures, view: DigestView) -> str:
+    notes = []
+    if p.active_from and p.active_from > view.period_start:
+        notes.append(f"joined {short(p.active_from)}")
+    if p.active_to and p.active_to < view.period_end:
+        notes.append(f"left {short(p.active_to)}")
+    return ", ".join(notes)
+
+
+def _scope(view: DigestView) -> str:
+    return "quarter" if re.search(r"Q[1-4]\b", view.period_label) else "year"
+
+
+def digest_subject(view: DigestView) -> str:
+    """``Drumbeat · 2026-Q4 evaluation — Acme (HR)``, ``… — your team``,
+    ``… — your quarter``; ``(updated)`` when it lists changes since it was sent."""
+    head = f"Drumbeat · {oneline(view.period_label)} evaluation"
+    if view.changes:
+        head += " (updated)"
+    if view.kind == "hr":
+        org = oneline(view.organisation)
+        return f"{head} — {org} (HR)" if org else f"{head} — HR"
+    if view.kind == "manager":
+        return f"{head} — your team"
+    return f"{head} — your {_scope(view)}"
+
+
+@dataclass(frozen=True)
+class _Kpi:
+    value: str
+    label: str
+    detail: str = ""
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class _Capped:
+    rows: tuple[Any, ...]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def _capped(items: Sequence[Any], limit: int) -> _Capped:
+    return _Capped(tuple(items[:limit]), len(items))
+
+
+def _group_kpis(view: DigestView, people: Sequence[PersonFigures],
+                adherence: float | None) -> list[_Kpi]:
+    expected = sum(p.checkins_expected for p in people)
+    held = sum(p.checkins_held for p in people)
+    due = sum(p.tasks_due for p in people)
+    on_time = sum(p.tasks_done_on_time for p in people)
+    joined = sum(1 for p in people if p.active_from and p.active_from > view.period_start)
+    silent = len(view.without_checkin_4_weeks)
+    at_risk = len(view.goals_at_risk)
+    start = _mean([p.goal_progress_start for p in people])
+    end = _mean([p.goal_progress_end for p in people])
+    return [
+        _Kpi(num(len(people)), "people" if view.kind == "hr" else "direct reports",
+             f"{joined:,} joined during the {_scope(view)}" if joined else ""),
+        _Kpi(pct(adherence), "check-in adherence",
+             f"{held:,} of {expected:,} check-ins held" if expected else "no check-ins expected",
+             alert=adherence is not None and adherence < LOW_ADHERENCE),
+        _Kpi(pct(_ratio(on_time, due)), "on-time rate",
+             f"{on_time:,} of {due:,} tasks done on time" if due else "no tasks due"),
+        _Kpi(pct(end), "mean goal progress",
+             f"from {pct(start)} at the start" if start is not None else ""),
+        _Kpi(num(at_risk), "goals at risk", "behind the time elapsed", alert=at_risk > 0),
+        _Kpi(num(silent), "without a check-in for 4+ weeks",
+             "person" if silent == 1 else "people", alert=silent > 0),
+    ]
+
+
+def _person_kpis(p: PersonFigures) -> list[_Kpi]:
+    risky = len(p.goals_at_risk)
+    return [
+        _Kpi(pct(p.goal_progress_end), "goal progress",
+             f"from {pct(p.goal_progress_start)} at the start"
+             if p.goal_progress_start is not None else ""),
+        _Kpi(pct(p.on_time_rate), "on-time rate",
+             f"{p.tasks_done_on_time:,} of {p.tasks_due:,} tasks done on time"
+             if p.tasks_due else "no tasks due"),
+        _Kpi(pct(p.adherence), "check-in adherence",
+             f"{p.checkins_held:,} of {p.checkins_expected:,} check-ins held"
+             if p.checkins_expected else "no check-ins expected",
+             alert=p.adherence is not None and p.adherence < LOW_ADHERENCE),
+        _Kpi(num(p.longest_gap_days), "longest gap (days)", "between check-ins"),
+        _Kpi(short(p.last_checkin) if p.last_checkin else "none", "last check-in",
+             "" if p.days_since_checkin is None
+             else f"{p.days_since_checkin:,} days before the end" if p.last_checkin
+             else f"none in {p.days_since_checkin:,} days",
+             alert=p.checkins_expected > 0 and (p.days_since_checkin is None
+                                                or p.days_since_checkin >= SILENT_DAYS)),
+        _Kpi(num(risky), "goals at risk", "behind the time elapsed", alert=risky > 0),
+    ]
+
+
+# --- text tables ----------------------------------------------------------------------------
+
+
+def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool) -> list[str]:
+    cols = [_Col("Name", 20 if with_manager else 35)]
+    if with_manager:
+        cols.append(_Col("Manager", 13))
+    cols += [_Col("Exp", 3, True), _Col("Held", 4, True, 1), _Col("Conf", 4, True, 1),
+             _Col("Exc", 3, True, 1), _Col("Adher.", 6, True), _Col("Gap", 4, True)]
+    body = []
+    for p in rows:
+        cells = [p.name]
+        if with_manager:
+            cells.append(p.manager_name or DASH)
+        cells += [str(p.checkins_expected), str(p.checkins_held), str(p.checkins_confirmed),
+                  str(p.checkins_excused), pct(p.adherence), num(p.longest_gap_days)]
+        body.append(cells)
+    return _table(cols, body)
+
+
+def _work_table(rows: Sequence[PersonFigures]) -> list[str]:
+    cols = [_Col("Name", 20), _Col("Goals", 5, True), _Col("Progress", 11, True),
+            _Col("Due", 3, True), _Col("Done", 4, True, 1), _Col("OnT", 3, True, 1),
+            _Col("Late", 4, True, 1), _Col("Blk", 3, True, 1), _Col("On time", 7, True)]
+    return _table(cols, [
+        [p.name, f"{p.goals_owned}/{p.goals_contributed}",
+         span(p.goal_progress_start, p.goal_progress_end, "→"), str(p.tasks_due),
+         str(p.tasks_done), str(p.tasks_done_on_time), str(p.tasks_overdue),
+         str(p.tasks_blocked), pct(p.on_time_rate)]
+        for p in rows])
+
+
+def _kpi_lines(kpis: Sequence[_Kpi]) -> list[str]:
+    """``  Check-in adherence        68.1%  32 of 47 check-ins held``; the detail goes
+    on its own line, under the others, when the line would be too long."""
+    lines = []
+    for k in kpis:
+        head = f"  {_fit(k.label[:1].upper() + k.label[1:], 31):<31} {k.value:>7}"
+        if not k.detail:
+            lines.append(head)
+        elif len(head) + 2 + _width(k.detail) <= TEXT_WIDTH:
+            lines.append(f"{head}  {k.detail}")
+        else:
+            lines += [head, "    " + _fit(k.detail, TEXT_WIDTH - 4)]
+    return lines
+
+
+def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
+    tables: dict[str, list[str]] = {}
+    team_cols = [_Col("Manager", 22), _Col("People", 6, True), _Col("Adher.", 6, True),
+                 _Col("On time", 7, True), _Col("Goals", 6, True), _Col("Risk", 7, True),
+                 _Col("4+ wk", 6, True)]
+
+    def team_rows(teams: Sequence[TeamRollup]) -> list[list[str]]:
+        return [[t.manager_name, num(t.people), pct(t.adherence), pct(t.on_time_rate),
+                 pct(t.goal_progress_end), num(t.goals_at_risk),
+                 num(t.without_checkin_4_weeks)] for t in teams]
+
+    tables["lowest"] = _table(team_cols, team_rows(ctx["lowest"].rows))
+    tables["teams"] = _table(team_cols, team_rows(ctx["teams"].rows))
+    tables["silent"] = _table(
+        [_Col("Name", 26), _Col("Manager", 20), _Col("Last check-in", 13), _Col("Days", 6, True)],
+        [[p.name, p.manager_name or DASH, day(p.last_checkin) if p.last_checkin else "never",
+          num(p.days_since_checkin)] for p in ctx["silent"].rows])
+    tables["at_risk"] = _table(
+        [_Col("Goal", 6), _Col("Title", 24), _Col("Owner", 16), _Col("Progress", 11, True),
+         _Col("Exp.", 7, True)],
+        [[g.ref, g.title, p.name, span(g.progress_start, g.progress_end, "→"),
+          pct(g.expected)] for p, g in ctx["at_risk"].rows])
+    tables["initiatives"] = _table(
+        [_Col("Ref", 6), _Col("Initiative", 30), _Col("Progress", 11, True),
+         _Col("People", 6, True), _Col("Risk", 5, True)],
+        [[i.ref, i.title, span(i.progress_start, i.progress_end, "→"), num(i.people),
+          num(i.goals_at_risk)] for i in ctx["initiatives"].rows])
+    rows = ctx["people"].rows
+    tables["checkins"] = _checkins_table(rows, with_manager=ctx["kind"] == "hr")
+    tables["work"] = _work_table(rows)
+    tables["kpis"] = _kpi_lines(ctx["kpis"])
+    me = ctx["me"]
+    if me is not None:
+        tables["goals"] = _table(
+            [_Col("Goal", 6), _Col("Title", 24), _Col("Role", 6), _Col("Progress", 11, True),
+             _Col("Exp.", 7, True), _Col("Status", 8)],
+            [[g.ref, g.title, "owner" if g.owned else "helps",
+              span(g.progress_start, g.progress_end, "→"), pct(g.expected),
+              "at risk" if g.at_risk else "on track" if g.expected is not None else DASH]
+             for g in me.goals])
+        tables["timeline"] = _table(
+            [_Col("Period from", 14), _Col("Check-in", 30)],
+            [[day(m.period_start), STATE_WORDS.get(m.state, m.state)]
+             for m in _timeline(me)])
+    return tables
+
+
+def _timeline(p: PersonFigures) -> tuple[CheckinMark, ...]:
+    return tuple(sorted(p.timeline, key=lambda m: m.period_start))
+
+
+# --- charts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Chart:
+    cid: str
+    alt: str
+    caption: str
+
+
+def _charts(view: DigestView, people: Sequence[PersonFigures]
+            ) -> tuple[list[_Chart], list[InlineImage]]:
+    label = _slug(view.period_label).lower()
+    charts: list[_Chart] = []
+    images: list[InlineImage] = []
+
+    def add(name: str, png: bytes, alt: str, caption: str) -> None:
+        cid = f"{name}.{label}@drumbeat.digest"
+        charts.append(_Chart(cid, alt, caption))
+        images.append(InlineImage(cid, f"{name}-{label}.png", png))
+
+    with_goals = [p for p in people
+                  if p.goal_progress_start is not None or p.goal_progress_end is not None]
+    if view.kind != "employee" and with_goals:
+        shown = min(len(with_goals), CHART_ROWS)
+        which = (f"the {shown:,} people with the lowest progress of {len(with_goals):,}"
+                 if shown < len(with_goals) else _plural(shown, "person", "people"))
+        add("goal-progress", goal_progress_chart(people, limit=CHART_ROWS),
+            f"Bar chart: goal progress at the start and end of {oneline(view.period_label)} "
+            f"for {which}, lowest first. The same figures are in the tables below.",
+            f"Goal progress at the start (light) and end (dark) of the {_scope(view)}, "
+            f"{which}, lowest first.")
+    with_timeline = [p for p in people if p.timeline]
+    if with_timeline:
+        shown = min(len(with_timeline), CHART_ROWS)
+        which = (f"the {shown:,} people with the lowest adherence of {len(with_timeline):,}"
+                 if shown < len(with_timeline) else _plural(shown, "person", "people"))
+        add("checkins", checkin_timeline_chart(people, limit=CHART_ROWS),
+            f"Timeline chart: one row per person, one cell per check-in period of "
+            f"{oneline(view.period_label)}, coloured held, confirmed, excused, missed, "
+            f"upcoming or not active, for {which}. The counts are in the tables below.",
+            f"Check-ins per cadence period, {which}: dark blue held and confirmed by both, "
+            "light blue held, yellow excused, orange missed, white upcoming, grey not active.")
+    return charts, images
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _context(view: DigestView) -> dict[str, Any]:
+    people = list(view.people)
+    me: PersonFigures | None = None
+    if view.kind == "employee":
+        me = people[0] if people else None
+        kpis = _person_kpis(me) if me else []
+    elif view.kind == "manager":
+        own = view.manager_self
+        team = own.team_adherence if own and own.team_adherence is not None else _ratio(
+            sum(p.checkins_held for p in people), sum(p.checkins_expected for p in people))
+        kpis = _group_kpis(view, people, team)
+    else:
+        kpis = _group_kpis(view, people, _ratio(sum(p.checkins_held for p in people),
+                                                sum(p.checkins_expected for p in people)))
+    teams = list(view.teams)
+    teams_by_adherence = len(teams) > TABLE_ROWS
+    teams.sort(key=_team_order if teams_by_adherence
+               else lambda t: oneline(t.manager_name).casefold())
+    start, end = view.period_start, view.period_end
+    period = (f"{short(start)} – {day(end)}" if start.year == end.year
+              else f"{day(start)} – {day(end)}")
+    return {
+        "view": view,
+        "kind": view.kind,
+        "scope": _scope(view),
+        "organisation": oneline(view.organisation),
+        "period": period,
+        "as_of": day(view.as_of),
+        "kpis": kpis,
+        "me": me,
+        "own": view.manager_self,
+        "lowest": _capped(sorted(view.lowest_adherence, key=_team_order), LOWEST_ROWS),
+        "silent": _capped(sorted(view.without_checkin_4_weeks, key=_silent_order), LIST_ROWS),
+        "at_risk": _capped(sorted(view.goals_at_risk, key=lambda pg: (
+            (pg[1].progress_end or 0.0) - (pg[1].expected or 0.0), pg[1].ref)), LIST_ROWS),
+        "teams": _capped(teams, TABLE_ROWS),
+        "teams_by_adherence": teams_by_adherence,
+        "initiatives": _capped(sorted(view.initiatives, key=lambda i: (
+            i.progress_end is None, i.progress_end or 0.0, oneline(i.title).casefold())),
+            TABLE_ROWS),
+        "people": _capped(sorted(people, key=_attention), PEOPLE_ROWS),
+        "timeline": _timeline(me) if me else (),
+        "state_words": STATE_WORDS,
+        "low": LOW_ADHERENCE,
+        "silent_days": SILENT_DAYS,
+        "pct": pct,
+        "span": span,
+        "num": num,
+        "day": day,
+        "short": short,
+        "plural": _plural,
+        "joined": lambda p: _joined_or_left(p, view),
+        "width": TEXT_WIDTH,
+    }
+
+
+def csv_name(view: DigestView) -> str:
+    return f"drumbeat-{_slug(view.period_label)}-evaluation.csv"
+
+
+def render_digest(view: DigestView, *, show_charts: bool = True) -> RenderedDigest:
+    """Subject, plain text, inlined HTML, inline chart PNGs and the CSV of one digest."""
+    ctx = _context(view)
+    charts, images = _charts(view, view.people) if show_charts else ([], [])
+    ctx["charts"] = charts
+    ctx["csv_name"] = csv_name(view)
+    ctx["subject"] = digest_subject(view)
+    ctx["tables"] = _text_tables(ctx)
+    ctx["preheader"] = " · ".join(f"{k.value} {k.label}" for k in ctx["kpis"][1:4])
+    env = environment()
+    text = re.sub(r"\n{3,}", "\n\n", env.get_template("digest.txt.j2").render(ctx))
+    html = env.get_template("digest.html.j2").render(ctx)
+    return RenderedDigest(
+        subject=ctx["subject"],
+        text=text,
+        html=_inliner().inline(html),
+        images=tuple(images),
+        csv_name=ctx["csv_name"],
+        csv=figures_csv(view),
+    )
+

@@ -1,7 +1,11 @@
 """Engines, sessions and the unit of work: the one place that opens connections.
 
 SQLite gets the pragmas that make it a safe embedded ledger (foreign keys on,
-WAL, a busy timeout) on every connection; PostgreSQL needs nothing special.
+WAL, a busy timeout) on every connection, and every transaction starts with
+``BEGIN IMMEDIATE``: SQLite has no ``SELECT … FOR UPDATE``, and the driver's own
+deferred transactions let two worker threads both read a message as
+unprocessed and both apply it. Taking the write lock at BEGIN serializes the
+writers (readers still read, WAL); PostgreSQL needs nothing special.
 """
 
 from __future__ import annotations
@@ -17,12 +21,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (_sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> Engine:
@@ -37,6 +46,7 @@ def make_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=pre_ping, **kwargs)
 

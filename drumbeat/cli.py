@@ -233,9 +233,10 @@ def main() -> None:
 
 
 def _register_mail_commands() -> None:
-    from drumbeat.cli_mail import register
+    from drumbeat import cli_digest, cli_mail
 
-    register(app)
+    cli_mail.register(app)
+    cli_digest.register(app)
 
 
 _register_mail_commands()

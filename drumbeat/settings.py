@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     send_retry_min_seconds: float = Field(
         default=15, gt=0, description="First retry delay after a temporary failure (doubles)."
     )
+    digest_delay_days: int = Field(
+        default=3, ge=0, description="Days after a quarter or year closes that its "
+        "evaluation digests go out.",
+    )
+    digest_employee_summaries: bool = Field(
+        default=True, description="Also send each employee their own figures.",
+    )
     store_notes: bool = Field(
         default=True, description="Keep forwarded 1:1 notes' text on the meeting, for the pair "
         "only (never in digests or inbox outcomes); false logs meetings and action items only.",

@@ -131,7 +131,7 @@ def _checkins_table(session: Session, person: Person, today: date,
     for manager, employee, role in pairs:
         score = checkin_record(session, manager, employee, window, today).score
         other = manager if role == "manager" else employee
-        rate = "–" if score.rate is None else f"{score.rate:.0%}"
+        rate = "–" if score.rate is None else f"{score.rate * 100:.1f}%"  # as digests show it
         gap = "–" if score.longest_gap_days is None else f"{score.longest_gap_days} days"
         table.add_row(other.name, role, f"{score.held} / {score.expected}", rate,
                       str(score.excused), gap,

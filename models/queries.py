@@ -143,11 +143,16 @@ def tasks_of(session: Session, person: Person) -> list[Task]:
 
 def checkin_record(session: Session, manager: Person, employee: Person,
                    window: tuple[date, date, str], as_of: date) -> CheckinRecord:
-    """Adherence of one pair over ``window`` up to ``as_of``, by the employee's cadence."""
+    """The employee's check-in record over ``window`` up to ``as_of``, by their cadence.
+
+    Every meeting the employee had counts, whoever the manager was, so a manager
+    change mid-quarter keeps both parts of the record (as the digests count it);
+    ``manager`` is the current one, whose active dates bound the expected periods.
+    """
     start, end, _label = window
     meetings = session.execute(
         select(Meeting.status, Meeting.held_on, Meeting.period_start)
-        .where(Meeting.manager_id == manager.id, Meeting.employee_id == employee.id,
+        .where(Meeting.employee_id == employee.id,
                or_(Meeting.held_on.is_(None), Meeting.held_on <= end))
     ).all()
     held = [m.held_on for m in meetings if m.status == MeetingStatus.HELD.value and m.held_on]

@@ -15,7 +15,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings
-from workers import agendas, inbound, outbox
+from workers import agendas, digests, inbound, outbox
 from workers.runtime import Runtime, runtime
 from workers.sending import RetryLater, deliver, hand_over
 
@@ -26,7 +26,8 @@ _placeholder = StubBroker()
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=3)
 def dispatch_due(now: str | None = None) -> None:
-    """Add the agendas and reminders due at ``now`` (ISO 8601) to the outbox, then queue them."""
+    """Add the agendas, reminders and evaluation digests due at ``now`` (ISO 8601) to the
+    outbox, then queue them."""
     rt = runtime()
     moment = datetime.fromisoformat(now) if now else rt.clock()
     settings = rt.settings
@@ -34,6 +35,11 @@ def dispatch_due(now: str | None = None) -> None:
         ids = agendas.dispatch_due(
             session, moment, timedelta(hours=settings.agenda_lead_hours), settings.mail_domain,
             timedelta(hours=settings.nudge_within_hours))
+    with rt.sessions() as session, session.begin():
+        ids += digests.dispatch_due(session, moment, settings.mail_domain,
+                                    settings.fiscal_year_start_month,
+                                    settings.digest_delay_days,
+                                    settings.digest_employee_summaries)
     for outbox_id in ids:
         send_email.send(outbox_id)
     if ids:

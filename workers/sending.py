@@ -8,13 +8,13 @@ it sent. The Message-ID was fixed when the row was created.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
-from mail.compose import build_message
+from mail.compose import Attachment, InlineImage, build_message
 from mail.render import RenderedEmail
 from mail.tokens import reply_address
 from mail.transport import PermanentFailure, TemporaryFailure
@@ -27,12 +27,24 @@ log = logging.getLogger("drumbeat.send")
 
 Renderer = Callable[[Session, OutboundMessage, Runtime], RenderedEmail]
 RENDERERS: dict[str, Renderer] = {}
+Parts = Callable[[Session, OutboundMessage, Runtime],
+                 tuple[tuple[InlineImage, ...], tuple[Attachment, ...]]]
+PARTS: dict[str, Parts] = {}
 
 
 def renderer(kind: str) -> Callable[[Renderer], Renderer]:
     """Register how rows of one kind are turned into words."""
     def register(function: Renderer) -> Renderer:
         RENDERERS[kind] = function
+        return function
+    return register
+
+
+def parts(kind: str) -> Callable[[Parts], Parts]:
+    """Register the pictures and files rows of one kind carry (made again on a retry,
+    from the same stored figures, so every try sends the same message)."""
+    def register(function: Parts) -> Parts:
+        PARTS[kind] = function
         return function
     return register
 
@@ -56,12 +68,14 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
             rendered = RENDERERS[row.kind](session, row, rt)
             row.subject, row.body_text, row.body_html = (rendered.subject, rendered.text,
                                                          rendered.html)
-        message = build_for(rt, row)
+        images, files = PARTS[row.kind](session, row, rt) if row.kind in PARTS else ((), ())
+        message = build_for(rt, row, images, files)
         attempts, to_address = row.attempts, row.to_address
     return hand_over(rt, outbox_id, message, attempts, to_address)
 
 
-def build_for(rt: Runtime, row: OutboundMessage) -> EmailMessage:
+def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] = (),
+              files: Sequence[Attachment] = ()) -> EmailMessage:
     """The MIME message of a rendered row, as the relay will get it."""
     settings = rt.settings
     return build_message(
@@ -72,6 +86,7 @@ def build_for(rt: Runtime, row: OutboundMessage) -> EmailMessage:
         message_id=row.message_id or "", in_reply_to=row.in_reply_to,
         references=(row.references_header or "").split(), date=rt.clock(),
         auto_submitted=(row.context or {}).get("auto_submitted", "auto-generated"),
+        inline_images=images, attachments=files,
     )
 
 

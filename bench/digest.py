@@ -1,0 +1,222 @@
+"""Benchmark: the quarterly evaluation figures and the HR digest for a 10,000-person company.
+
+Setup (not timed), into a private PostgreSQL schema: ``import_org.py``'s generated
+organisation (10,000 people in a reporting tree, 50 tasks each: 500,000 tasks),
+bulk-inserted, plus a year of weekly 1:1s (every employee with their manager,
+about four in five weeks held, one in twenty excused, the rest missed: about
+520,000 meetings) and a history row for every fifth task (a progress change
+during the quarter), then ``ANALYZE``.
+
+Timed, in this process: ``compute_figures`` for everyone for the quarter (the
+queries are counted with an engine event), ``take_snapshot`` (the Evaluation
+rows), the HR view, and ``render_digest`` with its CSV and charts; the HR
+digest is written to ``--out`` as HTML (pictures inlined) and CSV to look at.
+
+Last line::
+
+    people=… seconds=… queries=… peak_rss_mb=…
+
+Targets: under 20 seconds, a number of queries that does not grow with the
+company (``--people 1000`` prints the same number), peak memory under 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import multiprocessing
+import resource
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from import_org import BATCH, Org, Shape, batched, bulk_rows
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+QUARTER = "2026-Q4"
+AS_OF = date(2026, 12, 31)
+NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+TARGET_SECONDS = 20.0
+TARGET_RSS_MB = 500.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
+    """The organisation, its year of meetings and some history, bulk-inserted (run in a
+    child process, so the measured process's peak memory is the digest's own)."""
+    from sqlalchemy import insert, text
+
+    from models import Goal, Initiative, Meeting, Person, Project, Task
+    from models.db import make_engine
+    from models.migrate import upgrade
+    from models.plan import TaskUpdate
+
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(f"{url}?options=-csearch_path%3D{schema}")
+    upgrade(engine)
+    org = Org(Shape(people, tasks_per_person))
+    rows = bulk_rows(org)
+    tables = {"person": Person, "initiative": Initiative, "goal": Goal, "project": Project,
+              "task": Task}
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for name, model in tables.items():
+            for batch in batched(rows[name]()):
+                if name in ("goal", "initiative", "project"):
+                    for row in batch:
+                        row["created_at"] = datetime(2026, 1, 1, tzinfo=UTC)
+                if name == "task":
+                    for row in batch:
+                        row["created_at"] = datetime(2026, 1, 1, tzinfo=UTC)
+                conn.execute(insert(model.__table__), batch)
+            if name != "task":
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                  f"(SELECT max(id) FROM {name}))"))
+    print(f"  organisation: {time.perf_counter() - started:.1f} s", flush=True)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for batch in batched(_meetings(org)):
+            conn.execute(insert(Meeting.__table__), batch)
+        task_ids = [row[0] for row in conn.execute(text("SELECT id FROM task WHERE id % 5 = 0"))]
+        history = ({"task_id": task_id, "source": "email", "old_progress": 0,
+                    "new_progress": 50, "old_status": "open", "new_status": "in_progress",
+                    "created_at": datetime(2026, 11, 2, tzinfo=UTC) + timedelta(
+                        minutes=task_id % 50_000)} for task_id in task_ids)
+        for batch in batched(history, BATCH):
+            conn.execute(insert(TaskUpdate.__table__), batch)
+        conn.execute(text("ANALYZE"))
+    print(f"  meetings and history: {time.perf_counter() - started:.1f} s", flush=True)
+    engine.dispose()
+
+
+def _meetings(org: Org) -> Any:
+    """Weekly 1:1s for 2026 for every employee: held, excused or missed by a fixed rule."""
+    from models.scoring import Cadence, periods_in_window
+
+    weeks = periods_in_window(date(2026, 1, 1), date(2026, 12, 31), Cadence.WEEKLY)
+    for i in range(org.shape.people):
+        manager = org.manager[i]
+        if manager is None:
+            continue
+        for number, week in enumerate(weeks):
+            roll = (i * 7 + number * 13) % 20
+            if roll >= 18:
+                continue  # missed: no row
+            excused = roll == 17
+            yield {"manager_id": manager + 1, "employee_id": i + 1,
+                   "period_start": week.start, "period_end": week.end,
+                   "status": "excused" if excused else "held",
+                   "held_on": None if excused else week.start + timedelta(days=i % 5),
+                   "confirmed_by_manager": True, "confirmed_by_employee": roll % 2 == 0,
+                   "created_at": NOW, "updated_at": NOW}
+
+
+def measure(engine: Any, out: Path) -> dict[str, Any]:
+    from sqlalchemy import event
+
+    from mail.digest_render import render_digest
+    from models.db import session_factory
+    from workers import digests
+    from workers.evaluations import compute_figures, window_named
+
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with session_factory(engine)() as session, session.begin():
+        mark = time.perf_counter()
+        figures = compute_figures(session, window_named(QUARTER, 1, AS_OF), NOW)
+        timings["figures"] = time.perf_counter() - mark
+        reads = statements[0]
+        mark = time.perf_counter()
+        snapshot = digests.take_snapshot(session, figures, NOW)
+        timings["snapshot"] = time.perf_counter() - mark
+        view = digests.hr_view(snapshot, "HR", digests.managers_map(session),
+                               figures.initiatives)
+    mark = time.perf_counter()
+    rendered = render_digest(view)
+    timings["render"] = time.perf_counter() - mark
+    seconds = time.perf_counter() - started
+    event.remove(engine, "before_cursor_execute", count)
+    out.mkdir(parents=True, exist_ok=True)
+    html = rendered.html
+    for image in rendered.images:
+        html = html.replace(f"cid:{image.cid}", "data:image/png;base64," +
+                            base64.b64encode(image.png).decode("ascii"))
+    (out / f"digest-{QUARTER}-hr.html").write_text(html, encoding="utf-8")
+    (out / f"digest-{QUARTER}-hr.csv").write_bytes(rendered.csv)
+    return {"people": len(figures.people), "seconds": seconds, "timings": timings,
+            "reads": reads, "statements": statements[0], "queries": figures.queries,
+            "html_kb": len(rendered.html) / 1024, "csv_kb": len(rendered.csv) / 1024,
+            "images_kb": sum(len(i.png) for i in rendered.images) / 1024,
+            "at_risk": len(view.goals_at_risk), "silent": len(view.without_checkin_4_weeks)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--tasks-per-person", type=int, default=50)
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--out", type=Path, default=Path("var/bench"),
+                        help="where the HR digest's HTML and CSV are written")
+    parser.add_argument("--keep", action="store_true", help="keep the bench_* schema")
+    args = parser.parse_args(argv)
+    from sqlalchemy import text
+
+    from models.db import make_engine
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}_digest"
+    print(f"setting up {args.people:,} people, {args.people * args.tasks_per_person:,} tasks "
+          f"and a year of weekly 1:1s in schema {schema} …", flush=True)
+    child = multiprocessing.get_context("spawn").Process(
+        target=setup, args=(args.database_url, schema, args.people, args.tasks_per_person))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print("VERIFICATION FAILED: the setup process failed", file=sys.stderr)
+        return 1
+    engine = make_engine(f"{args.database_url}?options=-csearch_path%3D{schema}")
+    try:
+        result = measure(engine, args.out)
+    finally:
+        engine.dispose()
+        if not args.keep:
+            with make_engine(args.database_url).begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    timings = result["timings"]
+    print(f"figures {timings['figures']:.2f} s ({result['queries']} queries, "
+          f"{result['reads']} statements), snapshot {timings['snapshot']:.2f} s "
+          f"(Evaluation rows; {result['statements'] - result['reads']} statements), "
+          f"render {timings['render']:.2f} s (HTML {result['html_kb']:.0f} KB, CSV "
+          f"{result['csv_kb']:.0f} KB, charts {result['images_kb']:.0f} KB); "
+          f"{result['at_risk']} goals at risk, {result['silent']} people without a check-in "
+          "for 4+ weeks", flush=True)
+    print(f"HR digest: {args.out}/digest-{QUARTER}-hr.html and .csv")
+    rss = peak_rss_mb()
+    for missed, what in ((result["seconds"] >= TARGET_SECONDS, "seconds"),
+                         (rss >= TARGET_RSS_MB, "peak_rss_mb")):
+        if missed:
+            print(f"TARGET MISSED: {what}")
+    print(f"people={result['people']} seconds={result['seconds']:.2f} "
+          f"queries={result['statements']} peak_rss_mb={rss:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,7 +10,8 @@ STAMP = $(VENV)/.installed-stamp
 
 help:
 	@echo "make demo   - create var/drumbeat.sqlite, import the example company, show it,"
-	@echo "              and send this week's check-in agendas into var/maildir"
+	@echo "              send this week's agendas into var/maildir, reply and forward notes"
+	@echo "              over SMTP, and send this quarter's evaluation digests"
 	@echo "make test   - lint and run the test suite (real SQLite, PostgreSQL and Redis)"
 	@echo "make bench  - run the benchmarks in bench/ against the local PostgreSQL and Redis"
 
@@ -38,6 +39,10 @@ demo: $(STAMP)
 	DRUMBEAT_AGENDA_LEAD_HOURS=168 $(BIN)/drumbeat scheduler --once
 	@echo "The week's agendas are in var/maildir/new (one file per email)."
 	$(BIN)/python examples/demo_replies.py
+	$(BIN)/drumbeat digest --all
+	$(BIN)/drumbeat digest --preview > /dev/null
+	@echo "This quarter's evaluation digests are in var/maildir/new; HR's is also in var/ as"
+	@echo "an HTML file to open in a browser (and its CSV): ls var/digest-*"
 	$(BIN)/drumbeat inbox --limit 5
 
 bench: $(STAMP)

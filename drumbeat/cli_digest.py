@@ -15,9 +15,9 @@ DIGEST_KINDS = ("hr", "manager", "employee")
 
 
 def digest(
-    period: Annotated[str, typer.Option(
+    period: Annotated[str | None, typer.Option(
         "--period", help="The quarter or year: 2026-Q4, 2026 (or FY2027-Q1, FY2027 when the "
-        "fiscal year starts later than January).")],
+        "fiscal year starts later than January); default: the current quarter.")] = None,
     to: Annotated[str | None, typer.Option(
         "--to", help="Send it to this address now (the figures are then kept as sent).")]
     = None,
@@ -46,6 +46,7 @@ def digest(
     from mail.digest_render import render_digest
     from models.db import make_engine, session_factory
     from models.queries import person_by_address
+    from models.scoring import quarter_window
     from workers import digests, outbox
     from workers.evaluations import compute_figures, window_named
     from workers.runtime import configure
@@ -55,6 +56,8 @@ def digest(
         raise typer.BadParameter(f"--kind must be one of {', '.join(DIGEST_KINDS)}")
     settings = get_settings()
     day = date.fromisoformat(today) if today else date.today()
+    if period is None:
+        period = quarter_window(day, settings.fiscal_year_start_month)[2]
     try:
         window = window_named(period, settings.fiscal_year_start_month, day)
     except ValueError as exc:

@@ -233,10 +233,12 @@ def main() -> None:
 
 
 def _register_mail_commands() -> None:
-    from drumbeat import cli_digest, cli_mail
+    from drumbeat import cli_digest, cli_mail, cli_outbox, cli_serve
 
+    cli_serve.register(app)
     cli_mail.register(app)
     cli_digest.register(app)
+    cli_outbox.register(app)
 
 
 _register_mail_commands()

@@ -1,0 +1,91 @@
+"""``drumbeat outbox``: what was sent (or waits to be), and one message in full."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from drumbeat.settings import get_settings
+
+outbox_app = typer.Typer(help="Outgoing mail: agendas, answers, reminders and digests.",
+                         invoke_without_command=True)
+
+
+@outbox_app.callback()
+def outbox_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    kind: Annotated[str | None, typer.Option(
+        help="Only agenda, nudge, answer or digest.")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="Only pending, queued, claimed, sent or failed.")] = None,
+    to: Annotated[str | None, typer.Option(help="Only mail to this address.")] = None,
+) -> None:
+    """List recent outgoing mail with its status; `drumbeat outbox show ID` prints one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import func, select
+
+    from models.db import make_engine, session_factory
+    from models.mailbox import OutboundMessage
+
+    query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
+    if kind:
+        query = query.where(OutboundMessage.kind == kind)
+    if status:
+        query = query.where(OutboundMessage.status == status)
+    if to:
+        query = query.where(func.lower(OutboundMessage.to_address) == to.strip().lower())
+    table = Table()
+    for column in ("id", "created", "kind", "to", "subject", "status", "tries"):
+        table.add_column(column, overflow="fold")
+    with session_factory(make_engine(get_settings().database_url))() as session:
+        rows = list(session.scalars(query))
+        for row in rows:
+            state = row.status + (f" ({row.last_error[:60]})" if row.last_error else "")
+            table.add_row(str(row.id), f"{row.created_at:%Y-%m-%d %H:%M}", row.kind,
+                          row.to_address, row.subject or "", state, str(row.attempts))
+    if not rows:
+        typer.echo("no outgoing mail yet")
+        return
+    Console().print(table)
+
+
+@outbox_app.command("show")
+def outbox_show(
+    outbox_id: Annotated[int, typer.Argument(help="The message's id (from the list).")],
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML part instead of the "
+                                       "text.")] = False,
+) -> None:
+    """Print one outgoing message: its headers and its text (or HTML) as rendered."""
+    from models.db import make_engine, session_factory
+    from models.mailbox import OutboundMessage
+
+    with session_factory(make_engine(get_settings().database_url))() as session:
+        row = session.get(OutboundMessage, outbox_id)
+        if row is None:
+            typer.echo(f"error: no outgoing message {outbox_id}; see `drumbeat outbox`",
+                       err=True)
+            raise typer.Exit(1)
+        typer.echo(f"To:         {row.to_address}")
+        typer.echo(f"Subject:    {row.subject}")
+        typer.echo(f"Kind:       {row.kind}    Status: {row.status}    Tries: {row.attempts}")
+        if row.message_id:
+            typer.echo(f"Message-ID: {row.message_id}")
+        if row.in_reply_to:
+            typer.echo(f"In reply to: {row.in_reply_to}")
+        if row.sent_at:
+            typer.echo(f"Sent:       {row.sent_at:%Y-%m-%d %H:%M:%S %Z}")
+        if row.last_error:
+            typer.echo(f"Last error: {row.last_error}")
+        typer.echo("")
+        body = row.body_html if html else row.body_text
+        typer.echo(body if body is not None else
+                   "(not rendered yet: it is rendered when it is first sent)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(outbox_app, name="outbox")

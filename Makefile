@@ -9,9 +9,9 @@ STAMP = $(VENV)/.installed-stamp
 .PHONY: test demo lint bench clean help
 
 help:
-	@echo "make demo   - create var/drumbeat.sqlite, import the example company, show it,"
-	@echo "              send this week's agendas into var/maildir, reply and forward notes"
-	@echo "              over SMTP, and send this quarter's evaluation digests"
+	@echo "make demo   - a simulated quarter of the example company in about a minute:"
+	@echo "              agendas, replies and forwarded notes over SMTP, answers, digests"
+	@echo "              (everything in var/demo)"
 	@echo "make test   - lint and run the test suite (real SQLite, PostgreSQL and Redis)"
 	@echo "make bench  - run the benchmarks in bench/ against the local PostgreSQL and Redis"
 
@@ -29,21 +29,18 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+DEMO = var/demo
+DEMO_ENV = DRUMBEAT_DATABASE_URL=sqlite:///$(DEMO)/drumbeat.sqlite \
+	DRUMBEAT_MAILDIR=$(DEMO)/maildir DRUMBEAT_MAIL_DOMAIN=northwind.example
+
 demo: $(STAMP)
-	$(BIN)/drumbeat db upgrade
-	$(BIN)/drumbeat import people examples/northwind/people.csv
-	$(BIN)/drumbeat import plan examples/northwind/plan.yaml
-	$(BIN)/drumbeat status
-	$(BIN)/drumbeat status --person marcus.bell@northwind.example
-	$(BIN)/drumbeat agendas preview grace.kim@northwind.example
-	DRUMBEAT_AGENDA_LEAD_HOURS=168 $(BIN)/drumbeat scheduler --once
-	@echo "The week's agendas are in var/maildir/new (one file per email)."
-	$(BIN)/python examples/demo_replies.py
-	$(BIN)/drumbeat digest --all
-	$(BIN)/drumbeat digest --preview > /dev/null
-	@echo "This quarter's evaluation digests are in var/maildir/new; HR's is also in var/ as"
-	@echo "an HTML file to open in a browser (and its CSV): ls var/digest-*"
-	$(BIN)/drumbeat inbox --limit 5
+	rm -rf $(DEMO)
+	$(DEMO_ENV) $(BIN)/drumbeat db upgrade
+	$(DEMO_ENV) $(BIN)/drumbeat import people examples/northwind/people.csv
+	$(DEMO_ENV) $(BIN)/drumbeat import plan examples/northwind/plan.yaml
+	$(DEMO_ENV) DRUMBEAT_DEMO_DIR=$(DEMO) $(BIN)/python examples/demo_quarter.py
+	$(DEMO_ENV) $(BIN)/drumbeat digest --period 2026-Q4 --today 2027-01-04 --preview > /dev/null
+	$(DEMO_ENV) $(BIN)/drumbeat status --person lukas.novak@northwind.example --today 2026-12-31
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

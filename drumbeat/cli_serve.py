@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -51,6 +50,7 @@ def serve(
     from workers import scheduler as beat
     from workers.intake import RawStore
     from workers.nudges import BatchNudger
+    from workers.runtime import runtime
 
     settings = get_settings()
     _configure_logging()
@@ -74,7 +74,7 @@ def serve(
                f"{controller.hostname}:{controller.port}, outgoing mail to {where}, "
                f"{requeued} left-over items queued again; Ctrl-C to stop", err=False)
     ticker = threading.Thread(target=beat.run, name="scheduler", daemon=True, args=(
-        lambda: datetime.now(UTC), settings.scheduler_interval_seconds, stop))
+        runtime().clock, settings.scheduler_interval_seconds, stop))
     ticker.start()
     stop.wait()
     typer.echo("stopping: no new mail accepted; finishing queued work …")

@@ -7,7 +7,7 @@ than deep inside a worker. Every field here is documented in the README.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     )
     digest_employee_summaries: bool = Field(
         default=True, description="Also send each employee their own figures.",
+    )
+    clock_start: datetime | None = Field(
+        default=None, description="Run on a simulated clock from this moment (demos and "
+        "tests of a whole quarter); unset: the real clock.",
+    )
+    clock_speed: float = Field(
+        default=1.0, gt=0, description="With DRUMBEAT_CLOCK_START: simulated seconds per "
+        "real second.",
     )
     store_notes: bool = Field(
         default=True, description="Keep forwarded 1:1 notes' text on the meeting, for the pair "

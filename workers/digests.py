@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mail.compose import Attachment, InlineImage, make_message_id
@@ -234,13 +234,17 @@ def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: dat
 def dispatch_due(session: Session, now: datetime, domain: str, fiscal_year_start_month: int,
                  delay_days: int, employee_summaries: bool) -> list[int]:
     """The digests of every period closed ``delay_days`` ago, once (outbox dedupe key);
-    the figures are computed only while a period has none of its rows yet."""
+    the figures are computed only while a period has none of its rows yet, and a
+    period that ended before the first person was added (a new install) is skipped."""
     created: list[int] = []
     for window in closed_windows(now.date(), fiscal_year_start_month, delay_days):
         exists = session.scalar(select(OutboundMessage.id).where(
             OutboundMessage.dedupe_key.like(f"{DIGEST}:{window.label}:%")).limit(1))
         if exists is not None:
             continue
+        first = session.scalar(select(func.min(Person.created_at)))
+        if first is None or first.date() > window.end:
+            continue  # a period that closed before anyone was in Drumbeat: nothing to tell
         figures = compute_figures(session, window, now)
         snapshot = take_snapshot(session, figures, now)
         created += outbox.add_rows(session, digest_rows(session, figures, snapshot, now,

@@ -7,9 +7,10 @@ transport and clock), so nothing is built at import time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -44,12 +45,25 @@ def transport_for(settings: Settings) -> Transport:
     return MaildirTransport(settings.maildir)
 
 
+def simulated_clock(start: datetime, speed: float) -> Callable[[], datetime]:
+    """A clock that starts at ``start`` and runs ``speed`` times faster than the real one
+    (``DRUMBEAT_CLOCK_START``/``DRUMBEAT_CLOCK_SPEED``: a quarter in a minute for the demo)."""
+    began = time.monotonic()
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+
+    def now() -> datetime:
+        return start + timedelta(seconds=(time.monotonic() - began) * speed)
+    return now
+
+
 def configure(settings: Settings, *, engine: Engine | None = None,
               transport: Transport | None = None,
               clock: Callable[[], datetime] | None = None) -> Runtime:
     """Build and install this process's runtime."""
     global _current
     engine = engine or make_engine(settings.database_url)
+    if clock is None and settings.clock_start is not None:
+        clock = simulated_clock(settings.clock_start, settings.clock_speed)
     _current = Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                        transport=transport or transport_for(settings), clock=clock or utcnow)
     return _current

@@ -1,0 +1,279 @@
+"""Demo: a whole quarter of Drumbeat in about a minute, through the real pipeline.
+
+Run by ``make demo`` after the example company is imported into ``var/demo``. It
+starts ``drumbeat serve`` (intake, workers, scheduler in one process) on a
+simulated clock that runs through Q4 2026 about 120,000 times faster than real
+time, then acts as the company's people: it reads each agenda arriving in the
+Maildir and, after the 1:1, answers it the way real mail clients write replies
+(Gmail top-posted, Outlook with its From/Sent block, Apple Mail, inline answers
+under quoted task lines), or, as a manager, forwards their 1:1 notes to
+``notes@`` with action items. Everything goes over SMTP to the running intake.
+When the quarter has closed, the scheduler sends the evaluation digests; the
+script stops the server and tells the story of what happened and where to look.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import smtplib
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import format_datetime, make_msgid, parsedate_to_datetime
+from pathlib import Path
+
+DEMO = Path(os.environ.get("DRUMBEAT_DEMO_DIR", "var/demo"))
+MAILDIR = DEMO / "maildir" / "new"
+DRUMBEAT = str(Path(sys.executable).with_name("drumbeat"))
+DOMAIN = "northwind.example"
+START = datetime(2026, 9, 28, 0, 0, tzinfo=UTC)  # the Monday before Q4 2026
+END = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)  # the digests go out on Jan 3
+REAL_SECONDS = 60.0
+SPEED = (END - START).total_seconds() / REAL_SECONDS
+CHECKIN = re.compile(r"is on \w{3} (\d{1,2}) (\w{3}) at (\d{2}):(\d{2})")
+MONTHS = {m: n for n, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)%")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def roll(text: str, sides: int) -> int:
+    """A fixed 'random' number for this message, so every run tells the same story."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % sides
+
+
+class Clock:
+    """The server's simulated time, computed the same way (start + elapsed × speed)."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+
+    def now(self) -> datetime:
+        return START + timedelta(seconds=(time.monotonic() - self.began) * SPEED)
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    return body.get_content() if body is not None else ""  # type: ignore[union-attr]
+
+
+def checkin_time(agenda: EmailMessage) -> datetime | None:
+    """When the agenda's 1:1 is (read from its first line, as a person would)."""
+    match = CHECKIN.search(text_of(agenda))
+    if not match:
+        return None
+    sent = parsedate_to_datetime(str(agenda["Date"]))
+    day, month, hour, minute = (int(match.group(1)), MONTHS[match.group(2)],
+                                int(match.group(3)), int(match.group(4)))
+    year = sent.year + (1 if month < sent.month else 0)
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def open_tasks(agenda: EmailMessage) -> list[tuple[str, str, int]]:
+    found = []
+    for line in text_of(agenda).splitlines():
+        match = TASK_LINE.match(line)
+        if match and "— done" not in line:
+            found.append((match.group(1), match.group(2), int(match.group(3))))
+    return found
+
+
+def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
+    """An employee's answer after the 1:1, in one of four mail clients' shapes."""
+    key = str(agenda["Message-ID"])
+    if roll(key, 10) >= 8:  # two in ten don't answer this week
+        return None
+    tasks = open_tasks(agenda)
+    lines = []
+    for ref, _title, percent in tasks[:2]:
+        lines.append(f"{ref} done" if percent >= 60 or roll(key + ref, 4) == 0
+                     else f"{ref} {min(95, percent + 25)}% making progress")
+    lines.append("skip: vacation" if roll(key, 17) == 0 else "met: yes 30min")
+    quoted = "\n".join(f"> {line}" if line else ">" for line in text_of(agenda).splitlines())
+    style = roll(key, 4)
+    if style == 0:  # Gmail, top-posted
+        body = ("\n".join(lines) + "\n\nThanks!\n\n"
+                f"On {agenda['Date']}, Drumbeat <{agenda['From']}> wrote:\n{quoted}\n")
+    elif style == 1:  # Outlook desktop: unquoted original under a From/Sent block
+        body = ("\n".join(lines) + "\n\nBest regards\n\n________________________________\n"
+                f"From: Drumbeat <{agenda['From']}>\nSent: {agenda['Date']}\n"
+                f"To: {agenda['To']}\nSubject: {agenda['Subject']}\n\n{text_of(agenda)}")
+    elif style == 2 and tasks:  # inline: answers right under the quoted task lines
+        answered = []
+        for line in text_of(agenda).splitlines():
+            answered.append(f"> {line}" if line else ">")
+            match = TASK_LINE.match(line)
+            if match and match.group(1) == tasks[0][0]:
+                answered.append(lines[0].split(" ", 1)[1])
+        body = f"Answers inline.\n{lines[-1]}\n\n" + "\n".join(answered) + "\n"
+    else:  # Apple Mail, iPhone
+        body = ("\n".join(lines) + "\n\nSent from my iPhone\n\n"
+                f"> On {agenda['Date']}, Drumbeat <{agenda['From']}> wrote:\n{quoted}\n")
+    reply = EmailMessage()
+    reply["From"] = str(agenda["To"])
+    reply["To"] = str(agenda["Reply-To"])
+    reply["Subject"] = f"Re: {agenda['Subject']}"
+    reply["Date"] = format_datetime(when)
+    reply["Message-ID"] = make_msgid(domain="mail.example")
+    reply["In-Reply-To"] = str(agenda["Message-ID"])
+    reply.set_content(body)
+    return reply
+
+
+def manager_notes(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
+    """Now and then a manager forwards the notes they mailed after the 1:1 (Gmail)."""
+    key = str(agenda["Message-ID"])
+    if roll(key, 6) != 0:
+        return None
+    manager = str(agenda["To"])
+    report = str(agenda["Subject"]).removeprefix("1:1 with ").split(":")[0]
+    first = report.split()[0]
+    checkin = checkin_time(agenda) or when
+    notes = (f"Notes from today's 1:1 with {report}\n\n"
+             "- Talked through the quarter's priorities and what is blocking them.\n\n"
+             f"ACTION: {first} to write up the open questions by Friday\n"
+             "- [ ] me: unblock the budget approval next week\n")
+    body = (f"with: {report}\n\n---------- Forwarded message ---------\n"
+            f"From: {manager}\nDate: {format_datetime(checkin)}\n"
+            f"Subject: 1:1 notes\nTo: {manager}\n\n{notes}")
+    message = EmailMessage()
+    message["From"] = manager
+    message["To"] = f"notes@{DOMAIN}"
+    message["Subject"] = "Fwd: 1:1 notes"
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = make_msgid(domain="mail.example")
+    message.set_content(body)
+    return message
+
+
+def waiting() -> int:
+    """Outgoing mail not sent yet (the ledger says when the digests are all out)."""
+    with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
+        return int(db.execute("SELECT count(*) FROM outbound_message WHERE status IN "
+                              "('pending', 'queued', 'claimed')").fetchone()[0])
+
+
+def main() -> int:
+    port = free_port()
+    env = {**os.environ, "DRUMBEAT_DATABASE_URL": f"sqlite:///{DEMO / 'drumbeat.sqlite'}",
+           "DRUMBEAT_MAILDIR": str(DEMO / "maildir"), "DRUMBEAT_SMTPD_PORT": str(port),
+           "DRUMBEAT_MAIL_DOMAIN": DOMAIN, "DRUMBEAT_CLOCK_START": START.isoformat(),
+           "DRUMBEAT_CLOCK_SPEED": f"{SPEED:.0f}", "DRUMBEAT_SCHEDULER_INTERVAL_SECONDS": "0.3",
+           "DRUMBEAT_AGENDA_LEAD_HOURS": "48",
+           # simulated minutes: a row claimed a moment ago is days old on this clock
+           "DRUMBEAT_OUTBOX_STALE_MINUTES": "1e9"}
+    env.pop("DRUMBEAT_REDIS_URL", None)
+    MAILDIR.mkdir(parents=True, exist_ok=True)
+    print(f"Simulating Q4 2026 for the 30 people of Northwind: {START:%d %b %Y} to "
+          f"{END:%d %b %Y} in about {REAL_SECONDS:.0f} seconds …", flush=True)
+    server = subprocess.Popen([DRUMBEAT, "serve", "--drain", "20"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    clock = Clock()
+    counts: Counter[str] = Counter()
+    seen: set[str] = set()
+    due: list[tuple[datetime, EmailMessage, str]] = []
+    client: smtplib.SMTP | None = None
+    try:
+        deadline = time.monotonic() + 30
+        while client is None:
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=30)
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    print("demo: drumbeat serve did not start")
+                    return 1
+                time.sleep(0.2)
+        clock = Clock()  # the server's clock started with it, a moment ago
+        last_month = ""
+        while clock.now() < END or not counts["digest"] or waiting():
+            if clock.now() > END + timedelta(days=120):
+                print("demo: the digests did not arrive")
+                return 1
+            month = f"{clock.now():%B}"
+            if month != last_month and clock.now() < END:
+                print(f"  {clock.now():%d %b %Y}: {counts['agenda']} agendas, "
+                      f"{counts['reply']} replies, {counts['notes']} notes forwarded, "
+                      f"{counts['answer']} answers so far", flush=True)
+                last_month = month
+            for path in sorted(MAILDIR.iterdir()):
+                if path.name in seen:
+                    continue
+                seen.add(path.name)
+                message = message_from_bytes(path.read_bytes(), policy=default)
+                read(message, counts, due, clock)
+            now = clock.now()
+            for when, message, kind in [item for item in due if item[0] <= now]:
+                due.remove((when, message, kind))
+                message.replace_header("Date", format_datetime(now))
+                client.send_message(message)
+                counts[kind] += 1
+            time.sleep(0.05)
+    finally:
+        if client is not None:
+            client.quit()
+        server.terminate()
+        server.wait(timeout=60)
+    story(counts)
+    return 0
+
+
+def read(message: EmailMessage, counts: Counter[str], due: list[tuple[datetime, EmailMessage,
+                                                                        str]],
+         clock: Clock) -> None:
+    """What a person does with one email from Drumbeat."""
+    submitted = str(message.get("Auto-Submitted", ""))
+    subject = str(message["Subject"])
+    if submitted == "auto-replied":
+        counts["answer"] += 1
+    elif "evaluation" in subject:
+        counts["digest"] += 1
+    elif "no 1:1 with" in text_of(message) and "on record for" in text_of(message):
+        counts["reminder"] += 1
+    elif subject.startswith("1:1 with"):
+        counts["agenda"] += 1
+        after = (checkin_time(message) or clock.now()) + timedelta(hours=3)
+        if "YOUR TASKS" in text_of(message):
+            reply = employee_reply(message, after)
+            if reply is not None:
+                due.append((after, reply, "reply"))
+        else:
+            notes = manager_notes(message, after)
+            if notes is not None:
+                due.append((after, notes, "notes"))
+
+
+def story(counts: Counter[str]) -> None:
+    print(f"""
+The quarter, as it happened:
+  {counts['agenda']} check-in agendas went out before the 1:1s, and {counts['reminder']} \
+reminders for 1:1s that were not logged;
+  people answered {counts['reply']} of them from Gmail, Outlook, Apple Mail and with inline \
+answers, and managers forwarded {counts['notes']} sets of 1:1 notes with action items;
+  Drumbeat answered {counts['answer']} of those messages (at most five a person an hour);
+  when the quarter and the year closed, the scheduler sent {counts['digest']} evaluation \
+digests (HR, managers, employees).
+
+Where to look:
+  {MAILDIR}/               every email, one file each (open them in a mail client)
+  {DEMO}/digest-2026-Q4-hr.html          the quarter's HR digest, to open in a browser
+  DRUMBEAT_DATABASE_URL=sqlite:///{DEMO}/drumbeat.sqlite .venv/bin/drumbeat outbox
+                                         what was sent; `outbox show ID` prints one
+""")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""The README's screenshots are real: this test renders a real agenda and a real HR
+digest, opens them in headless Chromium and writes ``docs/screenshots/*.png``.
+
+Run it after changing a template and commit the new pictures. Chromium comes from
+Debian's ``chromium`` package (``.ci/run`` installs it); locally the test skips
+without it, under CI it fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from drumbeat.cli_digest import _write_preview
+from mail.digest_render import render_digest
+from tests.conftest import Database, service_missing
+from tests.test_cli_mail import NOW, company_env, drumbeat
+from tests.test_digest_golden import NOW as QUARTER_END
+from tests.test_digest_golden import seed
+from workers import digests
+from workers.evaluations import compute_figures, window_named
+
+SCREENSHOTS = Path(__file__).parents[1] / "docs" / "screenshots"
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    service_missing("Chromium", FileNotFoundError("install Debian's chromium package"))
+    raise AssertionError("unreachable")
+
+
+def screenshot(html: Path, png: Path, height: int) -> tuple[int, int]:
+    """Headless Chromium at a mail client's width; returns the PNG's size."""
+    png.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                    "--hide-scrollbars", f"--screenshot={png}",
+                    f"--window-size=720,{height}", html.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_real_agenda_rendered_in_chromium(db: Database, tmp_path: Path) -> None:
+    env = company_env(db, tmp_path)
+    html = tmp_path / "agenda.html"
+    result = drumbeat(env, "agendas", "preview", "lukas.novak@northwind.example", "--now",
+                      NOW, "--html", str(html))
+    assert result.returncode == 0, result.stderr
+    assert screenshot(html, SCREENSHOTS / "agenda.png", 1100) == (720, 1100)
+    assert (SCREENSHOTS / "agenda.png").stat().st_size > 30_000  # not a blank page
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_real_hr_digest_rendered_in_chromium(db: Database, tmp_path: Path) -> None:
+    seed(db)
+    window = window_named("2026-Q4", 1, QUARTER_END.date())
+    with db.session() as session, session.begin():
+        figures = compute_figures(session, window, QUARTER_END)
+        snapshot = digests.take_snapshot(session, figures, QUARTER_END)
+        view = digests.hr_view(snapshot, "Hana", digests.managers_map(session),
+                               figures.initiatives)
+    html = _write_preview(render_digest(view), tmp_path, window.label, "hr")
+    assert screenshot(html, SCREENSHOTS / "hr-digest.png", 2200) == (720, 2200)
+    assert (SCREENSHOTS / "hr-digest.png").stat().st_size > 50_000

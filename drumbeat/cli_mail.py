@@ -51,9 +51,18 @@ def _configure_logging() -> None:
     """One line per event; dramatiq's start/stop chatter and aiosmtpd's line per SMTP
     command (five a message, a measurable share of the intake's CPU) only when
     something is wrong."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from drumbeat.logs import configure
+
+    configure(get_settings().log_format)  # DRUMBEAT_LOG_FORMAT: text or json
     logging.getLogger("dramatiq").setLevel(logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def _serve_health(settings: Settings) -> None:
+    """/healthz and /metrics in a daemon thread, when DRUMBEAT_METRICS_PORT is set."""
+    from drumbeat.health import start_health_server
+
+    start_health_server(settings)
 
 
 def _processing(settings: Settings) -> tuple[Callable[[int], None], dramatiq.Worker | None]:
@@ -116,6 +125,7 @@ def worker(
             "DRUMBEAT_REDIS_URL is not set: on the embedded setup the worker runs inside "
             "`drumbeat scheduler`, so there is nothing to start here.")
     _configure_logging()
+    _serve_health(settings)
     stop = threading.Event()
     _stop_on_signals(stop)
     _broker, running = _start_workers(settings, threads)
@@ -145,6 +155,8 @@ def scheduler(
     if moment is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once")
     _configure_logging()
+    if not once:
+        _serve_health(settings)
     broker, running = _start_workers(settings, threads=2)
     assert running is not None
     stop = threading.Event()
@@ -242,6 +254,7 @@ def smtpd(
 
     settings = get_settings()
     _configure_logging()
+    _serve_health(settings)
     store = RawStore(make_engine(settings.database_url, pre_ping=False))
     on_stored, running = _batched_processing(settings)
     controller = Controller(
@@ -278,6 +291,8 @@ def imap_poll(
                    "DRUMBEAT_IMAP_PASSWORD first.", err=True)
         raise typer.Exit(1)
     _configure_logging()
+    if not once:
+        _serve_health(settings)
     account = ImapAccount(
         host=settings.imap_host, port=settings.imap_port, username=settings.imap_username,
         password=settings.imap_password.get_secret_value() if settings.imap_password else "",

@@ -98,6 +98,16 @@ class Settings(BaseSettings):
         default=48, gt=0, description="A period that closed this recently without a meeting "
         "gets one reminder.",
     )
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Serve /healthz and /metrics over HTTP on "
+        "this port in each long-running command; unset: off. One port per process.",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Where /healthz and /metrics "
+                              "listen (0.0.0.0 for every interface).")
+    log_format: str = Field(
+        default="text", pattern=r"^(text|json)$",
+        description="text: one readable line per event; json: one JSON object per line.",
+    )
 
     @field_validator("default_timezone")
     @classmethod

@@ -68,6 +68,8 @@ class IntakeHandler:
             try:
                 self.on_stored(row_id)
             except Exception:  # stored is what counts: the inbox sweeper will pick it up
-                log.exception("stored message %s but could not queue it", row_id)
-        log.info("stored message %s from %s", row_id, envelope.mail_from)
+                log.exception("stored message %s but could not queue it", row_id,
+                              extra={"inbound_id": row_id})
+        log.info("stored message %s from %s", row_id, envelope.mail_from,
+                 extra={"inbound_id": row_id})
         return f"250 2.0.0 OK: queued as {row_id}"

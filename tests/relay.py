@@ -53,7 +53,7 @@ class Relay:
                              mechanism: str, data: object) -> AuthResult:
                 ok = isinstance(data, LoginPassword) and (
                     data.login.decode(), data.password.decode()) == login
-                return AuthResult(success=ok)
+                return AuthResult(success=ok, handled=False)
             options = {"authenticator": authenticate, "auth_required": True,
                        "auth_require_tls": False}
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,

@@ -15,7 +15,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings
-from workers import agendas, digests, inbound, outbox
+from workers import agendas, digests, inbound, metrics, outbox
 from workers.runtime import Runtime, runtime
 from workers.sending import RetryLater, deliver, hand_over
 
@@ -75,10 +75,12 @@ def _process_and_answer(rt: Runtime, inbound_id: int) -> None:
     try:
         status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
     except Exception as exc:
-        log.exception("processing inbound message %s failed", inbound_id)
+        log.exception("processing inbound message %s failed", inbound_id,
+                      extra={"inbound_id": inbound_id})
+        metrics.processed("error")
         inbound.record_failure(rt, inbound_id, f"{type(exc).__name__}: {exc}")
         return
-    log.info("inbound message %s: %s", inbound_id, status)
+    log.info("inbound message %s: %s", inbound_id, status, extra={"inbound_id": inbound_id})
     for outbox_id, message in ready.items():
         try:
             hand_over(rt, outbox_id, message, attempts=1,
@@ -87,7 +89,8 @@ def _process_and_answer(rt: Runtime, inbound_id: int) -> None:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))
         except Exception:
-            log.exception("sending answer %s failed; the sweeper will try again", outbox_id)
+            log.exception("sending answer %s failed; the sweeper will try again", outbox_id,
+                          extra={"outbox_id": outbox_id})
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)

@@ -34,7 +34,7 @@ from mail.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person
 from models.queries import person_by_address
-from workers import notes, outbox
+from workers import metrics, notes, outbox
 from workers.apply import Applier, Pair
 from workers.runtime import Runtime
 from workers.sending import build_for
@@ -84,7 +84,9 @@ def process(rt: Runtime, inbound_id: int, *, ready: dict[int, EmailMessage] | No
             return (row.status if row else "missing"), []
         result = _run(session, row, now, rt, ready)
         row.attempts += 1  # set last: one UPDATE of the row, at the commit
-        return result
+        outcome = row.outcome
+    metrics.processed(result[0], outcome)  # counted once committed
+    return result
 
 
 def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,

@@ -28,6 +28,7 @@ from sqlalchemy.sql.dml import Insert
 
 from models.base import utcnow
 from models.mailbox import InboundMessage
+from workers import metrics
 
 _HEADERS = BytesHeaderParser(policy=compat32)
 MAX_HEADER_CHARS = 998
@@ -103,6 +104,7 @@ def store_on(connection: Connection, raw: bytes, *, via: str,
     values = row_values(raw, via=via, envelope_from=envelope_from, envelope_to=envelope_to)
     new_id = connection.execute(_insert_statement(connection.dialect.name), values).scalar()
     if new_id is not None:
+        metrics.stored(via)
         return new_id, True
     existing = connection.execute(select(InboundMessage.id).where(
         InboundMessage.message_id == values["message_id"])).scalar()
@@ -162,10 +164,13 @@ class RawStore:
         try:
             cursor.execute(_PG_INSERT, params, prepare=True)
             row = cursor.fetchone()
+            new = row is not None
             if row is None:  # already stored: the same message again
                 cursor.execute(_PG_EXISTING, (values["message_id"],))
                 row = cursor.fetchone()
             connection.commit()
+            if new:
+                metrics.stored(self.via)
         except BaseException:
             with contextlib.suppress(Exception):  # a dead connection cannot roll back
                 connection.rollback()

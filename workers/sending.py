@@ -20,7 +20,7 @@ from mail.tokens import reply_address
 from mail.transport import PermanentFailure, TemporaryFailure
 from models.mailbox import OutboundMessage
 from models.mailbox import OutboundStatus as Status
-from workers import outbox
+from workers import metrics, outbox
 from workers.runtime import Runtime
 
 log = logging.getLogger("drumbeat.send")
@@ -70,8 +70,8 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
                                                          rendered.html)
         images, files = PARTS[row.kind](session, row, rt) if row.kind in PARTS else ((), ())
         message = build_for(rt, row, images, files)
-        attempts, to_address = row.attempts, row.to_address
-    return hand_over(rt, outbox_id, message, attempts, to_address)
+        attempts, to_address, kind = row.attempts, row.to_address, row.kind
+    return hand_over(rt, outbox_id, message, attempts, to_address, kind=kind)
 
 
 def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] = (),
@@ -91,25 +91,32 @@ def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] =
 
 
 def hand_over(rt: Runtime, outbox_id: int, message: EmailMessage, attempts: int,
-              to_address: str) -> str:
-    """Give a claimed row's message to the transport and record what happened."""
+              to_address: str, *, kind: str = "answer") -> str:
+    """Give a claimed row's message to the transport and record what happened
+    (``kind`` is the row's, for the metrics; answers are handed over by the inbound worker)."""
     settings = rt.settings
     try:
         rt.transport.send(message, settings.sender_address, [to_address])
     except PermanentFailure as failure:
         with rt.sessions() as session, session.begin():
             outbox.mark_failed(session, outbox_id, failure.answer)
-        log.warning("outbox %s refused for good: %s", outbox_id, failure.answer)
+        metrics.handed_over(kind, Status.FAILED.value)
+        log.warning("outbox %s refused for good: %s", outbox_id, failure.answer,
+                    extra={"outbox_id": outbox_id})
         return Status.FAILED.value
     except TemporaryFailure as failure:
         with rt.sessions() as session, session.begin():
             if attempts >= settings.send_max_attempts:
                 outbox.mark_failed(session, outbox_id, f"gave up after {attempts} tries: "
                                    f"{failure.answer}")
+                metrics.handed_over(kind, Status.FAILED.value)
                 return Status.FAILED.value
             outbox.release(session, outbox_id, failure.answer)
-        log.info("outbox %s will be retried: %s", outbox_id, failure.answer)
+        metrics.handed_over(kind, "retry")
+        log.info("outbox %s will be retried: %s", outbox_id, failure.answer,
+                 extra={"outbox_id": outbox_id})
         raise RetryLater(failure.answer) from failure
     with rt.sessions() as session, session.begin():
         outbox.mark_sent(session, outbox_id, rt.clock())
+    metrics.handed_over(kind, Status.SENT.value)
     return Status.SENT.value

@@ -146,7 +146,8 @@ def scheduler(
 
     Safe to run twice: what is due is recorded with unique keys, so a second
     scheduler only asks a question that is already answered. Without
-    DRUMBEAT_REDIS_URL it also runs the worker in this process.
+    DRUMBEAT_REDIS_URL it also runs the worker in this process; with Redis the
+    `drumbeat worker` processes do the work.
     """
     from workers import scheduler as beat
 
@@ -157,17 +158,20 @@ def scheduler(
     _configure_logging()
     if not once:
         _serve_health(settings)
-    broker, running = _start_workers(settings, threads=2)
-    assert running is not None
+    # On Redis the worker processes do the work; only the in-process broker needs one here.
+    broker, running = _start_workers(settings, threads=2, embedded_only=True)
     stop = threading.Event()
     _stop_on_signals(stop)
     clock = (lambda: moment) if moment else (lambda: datetime.now(UTC))
     ticks = beat.run(clock, interval or settings.scheduler_interval_seconds, stop, once=once)
-    if isinstance(broker, StubBroker):
-        broker.join("drumbeat", fail_fast=True)
-        running.join()
-    running.stop()
-    if once:
+    if running is not None:
+        if isinstance(broker, StubBroker):
+            broker.join("drumbeat", fail_fast=True)
+            running.join()
+        running.stop()
+    if once and running is None:
+        typer.echo("tick queued: the `drumbeat worker` processes dispatch and send it")
+    elif once:
         _report_outbox()
     else:
         typer.echo(f"scheduler stopped after {ticks} ticks")

@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +80,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_schema() -> Iterator[tuple[str, Engine]]:
-    """A private, migrated schema in the ``test`` database, dropped at the end."""
-    schema = f"drumbeat_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def empty_postgres_schema(prefix: str) -> Iterator[str]:
+    """A schema of its own in the ``test`` database, dropped afterwards (PostgreSQL down:
+    skip locally, fail under CI)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = make_engine(POSTGRES_URL)
     try:
         with admin.begin() as conn:
@@ -90,13 +92,22 @@ def postgres_schema() -> Iterator[tuple[str, Engine]]:
     except OperationalError as exc:
         admin.dispose()
         service_missing("PostgreSQL", exc)
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    upgrade(engine)
-    yield schema, engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[tuple[str, Engine]]:
+    """A private, migrated schema in the ``test`` database, dropped at the end."""
+    with empty_postgres_schema("drumbeat_test") as schema:
+        engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        upgrade(engine)
+        yield schema, engine
+        engine.dispose()
 
 
 def postgres_url(schema: str) -> str:

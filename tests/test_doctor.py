@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,18 @@ import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from drumbeat import cli_doctor
 from drumbeat.cli_doctor import FAIL, OK, SKIP, WARN, Check, run_checks
 from drumbeat.settings import Settings, get_settings
 from models.db import make_engine
 from models.migrate import head_revision, upgrade
-from tests.conftest import POSTGRES_URL, REDIS_URL, postgres_url, service_missing
+from tests.conftest import (
+    REDIS_URL,
+    empty_postgres_schema,
+    postgres_url,
+    service_missing,
+)
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.relay import Relay, free_port
 
@@ -71,18 +73,8 @@ def test_a_migrated_postgres_schema_passes(postgres_schema: tuple[str, Any],
 @pytest.fixture
 def empty_schema() -> Iterator[str]:
     """A schema of its own in the test database, with no tables in it."""
-    schema = f"drumbeat_doctor_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        service_missing("PostgreSQL", exc)
-    yield schema
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with empty_postgres_schema("drumbeat_doctor") as schema:
+        yield schema
 
 
 def test_an_empty_or_old_postgres_schema_says_to_upgrade(empty_schema: str,

@@ -47,6 +47,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_org.py
 	$(BIN)/python bench/agendas.py
 	$(BIN)/python bench/replies.py
+	$(BIN)/python bench/forwards.py
+	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/digest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

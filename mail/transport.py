@@ -89,6 +89,12 @@ class SmtpTransport:
         if config.starttls and connection.has_extn("starttls"):
             connection.starttls(context=ssl.create_default_context())
             connection.ehlo()
+        elif config.starttls and config.username:
+            connection.close()  # never send the password in clear text
+            raise smtplib.SMTPNotSupportedError(
+                "the relay offers no STARTTLS, so the password was not sent; use a relay "
+                "with STARTTLS, or set DRUMBEAT_SMTP_STARTTLS=false for one on a trusted "
+                "network")
         if config.username:
             connection.login(config.username, config.password or "")
         self._local.connection = connection

@@ -42,6 +42,19 @@ def test_login_is_used_when_configured_and_required_by_the_relay() -> None:
         relay.stop()
 
 
+def test_a_password_is_never_sent_to_a_relay_without_starttls() -> None:
+    relay = Relay(login=("drumbeat", "s3cret")).start()  # offers AUTH, not STARTTLS
+    try:
+        transport = SmtpTransport(RelayConfig("127.0.0.1", relay.port, "drumbeat", "s3cret",
+                                              starttls=True))
+        with pytest.raises(TemporaryFailure, match="no STARTTLS, so the password was not"):
+            transport.send(message(), "drumbeat@acme.example", ["ann@acme.example"])
+        assert relay.messages() == []
+        transport.close()
+    finally:
+        relay.stop()
+
+
 def test_one_connection_carries_many_messages_and_survives_a_refusal() -> None:
     relay = Relay().start()
     try:

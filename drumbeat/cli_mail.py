@@ -99,6 +99,13 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
+def wait_for_stop(stop: threading.Event) -> None:
+    """Wait in short slices: a signal the kernel hands to another thread only runs its
+    Python handler when the main thread wakes up, and a bare ``wait()`` never does."""
+    while not stop.wait(timeout=0.5):
+        pass
+
+
 def _parse_now(text: str | None) -> datetime | None:
     if text is None:
         return None
@@ -131,7 +138,7 @@ def worker(
     _broker, running = _start_workers(settings, threads)
     assert running is not None
     typer.echo(f"worker running with {threads} threads; Ctrl-C to stop")
-    stop.wait()
+    wait_for_stop(stop)
     running.stop()
 
 
@@ -271,7 +278,7 @@ def smtpd(
     controller.start()
     typer.echo(f"receiving mail for @{settings.mail_domain} on "
                f"{controller.hostname}:{controller.port}; Ctrl-C to stop")
-    stop.wait()
+    wait_for_stop(stop)
     controller.stop()
     on_stored.close()
     _drain(running)

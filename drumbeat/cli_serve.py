@@ -41,7 +41,12 @@ def serve(
     from aiosmtpd.controller import Controller
     from dramatiq.brokers.stub import StubBroker
 
-    from drumbeat.cli_mail import _configure_logging, _start_workers, _stop_on_signals
+    from drumbeat.cli_mail import (
+        _configure_logging,
+        _start_workers,
+        _stop_on_signals,
+        wait_for_stop,
+    )
     from drumbeat.health import start_health_server
     from mail.smtpd import IntakeHandler
     from models.db import make_engine
@@ -76,7 +81,7 @@ def serve(
     ticker = threading.Thread(target=beat.run, name="scheduler", daemon=True, args=(
         runtime().clock, settings.scheduler_interval_seconds, stop))
     ticker.start()
-    stop.wait()
+    wait_for_stop(stop)
     typer.echo("stopping: no new mail accepted; finishing queued work …")
     controller.stop()  # 1. nothing new comes in
     ticker.join(timeout=5)  # 2. no new ticks (it waits on the same event)

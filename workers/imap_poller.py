@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mail.imap import ImapAccount, ImapClient
 from models.mailbox import ImapCursor
 from workers.intake import store_raw
+from workers.scheduler import pause
 
 log = logging.getLogger("drumbeat.imap")
 CONNECTION_ERRORS = (OSError, socket.timeout, imaplib.IMAP4.abort, imaplib.IMAP4.error)
@@ -86,11 +87,11 @@ def run(sessions: sessionmaker[Session], account: ImapAccount, interval: float,
             result = poll_once(sessions, account, on_stored)
         except CONNECTION_ERRORS as exc:
             log.warning("IMAP %s: %s; trying again in %.0f s", account.key, exc, backoff)
-            stop.wait(backoff)
+            pause(stop, backoff)
             backoff = min(backoff * 2, max_backoff)
             continue
         backoff = interval
         if result.seen:
             log.info("IMAP %s: %d new, %d already stored", account.key, result.stored,
                      result.duplicates)
-        stop.wait(interval)
+        pause(stop, interval)

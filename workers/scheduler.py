@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -40,5 +41,13 @@ def run(clock: Callable[[], datetime], interval: float, stop: threading.Event,
         log.debug("tick %d at %s", ticks, now.isoformat())
         if once:
             break
-        stop.wait(interval)
+        pause(stop, interval)
     return ticks
+
+
+def pause(stop: threading.Event, seconds: float) -> None:
+    """Sleep until ``stop`` is set or ``seconds`` pass, waking twice a second: on the main
+    thread, a signal the kernel handed to another thread only runs its handler then."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        stop.wait(min(0.5, left))

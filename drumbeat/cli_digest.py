@@ -102,11 +102,8 @@ def digest(
                "to_address": to, "subject": rendered.subject, "body_text": rendered.text,
                "body_html": rendered.html, "created_at": now,
                "message_id": make_message_id(settings.mail_domain, digests.DIGEST),
-               "context": {"digest": kind, "period": window.label,
-                           "window_kind": window.kind, "start": window.start.isoformat(),
-                           "end": window.end.isoformat(), "as_of": window.as_of.isoformat(),
-                           "fiscal_year_start_month": window.fiscal_year_start_month,
-                           "initiatives": [vars(i) for i in figures.initiatives]}}
+               "context": digests.digest_context(
+                   window, kind, {"initiatives": [vars(i) for i in figures.initiatives]})}
         [outbox_id] = outbox.add_rows(session, [row])
         if closed:
             digests.mark_sent(session, window.label, [p.person_id for p in view.people], now)

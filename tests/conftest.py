@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Base
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
+from tests.dovecot import Dovecot
 from tests.relay import Relay
 from workers.broker import make_broker
 
@@ -153,3 +155,19 @@ def redis_broker() -> Iterator[dramatiq.Broker]:
     broker.close()
     for key in client.scan_iter(f"{namespace}*"):
         client.delete(key)
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    # Not under pytest's tmp_path: its folders are private to root (0700), and Dovecot's
+    # mail processes run as the dovecot user, who must be able to reach the mail folder.
+    root = Path(tempfile.mkdtemp(prefix="drumbeat-dovecot-"))
+    root.chmod(0o755)
+    try:
+        server = Dovecot(root).start()
+    except (FileNotFoundError, RuntimeError, KeyError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        service_missing("Dovecot", exc)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)

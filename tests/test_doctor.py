@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,20 +191,6 @@ def test_the_maildir_when_there_is_no_relay(tmp_path: Path) -> None:
 
 
 # --- IMAP ----------------------------------------------------------------------------------
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    root = Path(tempfile.mkdtemp(prefix="drumbeat-dovecot-"))  # see tests/test_imap.py
-    root.chmod(0o755)
-    try:
-        server = Dovecot(root).start()
-    except (FileNotFoundError, RuntimeError, KeyError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        service_missing("Dovecot", exc)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
-
 
 def test_the_imap_account(dovecot: Dovecot, tmp_path: Path) -> None:
     def imap(**overrides: Any) -> Check:

@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import imaplib
-import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import SMTP
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from mail.imap import ImapAccount
 from models import ImapCursor, InboundMessage
-from tests.conftest import Database, service_missing
+from tests.conftest import Database
 from tests.dovecot import PASSWORD, USER, Dovecot
 from workers import imap_poller
 from workers.intake import store_raw
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    # Not under pytest's tmp_path: its folders are private to root (0700), and Dovecot's
-    # mail processes run as the dovecot user, who must be able to reach the mail folder.
-    root = Path(tempfile.mkdtemp(prefix="drumbeat-dovecot-"))
-    root.chmod(0o755)
-    try:
-        server = Dovecot(root).start()
-    except (FileNotFoundError, RuntimeError, KeyError) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        service_missing("Dovecot", exc)
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def account(server: Dovecot, after: str = "seen") -> ImapAccount:

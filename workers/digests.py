@@ -214,11 +214,7 @@ def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: dat
             "recipient_id": person.id, "to_address": person.email,
             "subject": f"{window.label} evaluation", "created_at": now,
             "message_id": make_message_id(domain, DIGEST),
-            "context": {"digest": kind, "period": window.label, "window_kind": window.kind,
-                        "start": window.start.isoformat(), "end": window.end.isoformat(),
-                        "as_of": window.as_of.isoformat(),
-                        "fiscal_year_start_month": window.fiscal_year_start_month,
-                        **(extra or {})}})
+            "context": digest_context(window, kind, extra)})
 
     with_reports = {m for m in managers.values() if m is not None}
     for person in people.values():
@@ -254,6 +250,15 @@ def dispatch_due(session: Session, now: datetime, domain: str, fiscal_year_start
 
 
 # --- rendering when sent ---------------------------------------------------------------
+
+
+def digest_context(window: Window, kind: str, extra: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """What a digest row carries to be rendered when it is sent (``window_of`` reads it)."""
+    return {"digest": kind, "period": window.label, "window_kind": window.kind,
+            "start": window.start.isoformat(), "end": window.end.isoformat(),
+            "as_of": window.as_of.isoformat(),
+            "fiscal_year_start_month": window.fiscal_year_start_month, **(extra or {})}
 
 
 def window_of(row: OutboundMessage) -> Window:

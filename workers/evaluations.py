@@ -212,8 +212,7 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
     people_by_id = {person.id: person for person in people}
     figures: dict[int, PersonFigures] = {}
     for person in people:
-        if not ActiveSpan(person.active_from, person.active_until).covers(
-                window.judged_until) and not _overlaps(person, window):
+        if not _overlaps(person, window):  # not with the company during the window
             continue
         manager = people_by_id.get(person.manager_id) if person.manager_id else None
         own = owned.get(person.id, [])

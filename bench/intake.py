@@ -1316,6 +1316,9 @@ def orchestrate(args: argparse.Namespace) -> int:
             figures["accept"]["backlog"] = redis_backlog(args.redis_url)
             figures["accept"]["still_received"] = scalar(
                 engine, "SELECT count(*) FROM inbound_message WHERE status = 'received'")
+            if args.accept_only:
+                report_accept(figures)
+                return 0
 
             # 3. The workers take the backlog.
             checkpoint(admin)
@@ -1483,6 +1486,20 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
+def report_accept(figures: dict[str, Any]) -> None:
+    """The accept phases alone (``--accept-only``): rates, CPU and the ratio."""
+    bare, accept = figures["bare"], figures["accept"]
+    for name, phase in (("bare", bare), ("smtpd", accept)):
+        n = max(phase["accepted"], 1)
+        cpu = ", ".join(f"{k} {v / n * 1000:.2f}" for k, v in sorted(phase["cpu"].items()))
+        print(f"  {name:<6} accept {phase['seconds']:7.2f} s {phase['per_s']:7.1f}/s; CPU ms a "
+              f"reply: {cpu}; client {phase['client_cpu'] / n * 1000:.2f}; other programs "
+              f"{phase['other'] / n * 1000:.2f}")
+    ratio = accept["per_s"] / bare["per_s"] if bare["per_s"] else 0.0
+    print(f"accept_per_s={accept['per_s']:.1f} bare_accept_per_s={bare['per_s']:.1f} "
+          f"ratio_to_bare={ratio:.2f}", flush=True)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000,
@@ -1506,6 +1523,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--what-if-sql", metavar="SQL", action="append", default=[],
                         help="run this statement in the private schema after the migrations, "
                              "e.g. an index to try (repeatable; the result says so)")
+    parser.add_argument("--accept-only", action="store_true",
+                        help="run the bare and smtpd accept phases only and print their "
+                             "figures (quick, for work on the accept ratio)")
     parser.add_argument("--profile", metavar="DIR",
                         help="afterwards, store, process and answer --profile-rows more replies "
                              "in this process, counting SQL statements; write DIR/intake.prof")

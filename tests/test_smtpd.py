@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from mail.smtpd import IntakeHandler
+from mail.smtpd import GroupCommit, Incoming, IntakeHandler
 from models import InboundMessage
 from models.db import make_engine
 from tests.conftest import Database
@@ -121,3 +121,77 @@ def test_a_database_restart_between_messages_costs_no_451(db: Database, intake: 
     assert code == 250
     assert [row.message_id for row in stored(db)] == ["<before@mail.example>",
                                                       "<after@mail.example>"]
+
+
+def test_messages_sent_at_once_are_all_stored_each_once(db: Database, intake: int) -> None:
+    """Eight senders at once (some groups share a commit), each message twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def sender(n: int) -> list[tuple[int, bytes]]:
+        answers = []
+        for k in range(5):
+            data = reply(f"<burst-{n}-{k}@mail.example>", body=f"T-{n} {k * 10}%")
+            answers += [send(intake, data), send(intake, data)]
+        return answers
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [answer for batch in pool.map(sender, range(8)) for answer in batch]
+    assert [code for code, _ in answers] == [250] * 80
+    rows = stored(db)
+    assert sorted(row.message_id for row in rows) == sorted(
+        f"<burst-{n}-{k}@mail.example>" for n in range(8) for k in range(5))
+    queued = {int(answer.rsplit(b" ", 1)[1]) for _, answer in answers}
+    assert queued == {row.id for row in rows}  # a repeat is told the first one's row
+
+
+class RefusesPoison(RawStore):
+    """A store whose database refuses one message (what a constraint might do)."""
+
+    def store_group(self, group: Sequence[Incoming]) -> list[int]:
+        if any(b"poison" in item.raw for item in group):
+            raise ValueError("the database refused it")
+        return super().store_group(group)
+
+
+def test_a_message_the_database_refuses_does_not_hold_up_its_group(db: Database) -> None:
+    store = RefusesPoison(make_engine(db.url, pre_ping=False))
+    group = [Incoming(reply(f"<g{n}@mail.example>", body=body), "ann@acme.example",
+                      ("checkin+abc@acme.example",))
+             for n, body in enumerate(["T-1 done", "poison", "T-2 done"])]
+    first, refused, third = store.store_each(group)
+    assert isinstance(refused, ValueError)
+    assert [row.id for row in stored(db)] == [first, third]
+    assert [row.message_id for row in stored(db)] == ["<g0@mail.example>", "<g2@mail.example>"]
+
+
+def test_a_group_shares_one_transaction_and_each_session_gets_its_own_answer() -> None:
+    """Messages arriving while a group is written go in the next group, together; a
+    message whose storing failed gets its error, its group mates their row ids."""
+    import asyncio
+    import threading
+
+    release = threading.Event()
+    groups: list[list[bytes]] = []
+
+    class Recording:
+        def store_each(self, group: Sequence[Incoming]) -> list[int | Exception]:
+            groups.append([item.raw for item in group])
+            if len(groups) == 1:
+                release.wait(5)  # the first write is slow: the others queue up
+            return [ValueError("refused") if item.raw == b"bad" else len(groups) * 100 + n
+                    for n, item in enumerate(group)]
+
+    async def scenario() -> list[object]:
+        commit = GroupCommit(Recording())
+        first = asyncio.ensure_future(commit(Incoming(b"a", None, ())))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(commit(Incoming(raw, None, ())))
+                for raw in (b"b", b"bad", b"c")]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    a, b, bad, c = asyncio.run(scenario())
+    assert groups == [[b"a"], [b"b", b"bad", b"c"]]
+    assert (a, b, c) == (100, 200, 202)
+    assert isinstance(bad, ValueError)

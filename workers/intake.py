@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Sequence
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import getaddresses
 from functools import lru_cache
 from typing import Any
@@ -26,47 +24,87 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from mail.smtpd import Incoming
 from models.base import utcnow
 from models.mailbox import InboundMessage
 from workers import metrics
 
-_HEADERS = BytesHeaderParser(policy=compat32)
 MAX_HEADER_CHARS = 998
+_WANTED = frozenset({"message-id", "from", "subject"})
+_ANGLE_ADDRESS = re.compile(r"<([^<>@\s\":]+@[^<>@\s\"]+)>\s*")
+_BARE_ADDRESS = re.compile(r"[^<>@\s\",;:()]+@[^<>@\s\",;:()]+")
 
 
-def _header_block(raw: bytes) -> Message | None:
-    """The headers only, parsed leniently (compat32): cheap, and it must not fail."""
+def first_headers(block: bytes) -> dict[str, str]:
+    """The first Message-ID, From and Subject of a header block, unfolded.
+
+    Only these three are needed before the 250, so this reads the block line by
+    line (about a tenth of a full header parse) and never raises. Like the email
+    package's lenient parser, a line that is neither a header nor a continuation
+    ends the block. Raw 8-bit values are read as UTF-8, else as Windows-1252.
+    """
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in block.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[0] in b" \t":
+            if current is not None:
+                current.append(_text(line))
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.rstrip() or b" " in name:
+            if line.startswith(b"From "):  # the mbox separator line
+                continue
+            break
+        key = name.decode("ascii", "replace").lower()
+        if key in _WANTED and key not in found:
+            current = found[key] = [_text(value)]
+        else:
+            current = None
+    return {key: "".join(parts).strip() for key, parts in found.items()}
+
+
+def _text(value: bytes) -> str:
+    """Header bytes as text a database column takes (no NUL, no lone surrogate)."""
+    value = value.replace(b"\0", b"")
+    if value.isascii():
+        return value.decode("ascii")
     try:
-        return _HEADERS.parsebytes(raw)
-    except Exception:  # a malformed header block: the caller falls back
-        return None
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("cp1252", "replace")
 
 
-def message_id_of(raw: bytes, headers: Message | None = None, digest: str | None = None
-                  ) -> str:
+def message_id_of(raw: bytes, headers: dict[str, str] | None = None,
+                  digest: str | None = None) -> str:
     """The message's Message-ID, or ``<sha256-HEX@drumbeat.invalid>`` when it has none.
 
-    This runs before SMTP answers, so only the header block is parsed.
+    This runs before SMTP answers, so only the header block is read.
     """
-    headers = headers if headers is not None else _header_block(raw)
-    value = headers.get("Message-ID") if headers is not None else None
-    text = " ".join(str(value).split()) if value else ""
+    headers = headers if headers is not None else first_headers(raw[:_header_end(raw)])
+    text = " ".join(headers.get("message-id", "").split())
     if text.startswith("<") and text.endswith(">") and "@" in text and len(text) <= 300:
         return text
     return f"<sha256-{digest or hashlib.sha256(raw).hexdigest()}@drumbeat.invalid>"
 
 
-def _summary(headers: Message | None) -> tuple[str | None, str | None]:
-    """From address and Subject for listings; best effort, never raises."""
-    if headers is None:
-        return None, None
-    try:
-        addresses = getaddresses([str(headers.get("From", ""))])
-        sender = addresses[0][1].lower()[:320] if addresses and addresses[0][1] else None
-        subject = str(headers.get("Subject", ""))[:MAX_HEADER_CHARS] or None
-    except Exception:
-        return None, None
-    return sender, subject
+def sender_of(from_value: str) -> str | None:
+    """The From address for listings, lower-cased; best effort, never raises."""
+    if not from_value:
+        return None
+    match = _ANGLE_ADDRESS.search(from_value) if "<" in from_value else \
+        _BARE_ADDRESS.fullmatch(from_value.strip())
+    if match is not None and "," not in from_value[match.end():]:
+        address = match.group(match.lastindex or 0)
+    else:  # groups, comments, several addresses: the email package decides
+        try:
+            parsed = getaddresses([from_value])
+        except Exception:
+            return None
+        address = parsed[0][1] if parsed and parsed[0][1] else ""
+    return address.lower()[:320] or None
 
 
 def _header_end(raw: bytes) -> int:
@@ -88,9 +126,10 @@ def _insert_statement(dialect: str) -> Insert:
 def row_values(raw: bytes, *, via: str, envelope_from: str | None = None,
                envelope_to: Sequence[str] = ()) -> dict[str, Any]:
     """The new row's columns, read from the header block only."""
-    headers = _header_block(raw[:_header_end(raw)])
+    headers = first_headers(raw[:_header_end(raw)])
     digest = hashlib.sha256(raw).hexdigest()
-    sender, subject = _summary(headers)
+    sender = sender_of(headers.get("from", ""))
+    subject = headers.get("subject", "")[:MAX_HEADER_CHARS] or None
     return {"message_id": message_id_of(raw, headers, digest), "raw": raw, "sha256": digest,
             "via": via, "envelope_from": envelope_from, "envelope_to": list(envelope_to),
             "sender": sender, "subject": subject, "received_at": utcnow(),
@@ -120,14 +159,15 @@ def store_raw(session: Session, raw: bytes, *, via: str, envelope_from: str | No
 
 
 class RawStore:
-    """The SMTP door's store: one short transaction per message, on a plain connection.
+    """The SMTP door's store: short transactions on a plain connection.
 
     It runs for every message before the 250, so it skips the ORM session and the
     pool's pre-ping (give it an engine made with ``make_engine(url, pre_ping=False)``).
-    On PostgreSQL each thread keeps one driver connection and a prepared INSERT,
-    which costs about as much as the bare insert. A connection found dead is
-    replaced and the insert tried once more, so a database restart costs one retry
-    rather than a 451.
+    On PostgreSQL each thread keeps one driver connection and a prepared INSERT.
+    Messages that arrive together are stored in one transaction
+    (:meth:`store_each`, for :class:`mail.smtpd.GroupCommit`). A connection found
+    dead is replaced and the group tried once more, so a database restart costs
+    one retry rather than a 451.
     """
 
     def __init__(self, engine: Engine, via: str = "smtp") -> None:
@@ -136,13 +176,35 @@ class RawStore:
         self._local = threading.local()
 
     def __call__(self, raw: bytes, mail_from: str | None, rcpt_tos: Sequence[str]) -> int:
+        """Store one message; returns its row id."""
+        return self.store_group([Incoming(raw, mail_from, tuple(rcpt_tos))])[0]
+
+    def store_each(self, group: Sequence[Incoming]) -> list[int | Exception]:
+        """The group in one transaction; if that fails, each message on its own, so
+        one message the database refuses cannot hold up the others."""
+        try:
+            return list(self.store_group(group))
+        except Exception as error:
+            if len(group) == 1:
+                return [error]
+        results: list[int | Exception] = []
+        for incoming in group:
+            try:
+                results.append(self.store_group([incoming])[0])
+            except Exception as error:
+                results.append(error)
+        return results
+
+    def store_group(self, group: Sequence[Incoming]) -> list[int]:
+        """Every message of the group in one transaction; their row ids, in order."""
         for attempt in (1, 2):
             try:
                 if self.engine.dialect.name == "postgresql":
-                    return self._store_prepared(raw, mail_from, rcpt_tos)
+                    return self._store_prepared(group)
                 with self.engine.begin() as connection:
-                    return store_on(connection, raw, via=self.via, envelope_from=mail_from,
-                                    envelope_to=rcpt_tos)[0]
+                    return [store_on(connection, item.raw, via=self.via,
+                                     envelope_from=item.mail_from,
+                                     envelope_to=item.rcpt_tos)[0] for item in group]
             except DBAPIError as error:
                 if attempt == 2 or not error.connection_invalidated:
                     raise
@@ -151,34 +213,46 @@ class RawStore:
                     raise
         raise AssertionError("unreachable")
 
-    def _store_prepared(self, raw: bytes, mail_from: str | None,
-                        rcpt_tos: Sequence[str]) -> int:
+    def _store_prepared(self, group: Sequence[Incoming]) -> list[int]:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = self.engine.raw_connection()
-        values = row_values(raw, via=self.via, envelope_from=mail_from, envelope_to=rcpt_tos)
-        params = (values["message_id"], raw, values["sha256"], self.via, mail_from,
-                  json.dumps(list(rcpt_tos)), values["sender"], values["subject"],
-                  values["received_at"])
+        rows = [row_values(item.raw, via=self.via, envelope_from=item.mail_from,
+                           envelope_to=item.rcpt_tos) for item in group]
+        params = [(values["message_id"], values["raw"], values["sha256"], self.via,
+                   values["envelope_from"], json.dumps(values["envelope_to"]),
+                   values["sender"], values["subject"], values["received_at"])
+                  for values in rows]
         cursor = connection.cursor()
         try:
-            cursor.execute(_PG_INSERT, params, prepare=True)
-            row = cursor.fetchone()
-            new = row is not None
-            if row is None:  # already stored: the same message again
-                cursor.execute(_PG_EXISTING, (values["message_id"],))
-                row = cursor.fetchone()
+            if len(params) == 1:
+                cursor.execute(_PG_INSERT, params[0], prepare=True)
+                found = [cursor.fetchone()]
+            else:  # one round trip (psycopg's pipeline) for the group
+                cursor.executemany(_PG_INSERT, params, returning=True)
+                found = []
+                while True:
+                    found.append(cursor.fetchone())
+                    if not cursor.nextset():
+                        break
+            ids: list[int] = []
+            for values, row in zip(rows, found, strict=True):
+                if row is None:  # already stored: the same message again
+                    cursor.execute(_PG_EXISTING, (values["message_id"],))
+                    row = cursor.fetchone()
+                assert row is not None
+                ids.append(int(row[0]))
             connection.commit()
-            if new:
-                metrics.stored(self.via)
         except BaseException:
             with contextlib.suppress(Exception):  # a dead connection cannot roll back
                 connection.rollback()
             raise
         finally:
             cursor.close()
-        assert row is not None
-        return int(row[0])
+        for row in found:
+            if row is not None:
+                metrics.stored(self.via)
+        return ids
 
     def _drop_broken_connection(self, error: Exception) -> bool:
         """Forget this thread's connection when it is closed; True if a retry may help."""

@@ -13,10 +13,11 @@ import smtplib
 import ssl
 import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
+
+from mail.compose import to_bytes
 
 
 class DeliveryError(Exception):
@@ -36,7 +37,7 @@ class PermanentFailure(DeliveryError):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None: ...
+    def send(self, message: Message, sender: str, recipients: list[str]) -> None: ...
 
 
 class MaildirTransport:
@@ -49,10 +50,10 @@ class MaildirTransport:
         self._maildir = mailbox.Maildir(path, create=False)
         self._lock = threading.Lock()
 
-    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+    def send(self, message: Message, sender: str, recipients: list[str]) -> None:
         try:
             with self._lock:
-                self._maildir.add(message.as_bytes(policy=SMTP))
+                self._maildir.add(to_bytes(message))
         except OSError as exc:  # a full or unwritable disk: worth trying again later
             raise TemporaryFailure(f"cannot write to {self.path}: {exc}") from exc
 
@@ -107,8 +108,8 @@ class SmtpTransport:
             with contextlib.suppress(OSError):
                 connection.close()
 
-    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
-        data = message.as_bytes(policy=SMTP)
+    def send(self, message: Message, sender: str, recipients: list[str]) -> None:
+        data = to_bytes(message)
         for fresh in (False, True):
             try:
                 refused = self._connection().sendmail(sender, recipients, data)

@@ -5,7 +5,7 @@ never answered). Runs on both databases with the real parser, grammar and templa
 from __future__ import annotations
 
 from datetime import timedelta
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
@@ -249,18 +249,43 @@ def test_the_worker_sends_the_answer_itself_right_after_the_commit(
 
     rt, _ids, agenda = sent_agenda
     memo = task_titled(rt, "Draft the")
-    ready: dict[int, EmailMessage] = {}
+    ready: dict[int, tuple[Message, str]] = {}
     status, [answer_id] = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} 60%")),
                                   ready=ready)
     assert status == "applied" and list(ready) == [answer_id]
     [answer] = answers(rt)
     assert (answer.status, answer.attempts) == ("claimed", 1)  # committed with the changes
-    assert ready[answer_id]["In-Reply-To"] == "<reply-1@mail.example>"
-    assert hand_over(rt, answer_id, ready[answer_id], 1, "ann@acme.example") == "sent"
+    message, address = ready[answer_id]
+    assert (message["In-Reply-To"], address) == ("<reply-1@mail.example>", "ann@acme.example")
+    assert hand_over(rt, answer_id, message, 1, address) == "sent"
     assert deliver(rt, answer_id) == "sent"  # a retry or the sweeper sends nothing more
     sent = [p for p in (Path(rt.settings.maildir) / "new").iterdir()
             if b"auto-replied" in p.read_bytes()]
     assert len(sent) == 1
+
+
+def test_a_batch_on_one_connection_applies_each_reply_and_marks_each_answer_sent(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """process_inbound_batch's way: one connection, a transaction per reply, each answer
+    handed over and marked sent before the next reply is read."""
+    from workers.actors import process_inbound_batch
+    from workers.runtime import one_connection
+
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    replies = [receive(rt, reply_to(agenda, f"T-{memo.id} {percent}%",
+                                    message_id=f"<batch-{percent}@mail.example>"))
+               for percent in (20, 40, 60)]
+    with one_connection(rt) as bound:
+        assert bound.connection is not None and bound.cache is rt.cache
+    process_inbound_batch(replies)
+    assert task_titled(rt, "Draft the").progress == 60
+    assert [(a.status, a.in_reply_to) for a in answers(rt)] == [
+        ("sent", f"<batch-{percent}@mail.example>") for percent in (20, 40, 60)]
+    with rt.sessions() as session:
+        statuses = session.scalars(select(InboundMessage.status).where(
+            InboundMessage.id.in_(replies)))
+        assert sorted(statuses) == ["applied"] * 3
 
 
 def test_an_answer_the_relay_refuses_for_now_goes_back_to_the_queue(
@@ -268,12 +293,12 @@ def test_an_answer_the_relay_refuses_for_now_goes_back_to_the_queue(
     from workers.sending import RetryLater, hand_over
 
     rt, _ids, agenda = sent_agenda
-    ready: dict[int, EmailMessage] = {}
+    ready: dict[int, tuple[Message, str]] = {}
     _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")), ready=ready)
     working = rt.transport
     rt.transport = RefusingRelay()
     with pytest.raises(RetryLater):
-        hand_over(rt, answer_id, ready[answer_id], 1, "ann@acme.example")
+        hand_over(rt, answer_id, ready[answer_id][0], 1, "ann@acme.example")
     [answer] = answers(rt)
     assert answer.status == "queued" and "451" in (answer.last_error or "")
     rt.transport = working

@@ -377,9 +377,9 @@ def test_empty_input_gives_an_empty_message() -> None:
 
 def test_200_deep_nesting_is_cut_quickly_and_reported() -> None:
     raw = nested(200)
-    started = time.perf_counter()
+    started = time.thread_time()  # its own CPU time: other programs may run
     message = parse_message(raw)
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert message.text is None
     assert any("deeper than 30 levels" in defect for defect in message.defects)
     assert len(message.defects) < 10
@@ -392,9 +392,9 @@ def test_nesting_within_the_limit_still_finds_the_text() -> None:
 
 def test_a_thousand_deep_nesting_with_a_long_body_stays_fast() -> None:
     raw = nested(1000, text="line\n" * 100_000)
-    started = time.perf_counter()
+    started = time.thread_time()  # its own CPU time: other programs may run
     parse_message(raw)
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 def test_too_many_parts_are_cut_and_reported() -> None:

@@ -834,9 +834,9 @@ _MESSAGES = st.one_of(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=_MESSAGES, sent=st.lists(st.one_of(_PIECES, st.text(max_size=40)), max_size=8))
 def test_any_text_never_raises_and_is_fast(text: str, sent: list[str]) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # its own CPU time: other programs may run
     result = reply_text._extract(text, None, sent)  # no safety net: errors must surface
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert result.text == result.text.strip()
     assert all(ref.startswith("T-") for ref, _ in result.inline)
 
@@ -876,6 +876,6 @@ def test_any_html_never_raises(html: str) -> None:
     ],
 )  # fmt: skip
 def test_pathological_input_is_fast(text: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # its own CPU time: other programs may run
     reply_text._extract(text, None, ())
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings
 from workers import agendas, digests, inbound, metrics, outbox
-from workers.runtime import Runtime, runtime
+from workers.runtime import Runtime, one_connection, runtime
 from workers.sending import RetryLater, deliver, hand_over
 
 log = logging.getLogger("drumbeat.actors")
@@ -62,16 +62,16 @@ def process_inbound(inbound_id: int) -> None:
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
 def process_inbound_batch(inbound_ids: list[int]) -> None:
     """The SMTP door's nudge: several stored messages, processed one after another."""
-    rt = runtime()
-    for inbound_id in inbound_ids:
-        _process_and_answer(rt, inbound_id)
+    with one_connection(runtime()) as rt:
+        for inbound_id in inbound_ids:
+            _process_and_answer(rt, inbound_id)
 
 
 def _process_and_answer(rt: Runtime, inbound_id: int) -> None:
     """Process one message, then send its answer from here: the answer row is committed
     claimed with the changes, so no second queue trip is needed; a failed send goes to
     ``send_email``'s retries, a lost worker to the sweeper."""
-    ready: dict[int, EmailMessage] = {}
+    ready: dict[int, tuple[Message, str]] = {}
     try:
         status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
     except Exception as exc:
@@ -81,10 +81,9 @@ def _process_and_answer(rt: Runtime, inbound_id: int) -> None:
         inbound.record_failure(rt, inbound_id, f"{type(exc).__name__}: {exc}")
         return
     log.info("inbound message %s: %s", inbound_id, status, extra={"inbound_id": inbound_id})
-    for outbox_id, message in ready.items():
+    for outbox_id, (message, address) in ready.items():
         try:
-            hand_over(rt, outbox_id, message, attempts=1,
-                      to_address=message["To"].addresses[0].addr_spec)
+            hand_over(rt, outbox_id, message, attempts=1, to_address=address)
         except RetryLater:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))

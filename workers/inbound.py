@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -68,12 +68,12 @@ def stale_received(session: Session, now: datetime, stale: timedelta) -> list[in
         InboundMessage.received_at < now - stale).order_by(InboundMessage.id).limit(10_000)))
 
 
-def process(rt: Runtime, inbound_id: int, *, ready: dict[int, EmailMessage] | None = None
+def process(rt: Runtime, inbound_id: int, *, ready: dict[int, tuple[Message, str]] | None = None
             ) -> tuple[str, list[int]]:
     """Process one message; returns its status and the outbox ids of its answers.
 
     Given ``ready`` (a dict to fill), the answers are inserted already claimed and
-    their MIME messages put in it by outbox id, for the caller to hand over right
+    their MIME messages and addresses put in it by outbox id, for the caller to hand over right
     after the commit (:func:`workers.sending.hand_over`); else they wait as pending
     rows for ``send_email``.
     """
@@ -90,7 +90,7 @@ def process(rt: Runtime, inbound_id: int, *, ready: dict[int, EmailMessage] | No
 
 
 def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
-         ready: dict[int, EmailMessage] | None) -> tuple[str, list[int]]:
+         ready: dict[int, tuple[Message, str]] | None) -> tuple[str, list[int]]:
     parsed = parse_message(row.raw)
     kind = classify(parsed, row.raw)
     if kind.kind in AUTOMATIC or _from_a_list(parsed):
@@ -129,7 +129,7 @@ class _Answering:
 
     rt: Runtime
     now: datetime
-    ready: dict[int, EmailMessage] | None
+    ready: dict[int, tuple[Message, str]] | None
 
 
 def _from_a_list(parsed: ParsedMessage) -> bool:
@@ -247,5 +247,6 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
     values.update(status=OutboundStatus.CLAIMED.value, claimed_at=now, attempts=1)
     ids = outbox.add_rows(session, [values])
     for outbox_id in ids:  # built now, from the values in hand: no reload after the commit
-        answering.ready[outbox_id] = build_for(rt, OutboundMessage(id=outbox_id, **values))
+        answering.ready[outbox_id] = (build_for(rt, OutboundMessage(id=outbox_id, **values)),
+                                      address)
     return ids

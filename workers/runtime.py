@@ -8,12 +8,13 @@ transport and clock), so nothing is built at import time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from drumbeat.settings import Settings
@@ -30,6 +31,7 @@ class Runtime:
     transport: Transport
     clock: Callable[[], datetime] = utcnow
     cache: dict[Any, Any] = field(default_factory=dict)  # short-lived figures, per process
+    connection: Connection | None = None  # set by one_connection: the batch's connection
 
 
 _current: Runtime | None = None
@@ -67,6 +69,19 @@ def configure(settings: Settings, *, engine: Engine | None = None,
     _current = Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
                        transport=transport or transport_for(settings), clock=clock or utcnow)
     return _current
+
+
+@contextmanager
+def one_connection(rt: Runtime) -> Iterator[Runtime]:
+    """The same runtime with every session on one checked-out connection.
+
+    A batch of short transactions (a nudge's messages, each applied and its answer
+    marked sent) then pays the pool's checkout, pre-ping and reset once, not twice a
+    message. Each session still commits its own transaction.
+    """
+    with rt.engine.connect() as connection:
+        yield replace(rt, sessions=sessionmaker(bind=connection, expire_on_commit=False),
+                      connection=connection)
 
 
 def runtime() -> Runtime:

@@ -7,10 +7,11 @@ it sent. The Message-ID was fixed when the row was created.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from email.message import EmailMessage
+from email.message import Message
 
 from sqlalchemy.orm import Session
 
@@ -75,7 +76,7 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
 
 
 def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] = (),
-              files: Sequence[Attachment] = ()) -> EmailMessage:
+              files: Sequence[Attachment] = ()) -> Message:
     """The MIME message of a rendered row, as the relay will get it."""
     settings = rt.settings
     return build_message(
@@ -90,7 +91,7 @@ def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] =
     )
 
 
-def hand_over(rt: Runtime, outbox_id: int, message: EmailMessage, attempts: int,
+def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
               to_address: str, *, kind: str = "answer") -> str:
     """Give a claimed row's message to the transport and record what happened
     (``kind`` is the row's, for the metrics; answers are handed over by the inbound worker)."""
@@ -116,7 +117,34 @@ def hand_over(rt: Runtime, outbox_id: int, message: EmailMessage, attempts: int,
         log.info("outbox %s will be retried: %s", outbox_id, failure.answer,
                  extra={"outbox_id": outbox_id})
         raise RetryLater(failure.answer) from failure
-    with rt.sessions() as session, session.begin():
-        outbox.mark_sent(session, outbox_id, rt.clock())
+    _record_sent(rt, outbox_id)
     metrics.handed_over(kind, Status.SENT.value)
     return Status.SENT.value
+
+
+def _record_sent(rt: Runtime, outbox_id: int) -> None:
+    """Mark the row sent as soon as the relay has it (the shorter this gap, the smaller
+    the chance that a crash makes the sweeper send it again).
+
+    On a batch's PostgreSQL connection the transaction goes in one round trip
+    (psycopg's pipeline: BEGIN, UPDATE, COMMIT together); elsewhere a session.
+    """
+    driver = rt.connection.connection.driver_connection if rt.connection is not None \
+        and rt.engine.dialect.name == "postgresql" and not rt.connection.in_transaction() \
+        else None
+    if driver is None:
+        with rt.sessions() as session, session.begin():
+            outbox.mark_sent(session, outbox_id, rt.clock())
+        return
+    try:
+        with driver.pipeline():
+            driver.execute(_MARK_SENT, (rt.clock(), outbox_id), prepare=True)
+            driver.commit()
+    except BaseException:
+        with contextlib.suppress(Exception):  # a dead connection cannot roll back
+            driver.rollback()
+        raise
+
+
+_MARK_SENT = ("UPDATE outbound_message SET status = 'sent', sent_at = %s, last_error = NULL "
+              "WHERE id = %s AND status = 'claimed'")

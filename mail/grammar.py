@@ -197,8 +197,10 @@ _SEPARATORS = re.compile(r"(?:[\s,;:.!?]|[-–—](?=\s|$))+")
 
 def _normalize(line: str) -> str:
     """Make invisible differences vanish: NFKC, no zero-width or bidi marks, single spaces."""
-    text = unicodedata.normalize("NFKC", line[:_MAX_LINE]).translate(_INVISIBLE)
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = line[:_MAX_LINE]
+    if not (text.isascii() and text.isprintable()):  # else already what the steps make
+        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     return " ".join(text.split())
 
 

@@ -10,6 +10,7 @@ CSS is inlined, and only the dark-mode ``@media`` rules stay in a ``<style>`` ta
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,12 +47,15 @@ class RenderedEmail:
     html: str
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
+
+
 def oneline(value: object) -> str:
     """Any text as one line: whitespace runs (newlines, U+2028/2029 included) become
     one space, other control characters are dropped."""
-    text = "".join(
-        ch for ch in str(value) if ch.isspace() or unicodedata.category(ch) != "Cc"
-    )
+    text = str(value)
+    if _CONTROL.search(text):  # rare: look at each character only then
+        text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) != "Cc")
     return " ".join(text.split())
 
 

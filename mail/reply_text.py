@@ -174,6 +174,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 _INVISIBLE.update(dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"), None))
 _INVISIBLE.update(dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"), None))
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\u3000"), " ")
+_INVISIBLE_OR_SPACE = {**_INVISIBLE, **_SPACES}
 _BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]")
 
@@ -374,7 +375,9 @@ def _source(text: str | None, html: str | None) -> str:
 
 def _normalize(text: str) -> str:
     """One kind of newline, ordinary spaces, no zero-width or direction marks."""
-    text = _BREAKS.sub("\n", text).translate(_INVISIBLE).translate(_SPACES)
+    text = _BREAKS.sub("\n", text)
+    if not text.isascii():  # the characters translated are all outside ASCII
+        text = text.translate(_INVISIBLE_OR_SPACE)
     return _CONTROL.sub("", text)
 
 

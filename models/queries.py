@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Float, and_, case, cast, func, or_, select
+from sqlalchemy import Float, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from models.meetings import Meeting, MeetingStatus
@@ -126,11 +126,17 @@ class CheckinRecord:
 def person_by_address(session: Session, address: str) -> Person | None:
     """The person with this email or alias, matched case-insensitively."""
     address = address.strip().lower()
-    person = session.scalar(select(Person).where(Person.email == address))
+    person = session.scalar(_PERSON_BY_EMAIL, {"address": address})
     if person is None:
-        person = session.scalar(
-            select(Person).join(PersonAlias).where(PersonAlias.email == address))
+        person = session.scalar(_PERSON_BY_ALIAS, {"address": address})
     return person
+
+
+# Built once: every reply looks its sender up, and a statement built anew costs more
+# Python than the query takes in PostgreSQL.
+_PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("address"))
+_PERSON_BY_ALIAS = select(Person).join(PersonAlias).where(
+    PersonAlias.email == bindparam("address"))
 
 
 def tasks_of(session: Session, person: Person) -> list[Task]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mail.grammar import Command, MeetingReport, NewTask, TaskUpdate
@@ -104,7 +104,7 @@ class Applier:
                       if (parsed := parse_ref(command.task)) and parsed[0] == "T"})
         if ids:  # held here: the session's identity map keeps only weak references
             self._tasks = {task.id: task for task in self.session.scalars(
-                select(Task).where(Task.id.in_(ids)).order_by(Task.id).with_for_update())}
+                _TASKS_FOR_UPDATE, {"ids": ids})}
 
     def _task(self, ref: str, line: str) -> Task | None:
         parsed = parse_ref(ref)
@@ -227,9 +227,8 @@ class Applier:
         assert manager is not None and employee is not None
         day = command.on or _local_today(self.sender, self.now)
         period = period_containing(pair.period_start or day, Cadence(employee.cadence))
-        meeting = self.session.scalar(select(Meeting).where(
-            Meeting.manager_id == manager.id, Meeting.employee_id == employee.id,
-            Meeting.period_start == period.start))
+        meeting = self.session.scalar(_MEETING_OF_PERIOD, {
+            "manager_id": manager.id, "employee_id": employee.id, "start": period.start})
         if meeting is None:
             meeting = Meeting(manager_id=manager.id, employee_id=employee.id,
                               period_start=period.start, period_end=period.end,
@@ -260,13 +259,22 @@ class Applier:
                                                          self.pair.employee_id):
             return self.pair
         if self.sender.manager_id is not None and self.pair is None:
-            reports = self.session.scalar(select(Person.id).where(
-                Person.manager_id == self.sender.id).limit(1))
+            reports = self.session.scalar(_ANY_REPORT, {"manager_id": self.sender.id})
             if reports is None:  # only a manager of their own: unambiguous
                 return Pair(self.sender.manager_id, self.sender.id)
         self.outcome.refused.append((line, "which 1:1? Reply to that check-in's agenda email "
                                      "so I know who met"))
         return None
+
+
+# Built once (the reply path runs them for every message).
+_TASKS_FOR_UPDATE = select(Task).where(Task.id.in_(bindparam("ids", expanding=True))) \
+    .order_by(Task.id).with_for_update()
+_MEETING_OF_PERIOD = select(Meeting).where(
+    Meeting.manager_id == bindparam("manager_id"),
+    Meeting.employee_id == bindparam("employee_id"),
+    Meeting.period_start == bindparam("start"))
+_ANY_REPORT = select(Person.id).where(Person.manager_id == bindparam("manager_id")).limit(1)
 
 
 def _person_named(session: Session, name: str) -> Person | None:

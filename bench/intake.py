@@ -901,7 +901,7 @@ STAGES = (  # (module, attribute, label, depth); times are inclusive
     ("workers.inbound", "build_for", "build_for (MIME tree)", 2),
     ("workers.sending", "hand_over", "worker: hand_over (the answer)", 0),
     ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 1),
-    ("workers.outbox", "mark_sent", "outbox.mark_sent (UPDATE)", 1),
+    ("workers.sending", "_record_sent", "mark it sent (UPDATE, one round trip)", 1),
     ("dialect", "do_commit", "every COMMIT round trip (all of the above)", 0),
     ("dialect", "do_ping", "every pool pre-ping (all of the above)", 0),
 )
@@ -1040,11 +1040,11 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
     wall, cpu, postgres = time.perf_counter(), time.thread_time(), server_cpu_seconds("postgres")
     for start in range(0, n, PROFILE_BATCH):  # as process_inbound_batch: a connection each
         with one_connection(plain) as bound:
-            rt.sessions = bound.sessions
+            rt.sessions, rt.connection = bound.sessions, bound.connection
             for number, reply in enumerate(measured[start:start + PROFILE_BATCH], start):
                 capture[0] = number == n - 1
                 one(reply)
-    rt.sessions = plain.sessions
+    rt.sessions, rt.connection = plain.sessions, None
     wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     postgres = server_cpu_seconds("postgres") - postgres
     for engine in engines:
@@ -1073,10 +1073,10 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
     profiler.enable()
     for start in range(half, len(replies), PROFILE_BATCH):
         with one_connection(plain) as bound:
-            rt.sessions = bound.sessions
+            rt.sessions, rt.connection = bound.sessions, bound.connection
             for reply in replies[start:start + PROFILE_BATCH]:
                 one(reply)
-    rt.sessions = plain.sessions
+    rt.sessions, rt.connection = plain.sessions, None
     profiler.disable()
     rt.engine.dispose()
     raw_store.engine.dispose()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Float, and_, bindparam, case, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
@@ -134,8 +134,11 @@ def person_by_address(session: Session, address: str) -> Person | None:
 
 # Built once: every reply looks its sender up, and a statement built anew costs more
 # Python than the query takes in PostgreSQL.
-_PERSON_BY_EMAIL = select(Person).where(Person.email == bindparam("address"))
-_PERSON_BY_ALIAS = select(Person).join(PersonAlias).where(
+# The manager comes in the same query: a reply's "met: yes" needs them next.
+_PERSON_BY_EMAIL = select(Person).options(joinedload(Person.manager)).where(
+    Person.email == bindparam("address"))
+_PERSON_BY_ALIAS = select(Person).options(joinedload(Person.manager)).join(
+    PersonAlias, PersonAlias.person_id == Person.id).where(
     PersonAlias.email == bindparam("address"))
 
 

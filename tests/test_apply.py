@@ -135,6 +135,24 @@ def test_meeting_on_an_agenda_logs_one_meeting_confirmed_by_both(
         assert meeting.confirmed_by_manager and meeting.confirmed_by_employee
 
 
+def test_two_meeting_lines_in_one_message_make_one_meeting_the_last_line_wins(
+        db: Database, org: dict[str, int]) -> None:
+    from models.queries import person_by_address
+
+    pair = Pair(org["mika"], org["ann"], date(2026, 11, 30))
+    text = f"T-{org['t1']} 50%\nmet: no\nmet: yes 45min"
+    with db.session() as session, session.begin():  # as the reply path loads the sender
+        sender = person_by_address(session, "ann@acme.example")
+        assert sender is not None
+        commands = parse_commands(text, message_date=NOW, timezone=sender.timezone).commands
+        outcome = Applier(session, sender, inbound_id=None, now=NOW, pair=pair).apply(commands)
+    assert len(outcome.done) == 3
+    assert task(db, org["t1"]).progress == 50
+    with db.session() as session:
+        [meeting] = session.scalars(select(Meeting)).all()
+        assert (meeting.status, meeting.duration_minutes) == ("held", 45)
+
+
 def test_skip_is_an_excused_period(db: Database, org: dict[str, int]) -> None:
     apply(db, org["ann"], "skip: vacation", Pair(org["mika"], org["ann"], date(2026, 11, 30)))
     with db.session() as session:

@@ -81,6 +81,7 @@ class Applier:
         self.pair = pair
         self.outcome = Outcome()
         self._tasks: dict[int, Task] = {}
+        self._meetings: dict[tuple[int, int, date], Meeting] = {}  # touched by this message
         self.meeting: Meeting | None = None  # the meeting a met:/skip: line logged
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
@@ -227,14 +228,20 @@ class Applier:
         assert manager is not None and employee is not None
         day = command.on or _local_today(self.sender, self.now)
         period = period_containing(pair.period_start or day, Cadence(employee.cadence))
-        meeting = self.session.scalar(_MEETING_OF_PERIOD, {
-            "manager_id": manager.id, "employee_id": employee.id, "start": period.start})
+        key = (manager.id, employee.id, period.start)
+        meeting = self._meetings.get(key)
+        if meeting is None:  # no flush first: the task updates go with the meeting's
+            with self.session.no_autoflush:
+                meeting = self.session.scalar(_MEETING_OF_PERIOD, {
+                    "manager_id": manager.id, "employee_id": employee.id,
+                    "start": period.start})
         if meeting is None:
             meeting = Meeting(manager_id=manager.id, employee_id=employee.id,
                               period_start=period.start, period_end=period.end,
                               created_at=self.now, updated_at=self.now,
                               confirmed_by_manager=False, confirmed_by_employee=False)
             self.session.add(meeting)
+        self._meetings[key] = meeting
         if command.excused:
             meeting.status, meeting.reason = MeetingStatus.EXCUSED.value, command.reason
             words = f"skipped ({command.reason})" if command.reason else "skipped"
@@ -259,7 +266,8 @@ class Applier:
                                                          self.pair.employee_id):
             return self.pair
         if self.sender.manager_id is not None and self.pair is None:
-            reports = self.session.scalar(_ANY_REPORT, {"manager_id": self.sender.id})
+            with self.session.no_autoflush:  # who reports to whom is not what changes here
+                reports = self.session.scalar(_ANY_REPORT, {"manager_id": self.sender.id})
             if reports is None:  # only a manager of their own: unambiguous
                 return Pair(self.sender.manager_id, self.sender.id)
         self.outcome.refused.append((line, "which 1:1? Reply to that check-in's agenda email "

@@ -962,7 +962,8 @@ def statement_kind(statement: str) -> str:
 def profile_process(args: argparse.Namespace, url: str, sink: Sink,
                     replies: Sequence[Reply]) -> None:
     """One reply at a time through the smtpd's store and nudge, the worker's process and
-    hand-over, in this process (one thread): first with stopwatches, SQL statement and pool
+    hand-over, in this process (one thread; PROFILE_BATCH replies a connection, as
+    ``process_inbound_batch`` does): first with stopwatches, SQL statement and pool
     checkout counters, then under cProfile. The clock is two hours on, past every
     sender's answer limit; the nudges go to the benchmark's Redis database."""
     from sqlalchemy import event

@@ -62,17 +62,17 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from sdists import fetch_sdist, parametrized  # noqa: E402
 
 from mail.forward import find_forwards, read_date, split_forward  # noqa: E402
 from mail.html_text import html_to_text  # noqa: E402
@@ -327,52 +327,23 @@ def fetch_quotequail(cache: Path, download: bool) -> tuple[Path | None, str]:
         requirement = f"quotequail=={importlib.metadata.version('quotequail')}"
     except importlib.metadata.PackageNotFoundError:
         requirement = "quotequail"
-    cache.mkdir(parents=True, exist_ok=True)
-    archives = sorted(cache.glob("quotequail-*.tar.gz"))
-    if "==" in requirement:
-        version = requirement.split("==")[1]
-        archives = [a for a in archives if a.name == f"quotequail-{version}.tar.gz"]
-    if not archives and download:
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-             requirement, "-d", str(cache)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        archives = sorted(cache.glob("quotequail-*.tar.gz"))
-        if result.returncode and not archives:
-            last = (result.stderr.strip().splitlines() or ["?"])[-1]
-            return None, f"quotequail test data unavailable: pip download failed: {last}"
-    if not archives:
-        return None, f"quotequail test data unavailable: no source archive in {cache}"
-    archive = archives[-1]
-    tree = cache / archive.name.removesuffix(".tar.gz")
-    if not tree.is_dir():
-        with tarfile.open(archive) as tar:
-            tar.extractall(cache, filter="data")
-    return tree, ""
-
-
-def _parametrized(module_path: Path, function: str) -> list[tuple[Any, ...]]:
-    spec = importlib.util.spec_from_file_location(f"_qq_{module_path.stem}", module_path)
-    if spec is None or spec.loader is None:
-        return []
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for mark in getattr(getattr(module, function), "pytestmark", []):
-        if mark.name == "parametrize":
-            return [tuple(values) for values in mark.args[1]]
-    return []
+    tree, error = fetch_sdist(cache, "quotequail", requirement, download)
+    if tree is not None:
+        return tree, ""
+    if error is not None:
+        return None, f"quotequail test data unavailable: pip download failed: {error}"
+    return None, f"quotequail test data unavailable: no source archive in {cache}"
 
 
 def quotequail_cases(tree: Path) -> tuple[list[Case], list[Case]]:
     tests = tree / "tests"
     raw_cases = [
         (f"unwrap_{n}", text, None, expected)
-        for n, (text, expected) in enumerate(_parametrized(tests / "test_unwrap.py", "test_unwrap"))
+        for n, (text, expected) in enumerate(parametrized(tests / "test_unwrap.py", "test_unwrap"))
     ] + [
         (f"unwrap_html_{n}", html_to_text(markup), markup, expected)
         for n, (markup, expected) in enumerate(
-            _parametrized(tests / "test_unwrap_html.py", "test_unwrap_html_simple")
+            parametrized(tests / "test_unwrap_html.py", "test_unwrap_html_simple")
         )
     ]
     forwards, others = [], []

@@ -60,9 +60,7 @@ import importlib.util
 import io
 import json
 import re
-import subprocess
 import sys
-import tarfile
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -74,6 +72,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from sdists import fetch_sdist, parametrized  # noqa: E402
 
 from mail.grammar import parse_commands  # noqa: E402
 from mail.html_text import html_to_text  # noqa: E402
@@ -251,51 +251,17 @@ def fetch_sdists(cache: Path, download: bool) -> tuple[Path | None, Path | None,
     """talon's and quotequail's source trees, unpacked under ``cache``."""
     notes: list[str] = []
     try:
-        qq_version = importlib.metadata.version("quotequail")
-        quotequail_req = f"quotequail=={qq_version}"
+        quotequail_req = f"quotequail=={importlib.metadata.version('quotequail')}"
     except importlib.metadata.PackageNotFoundError:
         quotequail_req = "quotequail"
-    cache.mkdir(parents=True, exist_ok=True)
     wanted = {"talon": f"talon=={TALON_VERSION}", "quotequail": quotequail_req}
     found: dict[str, Path | None] = {}
     for name, requirement in wanted.items():
-        archives = sorted(cache.glob(f"{name}-*.tar.gz"))
-        if "==" in requirement:
-            archives = [
-                a for a in archives if a.name == f"{name}-{requirement.split('==')[1]}.tar.gz"
-            ]
-        if not archives and download:
-            result = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--no-deps",
-                    "--no-binary",
-                    ":all:",
-                    requirement,
-                    "-d",
-                    str(cache),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode:
-                last = (result.stderr.strip().splitlines() or ["?"])[-1]
-                notes.append(f"{name} source archive not downloaded: {last}")
-            archives = sorted(cache.glob(f"{name}-*.tar.gz"))
-        if not archives:
+        found[name], error = fetch_sdist(cache, name, requirement, download)
+        if error is not None:
+            notes.append(f"{name} source archive not downloaded: {error}")
+        if found[name] is None:
             notes.append(f"{name} test data skipped: no source archive in {cache}")
-            found[name] = None
-            continue
-        archive = archives[-1]
-        tree = cache / archive.name.removesuffix(".tar.gz")
-        if not tree.is_dir():
-            with tarfile.open(archive) as tar:
-                tar.extractall(cache, filter="data")
-        found[name] = tree
     return found["talon"], found["quotequail"], notes
 
 
@@ -320,20 +286,6 @@ def talon_cases(tree: Path) -> tuple[list[Case], list[Case]]:
     return plain, html
 
 
-def _parametrized(module_path: Path, function: str) -> list[tuple[Any, ...]]:
-    """The argument tuples of a ``@pytest.mark.parametrize``-decorated test function."""
-    spec = importlib.util.spec_from_file_location(f"_qq_{module_path.stem}", module_path)
-    if spec is None or spec.loader is None:
-        return []
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    marks = getattr(getattr(module, function), "pytestmark", [])
-    for mark in marks:
-        if mark.name == "parametrize":
-            return [tuple(values) for values in mark.args[1]]
-    return []
-
-
 def _ours_parts(parts: list[tuple[bool, str]]) -> str:
     return "".join(text for ours, text in parts if ours)
 
@@ -347,10 +299,10 @@ def _unwrapped(expected: dict[str, str] | None, whole: str, top: str, bottom: st
 def quotequail_cases(tree: Path) -> tuple[list[Case], list[Case]]:
     tests = tree / "tests"
     plain: list[Case] = []
-    for number, (text, _, intro) in enumerate(_parametrized(tests / "test_quote.py", "test_quote")):
+    for number, (text, _, intro) in enumerate(parametrized(tests / "test_quote.py", "test_quote")):
         plain.append(Case(f"quote_{number}", text, None, _ours_parts(intro)))
     for number, (text, expected) in enumerate(
-        _parametrized(tests / "test_unwrap.py", "test_unwrap")
+        parametrized(tests / "test_unwrap.py", "test_unwrap")
     ):
         plain.append(
             Case(
@@ -362,11 +314,11 @@ def quotequail_cases(tree: Path) -> tuple[list[Case], list[Case]]:
         )
     html: list[Case] = []
     for number, (markup, _, intro) in enumerate(
-        _parametrized(tests / "test_quote_html.py", "test_quote_html")
+        parametrized(tests / "test_quote_html.py", "test_quote_html")
     ):
         html.append(Case(f"quote_html_{number}", None, markup, html_to_text(_ours_parts(intro))))
     for number, (markup, expected) in enumerate(
-        _parametrized(tests / "test_unwrap_html.py", "test_unwrap_html_simple")
+        parametrized(tests / "test_unwrap_html.py", "test_unwrap_html_simple")
     ):
         top = _unwrapped(expected, markup, "html_top", "html_bottom")
         html.append(Case(f"unwrap_html_{number}", None, markup, html_to_text(top)))

@@ -233,18 +233,18 @@ def build_message(
                                 in_reply_to, references, date, auto_submitted,
                                 extra_headers):
         message[name] = value
-    for name, value in _content_headers(message):  # ours first, then the MIME ones
+    for name, value in _mime_headers(message):  # ours first, then the MIME ones
         message[name] = value
-    message["MIME-Version"] = "1.0"
+    for part in message.walk():  # the email classes give every part one
+        if part is not message:
+            del part["MIME-Version"]
     return message
 
 
 def _multipart(subtype: str) -> Message:
     """A multipart part with a random boundary: no text of ours can contain 128 random
     bits, and a boundary given spares the generator a search (and a regex) per part."""
-    part = MIMEMultipart(subtype, boundary=f"=_drumbeat_{uuid.uuid4().hex}", policy=_BUILD)
-    del part["MIME-Version"]
-    return part
+    return MIMEMultipart(subtype, boundary=f"=_drumbeat_{uuid.uuid4().hex}", policy=_BUILD)
 
 
 def _headers(rendered: RenderedEmail, from_addr: str, to_addr: str, reply_to: str | None,
@@ -276,10 +276,10 @@ def _headers(rendered: RenderedEmail, from_addr: str, to_addr: str, reply_to: st
     return headers
 
 
-def _content_headers(message: Message) -> list[tuple[str, str]]:
+def _mime_headers(message: Message) -> list[tuple[str, str]]:
     """Take the MIME headers off the top part, to put them back after ours."""
     moved = [(name, value) for name, value in message.items()
-             if name.lower() in ("content-type", "content-transfer-encoding")]
+             if name.lower() in ("content-type", "content-transfer-encoding", "mime-version")]
     for name in {name for name, _ in moved}:
         del message[name]
     return moved
@@ -289,7 +289,6 @@ def _text_part(text: str, subtype: str) -> Message:
     """UTF-8 text: 7bit when it is plain ASCII with short lines, else quoted-printable
     (binascii's, in C); either way every relay can carry it."""
     part = MIMENonMultipart("text", subtype, policy=_BUILD, charset="utf-8")
-    del part["MIME-Version"]
     text = text.replace("\r\n", "\n")
     if text.isascii() and all(len(line) <= 998 for line in text.split("\n")):
         part["Content-Transfer-Encoding"] = "7bit"
@@ -305,7 +304,6 @@ def _related(html: Message, images: list[tuple[str, InlineImage]]) -> Message:
     related.attach(html)
     for cid, image in images:
         part = MIMEImage(image.png, "png", policy=_BUILD)
-        del part["MIME-Version"]
         part["Content-ID"] = cid
         _disposition(part, "inline", image.filename)
         related.attach(part)
@@ -318,7 +316,6 @@ def _mixed(body: Message, files: list[tuple[tuple[str, str, dict[str, str]], Att
     mixed.attach(body)
     for (maintype, subtype, params), item in files:
         part = MIMEBase(maintype, subtype, policy=_BUILD, **params)
-        del part["MIME-Version"]
         part.set_payload(item.data)
         encode_base64(part)
         _disposition(part, "attachment", item.filename)

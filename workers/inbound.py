@@ -31,7 +31,6 @@ from mail.grammar import parse_commands
 from mail.message import ParsedMessage, parse_message
 from mail.reply_text import extract_reply
 from mail.tokens import read_token, token_from_address
-from models.base import UTCDateTime
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person
 from models.queries import person_by_address
@@ -225,7 +224,7 @@ def _reject(session: Session, row: InboundMessage, parsed: ParsedMessage,
 _RECENT_ANSWERS = select(func.count()).select_from(OutboundMessage).where(
     OutboundMessage.kind == literal_column(f"'{ANSWER}'"),
     OutboundMessage.to_address == bindparam("address"),
-    OutboundMessage.created_at >= bindparam("since", type_=UTCDateTime()))
+    OutboundMessage.created_at >= bindparam("since"))
 
 
 def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,

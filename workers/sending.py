@@ -129,13 +129,13 @@ def _record_sent(rt: Runtime, outbox_id: int) -> None:
     On a batch's PostgreSQL connection the transaction goes in one round trip
     (psycopg's pipeline: BEGIN, UPDATE, COMMIT together); elsewhere a session.
     """
-    driver = rt.connection.connection.driver_connection if rt.connection is not None \
-        and rt.engine.dialect.name == "postgresql" and not rt.connection.in_transaction() \
-        else None
-    if driver is None:
+    connection = rt.connection
+    if connection is None or connection.dialect.name != "postgresql" \
+            or connection.in_transaction():
         with rt.sessions() as session, session.begin():
             outbox.mark_sent(session, outbox_id, rt.clock())
         return
+    driver = connection.connection.driver_connection
     try:
         with driver.pipeline():
             driver.execute(_MARK_SENT, (rt.clock(), outbox_id), prepare=True)

@@ -57,22 +57,31 @@ class RetryLater(Exception):
 def deliver(rt: Runtime, outbox_id: int) -> str:
     """Send one row; returns the row's status afterwards. Raises RetryLater to retry."""
     stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
+    with rt.sessions() as session:
+        # Words and pictures first, outside the claim's transaction: a digest's charts
+        # take a while, and on SQLite a transaction here holds the database's write lock.
+        row = session.get(OutboundMessage, outbox_id)
+        if row is None or row.status in FINAL:
+            return row.status if row else "missing"
+        rendered = RENDERERS[row.kind](session, row, rt) if row.body_text is None else None
+        images, files = PARTS[row.kind](session, row, rt) if row.kind in PARTS else ((), ())
     with rt.sessions() as session, session.begin():
-        # Claim and render in one transaction: the claim is committed with the words,
-        # before the relay is contacted, so the row lock is never held during SMTP.
+        # The claim is committed with the words, before the relay is contacted, so the
+        # row lock is never held during SMTP and every retry sends the same words.
         if not outbox.claim(session, outbox_id, rt.clock(), stale):
             row = session.get(OutboundMessage, outbox_id)
             return row.status if row else "missing"
         row = session.get(OutboundMessage, outbox_id)
         assert row is not None
-        if row.body_text is None:
-            rendered = RENDERERS[row.kind](session, row, rt)
+        if row.body_text is None and rendered is not None:  # else an earlier try's words
             row.subject, row.body_text, row.body_html = (rendered.subject, rendered.text,
                                                          rendered.html)
-        images, files = PARTS[row.kind](session, row, rt) if row.kind in PARTS else ((), ())
         message = build_for(rt, row, images, files)
         attempts, to_address, kind = row.attempts, row.to_address, row.kind
     return hand_over(rt, outbox_id, message, attempts, to_address, kind=kind)
+
+
+FINAL = (Status.SENT.value, Status.FAILED.value)
 
 
 def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] = (),

@@ -115,7 +115,7 @@ def test_a_database_restart_between_messages_costs_no_451(db: Database, intake: 
             killed = connection.exec_driver_sql(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE pid <> pg_backend_pid() AND datname = current_database() "
-                "AND state = 'idle' AND query = 'COMMIT'").scalar()
+                "AND state = 'idle' AND query LIKE 'INSERT INTO inbound_message%%'").scalar()
         assert killed and killed >= 1
     code, _ = send(intake, reply("<after@mail.example>"))
     assert code == 250
@@ -142,6 +142,26 @@ def test_messages_sent_at_once_are_all_stored_each_once(db: Database, intake: in
         f"<burst-{n}-{k}@mail.example>" for n in range(8) for k in range(5))
     queued = {int(answer.rsplit(b" ", 1)[1]) for _, answer in answers}
     assert queued == {row.id for row in rows}  # a repeat is told the first one's row
+
+
+def test_a_group_holding_repeats_stores_each_message_once(db: Database) -> None:
+    """One group: a new message, the same one again, and one stored before; each
+    is answered with its single row's id."""
+    store = RawStore(make_engine(db.url, pre_ping=False))
+    earlier = store(reply("<old@mail.example>"), "ann@acme.example", ["updates@acme.example"])
+
+    def incoming(message_id: str) -> Incoming:
+        return Incoming(reply(message_id), "ann@acme.example", ("updates@acme.example",))
+
+    new, again, old = store.store_each([incoming("<new@mail.example>"),
+                                        incoming("<new@mail.example>"),
+                                        incoming("<old@mail.example>")])
+    assert old == earlier and again == new != earlier
+    rows = stored(db)
+    assert [(row.id, row.message_id) for row in rows] == [
+        (earlier, "<old@mail.example>"), (new, "<new@mail.example>")]
+    assert rows[1].envelope_to == ["updates@acme.example"]
+    assert rows[1].sender == "ann@acme.example" and rows[1].subject == "Re: 1:1 with Mika"
 
 
 class RefusesPoison(RawStore):

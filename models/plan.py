@@ -136,6 +136,11 @@ class Task(PlanItem, Base):
     )
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     blocked_reason: Mapped[str | None] = mapped_column(Text)
+    # The message that last set the status, progress or due date. Messages are stored
+    # in the order they arrive, so an update from an earlier one (applied late by
+    # another worker, or retried) does not undo a later one.
+    set_by_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_message.id", ondelete="SET NULL"))
 
     project: Mapped[Project] = relationship(back_populates="tasks")
     updates: Mapped[list[TaskUpdate]] = relationship(

@@ -14,7 +14,7 @@ import dramatiq
 import pytest
 from sqlalchemy import select
 
-from models import InboundMessage, Meeting, OutboundMessage, Task
+from models import InboundMessage, Meeting, OutboundMessage, Person, Task
 from models.plan import TaskUpdate
 from tests.conftest import Database
 from tests.relay import Relay
@@ -193,6 +193,46 @@ def test_an_unknown_sender_changes_nothing_and_is_told_why(
     [answer] = answers(rt)
     assert "don't know this address" in (answer.body_text or "")
     assert "Draft the" not in (answer.body_text or "")      # nothing leaked
+
+
+def test_replies_applied_out_of_order_end_with_the_later_ones_word(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """Two workers may apply Ann's two replies in either order; the task ends as her
+    later reply says, and the earlier one's answer says why its line changed nothing."""
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    earlier = receive(rt, reply_to(agenda, f"T-{memo.id} 50%\nT-{memo.id} note: call legal",
+                                   message_id="<earlier@mail.example>"))
+    later = receive(rt, reply_to(agenda, f"T-{memo.id} 70%", message_id="<later@mail.example>"))
+    assert process(rt, later)[0] == "applied"
+    assert process(rt, earlier)[0] == "applied"
+    task = task_titled(rt, "Draft the")
+    assert (task.status, task.progress, task.set_by_message_id) == ("in_progress", 70, later)
+    with rt.sessions() as session:
+        history = session.scalars(select(TaskUpdate).where(TaskUpdate.task_id == memo.id)
+                                  .order_by(TaskUpdate.id)).all()
+        assert [(h.inbound_message_id, h.new_progress, h.note) for h in history] == [
+            (later, 70, None), (earlier, 70, "call legal")]   # the note still counts
+    earlier_answer = next(a for a in answers(rt) if a.in_reply_to == "<earlier@mail.example>")
+    body = " ".join((earlier_answer.body_text or "").split())
+    assert f"T-{memo.id} was not changed: a message that arrived after this one already " \
+        "set it (in progress, 70%, due Wed 02 Dec 2026)" in body
+
+
+def test_someone_whose_dates_have_ended_changes_nothing_and_is_told_why(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    rt, ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    with rt.sessions() as session, session.begin():
+        ann = session.get(Person, ids["ann"])
+        assert ann is not None
+        ann.active_until = REPLY_AT.date() - timedelta(days=2)
+    status, answer_ids = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done")))
+    assert status == "rejected" and len(answer_ids) == 1
+    assert task_titled(rt, "Draft the").status == "in_progress"
+    body = " ".join((answers(rt)[0].body_text or "").split())
+    assert f"Your Drumbeat account ended on {ann.active_until:%a %d %b %Y}, so nothing " \
+        "was changed" in body
 
 
 def test_a_reply_to_someone_elses_agenda_is_refused(

@@ -127,6 +127,8 @@ class Applier:
                                          f"drop {task.ref}; write '{task.ref} blocked: why' "
                                          "or ask your manager"))
             return
+        if self._superseded(task, command):
+            return
         old = (task.status, task.progress, task.due)
         status, progress = self._new_status_and_progress(task, command)
         task.status, task.progress = status, progress
@@ -140,12 +142,28 @@ class Applier:
             task.blocked_reason = command.note or task.blocked_reason
         elif old[0] == TaskStatus.BLOCKED.value:
             task.blocked_reason = None
+        if _changes_state(command) and self.inbound_id is not None:
+            task.set_by_message_id = self.inbound_id
         self.session.add(TaskHistory(
             task_id=task.id, author_id=self.sender.id, inbound_message_id=self.inbound_id,
             source="email", created_at=self.now, old_status=old[0], new_status=status,
             old_progress=old[1], new_progress=progress, old_due=old[2], new_due=task.due,
             note=command.note))
         self.outcome.done.append(_describe(task, old))
+
+    def _superseded(self, task: Task, command: TaskUpdate) -> bool:
+        """True (and answered) when a message that arrived after this one already set
+        the task: two replies applied by two workers, or one retried late, end with the
+        later one's word, whatever order they were applied in."""
+        later = task.set_by_message_id
+        if self.inbound_id is None or later is None or later <= self.inbound_id \
+                or not _changes_state(command):
+            return False
+        self.outcome.refused.append((command.line, f"{task.ref} was not changed: a message "
+                                     f"that arrived after this one already set it "
+                                     f"({_state(task)}); send the line again if it still "
+                                     "holds"))
+        return True
 
     @staticmethod
     def _new_status_and_progress(task: Task, command: TaskUpdate) -> tuple[str, int]:
@@ -296,6 +314,20 @@ def _person_named(session: Session, name: str) -> Person | None:
                p.email.split("@")[0] == name or p.email.split("@")[0].split(".")[0] == name
                or p.name.lower() == name or p.name.lower().split()[0] == name]
     return matches[0] if len(matches) == 1 else None
+
+
+def _changes_state(command: TaskUpdate) -> bool:
+    """A line that sets status, progress or due date (not a note alone)."""
+    return command.status is not None or command.percent is not None or command.due is not None
+
+
+def _state(task: Task) -> str:
+    words = [task.status.replace("_", " ")]
+    if task.status != TaskStatus.DONE.value:
+        words.append(f"{task.progress}%")
+    if task.due is not None:
+        words.append(f"due {task.due:%a %d %b %Y}")
+    return ", ".join(words)
 
 
 def _describe(task: Task, old: tuple[str, int, date | None]) -> str:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from email.message import Message
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
@@ -103,6 +104,9 @@ def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
         return _reject(session, row, parsed, answering,
                        "I don't know this address, so nothing was changed. Write from "
                        "the address your agendas are sent to.")
+    inactive = _inactive(sender, now)
+    if inactive is not None:
+        return _reject(session, row, parsed, answering, inactive, person=sender)
     if agenda is not None and not _in_pair(sender, agenda):
         return _reject(session, row, parsed, answering,
                        "This reply answers someone else's agenda, so nothing was "
@@ -162,6 +166,18 @@ def _agenda_named(session: Session, parsed: ParsedMessage, row: InboundMessage,
         if outbox_id is not None:
             return session.get(OutboundMessage, outbox_id)
     return None
+
+
+def _inactive(sender: Person, now: datetime) -> str | None:
+    """Why someone outside their active dates may not change anything (None: they may)."""
+    today = now.astimezone(ZoneInfo(sender.timezone)).date()
+    if sender.is_active_on(today):
+        return None
+    if sender.active_until is not None and today > sender.active_until:
+        return (f"Your Drumbeat account ended on {sender.active_until:%a %d %b %Y}, so "
+                "nothing was changed. If that is wrong, ask HR to correct your dates.")
+    return (f"Your Drumbeat account starts on {sender.active_from:%a %d %b %Y}, so nothing "
+            "was changed yet. Write again from that day, or ask HR to correct your dates.")
 
 
 def _names_a_pair(outbound: OutboundMessage) -> bool:

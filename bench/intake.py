@@ -683,6 +683,26 @@ def redis_backlog(url: str) -> int:
         client.close()
 
 
+def vacuum_catalogs(admin: Any) -> int:
+    """VACUUM the system catalogs that earlier runs and test suites left dead rows in
+    (every private schema created and dropped leaves thousands). With autovacuum off, as
+    on this project's VMs, they pile up and PostgreSQL's CPU a reply drifts up from run
+    to run (measured: 3.4 → 4.1 → 4.8 ms, back to 3.5 after a VACUUM). Returns the dead
+    rows found."""
+    from sqlalchemy import text
+
+    with admin.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT relname, n_dead_tup FROM pg_stat_sys_tables "
+            "WHERE schemaname = 'pg_catalog' AND n_dead_tup > 0")).all()
+        conn.commit()
+        if rows:
+            autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.execute(text("VACUUM " + ", ".join(
+                f"pg_catalog.{name}" for name, _dead in rows)))
+    return sum(dead for _name, dead in rows)
+
+
 def checkpoint(admin: Any) -> None:
     from sqlalchemy import text
 
@@ -1273,6 +1293,9 @@ def orchestrate(args: argparse.Namespace) -> int:
     me = [sys.executable, str(Path(__file__).resolve())]
     try:
         clear_redis(args.redis_url, starting=True)
+        dead = vacuum_catalogs(admin)
+        if dead:
+            say(f"vacuumed the system catalogs ({dead:,} dead rows from earlier runs)")
         with admin.connect() as conn:
             figures["server"] = conn.execute(text("SHOW server_version")).scalar_one()
         with admin.begin() as conn:

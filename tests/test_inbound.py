@@ -328,6 +328,47 @@ def test_a_batch_on_one_connection_applies_each_reply_and_marks_each_answer_sent
         assert sorted(statuses) == ["applied"] * 3
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_answers_are_marked_sent_even_when_the_database_connection_drops_meanwhile(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relay takes each answer, then the database cuts every idle connection (what a
+    restart does): the answers are still marked sent, so the sweeper sends none again,
+    and the batch's next reply is applied on a new connection."""
+    import psycopg
+
+    from workers import sending
+    from workers.actors import process_inbound_batch
+
+    monkeypatch.setattr(sending, "MARK_RETRY_SECONDS", (0.0, 0.1, 0.5))
+    rt, _ids, agenda = sent_agenda
+    relay = rt.transport
+    dsn = rt.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    class TheDatabaseRestartsAsTheRelayTakesIt:
+        def send(self, message: Message, sender: str, recipients: list[str]) -> None:
+            relay.send(message, sender, recipients)
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE pid <> pg_backend_pid() AND state = 'idle' "
+                              "AND datname = current_database()")
+
+    monkeypatch.setattr(rt, "transport", TheDatabaseRestartsAsTheRelayTakesIt())
+    memo = task_titled(rt, "Draft the")
+    replies = [receive(rt, reply_to(agenda, f"T-{memo.id} {percent}%",
+                                    message_id=f"<cut-{percent}@mail.example>"))
+               for percent in (30, 50)]
+    process_inbound_batch(replies)
+    assert task_titled(rt, "Draft the").progress == 50
+    assert [(a.status, a.in_reply_to) for a in answers(rt)] == [
+        ("sent", "<cut-30@mail.example>"), ("sent", "<cut-50@mail.example>")]
+    for answer in answers(rt):
+        assert deliver(rt, answer.id) == "sent"  # a retry or the sweeper sends nothing more
+    sent = [p for p in (Path(rt.settings.maildir) / "new").iterdir()
+            if b"auto-replied" in p.read_bytes()]
+    assert len(sent) == 2
+
+
 def test_an_answer_the_relay_refuses_for_now_goes_back_to_the_queue(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
     from workers.sending import RetryLater, hand_over

@@ -67,14 +67,21 @@ def process_inbound_batch(inbound_ids: list[int]) -> None:
             _process_and_answer(rt, inbound_id)
 
 
-def _process_and_answer(rt: Runtime, inbound_id: int) -> None:
+def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) -> None:
     """Process one message, then send its answer from here: the answer row is committed
     claimed with the changes, so no second queue trip is needed; a failed send goes to
-    ``send_email``'s retries, a lost worker to the sweeper."""
+    ``send_email``'s retries, a lost worker to the sweeper. When the batch's connection
+    was lost (a database restart), the message is tried once more: the connection
+    reconnects on its next use."""
     ready: dict[int, tuple[Message, str]] = {}
     try:
         status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
     except Exception as exc:
+        if not again and rt.connection is not None and rt.connection.invalidated:
+            log.warning("the database connection was lost; processing inbound message %s "
+                        "again on a new one", inbound_id, extra={"inbound_id": inbound_id})
+            _process_and_answer(rt, inbound_id, again=True)
+            return
         log.exception("processing inbound message %s failed", inbound_id,
                       extra={"inbound_id": inbound_id})
         metrics.processed("error")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from email.message import Message
@@ -19,6 +20,7 @@ from mail.compose import Attachment, InlineImage, build_message
 from mail.render import RenderedEmail
 from mail.tokens import reply_address
 from mail.transport import PermanentFailure, TemporaryFailure
+from models.db import session_factory
 from models.mailbox import OutboundMessage
 from models.mailbox import OutboundStatus as Status
 from workers import metrics, outbox
@@ -126,9 +128,35 @@ def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
         log.info("outbox %s will be retried: %s", outbox_id, failure.answer,
                  extra={"outbox_id": outbox_id})
         raise RetryLater(failure.answer) from failure
-    _record_sent(rt, outbox_id)
+    _mark_sent(rt, outbox_id)
     metrics.handed_over(kind, Status.SENT.value)
     return Status.SENT.value
+
+
+MARK_RETRY_SECONDS = (0.2, 1.0, 5.0)
+
+
+def _mark_sent(rt: Runtime, outbox_id: int) -> None:
+    """The relay has the message, so the mark must not be lost to a passing database
+    error: a row left claimed would be sent again by the sweeper. On failure it is
+    tried again a few times on a fresh connection (the batch's may be the broken one)."""
+    try:
+        _record_sent(rt, outbox_id)
+        return
+    except Exception as error:
+        failure = error
+    fresh = session_factory(rt.engine)
+    for delay in MARK_RETRY_SECONDS:
+        log.warning("outbox %s was sent but could not be marked (%s); again in %.1f s",
+                    outbox_id, failure, delay, extra={"outbox_id": outbox_id})
+        time.sleep(delay)
+        try:
+            with fresh() as session, session.begin():
+                outbox.mark_sent(session, outbox_id, rt.clock())
+            return
+        except Exception as error:
+            failure = error
+    raise failure
 
 
 def _record_sent(rt: Runtime, outbox_id: int) -> None:

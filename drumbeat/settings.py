@@ -7,15 +7,55 @@ than deep inside a worker. Every field here is documented in the README.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
+
+
+class FileSettings(PydanticBaseSettingsSource):
+    """``DRUMBEAT_NAME_FILE=PATH``: the setting's value is the file's content, its final
+    newline dropped (Docker and Kubernetes secrets), so a password or the secret key
+    need not sit in the environment, where ``ps e`` and crash reports can see it."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads them all at once
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        problems: list[InitErrorDetails] = []
+        for name in self.settings_cls.model_fields:
+            variable = f"DRUMBEAT_{name.upper()}"
+            path = os.environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if variable in os.environ:
+                problems.append(_problem(name, path, f"both {variable} and {variable}_FILE "
+                                         "are set; keep one"))
+                continue
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                problems.append(_problem(name, path, f"{variable}_FILE={path} cannot be "
+                                         f"read: {reason}"))
+        if problems:
+            raise ValidationError.from_exception_data("Settings", problems)
+        return values
+
+
+def _problem(name: str, path: str, message: str) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError("setting_file", message), loc=(name,),
+                            input=path)
 
 
 class Settings(BaseSettings):
@@ -108,6 +148,16 @@ class Settings(BaseSettings):
         default="text", pattern=r"^(text|json)$",
         description="text: one readable line per event; json: one JSON object per line.",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment first, then ``DRUMBEAT_NAME_FILE`` files, then ``.env``."""
+        return (init_settings, env_settings, FileSettings(settings_cls), dotenv_settings,
+                file_secret_settings)
 
     @field_validator("default_timezone")
     @classmethod

@@ -51,3 +51,42 @@ def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_path
     message = str(raised.value)
     assert words in message
     assert variable.removeprefix("DRUMBEAT_").lower() in message
+
+
+def test_a_setting_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """DRUMBEAT_NAME_FILE, as Docker and Kubernetes mount secrets: the file's content,
+    without its final newline, and ahead of .env."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("DRUMBEAT_SECRET_KEY=from-dotenv\n", encoding="utf-8")
+    (tmp_path / "key").write_text("s3cret with spaces \n", encoding="utf-8")
+    (tmp_path / "url").write_text("postgresql+psycopg://drumbeat:p%40ss@db/drumbeat",
+                                  encoding="utf-8")
+    monkeypatch.setenv("DRUMBEAT_SECRET_KEY_FILE", str(tmp_path / "key"))
+    monkeypatch.setenv("DRUMBEAT_DATABASE_URL_FILE", str(tmp_path / "url"))
+    monkeypatch.setenv("DRUMBEAT_SMTP_PORT_FILE", str(tmp_path / "url"))
+    monkeypatch.setenv("DRUMBEAT_SMTP_PORT", "2525")  # both: refused, by name
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert "both DRUMBEAT_SMTP_PORT and DRUMBEAT_SMTP_PORT_FILE are set" in str(raised.value)
+    monkeypatch.delenv("DRUMBEAT_SMTP_PORT_FILE")
+    settings = Settings()
+    assert settings.secret_key.get_secret_value() == "s3cret with spaces "
+    assert settings.database_url == "postgresql+psycopg://drumbeat:p%40ss@db/drumbeat"
+    assert settings.smtp_port == 2525
+
+
+def test_a_setting_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DRUMBEAT_SECRET_KEY_FILE": str(tmp_path / "missing"),
+           "DRUMBEAT_DATABASE_URL": f"sqlite:///{tmp_path / 'd.sqlite'}", "COLUMNS": "400"}
+    env.pop("DRUMBEAT_SECRET_KEY", None)
+    drumbeat = Path(sys.executable).with_name("drumbeat")
+    result = subprocess.run([str(drumbeat), "status"], env=env, capture_output=True, text=True,
+                            timeout=60, check=False, cwd=tmp_path)
+    assert result.returncode == 2
+    assert (f"setting DRUMBEAT_SECRET_KEY: DRUMBEAT_SECRET_KEY_FILE={tmp_path / 'missing'} "
+            "cannot be read: No such file or directory") in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, time
+from email.utils import formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -170,8 +171,16 @@ class Settings(BaseSettings):
 
     @property
     def sender_address(self) -> str:
-        """The From address of everything we send."""
-        return self.mail_from or f"drumbeat@{self.mail_domain}"
+        """The address everything we send comes from (the SMTP envelope's sender)."""
+        return parseaddr(self.mail_from)[1] if self.mail_from else f"drumbeat@{self.mail_domain}"
+
+    @property
+    def from_header(self) -> str:
+        """The From header: DRUMBEAT_MAIL_FROM as written when it has a display name,
+        else the address shown as "Drumbeat" (a bare address reads as a robot's)."""
+        if self.mail_from and parseaddr(self.mail_from)[0]:
+            return self.mail_from
+        return formataddr(("Drumbeat", self.sender_address))
 
 
 @lru_cache(maxsize=1)

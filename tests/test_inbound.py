@@ -297,6 +297,7 @@ def test_the_worker_sends_the_answer_itself_right_after_the_commit(
     assert (answer.status, answer.attempts) == ("claimed", 1)  # committed with the changes
     message, address = ready[answer_id]
     assert (message["In-Reply-To"], address) == ("<reply-1@mail.example>", "ann@acme.example")
+    assert message["From"] == "Drumbeat <drumbeat@acme.example>"   # a name, not a bare address
     assert hand_over(rt, answer_id, message, 1, address) == "sent"
     assert deliver(rt, answer_id) == "sent"  # a retry or the sweeper sends nothing more
     sent = [p for p in (Path(rt.settings.maildir) / "new").iterdir()

@@ -19,6 +19,7 @@ def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch,
     assert settings.redis_url is None
     assert settings.smtp_host is None and settings.maildir == Path("var/maildir")
     assert settings.sender_address == "drumbeat@drumbeat.localhost"
+    assert settings.from_header == "Drumbeat <drumbeat@drumbeat.localhost>"
 
 
 def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -31,6 +32,10 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     settings = Settings()
     assert settings.mail_domain == "acme.example"
     assert settings.sender_address == "drumbeat@acme.example"
+    monkeypatch.setenv("DRUMBEAT_MAIL_FROM", "Acme Check-ins <checkins@acme.example>")
+    named = Settings()
+    assert (named.sender_address, named.from_header) == (
+        "checkins@acme.example", "Acme Check-ins <checkins@acme.example>")
     assert settings.default_checkin_time == time(9, 30)
     assert settings.redis_url == "redis://127.0.0.1:6379/1"   # the environment wins
     assert settings.secret_key.get_secret_value() == "s3cret"

@@ -92,7 +92,7 @@ def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] =
     settings = rt.settings
     return build_message(
         rendered=RenderedEmail(row.subject, row.body_text or "", row.body_html or ""),
-        from_addr=settings.sender_address, to_addr=row.to_address,
+        from_addr=settings.from_header, to_addr=row.to_address,
         reply_to=reply_address(row.id, settings.secret_key.get_secret_value(),
                                settings.mail_domain),
         message_id=row.message_id or "", in_reply_to=row.in_reply_to,

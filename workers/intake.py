@@ -230,7 +230,7 @@ class RawStore:
         cursor = connection.driver_connection.cursor()
         try:
             cursor.execute(_PG_INSERT, (self.via, *arrays), prepare=True)
-            found = dict((message_id, row_id) for row_id, message_id in cursor.fetchall())
+            found = {message_id: row_id for row_id, message_id in cursor.fetchall()}
             new = len(found)
             if new < len(rows):  # some were stored before: the same message again
                 cursor.execute(_PG_EXISTING, ([m for m in message_ids if m not in found],))

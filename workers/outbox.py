@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from models.mailbox import OutboundMessage, OutboundStatus
 
@@ -28,13 +30,18 @@ def add_rows(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert outbox rows whose dedupe key is new; the ids of those created."""
     if not rows:
         return []
+    statement = _insert_statement(session.get_bind().dialect.name)
+    # With RETURNING only the rows actually inserted come back (executemany for several).
+    return list(session.scalars(statement, rows[0] if len(rows) == 1 else list(rows)))
+
+
+@lru_cache(maxsize=4)
+def _insert_statement(dialect: str) -> Insert:
+    """Built once per dialect (every answer is one), so SQLAlchemy reuses its compiled form."""
     table = OutboundMessage.__table__
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[
-        session.get_bind().dialect.name]
-    statement = (insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
-                 .returning(table.c.id))
-    # executemany with RETURNING: only the rows actually inserted come back.
-    return list(session.scalars(statement, list(rows)))
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return (insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+            .returning(table.c.id))
 
 
 def claim(session: Session, outbox_id: int, now: datetime, stale: timedelta) -> bool:

@@ -361,6 +361,7 @@ def inbox_list(
 
     from models.db import make_engine, session_factory
     from models.mailbox import InboundMessage
+    from workers.intake import decoded  # rows stored before subjects were decoded, too
 
     query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
     if status:
@@ -376,7 +377,7 @@ def inbox_list(
                 f"refused, {len(outcome.get('not_understood', []))} not understood"
                 if "done" in outcome else "")
             table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}", row.sender or "?",
-                          row.subject or "", row.status, summary)
+                          decoded(row.subject or ""), row.status, summary)
     Console().print(table)
 
 

@@ -57,7 +57,7 @@ def test_a_reply_over_smtp_is_applied_and_answered(db: Database, tmp_path: Path)
     reply = EmailMessage()
     reply["From"] = sender
     reply["To"] = str(agenda["Reply-To"])
-    reply["Subject"] = f"Re: {agenda['Subject']}"
+    reply["Subject"] = f"Re: {agenda['Subject']} (réponse)"   # sent as an encoded word
     reply["Message-ID"] = "<grace-reply-1@mail.example>"
     reply["In-Reply-To"] = str(agenda["Message-ID"])
     reply.set_content(f"{ref} 70% nearly there\n\n" + "\n".join(
@@ -98,3 +98,4 @@ def test_a_reply_over_smtp_is_applied_and_answered(db: Database, tmp_path: Path)
     listing = drumbeat(env, "inbox")
     assert listing.returncode == 0 and "applied" in listing.stdout
     assert "1 done" in listing.stdout
+    assert "réponse" in listing.stdout and "=?utf-8?" not in listing.stdout

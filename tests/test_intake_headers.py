@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.intake import first_headers, message_id_of, row_values, sender_of
+from workers.intake import decoded, first_headers, message_id_of, row_values, sender_of
 
 FIXTURES = sorted(p for p in (Path(__file__).parent / "fixtures").rglob("*.eml"))
 
@@ -38,6 +38,30 @@ def test_an_mbox_separator_line_is_skipped_and_a_non_header_line_ends_the_block(
 ])
 def test_subjects_are_text_a_database_column_takes(raw: bytes, subject: str) -> None:
     assert first_headers(raw + b"\r\n\r\n")["subject"] == subject
+
+
+@pytest.mark.parametrize(("raw", "subject"), [
+    (b"Subject: Re: 1:1 with =?utf-8?b?Sm9zw6kgTsO6w7Flejo=?= check-in agenda",
+     "Re: 1:1 with Jos\u00e9 N\u00fa\u00f1ez: check-in agenda"),
+    (b"Subject: =?utf-8?q?Pr=C3=A4sentation?=", "Pr\u00e4sentation"),
+    (b"Subject: =?iso-8859-1?q?R=E9sum=E9?= =?utf-8?q?_=E2=9C=93?=", "R\u00e9sum\u00e9 \u2713"),
+    (b"Subject: =?x-unknown?q?abc?=", "=?x-unknown?q?abc?="),           # kept as it came
+    (b"Subject: =?utf-8?b?not base64!?=", "=?utf-8?b?not base64!?="),
+    (b"Subject: plain =? not encoded", "plain =? not encoded"),
+])
+def test_the_stored_subject_is_readable_text(raw: bytes, subject: str) -> None:
+    assert row_values(raw + b"\r\n\r\nbody", via="smtp")["subject"] == subject
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+               max_size=40),  # what first_headers hands over: no NUL, no lone surrogate
+       st.sampled_from(["utf-8", "latin-1", "x-bad", ""]),
+       st.sampled_from(["q", "b", "x"]))
+def test_decoding_encoded_words_never_raises(text: str, charset: str, encoding: str) -> None:
+    value = decoded(f"Re: =?{charset}?{encoding}?{text}?= and {text}")
+    assert "\x00" not in value
+    value.encode("utf-8")  # no lone surrogate
 
 
 @pytest.mark.parametrize(("value", "address"), [

@@ -13,6 +13,7 @@ import json
 import re
 import threading
 from collections.abc import Sequence
+from email.header import decode_header, make_header
 from email.utils import getaddresses
 from functools import lru_cache
 from typing import Any
@@ -63,6 +64,19 @@ def first_headers(block: bytes) -> dict[str, str]:
         else:
             current = None
     return {key: "".join(parts).strip() for key, parts in found.items()}
+
+
+def decoded(value: str) -> str:
+    """A header's RFC 2047 encoded words (``=?utf-8?q?…?=``, how most mail clients send a
+    non-ASCII subject) as text, for listings; the value as it came when it has none or
+    they cannot be read. Never raises."""
+    if "=?" not in value:
+        return value
+    try:
+        text = str(make_header(decode_header(value)))
+    except Exception:  # an unknown charset, broken base64: keep what came
+        return value
+    return text.replace("\0", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _text(value: bytes) -> str:
@@ -128,7 +142,7 @@ def row_values(raw: bytes, *, via: str, envelope_from: str | None = None,
     headers = first_headers(raw[:_header_end(raw)])
     digest = hashlib.sha256(raw).hexdigest()
     sender = sender_of(headers.get("from", ""))
-    subject = headers.get("subject", "")[:MAX_HEADER_CHARS] or None
+    subject = decoded(headers.get("subject", ""))[:MAX_HEADER_CHARS] or None
     return {"message_id": message_id_of(raw, headers, digest), "raw": raw, "sha256": digest,
             "via": via, "envelope_from": envelope_from, "envelope_to": list(envelope_to),
             "sender": sender, "subject": subject, "received_at": utcnow(),

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         default=10 * 1024 * 1024, gt=0, description="Larger inbound messages are refused (552)."
     )
+    trusted_authserv_id: str | None = Field(
+        default=None, description="The authserv-id your receiving MTA writes in "
+        "Authentication-Results; set, a message its DMARC, DKIM or SPF verdict does not "
+        "vouch for changes nothing (a forged From). Unset: From is trusted as it is.",
+    )
     imap_host: str | None = None
     imap_port: int = 993
     imap_username: str | None = None

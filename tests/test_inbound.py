@@ -235,6 +235,32 @@ def test_someone_whose_dates_have_ended_changes_nothing_and_is_told_why(
         "was changed" in body
 
 
+def test_with_a_trusted_mta_a_reply_its_checks_do_not_vouch_for_changes_nothing(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """DRUMBEAT_TRUSTED_AUTHSERV_ID: a forged From (DMARC failed at our MTA) is refused
+    and Ann is told; her genuine reply, vouched for, is applied."""
+    from dataclasses import replace
+
+    rt, _ids, agenda = sent_agenda
+    rt = replace(rt, settings=rt.settings.model_copy(
+        update={"trusted_authserv_id": "mx.acme.example"}))
+    memo = task_titled(rt, "Draft the")
+    forged = reply_to(agenda, f"T-{memo.id} done", message_id="<forged@mail.example>",
+                      Authentication_Results="mx.acme.example; dmarc=fail "
+                      "header.from=acme.example; spf=pass smtp.mailfrom=eve@evil.example")
+    status, answer_ids = process(rt, receive(rt, forged))
+    assert status == "rejected" and len(answer_ids) == 1
+    assert task_titled(rt, "Draft the").status == "in_progress"
+    body = " ".join((answers(rt)[0].body_text or "").split())
+    assert "I could not confirm that this message came from you (acme.example's DMARC " \
+        "check failed), so nothing was changed" in body
+    genuine = reply_to(agenda, f"T-{memo.id} done", message_id="<genuine@mail.example>",
+                       Authentication_Results="mx.acme.example; dkim=pass "
+                       "header.d=acme.example; dmarc=pass header.from=acme.example")
+    assert process(rt, receive(rt, genuine))[0] == "applied"
+    assert task_titled(rt, "Draft the").status == "done"
+
+
 def test_a_reply_to_someone_elses_agenda_is_refused(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
     rt, _ids, agenda = sent_agenda

@@ -19,6 +19,8 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +28,7 @@ from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from mail.answer import AnswerView, render_answer
+from mail.authentication import sender_problem
 from mail.classify import Classification, Kind, classify
 from mail.compose import make_message_id
 from mail.grammar import parse_commands
@@ -107,6 +110,9 @@ def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
     inactive = _inactive(sender, now)
     if inactive is not None:
         return _reject(session, row, parsed, answering, inactive, person=sender)
+    forged = _unvouched(row.raw, parsed, rt.settings.trusted_authserv_id)
+    if forged is not None:
+        return _reject(session, row, parsed, answering, forged, person=sender)
     if agenda is not None and not _in_pair(sender, agenda):
         return _reject(session, row, parsed, answering,
                        "This reply answers someone else's agenda, so nothing was "
@@ -178,6 +184,21 @@ def _inactive(sender: Person, now: datetime) -> str | None:
                 "nothing was changed. If that is wrong, ask HR to correct your dates.")
     return (f"Your Drumbeat account starts on {sender.active_from:%a %d %b %Y}, so nothing "
             "was changed yet. Write again from that day, or ask HR to correct your dates.")
+
+
+def _unvouched(raw: bytes, parsed: ParsedMessage, authserv_id: str | None) -> str | None:
+    """With DRUMBEAT_TRUSTED_AUTHSERV_ID, why the receiving MTA's sender checks do not
+    vouch for the From address (a forged From changes nothing); None when they do."""
+    if not authserv_id:
+        return None
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw).get_all(
+        "Authentication-Results") or []
+    problem = sender_problem([str(value) for value in headers], authserv_id,
+                             parsed.from_addr or "")
+    if problem is None:
+        return None
+    return (f"I could not confirm that this message came from you ({problem}), so nothing "
+            "was changed. If you did send it, tell whoever runs Drumbeat for you.")
 
 
 def _names_a_pair(outbound: OutboundMessage) -> bool:

@@ -690,6 +690,15 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("", " ".join(text.split()))
 
 
+def decode_words(value: str) -> str | None:
+    """A header value's RFC 2047 encoded words as one line of text, decoded as
+    :func:`parse_message` decodes them; None when a word is damaged or in an unknown
+    charset (for callers that then keep the value as it came)."""
+    notes = _Notes()
+    text = _clean(_decode_words(value, notes, "header"))
+    return None if notes.all() else text
+
+
 def _header_text(value: str, hint: str | None, notes: _Notes, name: str) -> str:
     decoded = _decode_words(_unescape_8bit(value, hint, notes), notes, f"{name} header")
     return _clean(decoded)

@@ -65,7 +65,8 @@ def _may_change(session: Session, sender: Person, owner_id: int) -> bool:
     return sender.id == owner_id or manages(session, sender.id, owner_id)
 
 
-def _local_today(sender: Person, now: datetime) -> date:
+def local_today(sender: Person, now: datetime) -> date:
+    """The sender's calendar day at ``now``, in their time zone."""
     return now.astimezone(ZoneInfo(sender.timezone)).date()
 
 
@@ -244,7 +245,7 @@ class Applier:
         manager = self.session.get(Person, pair.manager_id)
         employee = self.session.get(Person, pair.employee_id)
         assert manager is not None and employee is not None
-        day = command.on or _local_today(self.sender, self.now)
+        day = command.on or local_today(self.sender, self.now)
         period = period_containing(pair.period_start or day, Cadence(employee.cadence))
         key = (manager.id, employee.id, period.start)
         meeting = self._meetings.get(key)

@@ -22,7 +22,6 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
@@ -39,7 +38,7 @@ from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, Outbo
 from models.people import Person
 from models.queries import person_by_address
 from workers import metrics, notes, outbox
-from workers.apply import Applier, Pair
+from workers.apply import Applier, Pair, local_today
 from workers.runtime import Runtime
 from workers.sending import build_for
 
@@ -176,7 +175,7 @@ def _agenda_named(session: Session, parsed: ParsedMessage, row: InboundMessage,
 
 def _inactive(sender: Person, now: datetime) -> str | None:
     """Why someone outside their active dates may not change anything (None: they may)."""
-    today = now.astimezone(ZoneInfo(sender.timezone)).date()
+    today = local_today(sender, now)
     if sender.is_active_on(today):
         return None
     if sender.active_until is not None and today > sender.active_until:

@@ -13,7 +13,6 @@ import json
 import re
 import threading
 from collections.abc import Sequence
-from email.header import decode_header, make_header
 from email.utils import getaddresses
 from functools import lru_cache
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from mail.message import decode_words
 from mail.smtpd import Incoming
 from models.base import utcnow
 from models.mailbox import InboundMessage
@@ -68,15 +68,15 @@ def first_headers(block: bytes) -> dict[str, str]:
 
 def decoded(value: str) -> str:
     """A header's RFC 2047 encoded words (``=?utf-8?q?…?=``, how most mail clients send a
-    non-ASCII subject) as text, for listings; the value as it came when it has none or
-    they cannot be read. Never raises."""
+    non-ASCII subject) as text, for listings, decoded by :func:`mail.message.decode_words`;
+    the value as it came when it has none or they cannot be read. Never raises."""
     if "=?" not in value:
         return value
     try:
-        text = str(make_header(decode_header(value)))
-    except Exception:  # an unknown charset, broken base64: keep what came
+        text = decode_words(value)
+    except Exception:  # the decoder has its own fallbacks; this is the last one
         return value
-    return text.replace("\0", "").encode("utf-8", "replace").decode("utf-8")
+    return value if text is None else text
 
 
 def _text(value: bytes) -> str:

@@ -11,6 +11,7 @@ import os
 from datetime import datetime, time
 from email.utils import formataddr, parseaddr
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,6 +95,36 @@ class Settings(BaseSettings):
         "Authentication-Results; set, a message its DMARC, DKIM or SPF verdict does not "
         "vouch for changes nothing (a forged From). Unset: From is trusted as it is.",
     )
+    trusted_relays: str = Field(
+        default="", description="Comma-separated networks (CIDR) of mail servers that relay "
+        "your company's internal mail without DKIM; a message whose SMTP client is in one of "
+        "them counts as sent by its From address. Empty: no network is trusted, loopback "
+        "included.",
+    )
+    dkim_timeout_seconds: float = Field(
+        default=5, gt=0, description="The most time one message's DKIM key lookups may take.",
+    )
+    max_updates_per_message: int = Field(
+        default=100, ge=1, description="Update lines applied from one message; the rest are "
+        "answered as not read.",
+    )
+    smtpd_max_sessions: int = Field(
+        default=200, ge=1, description="Concurrent SMTP sessions; more are answered 421.",
+    )
+    smtpd_max_recipients: int = Field(
+        default=50, ge=1, description="Recipients per message; more are answered 452.",
+    )
+    smtpd_session_seconds: float = Field(
+        default=300, gt=0, description="The longest one SMTP session may last, however busy.",
+    )
+    meeting_lines_days: int = Field(
+        default=14, ge=0, description="Days after an agenda's period closes that its met: and "
+        "skip: lines still apply (its task lines keep working).",
+    )
+    raw_retention_days: int = Field(
+        default=90, ge=0, description="Days the raw bytes of an inbound message are kept; "
+        "the outcome stays. 0 keeps them forever.",
+    )
     imap_host: str | None = None
     imap_port: int = 993
     imap_username: str | None = None
@@ -173,6 +204,23 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from exc
         return value
+
+    @field_validator("trusted_relays")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not a network, e.g. 10.0.0.0/8 or "
+                                 "2001:db8::/32") from exc
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """DRUMBEAT_TRUSTED_RELAYS as networks (validated at start-up)."""
+        return tuple(ip_network(part.strip(), strict=False)
+                     for part in self.trusted_relays.split(",") if part.strip())
 
     @property
     def sender_address(self) -> str:

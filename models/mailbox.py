@@ -52,12 +52,25 @@ class InboundMessage(Base):
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
         one_of("status", InboundStatus),
+        # The same message delivered twice is stored once; a second message that reuses
+        # a Message-ID with other content is stored and judged on its own.
+        UniqueConstraint("message_id", "content_hash",
+                         name="uq_inbound_message_message_id_content"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(998), unique=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    message_id: Mapped[str] = mapped_column(String(998), index=True)
+    # None once cleared (DRUMBEAT_RAW_RETENTION_DAYS, or notes with DRUMBEAT_STORE_NOTES off):
+    # the outcome stays.
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # What deduplication compares besides the Message-ID (the bytes without the trace
+    # headers each hop adds, so a redelivery through another route still matches).
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # The SMTP client's IP address (the SMTP door only): what DRUMBEAT_TRUSTED_RELAYS checks.
+    peer_address: Mapped[str | None] = mapped_column(String(64))
+    # How the sender was established: token, dkim, mta, relay or none (see mail.authentication).
+    authenticated_by: Mapped[str | None] = mapped_column(String(16))
     via: Mapped[str] = mapped_column(String(16), default="smtp")
     envelope_from: Mapped[str | None] = mapped_column(String(320))
     envelope_to: Mapped[list[str]] = mapped_column(JSON, default=list)

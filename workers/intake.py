@@ -132,8 +132,8 @@ def _insert_statement(dialect: str) -> Insert:
     """Built once per dialect: SQLAlchemy then reuses the compiled form for every message."""
     table = InboundMessage.__table__
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    return (insert(table).on_conflict_do_nothing(index_elements=[table.c.message_id])
-            .returning(table.c.id))
+    return (insert(table).on_conflict_do_nothing(
+        index_elements=[table.c.message_id, table.c.content_hash]).returning(table.c.id))
 
 
 def row_values(raw: bytes, *, via: str, envelope_from: str | None = None,
@@ -144,6 +144,7 @@ def row_values(raw: bytes, *, via: str, envelope_from: str | None = None,
     sender = sender_of(headers.get("from", ""))
     subject = decoded(headers.get("subject", ""))[:MAX_HEADER_CHARS] or None
     return {"message_id": message_id_of(raw, headers, digest), "raw": raw, "sha256": digest,
+            "content_hash": digest,
             "via": via, "envelope_from": envelope_from, "envelope_to": list(envelope_to),
             "sender": sender, "subject": subject, "received_at": utcnow(),
             "status": "received", "attempts": 0}
@@ -159,7 +160,8 @@ def store_on(connection: Connection, raw: bytes, *, via: str,
         metrics.stored(via)
         return new_id, True
     existing = connection.execute(select(InboundMessage.id).where(
-        InboundMessage.message_id == values["message_id"])).scalar()
+        InboundMessage.message_id == values["message_id"],
+        InboundMessage.content_hash == values["content_hash"])).scalar()
     assert existing is not None
     return existing, False
 
@@ -240,20 +242,23 @@ class RawStore:
         for values in rows:
             values["envelope_to"] = json.dumps(values["envelope_to"])
         arrays = [[values[name] for values in rows] for name in _ARRAYS]  # a column each
-        message_ids = arrays[0]
+        keys = list(zip(arrays[0], arrays[2], strict=True))  # (message_id, content hash)
         cursor = connection.driver_connection.cursor()
         try:
             cursor.execute(_PG_INSERT, (self.via, *arrays), prepare=True)
-            found = {message_id: row_id for row_id, message_id in cursor.fetchall()}
+            found = {(message_id, digest): row_id
+                     for row_id, message_id, digest in cursor.fetchall()}
             new = len(found)
             if new < len(rows):  # some were stored before: the same message again
-                cursor.execute(_PG_EXISTING, ([m for m in message_ids if m not in found],))
-                found.update((message_id, row_id) for row_id, message_id in cursor.fetchall())
+                missing = [key for key in keys if key not in found]
+                cursor.execute(_PG_EXISTING, ([m for m, _ in missing], [h for _, h in missing]))
+                found.update(((message_id, digest), row_id)
+                             for row_id, message_id, digest in cursor.fetchall())
         finally:
             cursor.close()
         for _ in range(new):
             metrics.stored(self.via)
-        return [int(found[message_id]) for message_id in message_ids]
+        return [int(found[key]) for key in keys]
 
     def _drop_broken_connection(self, error: Exception) -> bool:
         """Forget this thread's connection when it is closed; True if a retry may help."""
@@ -272,10 +277,12 @@ class RawStore:
 _ARRAYS = ("message_id", "raw", "sha256", "envelope_from", "envelope_to", "sender", "subject",
            "received_at")
 _PG_INSERT = (
-    "INSERT INTO inbound_message (message_id, raw, sha256, via, envelope_from, envelope_to, "
-    "sender, subject, received_at, status, attempts) "
-    "SELECT m, r, h, %s, f, t::json, s, j, a, 'received', 0 FROM unnest("
+    "INSERT INTO inbound_message (message_id, raw, sha256, content_hash, via, envelope_from, "
+    "envelope_to, sender, subject, received_at, status, attempts) "
+    "SELECT m, r, h, h, %s, f, t::json, s, j, a, 'received', 0 FROM unnest("
     "%s::text[], %s::bytea[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
     "%s::timestamptz[]) AS u (m, r, h, f, t, s, j, a) "
-    "ON CONFLICT (message_id) DO NOTHING RETURNING id, message_id")
-_PG_EXISTING = "SELECT id, message_id FROM inbound_message WHERE message_id = ANY(%s)"
+    "ON CONFLICT (message_id, content_hash) DO NOTHING RETURNING id, message_id, content_hash")
+_PG_EXISTING = ("SELECT i.id, i.message_id, i.content_hash FROM inbound_message i "
+                "JOIN unnest(%s::text[], %s::text[]) AS k (m, h) "
+                "ON i.message_id = k.m AND i.content_hash = k.h")

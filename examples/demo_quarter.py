@@ -42,6 +42,7 @@ SPEED = (END - START).total_seconds() / REAL_SECONDS
 CHECKIN = re.compile(r"is on \w{3} (\d{1,2}) (\w{3}) at (\d{2}):(\d{2})")
 MONTHS = {m: n for n, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+RELAY_NETWORK = "127.0.0.1/32"
 TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)%")
 
 
@@ -175,11 +176,17 @@ def main() -> int:
            "DRUMBEAT_CLOCK_SPEED": f"{SPEED:.0f}", "DRUMBEAT_SCHEDULER_INTERVAL_SECONDS": "0.3",
            "DRUMBEAT_AGENDA_LEAD_HOURS": "48",
            # simulated minutes: a row claimed a moment ago is days old on this clock
-           "DRUMBEAT_OUTBOX_STALE_MINUTES": "1e9"}
+           "DRUMBEAT_OUTBOX_STALE_MINUTES": "1e9",
+           # This script plays Northwind's own mail server, which relays internal mail
+           # without DKIM signatures: listing it is how a company lets notes@ trust it.
+           "DRUMBEAT_TRUSTED_RELAYS": RELAY_NETWORK}
     env.pop("DRUMBEAT_REDIS_URL", None)
     MAILDIR.mkdir(parents=True, exist_ok=True)
     print(f"Simulating Q4 2026 for the 30 people of Northwind: {START:%d %b %Y} to "
-          f"{END:%d %b %Y} in about {REAL_SECONDS:.0f} seconds …", flush=True)
+          f"{END:%d %b %Y} in about {REAL_SECONDS:.0f} seconds …")
+    print(f"This script plays Northwind's mail server at {RELAY_NETWORK}: replies to an "
+          "agenda count by its token; notes to\nnotes@ count because the server is a "
+          f"trusted relay (DRUMBEAT_TRUSTED_RELAYS={RELAY_NETWORK}).", flush=True)
     server = subprocess.Popen([DRUMBEAT, "serve", "--drain", "20"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clock = Clock()

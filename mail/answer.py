@@ -6,6 +6,7 @@ but not allowed or not possible), and not understood (with the right form).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from mail.render import RenderedEmail, _inliner, environment, oneline
@@ -19,6 +20,17 @@ class AnswerView:
     refused: tuple[tuple[str, str], ...]  # (line, reason)
     not_understood: tuple[tuple[str, str], ...]  # (line, reason with the right form)
     note: str | None = None  # e.g. why nothing was applied at all
+
+
+SHORT_SUBJECT_CHARS = 60
+
+
+def short_subject(subject: str, limit: int = SHORT_SUBJECT_CHARS) -> str:
+    """A subject safe to repeat to someone who may not have written it: one line, no
+    control or invisible format characters, at most ``limit`` characters."""
+    visible = "".join(char if unicodedata.category(char)[0] != "C" else " " for char in subject)
+    text = " ".join(visible.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def answer_subject(subject: str) -> str:

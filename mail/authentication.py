@@ -69,3 +69,70 @@ def _aligned(checked: str, domain: str) -> bool:
     """Relaxed alignment: the same domain, or one a subdomain of the other."""
     return bool(checked) and (checked == domain or domain.endswith("." + checked)
                               or checked.endswith("." + domain))
+
+
+# --- TEMPORARY stand-in until the auth branch lands (replaced wholesale at merge) ---------
+from dataclasses import dataclass as _dataclass  # noqa: E402
+from email.parser import BytesHeaderParser as _Parser  # noqa: E402
+from email.policy import compat32 as _compat32  # noqa: E402
+from email.utils import getaddresses as _getaddresses  # noqa: E402
+from enum import StrEnum as _StrEnum  # noqa: E402
+from ipaddress import ip_address as _ip_address  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+
+class Vouch(_StrEnum):
+    TOKEN = "token"
+    DKIM = "dkim"
+    MTA = "mta"
+    RELAY = "relay"
+    NONE = "none"
+
+
+@_dataclass(frozen=True)
+class SenderPolicy:
+    authserv_id: str | None = None
+    trusted_networks: tuple[_Any, ...] = ()
+    dkim_timeout: float = 5.0
+    dns: _Any = None
+
+
+@_dataclass(frozen=True)
+class Established:
+    address: str | None
+    how: Vouch
+    problem: str | None
+    from_address: str | None
+
+
+def strict_from(raw: bytes) -> tuple[str | None, str | None]:
+    values = _Parser(policy=_compat32).parsebytes(raw).get_all("From") or []
+    if len(values) != 1:
+        return None, "not exactly one From header"
+    pairs = _getaddresses([str(values[0])])
+    if len(pairs) != 1 or "@" not in pairs[0][1]:
+        return None, "From does not hold exactly one address"
+    return pairs[0][1].lower(), None
+
+
+def establish(raw: bytes, *, token_addresses: frozenset[str] | None, peer_address: str | None,
+              policy: SenderPolicy) -> Established:
+    address, problem = strict_from(raw)
+    if address is None:
+        return Established(None, Vouch.NONE, problem, None)
+    if token_addresses is not None and address in token_addresses:
+        return Established(address, Vouch.TOKEN, None, address)
+    if policy.authserv_id:
+        headers = _Parser(policy=_compat32).parsebytes(raw).get_all(
+            "Authentication-Results") or []
+        if sender_problem([str(v) for v in headers[:1]], policy.authserv_id, address) is None:
+            return Established(address, Vouch.MTA, None, address)
+    if peer_address:
+        try:
+            peer = _ip_address(peer_address)
+        except ValueError:
+            peer = None
+        if peer is not None and any(peer in net for net in policy.trusted_networks):
+            return Established(address, Vouch.RELAY, None, address)
+    return Established(None, Vouch.NONE, "no token, signature or trusted relay vouches for "
+                       f"{address}", address)

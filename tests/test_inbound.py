@@ -182,17 +182,44 @@ def test_auto_replies_are_recorded_and_never_answered(
     assert answers(rt) == []
 
 
-def test_an_unknown_sender_changes_nothing_and_is_told_why(
+def test_an_unknown_sender_changes_nothing_and_gets_no_mail(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """An answer to a stranger would be backscatter: anyone could make Drumbeat mail any
+    address with a text of their choosing. The message is kept, and says why, in the inbox."""
     rt, _ids, agenda = sent_agenda
     memo = task_titled(rt, "Draft the")
-    status, answer_ids = process(rt, receive(rt, reply_to(
-        agenda, f"T-{memo.id} done", sender="stranger@elsewhere.example")))
-    assert status == "rejected" and len(answer_ids) == 1
+    row_id = receive(rt, reply_to(agenda, f"T-{memo.id} done",
+                                  sender="stranger@elsewhere.example"))
+    status, answer_ids = process(rt, row_id)
+    assert status == "rejected" and answer_ids == []
     assert task_titled(rt, "Draft the").status != "done"
+    assert answers(rt) == []
+    with rt.sessions() as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None and row.authenticated_by == "none"
+        assert "not answered" in row.outcome["reason"]
+
+
+def test_a_forged_from_of_a_known_person_changes_nothing_and_they_are_told_once_a_day(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """Mail to updates@ in Ann's name that nothing vouches for: Ann hears once a day how to
+    send updates that count, and the answer repeats no more than a short, cleaned subject."""
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    prize = "\x1b[2J call +1 555 0100 now to claim your prize " * 4
+    for n in range(3):
+        forged = to_updates(reply_to(agenda, f"T-{memo.id} dropped: spoofed",
+                                     message_id=f"<f{n}@x.example>"))
+        forged = forged.replace(f"Re: {agenda.subject}".encode(), prize.encode(), 1)
+        status, _ = process(rt, receive(rt, forged))
+        assert status == "rejected"
+    assert task_titled(rt, "Draft the").status != "dropped"
     [answer] = answers(rt)
-    assert "don't know this address" in (answer.body_text or "")
-    assert "Draft the" not in (answer.body_text or "")      # nothing leaked
+    assert answer.to_address == "ann@acme.example"
+    body = " ".join((answer.body_text or "").split())
+    assert "could not confirm that it came from you, so nothing was changed" in body
+    assert "spoofed" not in body and "\x1b" not in answer.subject
+    assert len(answer.subject) <= len("Re: ") + 60
 
 
 def test_replies_applied_out_of_order_end_with_the_later_ones_word(
@@ -235,41 +262,51 @@ def test_someone_whose_dates_have_ended_changes_nothing_and_is_told_why(
         "was changed" in body
 
 
-def test_with_a_trusted_mta_a_reply_its_checks_do_not_vouch_for_changes_nothing(
+def test_with_a_trusted_mta_only_its_dmarc_pass_for_the_from_domain_vouches(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
-    """DRUMBEAT_TRUSTED_AUTHSERV_ID: a forged From (DMARC failed at our MTA) is refused
-    and Ann is told; her genuine reply, vouched for, is applied."""
+    """DRUMBEAT_TRUSTED_AUTHSERV_ID: mail to updates@ with a forged From (DMARC failed at
+    our MTA) changes nothing; Ann's genuine mail, which our MTA vouched for, is applied."""
     from dataclasses import replace
 
     rt, _ids, agenda = sent_agenda
     rt = replace(rt, settings=rt.settings.model_copy(
-        update={"trusted_authserv_id": "mx.acme.example"}))
+        update={"trusted_authserv_id": "mx.acme.example"}), cache={})
     memo = task_titled(rt, "Draft the")
-    forged = reply_to(agenda, f"T-{memo.id} done", message_id="<forged@mail.example>",
-                      Authentication_Results="mx.acme.example; dmarc=fail "
-                      "header.from=acme.example; spf=pass smtp.mailfrom=eve@evil.example")
-    status, answer_ids = process(rt, receive(rt, forged))
-    assert status == "rejected" and len(answer_ids) == 1
+    forged = to_updates(reply_to(
+        agenda, f"T-{memo.id} done", message_id="<forged@mail.example>",
+        Authentication_Results="mx.acme.example; dmarc=fail "
+        "header.from=acme.example; spf=pass smtp.mailfrom=eve@evil.example"))
+    status, _answer_ids = process(rt, receive(rt, forged))
+    assert status == "rejected"
     assert task_titled(rt, "Draft the").status == "in_progress"
-    body = " ".join((answers(rt)[0].body_text or "").split())
-    assert "I could not confirm that this message came from you (acme.example's DMARC " \
-        "check failed), so nothing was changed" in body
-    genuine = reply_to(agenda, f"T-{memo.id} done", message_id="<genuine@mail.example>",
-                       Authentication_Results="mx.acme.example; dkim=pass "
-                       "header.d=acme.example; dmarc=pass header.from=acme.example")
+    genuine = to_updates(reply_to(
+        agenda, f"T-{memo.id} done", message_id="<genuine@mail.example>",
+        Authentication_Results="mx.acme.example; dkim=pass "
+        "header.d=acme.example; dmarc=pass header.from=acme.example"))
     assert process(rt, receive(rt, genuine))[0] == "applied"
     assert task_titled(rt, "Draft the").status == "done"
 
 
-def test_a_reply_to_someone_elses_agenda_is_refused(
+def to_updates(raw: bytes) -> bytes:
+    """The same message addressed to updates@ instead of the agenda's own address."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = [f"To: updates@{DOMAIN}".encode() if line.lower().startswith(b"to:") else line
+             for line in head.split(b"\r\n")]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def test_a_reply_to_someone_elses_agenda_is_not_vouched_for_by_its_token(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """A token vouches for the person its agenda was sent to, not for the pair."""
     rt, _ids, agenda = sent_agenda
     memo = task_titled(rt, "Draft the")
-    status, _ = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done",
-                                                 sender="bob@acme.example")))
+    row_id = receive(rt, reply_to(agenda, f"T-{memo.id} done", sender="bob@acme.example"))
+    status, _ = process(rt, row_id)
     assert status == "rejected"
     assert task_titled(rt, "Draft the").status != "done"
-    assert "someone else's agenda" in (answers(rt)[0].body_text or "")
+    [answer] = answers(rt)
+    assert answer.to_address == "bob@acme.example"
+    assert "could not confirm" in " ".join((answer.body_text or "").split())
 
 
 def test_answers_are_rate_limited_per_sender(

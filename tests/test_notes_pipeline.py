@@ -18,19 +18,33 @@ from mail.tokens import reply_address
 from models import InboundMessage, Meeting, OutboundMessage, Project, Task
 from tests.conftest import Database
 from tests.test_agendas_pipeline import DOMAIN, SECRET, Clock, make_settings, seed
-from tests.test_inbound import receive
+from tests.test_inbound import receive as store
 from workers.inbound import process
 from workers.runtime import Runtime, configure, transport_for
 
 NOW = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)  # Thursday morning in Tokyo
+# The company's mail server relays its internal mail to Drumbeat without DKIM: listed in
+# DRUMBEAT_TRUSTED_RELAYS, it establishes the sender of notes sent to notes@.
+COMPANY_RELAY = "192.0.2.25"
 
 
 @pytest.fixture
 def rt(db: Database, tmp_path: Path) -> tuple[Runtime, dict[str, int]]:
     ids = seed(db)
-    settings = make_settings(None, tmp_path)
+    settings = make_settings(None, tmp_path).model_copy(
+        update={"trusted_relays": "192.0.2.0/24"})
     return configure(settings, engine=db.engine, transport=transport_for(settings),
                      clock=Clock(NOW)), ids
+
+
+def receive(rt: Runtime, raw: bytes, peer: str | None = COMPANY_RELAY) -> int:
+    """Store a message as the SMTP door would when the company's relay hands it over."""
+    inbound_id = store(rt, raw)
+    with rt.sessions() as session, session.begin():
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None
+        row.peer_address = peer
+    return inbound_id
 
 
 def gmail_forward(notes: str, *, first: str = "", to: str = f"notes@{DOMAIN}",

@@ -19,23 +19,21 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from mail.answer import AnswerView, render_answer
-from mail.authentication import sender_problem
+from mail.answer import AnswerView, render_answer, short_subject
+from mail.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.classify import Classification, Kind, classify
 from mail.compose import make_message_id
-from mail.grammar import parse_commands
+from mail.grammar import Parsed, parse_commands
 from mail.message import ParsedMessage, parse_message
 from mail.reply_text import extract_reply
 from mail.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
-from models.people import Person
+from models.people import Person, PersonAlias
 from models.queries import person_by_address
 from workers import metrics, notes, outbox
 from workers.apply import Applier, Pair, local_today
@@ -75,57 +73,188 @@ def process(rt: Runtime, inbound_id: int, *, ready: dict[int, tuple[Message, str
             ) -> tuple[str, list[int]]:
     """Process one message; returns its status and the outbox ids of its answers.
 
+    Everything that reads the message (parsing, classifying, the sender's DKIM
+    signature and its DNS lookups, the reply's text and grammar) runs before the
+    transaction opens, so a slow or hostile message never holds SQLite's write lock
+    or PostgreSQL's row locks; the transaction only applies what was understood.
+
     Given ``ready`` (a dict to fill), the answers are inserted already claimed and
     their MIME messages and addresses put in it by outbox id, for the caller to hand over right
     after the commit (:func:`workers.sending.hand_over`); else they wait as pending
     rows for ``send_email``.
     """
     now = rt.clock()
+    facts = _read(rt, inbound_id)
+    if isinstance(facts, str):
+        return facts, []
+    understood = _understand(rt, facts, now)
     with rt.sessions() as session, session.begin():
         row = session.get(InboundMessage, inbound_id, with_for_update=True)
         if row is None or row.status != InboundStatus.RECEIVED.value:
             return (row.status if row else "missing"), []
-        result = _run(session, row, now, rt, ready)
+        result = _run(session, row, understood, now, rt, ready)
         row.attempts += 1  # set last: one UPDATE of the row, at the commit
         outcome = row.outcome
     metrics.processed(result[0], outcome)  # counted once committed
     return result
 
 
-def _run(session: Session, row: InboundMessage, now: datetime, rt: Runtime,
-         ready: dict[int, tuple[Message, str]] | None) -> tuple[str, list[int]]:
-    parsed = parse_message(row.raw)
-    kind = classify(parsed, row.raw)
+@dataclass(frozen=True)
+class _Stored:
+    """What processing needs of a stored row, read without locking it."""
+
+    id: int
+    raw: bytes
+    envelope_to: tuple[str, ...]
+    peer_address: str | None
+
+
+@dataclass(frozen=True)
+class _Agenda:
+    """The agenda (or answer) a verified reply token names, as plain data."""
+
+    id: int
+    recipient_id: int | None
+    context: dict[str, Any]
+    body_text: str
+
+
+@dataclass(frozen=True)
+class _Understood:
+    """Everything read from one message before the transaction: the hand-off to _run."""
+
+    parsed: ParsedMessage
+    kind: Classification
+    established: Established
+    sender_id: int | None  # the person the From address names (established or not)
+    agenda: _Agenda | None
+    commands: Parsed | None  # a reply's commands (None for notes and refusals)
+    reply_written: str = ""
+
+
+def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
+    """The row's bytes and envelope, or its status when it is not waiting."""
+    with rt.sessions() as session:
+        found = session.execute(select(
+            InboundMessage.status, InboundMessage.raw, InboundMessage.envelope_to,
+            InboundMessage.peer_address).where(InboundMessage.id == inbound_id)).first()
+    if found is None:
+        return "missing"
+    if found.status != InboundStatus.RECEIVED.value:
+        return str(found.status)
+    return _Stored(inbound_id, found.raw or b"", tuple(found.envelope_to or ()),
+                   found.peer_address)
+
+
+def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
+    """Parse, classify and establish the sender; for a reply, read its commands too."""
+    parsed = parse_message(stored.raw)
+    kind = classify(parsed, stored.raw)
+    if kind.kind in AUTOMATIC or _from_a_list(parsed):
+        return _Understood(parsed, kind, _NOBODY, None, None, None)
+    from_address, _problem = strict_from(stored.raw)
+    agenda_id = _token_agenda_id(parsed, stored, rt.settings.secret_key.get_secret_value())
+    with rt.sessions() as session:
+        sender = person_by_address(session, from_address) if from_address else None
+        agenda = _agenda_facts(session, agenda_id)
+        token_addresses = _addresses_of(session, agenda.recipient_id) if agenda else None
+        sender_facts = (sender.id, sender.name, sender.timezone) if sender else None
+    established = establish(stored.raw, token_addresses=token_addresses,
+                            peer_address=stored.peer_address, policy=_policy(rt))
+    if sender_facts is None or established.how == Vouch.NONE \
+            or notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
+            or (kind.kind == Kind.FORWARD and agenda is not None):
+        return _Understood(parsed, kind, established, sender_facts[0] if sender_facts else None,
+                           agenda, None)
+    sender_id, sender_name, timezone = sender_facts
+    sent_lines = agenda.body_text.splitlines() if agenda else []
+    reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
+                          sender_name=parsed.from_name or sender_name)
+    commands = parse_commands(reply.text, message_date=parsed.date or now, timezone=timezone,
+                              inline=reply.inline)
+    return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written)
+
+
+_NOBODY = Established(address=None, how=Vouch.NONE, problem="automatic mail",
+                      from_address=None)
+
+
+def _policy(rt: Runtime) -> SenderPolicy:
+    """The sender policy of this process's settings (built once per runtime)."""
+    policy = rt.cache.get(SenderPolicy)
+    if policy is None:
+        settings = rt.settings
+        policy = rt.cache[SenderPolicy] = SenderPolicy(
+            authserv_id=settings.trusted_authserv_id,
+            trusted_networks=settings.trusted_networks,
+            dkim_timeout=settings.dkim_timeout_seconds)
+    return policy
+
+
+def _token_agenda_id(parsed: ParsedMessage, stored: _Stored, secret: str) -> int | None:
+    """The outbox id a genuine checkin+TOKEN recipient names; a forged token names nothing."""
+    for address in [*stored.envelope_to, *parsed.to, *parsed.cc]:
+        token = token_from_address(address)
+        outbox_id = read_token(token, secret) if token else None
+        if outbox_id is not None:
+            return outbox_id
+    return None
+
+
+def _agenda_facts(session: Session, outbox_id: int | None) -> _Agenda | None:
+    if outbox_id is None:
+        return None
+    found = session.get(OutboundMessage, outbox_id)
+    if found is None:
+        return None
+    return _Agenda(found.id, found.recipient_id, dict(found.context or {}),
+                   found.body_text or "")
+
+
+def _addresses_of(session: Session, person_id: int | None) -> frozenset[str]:
+    """Every address of the person an agenda was sent to: what its token vouches for."""
+    if person_id is None:
+        return frozenset()
+    person = session.get(Person, person_id)
+    if person is None:
+        return frozenset()
+    aliases = session.scalars(select(PersonAlias.email).where(
+        PersonAlias.person_id == person_id))
+    return frozenset(address.lower() for address in [person.email, *aliases])
+
+
+def _run(session: Session, row: InboundMessage, understood: _Understood, now: datetime,
+         rt: Runtime, ready: dict[int, tuple[Message, str]] | None) -> tuple[str, list[int]]:
+    parsed, kind, established = understood.parsed, understood.kind, understood.established
     if kind.kind in AUTOMATIC or _from_a_list(parsed):
         _record_automatic(session, row, kind, now)
         return row.status, []
-    sender = person_by_address(session, parsed.from_addr or "")
-    agenda = _agenda_named(session, parsed, row, rt)
+    row.authenticated_by = established.how.value
     answering = _Answering(rt, now, ready)
-    if sender is None:
-        return _reject(session, row, parsed, answering,
-                       "I don't know this address, so nothing was changed. Write from "
-                       "the address your agendas are sent to.")
+    sender = session.get(Person, understood.sender_id) if understood.sender_id else None
+    if sender is None:  # a stranger, or a From nobody can read: stored, never answered
+        return _ignore(row, now, established.problem or "the sender is not a Drumbeat user")
+    if established.how == Vouch.NONE:
+        return _unvouched(session, row, parsed, sender, established, answering)
     inactive = _inactive(sender, now)
     if inactive is not None:
         return _reject(session, row, parsed, answering, inactive, person=sender)
-    forged = _unvouched(row.raw, parsed, rt.settings.trusted_authserv_id)
-    if forged is not None:
-        return _reject(session, row, parsed, answering, forged, person=sender)
+    agenda = session.get(OutboundMessage, understood.agenda.id) if understood.agenda else None
     if agenda is not None and not _in_pair(sender, agenda):
         return _reject(session, row, parsed, answering,
                        "This reply answers someone else's agenda, so nothing was "
                        "changed. Reply to your own agenda.", person=sender)
     if agenda is not None and not _names_a_pair(agenda):
         agenda = None  # a reply to one of our answers: the sender's own updates, no 1:1
-    if notes.addressed_to_notes(row, parsed, rt.settings.mail_domain) or (
-            kind.kind == Kind.FORWARD and agenda is not None):
+    if understood.commands is None:  # notes: to notes@, or a forward to an agenda's address
         outcome_json, view = notes.apply_notes(session, row, parsed, sender, agenda, now,
                                                store_text=rt.settings.store_notes)
         answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
+        if not rt.settings.store_notes:
+            row.raw = None  # DRUMBEAT_STORE_NOTES=false: the notes leave no copy behind
     else:
-        outcome_json, answer_ids = _apply(session, row, parsed, sender, agenda, answering)
+        outcome_json, answer_ids = _apply(session, row, understood, sender, agenda, answering)
         status = InboundStatus.APPLIED
     row.status, row.outcome, row.person_id = status.value, outcome_json, sender.id
     row.processed_at = now
@@ -161,16 +290,39 @@ def _record_automatic(session: Session, row: InboundMessage, kind: Classificatio
             .execution_options(synchronize_session=False))
 
 
-def _agenda_named(session: Session, parsed: ParsedMessage, row: InboundMessage,
-                  rt: Runtime) -> OutboundMessage | None:
-    """The agenda a checkin+TOKEN address names, if the token is genuine."""
-    secret = rt.settings.secret_key.get_secret_value()
-    for address in [*row.envelope_to, *parsed.to, *parsed.cc]:
-        token = token_from_address(address)
-        outbox_id = read_token(token, secret) if token else None
-        if outbox_id is not None:
-            return session.get(OutboundMessage, outbox_id)
-    return None
+def _ignore(row: InboundMessage, now: datetime, reason: str) -> tuple[str, list[int]]:
+    """Mail from an address Drumbeat cannot tie to a person: stored and listed in
+    ``drumbeat inbox``, never answered (an answer would be backscatter: anyone could
+    make us mail any address with a text of their choosing)."""
+    row.status, row.processed_at = InboundStatus.REJECTED.value, now
+    row.outcome = {"kind": "rejected", "reason": f"not answered: {reason}"}
+    return row.status, []
+
+
+UNVOUCHED = "unvouched"
+
+
+def _unvouched(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
+               established: Established, answering: _Answering) -> tuple[str, list[int]]:
+    """A known address nobody vouches for changes nothing. Its owner gets one answer a
+    day saying how to send updates that count; it repeats only a short, cleaned subject,
+    never the message's text, since the real sender may be someone else."""
+    row.status, row.processed_at = InboundStatus.REJECTED.value, answering.now
+    reason = f"the sender could not be established: {established.problem}"
+    row.outcome = {"kind": "rejected", "reason": reason}
+    row.person_id = sender.id
+    day = answering.now.date().isoformat()
+    view = AnswerView(sender.name, short_subject(parsed.subject), (), (), (), UNVOUCHED_NOTE)
+    ids = _answer(session, row, parsed, sender.id, sender.email, view, answering,
+                  dedupe_key=f"{UNVOUCHED}:{sender.id}:{day}")
+    return row.status, ids
+
+
+UNVOUCHED_NOTE = (
+    "Drumbeat received a message in your name, but could not confirm that it came from "
+    "you, so nothing was changed. Updates count when you reply to the agenda Drumbeat sent you "
+    "(its Reply-To address is yours alone), or when your company's mail server signs "
+    "your mail (DKIM). If you did not send it, you need do nothing.")
 
 
 def _inactive(sender: Person, now: datetime) -> str | None:
@@ -185,21 +337,6 @@ def _inactive(sender: Person, now: datetime) -> str | None:
             "was changed yet. Write again from that day, or ask HR to correct your dates.")
 
 
-def _unvouched(raw: bytes, parsed: ParsedMessage, authserv_id: str | None) -> str | None:
-    """With DRUMBEAT_TRUSTED_AUTHSERV_ID, why the receiving MTA's sender checks do not
-    vouch for the From address (a forged From changes nothing); None when they do."""
-    if not authserv_id:
-        return None
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw).get_all(
-        "Authentication-Results") or []
-    problem = sender_problem([str(value) for value in headers], authserv_id,
-                             parsed.from_addr or "")
-    if problem is None:
-        return None
-    return (f"I could not confirm that this message came from you ({problem}), so nothing "
-            "was changed. If you did send it, tell whoever runs Drumbeat for you.")
-
-
 def _names_a_pair(outbound: OutboundMessage) -> bool:
     return bool((outbound.context or {}).get("manager_id"))
 
@@ -212,15 +349,11 @@ def _in_pair(sender: Person, agenda: OutboundMessage) -> bool:
     return sender.id in (context.get("manager_id"), context.get("employee_id"))
 
 
-def _apply(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
+def _apply(session: Session, row: InboundMessage, understood: _Understood, sender: Person,
            agenda: OutboundMessage | None, answering: _Answering
            ) -> tuple[dict[str, Any], list[int]]:
-    now = answering.now
-    sent_lines = (agenda.body_text or "").splitlines() if agenda else []
-    reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
-                          sender_name=parsed.from_name or sender.name)
-    commands = parse_commands(reply.text, message_date=parsed.date or now,
-                              timezone=sender.timezone, inline=reply.inline)
+    now, parsed, commands = answering.now, understood.parsed, understood.commands
+    assert commands is not None
     pair = None
     if agenda is not None and agenda.context:
         pair = Pair(agenda.context["manager_id"], agenda.context["employee_id"],
@@ -236,22 +369,18 @@ def _apply(session: Session, row: InboundMessage, parsed: ParsedMessage, sender:
     answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
-              "reply_text": reply.written}
+              "reply_text": understood.reply_written}
     return result, answer_ids
 
 
 def _reject(session: Session, row: InboundMessage, parsed: ParsedMessage,
-            answering: _Answering, reason: str, person: Person | None = None
-            ) -> tuple[str, list[int]]:
+            answering: _Answering, reason: str, person: Person) -> tuple[str, list[int]]:
+    """An established sender whose message changes nothing: stored, and answered why."""
     row.status, row.processed_at = InboundStatus.REJECTED.value, answering.now
     row.outcome = {"kind": "rejected", "reason": reason}
-    row.person_id = person.id if person else None
-    ids: list[int] = []
-    if parsed.from_addr:
-        view = AnswerView(person.name if person else parsed.from_name or parsed.from_addr,
-                          parsed.subject, (), (), (), reason)
-        ids = _answer(session, row, parsed, person.id if person else None, parsed.from_addr,
-                      view, answering)
+    row.person_id = person.id
+    view = AnswerView(person.name, parsed.subject, (), (), (), reason)
+    ids = _answer(session, row, parsed, person.id, person.email, view, answering)
     return row.status, ids
 
 
@@ -264,9 +393,10 @@ _RECENT_ANSWERS = select(func.count()).select_from(OutboundMessage).where(
 
 
 def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
-            recipient_id: int | None, address: str, view: AnswerView, answering: _Answering
-            ) -> list[int]:
-    """One answer per message, and at most ANSWERS_PER_HOUR per address."""
+            recipient_id: int | None, address: str, view: AnswerView, answering: _Answering,
+            *, dedupe_key: str | None = None) -> list[int]:
+    """One answer per message, and at most ANSWERS_PER_HOUR per address; only ever to
+    a known person's own address (never to a From line we could not tie to them)."""
     now, rt = answering.now, answering.rt
     recent = session.scalar(_RECENT_ANSWERS, {
         "address": address, "since": now - timedelta(hours=1)}) or 0
@@ -276,7 +406,8 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
     rendered = render_answer(view)
     references = " ".join([*parsed.references, parsed.message_id][-10:])
     values = {
-        "dedupe_key": f"{ANSWER}:{row.id}", "kind": ANSWER, "recipient_id": recipient_id,
+        "dedupe_key": dedupe_key or f"{ANSWER}:{row.id}", "kind": ANSWER,
+        "recipient_id": recipient_id,
         "to_address": address, "subject": rendered.subject, "body_text": rendered.text,
         "body_html": rendered.html, "message_id": make_message_id(rt.settings.mail_domain,
                                                                   ANSWER),

@@ -52,11 +52,12 @@ ACTIVE = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.BLOCKE
 MAX_NOTES_CHARS = 100_000
 
 
-def addressed_to_notes(row: InboundMessage, parsed: ParsedMessage, domain: str) -> bool:
+def addressed_to_notes(envelope_to: Sequence[str], parsed: ParsedMessage, domain: str
+                       ) -> bool:
     """True when ``notes@DOMAIN`` is among the recipients (envelope, To or Cc)."""
     wanted = f"{NOTES_LOCAL_PART}@{domain}".lower()
     return any(address.strip().strip("<>").lower() == wanted
-               for address in [*row.envelope_to, *parsed.to, *parsed.cc])
+               for address in [*envelope_to, *parsed.to, *parsed.cc])
 
 
 @dataclass(frozen=True)

@@ -256,10 +256,10 @@ def smtpd(
     Point your MX, or a relay's forward, at it. Only the mail domain's addresses
     are accepted; messages over DRUMBEAT_MAX_MESSAGE_BYTES get 552; if the
     database is unreachable the answer is 451, so the sender tries again.
+    DRUMBEAT_SMTPD_MAX_SESSIONS, _MAX_RECIPIENTS and _SESSION_SECONDS bound what
+    one client can take (421, 452, 421).
     """
-    from aiosmtpd.controller import Controller
-
-    from mail.smtpd import IntakeHandler
+    from mail.smtpd import IntakeController, IntakeHandler, SessionLimits
     from models.db import make_engine
     from workers.intake import RawStore
 
@@ -268,8 +268,9 @@ def smtpd(
     _serve_health(settings)
     store = RawStore(make_engine(settings.database_url, pre_ping=False))
     on_stored, running = _batched_processing(settings)
-    controller = Controller(
-        IntakeHandler(settings.mail_domain, store, on_stored),
+    controller = IntakeController(
+        IntakeHandler(settings.mail_domain, store, on_stored,
+                      limits=SessionLimits.from_settings(settings)),
         hostname=host or settings.smtpd_host,
         port=port or settings.smtpd_port, data_size_limit=settings.max_message_bytes,
         decode_data=False, enable_SMTPUTF8=True, server_hostname=settings.mail_domain)

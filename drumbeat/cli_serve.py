@@ -38,7 +38,6 @@ def serve(
     Maildir) nothing else is needed. Ctrl-C stops it cleanly; nothing accepted is
     lost, and the next start picks up where this one stopped.
     """
-    from aiosmtpd.controller import Controller
     from dramatiq.brokers.stub import StubBroker
 
     from drumbeat.cli_mail import (
@@ -48,7 +47,7 @@ def serve(
         wait_for_stop,
     )
     from drumbeat.health import start_health_server
-    from mail.smtpd import IntakeHandler
+    from mail.smtpd import IntakeController, IntakeHandler, SessionLimits
     from models.db import make_engine
     from models.migrate import upgrade
     from workers import actors
@@ -65,9 +64,10 @@ def serve(
     broker, running = _start_workers(settings, threads)
     requeued = pick_up_left_work()
     nudger = BatchNudger(actors.process_inbound_batch.send)
-    controller = Controller(
+    controller = IntakeController(
         IntakeHandler(settings.mail_domain, RawStore(make_engine(settings.database_url,
-                                                                 pre_ping=False)), nudger),
+                                                                 pre_ping=False)), nudger,
+                      limits=SessionLimits.from_settings(settings)),
         hostname=settings.smtpd_host, port=port or settings.smtpd_port,
         data_size_limit=settings.max_message_bytes, decode_data=False, enable_SMTPUTF8=True,
         server_hostname=settings.mail_domain)

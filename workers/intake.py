@@ -2,8 +2,11 @@
 
 Both doors (SMTP and IMAP) call :func:`store_raw` and only then answer 250 or
 mark the message seen. The same message arriving twice (both doors, or
-redelivered) is stored once: its Message-ID is unique in the table, and a
-message without one gets an id made from a hash of its bytes.
+redelivered through another route) is stored once: a row is keyed by its
+Message-ID and :func:`content_hash` (the bytes without the trace fields each hop
+prepends), so a second message that reuses a Message-ID with other content is
+stored and judged on its own rather than dropped. A message without a
+Message-ID gets one made from a hash of its bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +36,44 @@ MAX_HEADER_CHARS = 998
 _WANTED = frozenset({"message-id", "from", "subject"})
 _ANGLE_ADDRESS = re.compile(r"<([^<>@\s\":]+@[^<>@\s\"]+)>\s*")
 _BARE_ADDRESS = re.compile(r"[^<>@\s\",;:()]+@[^<>@\s\",;:()]+")
+# Fields a mail server prepends on each hop: they say how a copy travelled, not what
+# it is, so two deliveries of one message by different routes differ only in these.
+TRACE_FIELDS = frozenset({
+    b"received", b"return-path", b"delivered-to", b"x-original-to", b"envelope-to",
+    b"x-envelope-from", b"x-envelope-to", b"x-received", b"received-spf",
+    b"authentication-results", b"arc-seal", b"arc-message-signature",
+    b"arc-authentication-results", b"x-spam-status", b"x-spam-score", b"x-spam-checker-version",
+    b"x-virus-scanned",
+})
+
+
+def content_hash(raw: bytes) -> str:
+    """SHA-256 of the message without its leading trace fields, line ends as LF.
+
+    What deduplication compares besides the Message-ID: the same message relayed
+    by two routes (or fetched by IMAP after arriving by SMTP) gets the same hash,
+    while any change to the message itself, however small, gives another. Only the
+    fields before the first non-trace field are left out, so a trace-looking field
+    further down still counts.
+    """
+    text = raw.replace(b"\r\n", b"\n")
+    position, skipping = 0, False
+    while position < len(text):
+        end = text.find(b"\n", position)
+        end = len(text) if end < 0 else end + 1
+        line = text[position:end]
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                break
+        elif line.startswith(b"From "):  # the mbox separator line
+            skipping = True
+        else:
+            name, colon, _ = line.partition(b":")
+            skipping = bool(colon) and name.strip().lower() in TRACE_FIELDS
+            if not skipping:
+                break
+        position = end
+    return hashlib.sha256(text[position:]).hexdigest()
 
 
 def first_headers(block: bytes) -> dict[str, str]:
@@ -137,24 +178,32 @@ def _insert_statement(dialect: str) -> Insert:
 
 
 def row_values(raw: bytes, *, via: str, envelope_from: str | None = None,
-               envelope_to: Sequence[str] = ()) -> dict[str, Any]:
+               envelope_to: Sequence[str] = (), peer_address: str | None = None
+               ) -> dict[str, Any]:
     """The new row's columns, read from the header block only."""
     headers = first_headers(raw[:_header_end(raw)])
     digest = hashlib.sha256(raw).hexdigest()
     sender = sender_of(headers.get("from", ""))
     subject = decoded(headers.get("subject", ""))[:MAX_HEADER_CHARS] or None
     return {"message_id": message_id_of(raw, headers, digest), "raw": raw, "sha256": digest,
-            "content_hash": digest,
+            "content_hash": content_hash(raw), "peer_address": peer_address,
             "via": via, "envelope_from": envelope_from, "envelope_to": list(envelope_to),
             "sender": sender, "subject": subject, "received_at": utcnow(),
             "status": "received", "attempts": 0}
 
 
 def store_on(connection: Connection, raw: bytes, *, via: str,
-             envelope_from: str | None = None, envelope_to: Sequence[str] = ()
-             ) -> tuple[int, bool]:
+             envelope_from: str | None = None, envelope_to: Sequence[str] = (),
+             peer_address: str | None = None) -> tuple[int, bool]:
     """Insert the message unless it is already there; returns (row id, newly stored)."""
-    values = row_values(raw, via=via, envelope_from=envelope_from, envelope_to=envelope_to)
+    values = row_values(raw, via=via, envelope_from=envelope_from, envelope_to=envelope_to,
+                        peer_address=peer_address)
+    return _insert(connection, values)
+
+
+def _insert(connection: Connection, values: dict[str, Any]) -> tuple[int, bool]:
+    """The row unless one with its Message-ID and content hash exists; (id, newly stored)."""
+    via = values["via"]
     new_id = connection.execute(_insert_statement(connection.dialect.name), values).scalar()
     if new_id is not None:
         metrics.stored(via)
@@ -167,10 +216,27 @@ def store_on(connection: Connection, raw: bytes, *, via: str,
 
 
 def store_raw(session: Session, raw: bytes, *, via: str, envelope_from: str | None = None,
-              envelope_to: Sequence[str] = ()) -> tuple[int, bool]:
+              envelope_to: Sequence[str] = (), peer_address: str | None = None
+              ) -> tuple[int, bool]:
     """:func:`store_on` inside a session's transaction (the IMAP door, tests)."""
     return store_on(session.connection(), raw, via=via, envelope_from=envelope_from,
-                    envelope_to=envelope_to)
+                    envelope_to=envelope_to, peer_address=peer_address)
+
+
+def store_too_large(session: Session, header_block: bytes, size: int, limit: int, *,
+                    via: str, envelope_to: Sequence[str] = ()) -> tuple[int, bool]:
+    """Record a message refused for its size: its headers say who sent what, no raw bytes.
+
+    The SMTP door answers such a message 552, so its sender knows; a mailbox has no
+    one to answer, so the row (status ``rejected``, the reason in ``error``) is how
+    ``drumbeat inbox`` shows it was not read, and the message is never lost silently.
+    """
+    values = row_values(header_block, via=via, envelope_to=envelope_to)
+    values.update(raw=None, status="rejected", processed_at=utcnow(),
+                  content_hash=content_hash(header_block + b"\nsize: %d" % size),
+                  error=f"too large: {size} bytes, the limit is {limit} "
+                        "(DRUMBEAT_MAX_MESSAGE_BYTES); not read")
+    return _insert(session.connection(), values)
 
 
 class RawStore:
@@ -191,9 +257,10 @@ class RawStore:
         self.via = via
         self._local = threading.local()
 
-    def __call__(self, raw: bytes, mail_from: str | None, rcpt_tos: Sequence[str]) -> int:
+    def __call__(self, raw: bytes, mail_from: str | None, rcpt_tos: Sequence[str],
+                 peer_address: str | None = None) -> int:
         """Store one message; returns its row id."""
-        return self.store_group([Incoming(raw, mail_from, tuple(rcpt_tos))])[0]
+        return self.store_group([Incoming(raw, mail_from, tuple(rcpt_tos), peer_address)])[0]
 
     def store_each(self, group: Sequence[Incoming]) -> list[int | Exception]:
         """The group in one transaction; if that fails, each message on its own, so
@@ -219,8 +286,8 @@ class RawStore:
                     return self._store_prepared(group)
                 with self.engine.begin() as connection:
                     return [store_on(connection, item.raw, via=self.via,
-                                     envelope_from=item.mail_from,
-                                     envelope_to=item.rcpt_tos)[0] for item in group]
+                                     envelope_from=item.mail_from, envelope_to=item.rcpt_tos,
+                                     peer_address=item.peer_address)[0] for item in group]
             except DBAPIError as error:
                 if attempt == 2 or not error.connection_invalidated:
                     raise
@@ -238,11 +305,12 @@ class RawStore:
             connection.driver_connection.autocommit = True
             self._local.connection = connection
         rows = [row_values(item.raw, via=self.via, envelope_from=item.mail_from,
-                           envelope_to=item.rcpt_tos) for item in group]
+                           envelope_to=item.rcpt_tos, peer_address=item.peer_address)
+                for item in group]
         for values in rows:
             values["envelope_to"] = json.dumps(values["envelope_to"])
         arrays = [[values[name] for values in rows] for name in _ARRAYS]  # a column each
-        keys = list(zip(arrays[0], arrays[2], strict=True))  # (message_id, content hash)
+        keys = list(zip(arrays[0], arrays[3], strict=True))  # (message_id, content hash)
         cursor = connection.driver_connection.cursor()
         try:
             cursor.execute(_PG_INSERT, (self.via, *arrays), prepare=True)
@@ -274,14 +342,14 @@ class RawStore:
         return True
 
 
-_ARRAYS = ("message_id", "raw", "sha256", "envelope_from", "envelope_to", "sender", "subject",
-           "received_at")
+_ARRAYS = ("message_id", "raw", "sha256", "content_hash", "peer_address", "envelope_from",
+           "envelope_to", "sender", "subject", "received_at")
 _PG_INSERT = (
-    "INSERT INTO inbound_message (message_id, raw, sha256, content_hash, via, envelope_from, "
-    "envelope_to, sender, subject, received_at, status, attempts) "
-    "SELECT m, r, h, h, %s, f, t::json, s, j, a, 'received', 0 FROM unnest("
+    "INSERT INTO inbound_message (message_id, raw, sha256, content_hash, peer_address, via, "
+    "envelope_from, envelope_to, sender, subject, received_at, status, attempts) "
+    "SELECT m, r, h, c, p, %s, f, t::json, s, j, a, 'received', 0 FROM unnest("
     "%s::text[], %s::bytea[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
-    "%s::timestamptz[]) AS u (m, r, h, f, t, s, j, a) "
+    "%s::text[], %s::text[], %s::timestamptz[]) AS u (m, r, h, c, p, f, t, s, j, a) "
     "ON CONFLICT (message_id, content_hash) DO NOTHING RETURNING id, message_id, content_hash")
 _PG_EXISTING = ("SELECT i.id, i.message_id, i.content_hash FROM inbound_message i "
                 "JOIN unnest(%s::text[], %s::text[]) AS k (m, h) "

@@ -291,7 +291,9 @@ def imap_poll(
     """Poll the IMAP mailbox (DRUMBEAT_IMAP_*): store each new message, then mark it.
 
     A message is marked seen (or moved, or deleted: DRUMBEAT_IMAP_AFTER) only
-    after it is stored; the same message arriving twice is stored once.
+    after it is stored; the same message arriving twice is stored once. One over
+    DRUMBEAT_MAX_MESSAGE_BYTES is not read: `drumbeat inbox` lists it as rejected,
+    and it stays in the mailbox, marked seen.
     """
     from mail.imap import ImapAccount
     from models.db import make_engine, session_factory
@@ -313,12 +315,16 @@ def imap_poll(
     on_stored, running = _processing(settings)
     try:
         if once:
-            result = imap_poller.poll_once(sessions, account, on_stored)
-            typer.echo(f"{result.stored} new, {result.duplicates} already stored")
+            result = imap_poller.poll_once(sessions, account, on_stored,
+                                           settings.max_message_bytes)
+            typer.echo(f"{result.stored} new, {result.duplicates} already stored"
+                       + (f", {result.too_large} too large (see drumbeat inbox --status "
+                          "rejected)" if result.too_large else ""))
             return
         stop = threading.Event()
         _stop_on_signals(stop)
-        imap_poller.run(sessions, account, settings.imap_interval_seconds, stop, on_stored)
+        imap_poller.run(sessions, account, settings.imap_interval_seconds, stop, on_stored,
+                        max_message_bytes=settings.max_message_bytes)
     finally:
         _drain(running)
 

@@ -8,6 +8,7 @@ message seen: only :meth:`ImapClient.done` does, after the caller has stored it.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 
 from imap_tools import AND, MailBox, MailBoxUnencrypted, MailMessageFlags, U
@@ -59,13 +60,37 @@ class ImapClient:
 
     def fetch_raw(self, uid: int) -> bytes | None:
         """The message's exact bytes, without setting \\Seen; None if it vanished meanwhile."""
-        status, data = self.box.client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        return self._fetch_bytes(uid, "(BODY.PEEK[])")
+
+    def fetch_header(self, uid: int, most: int = 65536) -> bytes | None:
+        """The message's header block (at most ``most`` bytes), without setting \\Seen."""
+        return self._fetch_bytes(uid, f"(BODY.PEEK[HEADER]<0.{most}>)")
+
+    def size_of(self, uid: int) -> int | None:
+        """The message's size as the server counts it (RFC822.SIZE); None if it vanished."""
+        status, data = self.box.client.uid("FETCH", str(uid), "(RFC822.SIZE)")
+        if status != "OK":
+            return None
+        for item in data:
+            line = item[0] if isinstance(item, tuple) else item
+            found = re.search(rb"RFC822\.SIZE (\d+)", line) if isinstance(line, bytes) else None
+            if found:
+                return int(found.group(1))
+        return None
+
+    def _fetch_bytes(self, uid: int, what: str) -> bytes | None:
+        status, data = self.box.client.uid("FETCH", str(uid), what)
         if status != "OK":
             return None
         for item in data:
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
                 return item[1]
         return None
+
+    def mark_seen(self, uid: int) -> None:
+        """Only flag it seen, whatever the account does with stored messages: for a message
+        Drumbeat could not read, which stays in the mailbox for a person to look at."""
+        self.box.flag(str(uid), MailMessageFlags.SEEN, True)
 
     def done(self, uid: int) -> None:
         """What the account says to do with a stored message: seen, delete, or move."""

@@ -7,6 +7,7 @@ import threading
 import time
 from email.message import EmailMessage
 from email.policy import SMTP
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -14,6 +15,7 @@ from mail.imap import ImapAccount
 from models import ImapCursor, InboundMessage
 from tests.conftest import Database
 from tests.dovecot import PASSWORD, USER, Dovecot
+from tests.test_cli_mail import drumbeat
 from workers import imap_poller
 from workers.intake import store_raw
 
@@ -115,3 +117,52 @@ def test_the_poller_survives_the_server_going_away(db: Database, dovecot: Doveco
         poller.join(timeout=10)
     assert count(db) == 2
     assert not poller.is_alive()
+
+
+def big(n: int, size: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "ann@acme.example"
+    message["To"] = "checkin@acme.example"
+    message["Subject"] = f"Re: agenda {n} with a large attachment"
+    message["Message-ID"] = f"<big-{n}@mail.example>"
+    message.set_content("x" * size)
+    return message.as_bytes(policy=SMTP)
+
+
+def test_a_message_over_the_size_limit_is_recorded_and_left_in_the_mailbox_and_the_poll_goes_on(
+        db: Database, dovecot: Dovecot) -> None:
+    dovecot.append(reply(1))
+    dovecot.append(big(2, 50_000))
+    dovecot.append(reply(3))
+
+    result = imap_poller.poll_once(db.sessions, account(dovecot, after="delete"),
+                                   max_message_bytes=10_000)
+
+    assert (result.seen, result.stored, result.too_large) == (3, 2, 1)
+    assert [b"\\Seen" in flags for flags in dovecot.flags()] == [True]  # only the large one
+    with db.session() as session:
+        rows = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+    assert [row.status for row in rows] == ["received", "rejected", "received"]
+    refused = rows[1]
+    assert refused.raw is None and refused.sender == "ann@acme.example"
+    assert refused.subject == "Re: agenda 2 with a large attachment"
+    assert refused.error is not None and "too large" in refused.error and "10000" in refused.error
+    assert imap_poller.poll_once(db.sessions, account(dovecot)).seen == 0
+
+
+def test_imap_poll_says_how_many_were_too_large_and_the_inbox_lists_them(
+        db: Database, dovecot: Dovecot, tmp_path: Path) -> None:
+    dovecot.append(big(1, 50_000))
+    env = {"DRUMBEAT_DATABASE_URL": db.url, "DRUMBEAT_MAILDIR": str(tmp_path / "maildir"),
+           "DRUMBEAT_MAIL_DOMAIN": "acme.example", "DRUMBEAT_SECRET_KEY": "k" * 40,
+           "DRUMBEAT_IMAP_HOST": "127.0.0.1", "DRUMBEAT_IMAP_PORT": str(dovecot.port),
+           "DRUMBEAT_IMAP_USERNAME": USER, "DRUMBEAT_IMAP_PASSWORD": PASSWORD,
+           "DRUMBEAT_IMAP_SSL": "false", "DRUMBEAT_MAX_MESSAGE_BYTES": "10000",
+           "COLUMNS": "160"}
+
+    polled = drumbeat(env, "imap-poll", "--once")
+    assert polled.returncode == 0, polled.stderr
+    assert "1 too large" in polled.stdout
+
+    listing = drumbeat(env, "inbox")
+    assert "rejected" in listing.stdout and "too large" in listing.stdout

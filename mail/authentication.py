@@ -85,11 +85,16 @@ class Established:
 def strict_from(raw: bytes) -> tuple[str | None, str | None]:
     """The one From address, lower-cased, or None and why in words."""
     try:
-        text = raw.decode("utf-8", "surrogateescape")
-        values = HeaderParser(policy=email_policy.compat32).parsestr(text).get_all("From")
-        return _one_address([str(value) for value in values or []])
+        return _one_address(_raw_header_values(raw, "From"))
     except Exception:  # the parser's own bugs: nobody, never a traceback
         return None, "its From line cannot be read"
+
+
+def _raw_header_values(raw: bytes, name: str) -> list[str]:
+    """Every value of header ``name``, top first, as written (undecoded, still folded)."""
+    text = raw.decode("utf-8", "surrogateescape")
+    headers = HeaderParser(policy=email_policy.default).parsestr(text)
+    return [str(value) for key, value in headers.raw_items() if key.lower() == name.lower()]
 
 
 def _one_address(values: list[str]) -> tuple[str | None, str | None]:
@@ -334,9 +339,7 @@ def mta_problem_for(raw: bytes, from_address: str, authserv_id: str) -> str | No
     """
     wanted = authserv_id.strip().lower()
     try:
-        text = raw.decode("utf-8", "surrogateescape")
-        values = HeaderParser(policy=email_policy.compat32).parsestr(text).get_all(
-            "Authentication-Results") or []
+        values = _raw_header_values(raw, "Authentication-Results")
     except Exception:
         return "its Authentication-Results cannot be read"
     if not values:
@@ -348,7 +351,7 @@ def mta_problem_for(raw: bytes, from_address: str, authserv_id: str) -> str | No
     if str(header.authserv_id or "").strip().lower() != wanted:
         return f"its topmost Authentication-Results is not one {authserv_id} wrote"
     domain = _domain_of(from_address)
-    dmarc = [(str(result.result).lower(), _ascii(str(getattr(result, "header_from", "") or "")))
+    dmarc = [(str(result.result).lower(), _ascii(_property(result, "from")))
              for result in header.results if str(result.method).lower() == "dmarc"]
     ours = [verdict for verdict, checked in dmarc if checked == _ascii(domain)]
     if "pass" in ours and all(verdict == "pass" for verdict in ours):
@@ -357,10 +360,18 @@ def mta_problem_for(raw: bytes, from_address: str, authserv_id: str) -> str | No
         return f"{authserv_id} found that DMARC did not pass for it"
     for result in header.results:
         if str(result.method).lower() == "dkim" and str(result.result).lower() == "pass":
-            signer = str(getattr(result, "header_d", "") or "")
+            signer = _property(result, "d")
             if signer and aligned(signer, domain):
                 return None
     return f"{authserv_id} did not find DMARC or DKIM passing for {domain}"
+
+
+def _property(result: authres.core.AuthenticationResult, name: str) -> str:
+    """The value of a result's ``header.NAME`` property (``header.from``, ``header.d``)."""
+    for found in result.properties:
+        if str(found.type).lower() == "header" and str(found.name).lower() == name:
+            return str(found.value or "")
+    return ""
 
 
 # --- trusted relays ------------------------------------------------------------------------

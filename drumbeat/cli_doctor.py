@@ -386,19 +386,13 @@ def check_secret(settings: Settings) -> Check:
 
 def check_sender_policy(settings: Settings, resolv_conf: Path | None = None) -> Check:
     """What may vouch for a sender; a warning when in practice only reply tokens can."""
-    from mail.authentication import (
-        SenderPolicy,
-        describe_policy,
-        resolver_problem,
-        vouches_only_for_tokens,
-    )
+    from mail.authentication import SenderPolicy, describe_policy, vouches_only_for_tokens
 
     policy = SenderPolicy(authserv_id=settings.trusted_authserv_id,
                           trusted_networks=settings.trusted_networks,
                           dkim_timeout=settings.dkim_timeout_seconds)
-    resolver = resolver_problem(resolv_conf)
-    in_force = "; ".join(describe_policy(policy, resolver))
-    if vouches_only_for_tokens(policy, resolver):
+    in_force = "; ".join(describe_policy(policy, resolv_conf))
+    if vouches_only_for_tokens(policy, resolv_conf):
         return Check("sender policy", WARN, "only replies to an agenda's own address (its "
                      f"reply token) can change anything ({in_force}).",
                      "give this machine a DNS resolver (for DKIM), or set "

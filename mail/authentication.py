@@ -396,7 +396,10 @@ def peer_in_networks(peer_address: str | None,
 # --- what the policy can vouch for (for `drumbeat doctor`) ---------------------------------
 
 def resolver_problem(resolv_conf: str | Path | None = None) -> str | None:
-    """None when this machine has a DNS resolver configured; else why not. No network."""
+    """None when this machine has a DNS resolver configured; else why not. No network.
+
+    ``resolv_conf`` reads another file than the system's (tests, containers).
+    """
     import dns.resolver
 
     try:
@@ -411,24 +414,28 @@ def resolver_problem(resolv_conf: str | Path | None = None) -> str | None:
     return None
 
 
-def dkim_available(policy: SenderPolicy, resolver: str | None) -> bool:
-    """Can DKIM keys be looked up? ``resolver`` is ``resolver_problem()``'s answer."""
-    return policy.dns is not None or resolver is None
+def _dkim_problem(policy: SenderPolicy, resolv_conf: str | Path | None) -> str | None:
+    """Why DKIM keys cannot be looked up, or None when they can (a hook or a resolver)."""
+    return None if policy.dns is not None else resolver_problem(resolv_conf)
 
 
-def vouches_only_for_tokens(policy: SenderPolicy, resolver: str | None) -> bool:
-    """True when nothing but an agenda token can establish a sender in practice."""
-    return not (dkim_available(policy, resolver) or policy.authserv_id
+def vouches_only_for_tokens(policy: SenderPolicy,
+                            resolv_conf: str | Path | None = None) -> bool:
+    """True when nothing but an agenda token can establish a sender in practice: no DNS
+    resolver for DKIM, no trusted MTA, no trusted relay. ``resolv_conf``: see
+    ``resolver_problem``."""
+    return not (_dkim_problem(policy, resolv_conf) is None or policy.authserv_id
                 or policy.trusted_networks)
 
 
-def describe_policy(policy: SenderPolicy, resolver: str | None = None) -> list[str]:
+def describe_policy(policy: SenderPolicy, resolv_conf: str | Path | None = None) -> list[str]:
     """What can vouch for a sender, one plain line each."""
-    if dkim_available(policy, resolver):
+    cannot = _dkim_problem(policy, resolv_conf)
+    if cannot is None:
         dkim_line = (f"DKIM signatures of the From domain, keys looked up in DNS within "
                      f"{policy.dkim_timeout:g} s")
     else:
-        dkim_line = f"DKIM signatures: cannot be checked, {resolver}"
+        dkim_line = f"DKIM signatures: cannot be checked, {cannot}"
     networks = ", ".join(str(network) for network in policy.trusted_networks)
     return [
         "reply tokens: a reply to an agenda's own address from the person it was sent to",

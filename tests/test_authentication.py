@@ -347,15 +347,20 @@ def test_verification_runs_alongside_other_threads() -> None:
 
 # --- what the policy can vouch for ---------------------------------------------------------
 
-def test_the_policy_in_plain_lines() -> None:
+def test_the_policy_in_plain_lines(tmp_path: Path) -> None:
+    configured, empty = tmp_path / "resolv.conf", tmp_path / "empty.conf"
+    configured.write_text("nameserver 192.0.2.53\n")
+    empty.write_text("# no nameserver\n")
     lines = describe_policy(SenderPolicy(authserv_id=OURS, dkim_timeout=3,
-                                         trusted_networks=(ip_network("10.1.0.0/16"),)))
+                                         trusted_networks=(ip_network("10.1.0.0/16"),)),
+                            resolv_conf=configured)
     assert lines[0].startswith("reply tokens:")
     assert "DKIM" in lines[1] and "within 3 s" in lines[1]
     assert OURS in lines[2] and "10.1.0.0/16" in lines[3]
-    bare = describe_policy(SenderPolicy(), resolver="no DNS resolver is configured")
+    bare = describe_policy(SenderPolicy(), resolv_conf=empty)
     assert "cannot be checked, no DNS resolver is configured" in bare[1]
     assert "not set" in bare[2] and "none" in bare[3]
+    assert "within 5 s" in describe_policy(SenderPolicy(dns=Dns()), resolv_conf=empty)[1]
 
 
 def test_only_tokens_when_nothing_else_can_vouch(tmp_path: Path) -> None:
@@ -365,9 +370,9 @@ def test_only_tokens_when_nothing_else_can_vouch(tmp_path: Path) -> None:
     no_resolver = resolver_problem(empty)
     assert no_resolver is not None and "no DNS resolver" in no_resolver
     assert resolver_problem(configured) is None
-    assert vouches_only_for_tokens(SenderPolicy(), no_resolver)
-    assert not vouches_only_for_tokens(SenderPolicy(), None)
-    assert not vouches_only_for_tokens(SenderPolicy(authserv_id=OURS), no_resolver)
+    assert vouches_only_for_tokens(SenderPolicy(), empty)
+    assert not vouches_only_for_tokens(SenderPolicy(), configured)
+    assert not vouches_only_for_tokens(SenderPolicy(authserv_id=OURS), empty)
     assert not vouches_only_for_tokens(
-        SenderPolicy(trusted_networks=(ip_network("10.0.0.0/8"),)), no_resolver)
-    assert not vouches_only_for_tokens(SenderPolicy(dns=Dns()), no_resolver)
+        SenderPolicy(trusted_networks=(ip_network("10.0.0.0/8"),)), empty)
+    assert not vouches_only_for_tokens(SenderPolicy(dns=Dns()), empty)

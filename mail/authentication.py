@@ -31,6 +31,7 @@ from enum import StrEnum
 from functools import cache
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
+from typing import NoReturn
 
 import authres
 import dkim
@@ -239,7 +240,7 @@ def dkim_problem_for(raw: bytes, from_address: str, policy: SenderPolicy) -> str
                  if name.lower() == b"from"]
     if _one_address(seen_from)[0] != from_address:
         return "its From line reads differently to the DKIM check"
-    lookup = _deadline_lookup(policy.dns or _dnspython_txt, policy.dkim_timeout)
+    lookup = _DeadlineLookup(policy.dns or _dnspython_txt, policy.dkim_timeout)
     reasons = []
     for index in range(len(signatures)):
         reasons.append(_one_signature(verifier, index, from_domain, lookup))
@@ -249,7 +250,7 @@ def dkim_problem_for(raw: bytes, from_address: str, policy: SenderPolicy) -> str
 
 
 def _one_signature(verifier: dkim.DKIM, index: int, from_domain: str,
-                   lookup: DnsLookup) -> str | None:
+                   lookup: _DeadlineLookup) -> str | None:
     try:
         valid = verifier.verify(idx=index, dnsfunc=lookup)
     except dkim.ValidationError:  # e.g. the body changed after signing
@@ -258,7 +259,7 @@ def _one_signature(verifier: dkim.DKIM, index: int, from_domain: str,
         return "its DKIM signature is malformed"
     fields = getattr(verifier, "signature_fields", None) or {}
     signer = bytes(fields.get(b"d", b"")).decode("ascii", "replace").lower()
-    if lookup.timed_out:  # type: ignore[attr-defined]
+    if lookup.timed_out:
         return "looking up its DKIM key took too long"
     if not valid:
         return f"its DKIM signature by {signer or 'an unnamed domain'} does not verify"
@@ -271,24 +272,26 @@ def _one_signature(verifier: dkim.DKIM, index: int, from_domain: str,
     return None
 
 
-def _deadline_lookup(lookup: DnsLookup, seconds: float) -> DnsLookup:
-    """``lookup`` bounded by one deadline for all calls, whatever the lookup itself does.
+class _DeadlineLookup:
+    """A DNS lookup bounded by one deadline for all its calls, whatever the lookup does.
 
     Each call runs in a daemon thread joined for the time left, so a resolver (or test
-    hook) that ignores its timeout cannot hold the message past the deadline.
+    hook) that ignores its timeout cannot hold the message past the deadline. dkimpy
+    turns a timeout into a plain failure, so ``timed_out`` remembers that one happened.
     """
-    deadline = time.monotonic() + seconds
 
-    def bounded(name: bytes, timeout: float = 5) -> bytes | str | None:
-        left = deadline - time.monotonic()
+    def __init__(self, lookup: DnsLookup, seconds: float) -> None:
+        self.lookup, self.deadline, self.timed_out = lookup, time.monotonic() + seconds, False
+
+    def __call__(self, name: bytes, timeout: float = 5) -> bytes | str | None:
+        left = self.deadline - time.monotonic()
         if left <= 0:
-            bounded.timed_out = True  # type: ignore[attr-defined]
-            raise dkim.DnsTimeoutError("no time left for DKIM key lookups")
+            self._out_of_time("no time left for DKIM key lookups")
         outcome: list[tuple[bool, object]] = []
 
         def run() -> None:
             try:
-                outcome.append((True, lookup(name, timeout=left)))
+                outcome.append((True, self.lookup(name, timeout=left)))
             except Exception as exc:
                 outcome.append((False, exc))
 
@@ -296,18 +299,17 @@ def _deadline_lookup(lookup: DnsLookup, seconds: float) -> DnsLookup:
         worker.start()
         worker.join(left)
         if not outcome:
-            bounded.timed_out = True  # type: ignore[attr-defined]
-            raise dkim.DnsTimeoutError("the DKIM key lookup took too long")
+            self._out_of_time("the DKIM key lookup took too long")
         succeeded, value = outcome[0]
         if not succeeded:
             if isinstance(value, dkim.DnsTimeoutError | TimeoutError):
-                bounded.timed_out = True  # type: ignore[attr-defined]
-                raise dkim.DnsTimeoutError(str(value))
+                self._out_of_time(str(value))
             return None  # a failed lookup is a missing key
         return value if isinstance(value, bytes | str) else None
 
-    bounded.timed_out = False  # type: ignore[attr-defined]
-    return bounded
+    def _out_of_time(self, why: str) -> NoReturn:
+        self.timed_out = True
+        raise dkim.DnsTimeoutError(why)
 
 
 def _dnspython_txt(name: bytes, timeout: float = 5) -> bytes | None:

@@ -157,8 +157,10 @@ def test_a_signature_by_a_subdomain_or_the_parent_domain_is_aligned() -> None:
 
 def test_a_signature_by_another_domain_vouches_for_nobody() -> None:
     raw = signed(message(), domain="evil.example")
-    verdict = check(raw, dns=Dns("s1._domainkey.evil.example"))
+    dns = Dns("s1._domainkey.evil.example")
+    verdict = check(raw, dns=dns)
     assert verdict.how == Vouch.NONE and verdict.address is None
+    assert dns.asked == []  # it could not vouch, so its key is not even looked up
     assert "DKIM-signed by evil.example, not by acme.example" in str(verdict.problem)
 
 
@@ -204,8 +206,16 @@ def test_a_missing_key_vouches_for_nobody() -> None:
 
 def test_the_second_signature_can_vouch_when_the_first_cannot() -> None:
     raw = signed(signed(message()), domain="evil.example")  # evil's signature on top
-    assert check(raw, dns=Dns("s1._domainkey.acme.example",
-                              "s1._domainkey.evil.example")).how == Vouch.DKIM
+    dns = Dns("s1._domainkey.acme.example", "s1._domainkey.evil.example")
+    assert check(raw, dns=dns).how == Vouch.DKIM
+    assert dns.asked == [b"s1._domainkey.acme.example."]  # evil's key is never looked up
+
+
+def test_a_signature_that_does_not_verify_leaves_the_next_one_to_vouch() -> None:
+    raw = signed(signed(message()), selector="gone")  # an aligned but keyless one on top
+    dns = Dns("s1._domainkey.acme.example")
+    assert check(raw, dns=dns).how == Vouch.DKIM
+    assert dns.asked == [b"gone._domainkey.acme.example.", b"s1._domainkey.acme.example."]
 
 
 def test_key_lookups_are_bounded_by_the_dkim_timeout() -> None:

@@ -32,6 +32,7 @@ from functools import cache
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import NoReturn
+from weakref import WeakKeyDictionary
 
 import authres
 import dkim
@@ -40,6 +41,11 @@ import dkim
 MAX_SIGNATURES = 5
 # Longer From values are not mail clients' and only cost parsing time.
 MAX_FROM_LENGTH = 2000
+# After a key lookup runs out of time, that organisation's keys are not looked up again
+# for this long: a sender's slow DNS costs the intake one timeout a minute, not one a
+# message. Per lookup function (the resolver, or a test's hook).
+SLOW_DNS_PAUSE_SECONDS = 60.0
+_slow_domains: WeakKeyDictionary[object, dict[str, float]] = WeakKeyDictionary()
 # Defects that leave the address itself unambiguous: an RFC 6532 (UTF-8) local part.
 _HARMLESS_DEFECTS = frozenset({"NonASCIILocalPartDefect"})
 
@@ -247,13 +253,39 @@ def dkim_problem_for(raw: bytes, from_address: str, policy: SenderPolicy) -> str
     if not candidates:
         others = ", ".join(dict.fromkeys(signer or "an unnamed domain" for signer in signers))
         return f"it is DKIM-signed by {others}, not by {from_domain}"
-    lookup = _DeadlineLookup(policy.dns or _dnspython_txt, policy.dkim_timeout)
+    resolver = policy.dns or _dnspython_txt
+    organisation = organizational_domain(from_domain) or from_domain
+    if _recently_slow(resolver, organisation):
+        return (f"the DKIM keys of {organisation} did not arrive in time a moment ago, so "
+                "they were not looked up again")
+    lookup = _DeadlineLookup(resolver, policy.dkim_timeout)
     reasons = []
     for index in candidates:
         reasons.append(_one_signature(verifier, index, lookup))
         if reasons[-1] is None:
             return None
+    if lookup.timed_out:
+        _remember_slow(resolver, organisation)
     return "; ".join(dict.fromkeys(str(reason) for reason in reasons))
+
+
+def _recently_slow(resolver: DnsLookup, organisation: str) -> bool:
+    try:
+        until = _slow_domains.get(resolver, {}).get(organisation, 0.0)
+    except TypeError:  # a lookup that cannot be weakly referenced is never paused
+        return False
+    return time.monotonic() < until
+
+
+def _remember_slow(resolver: DnsLookup, organisation: str) -> None:
+    try:
+        slow = _slow_domains.setdefault(resolver, {})
+    except TypeError:
+        return
+    now = time.monotonic()
+    for name in [name for name, until in slow.items() if until <= now]:
+        del slow[name]  # forget what has expired, so the table stays small
+    slow[organisation] = now + SLOW_DNS_PAUSE_SECONDS
 
 
 def _signing_domain(signature: bytes) -> str:

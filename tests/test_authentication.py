@@ -230,6 +230,27 @@ def test_key_lookups_are_bounded_by_the_dkim_timeout() -> None:
     assert len(slow.asked) == 1  # the second lookup found no time left
 
 
+def test_after_a_timeout_the_same_organisation_is_not_looked_up_for_a_while(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mail.authentication.SLOW_DNS_PAUSE_SECONDS", 0.5)
+    slow = Dns("s1._domainkey.acme.example", delay=1.0)
+    first = check(signed(message()), dns=slow, dkim_timeout=0.2)
+    assert "took too long" in str(first.problem)
+    started = time.monotonic()
+    again = check(signed(message("Bo <bo@eu.acme.example>"), domain="eu.acme.example"),
+                  dns=slow, dkim_timeout=0.2)
+    assert time.monotonic() - started < 0.1 and len(slow.asked) == 1
+    assert again.how == Vouch.NONE
+    assert "keys of acme.example did not arrive in time a moment ago" in str(again.problem)
+    check(signed(message("Cy <cy@globex.example>"), domain="globex.example"), dns=slow,
+          dkim_timeout=0.2)                                # another organisation: asked
+    assert slow.asked[-1] == b"s1._domainkey.globex.example."
+    assert check(signed(message()), dns=Dns("s1._domainkey.acme.example")).how == Vouch.DKIM
+    time.sleep(0.5)                                        # the pause is over: asked again
+    check(signed(message()), dns=slow, dkim_timeout=0.2)
+    assert slow.asked[-1] == b"s1._domainkey.acme.example." and len(slow.asked) == 3
+
+
 def test_real_dns_lookups_are_bounded_too() -> None:
     """Without a hook, dnspython looks the key up (this machine's resolver, whatever it
     answers: a name under .example has no key, an unreachable resolver times out)."""
@@ -355,13 +376,15 @@ def test_a_huge_from_line_is_refused_quickly() -> None:
     assert time.monotonic() - started < 1.0
 
 
-def test_verification_runs_alongside_other_threads() -> None:
-    """The deadline's helper threads leave nothing behind that outlives a slow lookup."""
+def test_a_lookup_past_the_deadline_leaves_no_thread_behind() -> None:
     before = threading.active_count()
-    check(signed(message()), dns=Dns("s1._domainkey.acme.example", delay=0.2),
-          dkim_timeout=0.05)
-    time.sleep(0.4)
-    assert threading.active_count() == before
+    verdict = check(signed(message()), dns=Dns("s1._domainkey.acme.example", delay=0.2),
+                    dkim_timeout=0.05)
+    assert "took too long" in str(verdict.problem)
+    deadline = time.monotonic() + 2
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() <= before
 
 
 # --- what the policy can vouch for ---------------------------------------------------------

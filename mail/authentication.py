@@ -399,9 +399,10 @@ def mta_problem_for(raw: bytes, from_address: str, authserv_id: str) -> str | No
     if str(header.authserv_id or "").strip().lower() != wanted:
         return f"its topmost Authentication-Results is not one {authserv_id} wrote"
     domain = _domain_of(from_address)
+    ascii_domain = _ascii(domain)
     dmarc = [(str(result.result).lower(), _ascii(_property(result, "from")))
              for result in header.results if str(result.method).lower() == "dmarc"]
-    ours = [verdict for verdict, checked in dmarc if checked == _ascii(domain)]
+    ours = [verdict for verdict, checked in dmarc if ascii_domain and checked == ascii_domain]
     if "pass" in ours and all(verdict == "pass" for verdict in ours):
         return None
     if any(verdict != "pass" for verdict, _checked in dmarc):

@@ -303,6 +303,12 @@ def test_only_the_topmost_verdict_of_the_trusted_mta_counts(headers: list[str],
     assert verdict.address == (ANN if how == Vouch.MTA else None)
 
 
+def test_a_verdict_without_a_domain_never_matches_a_from_without_one() -> None:
+    """A From domain that cannot be written in ASCII must not equal a missing header.from."""
+    raw = with_results(f"{OURS}; dmarc=pass", raw=message(f"Ann <ann@{'ä' * 70}.example>"))
+    assert check(raw, authserv_id=OURS).how == Vouch.NONE
+
+
 def test_without_a_trusted_authserv_id_no_header_vouches() -> None:
     raw = with_results(f"{OURS}; dmarc=pass header.from=acme.example")
     assert check(raw).how == Vouch.NONE

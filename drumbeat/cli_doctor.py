@@ -382,6 +382,26 @@ def check_secret(settings: Settings) -> Check:
     return Check("secret key", OK, "DRUMBEAT_SECRET_KEY is set (not the default).")
 
 
+# --- who can change data -----------------------------------------------------------------
+
+def check_sender_policy(settings: Settings, resolv_conf: Path | None = None) -> Check:
+    """What may vouch for a sender; a warning when in practice only reply tokens can."""
+    from mail.authentication import SenderPolicy, describe_policy, vouches_only_for_tokens
+
+    policy = SenderPolicy(authserv_id=settings.trusted_authserv_id,
+                          trusted_networks=settings.trusted_networks,
+                          dkim_timeout=settings.dkim_timeout_seconds)
+    in_force = "; ".join(describe_policy(policy, resolv_conf))
+    if vouches_only_for_tokens(policy, resolv_conf):
+        return Check("sender policy", WARN, "only replies to an agenda's own address (its "
+                     f"reply token) can change anything ({in_force}).",
+                     "give this machine a DNS resolver (for DKIM), or set "
+                     "DRUMBEAT_TRUSTED_AUTHSERV_ID to your receiving MTA's authserv-id, or "
+                     "DRUMBEAT_TRUSTED_RELAYS to your mail servers' networks.", essential=False)
+    return Check("sender policy", OK, f"a message changes data only when one of these vouches "
+                 f"for its sender: {in_force}.", essential=False)
+
+
 # --- the intake port ----------------------------------------------------------------------
 
 def check_intake_port(settings: Settings) -> Check:
@@ -438,7 +458,7 @@ def _smtp_banner(family: int, address: tuple[object, ...]) -> str | None:
 
 CHECKS: tuple[Callable[[Settings], Check], ...] = (
     check_database, check_broker, check_outgoing, check_imap, check_domain, check_mx,
-    check_secret, check_intake_port)
+    check_secret, check_sender_policy, check_intake_port)
 
 
 def run_checks(settings: Settings | None = None) -> list[Check]:
@@ -464,7 +484,7 @@ def doctor(
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")]
     = False,
 ) -> None:
-    """Check the deployment: settings, database, broker, relay, IMAP, domain, intake port.
+    """Check the deployment: settings, database, broker, relay, IMAP, domain, senders, intake.
 
     Reads and connects, never changes anything or sends mail. Exit status 0 when
     every essential check passes, 1 otherwise; warnings (!) do not fail.

@@ -92,8 +92,10 @@ class Settings(BaseSettings):
     )
     trusted_authserv_id: str | None = Field(
         default=None, description="The authserv-id your receiving MTA writes in "
-        "Authentication-Results; set, a message its DMARC, DKIM or SPF verdict does not "
-        "vouch for changes nothing (a forged From). Unset: From is trusted as it is.",
+        "Authentication-Results; set, a message whose topmost Authentication-Results is "
+        "that MTA's and says DMARC passed for the From domain counts as sent by its From "
+        "address. Unset: no MTA's verdict is trusted (tokens, DKIM and trusted relays "
+        "still vouch).",
     )
     trusted_relays: str = Field(
         default="", description="Comma-separated networks (CIDR) of mail servers that relay "

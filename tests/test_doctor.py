@@ -264,6 +264,34 @@ def test_unreadable_settings_are_the_one_failing_check(monkeypatch: pytest.Monke
     assert "DRUMBEAT_SMTP_PORT" in only.detail
 
 
+# --- sender policy -------------------------------------------------------------------------
+
+def test_the_sender_policy_in_force_and_a_warning_when_only_tokens_vouch(
+        tmp_path: Path) -> None:
+    no_nameserver, resolver = tmp_path / "empty.conf", tmp_path / "resolv.conf"
+    no_nameserver.write_text("search acme.example\n")
+    resolver.write_text("nameserver 192.0.2.53\n")
+    bare = cli_doctor.check_sender_policy(settings_for(tmp_path), resolv_conf=no_nameserver)
+    assert bare.status == WARN and not bare.failed
+    assert "only replies to an agenda's own address" in bare.detail
+    assert "trusted MTA: not set" in bare.detail and "trusted relays: none" in bare.detail
+    assert "DRUMBEAT_TRUSTED_RELAYS" in bare.fix
+
+    with_dns = cli_doctor.check_sender_policy(settings_for(tmp_path, dkim_timeout_seconds=2),
+                                              resolv_conf=resolver)
+    assert with_dns.status == OK, with_dns.line()
+    assert "DKIM signatures of the From domain" in with_dns.detail
+    assert "within 2 s" in with_dns.detail
+
+    relays = settings_for(tmp_path, trusted_relays="10.1.0.0/16, 2001:db8::/32",
+                          trusted_authserv_id="mx.acme.example")
+    listed = cli_doctor.check_sender_policy(relays, resolv_conf=no_nameserver)
+    assert listed.status == OK, listed.line()
+    assert "trusted relays: 10.1.0.0/16, 2001:db8::/32" in listed.detail
+    assert "Authentication-Results by mx.acme.example" in listed.detail
+    assert "DKIM signatures: cannot be checked, no DNS resolver" in listed.detail
+
+
 # --- the command ---------------------------------------------------------------------------
 
 def doctor(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -282,6 +310,8 @@ def test_the_command_exit_status_and_json(tmp_path: Path) -> None:
     lines = healthy.stdout.splitlines()
     assert lines[0].startswith("✓ settings") and lines[-1] == "All essential checks pass."
     assert any(line.startswith("✓ database:") for line in lines)
+    [policy] = [line for line in lines if "sender policy:" in line]
+    assert "reply tokens:" in policy and "trusted relays: none" in policy
 
     bad_key = doctor({**env, "DRUMBEAT_SECRET_KEY": "change-me"}, tmp_path, "--json")
     assert bad_key.returncode == 1

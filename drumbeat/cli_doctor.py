@@ -386,11 +386,9 @@ def check_secret(settings: Settings) -> Check:
 
 def check_sender_policy(settings: Settings, resolv_conf: Path | None = None) -> Check:
     """What may vouch for a sender; a warning when in practice only reply tokens can."""
-    from mail.authentication import SenderPolicy, describe_policy, vouches_only_for_tokens
+    from mail.authentication import describe_policy, vouches_only_for_tokens
 
-    policy = SenderPolicy(authserv_id=settings.trusted_authserv_id,
-                          trusted_networks=settings.trusted_networks,
-                          dkim_timeout=settings.dkim_timeout_seconds)
+    policy = settings.sender_policy()
     in_force = "; ".join(describe_policy(policy, resolv_conf))
     if vouches_only_for_tokens(policy, resolv_conf):
         return Check("sender policy", WARN, "only replies to an agenda's own address (its "

@@ -13,13 +13,16 @@ from email.utils import formataddr, parseaddr
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from mail.authentication import SenderPolicy
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -223,6 +226,14 @@ class Settings(BaseSettings):
         """DRUMBEAT_TRUSTED_RELAYS as networks (validated at start-up)."""
         return tuple(ip_network(part.strip(), strict=False)
                      for part in self.trusted_relays.split(",") if part.strip())
+
+    def sender_policy(self) -> SenderPolicy:
+        """Who may vouch for a sender under these settings (the intake and doctor share it)."""
+        from mail.authentication import SenderPolicy
+
+        return SenderPolicy(authserv_id=self.trusted_authserv_id,
+                            trusted_networks=self.trusted_networks,
+                            dkim_timeout=self.dkim_timeout_seconds)
 
     @property
     def sender_address(self) -> str:

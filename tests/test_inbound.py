@@ -503,3 +503,43 @@ def test_a_batch_nudge_on_real_redis_applies_and_answers_each_reply_once(
                       if m["Auto-Submitted"] == "auto-replied")
     assert answered == [f"<batch-{n}@mail.example>" for n in (1, 2, 3)]
     assert {a.status for a in answers(rt)} == {"sent"}
+
+
+def test_a_dkim_signed_mail_to_updates_applies_and_a_tampered_copy_changes_nothing(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """Ann's company signs her mail: Drumbeat verifies the signature itself (the key comes
+    through dkimpy's DNS hook, as DNS would serve it) and applies her update to updates@.
+    The same message with its update line changed by someone on the way changes nothing."""
+    from dataclasses import replace
+
+    import dkim
+
+    from mail.authentication import SenderPolicy
+
+    keys = Path(__file__).parent / "fixtures" / "dkim"
+    public = b"".join(line.strip() for line in (keys / "test-only-public.pem").read_bytes()
+                      .splitlines() if not line.startswith(b"-----"))
+
+    def dns(name: bytes, timeout: float = 5) -> bytes | None:
+        return b"v=DKIM1; k=rsa; p=" + public if name == b"s1._domainkey.acme.example." \
+            else None
+
+    rt, _ids, agenda = sent_agenda
+    rt = replace(rt, cache={SenderPolicy: SenderPolicy(dns=dns, dkim_timeout=2.0)})
+    memo = task_titled(rt, "Draft the")
+
+    def signed(body: str, message_id: str) -> bytes:
+        raw = to_updates(reply_to(agenda, body, message_id=message_id))
+        return dkim.sign(raw, b"s1", b"acme.example", (keys / "test-only-private.pem")
+                         .read_bytes(), include_headers=[b"from", b"to", b"subject"]) + raw
+
+    tampered = signed(f"T-{memo.id} 40%", "<tampered@mail.example>").replace(
+        f"T-{memo.id} 40%".encode(), f"T-{memo.id} dropped".encode())
+    assert process(rt, receive(rt, tampered))[0] == "rejected"
+    assert task_titled(rt, "Draft the").status == "in_progress"
+    row_id = receive(rt, signed(f"T-{memo.id} done", "<signed@mail.example>"))
+    assert process(rt, row_id)[0] == "applied"
+    assert task_titled(rt, "Draft the").status == "done"
+    with rt.sessions() as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None and row.authenticated_by == "dkim"

@@ -159,13 +159,14 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         agenda = _agenda_facts(session, agenda_id)
         token_addresses = _addresses_of(session, agenda.recipient_id) if agenda else None
         sender_facts = (sender.id, sender.name, sender.timezone) if sender else None
+    if sender_facts is None:  # a stranger: no DNS lookups spent on them, never answered
+        return _Understood(parsed, kind, _stranger(from_address), None, None, None)
     established = establish(stored.raw, token_addresses=token_addresses,
                             peer_address=stored.peer_address, policy=_policy(rt))
-    if sender_facts is None or established.how == Vouch.NONE \
+    if established.how == Vouch.NONE \
             or notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
             or (kind.kind == Kind.FORWARD and agenda is not None):
-        return _Understood(parsed, kind, established, sender_facts[0] if sender_facts else None,
-                           agenda, None)
+        return _Understood(parsed, kind, established, sender_facts[0], agenda, None)
     sender_id, sender_name, timezone = sender_facts
     sent_lines = agenda.body_text.splitlines() if agenda else []
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
@@ -173,6 +174,12 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     commands = parse_commands(reply.text, message_date=parsed.date or now, timezone=timezone,
                               inline=reply.inline)
     return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written)
+
+
+def _stranger(from_address: str | None) -> Established:
+    problem = (f"{from_address} is not a Drumbeat user" if from_address
+               else "its From line names no single readable address")
+    return Established(address=None, how=Vouch.NONE, problem=problem, from_address=from_address)
 
 
 _NOBODY = Established(address=None, how=Vouch.NONE, problem="automatic mail",
@@ -183,11 +190,7 @@ def _policy(rt: Runtime) -> SenderPolicy:
     """The sender policy of this process's settings (built once per runtime)."""
     policy = rt.cache.get(SenderPolicy)
     if policy is None:
-        settings = rt.settings
-        policy = rt.cache[SenderPolicy] = SenderPolicy(
-            authserv_id=settings.trusted_authserv_id,
-            trusted_networks=settings.trusted_networks,
-            dkim_timeout=settings.dkim_timeout_seconds)
+        policy = rt.cache[SenderPolicy] = rt.settings.sender_policy()
     return policy
 
 

@@ -186,7 +186,8 @@ def _ascii(domain: str) -> str | None:
 
 def establish(raw: bytes, *, token_addresses: frozenset[str] | None, peer_address: str | None,
               policy: SenderPolicy) -> Established:
-    """Who sent ``raw``, by the first of token, DKIM, trusted MTA, trusted relay that vouches.
+    """Who sent ``raw``: the first of token, trusted relay, trusted MTA, DKIM that vouches
+    (cheapest first: only DKIM may wait on DNS).
 
     ``token_addresses`` are the addresses of the person a verified agenda token was sent
     to (None: no verified token). ``peer_address`` is the SMTP client's IP address.
@@ -207,19 +208,19 @@ def _establish(raw: bytes, token_addresses: frozenset[str] | None, peer_address:
     reasons = []
     if token_addresses is not None:
         reasons.append("the agenda it answers was sent to someone else")
-    dkim_problem = dkim_problem_for(raw, address, policy)
-    if dkim_problem is None:
-        return Established(address, Vouch.DKIM, None, address)
-    reasons.append(dkim_problem)
+    if peer_in_networks(peer_address, policy.trusted_networks):
+        return Established(address, Vouch.RELAY, None, address)
+    if policy.trusted_networks:
+        reasons.append("it did not come through a trusted relay")
     if policy.authserv_id:
         mta_problem = mta_problem_for(raw, address, policy.authserv_id)
         if mta_problem is None:
             return Established(address, Vouch.MTA, None, address)
         reasons.append(mta_problem)
-    if peer_in_networks(peer_address, policy.trusted_networks):
-        return Established(address, Vouch.RELAY, None, address)
-    if policy.trusted_networks:
-        reasons.append("it did not come through a trusted relay")
+    dkim_problem = dkim_problem_for(raw, address, policy)  # last: the only check with I/O
+    if dkim_problem is None:
+        return Established(address, Vouch.DKIM, None, address)
+    reasons.append(dkim_problem)
     return Established(None, Vouch.NONE, f"nothing vouches that {address} sent it: "
                        + "; ".join(reasons), address)
 

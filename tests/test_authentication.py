@@ -343,14 +343,16 @@ def test_a_relay_does_not_vouch_for_an_unreadable_from() -> None:
     assert verdict.how == Vouch.NONE and verdict.address is None
 
 
-def test_the_order_is_token_dkim_mta_relay() -> None:
+def test_the_order_is_token_relay_mta_dkim_so_dns_is_asked_last() -> None:
     raw = with_results(f"{OURS}; dmarc=pass header.from=acme.example", raw=signed(message()))
-    everything = {"dns": Dns("s1._domainkey.acme.example"), "authserv_id": OURS,
+    dns = Dns("s1._domainkey.acme.example")
+    everything = {"dns": dns, "authserv_id": OURS,
                   "trusted_networks": (ip_network("10.0.0.0/8"),)}
     assert check(raw, tokens=frozenset({ANN}), peer="10.0.0.1", **everything).how == Vouch.TOKEN
-    assert check(raw, peer="10.0.0.1", **everything).how == Vouch.DKIM
-    assert check(raw.replace(b"T-3", b"T-4"), peer="10.0.0.1", **everything).how == Vouch.MTA
-    assert check(message(), peer="10.0.0.1", **everything).how == Vouch.RELAY
+    assert check(raw, peer="10.0.0.1", **everything).how == Vouch.RELAY
+    assert check(raw, peer="192.0.2.1", **everything).how == Vouch.MTA
+    assert dns.asked == []
+    assert check(signed(message()), peer="192.0.2.1", **everything).how == Vouch.DKIM
 
 
 # --- never an error ------------------------------------------------------------------------

@@ -1,15 +1,15 @@
 """Who sent this message? Established from evidence a forger cannot make, never from From alone.
 
 A message changes data only when something vouches that its From address sent it.
-Four things can, tried in this order:
+Four things can, tried cheapest first (only DKIM may wait on DNS):
 
 1. ``token``: the reply went to the ``checkin+TOKEN`` address of an agenda, the token
    verifies, and From is an address of the person that agenda was sent to.
-2. ``dkim``: a DKIM signature Drumbeat verifies itself (dkimpy), signed by the From
-   domain or a domain of the same organisation (relaxed alignment, as DMARC does).
+2. ``relay``: the SMTP client is in one of the networks of the company's own relays.
 3. ``mta``: the topmost Authentication-Results header, written by the receiving MTA we
    were told to trust (its authserv-id), says DMARC passed for the From domain.
-4. ``relay``: the SMTP client is in one of the networks of the company's own relays.
+4. ``dkim``: a DKIM signature Drumbeat verifies itself (dkimpy), signed by the From
+   domain or a domain of the same organisation (relaxed alignment, as DMARC does).
 
 Anything else is ``none``. From itself is read strictly: exactly one From header with
 exactly one address the stdlib's modern parser reads without a defect; anything that

@@ -141,6 +141,10 @@ class Task(PlanItem, Base):
     # another worker, or retried) does not undo a later one.
     set_by_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_message.id", ondelete="SET NULL"))
+    # Who created it for its owner from 1:1 notes (None: the owner's own, or not from
+    # notes): such a task its owner may drop or hand back, since they never agreed to it.
+    from_notes_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"))
 
     project: Mapped[Project] = relationship(back_populates="tasks")
     updates: Mapped[list[TaskUpdate]] = relationship(

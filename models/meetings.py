@@ -39,6 +39,21 @@ class Says(StrEnum):
     NOT_HELD = "not_held"
 
 
+def meeting_status(manager_says: str | None, employee_says: str | None, *, excused: bool
+                   ) -> MeetingStatus:
+    """The status the two sides' words add up to: held and not held is ``disputed``;
+    one side's "held" (the other silent) is held; an excuse stands unless someone
+    says it was held; else not held. An excuse is a "not held" with a reason."""
+    said = {manager_says, employee_says} - {None}
+    if Says.HELD.value in said and (Says.NOT_HELD.value in said or excused):
+        return MeetingStatus.DISPUTED
+    if Says.HELD.value in said:
+        return MeetingStatus.HELD
+    if excused:
+        return MeetingStatus.EXCUSED
+    return MeetingStatus.NOT_HELD
+
+
 class Meeting(Base):
     """What happened to one pair's check-in in one cadence period."""
 

@@ -70,7 +70,7 @@ class PlanItem:
 
     @declared_attr
     def owner(cls) -> Mapped[Person]:
-        return relationship(Person)
+        return relationship(Person, foreign_keys=lambda: [cls.owner_id])
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[CheckConstraint, ...]:

@@ -22,14 +22,13 @@ from sqlalchemy import select
 from mail.digest import PersonFigures
 from mail.digest_render import render_digest
 from mail.tokens import reply_address
-from models import InboundMessage, Meeting, OutboundMessage, Task
+from models import Meeting, OutboundMessage, Task
 from tests.conftest import Database
 from tests.test_agendas_pipeline import DOMAIN, SECRET, Clock, make_settings, seed
-from tests.test_notes_pipeline import receive
+from tests.test_notes_pipeline import run
 from workers import digests
 from workers.apply import pair_from_agenda
 from workers.evaluations import compute_figures, window_named
-from workers.inbound import process
 from workers.runtime import Runtime, configure, transport_for
 
 WEDNESDAY = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # noon in Tokyo, in week 2026-W49
@@ -71,23 +70,21 @@ def pair(db: Database, tmp_path: Path) -> Pair:
 
 def reply(pair: Pair, who: str, body: str, *, at: datetime | None = None) -> str:
     """``who`` replies to their agenda at the clock's time (or ``at``); the answer's text."""
-    moment = at or pair.clock.now
+    return write(pair.rt, who, reply_address(pair.agendas[who], SECRET, DOMAIN), body,
+                 at or pair.clock.now)
+
+
+def write(rt: Runtime, who: str, to: str, body: str, at: datetime) -> str:
+    """``who``@acme.example mails ``to`` through the company's relay; the answer's text."""
     message = EmailMessage()
     message["From"] = f"{who}@acme.example"
-    message["To"] = reply_address(pair.agendas[who], SECRET, DOMAIN)
+    message["To"] = to
     message["Subject"] = "Re: 1:1 check-in agenda"
-    message["Date"] = format_datetime(moment)
+    message["Date"] = format_datetime(at)
     message["Message-ID"] = f"<{who}-{next(_SERIAL)}@mail.example>"
     message.set_content(body)
-    inbound_id = receive(pair.rt, message.as_bytes(policy=SMTP))
-    process(pair.rt, inbound_id)
-    with pair.rt.sessions() as session:
-        row = session.get(InboundMessage, inbound_id)
-        assert row is not None
-        answer = session.scalar(select(OutboundMessage).where(
-            OutboundMessage.kind == "answer", OutboundMessage.in_reply_to == row.message_id))
-        assert answer is not None, row.outcome
-        return " ".join((answer.body_text or "").split())
+    _row, answer = run(rt, message.as_bytes(policy=SMTP))
+    return " ".join(answer.split())
 
 
 def the_meeting(pair: Pair) -> Meeting:

@@ -119,7 +119,7 @@ def _checkins_table(session: Session, person: Person, today: date,
                     window: tuple[date, date, str]) -> Table:
     start, end, label = window
     table = Table(title=f"Check-ins {label} ({start} – {end}, so far)", title_justify="left")
-    for column in ("with", "role", "held / expected", "adherence", "excused",
+    for column in ("with", "role", "held / expected", "adherence", "disputed", "excused",
                    "longest gap", "last met"):
         table.add_column(column)
     pairs: list[tuple[Person, Person, str]] = []
@@ -129,13 +129,14 @@ def _checkins_table(session: Session, person: Person, today: date,
                               .order_by(Person.name))
     pairs.extend((person, report, "report") for report in reports)
     for manager, employee, role in pairs:
-        score = checkin_record(session, manager, employee, window, today).score
+        record = checkin_record(session, manager, employee, window, today)
+        score = record.score
         other = manager if role == "manager" else employee
         rate = "–" if score.rate is None else f"{score.rate * 100:.1f}%"  # as digests show it
         gap = "–" if score.longest_gap_days is None else f"{score.longest_gap_days} days"
         table.add_row(other.name, role, f"{score.held} / {score.expected}", rate,
-                      str(score.excused), gap,
+                      str(record.disputed), str(score.excused), gap,
                       score.last_held.isoformat() if score.last_held else "never")
     if not pairs:
-        table.add_row("nobody", "", "", "", "", "", "")
+        table.add_row("nobody", "", "", "", "", "", "", "")
     return table

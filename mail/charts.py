@@ -74,6 +74,7 @@ STATE_COLOURS: dict[CheckinState, str] = {
     "confirmed": _BLUE,
     "held": _SKY,
     "excused": _YELLOW,
+    "disputed": "#CC79A7",  # Okabe & Ito's reddish purple
     "missed": _VERMILLION,
     "upcoming": "#ffffff",
     "inactive": "#e4e7eb",
@@ -82,6 +83,7 @@ STATE_LABELS: dict[CheckinState, str] = {
     "confirmed": "Held, confirmed by both",
     "held": "Held",
     "excused": "Excused",
+    "disputed": "Disputed",
     "missed": "Missed",
     "upcoming": "Upcoming",
     "inactive": "Not active",

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
-CheckinState = Literal["held", "confirmed", "excused", "missed", "upcoming", "inactive"]
+CheckinState = Literal["held", "confirmed", "excused", "disputed", "missed", "upcoming",
+                       "inactive"]
 DigestKind = Literal["hr", "manager", "employee"]
 
 
@@ -74,6 +75,12 @@ class PersonFigures:
     timeline: tuple[CheckinMark, ...]  # with their manager
     reports: int = 0  # direct reports
     team_adherence: float | None = None  # held / expected over all their direct reports
+    # Expected periods whose 1:1 the two sides logged differently (held / not held):
+    # counted as expected and not held until they agree.
+    checkins_disputed: int = 0
+    # Of checkins_excused, who gave the excuse (older records may say neither).
+    checkins_excused_by_manager: int = 0
+    checkins_excused_by_employee: int = 0
 
     @property
     def goals_at_risk(self) -> tuple[GoalLine, ...]:

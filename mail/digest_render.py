@@ -70,6 +70,7 @@ STATE_WORDS = {
     "confirmed": "held, confirmed by both",
     "held": "held",
     "excused": "excused",
+    "disputed": "disputed (the two sides logged it differently)",
     "missed": "missed",
     "upcoming": "upcoming",
     "inactive": "not active",
@@ -315,20 +316,38 @@ def _person_kpis(p: PersonFigures) -> list[_Kpi]:
 
 
 def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool) -> list[str]:
-    cols = [_Col("Name", 20 if with_manager else 35)]
+    cols = [_Col("Name", 18 if with_manager else 30)]
     if with_manager:
-        cols.append(_Col("Manager", 13))
+        cols.append(_Col("Manager", 12))
     cols += [_Col("Exp", 3, True), _Col("Held", 4, True, 1), _Col("Conf", 4, True, 1),
-             _Col("Exc", 3, True, 1), _Col("Adher.", 6, True), _Col("Gap", 4, True)]
+             _Col("Disp", 4, True, 1), _Col("Exc", 3, True, 1), _Col("Adher.", 6, True),
+             _Col("Gap", 4, True)]
     body = []
     for p in rows:
         cells = [p.name]
         if with_manager:
             cells.append(p.manager_name or DASH)
         cells += [str(p.checkins_expected), str(p.checkins_held), str(p.checkins_confirmed),
-                  str(p.checkins_excused), pct(p.adherence), num(p.longest_gap_days)]
+                  str(p.checkins_disputed), str(p.checkins_excused), pct(p.adherence),
+                  num(p.longest_gap_days)]
         body.append(cells)
-    return _table(cols, body)
+    excused = [f"{_fit(p.name, 24)}: {excused_by(p, _fit(p.name, 12))}" for p in rows
+               if p.checkins_excused]
+    return _table(cols, body) + (["", "Excused, by who excused them:", *excused]
+                                 if excused else [])
+
+
+def excused_by(p: PersonFigures, name: str | None = None) -> str:
+    """Who excused a person's excused periods: their manager or they themself."""
+    parts = [f"{p.checkins_excused_by_manager} by the manager"] \
+        if p.checkins_excused_by_manager else []
+    if p.checkins_excused_by_employee:
+        parts.append(f"{p.checkins_excused_by_employee} by {name or oneline(p.name)}")
+    unknown = p.checkins_excused - p.checkins_excused_by_manager \
+        - p.checkins_excused_by_employee
+    if unknown > 0:
+        parts.append(f"{unknown} not recorded")
+    return f"{p.checkins_excused} excused ({', '.join(parts)})"
 
 
 def _work_table(rows: Sequence[PersonFigures]) -> list[str]:
@@ -448,10 +467,11 @@ def _charts(view: DigestView, people: Sequence[PersonFigures]
                  if shown < len(with_timeline) else _plural(shown, "person", "people"))
         add("checkins", checkin_timeline_chart(people, limit=CHART_ROWS),
             f"Timeline chart: one row per person, one cell per check-in period of "
-            f"{oneline(view.period_label)}, coloured held, confirmed, excused, missed, "
-            f"upcoming or not active, for {which}. The counts are in the tables below.",
+            f"{oneline(view.period_label)}, coloured held, confirmed, excused, disputed, "
+            f"missed, upcoming or not active, for {which}. The counts are in the tables below.",
             f"Check-ins per cadence period, {which}: dark blue held and confirmed by both, "
-            "light blue held, yellow excused, orange missed, white upcoming, grey not active.")
+            "light blue held, yellow excused, purple disputed, orange missed, white upcoming, "
+            "grey not active.")
     return charts, images
 
 
@@ -510,6 +530,7 @@ def _context(view: DigestView) -> dict[str, Any]:
         "short": short,
         "plural": _plural,
         "joined": lambda p: _joined_or_left(p, view),
+        "excused_by": excused_by,
         "width": TEXT_WIDTH,
     }
 

@@ -23,6 +23,8 @@ Task lines (the reference first, an optional colon after it)::
     T-12 due Friday     new due date; also "due: 18 Dec", "moved to Tuesday",
                         "due 12/18" (US order; 18/12 when the day is over 12)
     T-12 dropped: why   dropped, the reason is the note (who may drop is not our concern)
+    T-12 handed back    back to whoever created it for you from 1:1 notes; also "hand
+                        back", "give back", "not mine" (a reason may follow)
     T-12 note: text     a note only
 
 Clauses combine (``T-12 60% due Friday``); text after the last clause is the note.
@@ -74,6 +76,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "HANDED_BACK",
     "Command",
     "LineError",
     "MeetingReport",
@@ -85,13 +88,16 @@ __all__ = [
 ]
 
 
+HANDED_BACK = "handed_back"  # not a task status: the task goes back to who created it
+
+
 @dataclass(frozen=True)
 class TaskUpdate:
     """A change to one task; None means "not changed by this line"."""
 
     task: str  # canonical "T-12"
     percent: int | None = None
-    status: str | None = None  # "done", "blocked", "in_progress", "dropped"
+    status: str | None = None  # "done", "blocked", "in_progress", "dropped", HANDED_BACK
     due: date | None = None
     note: str | None = None  # free text after the command, or the blocked/dropped reason
     line: str = ""  # the source line, stripped
@@ -397,6 +403,8 @@ _DROPPED = re.compile(
     r"|annul[ée]e?|abandonn[ée]e?|cancelado|descartado|annullato|geschrapt)" + _WORD_END,
     re.I,
 )
+_HANDED_BACK = re.compile(r"(?:hand(?:ed|ing)?\s+back|give\s+back|gave\s+back|not\s+mine)"
+                          + _WORD_END, re.I)
 _DUE = re.compile(
     r"(?:new\s+due\s+date|due\s+date|due(?!\s+to\b)|deadline|(?:moved|move|moving|postponed"
     r"|pushed|rescheduled|deferred|delayed|shifted)(?:\s+(?:back|out))?\s+to)(?!\w)"
@@ -503,6 +511,7 @@ _CLAUSES: tuple[_Clause, ...] = (
     _status_clause(_STARTED, "in_progress", with_reason=False),
     _status_clause(_BLOCKED, "blocked", with_reason=True),
     _status_clause(_DROPPED, "dropped", with_reason=True),
+    _status_clause(_HANDED_BACK, HANDED_BACK, with_reason=True),
     _due_clause,
     _note_clause,
 )

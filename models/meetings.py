@@ -29,6 +29,29 @@ class MeetingStatus(StrEnum):
     HELD = "held"
     NOT_HELD = "not_held"
     EXCUSED = "excused"
+    DISPUTED = "disputed"  # one side says held, the other not held
+
+
+class Says(StrEnum):
+    """What one side of the pair logged for the period (the record keeps both)."""
+
+    HELD = "held"
+    NOT_HELD = "not_held"
+
+
+def meeting_status(manager_says: str | None, employee_says: str | None, *, excused: bool
+                   ) -> MeetingStatus:
+    """The status the two sides' words add up to: held and not held is ``disputed``;
+    one side's "held" (the other silent) is held; an excuse stands unless someone
+    says it was held; else not held. An excuse is a "not held" with a reason."""
+    said = {manager_says, employee_says} - {None}
+    if Says.HELD.value in said and (Says.NOT_HELD.value in said or excused):
+        return MeetingStatus.DISPUTED
+    if Says.HELD.value in said:
+        return MeetingStatus.HELD
+    if excused:
+        return MeetingStatus.EXCUSED
+    return MeetingStatus.NOT_HELD
 
 
 class Meeting(Base):
@@ -43,6 +66,8 @@ class Meeting(Base):
             "duration_minutes IS NULL OR duration_minutes > 0", name="duration_positive"
         ),
         one_of("status", MeetingStatus),
+        one_of("manager_says", Says, "manager_says_valid"),
+        one_of("employee_says", Says, "employee_says_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +85,11 @@ class Meeting(Base):
     confirmed_by_manager: Mapped[bool] = mapped_column(Boolean, default=False)
     confirmed_by_employee: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Who said what: each side's last word on whether it was held (None: said nothing).
+    manager_says: Mapped[str | None] = mapped_column(String(16))
+    employee_says: Mapped[str | None] = mapped_column(String(16))
+    excused_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"))
     notes: Mapped[str | None] = mapped_column(Text)
     source_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_message.id", ondelete="RESTRICT"), index=True

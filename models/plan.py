@@ -70,7 +70,7 @@ class PlanItem:
 
     @declared_attr
     def owner(cls) -> Mapped[Person]:
-        return relationship(Person)
+        return relationship(Person, foreign_keys=lambda: [cls.owner_id])
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[CheckConstraint, ...]:
@@ -141,6 +141,10 @@ class Task(PlanItem, Base):
     # another worker, or retried) does not undo a later one.
     set_by_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_message.id", ondelete="SET NULL"))
+    # Who created it for its owner from 1:1 notes (None: the owner's own, or not from
+    # notes): such a task its owner may drop or hand back, since they never agreed to it.
+    from_notes_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"))
 
     project: Mapped[Project] = relationship(back_populates="tasks")
     updates: Mapped[list[TaskUpdate]] = relationship(

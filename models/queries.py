@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session, joinedload
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus
-from models.scoring import ActiveSpan, Adherence, Cadence, Weighted, adherence, rollup
+from models.scoring import (
+    ActiveSpan,
+    Adherence,
+    Cadence,
+    Weighted,
+    adherence,
+    period_containing,
+    periods_in_window,
+    rollup,
+)
 
 OPEN_STATUSES = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.BLOCKED.value)
 
@@ -121,6 +130,7 @@ class CheckinRecord:
     employee: Person
     window: tuple[date, date, str]
     score: Adherence
+    disputed: int = 0  # finished periods the two sides logged differently (not held)
 
 
 def person_by_address(session: Session, address: str) -> Person | None:
@@ -166,12 +176,16 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     ).all()
     held = [m.held_on for m in meetings if m.status == MeetingStatus.HELD.value and m.held_on]
     excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
+    cadence = Cadence(employee.cadence)
+    disputed = {period_containing(m.period_start, cadence) for m in meetings
+                if m.status == MeetingStatus.DISPUTED.value}
     score = adherence(
-        window_start=start, window_end=end, cadence=Cadence(employee.cadence),
+        window_start=start, window_end=end, cadence=cadence,
         held_on=held, excused_periods=excused,
         employee_active=ActiveSpan(employee.active_from, employee.active_until),
         manager_active=ActiveSpan(manager.active_from, manager.active_until), as_of=as_of)
-    return CheckinRecord(manager, employee, window, score)
+    finished = {p for p in periods_in_window(start, end, cadence) if p.end <= as_of}
+    return CheckinRecord(manager, employee, window, score, len(disputed & finished))
 
 
 def goal_progress(session: Session, goal_ids: set[int], today: date) -> dict[int, float | None]:

@@ -239,19 +239,20 @@ def test_hr_lists_people_without_a_checkin_goals_at_risk_teams_and_initiatives()
 def test_the_people_table_shows_every_figure_with_dashes_for_none() -> None:
     rendered = render_digest(hr_view())
     html = visible(rendered.html)
-    # Ben: goals 2/1, 20% → 45%, tasks 12 10 8 4 1 66.7%, check-ins 5/12 3 1 41.7% 42
+    # Ben: goals 2/1, 20% → 45%, tasks 12 10 8 4 1 66.7%, check-ins 5/12 3 0 1 41.7% 42
+    # (none disputed, one excused)
     [row] = [line for line in html if line.startswith("Ben Okafor Ana Ruiz 2 / 1")]
     assert row == ("Ben Okafor Ana Ruiz 2 / 1 1 at risk 20% → 45% 12 10 8 4 1 66.7% "
-                   "5 / 12 3 1 41.7% 42")
+                   "5 / 12 3 0 1 41.7% 42")
     # Hannah has nothing to judge: dashes, never 0
     [hannah] = [line for line in html if line.startswith("Hannah Lee 1 / 0")]
-    assert hannah.endswith("0 / 0 0 0 – –")
+    assert hannah.endswith("0 / 0 0 0 0 – –")
     [eve] = [line for line in html if line.startswith("<b>Eve</b> Ana Ruiz joined")]
-    assert eve == "<b>Eve</b> Ana Ruiz joined 16 Nov 0 / 0 – 0 0 0 0 0 – 0 / 3 0 0 0% 45"
+    assert eve == "<b>Eve</b> Ana Ruiz joined 16 Nov 0 / 0 – 0 0 0 0 0 – 0 / 3 0 0 0 0% 45"
     text = rendered.text
-    assert re.search(r"^Ben Okafor\s+Ana Ruiz\s+12\s+5\s+3\s+1\s+41\.7%\s+42$", text, re.M)
+    assert re.search(r"^Ben Okafor\s+Ana Ruiz\s+12\s+5\s+3\s+0\s+1\s+41\.7%\s+42$", text, re.M)
     assert re.search(r"^Ben Okafor\s+2/1\s+20%→45%\s+12\s+10\s+8\s+4\s+1\s+66\.7%$", text, re.M)
-    assert re.search(r"^Hannah Lee\s+–\s+0\s+0\s+0\s+0\s+–\s+–$", text, re.M)
+    assert re.search(r"^Hannah Lee\s+–\s+0\s+0\s+0\s+0\s+0\s+–\s+–$", text, re.M)
     assert re.search(r"^<b>Eve</b>\s+0/0\s+–\s+0\s+0\s+0\s+0\s+0\s+–$", text, re.M)
 
 

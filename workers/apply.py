@@ -3,26 +3,38 @@
 One function per command kind, all inside the caller's transaction, each
 returning what it did (a line for the answer) or why not. Permissions follow
 DESIGN.md: people change their own tasks, managers their reports' tasks down
-the reporting line, only managers drop tasks, HR reads. A task the sender may
-not touch gets the same answer as a task that does not exist, so a reply never
-reveals what someone else is working on.
+the reporting line, only managers drop tasks (except that a task someone else
+created for you from 1:1 notes you may drop or hand back), HR reads. A task the
+sender may not touch gets the same answer as a task that does not exist, so a
+reply never reveals what someone else is working on; the same holds for
+projects (``P-n``): a sender may add tasks only to projects of their reporting
+line (``reporting_line``), and any other project is answered as unknown.
+
+The meeting record keeps who said what: each side's last word (held / not
+held), who excused a period, and ``disputed`` when the two disagree
+(``models.meetings.meeting_status``). A ``met:`` date lies in the current or
+previous cadence period and never in the future; older dates only from the
+manager. An agenda's meeting lines stop applying ``meeting_lines_days`` after
+its period closes (``pair_from_agenda``); its task lines keep working.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mail.grammar import Command, MeetingReport, NewTask, TaskUpdate
-from models.meetings import Meeting, MeetingStatus
+from mail.grammar import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
+from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
 from models.plan import Project, Task, TaskStatus, parse_ref
 from models.plan import TaskUpdate as TaskHistory
-from models.scoring import Cadence, period_containing
+from models.scoring import Cadence, Period, period_containing
 
 MAX_CHAIN = 64
 
@@ -34,6 +46,26 @@ class Pair:
     manager_id: int
     employee_id: int
     period_start: date | None = None
+    period_end: date | None = None
+    # The agenda's met:/skip: lines apply until this day (UTC); None: no limit.
+    meeting_lines_until: date | None = None
+    meeting_lines_closed: bool = False
+
+
+DEFAULT_MEETING_LINES_DAYS = 14
+
+
+def pair_from_agenda(context: Mapping[str, Any], now: datetime, *,
+                     meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS) -> Pair:
+    """The 1:1 an agenda (or nudge) names. Its meeting lines close ``meeting_lines_days``
+    after its period ends, so an old token cannot rewrite a record digests were built
+    from; the days are counted in UTC, where ``now`` is."""
+    start = date.fromisoformat(context["period_start"])
+    end = date.fromisoformat(context["period_end"]) if context.get("period_end") else None
+    until = end + timedelta(days=meeting_lines_days) if end is not None else None
+    closed = until is not None and now.astimezone(UTC).date() > until
+    return Pair(int(context["manager_id"]), int(context["employee_id"]), start, end, until,
+                closed)
 
 
 @dataclass
@@ -65,6 +97,48 @@ def _may_change(session: Session, sender: Person, owner_id: int) -> bool:
     return sender.id == owner_id or manages(session, sender.id, owner_id)
 
 
+def reporting_line(session: Session, person: Person) -> frozenset[int]:
+    """The people whose projects ``person`` may add tasks to: themself, their managers
+    up the chain (the line they report through), and their reports, recursively.
+    Peers and other teams are outside it. One query per level."""
+    line = {person.id}
+    current = person.manager_id
+    for _ in range(MAX_CHAIN):
+        if current is None or current in line:
+            break
+        line.add(current)
+        current = session.scalar(select(Person.manager_id).where(Person.id == current))
+    level = {person.id}
+    for _ in range(MAX_CHAIN):
+        level = set(session.scalars(select(Person.id).where(
+            Person.manager_id.in_(list(level))))) - line
+        if not level:
+            break
+        line |= level
+    return frozenset(line)
+
+
+def project_open_to(session: Session, ref: str, line: frozenset[int]) -> Project | None:
+    """The project ``ref`` names when someone of ``line`` owns it or has a task in it;
+    None for an unknown and a forbidden project alike (see ``no_such_project``)."""
+    parsed = parse_ref(ref)
+    project = session.get(Project, parsed[1]) if parsed and parsed[0] == "P" else None
+    if project is None:
+        return None
+    if project.owner_id in line:
+        return project
+    owners = session.scalars(select(Task.owner_id).where(Task.project_id == project.id)
+                             .distinct())
+    return project if any(owner in line for owner in owners) else None
+
+
+def no_such_project(ref: str) -> str:
+    """One answer for a project that does not exist and one the sender may not use, so
+    replies cannot be used to find out which projects exist or what they are called."""
+    return (f"there is no project {ref} you can add tasks to; see the P- references "
+            "in your agenda")
+
+
 def local_today(sender: Person, now: datetime) -> date:
     """The sender's calendar day at ``now``, in their time zone."""
     return now.astimezone(ZoneInfo(sender.timezone)).date()
@@ -84,6 +158,7 @@ class Applier:
         self._tasks: dict[int, Task] = {}
         self._meetings: dict[tuple[int, int, date], Meeting] = {}  # touched by this message
         self.meeting: Meeting | None = None  # the meeting a met:/skip: line logged
+        self._line: frozenset[int] | None = None  # reporting_line(sender), once needed
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
         self._load_tasks(commands)
@@ -122,8 +197,12 @@ class Applier:
         task = self._task(command.task, command.line)
         if task is None:
             return
-        if command.status == TaskStatus.DROPPED.value and not manages(
-                self.session, self.sender.id, task.owner_id):
+        if command.status == HANDED_BACK:
+            self._hand_back(task, command)
+            return
+        if command.status == TaskStatus.DROPPED.value and not (
+                manages(self.session, self.sender.id, task.owner_id)
+                or self._given_from_notes(task)):
             self.outcome.refused.append((command.line, f"only {task.owner.name}'s manager can "
                                          f"drop {task.ref}; write '{task.ref} blocked: why' "
                                          "or ask your manager"))
@@ -151,6 +230,32 @@ class Applier:
             old_progress=old[1], new_progress=progress, old_due=old[2], new_due=task.due,
             note=command.note))
         self.outcome.done.append(_describe(task, old))
+
+    def _given_from_notes(self, task: Task) -> bool:
+        """The sender owns a task someone else created for them from 1:1 notes: theirs to
+        drop or hand back, since they never wrote it themself."""
+        return (task.owner_id == self.sender.id and task.from_notes_by_id is not None
+                and task.from_notes_by_id != task.owner_id)
+
+    def _hand_back(self, task: Task, command: TaskUpdate) -> None:
+        """The task goes back to whoever created it from notes; nothing else changes."""
+        if not self._given_from_notes(task):
+            self.outcome.refused.append((command.line, f"{task.ref} cannot be handed back: "
+                                         "only a task someone else created for you from 1:1 "
+                                         f"notes can; write '{task.ref} blocked: why' or ask "
+                                         "your manager"))
+            return
+        creator = self.session.get(Person, task.from_notes_by_id)
+        assert creator is not None
+        task.owner_id, task.from_notes_by_id = creator.id, None
+        task.updated_at = self.now
+        note = f"handed back to {creator.name}" + (f": {command.note}" if command.note else "")
+        self.session.add(TaskHistory(
+            task_id=task.id, author_id=self.sender.id, inbound_message_id=self.inbound_id,
+            source="email", created_at=self.now, old_status=task.status,
+            new_status=task.status, old_progress=task.progress, new_progress=task.progress,
+            old_due=task.due, new_due=task.due, note=note))
+        self.outcome.done.append(f"{task.ref} {task.title}: {note}")
 
     def _superseded(self, task: Task, command: TaskUpdate) -> bool:
         """True (and answered) when a message that arrived after this one already set
@@ -218,13 +323,11 @@ class Applier:
 
     def _project(self, command: NewTask, owner: Person) -> Project | None:
         if command.project is not None:
-            parsed = parse_ref(command.project)
-            project = self.session.get(Project, parsed[1]) if parsed and parsed[0] == "P" \
-                else None
+            if self._line is None:
+                self._line = reporting_line(self.session, self.sender)
+            project = project_open_to(self.session, command.project, self._line)
             if project is None:
-                self.outcome.refused.append((command.line, f"there is no project "
-                                             f"{command.project}; see the P- references in "
-                                             "your agenda"))
+                self.outcome.refused.append((command.line, no_such_project(command.project)))
             return project
         projects = set(self.session.scalars(select(Task.project_id).where(
             Task.owner_id == owner.id, Task.status.in_(
@@ -245,40 +348,69 @@ class Applier:
         manager = self.session.get(Person, pair.manager_id)
         employee = self.session.get(Person, pair.employee_id)
         assert manager is not None and employee is not None
-        day = command.on or local_today(self.sender, self.now)
-        period = period_containing(pair.period_start or day, Cadence(employee.cadence))
-        key = (manager.id, employee.id, period.start)
+        if pair.meeting_lines_closed:
+            assert pair.period_end is not None and pair.meeting_lines_until is not None
+            self.outcome.refused.append((command.line, (
+                f"this agenda's 1:1 period ended on {pair.period_end:%a %d %b %Y} and its "
+                f"meeting lines could be sent until {pair.meeting_lines_until:%a %d %b %Y}, "
+                "so the meeting record was not changed; its task lines still count. Log a "
+                "later 1:1 by replying to a newer agenda")))
+            return
+        cadence = Cadence(employee.cadence)
+        today = local_today(self.sender, self.now)
+        day = command.on or today
+        refusal = _meeting_day_refusal(day, today, cadence, self.sender.id == manager.id,
+                                       manager.name)
+        if refusal is not None:
+            self.outcome.refused.append((command.line, refusal))
+            return
+        period = period_containing(
+            day if command.on is not None else pair.period_start or day, cadence)
+        meeting = self._meeting_row(manager.id, employee.id, period)
+        side = "manager" if self.sender.id == manager.id else "employee"
+        other = employee if side == "manager" else manager
+        if command.excused:
+            setattr(meeting, f"{side}_says", None)
+            meeting.excused_by_id, meeting.reason = self.sender.id, command.reason
+            words = f"skipped ({command.reason})" if command.reason else "skipped"
+        elif command.held is False:
+            setattr(meeting, f"{side}_says", Says.NOT_HELD.value)
+            meeting.reason = command.reason
+            words = "not held" + (f" ({command.reason})" if command.reason else "")
+        else:
+            setattr(meeting, f"{side}_says", Says.HELD.value)
+            meeting.held_on = day
+            meeting.duration_minutes = command.minutes or meeting.duration_minutes
+            words = f"held on {day:%a %d %b %Y}"
+        if not command.excused and meeting.excused_by_id == self.sender.id:
+            meeting.excused_by_id = None  # they take their own excuse back
+        meeting.status = meeting_status(meeting.manager_says, meeting.employee_says,
+                                        excused=meeting.excused_by_id is not None).value
+        setattr(meeting, f"confirmed_by_{side}", True)
+        meeting.source_message_id = meeting.source_message_id or self.inbound_id
+        self.meeting = meeting
+        if meeting.status == MeetingStatus.DISPUTED.value:
+            words += (f"; {other.name} logged it otherwise, so the record shows this 1:1 as "
+                      "disputed until you agree")
+        self.outcome.done.append(f"1:1 with {other.name}, {period.key}: {words}")
+
+    def _meeting_row(self, manager_id: int, employee_id: int, period: Period) -> Meeting:
+        """The pair's meeting of ``period``: touched earlier by this message, stored, or new."""
+        key = (manager_id, employee_id, period.start)
         meeting = self._meetings.get(key)
         if meeting is None:  # no flush first: the task updates go with the meeting's
             with self.session.no_autoflush:
                 meeting = self.session.scalar(_MEETING_OF_PERIOD, {
-                    "manager_id": manager.id, "employee_id": employee.id,
+                    "manager_id": manager_id, "employee_id": employee_id,
                     "start": period.start})
         if meeting is None:
-            meeting = Meeting(manager_id=manager.id, employee_id=employee.id,
+            meeting = Meeting(manager_id=manager_id, employee_id=employee_id,
                               period_start=period.start, period_end=period.end,
                               created_at=self.now, updated_at=self.now,
                               confirmed_by_manager=False, confirmed_by_employee=False)
             self.session.add(meeting)
         self._meetings[key] = meeting
-        if command.excused:
-            meeting.status, meeting.reason = MeetingStatus.EXCUSED.value, command.reason
-            words = f"skipped ({command.reason})" if command.reason else "skipped"
-        elif command.held is False:
-            meeting.status, meeting.reason = MeetingStatus.NOT_HELD.value, command.reason
-            words = "not held" + (f" ({command.reason})" if command.reason else "")
-        else:
-            meeting.status, meeting.held_on = MeetingStatus.HELD.value, day
-            meeting.duration_minutes = command.minutes or meeting.duration_minutes
-            words = f"held on {day:%a %d %b %Y}"
-        if self.sender.id == manager.id:
-            meeting.confirmed_by_manager = True
-        if self.sender.id == employee.id:
-            meeting.confirmed_by_employee = True
-        meeting.source_message_id = meeting.source_message_id or self.inbound_id
-        self.meeting = meeting
-        other = employee if self.sender.id == manager.id else manager
-        self.outcome.done.append(f"1:1 with {other.name}, {period.key}: {words}")
+        return meeting
 
     def _pair_for_meeting(self, line: str) -> Pair | None:
         if self.pair is not None and self.sender.id in (self.pair.manager_id,
@@ -302,6 +434,20 @@ _MEETING_OF_PERIOD = select(Meeting).where(
     Meeting.employee_id == bindparam("employee_id"),
     Meeting.period_start == bindparam("start"))
 _ANY_REPORT = select(Person.id).where(Person.manager_id == bindparam("manager_id")).limit(1)
+
+
+def _meeting_day_refusal(day: date, today: date, cadence: Cadence, from_manager: bool,
+                         manager_name: str) -> str | None:
+    """Why a meeting date may not be logged (None: it may): never in the future, and
+    before the previous cadence period only by the manager."""
+    if day > today:
+        return f"{day:%a %d %b %Y} is in the future; log a 1:1 once it has taken place"
+    previous = period_containing(period_containing(today, cadence).start - timedelta(days=1),
+                                 cadence)
+    if day < previous.start and not from_manager:
+        return (f"{day:%a %d %b %Y} is before the previous 1:1 period ({previous.key}); "
+                f"only {manager_name} can log a meeting that long ago")
+    return None
 
 
 def _person_named(session: Session, name: str) -> Person | None:

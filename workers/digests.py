@@ -37,12 +37,13 @@ ON_DEMAND = "digest-now"  # dedupe-key prefix of digests sent by hand: never the
 LOWEST_TEAMS = 5
 _COMPARED = ("goal_progress_end", "tasks_due", "tasks_done", "tasks_done_on_time",
              "on_time_rate", "checkins_expected", "checkins_held", "checkins_confirmed",
-             "checkins_excused", "adherence", "longest_gap_days")
+             "checkins_excused", "checkins_disputed", "adherence", "longest_gap_days")
 _LABELS = {"goal_progress_end": "goal progress", "tasks_due": "tasks due",
            "tasks_done": "tasks done", "tasks_done_on_time": "done on time",
            "on_time_rate": "on-time rate", "checkins_expected": "check-ins expected",
            "checkins_held": "check-ins held", "checkins_confirmed": "confirmed by both",
-           "checkins_excused": "excused", "adherence": "adherence",
+           "checkins_excused": "excused", "checkins_disputed": "disputed",
+           "adherence": "adherence",
            "longest_gap_days": "longest gap (days)"}
 
 

@@ -22,7 +22,11 @@ Rules the scoring module leaves to us, documented here:
   imported mid-quarter starts from its projects' and goals' own figures;
 * check-ins count every meeting the person had as the employee, whoever the
   manager was (a manager change mid-quarter keeps both parts of the record); a
-  manager's team adherence is held / expected over their current reports.
+  manager's team adherence is held / expected over their current reports;
+* a *disputed* period (one side logged the 1:1 as held, the other as not held or
+  excused) is expected and not held until the two agree, and is counted as
+  ``checkins_disputed``; excused periods are also counted by who gave the excuse
+  (the manager of that meeting, or the employee).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from models.scoring import (
     Weighted,
     adherence,
     on_time,
+    period_containing,
     periods_in_window,
     quarter_window,
     rollup,
@@ -191,7 +196,7 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
     since = window.start - timedelta(days=31)
     meetings = read(select(Meeting.employee_id, Meeting.manager_id, Meeting.status,
                            Meeting.held_on, Meeting.period_start, Meeting.confirmed_by_manager,
-                           Meeting.confirmed_by_employee)
+                           Meeting.confirmed_by_employee, Meeting.excused_by_id)
                     .where(Meeting.period_start <= window.end, Meeting.period_start >= since))
     earlier: dict[int, date] = {row[0]: row[1] for row in read(
         select(Meeting.employee_id, func.max(Meeting.held_on))
@@ -368,6 +373,7 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
     held = [m for m in meetings if m.status == MeetingStatus.HELD.value and m.held_on
             and m.held_on <= window.end]
     excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
+    disputed = [m.period_start for m in meetings if m.status == MeetingStatus.DISPUTED.value]
     spans = (ActiveSpan(person.active_from, person.active_until),
              ActiveSpan(manager.active_from, manager.active_until))
     cadence = Cadence(person.cadence)
@@ -387,6 +393,8 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
             state = "excused"
         elif any(m.held_on in period for m in in_window):
             state = "confirmed" if any(day in period for day in confirmed) else "held"
+        elif any(day in period for day in disputed):
+            state = "disputed"
         elif period.end > until:
             state = "upcoming"
         else:
@@ -394,11 +402,28 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
         timeline.append(CheckinMark(period.start, state))  # type: ignore[arg-type]
     joined = max(window.start, person.active_from or window.start)
     since = score.last_held or joined
-    return {"checkins_expected": score.expected, "checkins_held": score.held,
+    counted = {mark.period_start for mark in timeline if mark.state in ("excused", "disputed")
+               and _judged(mark.period_start, cadence, window, in_window)}
+    excusers = [m.manager_id if m.excused_by_id == m.manager_id else person.id
+                for m in meetings if m.status == MeetingStatus.EXCUSED.value
+                and m.period_start in counted and m.excused_by_id is not None]
+    return {"checkins_disputed": sum(1 for mark in timeline if mark.state == "disputed"
+                                     and mark.period_start in counted),
+            "checkins_excused_by_manager": sum(1 for who in excusers if who != person.id),
+            "checkins_excused_by_employee": excusers.count(person.id),
+            "checkins_expected": score.expected, "checkins_held": score.held,
             "checkins_confirmed": sum(1 for mark in timeline if mark.state == "confirmed"),
             "checkins_excused": score.excused, "adherence": _percent(score.rate),
             "longest_gap_days": score.longest_gap_days, "last_checkin": score.last_held,
             "days_since_checkin": max(0, (until - since).days), "timeline": tuple(timeline)}
+
+
+def _judged(period_start: date, cadence: Cadence, window: Window,
+            held: Sequence[Row[Any]]) -> bool:
+    """Whether ``adherence`` judges the period (its rule 1): over by ``as_of``, or
+    already with a meeting held in it."""
+    period = period_containing(period_start, cadence)
+    return period.end <= window.as_of or any(m.held_on in period for m in held)
 
 
 def _add_team_adherence(figures: dict[int, PersonFigures], people: Sequence[Row[Any]]) -> None:

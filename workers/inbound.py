@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import Message
 from typing import Any
 
@@ -36,7 +36,7 @@ from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, Outbo
 from models.people import Person, PersonAlias
 from models.queries import person_by_address
 from workers import metrics, notes, outbox
-from workers.apply import Applier, Pair, local_today
+from workers.apply import Applier, local_today, pair_from_agenda
 from workers.runtime import Runtime
 from workers.sending import build_for
 
@@ -250,8 +250,9 @@ def _run(session: Session, row: InboundMessage, understood: _Understood, now: da
     if agenda is not None and not _names_a_pair(agenda):
         agenda = None  # a reply to one of our answers: the sender's own updates, no 1:1
     if understood.commands is None:  # notes: to notes@, or a forward to an agenda's address
-        outcome_json, view = notes.apply_notes(session, row, parsed, sender, agenda, now,
-                                               store_text=rt.settings.store_notes)
+        outcome_json, view = notes.apply_notes(
+            session, row, parsed, sender, agenda, now, store_text=rt.settings.store_notes,
+            meeting_lines_days=rt.settings.meeting_lines_days)
         answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
         if not rt.settings.store_notes:
@@ -359,8 +360,8 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     assert commands is not None
     pair = None
     if agenda is not None and agenda.context:
-        pair = Pair(agenda.context["manager_id"], agenda.context["employee_id"],
-                    date.fromisoformat(agenda.context["period_start"]))
+        pair = pair_from_agenda(agenda.context, now,
+                                meeting_lines_days=answering.rt.settings.meeting_lines_days)
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair)
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)

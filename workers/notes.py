@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,9 +42,18 @@ from mail.notes import (
 from mail.reply_text import extract_reply
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, parse_ref
+from models.plan import Goal, Initiative, Project, Task, TaskStatus
 from models.plan import TaskUpdate as TaskHistory
-from workers.apply import Applier, Pair, manages
+from workers.apply import (
+    DEFAULT_MEETING_LINES_DAYS,
+    Applier,
+    Pair,
+    manages,
+    no_such_project,
+    pair_from_agenda,
+    project_open_to,
+    reporting_line,
+)
 
 NOTES_LOCAL_PART = "notes"
 ONE_ON_ONE_KEY = "drumbeat:1on1"  # import_key prefix of the "from 1:1s" plan items
@@ -80,13 +89,16 @@ def read_notes(parsed: ParsedMessage, sender: Person) -> _Notes:
 
 
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
-                agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True
+                agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True,
+                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS
                 ) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
     (for the inbound row) and the answer to the sender. ``store_text`` keeps the
-    notes on the meeting (``DRUMBEAT_STORE_NOTES``)."""
+    notes on the meeting (``DRUMBEAT_STORE_NOTES``); notes forwarded to an agenda's
+    address log no meeting ``meeting_lines_days`` after its period closed."""
     notes = read_notes(parsed, sender)
-    pair, question = which_pair(session, sender, agenda, notes, parsed, now.date())
+    pair, question = which_pair(session, sender, agenda, notes, parsed, now.date(), now=now,
+                                meeting_lines_days=meeting_lines_days)
     if pair is None:
         view = AnswerView(sender.name, parsed.subject, (), (), (), question)
         return {"kind": "notes", "logged": False, "question": question}, view
@@ -149,15 +161,17 @@ def counterparts(session: Session, sender: Person, today: date) -> list[Person]:
 
 
 def which_pair(session: Session, sender: Person, agenda: OutboundMessage | None,
-               notes: _Notes, parsed: ParsedMessage, today: date
+               notes: _Notes, parsed: ParsedMessage, today: date, *,
+               now: datetime | None = None,
+               meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS
                ) -> tuple[Pair | None, str]:
     """The 1:1 the notes are about: the agenda's token, then a ``with:`` line, the
     forwarded messages' people, the subject, a calendar invitation, or the only pair
     the sender has. Ambiguous or unknown: None and the question to ask."""
     if agenda is not None and agenda.context:
-        context = agenda.context
-        return Pair(context["manager_id"], context["employee_id"],
-                    date.fromisoformat(context["period_start"])), ""
+        moment = now or datetime.combine(today, time.min, UTC)
+        return pair_from_agenda(agenda.context, moment,
+                                meeting_lines_days=meeting_lines_days), ""
     people = counterparts(session, sender, today)
     if not people:
         return None, ("I couldn't log these notes: you have no 1:1s in Drumbeat (no "
@@ -308,12 +322,11 @@ def _create_task(session: Session, item: ActionItem, sender: Person,
         return existing.ref
     project = _project_for(session, item, owner, sender)
     if project is None:
-        outcome.refused.append((item.line, f"not created: there is no project {item.project}; "
-                                "see the P- references in your agenda"))
+        outcome.refused.append((item.line, f"not created: {no_such_project(item.project)}"))
         return None
     task = Task(title=item.what[:500], owner_id=owner.id, project_id=project.id, due=item.due,
                 status=TaskStatus.OPEN.value, progress=0, weight=1.0, created_at=now,
-                updated_at=now)
+                updated_at=now, from_notes_by_id=sender.id if owner.id != sender.id else None)
     session.add(task)
     session.flush()
     session.add(TaskHistory(task_id=task.id, author_id=sender.id, inbound_message_id=inbound_id,
@@ -327,11 +340,10 @@ def _create_task(session: Session, item: ActionItem, sender: Person,
 
 def _project_for(session: Session, item: ActionItem, owner: Person, sender: Person
                  ) -> Project | None:
-    """The project named with P-n, else the owner's only active project, else their
-    "From 1:1s" project (made on first use)."""
+    """The project named with P-n (one of the sender's reporting line), else the owner's
+    only active project, else their "From 1:1s" project (made on first use)."""
     if item.project:
-        parsed = parse_ref(item.project)
-        return session.get(Project, parsed[1]) if parsed and parsed[0] == "P" else None
+        return project_open_to(session, item.project, reporting_line(session, sender))
     projects = set(session.scalars(select(Task.project_id).where(
         Task.owner_id == owner.id, Task.status.in_(ACTIVE))).all())
     projects.discard(None)

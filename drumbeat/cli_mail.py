@@ -16,6 +16,7 @@ import dramatiq
 import typer
 from dramatiq.brokers.stub import StubBroker
 
+from drumbeat.secret_key import require_key
 from drumbeat.settings import Settings, get_settings
 from workers.nudges import BatchNudger
 
@@ -131,6 +132,7 @@ def worker(
         raise typer.BadParameter(
             "DRUMBEAT_REDIS_URL is not set: on the embedded setup the worker runs inside "
             "`drumbeat scheduler`, so there is nothing to start here.")
+    require_key(settings)
     _configure_logging()
     _serve_health(settings)
     stop = threading.Event()
@@ -159,6 +161,7 @@ def scheduler(
     from workers import scheduler as beat
 
     settings = get_settings()
+    require_key(settings)
     moment = _parse_now(now)
     if moment is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once")
@@ -214,6 +217,7 @@ def preview(
     from workers.agendas import agenda_view, pair_schedules
 
     settings = get_settings()
+    require_key(settings)
     moment = _parse_now(now) or datetime.now(UTC)
     with session_factory(make_engine(settings.database_url))() as session:
         person = person_by_address(session, email)
@@ -264,6 +268,7 @@ def smtpd(
     from workers.intake import RawStore
 
     settings = get_settings()
+    require_key(settings)
     _configure_logging()
     _serve_health(settings)
     store = RawStore(make_engine(settings.database_url, pre_ping=False))
@@ -301,6 +306,7 @@ def imap_poll(
         typer.echo("error: set DRUMBEAT_IMAP_HOST, DRUMBEAT_IMAP_USERNAME and "
                    "DRUMBEAT_IMAP_PASSWORD first.", err=True)
         raise typer.Exit(1)
+    require_key(settings)
     _configure_logging()
     if not once:
         _serve_health(settings)
@@ -389,7 +395,9 @@ def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id
     from workers.runtime import configure
     from workers.sending import RetryLater, deliver
 
-    rt = configure(get_settings())
+    settings = get_settings()
+    require_key(settings)
+    rt = configure(settings)
     with rt.sessions() as session, session.begin():
         row = session.get(InboundMessage, inbound_id)
         if row is None:

@@ -118,11 +118,13 @@ def sweep_outbox() -> None:
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
-def housekeeping() -> None:
-    """Clear the raw bytes of processed messages older than DRUMBEAT_RAW_RETENTION_DAYS."""
+def housekeeping(now: str | None = None) -> None:
+    """Clear the raw bytes of processed messages older than DRUMBEAT_RAW_RETENTION_DAYS
+    at ``now`` (ISO 8601; default the runtime's clock)."""
     rt = runtime()
+    moment = datetime.fromisoformat(now) if now else rt.clock()
     with rt.sessions() as session, session.begin():
-        cleared = retention.clear_old_raw(session, rt.clock(), rt.settings.raw_retention_days)
+        cleared = retention.clear_old_raw(session, moment, rt.settings.raw_retention_days)
     if cleared:
         log.info("cleared the raw bytes of %d processed messages older than %d days",
                  cleared, rt.settings.raw_retention_days)

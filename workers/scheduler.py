@@ -31,7 +31,7 @@ def tick(now: datetime, sweep: bool, tidy: bool = False) -> None:
     if sweep:
         sweep_outbox.send()
     if tidy:
-        housekeeping.send()
+        housekeeping.send(now.isoformat())
 
 
 def housekeeping_every(interval: float) -> int:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from drumbeat.secret_key import require_key
 from drumbeat.settings import get_settings
 
 DIGEST_KINDS = ("hr", "manager", "employee")
@@ -55,6 +56,8 @@ def digest(
     if kind not in DIGEST_KINDS:
         raise typer.BadParameter(f"--kind must be one of {', '.join(DIGEST_KINDS)}")
     settings = get_settings()
+    if send_all or to is not None:  # sent mail carries signed reply addresses
+        require_key(settings)
     day = date.fromisoformat(today) if today else date.today()
     if period is None:
         period = quarter_window(day, settings.fiscal_year_start_month)[2]

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 from pydantic import ValidationError
 
+from drumbeat.secret_key import HOW_TO_SET, key_problem
 from drumbeat.settings import Settings, get_settings
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
@@ -29,7 +30,6 @@ SYMBOLS = {OK: "✓", WARN: "!", FAIL: "✗", SKIP: "–"}
 COLOURS = {OK: "green", WARN: "yellow", FAIL: "red", SKIP: None}
 TIMEOUT = 5.0
 DEFAULT_DOMAIN = "drumbeat.localhost"
-DEFAULT_SECRET = "change-me"
 RESERVED_SUFFIXES = (".localhost", ".local", ".test", ".example", ".invalid", ".internal")
 
 
@@ -368,18 +368,12 @@ def check_mx(settings: Settings) -> Check:
 
 
 def check_secret(settings: Settings) -> Check:
-    key = settings.secret_key.get_secret_value()
-    hint = ("set DRUMBEAT_SECRET_KEY to a long random value, e.g. the output of "
-            "`python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"`, and keep it: "
-            "changing it invalidates the reply addresses of agendas already sent.")
-    if key == DEFAULT_SECRET:
-        return Check("secret key", FAIL, f"DRUMBEAT_SECRET_KEY is the default {DEFAULT_SECRET!r}:"
-                     " anyone could forge reply addresses and update tasks as someone else.",
-                     hint)
-    if len(key) < 16:
-        return Check("secret key", WARN, f"DRUMBEAT_SECRET_KEY is only {len(key)} characters.",
-                     hint)
-    return Check("secret key", OK, "DRUMBEAT_SECRET_KEY is set (not the default).")
+    problem = key_problem(settings)
+    if problem is None:
+        return Check("secret key", OK, "DRUMBEAT_SECRET_KEY is set (long enough, not the "
+                     "old default).")
+    found, fix = problem.split(HOW_TO_SET, 1)
+    return Check("secret key", FAIL, found.strip(), HOW_TO_SET[0].lower() + HOW_TO_SET[1:] + fix)
 
 
 # --- who can change data -----------------------------------------------------------------

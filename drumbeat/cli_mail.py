@@ -9,15 +9,19 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import dramatiq
 import typer
 from dramatiq.brokers.stub import StubBroker
 
+from drumbeat.secret_key import require_key
 from drumbeat.settings import Settings, get_settings
 from workers.nudges import BatchNudger
+
+if TYPE_CHECKING:
+    from models.mailbox import InboundMessage
 
 inbox_app = typer.Typer(help="Inbound messages: what came in and what became of it.",
                         invoke_without_command=True)
@@ -131,6 +135,7 @@ def worker(
         raise typer.BadParameter(
             "DRUMBEAT_REDIS_URL is not set: on the embedded setup the worker runs inside "
             "`drumbeat scheduler`, so there is nothing to start here.")
+    require_key(settings)
     _configure_logging()
     _serve_health(settings)
     stop = threading.Event()
@@ -159,6 +164,7 @@ def scheduler(
     from workers import scheduler as beat
 
     settings = get_settings()
+    require_key(settings)
     moment = _parse_now(now)
     if moment is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once")
@@ -214,6 +220,7 @@ def preview(
     from workers.agendas import agenda_view, pair_schedules
 
     settings = get_settings()
+    require_key(settings)
     moment = _parse_now(now) or datetime.now(UTC)
     with session_factory(make_engine(settings.database_url))() as session:
         person = person_by_address(session, email)
@@ -264,6 +271,7 @@ def smtpd(
     from workers.intake import RawStore
 
     settings = get_settings()
+    require_key(settings)
     _configure_logging()
     _serve_health(settings)
     store = RawStore(make_engine(settings.database_url, pre_ping=False))
@@ -304,6 +312,7 @@ def imap_poll(
         typer.echo("error: set DRUMBEAT_IMAP_HOST, DRUMBEAT_IMAP_USERNAME and "
                    "DRUMBEAT_IMAP_PASSWORD first.", err=True)
         raise typer.Exit(1)
+    require_key(settings)
     _configure_logging()
     if not once:
         _serve_health(settings)
@@ -359,33 +368,112 @@ def inbox_list(
     status: Annotated[str | None, typer.Option(
         help="Only received, applied, rejected or failed.")] = None,
 ) -> None:
-    """List recent inbound messages with their outcome."""
+    """List recent inbound messages with their outcome and how the sender was established
+    (`how`: token, dkim, mta, relay or none); `drumbeat inbox show ID` prints one."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.console import Console
     from rich.table import Table
     from sqlalchemy import select
 
+    from drumbeat.display import safe_text
     from models.db import make_engine, session_factory
     from models.mailbox import InboundMessage
-    from workers.intake import decoded  # rows stored before subjects were decoded, too
 
     query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
     if status:
         query = query.where(InboundMessage.status == status)
     table = Table()
-    for column in ("id", "received", "from", "subject", "status", "outcome"):
+    for column in ("id", "received", "from", "subject", "status", "how", "outcome"):
         table.add_column(column)
     with session_factory(make_engine(get_settings().database_url))() as session:
         for row in session.scalars(query):
-            outcome = row.outcome or {}
-            summary = row.error or outcome.get("reason") or (
-                f"{len(outcome.get('done', []))} done, {len(outcome.get('refused', []))} "
-                f"refused, {len(outcome.get('not_understood', []))} not understood"
-                if "done" in outcome else "")
-            table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}", row.sender or "?",
-                          decoded(row.subject or ""), row.status, summary)
+            table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}",
+                          safe_text(row.sender or "?", 80), safe_text(_subject(row), 80),
+                          row.status, row.authenticated_by or "", safe_text(_summary(row), 120))
     Console().print(table)
+
+
+def _subject(row: InboundMessage) -> str:
+    from workers.intake import decoded  # rows stored before subjects were decoded, too
+
+    return decoded(row.subject or "")
+
+
+def _summary(row: InboundMessage) -> str:
+    """The outcome in a few words: the error, the reason it was refused, or the counts."""
+    outcome = row.outcome or {}
+    if row.error or outcome.get("reason"):
+        return str(row.error or outcome.get("reason"))
+    if "done" in outcome:
+        return (f"{len(outcome.get('done', []))} done, {len(outcome.get('refused', []))} "
+                f"refused, {len(outcome.get('not_understood', []))} not understood")
+    return ""
+
+
+@inbox_app.command("show")
+def inbox_show(inbound_id: Annotated[int, typer.Argument(help="The message's id.")]) -> None:
+    """Print one inbound message: who sent it, how that was established, and its outcome."""
+    import json
+
+    from drumbeat.display import clean_text
+    from models.db import make_engine, session_factory
+    from models.mailbox import InboundMessage
+
+    with session_factory(make_engine(get_settings().database_url))() as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            typer.echo(f"error: no inbound message {inbound_id}; see `drumbeat inbox`",
+                       err=True)
+            raise typer.Exit(1)
+        received = f"{row.received_at:%Y-%m-%d %H:%M:%S} UTC via {row.via}"
+        lines = [("From", clean_text(row.sender or "?")),
+                 ("Envelope", clean_text(f"{row.envelope_from or '<>'} -> "
+                                         f"{', '.join(row.envelope_to or [])}")),
+                 ("Subject", clean_text(_subject(row))), ("Message-ID", clean_text(row.message_id)),
+                 ("Received", received), ("Status", f"{row.status} (tries: {row.attempts})"),
+                 ("How", row.authenticated_by or "not established yet")]
+        if row.processed_at:
+            lines.append(("Processed", f"{row.processed_at:%Y-%m-%d %H:%M:%S} UTC"))
+        if row.error:
+            lines.append(("Error", clean_text(row.error, 2000)))
+        lines.append(("Raw bytes", f"{len(row.raw):,} bytes kept" if row.raw is not None else
+                      "cleared (DRUMBEAT_RAW_RETENTION_DAYS or DRUMBEAT_STORE_NOTES=false); "
+                      "the outcome below is kept"))
+        for label, value in lines:
+            typer.echo(f"{label + ':':<12}{value}")
+        if row.outcome:
+            typer.echo("")
+            for line in json.dumps(row.outcome, ensure_ascii=False, indent=2).splitlines():
+                typer.echo(clean_text(line, 2000))
+
+
+@inbox_app.command("purge")
+def inbox_purge(
+    days: Annotated[int | None, typer.Option(
+        help="Clear the raw bytes of processed messages older than this many days "
+        "(default DRUMBEAT_RAW_RETENTION_DAYS).")] = None,
+) -> None:
+    """Clear the raw bytes of old processed messages now; their outcomes stay.
+
+    The scheduler does this every hour by itself; this is for doing it at once, or
+    with a shorter time.
+    """
+    from datetime import UTC, datetime
+
+    from models.db import make_engine, session_factory, unit_of_work
+    from workers.retention import clear_old_raw
+
+    settings = get_settings()
+    keep = settings.raw_retention_days if days is None else days
+    if keep <= 0:
+        typer.echo("nothing cleared: 0 days keeps raw bytes forever "
+                   "(DRUMBEAT_RAW_RETENTION_DAYS=0)")
+        return
+    with unit_of_work(session_factory(make_engine(settings.database_url))) as session:
+        cleared = clear_old_raw(session, datetime.now(UTC), keep)
+    typer.echo(f"cleared the raw bytes of {cleared} processed message(s) older than {keep} "
+               "days; their outcomes are kept")
 
 
 @inbox_app.command("retry")
@@ -396,7 +484,9 @@ def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id
     from workers.runtime import configure
     from workers.sending import RetryLater, deliver
 
-    rt = configure(get_settings())
+    settings = get_settings()
+    require_key(settings)
+    rt = configure(settings)
     with rt.sessions() as session, session.begin():
         row = session.get(InboundMessage, inbound_id)
         if row is None:
@@ -405,6 +495,10 @@ def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id
         if row.status == InboundStatus.APPLIED.value:
             typer.echo(f"message {inbound_id} was applied already; nothing to do")
             return
+        if row.raw is None:
+            typer.echo(f"error: message {inbound_id}'s raw bytes were cleared, so it cannot "
+                       "be processed again; see `drumbeat inbox show`", err=True)
+            raise typer.Exit(1)
         row.status, row.error, row.attempts = InboundStatus.RECEIVED.value, None, 0
     status, answer_ids = inbound.process(rt, inbound_id)
     sent = 0

@@ -29,6 +29,7 @@ def outbox_list(
     from rich.table import Table
     from sqlalchemy import func, select
 
+    from drumbeat.display import clean_text, safe_text
     from models.db import make_engine, session_factory
     from models.mailbox import OutboundMessage
 
@@ -45,9 +46,11 @@ def outbox_list(
     with session_factory(make_engine(get_settings().database_url))() as session:
         rows = list(session.scalars(query))
         for row in rows:
-            state = row.status + (f" ({row.last_error[:60]})" if row.last_error else "")
+            state = row.status + (f" ({clean_text(row.last_error, 60)})"
+                                  if row.last_error else "")
             table.add_row(str(row.id), f"{row.created_at:%Y-%m-%d %H:%M}", row.kind,
-                          row.to_address, row.subject or "", state, str(row.attempts))
+                          safe_text(row.to_address, 80), safe_text(row.subject, 80),
+                          safe_text(state), str(row.attempts))
     if not rows:
         typer.echo("no outgoing mail yet")
         return
@@ -61,6 +64,7 @@ def outbox_show(
                                        "text.")] = False,
 ) -> None:
     """Print one outgoing message: its headers and its text (or HTML) as rendered."""
+    from drumbeat.display import clean_text
     from models.db import make_engine, session_factory
     from models.mailbox import OutboundMessage
 
@@ -70,8 +74,8 @@ def outbox_show(
             typer.echo(f"error: no outgoing message {outbox_id}; see `drumbeat outbox`",
                        err=True)
             raise typer.Exit(1)
-        typer.echo(f"To:         {row.to_address}")
-        typer.echo(f"Subject:    {row.subject}")
+        typer.echo(f"To:         {clean_text(row.to_address)}")
+        typer.echo(f"Subject:    {clean_text(row.subject)}")
         typer.echo(f"Kind:       {row.kind}    Status: {row.status}    Tries: {row.attempts}")
         if row.message_id:
             typer.echo(f"Message-ID: {row.message_id}")
@@ -80,11 +84,14 @@ def outbox_show(
         if row.sent_at:
             typer.echo(f"Sent:       {row.sent_at:%Y-%m-%d %H:%M:%S %Z}")
         if row.last_error:
-            typer.echo(f"Last error: {row.last_error}")
+            typer.echo(f"Last error: {clean_text(row.last_error, 2000)}")
         typer.echo("")
         body = row.body_html if html else row.body_text
-        typer.echo(body if body is not None else
-                   "(not rendered yet: it is rendered when it is first sent)")
+        if body is None:
+            typer.echo("(not rendered yet: it is rendered when it is first sent)")
+            return
+        for line in body.splitlines():  # names and titles in it came from people's mail
+            typer.echo(clean_text(line, len(line) * 6))
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from drumbeat.settings import get_settings
+from drumbeat.settings import Settings, get_settings
 
 log = logging.getLogger("drumbeat.serve")
 
@@ -57,6 +57,7 @@ def serve(
     from workers.runtime import runtime
 
     settings = get_settings()
+    key_source = use_own_key_if_unset(settings)
     _configure_logging()
     start_health_server(settings)
     engine = make_engine(settings.database_url)
@@ -77,7 +78,8 @@ def serve(
     where = settings.smtp_host or str(settings.maildir)
     typer.echo(f"drumbeat serving @{settings.mail_domain}: SMTP intake on "
                f"{controller.hostname}:{controller.port}, outgoing mail to {where}, "
-               f"{requeued} left-over items queued again; Ctrl-C to stop", err=False)
+               f"{requeued} left-over items queued again; reply addresses signed with "
+               f"{key_source}; Ctrl-C to stop", err=False)
     ticker = threading.Thread(target=beat.run, name="scheduler", daemon=True, args=(
         runtime().clock, settings.scheduler_interval_seconds, stop))
     ticker.start()
@@ -94,6 +96,30 @@ def serve(
                 log.info("drain time over; the rest is picked up at the next start")
         running.stop(timeout=int(drain * 1000))
     typer.echo("stopped; the next `drumbeat serve` picks up whatever was left")
+
+
+def use_own_key_if_unset(settings: Settings) -> str:
+    """Without DRUMBEAT_SECRET_KEY, sign with the key kept under var/ (made on the first
+    start); a key that is set must be fit. Says where the key came from."""
+    from pydantic import SecretStr
+
+    from drumbeat.secret_key import (
+        EXIT_BAD_KEY,
+        SERVE_KEY_PATH,
+        KeyFileProblem,
+        load_or_create,
+        require_key,
+    )
+
+    if settings.secret_key.get_secret_value():
+        require_key(settings)
+        return "DRUMBEAT_SECRET_KEY"
+    try:
+        settings.secret_key = SecretStr(load_or_create(SERVE_KEY_PATH))
+    except KeyFileProblem as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise SystemExit(EXIT_BAD_KEY) from None
+    return f"the key in {SERVE_KEY_PATH}"
 
 
 def pick_up_left_work() -> int:

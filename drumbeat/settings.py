@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     )
     mail_domain: str = Field(default="drumbeat.localhost", description="Domain of our addresses.")
     secret_key: SecretStr = Field(
-        default=SecretStr("change-me"), description="HMAC key for reply tokens."
+        default=SecretStr(""), description="HMAC key for reply tokens. Empty: `drumbeat "
+        "serve` makes one under var/ and keeps it; every other command that signs or reads "
+        "reply addresses refuses to start (drumbeat.secret_key).",
     )
     smtp_host: str | None = Field(default=None, description="Outgoing relay; unset: Maildir.")
     smtp_port: int = 587

@@ -187,6 +187,9 @@ def main() -> int:
     print(f"This script plays Northwind's mail server at {RELAY_NETWORK}: replies to an "
           "agenda count by its token; notes to\nnotes@ count because the server is a "
           f"trusted relay (DRUMBEAT_TRUSTED_RELAYS={RELAY_NETWORK}).", flush=True)
+    if not env.get("DRUMBEAT_SECRET_KEY") and not env.get("DRUMBEAT_SECRET_KEY_FILE"):
+        print("Reply addresses are signed with the key `drumbeat serve` made for itself in "
+              "var/secret_key (set DRUMBEAT_SECRET_KEY to use your own).", flush=True)
     server = subprocess.Popen([DRUMBEAT, "serve", "--drain", "20"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clock = Clock()

@@ -37,6 +37,10 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("DRUMBEAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REPO = Path(__file__).resolve().parent.parent
+# Every command that signs or reads reply addresses refuses to start without a key (there
+# is no default one); the tests' commands, run in this process or as children, get this.
+TEST_SECRET_KEY = "a-long-random-key-for-the-tests-only"
+os.environ.setdefault("DRUMBEAT_SECRET_KEY", TEST_SECRET_KEY)
 
 # Under CI, property tests are derandomized: the same examples every run, so a red
 # build is reproducible and a green one is not luck.

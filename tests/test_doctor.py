@@ -215,7 +215,13 @@ def test_the_imap_account(dovecot: Dovecot, tmp_path: Path) -> None:
 def test_a_default_secret_key_fails_and_a_default_domain_warns_in_production(
         tmp_path: Path) -> None:
     key = check(settings_for(tmp_path, secret_key=SecretStr("change-me")), "secret key")
-    assert key.status == FAIL and key.essential and "secrets.token_urlsafe" in key.fix
+    assert key.status == FAIL and key.essential and "openssl rand -hex 32" in key.fix
+    assert "old default 'change-me'" in key.detail
+    missing = check(settings_for(tmp_path, secret_key=SecretStr("")), "secret key")
+    assert missing.status == FAIL and "no secret key is set" in missing.detail
+    assert "DRUMBEAT_SECRET_KEY_FILE" in missing.fix
+    short = check(settings_for(tmp_path, secret_key=SecretStr("s3cret")), "secret key")
+    assert short.status == FAIL and "only 6 characters" in short.detail
     assert check(settings_for(tmp_path), "secret key").status == OK
 
     local = check(settings_for(tmp_path, mail_domain="drumbeat.localhost"), "mail domain")
@@ -323,6 +329,6 @@ def test_the_command_exit_status_and_json(tmp_path: Path) -> None:
     assert {"name", "status", "detail", "fix", "essential"} <= set(by_name["broker"])
 
     text_run = doctor({**env, "DRUMBEAT_SECRET_KEY": "change-me"}, tmp_path)
-    assert "✗ secret key: DRUMBEAT_SECRET_KEY is the default 'change-me'" in text_run.stdout
+    assert "✗ secret key: DRUMBEAT_SECRET_KEY is the old default 'change-me'" in text_run.stdout
     assert "Fix: set DRUMBEAT_SECRET_KEY" in text_run.stdout
     assert text_run.stdout.splitlines()[-1] == "1 essential check(s) failed."

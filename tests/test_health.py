@@ -31,7 +31,7 @@ from drumbeat.settings import Settings
 from models import InboundMessage, OutboundMessage
 from models.db import make_engine
 from models.migrate import upgrade
-from tests.conftest import REDIS_URL, Database, service_missing
+from tests.conftest import REDIS_URL, TEST_SECRET_KEY, Database, service_missing
 from tests.relay import free_port
 from tests.test_agendas_pipeline import TOKYO_ONLY, Clock, make_settings, seed
 from tests.test_inbound import receive, reply_to, send_agendas, task_titled
@@ -201,7 +201,8 @@ def test_smtpd_serves_health_and_metrics_and_logs_json(tmp_path: Path) -> None:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRUMBEAT_")},
            "DRUMBEAT_DATABASE_URL": database, "DRUMBEAT_MAILDIR": str(tmp_path / "maildir"),
            "DRUMBEAT_MAIL_DOMAIN": "acme.example", "DRUMBEAT_SMTPD_PORT": str(smtp_port),
-           "DRUMBEAT_METRICS_PORT": str(metrics_port), "DRUMBEAT_LOG_FORMAT": "json"}
+           "DRUMBEAT_METRICS_PORT": str(metrics_port), "DRUMBEAT_LOG_FORMAT": "json",
+           "DRUMBEAT_SECRET_KEY": TEST_SECRET_KEY}
     command = [str(Path(sys.executable).with_name("drumbeat")), "smtpd"]
     process_ = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)

@@ -274,3 +274,4 @@ def test_with_store_notes_off_the_meeting_is_logged_and_no_text_is_kept(
     with runtime.sessions() as session:
         stored = session.get(InboundMessage, row.id)
         assert stored is not None and "salary" not in str(stored.outcome)
+        assert stored.raw is None  # nor a copy of the message it came in

@@ -14,8 +14,10 @@ from drumbeat.settings import Settings
 def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch,
                                          tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DRUMBEAT_SECRET_KEY", raising=False)
     settings = Settings()
     assert settings.database_url == "sqlite:///var/drumbeat.sqlite"
+    assert settings.secret_key.get_secret_value() == ""  # no key anyone could know
     assert settings.redis_url is None
     assert settings.smtp_host is None and settings.maildir == Path("var/maildir")
     assert settings.sender_address == "drumbeat@drumbeat.localhost"
@@ -62,6 +64,7 @@ def test_a_setting_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
     """DRUMBEAT_NAME_FILE, as Docker and Kubernetes mount secrets: the file's content,
     without its final newline, and ahead of .env."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DRUMBEAT_SECRET_KEY", raising=False)
     (tmp_path / ".env").write_text("DRUMBEAT_SECRET_KEY=from-dotenv\n", encoding="utf-8")
     (tmp_path / "key").write_text("s3cret with spaces \n", encoding="utf-8")
     (tmp_path / "url").write_text("postgresql+psycopg://drumbeat:p%40ss@db/drumbeat",

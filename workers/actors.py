@@ -15,7 +15,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings
-from workers import agendas, digests, inbound, metrics, outbox
+from workers import agendas, digests, inbound, metrics, outbox, retention
 from workers.runtime import Runtime, one_connection, runtime
 from workers.sending import RetryLater, deliver, hand_over
 
@@ -117,7 +117,21 @@ def sweep_outbox() -> None:
         process_inbound.send(inbound_id)
 
 
-ACTORS = (dispatch_due, send_email, process_inbound, process_inbound_batch, sweep_outbox)
+@dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
+def housekeeping(now: str | None = None) -> None:
+    """Clear the raw bytes of processed messages older than DRUMBEAT_RAW_RETENTION_DAYS
+    at ``now`` (ISO 8601; default the runtime's clock)."""
+    rt = runtime()
+    moment = datetime.fromisoformat(now) if now else rt.clock()
+    with rt.sessions() as session, session.begin():
+        cleared = retention.clear_old_raw(session, moment, rt.settings.raw_retention_days)
+    if cleared:
+        log.info("cleared the raw bytes of %d processed messages older than %d days",
+                 cleared, rt.settings.raw_retention_days)
+
+
+ACTORS = (dispatch_due, send_email, process_inbound, process_inbound_batch, sweep_outbox,
+          housekeeping)
 
 
 def bind(broker: dramatiq.Broker, settings: Settings) -> None:

@@ -37,6 +37,7 @@ from models.people import Person, PersonAlias
 from models.queries import person_by_address
 from workers import metrics, notes, outbox
 from workers.apply import Applier, local_today, pair_from_agenda
+from workers.retention import clear_raw
 from workers.runtime import Runtime
 from workers.sending import build_for
 
@@ -256,7 +257,7 @@ def _run(session: Session, row: InboundMessage, understood: _Understood, now: da
         answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
         if not rt.settings.store_notes:
-            row.raw = None  # DRUMBEAT_STORE_NOTES=false: the notes leave no copy behind
+            clear_raw(row)  # DRUMBEAT_STORE_NOTES=false: the notes leave no copy behind
     else:
         outcome_json, answer_ids = _apply(session, row, understood, sender, agenda, answering)
         status = InboundStatus.APPLIED

@@ -17,17 +17,26 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from workers.actors import dispatch_due, sweep_outbox
+from workers.actors import dispatch_due, housekeeping, sweep_outbox
 
 log = logging.getLogger("drumbeat.scheduler")
 SWEEP_EVERY_TICKS = 5
+HOUSEKEEPING_SECONDS = 3600.0  # clearing old raw bytes: hourly is plenty
 
 
-def tick(now: datetime, sweep: bool) -> None:
-    """One beat: ask for the work due at ``now``, and now and then for lost work."""
+def tick(now: datetime, sweep: bool, tidy: bool = False) -> None:
+    """One beat: ask for the work due at ``now``, now and then for lost work, and now and
+    then (``tidy``) for housekeeping."""
     dispatch_due.send(now.isoformat())
     if sweep:
         sweep_outbox.send()
+    if tidy:
+        housekeeping.send(now.isoformat())
+
+
+def housekeeping_every(interval: float) -> int:
+    """Ticks between two housekeeping runs: about an hour's worth (at least one)."""
+    return max(1, round(HOUSEKEEPING_SECONDS / interval))
 
 
 def run(clock: Callable[[], datetime], interval: float, stop: threading.Event,
@@ -36,7 +45,8 @@ def run(clock: Callable[[], datetime], interval: float, stop: threading.Event,
     ticks = 0
     while not stop.is_set():
         now = clock()
-        tick(now, sweep=ticks % SWEEP_EVERY_TICKS == 0)
+        tick(now, sweep=ticks % SWEEP_EVERY_TICKS == 0,
+             tidy=ticks % housekeeping_every(interval) == 0)
         ticks += 1
         log.debug("tick %d at %s", ticks, now.isoformat())
         if once:

@@ -42,6 +42,9 @@ def _signature(outbox_id: int, secret: str) -> str:
     return base64.b32encode(digest).decode("ascii")[:SIGNATURE_LENGTH].lower()
 
 
+_PUBLIC_OLD_DEFAULT = "change-me"  # the key every copy of Drumbeat once shipped with
+
+
 def make_token(outbox_id: int, secret: str) -> str:
     """The token for one outbox row; ``read_token`` gives the id back."""
     if outbox_id < 0:
@@ -53,8 +56,11 @@ def read_token(token: str, secret: str) -> int | None:
     """The outbox id a token names, or None when it is malformed or not signed by us.
 
     Only the canonical spelling is accepted (no leading zeros), so each id has
-    exactly one token; the comparison is constant-time.
+    exactly one token; the comparison is constant-time. With no key (or the old public
+    default) nothing verifies: such a token could have been minted by anyone.
     """
+    if not secret or secret == _PUBLIC_OLD_DEFAULT:
+        return None
     token = token.strip().lower()
     if not _TOKEN.fullmatch(token):
         return None

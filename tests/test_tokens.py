@@ -102,3 +102,11 @@ def test_token_from_address_ignores_case_and_display_names(address: str) -> None
 )
 def test_token_from_address_refuses_other_addresses(address: str) -> None:
     assert token_from_address(address) is None
+
+
+def test_with_no_key_or_the_old_public_default_no_token_verifies() -> None:
+    """Anyone could have minted such a token: it names no agenda."""
+    with pytest.raises(ValueError):
+        make_token(42, "")
+    assert read_token(make_token(42, SECRET), "") is None
+    assert read_token(make_token(42, "change-me"), "change-me") is None

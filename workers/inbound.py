@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from mail.answer import AnswerView, render_answer, short_subject
 from mail.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.classify import Classification, Kind, classify
-from mail.compose import make_message_id
+from mail.compose import make_message_id, threading_ids
 from mail.grammar import Parsed, parse_commands
 from mail.message import ParsedMessage, parse_message
 from mail.reply_text import extract_reply
@@ -171,7 +171,9 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name or sender_name)
     commands = parse_commands(reply.text, message_date=parsed.date or now, timezone=timezone,
-                              inline=reply.inline)
+                              inline=reply.inline,
+                              max_updates=rt.settings.max_updates_per_message,
+                              truncated=reply.truncated)
     return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written)
 
 
@@ -404,14 +406,14 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         log.warning("not answering %s: %d answers in the last hour", address, recent)
         return []
     rendered = render_answer(view)
-    references = " ".join([*parsed.references, parsed.message_id][-10:])
+    in_reply_to, references = threading_ids(parsed.message_id, parsed.references)
     values = {
         "dedupe_key": dedupe_key or f"{ANSWER}:{row.id}", "kind": ANSWER,
         "recipient_id": recipient_id,
         "to_address": address, "subject": rendered.subject, "body_text": rendered.text,
         "body_html": rendered.html, "message_id": make_message_id(rt.settings.mail_domain,
                                                                   ANSWER),
-        "in_reply_to": parsed.message_id, "references_header": references,
+        "in_reply_to": in_reply_to, "references_header": references,
         "context": {"inbound_id": row.id, "auto_submitted": "auto-replied",
                     "view": asdict(view)},
         "created_at": now,

@@ -16,7 +16,7 @@ from email.message import Message
 
 from sqlalchemy.orm import Session
 
-from mail.compose import Attachment, InlineImage, build_message
+from mail.compose import Attachment, InlineImage, build_message, threading_ids
 from mail.render import RenderedEmail
 from mail.tokens import reply_address
 from mail.transport import PermanentFailure, TemporaryFailure
@@ -90,13 +90,15 @@ def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] =
               files: Sequence[Attachment] = ()) -> Message:
     """The MIME message of a rendered row, as the relay will get it."""
     settings = rt.settings
+    in_reply_to, references = threading_ids(row.in_reply_to,
+                                            (row.references_header or "").split())
     return build_message(
         rendered=RenderedEmail(row.subject, row.body_text or "", row.body_html or ""),
         from_addr=settings.from_header, to_addr=row.to_address,
         reply_to=reply_address(row.id, settings.secret_key.get_secret_value(),
                                settings.mail_domain),
-        message_id=row.message_id or "", in_reply_to=row.in_reply_to,
-        references=(row.references_header or "").split(), date=rt.clock(),
+        message_id=row.message_id or "", in_reply_to=in_reply_to,
+        references=references.split(), date=rt.clock(),
         auto_submitted=(row.context or {}).get("auto_submitted", "auto-generated"),
         inline_images=images, attachments=files,
     )

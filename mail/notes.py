@@ -105,7 +105,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from mail.grammar import _normalize, read_date
+from mail.grammar import DateBudget, _normalize, read_date
 
 __all__ = [
     "ActionItem",
@@ -424,7 +424,6 @@ _DAY_OF_MONTH = re.compile(r"(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)", re.I)
 _SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?")
 _NEAR_DAYS = 45  # a slashed date's reading this near the meeting wins over one …
 _FAR_DAYS = 90  # … this far or further; two readings closer together are asked about
-_DATEPARSER_BUDGET = 300  # free-form dates read per message; more is abuse, not notes
 
 
 @dataclass
@@ -434,7 +433,7 @@ class _Dates:
     meeting: date
     moment: datetime  # noon of the meeting day, aware, in the meeting's zone
     timezone: str
-    budget: int = _DATEPARSER_BUDGET
+    budget: DateBudget = field(default_factory=DateBudget)  # more is abuse, not notes
     memo: dict[str, date | _Problem | None] = field(default_factory=dict)
 
 
@@ -587,10 +586,8 @@ def _read_due(phrase: str, dates: _Dates) -> date | _Problem | None:
     """A date phrase read and checked: on or after the meeting, within the message's budget."""
     key = " ".join(phrase.lower().split())
     if key not in dates.memo:
-        if not _FAST.fullmatch(key):
-            if dates.budget <= 0:  # thousands of distinct dates: not notes, so no more guessing
-                return _Problem(_unreadable(phrase))
-            dates.budget -= 1
+        if not _FAST.fullmatch(key) and not dates.budget.spend():
+            return _Problem(_unreadable(phrase))  # thousands of dates: not notes, so no guessing
         dates.memo[key] = _read_phrase(key, dates.meeting, dates.moment, dates.timezone)
     found = dates.memo[key]
     if isinstance(found, date) and found < dates.meeting:

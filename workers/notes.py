@@ -66,25 +66,36 @@ class _Notes:
 
     own: str
     forwards: tuple[Forwarded, ...]
+    own_truncated: bool = False  # the sender's own text was longer than a reply may be
 
     @property
     def text(self) -> str:
+        return self._joined[:MAX_NOTES_CHARS]
+
+    @property
+    def truncated(self) -> bool:
+        """Whether only the beginning of what was sent is read."""
+        return self.own_truncated or len(self._joined) > MAX_NOTES_CHARS
+
+    @property
+    def _joined(self) -> str:
         parts = [self.own, *(forward.body for forward in self.forwards)]
-        return "\n\n".join(part.strip() for part in parts if part.strip())[:MAX_NOTES_CHARS]
+        return "\n\n".join(part.strip() for part in parts if part.strip())
 
 
 def read_notes(parsed: ParsedMessage, sender: Person) -> _Notes:
     forwards = find_forwards(parsed)
     own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender.name)
-    return _Notes(own.text, forwards)
+    return _Notes(own.text, forwards, own.truncated)
 
 
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
-                agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True
-                ) -> tuple[dict[str, Any], AnswerView]:
+                agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True,
+                max_updates: int = 100) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
     (for the inbound row) and the answer to the sender. ``store_text`` keeps the
-    notes on the meeting (``DRUMBEAT_STORE_NOTES``)."""
+    notes on the meeting (``DRUMBEAT_STORE_NOTES``); at most ``max_updates`` command
+    lines are applied (``DRUMBEAT_MAX_UPDATES_PER_MESSAGE``)."""
     notes = read_notes(parsed, sender)
     pair, question = which_pair(session, sender, agenda, notes, parsed, now.date())
     if pair is None:
@@ -93,7 +104,8 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     manager, employee = session.get(Person, pair.manager_id), session.get(Person, pair.employee_id)
     assert manager is not None and employee is not None
     commands = parse_commands(notes.text, message_date=parsed.date or now,
-                              timezone=sender.timezone)
+                              timezone=sender.timezone, max_updates=max_updates,
+                              truncated=notes.truncated)
     reports = [c for c in commands.commands if isinstance(c, MeetingReport)]
     day = which_day(reports, notes.forwards, parsed.calendar, row.received_at or now,
                     manager.timezone)

@@ -55,7 +55,7 @@ class ReplyText:
 # A reply is read whole, so its size bounds the work: past this many characters (a few
 # hundred pages) only the beginning is read, and ``truncated`` says so.
 MAX_TEXT_CHARS = 1_000_000
-MAX_HTML_CHARS = 5 * MAX_TEXT_CHARS  # markup is mostly tags and styles
+MAX_HTML_CHARS = 2 * MAX_TEXT_CHARS  # markup is mostly tags; each costs microseconds to walk
 
 
 def extract_reply(

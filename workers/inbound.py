@@ -408,7 +408,8 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         log.warning("not answering %s: %d answers in the last hour", address, recent)
         return []
     rendered = render_answer(view)
-    in_reply_to, references = threading_ids(parsed.message_id, parsed.references)
+    in_reply_to, references = threading_ids(  # a synthetic id is no message's: left out
+        parsed.message_id if parsed.has_message_id else None, parsed.references)
     values = {
         "dedupe_key": dedupe_key or f"{ANSWER}:{row.id}", "kind": ANSWER,
         "recipient_id": recipient_id,

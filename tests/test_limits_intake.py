@@ -133,8 +133,6 @@ def on_redis(db: Database, redis_broker: dramatiq.Broker, tmp_path: Path
              ) -> tuple[Runtime, dramatiq.Broker, OutboundMessage]:
     from workers import actors
 
-    if db.kind != "postgresql":
-        pytest.skip("holds a row lock from another connection: PostgreSQL's kind of lock")
     ids = seed(db)
     settings = make_settings(None, tmp_path).model_copy(
         update={"message_time_limit_seconds": 0.2})
@@ -168,6 +166,8 @@ def test_a_message_that_reaches_the_time_limit_fails_after_three_tries_for_good(
     every try is stopped by dramatiq's TimeLimitExceeded (a BaseException)."""
     from workers import actors
 
+    if db.kind != "postgresql":
+        pytest.skip("holds a row lock from another connection: PostgreSQL's kind of lock")
     rt, broker, agenda = on_redis
     memo = task_titled(rt, "Draft the")
     row_id = receive(rt, reply_to(agenda, f"T-{memo.id} 75%"))

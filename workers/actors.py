@@ -93,16 +93,18 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
         inbound.record_failure(rt, inbound_id, failures.describe(exc))
         return isinstance(exc, Exception)
     log.info("inbound message %s: %s", inbound_id, status, extra={"inbound_id": inbound_id})
+    finished = True
     for outbox_id, (message, address) in ready.items():
         try:
             hand_over(rt, outbox_id, message, attempts=1, to_address=address)
         except RetryLater:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))
-        except failures.INTERRUPTIONS:
+        except failures.INTERRUPTIONS as exc:
             log.exception("sending answer %s failed; the sweeper will try again", outbox_id,
                           extra={"outbox_id": outbox_id})
-    return True
+            finished = finished and isinstance(exc, Exception)
+    return finished
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)

@@ -757,6 +757,7 @@ def parse_commands(
     inline: Sequence[tuple[str, str]] = (),
     max_updates: int = 100,
     truncated: bool = False,
+    date_budget: DateBudget | None = None,
 ) -> Parsed:
     """Read a reply's new text, then its inline answers, into commands and errors.
 
@@ -769,9 +770,10 @@ def parse_commands(
     At most ``max_updates`` command lines (understood or not) are read; the rest
     are one error, not read at all, so a message of 150,000 lines costs what 100
     do. ``truncated`` says the reply text was cut before it got here, and the
-    errors say so too.
+    errors say so too. ``date_budget`` is the message's, when other readers of the
+    same message (meeting notes' action items) spend from it too.
     """
-    ctx = _context(message_date, timezone)
+    ctx = _context(message_date, timezone, date_budget)
     outcomes: list[Command | LineError] = []
     pending = [(None, line) for line in text.splitlines()]
     pending += [(ref, answer) for ref, answer in inline]

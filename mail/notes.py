@@ -442,13 +442,14 @@ class _Problem:
     reason: str
 
 
-def _dates(meeting_date: date, timezone: str) -> _Dates:
+def _dates(meeting_date: date, timezone: str, budget: DateBudget | None = None) -> _Dates:
     try:
         zone = ZoneInfo(timezone)
     except (ValueError, KeyError, OSError, TypeError):  # unknown zone: the date as given
         zone, timezone = ZoneInfo("UTC"), "UTC"
     moment = datetime.combine(meeting_date, time(12), tzinfo=zone)
-    return _Dates(meeting=meeting_date, moment=moment, timezone=timezone)
+    return _Dates(meeting=meeting_date, moment=moment, timezone=timezone,
+                  budget=budget if budget is not None else DateBudget())
 
 
 def _end_of_month(year: int, month: int) -> date:
@@ -1218,16 +1219,18 @@ def find_action_items(
     timezone: str,
     default_owner: int | None = None,
     author: int | None = None,
+    date_budget: DateBudget | None = None,
 ) -> tuple[ActionItem, ...]:
     """The action items in meeting notes, in the order written (module docstring).
 
     ``candidates`` are the people owners are looked up among; ``author`` is who
     "I"/"me" is (the sender of the notes); ``default_owner`` owns items that name
-    nobody (or "we"). Dates are relative to ``meeting_date`` in ``timezone``.
-    Never raises: a line that breaks the reader becomes an item with a problem.
+    nobody (or "we"). Dates are relative to ``meeting_date`` in ``timezone``, and
+    ``date_budget`` (the message's, shared with its other readers) bounds the dates in
+    words read. Never raises: a line that breaks the reader becomes an item with a problem.
     """
     people = _People(_people(candidates), author, default_owner)
-    dates = _dates(meeting_date, timezone)
+    dates = _dates(meeting_date, timezone, date_budget)
     section = _Section()
     items: list[ActionItem] = []
     for raw_line in str(text).splitlines():

@@ -255,3 +255,20 @@ def test_a_new_task_within_the_cap_is_read_whole() -> None:
     assert (task.title, task.due.isoformat(), task.project, task.owner) == (
         "Draft memo", "2026-12-04", "P-7", "ann")
     assert parsed.errors == ()
+
+
+def test_meeting_notes_spend_one_budget_for_their_commands_and_action_items() -> None:
+    from datetime import date
+
+    from mail.notes import find_action_items
+
+    shared = DateBudget(left=1)
+    parsed = parse_commands("T-1 due 18 Dec", message_date=THURSDAY, date_budget=shared)
+    items = find_action_items("Action items:\n- Ann: send the recap by 20 Dec\n"
+                              "- Ann: book the room by 2026-12-21",
+                              candidates=(), meeting_date=date(2026, 11, 26),
+                              timezone="Europe/Berlin", date_budget=shared)
+
+    assert parsed.commands[0].due.isoformat() == "2026-12-18"  # the one reading left
+    assert [item.due for item in items] == [None, date(2026, 12, 21)]  # ISO needs no budget
+    assert shared.left == 0 and shared.refused >= 1

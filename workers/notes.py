@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from mail.answer import AnswerView
 from mail.calendar import meeting_attendees, meeting_start
 from mail.forward import Forwarded, find_forwards
-from mail.grammar import MeetingReport, parse_commands
+from mail.grammar import DateBudget, MeetingReport, parse_commands
 from mail.message import ParsedMessage
 from mail.notes import (
     ActionItem,
@@ -103,9 +103,10 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
         return {"kind": "notes", "logged": False, "question": question}, view
     manager, employee = session.get(Person, pair.manager_id), session.get(Person, pair.employee_id)
     assert manager is not None and employee is not None
+    dates = DateBudget()  # one per message, for its commands and its action items
     commands = parse_commands(notes.text, message_date=parsed.date or now,
                               timezone=sender.timezone, max_updates=max_updates,
-                              truncated=notes.truncated)
+                              truncated=notes.truncated, date_budget=dates)
     reports = [c for c in commands.commands if isinstance(c, MeetingReport)]
     day = which_day(reports, notes.forwards, parsed.calendar, row.received_at or now,
                     manager.timezone)
@@ -117,7 +118,7 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     meeting = applier.meeting
     if meeting is not None and store_text:
         meeting.notes = _with_notes(meeting.notes, notes.text)
-    items = _action_items(session, notes.text, manager, employee, sender, day)
+    items = _action_items(session, notes.text, manager, employee, sender, day, dates)
     created = [_create_task(session, item, sender, (manager, employee), row.id, now, outcome)
                for item in items]
     session.flush()
@@ -272,18 +273,21 @@ def _with_notes(existing: str | None, text: str) -> str:
 
 
 def _action_items(session: Session, text: str, manager: Person, employee: Person,
-                  sender: Person, day: date) -> list[ActionItem]:
+                  sender: Person, day: date, dates: DateBudget | None = None
+                  ) -> list[ActionItem]:
     """Owners are looked up in the pair first; a name the pair doesn't know is looked
     up once more in the whole directory (it must be unambiguous there too)."""
     pair = [_candidate(manager), _candidate(employee)]
     items = list(find_action_items(text, candidates=pair, meeting_date=day,
-                                   timezone=manager.timezone, author=sender.id))
+                                   timezone=manager.timezone, author=sender.id,
+                                   date_budget=dates))
     directory: list[Candidate] | None = None
     for index, item in enumerate(items):
         if item.owner is None and item.owner_text and item.problem:
             directory = directory if directory is not None else _directory(session, day)
             again = find_action_items(item.line, candidates=directory, meeting_date=day,
-                                      timezone=manager.timezone, author=sender.id)
+                                      timezone=manager.timezone, author=sender.id,
+                                      date_budget=dates)
             if len(again) == 1 and again[0].owner is not None:
                 items[index] = again[0]
     return items

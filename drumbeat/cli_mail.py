@@ -480,7 +480,7 @@ def inbox_purge(
 def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id.")]) -> None:
     """Process a failed (or stuck) message again."""
     from models.mailbox import InboundMessage, InboundStatus
-    from workers import inbound
+    from workers import failures, inbound
     from workers.runtime import configure
     from workers.sending import RetryLater, deliver
 
@@ -500,7 +500,12 @@ def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id
                        "be processed again; see `drumbeat inbox show`", err=True)
             raise typer.Exit(1)
         row.status, row.error, row.attempts = InboundStatus.RECEIVED.value, None, 0
-    status, answer_ids = inbound.process(rt, inbound_id)
+    try:
+        status, answer_ids = inbound.process(rt, inbound_id)
+    except Exception as error:  # recorded on the row like a worker's failure, no traceback
+        inbound.record_failure(rt, inbound_id, failures.describe(error))
+        typer.echo(f"message {inbound_id} failed again: {failures.describe(error)}", err=True)
+        raise typer.Exit(1) from None
     sent = 0
     for outbox_id in answer_ids:
         with contextlib.suppress(RetryLater):  # stays queued: the sweeper sends it later

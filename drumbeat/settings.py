@@ -115,6 +115,10 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Update lines applied from one message; the rest are "
         "answered as not read.",
     )
+    message_time_limit_seconds: float = Field(
+        default=120, gt=0, description="The longest a worker may spend on one nudge "
+        "(a message, or a batch of them); past it the try counts as failed.",
+    )
     smtpd_max_sessions: int = Field(
         default=200, ge=1, description="Concurrent SMTP sessions; more are answered 421.",
     )

@@ -56,6 +56,7 @@ __all__ = [
     "format_address",
     "make_message_id",
     "thread_root_id",
+    "threading_ids",
     "to_bytes",
 ]
 
@@ -105,6 +106,34 @@ class Attachment:
 def make_message_id(domain: str, kind: str) -> str:
     """A fresh ``<...kind@domain>`` Message-ID; ``kind`` helps when reading logs."""
     return make_msgid(idstring=kind, domain=domain)
+
+
+# A msg-id we repeat in In-Reply-To or References: RFC 5322's "<left@right>" in printable
+# ASCII, one "@", no spaces, brackets or control characters, and not absurdly long.
+_VALID_MSG_ID = re.compile(r"<[!-;=?A-~]{1,250}@[!-;=?A-~]{1,250}>")
+MAX_REFERENCES = 10
+
+
+def threading_ids(message_id: str | None, references: Sequence[str]) -> tuple[str | None, str]:
+    """The In-Reply-To and References of an answer to a message with ``message_id`` and
+    ``references``: only the valid msg-ids, the newest ``MAX_REFERENCES``, each once.
+
+    What a stranger's client wrote there is repeated in our headers, so anything
+    malformed is left out rather than allowed to fail (or inject into) the answer.
+    """
+    in_reply_to = _valid_msg_id(message_id)
+    kept: dict[str, None] = {}
+    for candidate in [*references[-4 * MAX_REFERENCES:], in_reply_to]:
+        valid = _valid_msg_id(candidate)
+        if valid is not None:
+            kept.pop(valid, None)  # seen again: it moves to where it was seen last
+            kept[valid] = None
+    return in_reply_to, " ".join(list(kept)[-MAX_REFERENCES:])
+
+
+def _valid_msg_id(value: str | None) -> str | None:
+    value = value.strip() if isinstance(value, str) else ""
+    return value if len(value) <= 502 and _VALID_MSG_ID.fullmatch(value) else None
 
 
 def thread_root_id(manager_id: int, employee_id: int, domain: str) -> str:

@@ -50,7 +50,7 @@ from typing import Any
 
 from mail.classify import _FORWARD_SUBJECT, _REPLY_SUBJECT
 from mail.html_text import html_to_text
-from mail.message import ParsedMessage, parse_message
+from mail.message import ADDRESS, ParsedMessage, find_addresses, parse_message
 from mail.reply_text import _ATTRIBUTION_VERB, _ATTRIBUTION_VERB_INSIDE
 
 __all__ = ["Forwarded", "find_forwards", "read_date", "split_forward"]
@@ -325,7 +325,6 @@ _INTRO = re.compile(rf"^\s*\*?(?:{_phrases(_INTRO_PHRASES)})\s*[:：]\*?\s*$", r
 _RULE = re.compile(r"^\s*(?:_{8,}|-{8,}|={8,})\s*$")  # Outlook's line above its block
 
 _QUOTE = re.compile(r"^[ \t]{0,3}((?:>[ \t]?)+)")
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _GLUED_MAILTO = re.compile(r"(?<=\S)<mailto:[^<>\s]*>", re.I)  # "x@y.com<mailto:x@y.com>"
 _NAME_TRIM = " \t\"'«»„“”‘’<>()[],;:*"
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u200e\u200f"), None)
@@ -482,10 +481,10 @@ def _next_filled(lines: list[str], index: int, within: int) -> int | None:
 
 def _address_list(text: str) -> bool:
     """A line of addresses ("Ann <a@x.org>, b@x.org;"), the rest of a wrapped To or Cc."""
-    found = _ADDRESS.findall(text)
+    found = find_addresses(text)
     if not found or ":" in text:
         return False
-    words = re.findall(r"[^\W\d_]+", _ADDRESS.sub(" ", text))
+    words = re.findall(r"[^\W\d_]+", ADDRESS.sub(" ", text))
     return len(words) <= 4 * len(found)
 
 
@@ -544,7 +543,7 @@ def _mailbox(value: str | None) -> tuple[str | None, str | None]:
     if not value:
         return None, None
     value = _GLUED_MAILTO.sub("", value)
-    found = _ADDRESS.search(value)
+    found = ADDRESS.search(value)
     if not found:
         name = value.strip(_NAME_TRIM).strip()
         return name or None, None
@@ -560,7 +559,7 @@ def _mailbox(value: str | None) -> tuple[str | None, str | None]:
 def _addresses(values: Iterable[str]) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for value in values:
-        for address in _ADDRESS.findall(_GLUED_MAILTO.sub("", value)):
+        for address in find_addresses(_GLUED_MAILTO.sub("", value)):
             found.setdefault(address.lower(), None)
     return tuple(found)
 
@@ -743,7 +742,7 @@ def _plausible_block(fields: _Fields) -> bool:
         return False
     sender = fields.first("from") or ""
     dated = any(re.search(r"\d", value) for value in fields.all("date"))
-    return bool(_ADDRESS.search(sender)) or dated
+    return bool(ADDRESS.search(sender)) or dated
 
 
 def _first_filled(lines: list[_Line], index: int) -> int:
@@ -896,7 +895,7 @@ def _read_forward(
 def _attributed(line: str, context: _Context) -> Forwarded:
     """Outlook for Mac's forward: 'On 28/10/2021 12:46, "Ann" <ann@x.org> wrote:'."""
     text = " ".join(line.translate(_INVISIBLE).split())
-    found = _ADDRESS.search(text)
+    found = ADDRESS.search(text)
     name = None
     if found:
         before = text[: found.start()].rstrip(" <([\"'«»„“”")

@@ -71,13 +71,14 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
     "HANDED_BACK",
     "Command",
+    "DateBudget",
     "LineError",
     "MeetingReport",
     "NewTask",
@@ -218,25 +219,52 @@ def _without_separators(text: str) -> str:
 # --- dates --------------------------------------------------------------------------------
 
 
+FREE_FORM_DATES_PER_MESSAGE = 300
+
+
+@dataclass
+class DateBudget:
+    """How many free-form dates one message may still have read.
+
+    ``dateparser`` takes milliseconds a phrase and a line may offer several, so
+    without a budget one message full of date-like words costs minutes. Shared by
+    replies and meeting notes; a date past the budget is simply not read.
+    """
+
+    left: int = FREE_FORM_DATES_PER_MESSAGE
+    refused: int = 0  # phrases not read because the budget was spent
+
+    def spend(self) -> bool:
+        """Take one reading from the budget; False (and counted) when none is left."""
+        if self.left <= 0:
+            self.refused += 1
+            return False
+        self.left -= 1
+        return True
+
+
 @dataclass(frozen=True)
 class _Context:
     """The message's local wall-clock time: what "today" and "Friday" are relative to."""
 
     now: datetime  # naive, in the sender's time zone
+    budget: DateBudget = field(default_factory=DateBudget)
 
     @property
     def today(self) -> date:
         return self.now.date()
 
 
-def _context(message_date: datetime, timezone: str) -> _Context:
+def _context(message_date: datetime, timezone: str, budget: DateBudget | None = None
+             ) -> _Context:
     """Convert the message date to the sender's zone; an unknown zone falls back to UTC."""
     try:
         zone = ZoneInfo(timezone)
     except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
         zone = ZoneInfo("UTC")
     aware = message_date if message_date.tzinfo else message_date.replace(tzinfo=UTC)
-    return _Context(now=aware.astimezone(zone).replace(tzinfo=None))
+    return _Context(now=aware.astimezone(zone).replace(tzinfo=None),
+                    budget=budget if budget is not None else DateBudget())
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -301,6 +329,8 @@ def _numeric_date(text: str, today: date, *, past: bool) -> date | None:
 
 def _dateparser_date(text: str, ctx: _Context, *, past: bool) -> date | None:
     """Everything our own rules do not cover; dateparser failures are "not a date"."""
+    if not ctx.budget.spend():
+        return None
     import dateparser  # slow to import; only needed for the rare free-form date
 
     settings = {
@@ -734,6 +764,9 @@ def parse_commands(
     message_date: datetime,
     timezone: str = "UTC",
     inline: Sequence[tuple[str, str]] = (),
+    max_updates: int = 100,
+    truncated: bool = False,
+    date_budget: DateBudget | None = None,
 ) -> Parsed:
     """Read a reply's new text, then its inline answers, into commands and errors.
 
@@ -742,24 +775,69 @@ def parse_commands(
     (they must not also be in ``text``). Never raises: an unreadable line is a
     ``LineError``, prose is ignored. Commands keep the order written, so the
     same task twice is applied twice.
+
+    At most ``max_updates`` command lines (understood or not) are read; the rest
+    are one error, not read at all, so a message of 150,000 lines costs what 100
+    do. ``truncated`` says the reply text was cut before it got here, and the
+    errors say so too. ``date_budget`` is the message's, when other readers of the
+    same message (meeting notes' action items) spend from it too.
     """
-    ctx = _context(message_date, timezone)
-    outcomes = [_read_line(_normalize(line), line.strip(), ctx) for line in text.splitlines()]
-    outcomes += [_read_inline(ref, answer, ctx) for ref, answer in inline]
+    ctx = _context(message_date, timezone, date_budget)
+    outcomes: list[Command | LineError] = []
+    pending = [(None, line) for line in text.splitlines()]
+    pending += [(ref, answer) for ref, answer in inline]
+    for index, (ref, line) in enumerate(pending):
+        if len(outcomes) >= max_updates:
+            if (unread := _not_read(pending[index:], max_updates)) is not None:
+                outcomes.append(unread)
+            break
+        outcome = (_read_line(_normalize(line), line.strip(), ctx) if ref is None
+                   else _read_inline(ref, line, ctx))
+        if outcome is not None:
+            outcomes.append(outcome)
+    if ctx.budget.refused:
+        outcomes.append(LineError(
+            "…", f"Some dates were not read: more than {FREE_FORM_DATES_PER_MESSAGE} "
+            "dates in words in one message. Write dates as 2026-12-18 or Friday"))
+    if truncated:
+        outcomes.append(LineError(
+            "…", "Not read: the message is too long, so only its beginning was read. "
+            "Send long updates in several messages"))
     return Parsed(
-        commands=tuple(o for o in outcomes if o is not None and not isinstance(o, LineError)),
+        commands=tuple(o for o in outcomes if not isinstance(o, LineError)),
         errors=tuple(o for o in outcomes if isinstance(o, LineError)),
     )
 
 
-def read_date(text: str, message_date: datetime, timezone: str, past: bool = False) -> date | None:
+# What a command line starts with, read cheaply (no normalisation): only for counting
+# the lines past the cap, which are never read.
+_COMMAND_START = re.compile(
+    rf"\s*(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+)?(?:[#\[(]?\s*T[{_DASH}\s]?\d|new\b|\+\s"
+    r"|met\s*:|skip|excused|due\s*:)", re.I)
+
+
+def _not_read(rest: Sequence[tuple[str | None, str]], max_updates: int) -> LineError | None:
+    """One error for the command lines past the cap: they are counted, never read."""
+    unread = [line.strip() for ref, line in rest
+              if ref is not None or _COMMAND_START.match(line[:40])]
+    if not unread:
+        return None
+    first = unread[0] if len(unread[0]) <= 80 else unread[0][:79] + "…"
+    return LineError(
+        first, f"not read: more than {max_updates} updates in one message "
+        f"({len(unread)} more). Send the rest in another message")
+
+
+def read_date(text: str, message_date: datetime, timezone: str, past: bool = False,
+              budget: DateBudget | None = None) -> date | None:
     """A date as reply lines are read (module docstring), for other readers of mail text.
 
     ``message_date`` is what "today" and "Friday" are relative to, seen in ``timezone``;
-    ``past`` reads for a meeting (the last such day) instead of a due date (the next one).
+    ``past`` reads for a meeting (the last such day) instead of a due date (the next one);
+    ``budget``, when given, is the message's :class:`DateBudget` for words dateparser reads.
     Never raises: anything that is not a date is None.
     """
     try:
-        return _read_date(text, _context(message_date, timezone), past=past)
+        return _read_date(text, _context(message_date, timezone, budget), past=past)
     except Exception:  # a reader bug must cost one date, never the caller's message
         return None

@@ -71,7 +71,6 @@ _CUT_IDS = frozenset(
 )
 _OUTLOOK_BORDERS = ("border-top:solid#e1e1e1", "border-top:solid#b5c4df")
 _FROM_LABEL = re.compile(r"\s*(?:from|von|de|da|van|fr[åa]n|fra|od|от)\s*:", re.I)
-_ATTRIBUTION_END = re.compile(r"(?:@|\d).{0,300}[:：]\s*$", re.S)
 
 
 def html_to_text(html: str) -> str:
@@ -212,20 +211,23 @@ def _blockquote_context(
     follows it, in one walk over the document (asking per element is quadratic)."""
     last_text = ""
     seen = 0  # how many non-blank texts were met so far
-    opened: list[tuple[lxml.html.HtmlElement, str]] = []
-    closed: list[tuple[lxml.html.HtmlElement, str, int]] = []
+    opened: list[tuple[int, lxml.html.HtmlElement, str]] = []
+    closed: list[tuple[int, lxml.html.HtmlElement, str, int]] = []
     for event, element in lxml.etree.iterwalk(tree, events=("start", "end")):
         if event == "start":
             if element.tag == "blockquote":
-                opened.append((element, last_text))
+                opened.append((len(opened) + len(closed), element, last_text))
             if isinstance(element.tag, str) and (element.text or "").strip():
                 last_text, seen = element.text, seen + 1
             continue
-        if opened and opened[-1][0] is element:
+        if opened and opened[-1][1] is element:
             closed.append((*opened.pop(), seen))
         if (element.tail or "").strip():
             last_text, seen = element.tail, seen + 1
-    return [(element, before, seen_then == seen) for element, before, seen_then in closed]
+    # In document order, outermost first: a quote found makes its inner ones "inside",
+    # so nested blockquotes are not each walked again (quadratic in the depth).
+    return [(element, before, seen_then == seen)
+            for _order, element, before, seen_then in sorted(closed, key=lambda c: c[0])]
 
 
 def _is_quote_container(element: lxml.html.HtmlElement) -> bool:
@@ -255,10 +257,18 @@ def _is_generic_quote(element: lxml.html.HtmlElement, before: str, *, trailing: 
     """A plain ``<blockquote>`` quotes when an attribution line introduces it, or when
     nothing follows it (the original under the new text); an indented paragraph
     (Gmail indents with ``border:none`` blockquotes) does not."""
-    if _ATTRIBUTION_END.search(before.strip()[-300:]):
+    if _ends_like_attribution(before.strip()[-300:]):
         return True
     style = (element.get("style") or "").casefold().replace(" ", "")
     return trailing and "border:none" not in style
+
+
+def _ends_like_attribution(text: str) -> bool:
+    """Ends with a colon and holds an address or a digit ("On 2 Dec, Ann <a@x.org> wrote:").
+
+    A loop, not a pattern: ``(?:@|\\d).{0,300}:$`` tried at every digit is quadratic.
+    """
+    return text.endswith((":", "：")) and any(ch == "@" or ch.isdecimal() for ch in text[:-1])
 
 
 def _first_cut_marker(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
@@ -280,7 +290,20 @@ def _is_outlook_header(element: lxml.html.HtmlElement) -> bool:
     style = (element.get("style") or "").casefold().replace(" ", "")
     if not any(border in style for border in _OUTLOOK_BORDERS):
         return False
-    return bool(_FROM_LABEL.match(element.text_content()[:100]))
+    return bool(_FROM_LABEL.match(_leading_text(element, 100)))
+
+
+def _leading_text(element: lxml.html.HtmlElement, size: int) -> str:
+    """The first ``size`` characters of an element's text, without reading all of it
+    (``text_content()`` of every nested box is quadratic)."""
+    parts: list[str] = []
+    length = 0
+    for piece in element.itertext():
+        parts.append(piece)
+        length += len(piece)
+        if length >= size:
+            break
+    return "".join(parts)[:size]
 
 
 def _from_here_on(marker: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:

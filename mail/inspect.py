@@ -26,15 +26,18 @@ def _zone_of(moment: datetime | None) -> str:
     return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
 
 
-def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = ()) -> dict[str, Any]:
+def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
+                    max_updates: int = 100) -> dict[str, Any]:
     """The DESIGN.md contract: message_id, from, subject, date, kind, reply_text,
-    forwarded, commands, errors."""
+    forwarded, commands, errors; at most ``max_updates`` update lines are read, as
+    the worker reads them."""
     parsed = parse_message(raw)
     kind = classify(parsed, raw)
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name)
     commands = parse_commands(reply.text, message_date=parsed.date or datetime.now(UTC),
-                              timezone=_zone_of(parsed.date), inline=reply.inline)
+                              timezone=_zone_of(parsed.date), inline=reply.inline,
+                              max_updates=max_updates, truncated=reply.truncated)
     result = commands.to_json()
     return {
         "message_id": parsed.message_id,

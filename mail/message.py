@@ -38,7 +38,8 @@ from io import BytesIO
 from types import MappingProxyType
 from typing import TypeVar
 
-__all__ = ["Attachment", "ParsedMessage", "parse_message", "parse_tree"]
+__all__ = ["ADDRESS", "Attachment", "ParsedMessage", "find_addresses", "parse_message",
+           "parse_tree"]
 
 T = TypeVar("T")
 
@@ -122,7 +123,11 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MSG_ID = re.compile(r"<([!-;=?-~]{1,900})>")
 _BARE_MSG_ID = re.compile(r"[!-;=?-~]{1,450}@[!-;=?-~]{1,450}")
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_LOCAL_CHAR = r"[\w.!#$%&'*+/=?^`{|}~-]"
+# An address in free text. Linear: a match starts only where a run of local-part
+# characters starts (the lookbehind), and every run is taken possessively, so a
+# long run without "@" is read once, not once per starting position.
+ADDRESS = re.compile(rf"(?<!{_LOCAL_CHAR}){_LOCAL_CHAR}++@[\w-]++(?:\.[\w-]++)+")
 
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 _CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
@@ -723,10 +728,16 @@ def _addresses(
         if "@" in addr and not any(char.isspace() for char in addr):
             found.append((_clean(_decode_words(display, notes, f"{name} header")), addr))
     if not found and any(text.strip() for text in texts):
-        found = [("", match.lower()) for match in _ADDRESS.findall(" ".join(texts))]
+        found = [("", match.lower()) for match in find_addresses(" ".join(texts))]
         if found:
             notes.add(f"{name} header is malformed: addresses found by pattern")
     return found
+
+
+def find_addresses(text: str) -> list[str]:
+    """The addresses written in ``text``, in order, as written (case kept); linear in
+    its length whatever it holds."""
+    return ADDRESS.findall(text)
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:

@@ -105,7 +105,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from mail.grammar import _normalize, read_date
+from mail.grammar import DateBudget, _normalize, read_date
 
 __all__ = [
     "ActionItem",
@@ -424,7 +424,6 @@ _DAY_OF_MONTH = re.compile(r"(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)", re.I)
 _SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?")
 _NEAR_DAYS = 45  # a slashed date's reading this near the meeting wins over one …
 _FAR_DAYS = 90  # … this far or further; two readings closer together are asked about
-_DATEPARSER_BUDGET = 300  # free-form dates read per message; more is abuse, not notes
 
 
 @dataclass
@@ -434,7 +433,7 @@ class _Dates:
     meeting: date
     moment: datetime  # noon of the meeting day, aware, in the meeting's zone
     timezone: str
-    budget: int = _DATEPARSER_BUDGET
+    budget: DateBudget = field(default_factory=DateBudget)  # more is abuse, not notes
     memo: dict[str, date | _Problem | None] = field(default_factory=dict)
 
 
@@ -443,13 +442,14 @@ class _Problem:
     reason: str
 
 
-def _dates(meeting_date: date, timezone: str) -> _Dates:
+def _dates(meeting_date: date, timezone: str, budget: DateBudget | None = None) -> _Dates:
     try:
         zone = ZoneInfo(timezone)
     except (ValueError, KeyError, OSError, TypeError):  # unknown zone: the date as given
         zone, timezone = ZoneInfo("UTC"), "UTC"
     moment = datetime.combine(meeting_date, time(12), tzinfo=zone)
-    return _Dates(meeting=meeting_date, moment=moment, timezone=timezone)
+    return _Dates(meeting=meeting_date, moment=moment, timezone=timezone,
+                  budget=budget if budget is not None else DateBudget())
 
 
 def _end_of_month(year: int, month: int) -> date:
@@ -587,10 +587,8 @@ def _read_due(phrase: str, dates: _Dates) -> date | _Problem | None:
     """A date phrase read and checked: on or after the meeting, within the message's budget."""
     key = " ".join(phrase.lower().split())
     if key not in dates.memo:
-        if not _FAST.fullmatch(key):
-            if dates.budget <= 0:  # thousands of distinct dates: not notes, so no more guessing
-                return _Problem(_unreadable(phrase))
-            dates.budget -= 1
+        if not _FAST.fullmatch(key) and not dates.budget.spend():
+            return _Problem(_unreadable(phrase))  # thousands of dates: not notes, so no guessing
         dates.memo[key] = _read_phrase(key, dates.meeting, dates.moment, dates.timezone)
     found = dates.memo[key]
     if isinstance(found, date) and found < dates.meeting:
@@ -1221,16 +1219,18 @@ def find_action_items(
     timezone: str,
     default_owner: int | None = None,
     author: int | None = None,
+    date_budget: DateBudget | None = None,
 ) -> tuple[ActionItem, ...]:
     """The action items in meeting notes, in the order written (module docstring).
 
     ``candidates`` are the people owners are looked up among; ``author`` is who
     "I"/"me" is (the sender of the notes); ``default_owner`` owns items that name
-    nobody (or "we"). Dates are relative to ``meeting_date`` in ``timezone``.
-    Never raises: a line that breaks the reader becomes an item with a problem.
+    nobody (or "we"). Dates are relative to ``meeting_date`` in ``timezone``, and
+    ``date_budget`` (the message's, shared with its other readers) bounds the dates in
+    words read. Never raises: a line that breaks the reader becomes an item with a problem.
     """
     people = _People(_people(candidates), author, default_owner)
-    dates = _dates(meeting_date, timezone)
+    dates = _dates(meeting_date, timezone, date_budget)
     section = _Section()
     items: list[ActionItem] = []
     for raw_line in str(text).splitlines():

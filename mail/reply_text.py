@@ -49,6 +49,13 @@ class ReplyText:
     inline: tuple[tuple[str, str], ...]  # ("T-12", answer) typed under a quoted task line
     removed: str  # what was cut, for debugging and ``drumbeat inspect``
     written: str = ""  # everything the person wrote, in order: text and inline answers
+    truncated: bool = False  # the message was longer than MAX_TEXT_CHARS: only its start was read
+
+
+# A reply is read whole, so its size bounds the work: past this many characters (a few
+# hundred pages) only the beginning is read, and ``truncated`` says so.
+MAX_TEXT_CHARS = 1_000_000
+MAX_HTML_CHARS = 2 * MAX_TEXT_CHARS  # markup is mostly tags; each costs microseconds to walk
 
 
 def extract_reply(
@@ -77,7 +84,8 @@ def _extract(
     text: str | None, html: str | None, sent_lines: Sequence[str], sender_name: str | None = None
 ) -> ReplyText:
     """The pipeline itself, without the safety net (property tests call it directly)."""
-    lines = _normalize(_source(text, html)).split("\n")
+    source, truncated = _source(text, html)
+    lines = _normalize(source).split("\n")
     draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)),
                    sender_names=_name_forms(sender_name))
     for stage in _STAGES:
@@ -87,6 +95,7 @@ def _extract(
         inline=tuple(draft.inline),
         removed="\n".join(draft.removed).strip("\n"),
         written=_written(draft),
+        truncated=truncated,
     )
 
 
@@ -364,13 +373,24 @@ _CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ()./-]{6,}|\|")
 # -- preparing: the source, its characters, its lines --------------------------------------
 
 
-def _source(text: str | None, html: str | None) -> str:
-    """The plain part when it says anything, else the HTML with quotes marked."""
+def _source(text: str | None, html: str | None) -> tuple[str, bool]:
+    """The plain part when it says anything, else the HTML with quotes marked; at most
+    MAX_TEXT_CHARS of it, and whether it was cut."""
     if isinstance(text, str) and text.strip():
-        return text
+        return _at_most(text, MAX_TEXT_CHARS)
     if isinstance(html, str) and html.strip():
-        return html_to_reply_text(html)
-    return ""
+        markup, cut = _at_most(html, MAX_HTML_CHARS)
+        converted, cut_again = _at_most(html_to_reply_text(markup), MAX_TEXT_CHARS)
+        return converted, cut or cut_again
+    return "", False
+
+
+def _at_most(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut at the last line break before ``limit``, and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    end = text.rfind("\n", 0, limit)
+    return text[: end if end > 0 else limit], True
 
 
 def _normalize(text: str) -> str:

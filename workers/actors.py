@@ -15,7 +15,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from drumbeat.settings import Settings
-from workers import agendas, digests, inbound, metrics, outbox, retention
+from workers import agendas, digests, failures, inbound, metrics, outbox, retention
 from workers.runtime import Runtime, one_connection, runtime
 from workers.sending import RetryLater, deliver, hand_over
 
@@ -49,7 +49,9 @@ def dispatch_due(now: str | None = None) -> None:
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=8, min_backoff=15_000,
                 max_backoff=3_600_000)
 def send_email(outbox_id: int) -> None:
-    """Send one outbox row; a temporary failure raises RetryLater and is retried with backoff."""
+    """Send one outbox row; a temporary failure raises RetryLater and is retried with backoff.
+    Anything else (a bug, the time limit) is recorded on the row: queued for the sweeper,
+    or failed once its tries are used."""
     deliver(runtime(), outbox_id)
 
 
@@ -61,58 +63,71 @@ def process_inbound(inbound_id: int) -> None:
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
 def process_inbound_batch(inbound_ids: list[int]) -> None:
-    """The SMTP door's nudge: several stored messages, processed one after another."""
+    """The SMTP door's nudge: several stored messages, processed one after another. When
+    the time limit stops one, the rest go out as a new nudge with a time limit of its own."""
     with one_connection(runtime()) as rt:
-        for inbound_id in inbound_ids:
-            _process_and_answer(rt, inbound_id)
+        for index, inbound_id in enumerate(inbound_ids):
+            if not _process_and_answer(rt, inbound_id) and inbound_ids[index + 1:]:
+                process_inbound_batch.send(inbound_ids[index + 1:])
+                return
 
 
-def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) -> None:
+def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) -> bool:
     """Process one message, then send its answer from here: the answer row is committed
     claimed with the changes, so no second queue trip is needed; a failed send goes to
     ``send_email``'s retries, a lost worker to the sweeper. When the batch's connection
     was lost (a database restart), the message is tried once more: the connection
-    reconnects on its next use."""
+    reconnects on its next use. False when the time limit interrupted it."""
     ready: dict[int, tuple[Message, str]] = {}
     try:
         status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
-    except Exception as exc:
-        if not again and rt.connection is not None and rt.connection.invalidated:
+    except failures.INTERRUPTIONS as exc:
+        if not again and isinstance(exc, Exception) and rt.connection is not None \
+                and rt.connection.invalidated:
             log.warning("the database connection was lost; processing inbound message %s "
                         "again on a new one", inbound_id, extra={"inbound_id": inbound_id})
-            _process_and_answer(rt, inbound_id, again=True)
-            return
+            return _process_and_answer(rt, inbound_id, again=True)
         log.exception("processing inbound message %s failed", inbound_id,
                       extra={"inbound_id": inbound_id})
         metrics.processed("error")
-        inbound.record_failure(rt, inbound_id, f"{type(exc).__name__}: {exc}")
-        return
+        inbound.record_failure(rt, inbound_id, failures.describe(exc))
+        return isinstance(exc, Exception)
     log.info("inbound message %s: %s", inbound_id, status, extra={"inbound_id": inbound_id})
+    finished = True
     for outbox_id, (message, address) in ready.items():
         try:
             hand_over(rt, outbox_id, message, attempts=1, to_address=address)
         except RetryLater:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))
-        except Exception:
+        except failures.INTERRUPTIONS as exc:
             log.exception("sending answer %s failed; the sweeper will try again", outbox_id,
                           extra={"outbox_id": outbox_id})
+            finished = finished and isinstance(exc, Exception)
+    return finished
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
 def sweep_outbox() -> None:
-    """Queue again the rows whose broker message was lost or whose worker died."""
+    """Queue again the rows whose broker message was lost or whose worker died; give up
+    (failed, with the last error) on those whose tries are used."""
     rt = runtime()
+    stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
+    with rt.sessions() as session, session.begin():
+        failed_in, failed_out = failures.fail_exhausted(
+            session, rt.clock(), stale, max_inbound_attempts=inbound.MAX_ATTEMPTS,
+            max_send_attempts=rt.settings.send_max_attempts)
+    if failed_in or failed_out:
+        log.warning("sweeper gave up on %d inbound and %d outbox rows whose tries were used",
+                    len(failed_in), len(failed_out))
     with rt.sessions() as session:
-        ids = outbox.stale_ids(session, rt.clock(),
-                               timedelta(minutes=rt.settings.outbox_stale_minutes))
+        ids = outbox.stale_ids(session, rt.clock(), stale)
     for outbox_id in ids:
         send_email.send(outbox_id)
     if ids:
         log.info("sweeper queued %d stale outbox rows again", len(ids))
     with rt.sessions() as session:
-        waiting = inbound.stale_received(
-            session, rt.clock(), timedelta(minutes=rt.settings.outbox_stale_minutes))
+        waiting = inbound.stale_received(session, rt.clock(), stale)
     for inbound_id in waiting:
         process_inbound.send(inbound_id)
 
@@ -136,6 +151,9 @@ ACTORS = (dispatch_due, send_email, process_inbound, process_inbound_batch, swee
 
 def bind(broker: dramatiq.Broker, settings: Settings) -> None:
     """Declare the actors on ``broker`` with the retry policy from ``settings``."""
+    time_limit = int(settings.message_time_limit_seconds * 1000)
+    for actor in (send_email, process_inbound, process_inbound_batch):
+        actor.options["time_limit"] = time_limit
     send_email.options.update(
         max_retries=settings.send_max_attempts,
         min_backoff=int(settings.send_retry_min_seconds * 1000),

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from mail.answer import AnswerView, render_answer, short_subject
 from mail.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.classify import Classification, Kind, classify
-from mail.compose import make_message_id
+from mail.compose import make_message_id, threading_ids
 from mail.grammar import Parsed, parse_commands
 from mail.message import ParsedMessage, parse_message
 from mail.reply_text import extract_reply
@@ -35,7 +35,7 @@ from mail.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person, PersonAlias
 from models.queries import person_by_address
-from workers import metrics, notes, outbox
+from workers import failures, metrics, notes, outbox
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.retention import clear_raw
 from workers.runtime import Runtime
@@ -47,20 +47,14 @@ ANSWERS_PER_HOUR = 5
 AUTOMATIC = (Kind.AUTO_REPLY, Kind.BOUNCE)
 
 
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = failures.MAX_INBOUND_ATTEMPTS
 
 
 def record_failure(rt: Runtime, inbound_id: int, error: str) -> None:
-    """After an unexpected error: try again later, or after MAX_ATTEMPTS park it as failed
-    (visible in ``drumbeat inbox``, retried with ``drumbeat inbox retry ID``)."""
-    with rt.sessions() as session, session.begin():
-        row = session.get(InboundMessage, inbound_id, with_for_update=True)
-        if row is None or row.status != InboundStatus.RECEIVED.value:
-            return
-        row.attempts += 1
-        row.error = error[-4000:]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = InboundStatus.FAILED.value
+    """After an unexpected error (the try was counted when it began): try again later,
+    or after MAX_ATTEMPTS park it as failed (visible in ``drumbeat inbox``, retried with
+    ``drumbeat inbox retry ID``)."""
+    failures.record_inbound_failure(rt, inbound_id, error, MAX_ATTEMPTS)
 
 
 def stale_received(session: Session, now: datetime, stale: timedelta) -> list[int]:
@@ -94,7 +88,6 @@ def process(rt: Runtime, inbound_id: int, *, ready: dict[int, tuple[Message, str
         if row is None or row.status != InboundStatus.RECEIVED.value:
             return (row.status if row else "missing"), []
         result = _run(session, row, understood, now, rt, ready)
-        row.attempts += 1  # set last: one UPDATE of the row, at the commit
         outcome = row.outcome
     metrics.processed(result[0], outcome)  # counted once committed
     return result
@@ -134,15 +127,23 @@ class _Understood:
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
-    """The row's bytes and envelope, or its status when it is not waiting."""
-    with rt.sessions() as session:
-        found = session.execute(select(
-            InboundMessage.status, InboundMessage.raw, InboundMessage.envelope_to,
-            InboundMessage.peer_address).where(InboundMessage.id == inbound_id)).first()
-    if found is None:
-        return "missing"
-    if found.status != InboundStatus.RECEIVED.value:
-        return str(found.status)
+    """The row's bytes and envelope, or its status when it is not waiting.
+
+    The try is counted here, before any work, so one that crashes or reaches the
+    time limit still counts; past MAX_ATTEMPTS tries the message is failed for good."""
+    with rt.sessions() as session, session.begin():
+        found = failures.begin_inbound(session, inbound_id, InboundMessage.raw,
+                                       InboundMessage.envelope_to, InboundMessage.peer_address)
+        if found is None:
+            status = session.scalar(select(InboundMessage.status).where(
+                InboundMessage.id == inbound_id))
+            return str(status) if status is not None else "missing"
+        if found.attempts > MAX_ATTEMPTS:  # every try so far began and never finished
+            session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
+                status=InboundStatus.FAILED.value, processed_at=rt.clock(),
+                attempts=InboundMessage.attempts - 1,
+                error=failures.gave_up(found.attempts - 1, found.error)))
+            return InboundStatus.FAILED.value
     return _Stored(inbound_id, found.raw or b"", tuple(found.envelope_to or ()),
                    found.peer_address)
 
@@ -173,7 +174,9 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name or sender_name)
     commands = parse_commands(reply.text, message_date=parsed.date or now, timezone=timezone,
-                              inline=reply.inline)
+                              inline=reply.inline,
+                              max_updates=rt.settings.max_updates_per_message,
+                              truncated=reply.truncated)
     return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written)
 
 
@@ -253,7 +256,8 @@ def _run(session: Session, row: InboundMessage, understood: _Understood, now: da
     if understood.commands is None:  # notes: to notes@, or a forward to an agenda's address
         outcome_json, view = notes.apply_notes(
             session, row, parsed, sender, agenda, now, store_text=rt.settings.store_notes,
-            meeting_lines_days=rt.settings.meeting_lines_days)
+            meeting_lines_days=rt.settings.meeting_lines_days,
+            max_updates=rt.settings.max_updates_per_message)
         answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
         if not rt.settings.store_notes:
@@ -409,14 +413,15 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         log.warning("not answering %s: %d answers in the last hour", address, recent)
         return []
     rendered = render_answer(view)
-    references = " ".join([*parsed.references, parsed.message_id][-10:])
+    in_reply_to, references = threading_ids(  # a synthetic id is no message's: left out
+        parsed.message_id if parsed.has_message_id else None, parsed.references)
     values = {
         "dedupe_key": dedupe_key or f"{ANSWER}:{row.id}", "kind": ANSWER,
         "recipient_id": recipient_id,
         "to_address": address, "subject": rendered.subject, "body_text": rendered.text,
         "body_html": rendered.html, "message_id": make_message_id(rt.settings.mail_domain,
                                                                   ANSWER),
-        "in_reply_to": parsed.message_id, "references_header": references,
+        "in_reply_to": in_reply_to, "references_header": references,
         "context": {"inbound_id": row.id, "auto_submitted": "auto-replied",
                     "view": asdict(view)},
         "created_at": now,

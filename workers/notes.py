@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from mail.answer import AnswerView
 from mail.calendar import meeting_attendees, meeting_start
 from mail.forward import Forwarded, find_forwards
-from mail.grammar import MeetingReport, parse_commands
+from mail.grammar import DateBudget, MeetingReport, parse_commands
 from mail.message import ParsedMessage
 from mail.notes import (
     ActionItem,
@@ -75,27 +75,38 @@ class _Notes:
 
     own: str
     forwards: tuple[Forwarded, ...]
+    own_truncated: bool = False  # the sender's own text was longer than a reply may be
 
     @property
     def text(self) -> str:
+        return self._joined[:MAX_NOTES_CHARS]
+
+    @property
+    def truncated(self) -> bool:
+        """Whether only the beginning of what was sent is read."""
+        return self.own_truncated or len(self._joined) > MAX_NOTES_CHARS
+
+    @property
+    def _joined(self) -> str:
         parts = [self.own, *(forward.body for forward in self.forwards)]
-        return "\n\n".join(part.strip() for part in parts if part.strip())[:MAX_NOTES_CHARS]
+        return "\n\n".join(part.strip() for part in parts if part.strip())
 
 
 def read_notes(parsed: ParsedMessage, sender: Person) -> _Notes:
     forwards = find_forwards(parsed)
     own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender.name)
-    return _Notes(own.text, forwards)
+    return _Notes(own.text, forwards, own.truncated)
 
 
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
                 agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True,
-                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS
+                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS, max_updates: int = 100
                 ) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
     (for the inbound row) and the answer to the sender. ``store_text`` keeps the
     notes on the meeting (``DRUMBEAT_STORE_NOTES``); notes forwarded to an agenda's
-    address log no meeting ``meeting_lines_days`` after its period closed."""
+    address log no meeting ``meeting_lines_days`` after its period closed; at most
+    ``max_updates`` command lines are applied (``DRUMBEAT_MAX_UPDATES_PER_MESSAGE``)."""
     notes = read_notes(parsed, sender)
     pair, question = which_pair(session, sender, agenda, notes, parsed, now.date(), now=now,
                                 meeting_lines_days=meeting_lines_days)
@@ -104,8 +115,10 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
         return {"kind": "notes", "logged": False, "question": question}, view
     manager, employee = session.get(Person, pair.manager_id), session.get(Person, pair.employee_id)
     assert manager is not None and employee is not None
+    dates = DateBudget()  # one per message, for its commands and its action items
     commands = parse_commands(notes.text, message_date=parsed.date or now,
-                              timezone=sender.timezone)
+                              timezone=sender.timezone, max_updates=max_updates,
+                              truncated=notes.truncated, date_budget=dates)
     reports = [c for c in commands.commands if isinstance(c, MeetingReport)]
     day = which_day(reports, notes.forwards, parsed.calendar, row.received_at or now,
                     manager.timezone)
@@ -117,7 +130,7 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     meeting = applier.meeting
     if meeting is not None and store_text:
         meeting.notes = _with_notes(meeting.notes, notes.text)
-    items = _action_items(session, notes.text, manager, employee, sender, day)
+    items = _action_items(session, notes.text, manager, employee, sender, day, dates)
     created = [_create_task(session, item, sender, (manager, employee), row.id, now, outcome)
                for item in items]
     session.flush()
@@ -274,18 +287,21 @@ def _with_notes(existing: str | None, text: str) -> str:
 
 
 def _action_items(session: Session, text: str, manager: Person, employee: Person,
-                  sender: Person, day: date) -> list[ActionItem]:
+                  sender: Person, day: date, dates: DateBudget | None = None
+                  ) -> list[ActionItem]:
     """Owners are looked up in the pair first; a name the pair doesn't know is looked
     up once more in the whole directory (it must be unambiguous there too)."""
     pair = [_candidate(manager), _candidate(employee)]
     items = list(find_action_items(text, candidates=pair, meeting_date=day,
-                                   timezone=manager.timezone, author=sender.id))
+                                   timezone=manager.timezone, author=sender.id,
+                                   date_budget=dates))
     directory: list[Candidate] | None = None
     for index, item in enumerate(items):
         if item.owner is None and item.owner_text and item.problem:
             directory = directory if directory is not None else _directory(session, day)
             again = find_action_items(item.line, candidates=directory, meeting_date=day,
-                                      timezone=manager.timezone, author=sender.id)
+                                      timezone=manager.timezone, author=sender.id,
+                                      date_budget=dates)
             if len(again) == 1 and again[0].owner is not None:
                 items[index] = again[0]
     return items

@@ -11,19 +11,20 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import Message
 
 from sqlalchemy.orm import Session
 
-from mail.compose import Attachment, InlineImage, build_message
+from mail.compose import Attachment, InlineImage, build_message, threading_ids
 from mail.render import RenderedEmail
 from mail.tokens import reply_address
 from mail.transport import PermanentFailure, TemporaryFailure
 from models.db import session_factory
 from models.mailbox import OutboundMessage
 from models.mailbox import OutboundStatus as Status
-from workers import metrics, outbox
+from workers import failures, metrics, outbox
 from workers.runtime import Runtime
 
 log = logging.getLogger("drumbeat.send")
@@ -57,7 +58,36 @@ class RetryLater(Exception):
 
 
 def deliver(rt: Runtime, outbox_id: int) -> str:
-    """Send one row; returns the row's status afterwards. Raises RetryLater to retry."""
+    """Send one row; returns the row's status afterwards. Raises RetryLater to retry.
+
+    A failure before the row reaches the relay that is not the relay's answer (a
+    rendering bug, a malformed row, the time limit) is recorded on the row: queued
+    again for the sweeper, or failed once ``send_max_attempts`` tries are used. One
+    while handing over leaves the row claimed: the sweeper takes it over, counting
+    the try, since the relay may have it already."""
+    stage = _Stage()
+    try:
+        return _deliver(rt, outbox_id, stage)
+    except RetryLater:
+        raise
+    except failures.INTERRUPTIONS as error:
+        if stage.handing_over:
+            raise
+        log.exception("outbox %s could not be sent", outbox_id, extra={"outbox_id": outbox_id})
+        return failures.record_send_failure(rt, outbox_id, failures.describe(error),
+                                            rt.settings.send_max_attempts,
+                                            counted=stage.claimed)
+
+
+@dataclass
+class _Stage:
+    """How far one delivery got, for recording a failure the right way."""
+
+    claimed: bool = False  # the claim, and so the try, is committed
+    handing_over: bool = False  # the relay may have the message from here on
+
+
+def _deliver(rt: Runtime, outbox_id: int, stage: _Stage) -> str:
     stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
     with rt.sessions() as session:
         # Words and pictures first, outside the claim's transaction: a digest's charts
@@ -80,6 +110,7 @@ def deliver(rt: Runtime, outbox_id: int) -> str:
                                                          rendered.html)
         message = build_for(rt, row, images, files)
         attempts, to_address, kind = row.attempts, row.to_address, row.kind
+    stage.claimed = stage.handing_over = True  # committed: the try is counted
     return hand_over(rt, outbox_id, message, attempts, to_address, kind=kind)
 
 
@@ -90,13 +121,15 @@ def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] =
               files: Sequence[Attachment] = ()) -> Message:
     """The MIME message of a rendered row, as the relay will get it."""
     settings = rt.settings
+    in_reply_to, references = threading_ids(row.in_reply_to,
+                                            (row.references_header or "").split())
     return build_message(
         rendered=RenderedEmail(row.subject, row.body_text or "", row.body_html or ""),
         from_addr=settings.from_header, to_addr=row.to_address,
         reply_to=reply_address(row.id, settings.secret_key.get_secret_value(),
                                settings.mail_domain),
-        message_id=row.message_id or "", in_reply_to=row.in_reply_to,
-        references=(row.references_header or "").split(), date=rt.clock(),
+        message_id=row.message_id or "", in_reply_to=in_reply_to,
+        references=references.split(), date=rt.clock(),
         auto_submitted=(row.context or {}).get("auto_submitted", "auto-generated"),
         inline_images=images, attachments=files,
     )

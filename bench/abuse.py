@@ -424,16 +424,31 @@ def close(client: smtplib.SMTP | None) -> None:
             client.close()
 
 
+def read_reply(sock: socket.socket) -> bytes:
+    """One whole SMTP reply (all lines of a multi-line one); its last line."""
+    buffer = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return b""
+        buffer += chunk
+        lines = buffer.split(b"\r\n")
+        for line in lines[:-1]:
+            if len(line) >= 4 and line[:3].isdigit() and line[3:4] == b" ":
+                return line
+
+
 def stalled_session(port: int, until: float) -> str:
     """Open a message and trickle a byte every half second until ``until`` or the server
     ends the session; returns how it ended."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.recv(1024)
+            read_reply(sock)
             for line in (b"EHLO slow.example\r\n", f"MAIL FROM:<{ATTACKER}>\r\n".encode(),
                          f"RCPT TO:<updates@{DOMAIN}>\r\n".encode(), b"DATA\r\n"):
                 sock.sendall(line)
-                sock.recv(1024)
+                if not read_reply(sock).startswith((b"2", b"3")):
+                    return "refused"
             sock.settimeout(0.5)
             while time.monotonic() < until:
                 sock.sendall(b"X")

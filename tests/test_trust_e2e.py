@@ -674,16 +674,28 @@ def test_a_reused_message_id_with_other_bytes_is_stored_and_judged_on_its_own(
     assert_no_mail_to_strangers(service)
 
 
+def read_reply(sock: socket.socket) -> bytes:
+    """One whole SMTP reply (every line of a multi-line one)."""
+    buffer = b""
+    while not any(len(line) >= 4 and line[:3].isdigit() and line[3:4] == b" "
+                  for line in buffer.split(b"\r\n")[:-1]):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        buffer += chunk
+    return buffer
+
+
 def stall(port: int, until: float, cut: list[float]) -> None:
     """An SMTP client that opens a message and trickles one byte every half second."""
     started = time.monotonic()
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            sock.recv(1024)
+            read_reply(sock)
             for line in (b"EHLO slow.example\r\n", f"MAIL FROM:<{ATTACKER}>\r\n".encode(),
                          f"RCPT TO:<updates@{DOMAIN}>\r\n".encode(), b"DATA\r\n"):
                 sock.sendall(line)
-                sock.recv(1024)
+                read_reply(sock)
             while time.monotonic() < until:
                 sock.sendall(b"X")
                 sock.settimeout(0.5)

@@ -15,8 +15,10 @@ the reply tokens), and copies that database for two phases, each against a fresh
   recipients, reused Message-IDs sent just before the genuine reply that carries them,
   and stalled sessions that open a message and trickle a byte at a time.
 
-Per legitimate reply the clock runs from just before its SMTP transaction to the moment
-a poller (every 20 ms, read-only) sees its row applied. Afterwards:
+Per legitimate reply the clock runs from the moment it is due in the paced schedule (the
+client sends on time unless the intake holds up its connection) to the moment a poller
+(every 20 ms, read-only) sees its row applied; a reply never applied counts as the
+whole phase. Sends stop ``--wait-seconds`` after the window, and so does the waiting. Afterwards:
 
 * ``changed_by_hostile``: task history rows and meeting rows written by hostile
   messages (the insider's flood may write up to ``--max-updates``; only more counts),
@@ -83,6 +85,7 @@ KINDS = ("forged_from", "forged_token", "display_name", "dmarc_other_domain", "s
 P99_TARGET_MS = 2000.0
 RSS_TARGET_MB = 500.0
 POLL_SECONDS = 0.02
+SEND_TIMEOUT = 30.0  # seconds an SMTP client waits for one answer before trying again
 
 
 class Failure(Exception):
@@ -398,14 +401,17 @@ class Phase:
     ended: float = 0.0
 
 
-def send_one(client: smtplib.SMTP | None, port: int, item: Outgoing
+def send_one(client: smtplib.SMTP | None, port: int, item: Outgoing, give_up_at: float
              ) -> tuple[smtplib.SMTP | None, str | None]:
     """Send one transaction, as an MTA would (a new connection after any error, three
-    tries); returns the connection to reuse and the error, if the last try failed."""
-    error = None
+    tries, none begun after ``give_up_at``); returns the connection to reuse and the
+    error, if the last try failed."""
+    error = "not sent: the intake took nothing more before the phase's deadline"
     for _attempt in range(3):
+        if time.monotonic() > give_up_at:
+            break
         try:
-            client = client or smtplib.SMTP("127.0.0.1", port, timeout=120)
+            client = client or smtplib.SMTP("127.0.0.1", port, timeout=SEND_TIMEOUT)
             client.sendmail(item.mail_from, list(item.rcpts), item.raw)
             return client, None
         except (smtplib.SMTPException, OSError) as exc:
@@ -480,6 +486,7 @@ def drive(running: Running, legit: Sequence[Outgoing], hostile: Sequence[Outgoin
           args: argparse.Namespace, phase: Phase, done: threading.Event) -> Phase:
     window = len(legit) / args.rate
     t0 = time.monotonic() + 0.5
+    give_up_at = t0 + window + args.wait_seconds
     lock = threading.Lock()
     twins_sent = {item.twin: threading.Event() for item in hostile
                   if item is not None and item.twin is not None}
@@ -508,14 +515,14 @@ def drive(running: Running, legit: Sequence[Outgoing], hostile: Sequence[Outgoin
     def legit_client(first: int) -> None:
         client = None
         for index in range(first, len(legit), args.clients):
-            delay = t0 + index / args.rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+            due = t0 + index / args.rate
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
             if index in twins_sent:  # the hostile copy of its Message-ID goes first
                 twins_sent[index].wait(timeout=10)
-            with lock:
-                phase.sent_at[index] = time.monotonic()
-            client, error = send_one(client, running.port, legit[index])
+            with lock:  # the clock runs from when it was due: a late send counts against it
+                phase.sent_at[index] = min(due, time.monotonic())
+            client, error = send_one(client, running.port, legit[index], give_up_at)
             if error:
                 phase.refused[index] = error
         close(client)
@@ -533,7 +540,7 @@ def drive(running: Running, legit: Sequence[Outgoing], hostile: Sequence[Outgoin
             if item is None:
                 threading.Thread(target=stalled_outcome, daemon=True).start()
                 continue
-            client, error = send_one(client, running.port, item)
+            client, error = send_one(client, running.port, item, give_up_at)
             with lock:
                 key = f"{item.kind}:{'refused' if error else 'accepted'}"
                 phase.hostile_outcomes[key] = phase.hostile_outcomes.get(key, 0) + 1
@@ -549,15 +556,16 @@ def drive(running: Running, legit: Sequence[Outgoing], hostile: Sequence[Outgoin
 
     background = [threading.Thread(target=sampler, daemon=True),
                   threading.Thread(target=poller, daemon=True)]
-    senders = [threading.Thread(target=legit_client, args=(k,)) for k in range(args.clients)]
+    senders = [threading.Thread(target=legit_client, args=(k,), daemon=True)
+               for k in range(args.clients)]
     if hostile:
-        senders += [threading.Thread(target=hostile_client, args=(k,))
+        senders += [threading.Thread(target=hostile_client, args=(k,), daemon=True)
                     for k in range(min(args.clients, len(hostile)))]
     for thread in [*background, *senders]:
         thread.start()
-    for thread in senders:
-        thread.join()
-    deadline = time.monotonic() + args.wait_seconds
+    for thread in senders:  # a sender still waiting on the intake's answer is left behind
+        thread.join(timeout=max(0.0, give_up_at + 3 * SEND_TIMEOUT - time.monotonic()))
+    deadline = max(time.monotonic(), give_up_at)
     while time.monotonic() < deadline and len(phase.applied_at) + len(phase.refused) \
             < len(legit):
         if running.process.poll() is not None:

@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -64,6 +65,7 @@ UNVOUCHED_NOTE = "could not confirm that it came from you, so nothing was change
 
 NEEDS_AUTH = "needs sender establishment (mail/authentication.py: DMARC for the From domain)"
 NEEDS_UPDATE_CAP = "needs the per-message update cap (DRUMBEAT_MAX_UPDATES_PER_MESSAGE)"
+NEEDS_PEER_ADDRESS = "needs the SMTP door to record the client's address (peer_address)"
 NEEDS_DOOR_LIMITS = "needs the SMTP door limits (sessions 421, recipients 452, deadline)"
 
 
@@ -263,12 +265,12 @@ def start_postgres_redis(root: Path) -> Iterator[Service]:
             client.close()
 
 
-def start_serve_sqlite(root: Path) -> Iterator[Service]:
+def start_serve_sqlite(root: Path, **settings: str) -> Iterator[Service]:
     """``drumbeat serve`` on SQLite, its outgoing mail in a Maildir."""
     port = free_port()
     database = root / "drumbeat.sqlite"
     env = {**base_env(root), "DRUMBEAT_DATABASE_URL": f"sqlite:///{database}",
-           "DRUMBEAT_SMTPD_PORT": str(port)}
+           "DRUMBEAT_SMTPD_PORT": str(port), **settings}
     run_ok(env, root, "db", "upgrade")
     run_ok(env, root, "import", "people", str(EXAMPLES / "people.csv"))
     run_ok(env, root, "import", "plan", str(EXAMPLES / "plan.yaml"))
@@ -742,6 +744,30 @@ def test_the_door_caps_recipients_sessions_and_session_time(service: Service) ->
     settle(service, items)
     assert_applied(service, legit)
     assert_no_mail_to_strangers(service)
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_PEER_ADDRESS)
+def test_a_listed_relay_vouches_for_its_mail_and_the_default_trusts_no_network(
+        tmp_path: Path) -> None:
+    """A company mail server that relays internal mail without DKIM, listed in
+    DRUMBEAT_TRUSTED_RELAYS: its plain mail to updates@ applies. (The other tests run
+    with the default, under which the same mail from loopback changes nothing.)"""
+    with contextmanager(start_serve_sqlite)(tmp_path,
+                                            DRUMBEAT_TRUSTED_RELAYS="127.0.0.0/8") as service:
+        target = managed_task(service)
+        owner = service.email_of(target.owner_id)
+        relayed = wire(plain(owner, f"updates@{DOMAIN}", f"T-{target.id} 77% via the relay",
+                             "relayed"))
+        legit = service.legit(2, "relay")
+        items = [relayed, *[wire(r.message) for r in legit]]
+        assert send_burst(service.port, items) == ["250"] * len(items)
+        settle(service, items)
+        assert_applied(service, legit)
+        [row_id] = inbound_ids(service, [relayed])
+        assert service.rows(select(InboundMessage.status, InboundMessage.authenticated_by)
+                            .where(InboundMessage.id == row_id)) == [("applied", "relay")]
+        assert service.rows(select(Task.progress).where(Task.id == target.id)) == [(77,)]
+        assert_no_mail_to_strangers(service)
 
 
 @pytest.mark.xfail(strict=True, reason=NEEDS_UPDATE_CAP)

@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/replies.py
 	$(BIN)/python bench/forwards.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/abuse.py
 	$(BIN)/python bench/digest.py
 
 clean:

@@ -30,3 +30,21 @@ def test_import_benchmark_runs_and_verifies_at_a_tiny_size() -> None:
     assert re.fullmatch(
         r"people=40 tasks=200 seconds=[\d.]+ rows_per_s=\d+ peak_rss_mb=[\d.]+ "
         r"bulk_seconds=[\d.]+ ratio_to_bulk=[\d.]+ reimport_seconds=[\d.]+", last), last
+
+
+def test_abuse_benchmark_runs_at_a_tiny_size_and_mails_no_stranger() -> None:
+    """Every hostile kind once, tiny floods: the result line is complete, the legitimate
+    replies all apply, and no stranger got mail (the other figures depend on the branch)."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "abuse.py"), "--legit", "12", "--hostile", "9",
+         "--flood-lines", "300", "--recipients", "80", "--stall-seconds", "1",
+         "--wait-seconds", "60"],
+        capture_output=True, text=True, timeout=400, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"hostile=9 changed_by_hostile=(\d+) answers_to_strangers=(\d+) "
+        r"legit_applied=(\d+)/12 lost=(\d+) p99_legit_ms=\d+ peak_rss_mb=\d+ "
+        r"p99_legit_alone_ms=\d+", last)
+    assert match, last
+    assert (match[2], match[3], match[4]) == ("0", "12", "0"), result.stdout + result.stderr

@@ -124,6 +124,7 @@ class _Understood:
     agenda: _Agenda | None
     commands: Parsed | None  # a reply's commands (None for notes and refusals)
     reply_written: str = ""
+    notes_read: notes.NotesReading | None = None  # meeting notes, read (not yet applied)
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
@@ -165,11 +166,15 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         return _Understood(parsed, kind, _stranger(from_address), None, None, None)
     established = establish(stored.raw, token_addresses=token_addresses,
                             peer_address=stored.peer_address, policy=_policy(rt))
-    if established.how == Vouch.NONE \
-            or notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
-            or (kind.kind == Kind.FORWARD and agenda is not None):
-        return _Understood(parsed, kind, established, sender_facts[0], agenda, None)
     sender_id, sender_name, timezone = sender_facts
+    if established.how == Vouch.NONE:
+        return _Understood(parsed, kind, established, sender_id, agenda, None)
+    if notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
+            or (kind.kind == Kind.FORWARD and agenda is not None):
+        reading = notes.understand_notes(parsed, sender_name=sender_name, timezone=timezone,
+                                         now=now,
+                                         max_updates=rt.settings.max_updates_per_message)
+        return _Understood(parsed, kind, established, sender_id, agenda, None, notes_read=reading)
     sent_lines = agenda.body_text.splitlines() if agenda else []
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name or sender_name)
@@ -253,11 +258,11 @@ def _run(session: Session, row: InboundMessage, understood: _Understood, now: da
                        "changed. Reply to your own agenda.", person=sender)
     if agenda is not None and not _names_a_pair(agenda):
         agenda = None  # a reply to one of our answers: the sender's own updates, no 1:1
-    if understood.commands is None:  # notes: to notes@, or a forward to an agenda's address
+    if understood.notes_read is not None:  # notes: to notes@, or a forward to an agenda's address
         outcome_json, view = notes.apply_notes(
             session, row, parsed, sender, agenda, now, store_text=rt.settings.store_notes,
             meeting_lines_days=rt.settings.meeting_lines_days,
-            max_updates=rt.settings.max_updates_per_message)
+            max_updates=rt.settings.max_updates_per_message, reading=understood.notes_read)
         answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
         if not rt.settings.store_notes:

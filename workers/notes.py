@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from mail.answer import AnswerView
 from mail.calendar import meeting_attendees, meeting_start
 from mail.forward import Forwarded, find_forwards
-from mail.grammar import DateBudget, MeetingReport, parse_commands
+from mail.grammar import DateBudget, MeetingReport, Parsed, parse_commands
 from mail.message import ParsedMessage
 from mail.notes import (
     ActionItem,
@@ -92,22 +92,48 @@ class _Notes:
         return "\n\n".join(part.strip() for part in parts if part.strip())
 
 
-def read_notes(parsed: ParsedMessage, sender: Person) -> _Notes:
+def read_notes(parsed: ParsedMessage, sender_name: str) -> _Notes:
     forwards = find_forwards(parsed)
-    own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender.name)
+    own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender_name)
     return _Notes(own.text, forwards, own.truncated)
+
+
+@dataclass(frozen=True)
+class NotesReading:
+    """Notes read before the transaction opens: the text, its commands, and the date
+    budget the action items go on spending (one per message)."""
+
+    notes: _Notes
+    commands: Parsed
+    dates: DateBudget
+
+
+def understand_notes(parsed: ParsedMessage, *, sender_name: str, timezone: str | None,
+                     now: datetime, max_updates: int = 100) -> NotesReading:
+    """Everything about the notes that needs no database: pure, and run outside the
+    transaction so slow notes never hold a lock."""
+    notes = read_notes(parsed, sender_name)
+    dates = DateBudget()
+    commands = parse_commands(notes.text, message_date=parsed.date or now, timezone=timezone,
+                              max_updates=max_updates, truncated=notes.truncated,
+                              date_budget=dates)
+    return NotesReading(notes, commands, dates)
 
 
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
                 agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True,
-                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS, max_updates: int = 100
-                ) -> tuple[dict[str, Any], AnswerView]:
+                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS, max_updates: int = 100,
+                reading: NotesReading | None = None) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
     (for the inbound row) and the answer to the sender. ``store_text`` keeps the
     notes on the meeting (``DRUMBEAT_STORE_NOTES``); notes forwarded to an agenda's
     address log no meeting ``meeting_lines_days`` after its period closed; at most
-    ``max_updates`` command lines are applied (``DRUMBEAT_MAX_UPDATES_PER_MESSAGE``)."""
-    notes = read_notes(parsed, sender)
+    ``max_updates`` command lines are applied (``DRUMBEAT_MAX_UPDATES_PER_MESSAGE``).
+    ``reading`` is what :func:`understand_notes` read before the transaction."""
+    if reading is None:
+        reading = understand_notes(parsed, sender_name=sender.name, timezone=sender.timezone,
+                                   now=now, max_updates=max_updates)
+    notes, commands, dates = reading.notes, reading.commands, reading.dates
     pair, question = which_pair(session, sender, agenda, notes, parsed, now.date(), now=now,
                                 meeting_lines_days=meeting_lines_days)
     if pair is None:
@@ -115,10 +141,6 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
         return {"kind": "notes", "logged": False, "question": question}, view
     manager, employee = session.get(Person, pair.manager_id), session.get(Person, pair.employee_id)
     assert manager is not None and employee is not None
-    dates = DateBudget()  # one per message, for its commands and its action items
-    commands = parse_commands(notes.text, message_date=parsed.date or now,
-                              timezone=sender.timezone, max_updates=max_updates,
-                              truncated=notes.truncated, date_budget=dates)
     reports = [c for c in commands.commands if isinstance(c, MeetingReport)]
     day = which_day(reports, notes.forwards, parsed.calendar, row.received_at or now,
                     manager.timezone)

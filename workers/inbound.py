@@ -1,16 +1,20 @@
 """Processing one stored message: a short pipeline of named stages (Mailman-style).
 
-    load (claim the row) → parse → classify → identify the sender → extract the
-    new text → parse the grammar → apply → answer
+    read (count the try) → parse → classify → establish the sender → extract the new
+    text → parse the grammar  |  transaction: apply → answer
 
-Meeting notes (mail to ``notes@``, or a forward to a pair's agenda address) take
-the same first stages, then ``workers/notes.py``'s: which 1:1, which day, the
+Everything before the bar reads the message only and runs outside any transaction, so
+a slow or hostile message never holds a lock. Meeting notes (mail to ``notes@``, or a
+forward to a pair's agenda address) are read the same way
+(:func:`workers.notes.understand_notes`), then applied: which 1:1, which day, the
 meeting, the action items.
 
 Automatic mail (auto-replies, bounces, lists) stops at classify and is never
-answered, so two robots can't loop. Everything a person sends gets an answer,
-at most ``ANSWERS_PER_HOUR`` per sender. A message is applied once: the row is
-claimed with its status, in the same transaction as the changes.
+answered, so two robots can't loop. A stranger is never answered (that would be
+backscatter); a known person whose sender nothing vouches for (``mail.authentication``)
+changes nothing and hears so once a day; everyone else gets an answer, at most
+``ANSWERS_PER_HOUR`` per sender. A message is applied once: the row is claimed with
+its status, in the same transaction as the changes.
 """
 
 from __future__ import annotations

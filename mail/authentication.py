@@ -85,6 +85,7 @@ class Established:
     how: Vouch
     problem: str | None
     from_address: str | None
+    temporary: bool = False  # nothing vouched, but a DKIM key lookup ran out of time
 
 
 # --- From, read strictly -------------------------------------------------------------------
@@ -217,12 +218,12 @@ def _establish(raw: bytes, token_addresses: frozenset[str] | None, peer_address:
         if mta_problem is None:
             return Established(address, Vouch.MTA, None, address)
         reasons.append(mta_problem)
-    dkim_problem = dkim_problem_for(raw, address, policy)  # last: the only check with I/O
+    dkim_problem, timed_out = _dkim_check(raw, address, policy)  # last: the only I/O
     if dkim_problem is None:
         return Established(address, Vouch.DKIM, None, address)
     reasons.append(dkim_problem)
     return Established(None, Vouch.NONE, f"nothing vouches that {address} sent it: "
-                       + "; ".join(reasons), address)
+                       + "; ".join(reasons), address, temporary=timed_out)
 
 
 # --- DKIM ----------------------------------------------------------------------------------
@@ -236,38 +237,44 @@ def dkim_problem_for(raw: bytes, from_address: str, policy: SenderPolicy) -> str
     key server of the sender's choosing must not use up the time). All key lookups
     together take at most ``policy.dkim_timeout`` seconds.
     """
+    return _dkim_check(raw, from_address, policy)[0]
+
+
+def _dkim_check(raw: bytes, from_address: str, policy: SenderPolicy) -> tuple[str | None, bool]:
+    """dkim_problem_for's answer, and whether a key lookup ran out of time (so a later
+    try may still vouch)."""
     from_domain = _domain_of(from_address)
     try:
         verifier = dkim.DKIM(raw)
     except Exception:
-        return "its headers are not readable for a DKIM check"
+        return "its headers are not readable for a DKIM check", False
     signers = [_signing_domain(value) for name, value in verifier.headers
                if name.lower() == b"dkim-signature"]
     if not signers:
-        return "it has no DKIM signature"
+        return "it has no DKIM signature", False
     seen_from = [value.decode("utf-8", "surrogateescape") for name, value in verifier.headers
                  if name.lower() == b"from"]
     if _one_address(seen_from)[0] != from_address:
-        return "its From line reads differently to the DKIM check"
+        return "its From line reads differently to the DKIM check", False
     candidates = [index for index, signer in enumerate(signers)
                   if aligned(signer, from_domain)][:MAX_SIGNATURES]
     if not candidates:
         others = ", ".join(dict.fromkeys(signer or "an unnamed domain" for signer in signers))
-        return f"it is DKIM-signed by {others}, not by {from_domain}"
+        return f"it is DKIM-signed by {others}, not by {from_domain}", False
     resolver = policy.dns or _dnspython_txt
     organisation = organizational_domain(from_domain) or from_domain
     if _recently_slow(resolver, organisation):
         return (f"the DKIM keys of {organisation} did not arrive in time a moment ago, so "
-                "they were not looked up again")
+                "they were not looked up again"), True
     lookup = _DeadlineLookup(resolver, policy.dkim_timeout)
     reasons = []
     for index in candidates:
         reasons.append(_one_signature(verifier, index, lookup))
         if reasons[-1] is None:
-            return None
+            return None, False
     if lookup.timed_out:
         _remember_slow(resolver, organisation)
-    return "; ".join(dict.fromkeys(str(reason) for reason in reasons))
+    return "; ".join(dict.fromkeys(str(reason) for reason in reasons)), lookup.timed_out
 
 
 def _recently_slow(resolver: DnsLookup, organisation: str) -> bool:

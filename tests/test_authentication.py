@@ -226,8 +226,15 @@ def test_key_lookups_are_bounded_by_the_dkim_timeout() -> None:
     elapsed = time.monotonic() - started
     assert verdict.how == Vouch.NONE
     assert "took too long" in str(verdict.problem)
+    assert verdict.temporary  # a later try may still vouch
     assert elapsed < 1.0, elapsed
     assert len(slow.asked) == 1  # the second lookup found no time left
+
+
+def test_a_signature_that_does_not_verify_is_final_not_temporary() -> None:
+    tampered = signed(message()).replace(b"T-3 done", b"T-3 dropped")
+    verdict = check(tampered, dns=Dns("s1._domainkey.acme.example"))
+    assert verdict.how == Vouch.NONE and not verdict.temporary
 
 
 def test_after_a_timeout_the_same_organisation_is_not_looked_up_for_a_while(

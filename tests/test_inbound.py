@@ -4,6 +4,7 @@ never answered). Runs on both databases with the real parser, grammar and templa
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from email.message import EmailMessage, Message
 from email.policy import SMTP
@@ -543,3 +544,54 @@ def test_a_dkim_signed_mail_to_updates_applies_and_a_tampered_copy_changes_nothi
     with rt.sessions() as session:
         row = session.get(InboundMessage, row_id)
         assert row is not None and row.authenticated_by == "dkim"
+
+
+def test_a_signed_mail_whose_key_lookup_times_out_waits_for_a_later_try(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+    """DNS slow for a moment must not turn Ann's genuine signed update into "could not
+    confirm": the message waits (received, with the reason) and applies on a later try;
+    on its last try it is judged without the signature."""
+    from dataclasses import replace
+
+    import dkim
+
+    from mail.authentication import SenderPolicy
+    from workers.inbound import MAX_ATTEMPTS, SenderCheckDelayed, record_failure
+
+    keys = Path(__file__).parent / "fixtures" / "dkim"
+    public = b"".join(line.strip() for line in (keys / "test-only-public.pem").read_bytes()
+                      .splitlines() if not line.startswith(b"-----"))
+
+    def slow_dns(name: bytes, timeout: float = 5) -> bytes | None:
+        time.sleep(1.0)
+        return None
+
+    def dns(name: bytes, timeout: float = 5) -> bytes | None:
+        return b"v=DKIM1; k=rsa; p=" + public if name == b"s1._domainkey.acme.example." \
+            else None
+
+    rt, _ids, agenda = sent_agenda
+    memo = task_titled(rt, "Draft the")
+    raw = to_updates(reply_to(agenda, f"T-{memo.id} done", message_id="<slow@mail.example>"))
+    raw = dkim.sign(raw, b"s1", b"acme.example", (keys / "test-only-private.pem").read_bytes(),
+                    include_headers=[b"from", b"to", b"subject"]) + raw
+    row_id = receive(rt, raw)
+    slow = replace(rt, cache={SenderPolicy: SenderPolicy(dns=slow_dns, dkim_timeout=0.2)})
+    with pytest.raises(SenderCheckDelayed):
+        process(slow, row_id)
+    record_failure(slow, row_id, "waiting: a DKIM key lookup took too long")
+    with rt.sessions() as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None and (row.status, row.attempts) == ("received", 1)
+    assert answers(rt) == []
+    answered = replace(rt, cache={SenderPolicy: SenderPolicy(dns=dns, dkim_timeout=2.0)})
+    assert process(answered, row_id)[0] == "applied"
+    assert task_titled(rt, "Draft the").status == "done"
+
+    last = receive(rt, raw.replace(b"<slow@mail.example>", b"<slow-2@mail.example>"))
+    with rt.sessions() as session, session.begin():
+        row = session.get(InboundMessage, last)
+        assert row is not None
+        row.attempts = MAX_ATTEMPTS - 1  # this is its last try
+    slower = replace(rt, cache={SenderPolicy: SenderPolicy(dns=slow_dns, dkim_timeout=0.2)})
+    assert process(slower, last)[0] == "rejected"

@@ -81,6 +81,11 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
     ready: dict[int, tuple[Message, str]] = {}
     try:
         status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
+    except inbound.SenderCheckDelayed as exc:
+        log.warning("inbound message %s waits for a later try: %s", inbound_id, exc,
+                    extra={"inbound_id": inbound_id})
+        inbound.record_failure(rt, inbound_id, f"waiting: {exc}")
+        return True
     except failures.INTERRUPTIONS as exc:
         if not again and isinstance(exc, Exception) and rt.connection is not None \
                 and rt.connection.invalidated:

@@ -105,6 +105,7 @@ class _Stored:
     raw: bytes
     envelope_to: tuple[str, ...]
     peer_address: str | None
+    attempts: int = 1  # this try included
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
                 error=failures.gave_up(found.attempts - 1, found.error)))
             return InboundStatus.FAILED.value
     return _Stored(inbound_id, found.raw or b"", tuple(found.envelope_to or ()),
-                   found.peer_address)
+                   found.peer_address, found.attempts)
 
 
 def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
@@ -171,6 +172,8 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     established = establish(stored.raw, token_addresses=token_addresses,
                             peer_address=stored.peer_address, policy=_policy(rt))
     sender_id, sender_name, timezone = sender_facts
+    if established.temporary and stored.attempts < MAX_ATTEMPTS:
+        raise SenderCheckDelayed(established.problem or "a DKIM key lookup took too long")
     if established.how == Vouch.NONE:
         return _Understood(parsed, kind, established, sender_id, agenda, None)
     if notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
@@ -187,6 +190,11 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
                               max_updates=rt.settings.max_updates_per_message,
                               truncated=reply.truncated)
     return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written)
+
+
+class SenderCheckDelayed(Exception):
+    """DNS did not answer a DKIM key lookup in time: the message waits for a later try
+    (the sweeper's), and only on its last try is it judged without the signature."""
 
 
 def _stranger(from_address: str | None) -> Established:

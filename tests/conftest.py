@@ -58,6 +58,45 @@ def service_missing(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+SPARE_REDIS_DBS = (2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14)  # 8 and 13: the benches' defaults
+CLAIMS_DB = 0
+
+
+@contextmanager
+def spare_redis_db() -> Iterator[str]:
+    """The URL of a Redis database no other test run on this machine is using, empty.
+
+    Tests that start their own workers need a database of their own: two runs sharing
+    one would take each other's messages. The claim is a key in database 0 that
+    expires on its own if a run dies; the database is flushed before and after.
+    """
+    base = REDIS_URL.rsplit("/", 1)[0]
+    claims = redis.Redis.from_url(f"{base}/{CLAIMS_DB}")
+    try:
+        claims.ping()
+    except redis.exceptions.ConnectionError as exc:
+        service_missing("Redis", exc)
+    token = uuid.uuid4().hex
+    for number in SPARE_REDIS_DBS:
+        key = f"drumbeat-tests:claim:{number}"
+        if claims.set(key, token, nx=True, ex=3600):
+            break
+    else:
+        claims.close()
+        pytest.fail("every spare Redis database is claimed by another test run")
+    url = f"{base}/{number}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+        if claims.get(key) == token.encode():
+            claims.delete(key)
+        claims.close()
+
+
 @dataclass
 class Database:
     """One migrated database for a test: its engine, a session factory and its kind."""

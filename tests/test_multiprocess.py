@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import redis
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine, func, select
 
@@ -47,10 +46,9 @@ from models.db import make_engine
 from tests.conftest import (
     EXAMPLES,
     POSTGRES_URL,
-    REDIS_URL,
     empty_postgres_schema,
     postgres_url,
-    service_missing,
+    spare_redis_db,
 )
 from tests.relay import RecordingHandler, Relay, free_port
 
@@ -59,7 +57,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 DRUMBEAT = Path(sys.executable).with_name("drumbeat")
 NOW = "2026-11-28T12:00:00+00:00"  # a Saturday: the coming week's check-ins are all ahead
 DOMAIN = "northwind.example"
-REDIS_DB_URL = REDIS_URL.rsplit("/", 1)[0] + "/13"  # a spare database, flushed before and after
 STALE_MINUTES = 0.05  # the sweeper takes over a dead worker's rows after 3 s
 FIRST_REPLIES, BURST, PER_SENDER = 2, 10, 2
 APPLIED = re.compile(r"inbound message (\d+): (\w+)")
@@ -197,17 +194,8 @@ def schema_url() -> Iterator[tuple[str, Engine]]:
 
 @pytest.fixture
 def spare_redis() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_DB_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        service_missing("Redis", exc)
-    client.flushdb()
-    try:
-        yield REDIS_DB_URL
-    finally:
-        client.flushdb()
-        client.close()
+    with spare_redis_db() as url:
+        yield url
 
 
 # --- mail ------------------------------------------------------------------------------------

@@ -210,21 +210,11 @@ def run_ok(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 def start_postgres_redis(root: Path) -> Iterator[Service]:
     """smtpd and a worker as processes on PostgreSQL and Redis, sending through a relay."""
-    import redis
+    from tests.conftest import POSTGRES_URL, empty_postgres_schema, postgres_url, spare_redis_db
 
-    from tests.conftest import POSTGRES_URL, REDIS_URL, empty_postgres_schema, postgres_url
-
-    redis_url = REDIS_URL.rsplit("/", 1)[0] + "/12"  # a spare database, flushed
-    client = redis.Redis.from_url(redis_url)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        from tests.conftest import service_missing
-        service_missing("Redis", exc)
-    client.flushdb()
     relay = Relay().start()
     port = free_port()
-    with empty_postgres_schema("drumbeat_trust") as schema:
+    with spare_redis_db() as redis_url, empty_postgres_schema("drumbeat_trust") as schema:
         engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
         env = {**base_env(root), "DRUMBEAT_DATABASE_URL": postgres_url(schema),
                "DRUMBEAT_REDIS_URL": redis_url, "DRUMBEAT_SMTP_HOST": "127.0.0.1",
@@ -261,8 +251,6 @@ def start_postgres_redis(root: Path) -> Iterator[Service]:
             topology.stop()
             relay.stop()
             engine.dispose()
-            client.flushdb()
-            client.close()
 
 
 def start_serve_sqlite(root: Path, **settings: str) -> Iterator[Service]:

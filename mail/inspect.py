@@ -3,6 +3,12 @@
 No database is touched, so it shows exactly what the parser sees. The sender's
 time zone is taken from the offset in the Date header (all we know without
 the database); applying a real reply uses the person's own time zone.
+
+``notes`` previews a forward as the notes reader reads it (the same function,
+:func:`workers.notes.understand_notes`): the commands and action items of the
+sender's words and of the forwarded messages people wrote. What Drumbeat wrote is
+known by its templates' phrases, or by the text of ``sent`` (``--sent FILE``), and
+left out. Owners are shown as written: names are looked up when the notes are applied.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mail.classify import classify
+from mail.classify import Kind, classify
 from mail.forward import find_forwards
-from mail.grammar import parse_commands
-from mail.message import parse_message
+from mail.grammar import MeetingReport, parse_commands
+from mail.message import ParsedMessage, parse_message
+from mail.notes import ActionItem, find_action_items
+from mail.own_words import SentMail
 from mail.reply_text import extract_reply
 
 
@@ -29,9 +37,11 @@ def _zone_of(moment: datetime | None) -> str:
 def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
                     max_updates: int = 100) -> dict[str, Any]:
     """The DESIGN.md contract: message_id, from, subject, date, kind, reply_text,
-    forwarded, commands, errors; at most ``max_updates`` update lines are read, as
-    the worker reads them."""
+    forwarded, commands, errors, and ``notes`` for a forward (None otherwise); at most
+    ``max_updates`` update lines are read, as the worker reads them. ``sent_lines``
+    are the lines of the message we sent (a reply's agenda)."""
     parsed = parse_message(raw)
+    forwards = find_forwards(parsed)
     kind = classify(parsed, raw)
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name)
@@ -46,7 +56,39 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
         "date": parsed.date.isoformat() if parsed.date else None,
         "kind": kind.kind.value,
         "reply_text": reply.written,
-        "forwarded": [forward.to_json() for forward in find_forwards(parsed)],
+        "forwarded": [forward.to_json() for forward in forwards],
         "commands": result["commands"],
         "errors": result["errors"],
+        "notes": preview_notes(parsed, sent_lines, max_updates=max_updates)
+        if forwards or kind.kind == Kind.FORWARD else None,
     }
+
+
+def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
+                  max_updates: int = 100) -> dict[str, Any]:
+    """What the notes reader would apply: its commands and errors, the action items
+    (owners as written), the meeting day it would log, and how many forwarded messages
+    were Drumbeat's own words and left out."""
+    from workers.notes import understand_notes, which_day  # pure; shared with the worker
+
+    moment = parsed.date or datetime.now(UTC)
+    zone = _zone_of(parsed.date)
+    sent = (SentMail(None, "\n".join(sent_lines)),) if sent_lines else ()
+    reading = understand_notes(parsed, sender_name=parsed.from_name or "", timezone=zone,
+                               now=moment, max_updates=max_updates, sent=sent)
+    notes = reading.notes
+    reports = [c for c in reading.commands.commands if isinstance(c, MeetingReport)]
+    agenda_at = notes.agenda.meeting_at if notes.agenda is not None else None
+    day = which_day(reports, notes.forwards, parsed.calendar, moment, zone, agenda_at=agenda_at)
+    items = find_action_items(notes.text, candidates=(), meeting_date=day, timezone=zone,
+                              date_budget=reading.dates)
+    found = reading.commands.to_json()
+    return {"text": notes.text, "day": day.isoformat(), "commands": found["commands"],
+            "errors": found["errors"], "action_items": [_item_json(item) for item in items],
+            "drumbeat_wrote": notes.ours}
+
+
+def _item_json(item: ActionItem) -> dict[str, Any]:
+    return {"line": item.line, "what": item.what, "owner": item.owner_text,
+            "due": item.due.isoformat() if item.due else None, "project": item.project,
+            "problem": item.problem}

@@ -42,6 +42,7 @@ OURS_BY_SHAPE: tuple[str, ...] = (
 )
 _MOSTLY_OURS = 0.6  # share of a forwarded body's lines found in one stored text
 _MIN_LINES = 2  # a body this short is never judged by its lines alone
+_LINES_JUDGED = 400  # lines of a forwarded body compared (the work stays bounded)
 _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 
 
@@ -117,7 +118,8 @@ def _stored_match(forward: Forwarded, sent: Sequence[SentMail],
         for sent_mail in sent:
             if sent_mail.message_id and sent_mail.message_id.lower() == forward.message_id.lower():
                 return sent_mail
-    lines = [flat for flat in map(_flat, forward.body.splitlines()) if flat]
+    lines = [flat for flat in map(_flat, forward.body.splitlines()[:4 * _LINES_JUDGED])
+             if flat][:_LINES_JUDGED]
     if len(lines) < _MIN_LINES:
         return None
     for sent_mail, text in flattened:

@@ -115,3 +115,24 @@ def test_a_forwarded_agenda_alone_names_the_1on1_and_a_met_line_names_the_day(
     [meeting] = meetings(runtime)
     assert (meeting.employee_id, meeting.held_on) == (ids["ann"], date(2026, 12, 1))
     assert "HOW TO REPLY" not in (meeting.notes or "")
+
+
+def test_an_agenda_in_older_words_is_known_by_the_text_stored_in_the_outbox(
+        rt: tuple[Runtime, dict[str, int]]) -> None:  # noqa: F811
+    runtime, ids = rt
+    agenda = send_agenda(runtime, ids)
+    older = agenda.split("HOW TO REPLY")[0] + "\nAnswer with T-1 20% drafted the intro\n"
+    with runtime.sessions() as session, session.begin():
+        row = session.scalar(select(OutboundMessage).where(
+            OutboundMessage.message_id == AGENDA_ID))
+        assert row is not None
+        row.body_text = older  # what we sent then, before the templates' wording changed
+    raw = inline_forward(older, "met: yes\nGood talk.", "<fwd-older@acme.example>").replace(
+        f"From: Drumbeat <drumbeat@{DOMAIN}>".encode(), b"From: Check-ins <old@acme.example>")
+    row, answer = run(runtime, raw)
+    assert row.outcome is not None and row.outcome["ours_left_out"] == 1
+    assert "Not understood" not in answer
+    memo = tasks(runtime)["Draft the <b>pricing</b> memo\nSubject: hi"]
+    assert memo.progress == 40 and history_of(runtime, memo) == []
+    [meeting] = meetings(runtime)
+    assert (meeting.employee_id, meeting.held_on) == (ids["ann"], date(2026, 11, 30))

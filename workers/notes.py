@@ -18,12 +18,12 @@ keeps what was done, never the text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mail.answer import AnswerView
@@ -111,6 +111,7 @@ def own_words(parsed: ParsedMessage, *, sent: Sequence[SentMail] = (),
 
 
 _SENT_LOOKED_AT = 20  # stored messages compared with the forwards of one message
+AGENDA_KIND = "agenda"  # OutboundMessage.kind of an agenda (workers.agendas.AGENDA)
 
 
 def sent_mail_forwarded(session: Session, parsed: ParsedMessage, sender_id: int
@@ -134,7 +135,8 @@ def sent_mail_forwarded(session: Session, parsed: ParsedMessage, sender_id: int
         select(OutboundMessage.message_id, OutboundMessage.body_text, OutboundMessage.kind,
                OutboundMessage.context)
         .where(wanted, OutboundMessage.body_text.is_not(None))
-        .order_by(OutboundMessage.id.desc()).limit(_SENT_LOOKED_AT))
+        .order_by(case((OutboundMessage.kind == AGENDA_KIND, 0), else_=1),  # answers are many
+                  OutboundMessage.id.desc()).limit(_SENT_LOOKED_AT))
     return tuple(SentMail(message_id, text or "", kind, dict(context or {}))
                  for message_id, text, kind, context in rows)
 
@@ -189,7 +191,9 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     day = which_day(reports, notes.forwards, parsed.calendar, row.received_at or now,
                     manager.timezone, agenda_at=_agenda_meeting(notes, pair))
     others = [c for c in commands.commands if not isinstance(c, MeetingReport)]
-    meeting_line = reports[:1] or [MeetingReport(held=True, on=day, line="(your notes)")]
+    meeting_line = [replace(report, on=day) if report.held and report.on is None else report
+                    for report in reports[:1]] or [MeetingReport(held=True, on=day,
+                                                                 line="(your notes)")]
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair)
     outcome = applier.apply([*meeting_line, *others])
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)

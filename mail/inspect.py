@@ -8,19 +8,21 @@ the database); applying a real reply uses the person's own time zone.
 :func:`workers.notes.understand_notes`): the commands and action items of the
 sender's words and of the forwarded messages people wrote. What Drumbeat wrote is
 known by its templates' phrases, or by the text of ``sent`` (``--sent FILE``), and
-left out. Owners are shown as written: names are looked up when the notes are applied.
+left out. Owners are looked up among the people the message names (its From and
+the forwarded messages' senders); the worker looks them up in the 1:1 and the directory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from mail.classify import Kind, classify
-from mail.forward import find_forwards
+from mail.forward import Forwarded, find_forwards
 from mail.grammar import MeetingReport, parse_commands
 from mail.message import ParsedMessage, parse_message
-from mail.notes import ActionItem, find_action_items
+from mail.notes import ActionItem, Candidate, find_action_items
 from mail.own_words import SentMail
 from mail.reply_text import extract_reply
 
@@ -80,15 +82,30 @@ def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
     reports = [c for c in reading.commands.commands if isinstance(c, MeetingReport)]
     agenda_at = notes.agenda.meeting_at if notes.agenda is not None else None
     day = which_day(reports, notes.forwards, parsed.calendar, moment, zone, agenda_at=agenda_at)
-    items = find_action_items(notes.text, candidates=(), meeting_date=day, timezone=zone,
+    people = _people_named(parsed, notes.forwards)
+    items = find_action_items(notes.text, candidates=people, meeting_date=day, timezone=zone,
                               date_budget=reading.dates)
     found = reading.commands.to_json()
     return {"text": notes.text, "day": day.isoformat(), "commands": found["commands"],
-            "errors": found["errors"], "action_items": [_item_json(item) for item in items],
+            "errors": found["errors"],
+            "action_items": [_item_json(item, people) for item in items],
             "drumbeat_wrote": notes.ours}
 
 
-def _item_json(item: ActionItem) -> dict[str, Any]:
+def _people_named(parsed: ParsedMessage, forwards: Sequence[Forwarded]) -> list[Candidate]:
+    """The people with a name and an address in the message's From lines."""
+    named = [(parsed.from_name, parsed.from_addr),
+             *((forward.from_name, forward.from_addr) for forward in forwards)]
+    found: dict[str, str] = {}
+    for name, address in named:
+        if name and address:
+            found.setdefault(address.lower(), name)
+    return [Candidate(key, name, address) for key, (address, name) in enumerate(found.items())]
+
+
+def _item_json(item: ActionItem, people: Sequence[Candidate]) -> dict[str, Any]:
+    owner = next((person for person in people if person.key == item.owner), None)
     return {"line": item.line, "what": item.what, "owner": item.owner_text,
+            "owner_address": owner.email if owner is not None else None,
             "due": item.due.isoformat() if item.due else None, "project": item.project,
             "problem": item.problem}

@@ -53,6 +53,8 @@ def test_inspect_previews_only_the_forwarders_words(name: str) -> None:
     assert notes["drumbeat_wrote"] >= 1
     assert (notes["commands"], notes["errors"]) == ([], [])
     assert [item["what"] for item in notes["action_items"]] == wanted["action_items"]
+    assert {item["owner_address"] for item in notes["action_items"]} == {
+        "ben.okafor@northwind.example"}  # "Ben", the forwarder, named in his From line
     assert not AGENDA_LINES & {line.strip() for line in notes["text"].splitlines()}
     written = [line.strip() for line in notes["text"].splitlines() if line.strip()]
     assert written[:2] == wanted["own_lines"]

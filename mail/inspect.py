@@ -39,7 +39,8 @@ def _zone_of(moment: datetime | None) -> str:
 def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
                     max_updates: int = 100) -> dict[str, Any]:
     """The DESIGN.md contract: message_id, from, subject, date, kind, reply_text,
-    forwarded, commands, errors, and ``notes`` for a forward (None otherwise); at most
+    forwarded, commands, errors, and ``notes`` for a forward or mail to notes@ (None
+    otherwise); at most
     ``max_updates`` update lines are read, as the worker reads them. ``sent_lines``
     are the lines of the message we sent (a reply's agenda)."""
     parsed = parse_message(raw)
@@ -62,8 +63,13 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
         "commands": result["commands"],
         "errors": result["errors"],
         "notes": preview_notes(parsed, sent_lines, max_updates=max_updates)
-        if forwards or kind.kind == Kind.FORWARD else None,
+        if forwards or kind.kind == Kind.FORWARD or _to_notes(parsed) else None,
     }
+
+
+def _to_notes(parsed: ParsedMessage) -> bool:
+    """Addressed to notes@ (of any domain: inspect does not know ours)."""
+    return any(address.lower().startswith("notes@") for address in [*parsed.to, *parsed.cc])
 
 
 def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,

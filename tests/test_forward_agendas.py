@@ -71,3 +71,18 @@ def test_the_worker_knowing_the_stored_agenda_reads_the_same(name: str) -> None:
     assert reading.notes.ours >= 1
     assert not reading.commands.commands and not reading.commands.errors
     assert not AGENDA_LINES & {line.strip() for line in reading.notes.text.splitlines()}
+
+
+def test_notes_pasted_to_notes_at_are_previewed_and_a_reply_is_not() -> None:
+    pasted = (b"From: Ben Okafor <ben.okafor@northwind.example>\r\n"
+              b"To: notes@drumbeat.northwind.example\r\nSubject: 1:1\r\n"
+              b"Date: Wed, 02 Dec 2026 18:30:12 +0100\r\n\r\n"
+              b"with: Jos\xc3\xa9\r\nmet: yes 30min\r\n"
+              b"ACTION: Ben to call the vendor by Friday\r\n")
+    notes = inspect_message(pasted)["notes"]
+    assert notes is not None and notes["drumbeat_wrote"] == 0
+    assert [command["type"] for command in notes["commands"]] == ["meeting"]
+    assert [(item["what"], item["due"]) for item in notes["action_items"]] == [
+        ("Call the vendor", "2026-12-04")]
+    reply = pasted.replace(b"notes@", b"checkin+abc@").replace(b"Subject: 1:1", b"Subject: Re: 1:1")
+    assert inspect_message(reply)["notes"] is None

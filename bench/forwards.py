@@ -48,8 +48,17 @@ Usage::
 
     .venv/bin/python bench/forwards.py [--cache DIR] [--no-download] [--no-node] [--misses]
 
-The last stdout line is ``ours_own=…% ours_crisp=…% best_peer_crisp=…%`` (all-four
-percentages; the line before it names the best peer on crisp).
+Forwarded agendas: ``tests/fixtures/forwards/agendas`` holds one of our agendas forwarded
+in every client shape above. Each is read as the notes reader reads it
+(``workers.notes.understand_notes``, which ``drumbeat inspect`` shares), once knowing our
+words by their shape only and once knowing the stored agenda's text, and
+``agenda_lines_applied`` counts, over both readings of every fixture, the agenda lines
+left in the text it reads plus every command, error and action item that did not come
+from the forwarder's own lines. It must be 0.
+
+The last stdout line is ``ours_own=…% ours_crisp=…% best_peer_crisp=…%
+agenda_lines_applied=N agenda_fixtures=M`` (all-four percentages; the line before it
+names the best peer on crisp).
 """
 
 from __future__ import annotations
@@ -419,6 +428,35 @@ def print_table(title: str, scores: dict[str, Score], columns: tuple[str, ...]) 
         print(f"{name:<{width}}{cells}")
 
 
+AGENDAS = FIXTURES / "agendas"
+
+
+def agenda_lines_applied() -> tuple[int, int]:
+    """(agenda lines the notes reader would read or apply, fixtures read): module docstring."""
+    from mail.notes import find_action_items
+    from mail.own_words import SentMail
+    from workers.notes import understand_notes
+
+    agenda = (FIXTURES.parent / "replies" / "agenda.txt").read_text(encoding="utf-8")
+    ours = {line.strip() for line in agenda.splitlines() if line.strip()}
+    applied, paths = 0, sorted(AGENDAS.glob("*.eml"))
+    for path in paths:
+        parsed = parse_message(path.read_bytes())
+        own = set(json.loads(path.with_suffix(".expected.json").read_text(
+            encoding="utf-8"))["own_lines"])
+        moment = parsed.date or datetime.now().astimezone()
+        for sent in ((), (SentMail(None, agenda, "agenda"),)):
+            reading = understand_notes(parsed, sender_name=parsed.from_name or "",
+                                       timezone="UTC", now=moment, sent=sent)
+            text = reading.notes.text
+            items = find_action_items(text, candidates=(), meeting_date=moment.date(),
+                                      timezone="UTC")
+            applied += len(ours & {line.strip() for line in text.splitlines()})
+            applied += len(reading.commands.commands) + len(reading.commands.errors)
+            applied += sum(item.line not in own for item in items)
+    return applied, len(paths)
+
+
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument(
@@ -465,9 +503,11 @@ def main() -> int:
     peers = {name: value for name, value in crisp.items() if name != "ours"}
     best = max(peers, key=lambda name: peers[name]) if peers else None
     print(f"\nbest peer on crisp: {best or 'none'}")
+    applied, fixtures = agenda_lines_applied()
     print(
         f"ours_own={ours_own:.1f}% ours_crisp={crisp.get('ours', 0.0):.1f}% "
-        f"best_peer_crisp={peers[best] if best else 0.0:.1f}%"
+        f"best_peer_crisp={peers[best] if best else 0.0:.1f}% "
+        f"agenda_lines_applied={applied} agenda_fixtures={fixtures}"
     )
     return 0
 

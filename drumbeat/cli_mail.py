@@ -342,6 +342,9 @@ def inspect_command(
     message: Annotated[str, typer.Argument(help="A raw message (.eml), or - for stdin.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON (the default "
                                               "prints the same, indented).")] = False,
+    sent: Annotated[Path | None, typer.Option(
+        "--sent", help="The text of the message Drumbeat sent (an agenda): quoted or "
+        "forwarded back, it is never read as commands.")] = None,
 ) -> None:
     """Show what Drumbeat reads in one message, without touching the database."""
     import json
@@ -357,7 +360,12 @@ def inspect_command(
             typer.echo(f"error: no such file: {message}", err=True)
             raise typer.Exit(1)
         raw = path.read_bytes()
-    result = inspect_message(raw)
+    if sent is not None and not sent.is_file():
+        typer.echo(f"error: no such file: {sent}", err=True)
+        raise typer.Exit(1)
+    sent_lines = tuple(sent.read_text(encoding="utf-8", errors="replace").splitlines()
+                       ) if sent is not None else ()
+    result = inspect_message(raw, sent_lines)
     typer.echo(json.dumps(result, ensure_ascii=False, indent=None if json_output else 2))
 
 

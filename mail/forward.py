@@ -15,7 +15,9 @@ user's language:
   ``div#divRplyFwdMsg``, which becomes the same lines as text);
 - Outlook for Mac: an ``On …, "Name" <address> wrote:`` line over an indented copy,
   with only the ``FW:`` subject telling it from a reply;
-- a whole message attached as ``message/rfc822`` (or an ``.eml`` file).
+- a whole message attached as ``message/rfc822`` (or an ``.eml`` file);
+- NeoMutt (and Mutt): ``----- Forwarded message from Name <address> -----`` over the
+  header block, the body, then ``----- End forwarded message -----``.
 
 A forward of a forward gives one entry per level, outermost first; each entry's body
 stops where the next level starts, and the next level's ``note`` is that body.
@@ -85,6 +87,7 @@ class Forwarded:
     subject: str | None
     body: str
     note: str = ""
+    message_id: str | None = None  # an attached message's own Message-ID, when it has one
 
     def to_json(self) -> dict[str, Any]:
         """The DESIGN.md ``forwarded`` item: from, to, date (ISO 8601 or null), subject, body."""
@@ -321,6 +324,9 @@ _SEPARATOR = re.compile(
     rf"(?:[^:\n]{{0,40}}?{_DASHES}[-=_~— ]*(?P<rest>.*)|[ \t]*)$",
     re.I,
 )
+# Mutt and NeoMutt name the forwarded message's author on the line, then end the body.
+_MUTT_SEPARATOR = re.compile(r"^\s*-{3,}\s*forwarded message from\s.{1,300}?-{3,}\s*$", re.I)
+_MUTT_END = re.compile(r"^\s*-{3,}\s*end forwarded message\s*-{3,}\s*$", re.I)
 _INTRO = re.compile(rf"^\s*\*?(?:{_phrases(_INTRO_PHRASES)})\s*[:：]\*?\s*$", re.I)
 _RULE = re.compile(r"^\s*(?:_{8,}|-{8,}|={8,})\s*$")  # Outlook's line above its block
 
@@ -698,6 +704,8 @@ def _start_at(
     """A forward starting at ``lines[index]``, "stop" at a reply boundary, else None."""
     line = lines[index]
     text = line.text
+    if _MUTT_SEPARATOR.match(text):
+        return _Start(index, _first_filled(lines, index + 1), "separator")
     separator = _SEPARATOR.match(text.replace("İ", "I"))
     if separator:
         if separator.group("original") and context.top and context.reply:
@@ -824,6 +832,8 @@ def _region(raw: list[str], lines: list[_Line], start: _Start) -> tuple[list[str
     depth = lines[first].depth
     end = first
     while end < len(raw):
+        if _MUTT_END.match(lines[end].text):
+            return [_dequote(line, depth) for line in raw[first:end]], end + 1
         if not _blank(lines[end]) and lines[end].depth >= depth:
             end += 1
             continue
@@ -1026,6 +1036,7 @@ def _attached(raw: bytes, note: str) -> list[Forwarded]:
         subject=inner.subject,
         body=body,
         note=note,
+        message_id=inner.message_id if inner.has_message_id else None,
     )
     return [entry, *nested]
 

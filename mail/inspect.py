@@ -3,17 +3,27 @@
 No database is touched, so it shows exactly what the parser sees. The sender's
 time zone is taken from the offset in the Date header (all we know without
 the database); applying a real reply uses the person's own time zone.
+
+``notes`` previews a forward as the notes reader reads it (the same function,
+:func:`workers.notes.understand_notes`): the commands and action items of the
+sender's words and of the forwarded messages people wrote. What Drumbeat wrote is
+known by its templates' phrases, or by the text of ``sent`` (``--sent FILE``), and
+left out. Owners are looked up among the people the message names (its From and
+the forwarded messages' senders); the worker looks them up in the 1:1 and the directory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from mail.classify import classify
-from mail.forward import find_forwards
-from mail.grammar import parse_commands
-from mail.message import parse_message
+from mail.classify import Kind, classify
+from mail.forward import Forwarded, find_forwards
+from mail.grammar import MeetingReport, parse_commands
+from mail.message import ParsedMessage, parse_message
+from mail.notes import ActionItem, Candidate, find_action_items
+from mail.own_words import SentMail
 from mail.reply_text import extract_reply
 
 
@@ -29,9 +39,12 @@ def _zone_of(moment: datetime | None) -> str:
 def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
                     max_updates: int = 100) -> dict[str, Any]:
     """The DESIGN.md contract: message_id, from, subject, date, kind, reply_text,
-    forwarded, commands, errors; at most ``max_updates`` update lines are read, as
-    the worker reads them."""
+    forwarded, commands, errors, and ``notes`` for a forward or mail to notes@ (None
+    otherwise); at most
+    ``max_updates`` update lines are read, as the worker reads them. ``sent_lines``
+    are the lines of the message we sent (a reply's agenda)."""
     parsed = parse_message(raw)
+    forwards = find_forwards(parsed)
     kind = classify(parsed, raw)
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name)
@@ -46,7 +59,59 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
         "date": parsed.date.isoformat() if parsed.date else None,
         "kind": kind.kind.value,
         "reply_text": reply.written,
-        "forwarded": [forward.to_json() for forward in find_forwards(parsed)],
+        "forwarded": [forward.to_json() for forward in forwards],
         "commands": result["commands"],
         "errors": result["errors"],
+        "notes": preview_notes(parsed, sent_lines, max_updates=max_updates)
+        if forwards or kind.kind == Kind.FORWARD or _to_notes(parsed) else None,
     }
+
+
+def _to_notes(parsed: ParsedMessage) -> bool:
+    """Addressed to notes@ (of any domain: inspect does not know ours)."""
+    return any(address.lower().startswith("notes@") for address in [*parsed.to, *parsed.cc])
+
+
+def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
+                  max_updates: int = 100) -> dict[str, Any]:
+    """What the notes reader would apply: its commands and errors, the action items
+    (owners as written), the meeting day it would log, and how many forwarded messages
+    were Drumbeat's own words and left out."""
+    from workers.notes import understand_notes, which_day  # pure; shared with the worker
+
+    moment = parsed.date or datetime.now(UTC)
+    zone = _zone_of(parsed.date)
+    sent = (SentMail(None, "\n".join(sent_lines)),) if sent_lines else ()
+    reading = understand_notes(parsed, sender_name=parsed.from_name or "", timezone=zone,
+                               now=moment, max_updates=max_updates, sent=sent)
+    notes = reading.notes
+    reports = [c for c in reading.commands.commands if isinstance(c, MeetingReport)]
+    agenda_at = notes.agenda.meeting_at if notes.agenda is not None else None
+    day = which_day(reports, notes.forwards, parsed.calendar, moment, zone, agenda_at=agenda_at)
+    people = _people_named(parsed, notes.forwards)
+    items = find_action_items(notes.text, candidates=people, meeting_date=day, timezone=zone,
+                              date_budget=reading.dates)
+    found = reading.commands.to_json()
+    return {"text": notes.text, "day": day.isoformat(), "commands": found["commands"],
+            "errors": found["errors"],
+            "action_items": [_item_json(item, people) for item in items],
+            "drumbeat_wrote": notes.ours}
+
+
+def _people_named(parsed: ParsedMessage, forwards: Sequence[Forwarded]) -> list[Candidate]:
+    """The people with a name and an address in the message's From lines."""
+    named = [(parsed.from_name, parsed.from_addr),
+             *((forward.from_name, forward.from_addr) for forward in forwards)]
+    found: dict[str, str] = {}
+    for name, address in named:
+        if name and address:
+            found.setdefault(address.lower(), name)
+    return [Candidate(key, name, address) for key, (address, name) in enumerate(found.items())]
+
+
+def _item_json(item: ActionItem, people: Sequence[Candidate]) -> dict[str, Any]:
+    owner = next((person for person in people if person.key == item.owner), None)
+    return {"line": item.line, "what": item.what, "owner": item.owner_text,
+            "owner_address": owner.email if owner is not None else None,
+            "due": item.due.isoformat() if item.due else None, "project": item.project,
+            "problem": item.problem}

@@ -693,6 +693,8 @@ def _is_separator(body: str) -> bool:
     stripped = body.strip().strip("*_ \t")
     if stripped.startswith("--"):
         core = stripped.lstrip("- \t").split("--", 1)[0]  # Yahoo goes on after the dashes
+        if core.casefold().startswith("forwarded message from "):  # Mutt, NeoMutt
+            return True
         return any(
             " ".join(part.split()).casefold() in _SEPARATORS
             for part in core.replace("*", "").split("/")

@@ -25,12 +25,36 @@ def test_inspect_prints_the_contract(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert list(data) == ["message_id", "from", "subject", "date", "kind", "reply_text",
-                          "forwarded", "commands", "errors"]
-    assert data["kind"] == "reply" and data["forwarded"] == []
+                          "forwarded", "commands", "errors", "notes"]
+    assert data["kind"] == "reply" and data["forwarded"] == [] and data["notes"] is None
     assert {"type": "task_update", "task": "T-12", "percent": 100, "status": "done",
             "due": None, "note": None} in data["commands"]
     missing = drumbeat({}, "inspect", str(tmp_path / "nope.eml"))
     assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_inspect_previews_a_forward_and_leaves_out_the_sent_agenda(tmp_path: Path) -> None:
+    agenda = (REPO / "tests" / "fixtures" / "replies" / "agenda.txt").read_text(encoding="utf-8")
+    old_agenda = agenda.split("HOW TO REPLY")[0]  # no template phrase: only --sent tells
+    (tmp_path / "agenda.txt").write_text(old_agenda, encoding="utf-8")
+    forward = EmailMessage()
+    forward["From"], forward["To"] = "ben@northwind.example", "notes@drumbeat.example"
+    forward["Subject"], forward["Date"] = "Fwd: agenda", "Wed, 02 Dec 2026 18:30:00 +0100"
+    forward.set_content("with: José\nACTION: Ben to send the memo by Friday\n\n"
+                        "---------- Forwarded message ---------\nFrom: Drumbeat "
+                        "<drumbeat@x.example>\nDate: Wed, Dec 2, 2026 at 8:00 AM\n"
+                        f"Subject: agenda\nTo: ben@northwind.example\n\n{old_agenda}")
+    (tmp_path / "fwd.eml").write_bytes(forward.as_bytes(policy=SMTP))
+
+    blind = drumbeat({}, "inspect", str(tmp_path / "fwd.eml"), "--json")
+    knowing = drumbeat({}, "inspect", str(tmp_path / "fwd.eml"), "--json",
+                       "--sent", str(tmp_path / "agenda.txt"))
+    assert blind.returncode == knowing.returncode == 0, knowing.stderr
+    assert json.loads(blind.stdout)["notes"]["errors"]  # the agenda's task lines, misread
+    notes = json.loads(knowing.stdout)["notes"]
+    assert (notes["commands"], notes["errors"], notes["drumbeat_wrote"]) == ([], [], 1)
+    assert [item["what"] for item in notes["action_items"]] == ["Send the memo"]
+    assert notes["day"] == "2026-12-02"
 
 
 def test_a_reply_over_smtp_is_applied_and_answered(db: Database, tmp_path: Path) -> None:

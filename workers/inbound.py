@@ -167,6 +167,10 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         agenda = _agenda_facts(session, agenda_id)
         token_addresses = _addresses_of(session, agenda.recipient_id) if agenda else None
         sender_facts = (sender.id, sender.name, sender.timezone) if sender else None
+        to_notes = notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
+            or (kind.kind == Kind.FORWARD and agenda is not None)
+        sent = notes.sent_mail_forwarded(session, parsed, sender.id) if sender and to_notes \
+            else ()
     if sender_facts is None:  # a stranger: no DNS lookups spent on them, never answered
         return _Understood(parsed, kind, _stranger(from_address), None, None, None)
     established = establish(stored.raw, token_addresses=token_addresses,
@@ -176,11 +180,12 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         raise SenderCheckDelayed(established.problem or "a DKIM key lookup took too long")
     if established.how == Vouch.NONE:
         return _Understood(parsed, kind, established, sender_id, agenda, None)
-    if notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
-            or (kind.kind == Kind.FORWARD and agenda is not None):
+    if to_notes:  # what Drumbeat wrote and the sender forwarded (``sent``) is left out
         reading = notes.understand_notes(parsed, sender_name=sender_name, timezone=timezone,
                                          now=now,
-                                         max_updates=rt.settings.max_updates_per_message)
+                                         max_updates=rt.settings.max_updates_per_message,
+                                         sent=sent,
+                                         our_addresses=(rt.settings.sender_address,))
         return _Understood(parsed, kind, established, sender_id, agenda, None, notes_read=reading)
     sent_lines = agenda.body_text.splitlines() if agenda else []
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,

@@ -18,12 +18,12 @@ keeps what was done, never the text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mail.answer import AnswerView
@@ -39,6 +39,7 @@ from mail.notes import (
     people_in_subject,
     with_line,
 )
+from mail.own_words import OwnWords, SentMail, sort_forwards
 from mail.reply_text import extract_reply
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
@@ -74,8 +75,10 @@ class _Notes:
     """What the sender gave us: their own words and the forwarded messages."""
 
     own: str
-    forwards: tuple[Forwarded, ...]
+    forwards: tuple[Forwarded, ...]  # the forwarded messages people wrote
     own_truncated: bool = False  # the sender's own text was longer than a reply may be
+    agenda: SentMail | None = None  # a forwarded agenda of ours: evidence of its 1:1
+    ours: int = 0  # forwarded messages Drumbeat wrote, left out (never read as notes)
 
     @property
     def text(self) -> str:
@@ -92,10 +95,50 @@ class _Notes:
         return "\n\n".join(part.strip() for part in parts if part.strip())
 
 
-def read_notes(parsed: ParsedMessage, sender_name: str) -> _Notes:
-    forwards = find_forwards(parsed)
+def read_notes(parsed: ParsedMessage, sender_name: str, *, sent: Sequence[SentMail] = (),
+               our_addresses: Sequence[str] = ()) -> _Notes:
+    """The sender's words and the forwarded messages people wrote; what Drumbeat wrote
+    (``sent``: the stored messages that may be forwarded here) is left out."""
+    words = own_words(parsed, sent=sent, our_addresses=our_addresses)
     own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender_name)
-    return _Notes(own.text, forwards, own.truncated)
+    return _Notes(own.text, words.people, own.truncated, words.agenda, len(words.ours))
+
+
+def own_words(parsed: ParsedMessage, *, sent: Sequence[SentMail] = (),
+              our_addresses: Sequence[str] = ()) -> OwnWords:
+    """The message's forwards, sorted into people's and ours (``mail.own_words``)."""
+    return sort_forwards(find_forwards(parsed), sent, our_addresses=our_addresses)
+
+
+_SENT_LOOKED_AT = 20  # stored messages compared with the forwards of one message
+AGENDA_KIND = "agenda"  # OutboundMessage.kind of an agenda (workers.agendas.AGENDA)
+
+
+def sent_mail_forwarded(session: Session, parsed: ParsedMessage, sender_id: int
+                        ) -> tuple[SentMail, ...]:
+    """The stored messages that may be among ``parsed``'s forwards: those whose
+    Message-ID an attached message carries, and those we sent the sender around the
+    forwarded messages' dates (an inline forward keeps only a date and the text).
+    Read before the transaction; :func:`mail.own_words.sort_forwards` decides."""
+    forwards = find_forwards(parsed)
+    if not forwards:
+        return ()
+    ids = [forward.message_id for forward in forwards if forward.message_id]
+    dates = [moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+             for moment in (forward.date for forward in forwards) if moment is not None]
+    mine = OutboundMessage.recipient_id == sender_id
+    if dates:
+        mine = mine & OutboundMessage.created_at.between(
+            min(dates) - timedelta(days=7), max(dates) + timedelta(days=1))
+    wanted = or_(OutboundMessage.message_id.in_(ids[:_SENT_LOOKED_AT]), mine) if ids else mine
+    rows = session.execute(
+        select(OutboundMessage.message_id, OutboundMessage.body_text, OutboundMessage.kind,
+               OutboundMessage.context)
+        .where(wanted, OutboundMessage.body_text.is_not(None))
+        .order_by(case((OutboundMessage.kind == AGENDA_KIND, 0), else_=1),  # answers are many
+                  OutboundMessage.id.desc()).limit(_SENT_LOOKED_AT))
+    return tuple(SentMail(message_id, text or "", kind, dict(context or {}))
+                 for message_id, text, kind, context in rows)
 
 
 @dataclass(frozen=True)
@@ -109,10 +152,13 @@ class NotesReading:
 
 
 def understand_notes(parsed: ParsedMessage, *, sender_name: str, timezone: str | None,
-                     now: datetime, max_updates: int = 100) -> NotesReading:
+                     now: datetime, max_updates: int = 100, sent: Sequence[SentMail] = (),
+                     our_addresses: Sequence[str] = ()) -> NotesReading:
     """Everything about the notes that needs no database: pure, and run outside the
-    transaction so slow notes never hold a lock."""
-    notes = read_notes(parsed, sender_name)
+    transaction so slow notes never hold a lock. ``sent`` and ``our_addresses`` tell
+    Drumbeat's own forwarded words, which are never read (``drumbeat inspect`` reads
+    with the same function, knowing our words by their shape only)."""
+    notes = read_notes(parsed, sender_name, sent=sent, our_addresses=our_addresses)
     dates = DateBudget()
     commands = parse_commands(notes.text, message_date=parsed.date or now, timezone=timezone,
                               max_updates=max_updates, truncated=notes.truncated,
@@ -143,9 +189,11 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     assert manager is not None and employee is not None
     reports = [c for c in commands.commands if isinstance(c, MeetingReport)]
     day = which_day(reports, notes.forwards, parsed.calendar, row.received_at or now,
-                    manager.timezone)
+                    manager.timezone, agenda_at=_agenda_meeting(notes, pair))
     others = [c for c in commands.commands if not isinstance(c, MeetingReport)]
-    meeting_line = reports[:1] or [MeetingReport(held=True, on=day, line="(your notes)")]
+    meeting_line = [replace(report, on=day) if report.held and report.on is None else report
+                    for report in reports[:1]] or [MeetingReport(held=True, on=day,
+                                                                 line="(your notes)")]
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair)
     outcome = applier.apply([*meeting_line, *others])
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
@@ -168,8 +216,18 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
               "tasks_created": made,
               "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood,
-              "action_items": len(items), "forwards": len(notes.forwards)}
+              "action_items": len(items), "forwards": len(notes.forwards),
+              "ours_left_out": notes.ours}
     return result, view
+
+
+def _agenda_meeting(notes: _Notes, pair: Pair) -> datetime | None:
+    """The 1:1 a forwarded agenda names, when it is this pair's."""
+    agenda = notes.agenda
+    if agenda is None or (int(agenda.context["manager_id"]), int(agenda.context["employee_id"])
+                          ) != (pair.manager_id, pair.employee_id):
+        return None
+    return agenda.meeting_at
 
 
 # --- which 1:1 -----------------------------------------------------------------------
@@ -200,12 +258,18 @@ def which_pair(session: Session, sender: Person, agenda: OutboundMessage | None,
                now: datetime | None = None,
                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS
                ) -> tuple[Pair | None, str]:
-    """The 1:1 the notes are about: the agenda's token, then a ``with:`` line, the
-    forwarded messages' people, the subject, a calendar invitation, or the only pair
-    the sender has. Ambiguous or unknown: None and the question to ask."""
+    """The 1:1 the notes are about: the agenda's token, then a ``with:`` line, a
+    forwarded agenda of the sender's, the forwarded messages' people, the subject, a
+    calendar invitation, or the only pair the sender has. Ambiguous or unknown: None
+    and the question to ask."""
+    moment = now or datetime.combine(today, time.min, UTC)
     if agenda is not None and agenda.context:
-        moment = now or datetime.combine(today, time.min, UTC)
         return pair_from_agenda(agenda.context, moment,
+                                meeting_lines_days=meeting_lines_days), ""
+    forwarded = notes.agenda
+    if forwarded is not None and not with_line(notes.own) and sender.id in (
+            forwarded.context.get("manager_id"), forwarded.context.get("employee_id")):
+        return pair_from_agenda(forwarded.context, moment,
                                 meeting_lines_days=meeting_lines_days), ""
     people = counterparts(session, sender, today)
     if not people:
@@ -280,13 +344,17 @@ def _ask(named: str | None, found: Sequence[Candidate], candidates: Sequence[Can
 
 
 def which_day(reports: Sequence[MeetingReport], forwards: Sequence[Forwarded],
-              calendar: Sequence[str], received: datetime, timezone: str) -> date:
-    """The ``met:`` line, else the forwarded message's date, else the calendar
-    invitation's start, else the day received; in the manager's time zone."""
+              calendar: Sequence[str], received: datetime, timezone: str, *,
+              agenda_at: datetime | None = None) -> date:
+    """The ``met:`` line, else the 1:1 a forwarded agenda names (``agenda_at``), else
+    the forwarded message's date, else the calendar invitation's start, else the day
+    received; in the manager's time zone."""
     zone = ZoneInfo(timezone)
     for report in reports:
         if report.on is not None:
             return report.on
+    if agenda_at is not None:
+        return agenda_at.astimezone(zone).date() if agenda_at.tzinfo else agenda_at.date()
     for forward in forwards:
         if forward.date is not None:
             moment = forward.date

@@ -238,6 +238,12 @@ class Settings(BaseSettings):
                                  "2001:db8::/32") from exc
         return value
 
+    @field_validator("smtpd_tls_cert", "smtpd_tls_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty variable (``DRUMBEAT_SMTPD_TLS_CERT=``) means no file, not ``.``."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """DRUMBEAT_TRUSTED_RELAYS as networks (validated at start-up)."""

@@ -163,6 +163,7 @@ def test_unusable_tls_settings_are_one_sentence_each(tmp_path: Path,
         with pytest.raises(TlsSetupError, match=words):
             door_tls(settings_for(tmp_path, **overrides))
     assert door_tls(settings_for(tmp_path)) is None
+    assert door_tls(settings_for(tmp_path, smtpd_tls_cert=" ", smtpd_tls_key="")) is None
 
 
 def drumbeat_path() -> str:

@@ -72,9 +72,12 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
             path.read_bytes()
         except OSError as error:
             raise TlsSetupError(f"{setting}={path}: cannot be read ({error.strerror}).") from None
+    if b"ENCRYPTED" in key.read_bytes()[:4096]:  # PKCS#8 or the older Proc-Type header
+        raise TlsSetupError(f"DRUMBEAT_SMTPD_TLS_KEY={key} is protected by a passphrase; "
+                            "the intake starts unattended, so give it the key without one.")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        context.load_cert_chain(certfile=str(cert), keyfile=str(key))
+    try:  # never OpenSSL's passphrase prompt on the terminal
+        context.load_cert_chain(certfile=str(cert), keyfile=str(key), password=b"")
     except ssl.SSLError as error:
         reason = error.reason or str(error)
         if "KEY_VALUES_MISMATCH" in reason.upper():

@@ -49,6 +49,16 @@ def self_signed(folder: Path, names: tuple[str, ...] = ("acme.example",),
     return files
 
 
+def with_passphrase(files: CertificateFiles, passphrase: bytes = b"secret") -> Path:
+    """The certificate's key written again, encrypted with a passphrase."""
+    key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
+    path = files.key.with_suffix(".encrypted.key")
+    path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase)))
+    return path
+
+
 def other_key(folder: Path, stem: str = "other") -> Path:
     """A private key that belongs to no certificate here."""
     path = folder / f"{stem}.key"

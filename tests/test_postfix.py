@@ -120,47 +120,49 @@ def site() -> Iterator[Site]:
     root.chmod(0o755)
     intake_port = free_port()
     certificate = self_signed(root, (f"mx.{DOMAIN}", DOMAIN))
-    with empty_postgres_schema("drumbeat_postfix") as schema:
-        direct = postgres_url(schema)
-        database = TcpProxy((make_url(POSTGRES_URL).host or "127.0.0.1",
-                             make_url(POSTGRES_URL).port or 5432)).start()
-        through_proxy = make_url(direct).set(host="127.0.0.1", port=database.port)
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRUMBEAT_")},
-               "PYTHONUNBUFFERED": "1", "DRUMBEAT_MAIL_DOMAIN": DOMAIN,
-               "DRUMBEAT_SECRET_KEY": "postfix-test-secret",
-               "DRUMBEAT_DATABASE_URL": direct, "DRUMBEAT_MAILDIR": str(root / "maildir"),
-               "DRUMBEAT_AGENDA_LEAD_HOURS": "168", "DRUMBEAT_SMTPD_PORT": str(intake_port),
-               "DRUMBEAT_SMTPD_TLS_CERT": str(certificate.cert),
-               "DRUMBEAT_SMTPD_TLS_KEY": str(certificate.key),
-               "DRUMBEAT_SMTPD_REQUIRE_TLS": "true"}
-        intake = Topology(env, root)
-        engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-        postfix = Postfix(root / "postfix", free_port(), DOMAIN, intake_port, tls_to_next=True)
-        try:
-            intake.run("migrate", "db", "upgrade")
-            intake.run("import-people", "import", "people", str(EXAMPLES / "people.csv"))
-            intake.run("import-plan", "import", "plan", str(EXAMPLES / "plan.yaml"))
-            intake.run("scheduler", "scheduler", "--once", "--now", NOW)  # into the Maildir
-            intake.env = {**env, "DRUMBEAT_DATABASE_URL":
-                          through_proxy.render_as_string(hide_password=False)}
-            smtpd = intake.start("smtpd", "smtpd")
-            wait_for("the intake", lambda: "with STARTTLS" in smtpd.output(), intake, 60)
+    try:
+        with empty_postgres_schema("drumbeat_postfix") as schema:
+            direct = postgres_url(schema)
+            database = TcpProxy((make_url(POSTGRES_URL).host or "127.0.0.1",
+                                 make_url(POSTGRES_URL).port or 5432)).start()
+            through_proxy = make_url(direct).set(host="127.0.0.1", port=database.port)
+            env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRUMBEAT_")},
+                   "PYTHONUNBUFFERED": "1", "DRUMBEAT_MAIL_DOMAIN": DOMAIN,
+                   "DRUMBEAT_SECRET_KEY": "postfix-test-secret",
+                   "DRUMBEAT_DATABASE_URL": direct, "DRUMBEAT_MAILDIR": str(root / "maildir"),
+                   "DRUMBEAT_AGENDA_LEAD_HOURS": "168", "DRUMBEAT_SMTPD_PORT": str(intake_port),
+                   "DRUMBEAT_SMTPD_TLS_CERT": str(certificate.cert),
+                   "DRUMBEAT_SMTPD_TLS_KEY": str(certificate.key),
+                   "DRUMBEAT_SMTPD_REQUIRE_TLS": "true"}
+            intake = Topology(env, root)
+            engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+            postfix = Postfix(root / "postfix", free_port(), DOMAIN, intake_port, tls_to_next=True)
             try:
-                postfix.start()
-            except RuntimeError as exc:
-                service_missing("Postfix", exc)
-            sent = [parse(m.as_bytes()) for m in mailbox.Maildir(root / "maildir",
-                                                                 create=False)]
-            yield Site(postfix, intake, engine, database, agendas_of(engine, sent))
-        except BaseException:
-            print(intake.report(), "\n----- postfix -----\n", postfix.tail())
-            raise
-        finally:
-            postfix.stop()
-            intake.stop()
-            database.stop()
-            engine.dispose()
-    shutil.rmtree(root, ignore_errors=True)
+                intake.run("migrate", "db", "upgrade")
+                intake.run("import-people", "import", "people", str(EXAMPLES / "people.csv"))
+                intake.run("import-plan", "import", "plan", str(EXAMPLES / "plan.yaml"))
+                intake.run("scheduler", "scheduler", "--once", "--now", NOW)  # into the Maildir
+                intake.env = {**env, "DRUMBEAT_DATABASE_URL":
+                              through_proxy.render_as_string(hide_password=False)}
+                smtpd = intake.start("smtpd", "smtpd")
+                wait_for("the intake", lambda: "with STARTTLS" in smtpd.output(), intake, 60)
+                try:
+                    postfix.start()
+                except RuntimeError as exc:
+                    service_missing("Postfix", exc)
+                sent = [parse(m.as_bytes()) for m in mailbox.Maildir(root / "maildir",
+                                                                     create=False)]
+                yield Site(postfix, intake, engine, database, agendas_of(engine, sent))
+            except BaseException:
+                print(intake.report(), "\n----- postfix -----\n", postfix.tail())
+                raise
+            finally:
+                postfix.stop()
+                intake.stop()
+                database.stop()
+                engine.dispose()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def delivered_lines(site: Site, message_id: str) -> list[str]:

@@ -27,7 +27,7 @@ from mail.door_tls import DoorTls, TlsSetupError, door_tls
 from mail.smtpd import IntakeController, IntakeHandler
 from models import InboundMessage
 from models.db import make_engine
-from tests.certificates import CertificateFiles, other_key, self_signed
+from tests.certificates import CertificateFiles, other_key, self_signed, with_passphrase
 from tests.conftest import Database
 from tests.relay import free_port
 from workers.intake import RawStore
@@ -158,6 +158,8 @@ def test_unusable_tls_settings_are_one_sentence_each(tmp_path: Path,
         "needs DRUMBEAT_SMTPD_TLS_CERT": {"smtpd_require_tls": True},
         "are not a PEM certificate": {"smtpd_tls_cert": certificate.key,
                                       "smtpd_tls_key": certificate.key},
+        "protected by a passphrase": {"smtpd_tls_cert": certificate.cert,
+                                      "smtpd_tls_key": with_passphrase(certificate)},
     }
     for words, overrides in cases.items():
         with pytest.raises(TlsSetupError, match=words):
@@ -190,6 +192,35 @@ def test_the_commands_stop_at_start_on_a_bad_certificate_path(
     assert "Traceback" not in done.stderr + done.stdout
 
 
+def test_serve_offers_starttls_and_requires_it_outside_the_relays(
+        tmp_path: Path, certificate: CertificateFiles) -> None:
+    env = command_env(tmp_path, DRUMBEAT_SMTPD_TLS_CERT=str(certificate.cert),
+                      DRUMBEAT_SMTPD_TLS_KEY=str(certificate.key),
+                      DRUMBEAT_SMTPD_REQUIRE_TLS="true", DRUMBEAT_TRUSTED_RELAYS="10.0.0.0/8")
+    port = int(env["DRUMBEAT_SMTPD_PORT"])
+    server = subprocess.Popen([drumbeat_path(), "serve", "--drain", "1"], env=env,
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    assert server.stdout is not None
+    try:
+        started = next((line for line in server.stdout if "drumbeat serving" in line), "")
+        assert "with STARTTLS (required outside DRUMBEAT_TRUSTED_RELAYS)" in started
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            assert client.mail(SENDER)[0] == 530
+            client.starttls(context=unchecked())
+            client.ehlo()
+            client.sendmail(SENDER, [TO], message(5))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    engine = make_engine(env["DRUMBEAT_DATABASE_URL"])
+    with engine.connect() as conn:
+        assert list(conn.scalars(select(InboundMessage.message_id))) == [
+            "<tls-5@mail.example>"]
+    engine.dispose()
+
+
 # --- doctor ------------------------------------------------------------------------------------
 
 def doctor(tmp_path: Path, files: CertificateFiles | None, key: Path | None = None,
@@ -211,7 +242,7 @@ def test_doctor_on_the_certificate(tmp_path: Path) -> None:
     expired = doctor(tmp_path, self_signed(tmp_path, (DOMAIN,), expired_days_ago=3, stem="e"))
     assert expired.status == FAIL and expired.failed and "expired on" in expired.detail
 
-    soon = doctor(tmp_path, self_signed(tmp_path, (DOMAIN,), valid_days=5.5, stem="s"))
+    soon = doctor(tmp_path, self_signed(tmp_path, (DOMAIN,), valid_days=5.2, stem="s"))
     assert soon.status == WARN and not soon.failed and "expires in 5 day(s)" in soon.detail
 
     elsewhere = doctor(tmp_path, self_signed(tmp_path, ("mx.other.example",), 90, stem="o"))

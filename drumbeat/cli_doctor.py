@@ -431,6 +431,52 @@ def check_intake_port(settings: Settings) -> Check:
                  "under another DRUMBEAT_MAIL_DOMAIN, use the same settings here).")
 
 
+CERTIFICATE_WARN_DAYS = 14
+
+
+def check_intake_tls(settings: Settings) -> Check:
+    """The intake's STARTTLS certificate: readable, its key, its expiry, its names."""
+    from datetime import UTC, datetime
+
+    from mail.door_tls import TlsSetupError, certificate_facts, door_tls
+
+    name = "intake STARTTLS"
+    try:
+        tls = door_tls(settings)
+    except TlsSetupError as problem:
+        return Check(name, FAIL, f"{problem}".removesuffix(".") + "; the intake will not start.",
+                     "point DRUMBEAT_SMTPD_TLS_CERT and DRUMBEAT_SMTPD_TLS_KEY at the PEM "
+                     "certificate (chain) and its private key, readable by this user.")
+    if tls is None:
+        return Check(name, SKIP, "no certificate set (DRUMBEAT_SMTPD_TLS_CERT, _KEY): the "
+                     "intake offers no STARTTLS.", essential=False)
+    assert settings.smtpd_tls_cert is not None
+    facts = certificate_facts(settings.smtpd_tls_cert)
+    days = facts.days_left(datetime.now(UTC))
+    until = f"{facts.not_after:%Y-%m-%d %H:%M} UTC"
+    names = ", ".join(facts.names) or "no names"
+    if days <= 0:
+        return Check(name, FAIL, f"the certificate for {names} expired on {until}.",
+                     "renew it (or point DRUMBEAT_SMTPD_TLS_CERT at the renewed one) and "
+                     "restart the intake.")
+    required = (" STARTTLS is required outside DRUMBEAT_TRUSTED_RELAYS." if tls.required
+                else "")
+    if not facts.covers(settings.mail_domain):
+        return Check(name, WARN, f"the certificate covers {names}, not "
+                     f"{settings.mail_domain} (DRUMBEAT_MAIL_DOMAIN); valid until {until}."
+                     + required,
+                     "fine when senders reach the intake under one of those names (the MX "
+                     "host); otherwise use a certificate that names the mail domain.",
+                     essential=False)
+    if days < CERTIFICATE_WARN_DAYS:
+        return Check(name, WARN, f"the certificate for {names} expires in {days:.0f} "
+                     f"day(s), on {until}." + required,
+                     "renew it before then and restart the intake (it reads the files at "
+                     "start).", essential=False)
+    return Check(name, OK, f"certificate for {names}, key matches, valid until {until}."
+                 + required)
+
+
 def _smtp_banner(family: int, address: tuple[object, ...]) -> str | None:
     host = str(address[0])
     if host in ("0.0.0.0", "::"):
@@ -450,7 +496,7 @@ def _smtp_banner(family: int, address: tuple[object, ...]) -> str | None:
 
 CHECKS: tuple[Callable[[Settings], Check], ...] = (
     check_database, check_broker, check_outgoing, check_imap, check_domain, check_mx,
-    check_secret, check_sender_policy, check_intake_port)
+    check_secret, check_sender_policy, check_intake_port, check_intake_tls)
 
 
 def run_checks(settings: Settings | None = None) -> list[Check]:

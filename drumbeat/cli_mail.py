@@ -21,6 +21,7 @@ from drumbeat.settings import Settings, get_settings
 from workers.nudges import BatchNudger
 
 if TYPE_CHECKING:
+    from mail.door_tls import DoorTls
     from models.mailbox import InboundMessage
 
 inbox_app = typer.Typer(help="Inbound messages: what came in and what became of it.",
@@ -253,6 +254,26 @@ def preview(
         typer.echo(f"HTML written to {html}")
 
 
+def door_tls_or_exit(settings: Settings) -> DoorTls | None:
+    """The intake's STARTTLS from the settings; unusable settings stop the command at
+    start with one sentence (exit 2), before anything listens."""
+    from mail.door_tls import TlsSetupError, door_tls
+
+    try:
+        return door_tls(settings)
+    except TlsSetupError as problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from None
+
+
+def starttls_words(tls: DoorTls | None) -> str:
+    """How the start line says what the door offers."""
+    if tls is None:
+        return ""
+    return (" with STARTTLS (required outside DRUMBEAT_TRUSTED_RELAYS)" if tls.required
+            else " with STARTTLS")
+
+
 def smtpd(
     host: Annotated[str | None, typer.Option(help="Address to listen on "
                                              "(default DRUMBEAT_SMTPD_HOST).")] = None,
@@ -264,7 +285,8 @@ def smtpd(
     are accepted; messages over DRUMBEAT_MAX_MESSAGE_BYTES get 552; if the
     database is unreachable the answer is 451, so the sender tries again.
     DRUMBEAT_SMTPD_MAX_SESSIONS, _MAX_RECIPIENTS and _SESSION_SECONDS bound what
-    one client can take (421, 452, 421).
+    one client can take (421, 452, 421). With DRUMBEAT_SMTPD_TLS_CERT and _KEY it
+    offers STARTTLS (required outside the trusted relays with _REQUIRE_TLS).
     """
     from mail.smtpd import IntakeController, IntakeHandler, SessionLimits
     from models.db import make_engine
@@ -272,6 +294,7 @@ def smtpd(
 
     settings = get_settings()
     require_key(settings)
+    tls = door_tls_or_exit(settings)
     _configure_logging()
     _serve_health(settings)
     store = RawStore(make_engine(settings.database_url, pre_ping=False))
@@ -281,12 +304,12 @@ def smtpd(
                       limits=SessionLimits.from_settings(settings)),
         hostname=host or settings.smtpd_host,
         port=port or settings.smtpd_port, data_size_limit=settings.max_message_bytes,
-        decode_data=False, enable_SMTPUTF8=True, server_hostname=settings.mail_domain)
+        decode_data=False, enable_SMTPUTF8=True, server_hostname=settings.mail_domain, tls=tls)
     stop = threading.Event()
     _stop_on_signals(stop)
     controller.start()
     typer.echo(f"receiving mail for @{settings.mail_domain} on "
-               f"{controller.hostname}:{controller.port}; Ctrl-C to stop")
+               f"{controller.hostname}:{controller.port}{starttls_words(tls)}; Ctrl-C to stop")
     wait_for_stop(stop)
     controller.stop()
     on_stored.close()

@@ -35,7 +35,8 @@ def serve(
     """Run everything in one process: SMTP intake, workers and the scheduler.
 
     On the embedded default (SQLite, in-process broker, outgoing mail to the local
-    Maildir) nothing else is needed. Ctrl-C stops it cleanly; nothing accepted is
+    Maildir) nothing else is needed. DRUMBEAT_SMTPD_TLS_CERT and _KEY add STARTTLS
+    to the intake, as for `drumbeat smtpd`. Ctrl-C stops it cleanly; nothing accepted is
     lost, and the next start picks up where this one stopped.
     """
     from dramatiq.brokers.stub import StubBroker
@@ -44,6 +45,8 @@ def serve(
         _configure_logging,
         _start_workers,
         _stop_on_signals,
+        door_tls_or_exit,
+        starttls_words,
         wait_for_stop,
     )
     from drumbeat.health import start_health_server
@@ -58,6 +61,7 @@ def serve(
 
     settings = get_settings()
     key_source = use_own_key_if_unset(settings)
+    tls = door_tls_or_exit(settings)
     _configure_logging()
     start_health_server(settings)
     engine = make_engine(settings.database_url)
@@ -71,13 +75,14 @@ def serve(
                       limits=SessionLimits.from_settings(settings)),
         hostname=settings.smtpd_host, port=port or settings.smtpd_port,
         data_size_limit=settings.max_message_bytes, decode_data=False, enable_SMTPUTF8=True,
-        server_hostname=settings.mail_domain)
+        server_hostname=settings.mail_domain, tls=tls)
     stop = threading.Event()
     _stop_on_signals(stop)
     controller.start()
     where = settings.smtp_host or str(settings.maildir)
     typer.echo(f"drumbeat serving @{settings.mail_domain}: SMTP intake on "
-               f"{controller.hostname}:{controller.port}, outgoing mail to {where}, "
+               f"{controller.hostname}:{controller.port}{starttls_words(tls)}, "
+               f"outgoing mail to {where}, "
                f"{requeued} left-over items queued again; reply addresses signed with "
                f"{key_source}; Ctrl-C to stop", err=False)
     ticker = threading.Thread(target=beat.run, name="scheduler", daemon=True, args=(

@@ -128,6 +128,17 @@ class Settings(BaseSettings):
     smtpd_session_seconds: float = Field(
         default=300, gt=0, description="The longest one SMTP session may last, however busy.",
     )
+    smtpd_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate (chain) the intake offers with STARTTLS; "
+        "set with DRUMBEAT_SMTPD_TLS_KEY. Unset: no STARTTLS.",
+    )
+    smtpd_tls_key: Path | None = Field(
+        default=None, description="PEM private key of DRUMBEAT_SMTPD_TLS_CERT.",
+    )
+    smtpd_require_tls: bool = Field(
+        default=False, description="Clients outside DRUMBEAT_TRUSTED_RELAYS must STARTTLS "
+        "before MAIL (530 otherwise); trusted relays may still send in the clear.",
+    )
     meeting_lines_days: int = Field(
         default=14, ge=0, description="Days after an agenda's period closes that its met: and "
         "skip: lines still apply (its task lines keep working).",
@@ -226,6 +237,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a network, e.g. 10.0.0.0/8 or "
                                  "2001:db8::/32") from exc
         return value
+
+    @field_validator("smtpd_tls_cert", "smtpd_tls_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty variable (``DRUMBEAT_SMTPD_TLS_CERT=``) means no file, not ``.``."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -12,7 +12,9 @@ open sessions a new one is answered 421 and closed, recipients beyond a number
 per message get 452, and a session ends (421) at an absolute deadline however
 busy it keeps itself, so a client trickling bytes cannot hold a session forever.
 The client's IP address goes with each message to storage: it is what
-DRUMBEAT_TRUSTED_RELAYS checks.
+DRUMBEAT_TRUSTED_RELAYS checks. With a certificate (:class:`~mail.door_tls.DoorTls`)
+the door offers STARTTLS, and can require it before MAIL from clients outside
+the trusted relays (530).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 if TYPE_CHECKING:
     from drumbeat.settings import Settings
+    from mail.door_tls import DoorTls
 
 log = logging.getLogger("drumbeat.smtpd")
 
@@ -187,15 +190,19 @@ class IntakeHandler:
 
 
 class LimitedSMTP(SMTP):
-    """aiosmtpd's SMTP protocol with the door's session cap and absolute deadline.
+    """aiosmtpd's SMTP protocol with the door's session cap and absolute deadline, and
+    STARTTLS required or not by who the client is.
 
     ``open_sessions`` is shared by every session of one server (they all run on its
     event loop); aiosmtpd's own idle timeout still applies between commands.
     """
 
     def __init__(self, handler: Any, *, limits: SessionLimits, open_sessions: set[SMTP],
-                 **kwargs: Any) -> None:
+                 tls: DoorTls | None = None, **kwargs: Any) -> None:
+        if tls is not None:
+            kwargs["tls_context"] = tls.context
         super().__init__(handler, **kwargs)
+        self.tls = tls
         self.limits = limits
         self.open_sessions = open_sessions
         self._refused = False
@@ -216,6 +223,9 @@ class LimitedSMTP(SMTP):
             return
         self.open_sessions.add(self)
         super().connection_made(transport)
+        if self.tls is not None:  # aiosmtpd answers 530 to anything but EHLO/STARTTLS/QUIT
+            self.require_starttls = self.tls.required_for(
+                peer_address_of(transport.get_extra_info("peername")))
         self._deadline = self.loop.call_later(self.limits.session_seconds, self._time_is_up)
 
     def _time_is_up(self) -> None:
@@ -245,12 +255,15 @@ class LimitedSMTP(SMTP):
 
 
 class IntakeController(Controller):
-    """aiosmtpd's Controller serving :class:`LimitedSMTP` with the handler's limits."""
+    """aiosmtpd's Controller serving :class:`LimitedSMTP` with the handler's limits and,
+    given ``tls``, STARTTLS."""
 
-    def __init__(self, handler: IntakeHandler, **kwargs: Any) -> None:
+    def __init__(self, handler: IntakeHandler, *, tls: DoorTls | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
+        self.tls = tls
         self.open_sessions: set[SMTP] = set()
 
     def factory(self) -> SMTP:
         return LimitedSMTP(self.handler, limits=self.handler.limits,
-                           open_sessions=self.open_sessions, **self.SMTP_kwargs)
+                           open_sessions=self.open_sessions, tls=self.tls, **self.SMTP_kwargs)

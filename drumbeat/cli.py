@@ -204,8 +204,8 @@ def status(
     from drumbeat.status import render_cascade, render_person
     from models.queries import person_by_address
 
-    day = _parse_day(today) if today is not None else \
-        drumbeat_now().astimezone(cli_zone(tz)).date()
+    zone = cli_zone(tz)
+    day = _parse_day(today) if today is not None else drumbeat_now().astimezone(zone).date()
     engine = _ready_engine()
     with session_factory(engine)() as session:
         if person is None:

@@ -15,11 +15,13 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from drumbeat.display import TZ_HELP
 from drumbeat.settings import Settings, get_settings
 from models.db import make_engine, session_factory, unit_of_work
 from models.importing.load_people import Defaults, load_people
@@ -49,7 +51,7 @@ class Abort(typer.Exit):
     """Stop with a message on stderr and exit status 1 (never a traceback)."""
 
     def __init__(self, message: str) -> None:
-        err.print(f"[red]error:[/red] {message}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
         super().__init__(1)
 
 
@@ -194,12 +196,16 @@ def status(
         "--person", "-p", help="Show one person's tasks and check-ins (email or alias).")] = None,
     today: Annotated[str | None, typer.Option(
         "--today", help="Pretend today is this date (YYYY-MM-DD).")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help=TZ_HELP)] = None,
 ) -> None:
-    """Show the strategy cascade with progress, or one person's page."""
+    """Show the strategy cascade with progress, or one person's page. "Today" (what is
+    overdue) is Drumbeat's clock's date in --tz or DRUMBEAT_DEFAULT_TIMEZONE."""
+    from drumbeat.display import cli_zone, drumbeat_now
     from drumbeat.status import render_cascade, render_person
     from models.queries import person_by_address
 
-    day = _parse_day(today)
+    zone = cli_zone(tz)
+    day = _parse_day(today) if today is not None else drumbeat_now().astimezone(zone).date()
     engine = _ready_engine()
     with session_factory(engine)() as session:
         if person is None:
@@ -211,9 +217,7 @@ def status(
         out.print(render_person(session, found, day, get_settings().fiscal_year_start_month))
 
 
-def _parse_day(text: str | None) -> date:
-    if text is None:
-        return date.today()
+def _parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:

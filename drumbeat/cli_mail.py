@@ -16,6 +16,7 @@ import dramatiq
 import typer
 from dramatiq.brokers.stub import StubBroker
 
+from drumbeat.display import TZ_HELP
 from drumbeat.secret_key import require_key
 from drumbeat.settings import Settings, get_settings
 from workers.nudges import BatchNudger
@@ -163,6 +164,7 @@ def scheduler(
     `drumbeat worker` processes do the work.
     """
     from workers import scheduler as beat
+    from workers.runtime import runtime
 
     settings = get_settings()
     require_key(settings)
@@ -176,7 +178,8 @@ def scheduler(
     broker, running = _start_workers(settings, threads=2, embedded_only=True)
     stop = threading.Event()
     _stop_on_signals(stop)
-    clock = (lambda: moment) if moment else (lambda: datetime.now(UTC))
+    clock = (lambda: moment) if moment else runtime().clock  # Drumbeat's, as the workers'
+
     ticks = beat.run(clock, interval or settings.scheduler_interval_seconds, stop, once=once)
     if running is not None:
         if isinstance(broker, StubBroker):
@@ -213,6 +216,7 @@ def preview(
 ) -> None:
     """Print the next agendas this person will get, without sending anything."""
 
+    from drumbeat.display import drumbeat_now
     from mail.render import render_agenda
     from models.checkins import next_slot
     from models.db import make_engine, session_factory
@@ -222,7 +226,7 @@ def preview(
 
     settings = get_settings()
     require_key(settings)
-    moment = _parse_now(now) or datetime.now(UTC)
+    moment = _parse_now(now) or drumbeat_now()
     with session_factory(make_engine(settings.database_url))() as session:
         person = person_by_address(session, email)
         if person is None:
@@ -291,14 +295,16 @@ def smtpd(
     from mail.smtpd import IntakeController, IntakeHandler, SessionLimits
     from models.db import make_engine
     from workers.intake import RawStore
+    from workers.runtime import runtime
 
     settings = get_settings()
     require_key(settings)
     tls = door_tls_or_exit(settings)
     _configure_logging()
     _serve_health(settings)
-    store = RawStore(make_engine(settings.database_url, pre_ping=False))
     on_stored, running = _batched_processing(settings)
+    store = RawStore(make_engine(settings.database_url, pre_ping=False),
+                     clock=runtime().clock)  # Drumbeat's clock, as the workers'
     controller = IntakeController(
         IntakeHandler(settings.mail_domain, store, on_stored,
                       limits=SessionLimits.from_settings(settings)),
@@ -329,6 +335,7 @@ def imap_poll(
     from mail.imap import ImapAccount
     from models.db import make_engine, session_factory
     from workers import imap_poller
+    from workers.runtime import runtime
 
     settings = get_settings()
     if not (settings.imap_host and settings.imap_username):
@@ -348,7 +355,7 @@ def imap_poll(
     try:
         if once:
             result = imap_poller.poll_once(sessions, account, on_stored,
-                                           settings.max_message_bytes)
+                                           settings.max_message_bytes, clock=runtime().clock)
             typer.echo(f"{result.stored} new, {result.duplicates} already stored"
                        + (f", {result.too_large} too large (see drumbeat inbox --status "
                           "rejected)" if result.too_large else ""))
@@ -356,7 +363,7 @@ def imap_poll(
         stop = threading.Event()
         _stop_on_signals(stop)
         imap_poller.run(sessions, account, settings.imap_interval_seconds, stop, on_stored,
-                        max_message_bytes=settings.max_message_bytes)
+                        max_message_bytes=settings.max_message_bytes, clock=runtime().clock)
     finally:
         _drain(running)
 
@@ -398,30 +405,35 @@ def inbox_list(
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     status: Annotated[str | None, typer.Option(
         help="Only received, applied, rejected or failed.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help=TZ_HELP)] = None,
 ) -> None:
     """List recent inbound messages with their outcome and how the sender was established
-    (`how`: token, dkim, mta, relay or none); `drumbeat inbox show ID` prints one."""
+    (`how`: token, dkim, mta, relay or none); `drumbeat inbox show ID` prints one.
+    Times are on Drumbeat's clock, in --tz or DRUMBEAT_DEFAULT_TIMEZONE."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.console import Console
     from rich.table import Table
     from sqlalchemy import select
 
-    from drumbeat.display import safe_text
+    from drumbeat.display import cli_zone, safe_text, shown_time
     from models.db import make_engine, session_factory
     from models.mailbox import InboundMessage
 
+    zone = cli_zone(tz)
     query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
     if status:
         query = query.where(InboundMessage.status == status)
     table = Table()
-    for column in ("id", "received", "from", "subject", "status", "how", "outcome"):
+    for column in ("id", f"received ({zone.key})", "from", "subject", "status", "how",
+                   "outcome"):
         table.add_column(column)
     with session_factory(make_engine(get_settings().database_url))() as session:
-        for row in session.scalars(query):
-            table.add_row(str(row.id), f"{row.received_at:%Y-%m-%d %H:%M}",
+        for row in session.scalars(query):  # every cell a Text: rich reads no markup in it
+            table.add_row(safe_text(str(row.id)), safe_text(shown_time(row.received_at, zone)),
                           safe_text(row.sender or "?", 80), safe_text(_subject(row), 80),
-                          row.status, row.authenticated_by or "", safe_text(_summary(row), 120))
+                          safe_text(row.status), safe_text(row.authenticated_by or ""),
+                          safe_text(_summary(row), 120))
     Console().print(table)
 
 
@@ -443,11 +455,16 @@ def _summary(row: InboundMessage) -> str:
 
 
 @inbox_app.command("show")
-def inbox_show(inbound_id: Annotated[int, typer.Argument(help="The message's id.")]) -> None:
+def inbox_show(
+    inbound_id: Annotated[int, typer.Argument(help="The message's id.")],
+    tz: Annotated[str | None, typer.Option("--tz", help=TZ_HELP)] = None,
+) -> None:
     """Print one inbound message: who sent it, how that was established, and its outcome."""
     import json
 
-    from drumbeat.display import clean_text
+    from drumbeat.display import clean_text, cli_zone, shown_time
+
+    zone = cli_zone(tz)
     from models.db import make_engine, session_factory
     from models.mailbox import InboundMessage
 
@@ -457,15 +474,15 @@ def inbox_show(inbound_id: Annotated[int, typer.Argument(help="The message's id.
             typer.echo(f"error: no inbound message {inbound_id}; see `drumbeat inbox`",
                        err=True)
             raise typer.Exit(1)
-        received = f"{row.received_at:%Y-%m-%d %H:%M:%S} UTC via {row.via}"
+        received = f"{shown_time(row.received_at, zone, seconds=True)} via {row.via}"
         lines = [("From", clean_text(row.sender or "?")),
                  ("Envelope", clean_text(f"{row.envelope_from or '<>'} -> "
                                          f"{', '.join(row.envelope_to or [])}")),
                  ("Subject", clean_text(_subject(row))), ("Message-ID", clean_text(row.message_id)),
                  ("Received", received), ("Status", f"{row.status} (tries: {row.attempts})"),
-                 ("How", row.authenticated_by or "not established yet")]
+                 ("How", clean_text(row.authenticated_by or "not established yet"))]
         if row.processed_at:
-            lines.append(("Processed", f"{row.processed_at:%Y-%m-%d %H:%M:%S} UTC"))
+            lines.append(("Processed", shown_time(row.processed_at, zone, seconds=True)))
         if row.error:
             lines.append(("Error", clean_text(row.error, 2000)))
         lines.append(("Raw bytes", f"{len(row.raw):,} bytes kept" if row.raw is not None else
@@ -490,8 +507,7 @@ def inbox_purge(
     The scheduler does this every hour by itself; this is for doing it at once, or
     with a shorter time.
     """
-    from datetime import UTC, datetime
-
+    from drumbeat.display import drumbeat_now
     from models.db import make_engine, session_factory, unit_of_work
     from workers.retention import clear_old_raw
 
@@ -502,7 +518,7 @@ def inbox_purge(
                    "(DRUMBEAT_RAW_RETENTION_DAYS=0)")
         return
     with unit_of_work(session_factory(make_engine(settings.database_url))) as session:
-        cleared = clear_old_raw(session, datetime.now(UTC), keep)
+        cleared = clear_old_raw(session, drumbeat_now(), keep)
     typer.echo(f"cleared the raw bytes of {cleared} processed message(s) older than {keep} "
                "days; their outcomes are kept")
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from drumbeat.display import TZ_HELP
 from drumbeat.settings import get_settings
 
 outbox_app = typer.Typer(help="Outgoing mail: agendas, answers, reminders and digests.",
@@ -21,15 +22,17 @@ def outbox_list(
     status: Annotated[str | None, typer.Option(
         help="Only pending, queued, claimed, sent or failed.")] = None,
     to: Annotated[str | None, typer.Option(help="Only mail to this address.")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help=TZ_HELP)] = None,
 ) -> None:
-    """List recent outgoing mail with its status; `drumbeat outbox show ID` prints one."""
+    """List recent outgoing mail with its status; `drumbeat outbox show ID` prints one.
+    Times are on Drumbeat's clock, in --tz or DRUMBEAT_DEFAULT_TIMEZONE."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.console import Console
     from rich.table import Table
     from sqlalchemy import func, select
 
-    from drumbeat.display import clean_text, safe_text
+    from drumbeat.display import clean_text, cli_zone, safe_text, shown_time
     from models.db import make_engine, session_factory
     from models.mailbox import OutboundMessage
 
@@ -40,17 +43,19 @@ def outbox_list(
         query = query.where(OutboundMessage.status == status)
     if to:
         query = query.where(func.lower(OutboundMessage.to_address) == to.strip().lower())
+    zone = cli_zone(tz)
     table = Table()
-    for column in ("id", "created", "kind", "to", "subject", "status", "tries"):
+    for column in ("id", f"created ({zone.key})", "kind", "to", "subject", "status", "tries"):
         table.add_column(column, overflow="fold")
     with session_factory(make_engine(get_settings().database_url))() as session:
         rows = list(session.scalars(query))
-        for row in rows:
+        for row in rows:  # every cell a Text: rich reads no markup in it
             state = row.status + (f" ({clean_text(row.last_error, 60)})"
                                   if row.last_error else "")
-            table.add_row(str(row.id), f"{row.created_at:%Y-%m-%d %H:%M}", row.kind,
-                          safe_text(row.to_address, 80), safe_text(row.subject, 80),
-                          safe_text(state), str(row.attempts))
+            table.add_row(safe_text(str(row.id)), safe_text(shown_time(row.created_at, zone)),
+                          safe_text(row.kind), safe_text(row.to_address, 80),
+                          safe_text(row.subject, 80), safe_text(state),
+                          safe_text(str(row.attempts)))
     if not rows:
         typer.echo("no outgoing mail yet")
         return
@@ -62,9 +67,12 @@ def outbox_show(
     outbox_id: Annotated[int, typer.Argument(help="The message's id (from the list).")],
     html: Annotated[bool, typer.Option("--html", help="Print the HTML part instead of the "
                                        "text.")] = False,
+    tz: Annotated[str | None, typer.Option("--tz", help=TZ_HELP)] = None,
 ) -> None:
     """Print one outgoing message: its headers and its text (or HTML) as rendered."""
-    from drumbeat.display import clean_text
+    from drumbeat.display import clean_text, cli_zone, shown_time
+
+    zone = cli_zone(tz)
     from models.db import make_engine, session_factory
     from models.mailbox import OutboundMessage
 
@@ -77,12 +85,13 @@ def outbox_show(
         typer.echo(f"To:         {clean_text(row.to_address)}")
         typer.echo(f"Subject:    {clean_text(row.subject)}")
         typer.echo(f"Kind:       {row.kind}    Status: {row.status}    Tries: {row.attempts}")
+        typer.echo(f"Created:    {shown_time(row.created_at, zone, seconds=True)}")
         if row.message_id:
-            typer.echo(f"Message-ID: {row.message_id}")
+            typer.echo(f"Message-ID: {clean_text(row.message_id)}")
         if row.in_reply_to:
-            typer.echo(f"In reply to: {row.in_reply_to}")
+            typer.echo(f"In reply to: {clean_text(row.in_reply_to)}")
         if row.sent_at:
-            typer.echo(f"Sent:       {row.sent_at:%Y-%m-%d %H:%M:%S %Z}")
+            typer.echo(f"Sent:       {shown_time(row.sent_at, zone, seconds=True)}")
         if row.last_error:
             typer.echo(f"Last error: {clean_text(row.last_error, 2000)}")
         typer.echo("")

@@ -71,7 +71,8 @@ def serve(
     nudger = BatchNudger(actors.process_inbound_batch.send)
     controller = IntakeController(
         IntakeHandler(settings.mail_domain, RawStore(make_engine(settings.database_url,
-                                                                 pre_ping=False)), nudger,
+                                                                 pre_ping=False),
+                                                     clock=runtime().clock), nudger,
                       limits=SessionLimits.from_settings(settings)),
         hostname=settings.smtpd_host, port=port or settings.smtpd_port,
         data_size_limit=settings.max_message_bytes, decode_data=False, enable_SMTPUTF8=True,

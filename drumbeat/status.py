@@ -1,7 +1,8 @@
 """Rendering ``drumbeat status``: the cascade as a tree, or one person's page.
 
 Only presentation lives here; the figures come from ``models.queries`` (and so
-from ``models.scoring``), the same numbers every email will show.
+from ``models.scoring``), the same numbers every email will show. Names and titles
+came from imports and email, so they go through ``drumbeat.display`` like a subject.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from rich.tree import Tree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from drumbeat.display import clean_text, safe_text
 from models.people import Person
 from models.plan import TaskStatus
 from models.queries import Node, cascade, checkin_record, tasks_of
 from models.scoring import quarter_window
 
 BAR_WIDTH = 20
+TITLE_CHARS = 500  # a task title's longest
 STATUS_STYLE = {
     TaskStatus.OPEN: "white", TaskStatus.IN_PROGRESS: "cyan", TaskStatus.BLOCKED: "bold red",
     TaskStatus.DONE: "green", TaskStatus.DROPPED: "dim",
@@ -43,8 +46,8 @@ def _label(node: Node, today: date) -> Text:
     text = Text()
     text.append(f"{node.ref:<6} ", style="bold")
     text.append_text(bar(node.progress))
-    text.append(f"  {node.title}")
-    text.append(f"  · {node.owner}", style="dim")
+    text.append(f"  {clean_text(node.title, TITLE_CHARS)}")
+    text.append(f"  · {clean_text(node.owner)}", style="dim")
     if node.due:
         late = node.due < today and node.status != TaskStatus.DONE
         text.append(f" · due {node.due.isoformat()}", style="red" if late else "dim")
@@ -83,10 +86,10 @@ def render_person(session: Session, person: Person, today: date,
 
 
 def _person_header(person: Person) -> Text:
-    text = Text(f"{person.name} <{person.email}>", style="bold")
+    text = Text(clean_text(f"{person.name} <{person.email}>"), style="bold")
     manager = person.manager
-    text.append(f"\nreports to {manager.name} <{manager.email}>" if manager else
-                "\nreports to nobody", style="dim")
+    text.append("\n" + (clean_text(f"reports to {manager.name} <{manager.email}>")
+                         if manager else "reports to nobody"), style="dim")
     text.append(
         f"\ncheck-ins {person.cadence}, {person.weekday_name} {person.checkin_time:%H:%M} "
         f"({person.timezone})", style="dim")
@@ -106,7 +109,7 @@ def _tasks_table(session: Session, person: Person, today: date) -> Table:
         due = Text(task.due.isoformat() if task.due else "–", style="bold red" if overdue else "")
         if overdue:
             due.append(" overdue")
-        table.add_row(task.ref, Text(task.title), Text(task.project.ref), due,
+        table.add_row(task.ref, safe_text(task.title, TITLE_CHARS), Text(task.project.ref), due,
                       Text(task.status.replace("_", " "),
                            style=STATUS_STYLE[TaskStatus(task.status)]),
                       bar(float(task.progress), 10))
@@ -134,7 +137,7 @@ def _checkins_table(session: Session, person: Person, today: date,
         other = manager if role == "manager" else employee
         rate = "–" if score.rate is None else f"{score.rate * 100:.1f}%"  # as digests show it
         gap = "–" if score.longest_gap_days is None else f"{score.longest_gap_days} days"
-        table.add_row(other.name, role, f"{score.held} / {score.expected}", rate,
+        table.add_row(safe_text(other.name), role, f"{score.held} / {score.expected}", rate,
                       str(record.disputed), str(score.excused), gap,
                       score.last_held.isoformat() if score.last_held else "never")
     if not pairs:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from mail.render import RenderedEmail, _inliner, environment, oneline
 
@@ -20,6 +22,7 @@ class AnswerView:
     refused: tuple[tuple[str, str], ...]  # (line, reason)
     not_understood: tuple[tuple[str, str], ...]  # (line, reason with the right form)
     note: str | None = None  # e.g. why nothing was applied at all
+    received: str | None = None  # when we received the message, in the reader's words
 
 
 SHORT_SUBJECT_CHARS = 60
@@ -31,6 +34,40 @@ def short_subject(subject: str, limit: int = SHORT_SUBJECT_CHARS) -> str:
     visible = "".join(char if unicodedata.category(char)[0] != "C" else " " for char in subject)
     text = " ".join(visible.split())
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+FIRST_WORDS = 8
+FIRST_WORDS_CHARS = 80
+
+
+def day_words(day: date) -> str:
+    """``Fri 18 Dec 2026``: a date with its weekday, the way answers confirm one."""
+    return f"{day:%a %d %b %Y}"
+
+
+def duration_words(minutes: int) -> str:
+    """``45 min``, ``1 h``, ``1 h 30 min``: a meeting's length at a glance."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
+def first_words(text: str, count: int = FIRST_WORDS, limit: int = FIRST_WORDS_CHARS) -> str:
+    """The first ``count`` words of ``text`` on one line, with "…" when there is more:
+    enough for a person to recognise what was stored without the whole of it."""
+    read = 10 * limit  # enough for count words; the rest of a long note is not looked at
+    words = short_subject(text[:read], limit=read).split()
+    shown = " ".join(words[:count])
+    if len(shown) > limit:
+        return shown[:limit - 1].rstrip() + "…"
+    return shown + ("…" if len(words) > count or len(text) > read else "")
+
+
+def received_words(moment: datetime, timezone: str) -> str:
+    """``Mon 07 Dec 2026 at 14:05 (Europe/Berlin)``: a moment in the reader's time zone."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{day_words(local.date())} at {local:%H:%M} ({timezone})"
 
 
 def answer_subject(subject: str) -> str:

@@ -60,7 +60,7 @@ def test_owner_updates_progress_and_history_records_it(db: Database,
                                                        org: dict[str, int]) -> None:
     t1 = org["t1"]
     outcome = apply(db, org["ann"], f"T-{t1} 60% drafted the intro")
-    assert outcome.done == [f"T-{t1} Draft memo: in progress, 0% → 60%"]
+    assert outcome.done == [f"T-{t1} Draft memo: in progress, 0% → 60%, note “drafted the intro”"]
     assert (task(db, t1).status, task(db, t1).progress) == ("in_progress", 60)
     with db.session() as session:
         [history] = session.scalars(select(TaskUpdate)).all()

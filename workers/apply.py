@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from mail.answer import day_words, duration_words, first_words
 from mail.grammar import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
@@ -229,7 +230,7 @@ class Applier:
             source="email", created_at=self.now, old_status=old[0], new_status=status,
             old_progress=old[1], new_progress=progress, old_due=old[2], new_due=task.due,
             note=command.note))
-        self.outcome.done.append(_describe(task, old))
+        self.outcome.done.append(_describe(task, old, command.note))
 
     def _given_from_notes(self, task: Task) -> bool:
         """The sender owns a task someone else created for them from 1:1 notes: theirs to
@@ -306,7 +307,7 @@ class Applier:
                                      inbound_message_id=self.inbound_id, source="email",
                                      created_at=self.now, new_status=task.status,
                                      new_progress=0, new_due=task.due, note="created by email"))
-        due = f", due {task.due:%a %d %b %Y}" if task.due else ""
+        due = f", due {day_words(task.due)}" if task.due else ""
         self.outcome.done.append(f"{task.ref} created: {task.title} ({owner.name}{due}, "
                                  f"{project.ref} {project.title})")
 
@@ -381,7 +382,9 @@ class Applier:
             setattr(meeting, f"{side}_says", Says.HELD.value)
             meeting.held_on = day
             meeting.duration_minutes = command.minutes or meeting.duration_minutes
-            words = f"held on {day:%a %d %b %Y}"
+            words = f"held on {day_words(day)}" + (
+                f", {duration_words(meeting.duration_minutes)}"
+                if meeting.duration_minutes else "")
         if not command.excused and meeting.excused_by_id == self.sender.id:
             meeting.excused_by_id = None  # they take their own excuse back
         meeting.status = meeting_status(meeting.manager_says, meeting.employee_says,
@@ -477,15 +480,19 @@ def _state(task: Task) -> str:
     return ", ".join(words)
 
 
-def _describe(task: Task, old: tuple[str, int, date | None]) -> str:
+def _describe(task: Task, old: tuple[str, int, date | None], note: str | None = None) -> str:
+    """The answer's line for a task: what changed, the due date as read (weekday and
+    date) and the note's first words, so the sender sees at a glance what was stored."""
     changes = []
     if task.status != old[0]:
         changes.append(task.status.replace("_", " "))
     if task.progress != old[1] and task.status != TaskStatus.DONE.value:
         changes.append(f"{old[1]}% → {task.progress}%")
     if task.due != old[2] and task.due is not None:
-        changes.append(f"due {task.due:%a %d %b %Y}")
-    what = ", ".join(changes) or "note added"
+        changes.append(f"due {day_words(task.due)}")
+    if note:
+        changes.append(f"note “{first_words(note)}”")
+    what = ", ".join(changes) or f"no change ({_state(task)})"
     return f"{task.ref} {task.title}: {what}"
 
 

@@ -19,12 +19,14 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from drumbeat.settings import Settings
 from mail.imap import ImapAccount, ImapClient
+from models.base import utcnow
 from models.mailbox import ImapCursor
 from workers.intake import store_raw, store_too_large
 from workers.scheduler import pause
@@ -49,8 +51,10 @@ def _cursor(session: Session, account: ImapAccount) -> ImapCursor | None:
 
 def poll_once(sessions: sessionmaker[Session], account: ImapAccount,
               on_stored: Callable[[int], None] | None = None,
-              max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> PollResult:
-    """Read every new message of the folder once; raises on connection problems."""
+              max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *,
+              clock: Callable[[], datetime] = utcnow) -> PollResult:
+    """Read every new message of the folder once; raises on connection problems.
+    Arrival times are read from ``clock`` (the runtime's: Drumbeat's clock)."""
     result = PollResult()
     with ImapClient(account) as client:
         validity = client.uidvalidity()
@@ -69,7 +73,7 @@ def poll_once(sessions: sessionmaker[Session], account: ImapAccount,
             result.seen += 1
             size = client.size_of(uid)
             if size is not None and size > max_message_bytes:
-                _record_too_large(sessions, client, uid, size, max_message_bytes)
+                _record_too_large(sessions, client, uid, size, max_message_bytes, clock())
                 result.too_large += 1
                 continue
             raw = client.fetch_raw(uid)
@@ -77,7 +81,7 @@ def poll_once(sessions: sessionmaker[Session], account: ImapAccount,
                 continue
             with sessions() as session, session.begin():
                 row_id, new = store_raw(session, raw, via="imap",
-                                        envelope_to=[account.username])
+                                        envelope_to=[account.username], received_at=clock())
                 _advance(session, account, uid)
             client.done(uid)
             if new:
@@ -96,13 +100,14 @@ def _advance(session: Session, account: ImapAccount, uid: int) -> None:
 
 
 def _record_too_large(sessions: sessionmaker[Session], client: ImapClient, uid: int,
-                      size: int, limit: int) -> None:
+                      size: int, limit: int, received_at: datetime) -> None:
     """Store the headers of a message too large to read, saying why; then mark it seen."""
     account = client.account
     header = client.fetch_header(uid) or b""
     with sessions() as session, session.begin():
         row_id, _new = store_too_large(session, header, size, limit, via="imap",
-                                       envelope_to=[account.username])
+                                       envelope_to=[account.username],
+                                       received_at=received_at)
         _advance(session, account, uid)
     client.mark_seen(uid)
     log.warning("IMAP %s: message %s is %d bytes, over the limit of %d; recorded as "
@@ -112,12 +117,13 @@ def _record_too_large(sessions: sessionmaker[Session], client: ImapClient, uid: 
 
 def run(sessions: sessionmaker[Session], account: ImapAccount, interval: float,
         stop: threading.Event, on_stored: Callable[[int], None] | None = None,
-        max_backoff: float = 300, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+        max_backoff: float = 300, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, *,
+        clock: Callable[[], datetime] = utcnow) -> None:
     """Poll until ``stop`` is set; a dropped connection waits (with backoff) and reconnects."""
     backoff = interval
     while not stop.is_set():
         try:
-            result = poll_once(sessions, account, on_stored, max_message_bytes)
+            result = poll_once(sessions, account, on_stored, max_message_bytes, clock=clock)
         except CONNECTION_ERRORS as exc:
             log.warning("IMAP %s: %s; trying again in %.0f s", account.key, exc, backoff)
             pause(stop, backoff)

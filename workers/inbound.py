@@ -20,7 +20,7 @@ its status, in the same transaction as the changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from email.message import Message
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from mail.answer import AnswerView, render_answer, short_subject
+from mail.answer import AnswerView, received_words, render_answer, short_subject
 from mail.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.classify import Classification, Kind, classify
 from mail.compose import make_message_id, threading_ids
@@ -434,6 +434,9 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
     if recent >= ANSWERS_PER_HOUR:
         log.warning("not answering %s: %d answers in the last hour", address, recent)
         return []
+    reader = session.get(Person, recipient_id) if recipient_id is not None else None
+    if reader is not None and row.received_at is not None:  # on Drumbeat's clock, their zone
+        view = replace(view, received=received_words(row.received_at, reader.timezone))
     rendered = render_answer(view)
     in_reply_to, references = threading_ids(  # a synthetic id is no message's: left out
         parsed.message_id if parsed.has_message_id else None, parsed.references)

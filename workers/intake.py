@@ -15,7 +15,8 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from email.utils import getaddresses
 from functools import lru_cache
 from typing import Any
@@ -178,9 +179,10 @@ def _insert_statement(dialect: str) -> Insert:
 
 
 def row_values(raw: bytes, *, via: str, envelope_from: str | None = None,
-               envelope_to: Sequence[str] = (), peer_address: str | None = None
-               ) -> dict[str, Any]:
-    """The new row's columns, read from the header block only."""
+               envelope_to: Sequence[str] = (), peer_address: str | None = None,
+               received_at: datetime | None = None) -> dict[str, Any]:
+    """The new row's columns, read from the header block only. ``received_at`` is
+    Drumbeat's clock (``Runtime.clock``), the one every other stored time is on."""
     headers = first_headers(raw[:_header_end(raw)])
     digest = hashlib.sha256(raw).hexdigest()
     sender = sender_of(headers.get("from", ""))
@@ -188,16 +190,17 @@ def row_values(raw: bytes, *, via: str, envelope_from: str | None = None,
     return {"message_id": message_id_of(raw, headers, digest), "raw": raw, "sha256": digest,
             "content_hash": content_hash(raw), "peer_address": peer_address,
             "via": via, "envelope_from": envelope_from, "envelope_to": list(envelope_to),
-            "sender": sender, "subject": subject, "received_at": utcnow(),
+            "sender": sender, "subject": subject, "received_at": received_at or utcnow(),
             "status": "received", "attempts": 0}
 
 
 def store_on(connection: Connection, raw: bytes, *, via: str,
              envelope_from: str | None = None, envelope_to: Sequence[str] = (),
-             peer_address: str | None = None) -> tuple[int, bool]:
+             peer_address: str | None = None, received_at: datetime | None = None
+             ) -> tuple[int, bool]:
     """Insert the message unless it is already there; returns (row id, newly stored)."""
     values = row_values(raw, via=via, envelope_from=envelope_from, envelope_to=envelope_to,
-                        peer_address=peer_address)
+                        peer_address=peer_address, received_at=received_at)
     return _insert(connection, values)
 
 
@@ -216,23 +219,26 @@ def _insert(connection: Connection, values: dict[str, Any]) -> tuple[int, bool]:
 
 
 def store_raw(session: Session, raw: bytes, *, via: str, envelope_from: str | None = None,
-              envelope_to: Sequence[str] = (), peer_address: str | None = None
-              ) -> tuple[int, bool]:
+              envelope_to: Sequence[str] = (), peer_address: str | None = None,
+              received_at: datetime | None = None) -> tuple[int, bool]:
     """:func:`store_on` inside a session's transaction (the IMAP door, tests)."""
     return store_on(session.connection(), raw, via=via, envelope_from=envelope_from,
-                    envelope_to=envelope_to, peer_address=peer_address)
+                    envelope_to=envelope_to, peer_address=peer_address,
+                    received_at=received_at)
 
 
 def store_too_large(session: Session, header_block: bytes, size: int, limit: int, *,
-                    via: str, envelope_to: Sequence[str] = ()) -> tuple[int, bool]:
+                    via: str, envelope_to: Sequence[str] = (),
+                    received_at: datetime | None = None) -> tuple[int, bool]:
     """Record a message refused for its size: its headers say who sent what, no raw bytes.
 
     The SMTP door answers such a message 552, so its sender knows; a mailbox has no
     one to answer, so the row (status ``rejected``, the reason in ``error``) is how
     ``drumbeat inbox`` shows it was not read, and the message is never lost silently.
     """
-    values = row_values(header_block, via=via, envelope_to=envelope_to)
-    values.update(raw=None, status="rejected", processed_at=utcnow(),
+    values = row_values(header_block, via=via, envelope_to=envelope_to,
+                        received_at=received_at)
+    values.update(raw=None, status="rejected", processed_at=values["received_at"],
                   content_hash=content_hash(header_block + b"\nsize: %d" % size),
                   error=f"too large: {size} bytes, the limit is {limit} "
                         "(DRUMBEAT_MAX_MESSAGE_BYTES); not read")
@@ -249,12 +255,16 @@ class RawStore:
     statement, one transaction and one round trip (:meth:`store_each`, for
     :class:`mail.smtpd.GroupCommit`). A connection found
     dead is replaced and the group tried once more, so a database restart costs
-    one retry rather than a 451.
+    one retry rather than a 451. Arrival times are read from ``clock``: give it the
+    runtime's (Drumbeat's clock), so ``drumbeat inbox`` and everything that compares
+    them with the workers' times use one clock.
     """
 
-    def __init__(self, engine: Engine, via: str = "smtp") -> None:
+    def __init__(self, engine: Engine, via: str = "smtp", *,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.engine = engine
         self.via = via
+        self.clock = clock
         self._local = threading.local()
 
     def __call__(self, raw: bytes, mail_from: str | None, rcpt_tos: Sequence[str],
@@ -287,7 +297,8 @@ class RawStore:
                 with self.engine.begin() as connection:
                     return [store_on(connection, item.raw, via=self.via,
                                      envelope_from=item.mail_from, envelope_to=item.rcpt_tos,
-                                     peer_address=item.peer_address)[0] for item in group]
+                                     peer_address=item.peer_address,
+                                     received_at=self.clock())[0] for item in group]
             except DBAPIError as error:
                 if attempt == 2 or not error.connection_invalidated:
                     raise
@@ -304,9 +315,10 @@ class RawStore:
             connection = self.engine.raw_connection()
             connection.driver_connection.autocommit = True
             self._local.connection = connection
+        now = self.clock()
         rows = [row_values(item.raw, via=self.via, envelope_from=item.mail_from,
-                           envelope_to=item.rcpt_tos, peer_address=item.peer_address)
-                for item in group]
+                           envelope_to=item.rcpt_tos, peer_address=item.peer_address,
+                           received_at=now) for item in group]
         for values in rows:
             values["envelope_to"] = json.dumps(values["envelope_to"])
         arrays = [[values[name] for values in rows] for name in _ARRAYS]  # a column each

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from mail.answer import AnswerView
+from mail.answer import AnswerView, day_words, first_words
 from mail.calendar import meeting_attendees, meeting_start
 from mail.forward import Forwarded, find_forwards
 from mail.grammar import DateBudget, MeetingReport, Parsed, parse_commands
@@ -198,8 +198,9 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     outcome = applier.apply([*meeting_line, *others])
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     meeting = applier.meeting
-    if meeting is not None and store_text:
+    if meeting is not None and store_text and notes.text.strip():
         meeting.notes = _with_notes(meeting.notes, notes.text)
+        outcome.done.insert(1, f"notes stored with this 1:1: “{first_words(notes.text)}”")
     items = _action_items(session, notes.text, manager, employee, sender, day, dates)
     created = [_create_task(session, item, sender, (manager, employee), row.id, now, outcome)
                for item in items]
@@ -438,10 +439,19 @@ def _create_task(session: Session, item: ActionItem, sender: Person,
     session.add(TaskHistory(task_id=task.id, author_id=sender.id, inbound_message_id=inbound_id,
                             source="email", created_at=now, new_status=task.status,
                             new_progress=0, new_due=task.due, note="action item from 1:1 notes"))
-    due = f", due {task.due:%a %d %b %Y}" if task.due else ", no due date"
+    due = f", due {day_words(task.due)}{_as_written(item)}" if task.due else ", no due date"
     outcome.done.append(f"{task.ref} created: {task.title} ({owner.name}{due}, "
                         f"{project.ref} {project.title})")
     return task.ref
+
+
+def _as_written(item: ActionItem) -> str:
+    """`` as read from “by Friday”``: the words a due date was read from, so a wrong
+    reading shows at a glance (nothing when they were the date itself)."""
+    written = (item.due_text or "").strip()
+    if not written or item.due is None or item.due.isoformat() in written:
+        return ""
+    return f" as read from “{first_words(written)}”"
 
 
 def _project_for(session: Session, item: ActionItem, owner: Person, sender: Person

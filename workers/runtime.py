@@ -58,16 +58,23 @@ def simulated_clock(start: datetime, speed: float) -> Callable[[], datetime]:
     return now
 
 
+def clock_for(settings: Settings) -> Callable[[], datetime]:
+    """Drumbeat's clock: simulated from ``DRUMBEAT_CLOCK_START`` when set, else the real one.
+    Every time Drumbeat stores (arrivals, answers, sends) and every "today" comes from it."""
+    if settings.clock_start is not None:
+        return simulated_clock(settings.clock_start, settings.clock_speed)
+    return utcnow
+
+
 def configure(settings: Settings, *, engine: Engine | None = None,
               transport: Transport | None = None,
               clock: Callable[[], datetime] | None = None) -> Runtime:
     """Build and install this process's runtime."""
     global _current
     engine = engine or make_engine(settings.database_url)
-    if clock is None and settings.clock_start is not None:
-        clock = simulated_clock(settings.clock_start, settings.clock_speed)
     _current = Runtime(settings=settings, engine=engine, sessions=session_factory(engine),
-                       transport=transport or transport_for(settings), clock=clock or utcnow)
+                       transport=transport or transport_for(settings),
+                       clock=clock or clock_for(settings))
     return _current
 
 

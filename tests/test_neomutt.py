@@ -20,7 +20,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,7 @@ NOTES = "notes@northwind.example"
 OPEN = ("open", "in_progress", "blocked")
 EXAMPLE_LINE = re.compile(r"^\s+T-(\d+) (\d+)% drafted the intro$", re.MULTILINE)
 TASK_LINE = re.compile(r"^\[T-(\d+)\]", re.MULTILINE)
+AFTER_THE_WEEK = "2026-12-05T12:00:00+00:00"  # serve's clock: the agendas' 1:1s have taken place
 
 
 @dataclass
@@ -118,7 +121,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with contextmanager(start_serve_sqlite)(
             root, DRUMBEAT_TRUSTED_RELAYS="127.0.0.1/32",
             DRUMBEAT_SMTPD_TLS_CERT=str(certificate.cert),
-            DRUMBEAT_SMTPD_TLS_KEY=str(certificate.key)) as service:
+            DRUMBEAT_SMTPD_TLS_KEY=str(certificate.key),
+            DRUMBEAT_CLOCK_START=AFTER_THE_WEEK, DRUMBEAT_CLOCK_SPEED="1") as service:
         mutt = NeoMutt(root, service.port, certificate.cert)
         try:
             yield Site(service, mutt, root)
@@ -159,6 +163,17 @@ def manager_agenda(site: Site) -> tuple[Agenda, int]:
     raise AssertionError("no manager agenda whose example names an open task")
 
 
+def named_day(site: Site, agenda: Agenda) -> date:
+    """The 1:1 day the agenda names ("your 1:1 with … is on Thu 3 Dec at 10:00")."""
+    message = site.agenda_message(agenda)
+    text = str(message.get_body(("plain",)).get_content())
+    found = re.search(r"is on \w+ (\d+ \w+)(?: (\d{4}))?", text)
+    assert found, text
+    sent = parsedate_to_datetime(str(message["Date"]))
+    return datetime.strptime(f"{found.group(1)} {found.group(2) or sent.year}",
+                             "%d %b %Y").date()
+
+
 def test_replies_top_posted_and_inline_are_applied_by_their_token(site: Site) -> None:
     agenda, (first, second) = employee_agenda(site)[0], employee_agenda(site)[1][:2]
     employee = site.person(agenda.employee_id)
@@ -168,7 +183,7 @@ def test_replies_top_posted_and_inline_are_applied_by_their_token(site: Site) ->
     assert site.task(first)[1] == 60
     answer = site.answer_to(row)
     assert answer is not None and f"T-{first}" in answer and "60%" in answer
-    keep("reply_top_posted", row, {"task": first, "progress": 60})
+    keep("reply_top_posted", row, {"commands": [{"task": f"T-{first}", "percent": 60}]})
 
     row = site.act(employee, agenda, Typed(("", "45%", ""), under=f"[T-{second}]"))
     assert (row.status, row.authenticated_by) == ("applied", "token")
@@ -176,7 +191,7 @@ def test_replies_top_posted_and_inline_are_applied_by_their_token(site: Site) ->
     assert site.task(first)[1] == 60  # the first reply's task is not touched again
     answer = site.answer_to(row)
     assert answer is not None and f"T-{second}" in answer and "45%" in answer
-    keep("reply_inline", row, {"task": second, "progress": 45})
+    keep("reply_inline", row, {"commands": [{"task": f"T-{second}", "percent": 45}]})
 
 
 def test_forwarded_agenda_logs_the_meeting_and_applies_none_of_its_lines(site: Site) -> None:
@@ -184,6 +199,7 @@ def test_forwarded_agenda_logs_the_meeting_and_applies_none_of_its_lines(site: S
     manager, employee = site.person(agenda.manager_id), site.person(agenda.employee_id)
     untouched = site.task(example_task)
     first_name = employee.name.split()[0]
+    day = named_day(site, agenda)
 
     for number, (name, mime_forward) in enumerate(
             (("forward_inline", False), ("forward_attached", True)), start=1):
@@ -197,12 +213,15 @@ def test_forwarded_agenda_logs_the_meeting_and_applies_none_of_its_lines(site: S
             Meeting.manager_id == agenda.manager_id,
             Meeting.employee_id == agenda.employee_id))
         assert len(meetings) == 1, f"{name}: {len(meetings)} meetings for the pair"
-        items = site.service.rows(select(Task.title).where(
-            Task.from_notes_by_id == agenda.manager_id, Task.owner_id == agenda.employee_id))
+        assert site.service.rows(select(Meeting.held_on).where(
+            Meeting.id == meetings[0].id)) == [(day,)], "not the 1:1 day the agenda names"
+        items = [str(title) for (title,) in site.service.rows(select(Task.title).where(
+            Task.from_notes_by_id == agenda.manager_id, Task.owner_id == agenda.employee_id)
+            .order_by(Task.id))]
         assert len(items) == number, items
-        assert any(f"draft number {number}" in str(item) for (item,) in items), items
+        assert f"draft number {number}" in items[-1], items
         answer = site.answer_to(row)
         assert answer is not None
         assert "Not understood" not in answer, answer
         assert f"draft number {number}" in answer, answer
-        keep(name, row, {"action_item": f"draft number {number}", "commands": 0})
+        keep(name, row, {"commands": [], "action_items": items[-1:]})

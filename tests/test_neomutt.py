@@ -5,7 +5,10 @@ the quoted ``[T-…]`` line); her manager forwards his own agenda to ``notes@`` 
 ``with:`` and an ``ACTION:`` line on top, once inline and once as an attached message.
 Each is checked through the database and the answer Drumbeat mailed back. The replies
 are vouched for by their agenda's token (asserted); loopback plays the company's
-submission server for the forwards to ``notes@``, which carry no token.
+submission server for the forwards to ``notes@``, which carry no token. NeoMutt is set
+to refuse to send without STARTTLS (``ssl_force_tls``), so every send proves the door
+offers it. Serve runs on a clock set after the agendas' week, so the 1:1s they name
+have taken place when the manager forwards hers.
 
 With ``DRUMBEAT_WRITE_NEOMUTT_FIXTURES=1`` the raw messages NeoMutt produced are
 written to tests/fixtures/neomutt/ for the fast tests (tests/test_neomutt_fixtures.py).
@@ -175,7 +178,7 @@ def named_day(site: Site, agenda: Agenda) -> date:
 
 
 def test_replies_top_posted_and_inline_are_applied_by_their_token(site: Site) -> None:
-    agenda, (first, second) = employee_agenda(site)[0], employee_agenda(site)[1][:2]
+    agenda, (first, second, *_rest) = employee_agenda(site)
     employee = site.person(agenda.employee_id)
 
     row = site.act(employee, agenda, Typed((f"T-{first} 60%", "")))

@@ -87,7 +87,7 @@ class Forwarded:
     subject: str | None
     body: str
     note: str = ""
-    message_id: str | None = None  # an attached message's own Message-ID, when it has one
+    message_id: str | None = None  # the forwarded message's own Message-ID, when given
 
     def to_json(self) -> dict[str, Any]:
         """The DESIGN.md ``forwarded`` item: from, to, date (ISO 8601 or null), subject, body."""
@@ -247,6 +247,8 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         ja: 件名
         zh: 主题 | 主旨
         ko: 제목"""),
+    "message_id": _table("""
+        en: message-id | message id"""),
     "other": _table("""
         en: reply-to | reply to | bcc | importance | attachments
         de: antwort an | bcc | wichtigkeit | priorität | anlagen
@@ -898,8 +900,19 @@ def _read_forward(
         date_text=date_text,
         subject=" ".join(subject.split()) if subject is not None else None,
         body="",
+        message_id=_message_id(fields.first("message_id")),
     )
     return forward, region[after:]
+
+
+_MESSAGE_ID = re.compile(r"<[^<>\s@]{1,250}@[^<>\s@]{1,250}>")
+
+
+def _message_id(value: str | None) -> str | None:
+    """The ``<left@right>`` of a forwarded header block's Message-ID line (full-header
+    forwards, as NeoMutt writes them), so the message it forwards can be looked up."""
+    found = _MESSAGE_ID.search(value or "")
+    return found.group(0) if found else None
 
 
 def _attributed(line: str, context: _Context) -> Forwarded:

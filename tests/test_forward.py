@@ -544,3 +544,14 @@ def test_inspect_of_a_reply_has_no_forwards() -> None:
         / "outlook_desktop_german_from_sent_block.eml"
     )
     assert inspect_message(reply.read_bytes())["forwarded"] == []
+
+
+def test_an_inline_forward_with_full_headers_keeps_the_forwarded_message_id() -> None:
+    """NeoMutt forwards inline with the whole header block; its Message-ID is what
+    finds the agenda we stored, so it must come through, not only for attachments."""
+
+    raw = (Path(__file__).parent / "fixtures" / "neomutt" / "forward_inline.eml").read_bytes()
+    [forwarded] = find_forwards(parse_message(raw))
+    assert forwarded.message_id == \
+        "<179658884315.11351.5119967671406174454.agenda@northwind.example>"
+    assert forwarded.subject == "1:1 with Tobias Brandt: check-in agenda"

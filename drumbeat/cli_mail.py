@@ -31,19 +31,20 @@ agendas_app = typer.Typer(help="Look at check-in agendas before they go out.",
                           no_args_is_help=True)
 
 
-def _start_workers(settings: Settings, threads: int, *, embedded_only: bool = False
+def _start_workers(settings: Settings, threads: int, *, embedded_only: bool = False,
+                   clock: Callable[[], datetime] | None = None
                    ) -> tuple[dramatiq.Broker, dramatiq.Worker | None]:
     """Configure this process's runtime, bind the actors, and start a dramatiq worker.
 
     With ``embedded_only`` a worker is started only for the in-process broker: an
     intake process on Redis hands its work to the worker processes and keeps its
-    own CPU for accepting mail.
+    own CPU for accepting mail. ``clock`` replaces Drumbeat's (``scheduler --now``).
     """
     from workers import actors
     from workers.broker import make_broker
     from workers.runtime import configure
 
-    configure(settings)
+    configure(settings, clock=clock)
     broker = make_broker(settings.redis_url)
     actors.bind(broker, settings)
     if embedded_only and not isinstance(broker, StubBroker):
@@ -175,10 +176,13 @@ def scheduler(
     if not once:
         _serve_health(settings)
     # On Redis the worker processes do the work; only the in-process broker needs one here.
-    broker, running = _start_workers(settings, threads=2, embedded_only=True)
+    # With --now the in-process workers run at that moment too, so what they send is
+    # dated (Date header) as it is stored (sent at); worker processes keep their own clock.
+    fixed = (lambda: moment) if moment else None
+    broker, running = _start_workers(settings, threads=2, embedded_only=True, clock=fixed)
     stop = threading.Event()
     _stop_on_signals(stop)
-    clock = (lambda: moment) if moment else runtime().clock  # Drumbeat's, as the workers'
+    clock = fixed or runtime().clock  # Drumbeat's, as the workers'
 
     ticks = beat.run(clock, interval or settings.scheduler_interval_seconds, stop, once=once)
     if running is not None:

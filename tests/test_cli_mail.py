@@ -65,6 +65,13 @@ def test_one_scheduler_tick_sends_the_due_agendas_to_the_maildir_once(
     again = drumbeat(env, "scheduler", "--once", "--now", NOW)
     assert again.returncode == 0
     assert len(list((tmp_path / "maildir" / "new").iterdir())) == len(sent)
+    # sent "at" --now, and dated so: a forwarded agenda is matched to what we stored by it
+    from email import message_from_bytes
+    from email.utils import parsedate_to_datetime
+
+    dates = {parsedate_to_datetime(message_from_bytes(path.read_bytes())["Date"])
+             for path in sent}
+    assert {moment.isoformat() for moment in dates} == {NOW}
 
 
 def test_the_worker_explains_that_it_needs_redis(tmp_path: Path) -> None:

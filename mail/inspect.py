@@ -22,7 +22,7 @@ from mail.classify import Kind, classify
 from mail.forward import Forwarded, find_forwards
 from mail.grammar import MeetingReport, parse_commands
 from mail.message import ParsedMessage, parse_message
-from mail.notes import ActionItem, Candidate, find_action_items
+from mail.notes import ActionItem, Candidate, find_action_items, with_line
 from mail.own_words import SentMail
 from mail.reply_text import extract_reply
 
@@ -88,7 +88,7 @@ def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
     reports = [c for c in reading.commands.commands if isinstance(c, MeetingReport)]
     agenda_at = notes.agenda.meeting_at if notes.agenda is not None else None
     day = which_day(reports, notes.forwards, parsed.calendar, moment, zone, agenda_at=agenda_at)
-    people = _people_named(parsed, notes.forwards)
+    people = _people_named(parsed, notes.forwards, with_line(notes.own) or with_line(notes.text))
     items = find_action_items(notes.text, candidates=people, meeting_date=day, timezone=zone,
                               date_budget=reading.dates)
     found = reading.commands.to_json()
@@ -98,20 +98,26 @@ def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
             "drumbeat_wrote": notes.ours}
 
 
-def _people_named(parsed: ParsedMessage, forwards: Sequence[Forwarded]) -> list[Candidate]:
-    """The people with a name and an address in the message's From lines."""
+def _people_named(parsed: ParsedMessage, forwards: Sequence[Forwarded],
+                  with_name: str | None = None) -> list[Candidate]:
+    """The people with a name and an address in the message's From lines, and the one a
+    ``with:`` line names (the worker knows the pair; the preview knows what is written)."""
     named = [(parsed.from_name, parsed.from_addr),
              *((forward.from_name, forward.from_addr) for forward in forwards)]
     found: dict[str, str] = {}
     for name, address in named:
         if name and address:
             found.setdefault(address.lower(), name)
-    return [Candidate(key, name, address) for key, (address, name) in enumerate(found.items())]
+    people = [Candidate(key, name, address) for key, (address, name) in enumerate(found.items())]
+    if with_name and "@" not in with_name and not any(
+            with_name.lower() in person.name.lower() for person in people):
+        people.append(Candidate(len(people), with_name, ""))
+    return people
 
 
 def _item_json(item: ActionItem, people: Sequence[Candidate]) -> dict[str, Any]:
     owner = next((person for person in people if person.key == item.owner), None)
     return {"line": item.line, "what": item.what, "owner": item.owner_text,
-            "owner_address": owner.email if owner is not None else None,
+            "owner_address": (owner.email or None) if owner is not None else None,
             "due": item.due.isoformat() if item.due else None, "project": item.project,
             "problem": item.problem}

@@ -34,7 +34,7 @@ Scoring, on the outermost forward (the peers return one level):
 Corpora:
 
 1. ``drumbeat``: ``tests/fixtures/forwards`` (48 fixtures, hand-written sidecars).
-2. ``crisp``: ``../shared/corpora/forwards-crisp/fixtures/*_body*.txt`` with their subjects
+2. ``crisp``: ``tests/fixtures/corpora/forwards-crisp/fixtures/*_body*.txt`` with their subjects
    (``crisp_subject``): 180 forwards; the 10 ``*_variant_4`` replies form ``crisp-replies``.
 3. ``quotequail``: the parametrized cases of ``test_unwrap`` and ``test_unwrap_html_simple``
    in quotequail's source archive (``pip download --no-deps --no-binary :all: quotequail``

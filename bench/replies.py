@@ -25,7 +25,7 @@ Corpora:
    ``drumbeat-cmd`` reads each parser's text with our grammar (``parse_commands``) and
    compares the commands (peers have no inline answers, so those fixtures are lost to
    them); "agenda leaks" counts fixtures where a command repeats the quoted agenda.
-2. ``discourse``: ``../shared/corpora/reply-trimming-discourse`` (``test/emails/NAME.txt``
+2. ``discourse``: ``tests/fixtures/corpora/reply-trimming-discourse`` (``test/emails/NAME.txt``
    against ``test/trimmed/NAME.txt``), 64 cases.
 3. ``talon-std`` and ``talon-html``: the test data in talon 1.4.4's source archive.
    ``tests/fixtures/standard_replies/*.eml``: the plain part against ``NAME_reply_text``
@@ -83,7 +83,7 @@ from mail.reply_text import extract_reply  # noqa: E402
 from tests.test_reply_corpus import FIXTURES, agenda_echoes, normalize  # noqa: E402
 from tests.test_reply_corpus_discourse import DELIBERATE as DISCOURSE_DELIBERATE  # noqa: E402
 
-DISCOURSE = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "reply-trimming-discourse"
+DISCOURSE = REPO / "tests" / "fixtures" / "corpora" / "reply-trimming-discourse"
 TALON_VERSION = "1.4.4"
 TALON_HTML_EXPECTED = "Hi. I am fine.\n\nThanks,\nAlex"
 SIGN_OFF = "we drop a closing sign-off and the name under it ('Thanks,' / 'Alex')"

@@ -90,7 +90,8 @@ class Forwarded:
     message_id: str | None = None  # the forwarded message's own Message-ID, when given
 
     def to_json(self) -> dict[str, Any]:
-        """The DESIGN.md ``forwarded`` item: from, to, date (ISO 8601 or null), subject, body."""
+        """The inspect contract's ``forwarded`` item: from, to, date (ISO 8601 or null),
+        subject, body."""
         if self.from_addr and self.from_name:
             sender: str | None = f"{self.from_name} <{self.from_addr}>"
         else:

@@ -1,6 +1,6 @@
 """The reply grammar: the lines people write back, read into commands and per-line errors.
 
-This is the contract people rely on (DESIGN.md, "Reply grammar"), so it is small,
+This is the contract people rely on (README, "How to reply"), so it is small,
 documented here, and tested row by row in ``tests/test_grammar.py``. Like
 Redmine's ``MailHandler``, each kind of line has one matcher and the first match
 wins; inside a task line, clauses are read left to right and what is left after
@@ -175,7 +175,7 @@ class Parsed:
     def to_json(self) -> dict[str, list[dict[str, object]]]:
         """The ``commands`` and ``errors`` members of the ``drumbeat inspect`` JSON.
 
-        Commands have exactly the DESIGN.md shape (no ``line``: the contract has
+        Commands have exactly the documented shape (no ``line``: the contract has
         none, and errors already carry theirs).
         """
         return {

@@ -38,9 +38,9 @@ def _zone_of(moment: datetime | None) -> str:
 
 def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
                     max_updates: int = 100) -> dict[str, Any]:
-    """The DESIGN.md contract: message_id, from, subject, date, kind, reply_text,
-    forwarded, commands, errors, and ``notes`` for a forward or mail to notes@ (None
-    otherwise); at most
+    """The inspect contract (README, "How to reply"): message_id, from, subject, date,
+    kind, reply_text, forwarded, commands, errors, and ``notes`` for a forward or mail
+    to notes@ (None otherwise); at most
     ``max_updates`` update lines are read, as the worker reads them. ``sent_lines``
     are the lines of the message we sent (a reply's agenda)."""
     parsed = parse_message(raw)

@@ -2,7 +2,7 @@
 
 Email clients append the message being answered, a signature, a legal footer
 and a "Sent from my phone"; only what is left may be read as commands, because
-the agenda quoted back must never be applied again (DESIGN.md, reply grammar).
+the agenda quoted back must never be applied again (README, "How to reply").
 Reply trimming is where email tools usually fail, so the work is a pipeline of
 small named stages over the lines of the message (``_STAGES``), after two
 preparing steps:

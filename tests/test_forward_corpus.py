@@ -13,7 +13,7 @@
    A fixture is right when, for every level, the four fields from, date, subject and body
    are; bodies are compared line by line with surrounding whitespace removed and runs of
    blank lines collapsed. To, Cc and notes are checked by a separate test.
-2. ``../shared/corpora/forwards-crisp/fixtures/*_body*.txt`` (crisp-oss/email-forward-parser's
+2. ``tests/fixtures/corpora/forwards-crisp/fixtures/*_body*.txt`` (crisp-oss/email-forward-parser's
    test data, read in place): every body forwards the same message (from john.doe@acme.com,
    subject "Integer consequat non purus", the body in ``CRISP_BODY``); dates vary by client
    and are checked against ``crisp_date``. ``*_variant_4`` files are replies and must give
@@ -46,7 +46,7 @@ from mail.message import parse_message
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forwards"
 REPLIES = Path(__file__).resolve().parent / "fixtures" / "replies"
-CRISP = (Path(__file__).parents[1] / ".." / "shared" / "corpora" / "forwards-crisp").resolve()
+CRISP = Path(__file__).resolve().parent / "fixtures" / "corpora" / "forwards-crisp"
 
 MIN_FIXTURES = 40
 OWN_FLOOR = 0.95

@@ -19,7 +19,7 @@ parser, with what a person reading the message would say:
   the order written; a quote removed between two pieces of new text counts as a
   paragraph break. Compared with runs of blank lines collapsed and trailing spaces
   removed.
-- ``commands``: the DESIGN.md command objects the reply asks for, read with DESIGN.md's
+- ``commands``: the inspect contract's command objects the reply asks for, read with the README's
   date rules in the sender's time zone (the Date header's offset, as ``drumbeat inspect``
   does). Compared as a multiset: the order of commands on different tasks does not
   change what is applied.

@@ -2,7 +2,7 @@
 
 The corpus is Discourse's ``email_reply_trimmer`` test data (64 plain-text bodies
 in many languages and client shapes, each with the expected new text), kept in
-``../shared/corpora/reply-trimming-discourse``. Their "trimmed" keeps some things
+``tests/fixtures/corpora/reply-trimming-discourse``. Their "trimmed" keeps some things
 a check-in parser must drop, so a few cases differ on purpose; each is listed in
 ``DELIBERATE`` with the reason and what we return instead, and is checked to
 return exactly that.
@@ -26,9 +26,8 @@ import pytest
 
 from mail.reply_text import extract_reply
 
-CORPUS = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpora" / "reply-trimming-discourse"
-) / "test"
+CORPUS = (Path(__file__).resolve().parent / "fixtures" / "corpora"
+          / "reply-trimming-discourse" / "test")
 
 # What we achieve on the cases we do not dispute; the floor leaves a margin of two.
 UNDISPUTED_EXACT = 49

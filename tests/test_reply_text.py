@@ -794,7 +794,7 @@ def test_the_rendered_agenda_quoted_back_is_never_applied() -> None:
 
 # -- forwards: the note is the new text ----------------------------------------------------
 
-FORWARDS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "forwards-crisp"
+FORWARDS = Path(__file__).resolve().parent / "fixtures" / "corpora" / "forwards-crisp"
 NOTES = {"", "Praesent suscipit egestas hendrerit. Aliquam eget dui dui."}
 
 

@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 
 from drumbeat.settings import DEFAULT_VAR_DIR, Settings
+from mail.tokens import OLD_DEFAULT_SECRET_KEY  # published in the source, so refused
 
-# The default before there was none: published in the source, so it is refused.
-OLD_DEFAULT_SECRET_KEY = "change-me"
 MIN_KEY_LENGTH = 16
 # Where `drumbeat serve` keeps the key it made (beside its SQLite file and Maildir).
 SERVE_KEY_PATH = DEFAULT_VAR_DIR / "secret_key"

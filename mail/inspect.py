@@ -62,7 +62,7 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
         "forwarded": [forward.to_json() for forward in forwards],
         "commands": result["commands"],
         "errors": result["errors"],
-        "notes": preview_notes(parsed, sent_lines, max_updates=max_updates)
+        "notes": preview_notes(parsed, sent_lines, max_updates=max_updates, forwards=forwards)
         if forwards or kind.kind == Kind.FORWARD or _to_notes(parsed) else None,
     }
 
@@ -73,7 +73,8 @@ def _to_notes(parsed: ParsedMessage) -> bool:
 
 
 def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
-                  max_updates: int = 100) -> dict[str, Any]:
+                  max_updates: int = 100, forwards: Sequence[Forwarded] | None = None
+                  ) -> dict[str, Any]:
     """What the notes reader would apply: its commands and errors, the action items
     (owners as written), the meeting day it would log, and how many forwarded messages
     were Drumbeat's own words and left out."""
@@ -83,7 +84,8 @@ def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
     zone = _zone_of(parsed.date)
     sent = (SentMail(None, "\n".join(sent_lines)),) if sent_lines else ()
     reading = understand_notes(parsed, sender_name=parsed.from_name or "", timezone=zone,
-                               now=moment, max_updates=max_updates, sent=sent)
+                               now=moment, max_updates=max_updates, sent=sent,
+                               forwards=forwards)
     notes = reading.notes
     reports = [c for c in reading.commands.commands if isinstance(c, MeetingReport)]
     agenda_at = notes.agenda.meeting_at if notes.agenda is not None else None

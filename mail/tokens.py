@@ -42,7 +42,7 @@ def _signature(outbox_id: int, secret: str) -> str:
     return base64.b32encode(digest).decode("ascii")[:SIGNATURE_LENGTH].lower()
 
 
-_PUBLIC_OLD_DEFAULT = "change-me"  # the key every copy of Drumbeat once shipped with
+OLD_DEFAULT_SECRET_KEY = "change-me"  # the key every copy once shipped with: public
 
 
 def make_token(outbox_id: int, secret: str) -> str:
@@ -59,7 +59,7 @@ def read_token(token: str, secret: str) -> int | None:
     exactly one token; the comparison is constant-time. With no key (or the old public
     default) nothing verifies: such a token could have been minted by anyone.
     """
-    if not secret or secret == _PUBLIC_OLD_DEFAULT:
+    if not secret or secret == OLD_DEFAULT_SECRET_KEY:
         return None
     token = token.strip().lower()
     if not _TOKEN.fullmatch(token):

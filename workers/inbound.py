@@ -32,6 +32,7 @@ from mail.answer import AnswerView, received_words, render_answer, short_subject
 from mail.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.classify import Classification, Kind, classify
 from mail.compose import make_message_id, threading_ids
+from mail.forward import find_forwards
 from mail.grammar import Parsed, parse_commands
 from mail.message import ParsedMessage, parse_message
 from mail.reply_text import extract_reply
@@ -169,8 +170,8 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         sender_facts = (sender.id, sender.name, sender.timezone) if sender else None
         to_notes = notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
             or (kind.kind == Kind.FORWARD and agenda is not None)
-        sent = notes.sent_mail_forwarded(session, parsed, sender.id) if sender and to_notes \
-            else ()
+        forwards = find_forwards(parsed) if sender and to_notes else ()
+        sent = notes.sent_mail_forwarded(session, forwards, sender.id) if forwards else ()
     if sender_facts is None:  # a stranger: no DNS lookups spent on them, never answered
         return _Understood(parsed, kind, _stranger(from_address), None, None, None)
     established = establish(stored.raw, token_addresses=token_addresses,
@@ -184,7 +185,7 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         reading = notes.understand_notes(parsed, sender_name=sender_name, timezone=timezone,
                                          now=now,
                                          max_updates=rt.settings.max_updates_per_message,
-                                         sent=sent,
+                                         sent=sent, forwards=forwards,
                                          our_addresses=(rt.settings.sender_address,))
         return _Understood(parsed, kind, established, sender_id, agenda, None, notes_read=reading)
     sent_lines = agenda.body_text.splitlines() if agenda else []

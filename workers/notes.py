@@ -96,31 +96,34 @@ class _Notes:
 
 
 def read_notes(parsed: ParsedMessage, sender_name: str, *, sent: Sequence[SentMail] = (),
-               our_addresses: Sequence[str] = ()) -> _Notes:
+               our_addresses: Sequence[str] = (),
+               forwards: Sequence[Forwarded] | None = None) -> _Notes:
     """The sender's words and the forwarded messages people wrote; what Drumbeat wrote
-    (``sent``: the stored messages that may be forwarded here) is left out."""
-    words = own_words(parsed, sent=sent, our_addresses=our_addresses)
+    (``sent``: the stored messages that may be forwarded here) is left out.
+    ``forwards``: the message's forwards when the caller has read them already."""
+    words = own_words(parsed, sent=sent, our_addresses=our_addresses, forwards=forwards)
     own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender_name)
     return _Notes(own.text, words.people, own.truncated, words.agenda, len(words.ours))
 
 
 def own_words(parsed: ParsedMessage, *, sent: Sequence[SentMail] = (),
-              our_addresses: Sequence[str] = ()) -> OwnWords:
+              our_addresses: Sequence[str] = (),
+              forwards: Sequence[Forwarded] | None = None) -> OwnWords:
     """The message's forwards, sorted into people's and ours (``mail.own_words``)."""
-    return sort_forwards(find_forwards(parsed), sent, our_addresses=our_addresses)
+    found = find_forwards(parsed) if forwards is None else forwards
+    return sort_forwards(found, sent, our_addresses=our_addresses)
 
 
 _SENT_LOOKED_AT = 20  # stored messages compared with the forwards of one message
 AGENDA_KIND = "agenda"  # OutboundMessage.kind of an agenda (workers.agendas.AGENDA)
 
 
-def sent_mail_forwarded(session: Session, parsed: ParsedMessage, sender_id: int
+def sent_mail_forwarded(session: Session, forwards: Sequence[Forwarded], sender_id: int
                         ) -> tuple[SentMail, ...]:
-    """The stored messages that may be among ``parsed``'s forwards: those whose
-    Message-ID an attached message carries, and those we sent the sender around the
-    forwarded messages' dates (an inline forward keeps only a date and the text).
+    """The stored messages that may be among a message's ``forwards``: those whose
+    Message-ID a forward carries, and those we sent the sender around the forwarded
+    messages' dates (an inline forward may keep only a date and the text).
     Read before the transaction; :func:`mail.own_words.sort_forwards` decides."""
-    forwards = find_forwards(parsed)
     if not forwards:
         return ()
     ids = [forward.message_id for forward in forwards if forward.message_id]
@@ -153,12 +156,14 @@ class NotesReading:
 
 def understand_notes(parsed: ParsedMessage, *, sender_name: str, timezone: str | None,
                      now: datetime, max_updates: int = 100, sent: Sequence[SentMail] = (),
-                     our_addresses: Sequence[str] = ()) -> NotesReading:
+                     our_addresses: Sequence[str] = (),
+                     forwards: Sequence[Forwarded] | None = None) -> NotesReading:
     """Everything about the notes that needs no database: pure, and run outside the
     transaction so slow notes never hold a lock. ``sent`` and ``our_addresses`` tell
     Drumbeat's own forwarded words, which are never read (``drumbeat inspect`` reads
     with the same function, knowing our words by their shape only)."""
-    notes = read_notes(parsed, sender_name, sent=sent, our_addresses=our_addresses)
+    notes = read_notes(parsed, sender_name, sent=sent, our_addresses=our_addresses,
+                       forwards=forwards)
     dates = DateBudget()
     commands = parse_commands(notes.text, message_date=parsed.date or now, timezone=timezone,
                               max_updates=max_updates, truncated=notes.truncated,

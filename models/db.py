@@ -48,7 +48,17 @@ def make_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=pre_ping, **kwargs)
+    engine = create_engine(url, pool_pre_ping=pre_ping, **kwargs)
+    event.listen(engine, "reset", _out_of_autocommit)
+    return engine
+
+
+def _out_of_autocommit(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    """A connection the intake's fast path (or a batch's send) switched to autocommit
+    goes back to the pool in transactions again: else the next session that borrows it
+    runs statement by statement, and a streamed query (a server-side cursor) fails."""
+    if getattr(dbapi_connection, "autocommit", False):
+        dbapi_connection.autocommit = False
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -480,7 +480,7 @@ def bare_views(org: Org, plan: Plan, meeting_at: datetime, now: datetime
                ) -> Iterator[tuple[Any, str, int, int]]:
     """(view, recipient address, manager, employee) for every agenda of the tick, built from
     the same generated data the database holds, by the rules of ``workers.agendas``."""
-    from mail.agenda import AgendaView, GoalLine, TaskLine
+    from mail.write.agenda import AgendaView, GoalLine, TaskLine
     from models.scoring import Cadence, adherence, quarter_window
     from workers.agendas import period_label
 
@@ -541,10 +541,10 @@ SKIPPED_BARE = {"messages": 1, "seconds": 0.0, "prepare_seconds": 0.0, "cpu_seco
 
 def run_bare(org: Org, plan: Plan, meeting_at: datetime, now: datetime, sink: Sink,
              expected: int) -> dict[str, Any]:
-    from mail.compose import build_message, make_message_id, thread_root_id
-    from mail.render import render_agenda
-    from mail.tokens import reply_address
-    from mail.transport import RelayConfig, SmtpTransport
+    from mail.doors.transport import RelayConfig, SmtpTransport
+    from mail.write.compose import build_message, make_message_id, thread_root_id
+    from mail.write.render import render_agenda
+    from mail.write.tokens import reply_address
 
     sender = f"drumbeat@{DOMAIN}"
     transport = SmtpTransport(RelayConfig(host="127.0.0.1", port=sink.port, starttls=False))
@@ -894,7 +894,7 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
     from sqlalchemy import event
 
     from drumbeat.settings import Settings
-    from mail import render as mail_render
+    from mail.write import render as mail_render
     from workers import sending
     from workers.runtime import configure
 

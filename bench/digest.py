@@ -125,7 +125,7 @@ def _meetings(org: Org) -> Any:
 def measure(engine: Any, out: Path) -> dict[str, Any]:
     from sqlalchemy import event
 
-    from mail.digest_render import render_digest
+    from mail.write.digest_render import render_digest
     from models.db import session_factory
     from workers import digests
     from workers.evaluations import compute_figures, window_named

@@ -2,8 +2,8 @@
 
 Parsers (a peer that does not import or run is skipped with a printed note):
 
-* ``ours``: ``mail.forward.find_forwards`` on the whole message for our corpus,
-  ``mail.forward.split_forward(text, subject=…)`` elsewhere;
+* ``ours``: ``mail.read.forward.find_forwards`` on the whole message for our corpus,
+  ``mail.read.forward.split_forward(text, subject=…)`` elsewhere;
 * ``quotequail`` (PyPI): ``quotequail.unwrap`` (``unwrap_html`` for HTML cases), a result
   of type "forward";
 * ``efp-py``: ``email-forward-parser`` on PyPI, the Python port of crisp's parser
@@ -14,7 +14,7 @@ Parsers (a peer that does not import or run is skipped with a printed note):
   skips it.
 
 Every parser gets the same input: the message's text (our MIME decoding: the plain part
-when it has content, else the HTML as text from ``mail.html_text.html_to_text``) and the
+when it has content, else the HTML as text from ``mail.read.html_text.html_to_text``) and the
 outer subject. Only ``ours`` reads attached messages (message/rfc822, .eml), a MIME-level
 feature, so the 3 attachment fixtures of our corpus are misses for the peers.
 
@@ -22,7 +22,7 @@ Scoring, on the outermost forward (the peers return one level):
 
 * ``from``: the sender's address, lower-cased;
 * ``date``: the value: ours is ``Forwarded.date``; a peer's date string is read with
-  ``mail.forward.read_date`` (no language hints), so a peer is right when it found the
+  ``mail.read.forward.read_date`` (no language hints), so a peer is right when it found the
   right text. Our corpus: equal to the ISO value in the sidecar; crisp: the written wall
   clock (year, month, day, hour, minute) of ``tests.test_forward_corpus.crisp_date``;
   quotequail: equal to ``read_date`` of their expected string (None when they expect none);
@@ -83,9 +83,9 @@ if str(REPO) not in sys.path:
 
 from sdists import fetch_sdist, parametrized  # noqa: E402
 
-from mail.forward import find_forwards, read_date, split_forward  # noqa: E402
-from mail.html_text import html_to_text  # noqa: E402
-from mail.message import parse_message  # noqa: E402
+from mail.read.forward import find_forwards, read_date, split_forward  # noqa: E402
+from mail.read.html_text import html_to_text  # noqa: E402
+from mail.read.message import parse_message  # noqa: E402
 from tests.test_forward_corpus import (  # noqa: E402
     CRISP,
     CRISP_BODY,
@@ -433,8 +433,8 @@ AGENDAS = FIXTURES / "agendas"
 
 def agenda_lines_applied() -> tuple[int, int]:
     """(agenda lines the notes reader would read or apply, fixtures read): module docstring."""
-    from mail.notes import find_action_items
-    from mail.own_words import SentMail
+    from mail.read.notes import find_action_items
+    from mail.read.own_words import SentMail
     from workers.notes import understand_notes
 
     agenda = (FIXTURES.parent / "replies" / "agenda.txt").read_text(encoding="utf-8")

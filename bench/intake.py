@@ -405,7 +405,7 @@ class Sink:
 def serve_bare(port: int, url: str) -> None:
     """The baseline: aiosmtpd, each message's bytes INSERTed and committed, then 250.
 
-    Like ``mail.smtpd.IntakeHandler`` it stores in the event loop's default executor,
+    Like ``mail.doors.smtpd.IntakeHandler`` it stores in the event loop's default executor,
     so several connections' inserts run at once; one psycopg connection per thread.
     """
     import asyncio

@@ -2,8 +2,8 @@
 
 Parsers (each must be importable; a peer that is not is skipped with a printed note):
 
-* ``ours``: ``drumbeat inspect``'s ``reply_text`` (``mail.inspect.inspect_message`` with the
-  agenda as ``sent_lines``) on our corpus, ``mail.reply_text.extract_reply`` elsewhere;
+* ``ours``: ``drumbeat inspect``'s ``reply_text`` (``mail.read.inspect.inspect_message`` with the
+  agenda as ``sent_lines``) on our corpus, ``mail.read.reply_text.extract_reply`` elsewhere;
 * ``mail-parser-reply`` (``mailparser_reply.EmailReplyParser(languages=…).parse_reply``,
   every language it ships);
 * ``email-reply-parser`` (``email_reply_parser.EmailReplyParser.parse_reply``);
@@ -15,7 +15,7 @@ Parsers (each must be importable; a peer that is not is skipped with a printed n
 
 Every parser gets the same input: the plain part when it has content, else the HTML part
 (MIME decoding is ours for everyone). Peers that read only plain text get the HTML as
-text (``mail.html_text.html_to_text``, which marks nothing as quoted); HTML results are
+text (``mail.read.html_text.html_to_text``, which marks nothing as quoted); HTML results are
 turned into text the same way. Texts are compared after collapsing runs of blank lines
 and trailing spaces (``tests.test_reply_corpus.normalize``).
 
@@ -75,11 +75,11 @@ if str(REPO) not in sys.path:
 
 from sdists import fetch_sdist, parametrized  # noqa: E402
 
-from mail.grammar import parse_commands  # noqa: E402
-from mail.html_text import html_to_text  # noqa: E402
-from mail.inspect import _zone_of, inspect_message  # noqa: E402
-from mail.message import parse_message  # noqa: E402
-from mail.reply_text import extract_reply  # noqa: E402
+from mail.read.grammar import parse_commands  # noqa: E402
+from mail.read.html_text import html_to_text  # noqa: E402
+from mail.read.inspect import _zone_of, inspect_message  # noqa: E402
+from mail.read.message import parse_message  # noqa: E402
+from mail.read.reply_text import extract_reply  # noqa: E402
 from tests.test_reply_corpus import FIXTURES, agenda_echoes, normalize  # noqa: E402
 from tests.test_reply_corpus_discourse import DELIBERATE as DISCOURSE_DELIBERATE  # noqa: E402
 

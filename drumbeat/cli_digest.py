@@ -43,8 +43,8 @@ def digest(
     Figures sent for a closed period are kept as sent; sending before the period
     closes does not freeze them.
     """
-    from mail.compose import make_message_id
-    from mail.digest_render import render_digest
+    from mail.write.compose import make_message_id
+    from mail.write.digest_render import render_digest
     from models.db import make_engine, session_factory
     from models.queries import person_by_address
     from models.scoring import quarter_window

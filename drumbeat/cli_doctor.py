@@ -380,7 +380,7 @@ def check_secret(settings: Settings) -> Check:
 
 def check_sender_policy(settings: Settings, resolv_conf: Path | None = None) -> Check:
     """What may vouch for a sender; a warning when in practice only reply tokens can."""
-    from mail.authentication import describe_policy, vouches_only_for_tokens
+    from mail.read.authentication import describe_policy, vouches_only_for_tokens
 
     policy = settings.sender_policy()
     in_force = "; ".join(describe_policy(policy, resolv_conf))
@@ -438,7 +438,7 @@ def check_intake_tls(settings: Settings) -> Check:
     """The intake's STARTTLS certificate: readable, its key, its expiry, its names."""
     from datetime import UTC, datetime
 
-    from mail.door_tls import TlsSetupError, certificate_facts, door_tls
+    from mail.doors.tls import TlsSetupError, certificate_facts, door_tls
 
     name = "intake STARTTLS"
     try:

@@ -22,7 +22,7 @@ from drumbeat.settings import Settings, get_settings
 from workers.nudges import BatchNudger
 
 if TYPE_CHECKING:
-    from mail.door_tls import DoorTls
+    from mail.doors.tls import DoorTls
     from models.mailbox import InboundMessage
 
 inbox_app = typer.Typer(help="Inbound messages: what came in and what became of it.",
@@ -221,7 +221,7 @@ def preview(
     """Print the next agendas this person will get, without sending anything."""
 
     from drumbeat.display import drumbeat_now
-    from mail.render import render_agenda
+    from mail.write.render import render_agenda
     from models.checkins import next_slot
     from models.db import make_engine, session_factory
     from models.people import Person
@@ -265,7 +265,7 @@ def preview(
 def door_tls_or_exit(settings: Settings) -> DoorTls | None:
     """The intake's STARTTLS from the settings; unusable settings stop the command at
     start with one sentence (exit 2), before anything listens."""
-    from mail.door_tls import TlsSetupError, door_tls
+    from mail.doors.tls import TlsSetupError, door_tls
 
     try:
         return door_tls(settings)
@@ -296,7 +296,7 @@ def smtpd(
     one client can take (421, 452, 421). With DRUMBEAT_SMTPD_TLS_CERT and _KEY it
     offers STARTTLS (required outside the trusted relays with _REQUIRE_TLS).
     """
-    from mail.smtpd import IntakeController, IntakeHandler, SessionLimits
+    from mail.doors.smtpd import IntakeController, IntakeHandler, SessionLimits
     from models.db import make_engine
     from workers.intake import RawStore
     from workers.runtime import runtime
@@ -336,7 +336,7 @@ def imap_poll(
     DRUMBEAT_MAX_MESSAGE_BYTES is not read: `drumbeat inbox` lists it as rejected,
     and it stays in the mailbox, marked seen.
     """
-    from mail.imap import ImapAccount
+    from mail.doors.imap import ImapAccount
     from models.db import make_engine, session_factory
     from workers import imap_poller
     from workers.runtime import runtime
@@ -384,7 +384,7 @@ def inspect_command(
     import json
     import sys
 
-    from mail.inspect import inspect_message
+    from mail.read.inspect import inspect_message
 
     if message == "-":
         raw = sys.stdin.buffer.read()

@@ -50,7 +50,7 @@ def serve(
         wait_for_stop,
     )
     from drumbeat.health import start_health_server
-    from mail.smtpd import IntakeController, IntakeHandler, SessionLimits
+    from mail.doors.smtpd import IntakeController, IntakeHandler, SessionLimits
     from models.db import make_engine
     from models.migrate import upgrade
     from workers import actors

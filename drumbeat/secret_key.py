@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from drumbeat.settings import DEFAULT_VAR_DIR, Settings
-from mail.tokens import OLD_DEFAULT_SECRET_KEY  # published in the source, so refused
+from mail.write.tokens import OLD_DEFAULT_SECRET_KEY  # published in the source, so refused
 
 MIN_KEY_LENGTH = 16
 # Where `drumbeat serve` keeps the key it made (beside its SQLite file and Maildir).

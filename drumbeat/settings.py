@@ -22,7 +22,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from mail.authentication import SenderPolicy
+    from mail.read.authentication import SenderPolicy
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -252,7 +252,7 @@ class Settings(BaseSettings):
 
     def sender_policy(self) -> SenderPolicy:
         """Who may vouch for a sender under these settings (the intake and doctor share it)."""
-        from mail.authentication import SenderPolicy
+        from mail.read.authentication import SenderPolicy
 
         return SenderPolicy(authserv_id=self.trusted_authserv_id,
                             trusted_networks=self.trusted_networks,

@@ -1,13 +1,12 @@
-"""Mail in and out, without the database.
+"""Mail in and out, without the database: three rooms, one job each.
 
-Pure stages (bytes or plain dataclasses in, dataclasses or strings out):
-``message`` (MIME walk and decoding), ``classify`` (reply, forward,
-auto-reply, bounce), ``reply_text`` and ``html_text`` (the new text of a
-reply), ``grammar`` (reply lines into commands), ``inspect`` (all of them, as
-``drumbeat inspect`` prints), ``agenda``, ``answer``, ``render`` and
-``compose`` (outgoing words and MIME), ``tokens`` (signed reply addresses).
+- ``mail.read``: the pure stages of intake, from raw bytes to commands, notes and
+  the established sender (nothing there sends or stores anything).
+- ``mail.write``: the pure stages of everything Drumbeat sends, from plain views to
+  words, charts and MIME.
+- ``mail.doors``: the thin edges to the outside: the SMTP intake, the IMAP client,
+  the outgoing transport and STARTTLS.
 
-Thin edges: ``smtpd`` (the aiosmtpd handler), ``imap`` (the IMAP client),
-``transport`` (SMTP relay or Maildir). They take callables for storing, so
-nothing here imports ``models`` or ``workers``; ``workers`` wires them up.
+Nothing in ``mail`` imports ``models`` or ``workers``: the doors take callables for
+storing, and ``workers`` wires them up (``tests/test_layers.py`` checks it).
 """

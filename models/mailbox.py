@@ -69,7 +69,8 @@ class InboundMessage(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     # The SMTP client's IP address (the SMTP door only): what DRUMBEAT_TRUSTED_RELAYS checks.
     peer_address: Mapped[str | None] = mapped_column(String(64))
-    # How the sender was established: token, dkim, mta, relay or none (see mail.authentication).
+    # How the sender was established: token, dkim, mta, relay or none
+    # (see mail.read.authentication).
     authenticated_by: Mapped[str | None] = mapped_column(String(16))
     via: Mapped[str] = mapped_column(String(16), default="smtp")
     envelope_from: Mapped[str | None] = mapped_column(String(320))

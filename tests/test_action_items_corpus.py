@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mail.notes import ActionItem, Candidate, find_action_items
+from mail.read.notes import ActionItem, Candidate, find_action_items
 
 CORPUS = Path(__file__).parent / "fixtures" / "action_items.yaml"
 MIN_ACCURACY = 0.90

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mail.agenda import AgendaView, GoalLine, TaskLine, reply_examples
-from mail.render import bar, date_human, oneline, percent, render_agenda
+from mail.write.agenda import AgendaView, GoalLine, TaskLine, reply_examples
+from mail.write.render import bar, date_human, oneline, percent, render_agenda
 
 PRICING = "P-7 Mid-market pricing"
 EVIL = '<script>alert(1)</script> & "Q3"'

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from drumbeat.settings import Settings
-from mail.tokens import read_token, token_from_address
-from mail.transport import MaildirTransport
+from mail.doors.transport import MaildirTransport
+from mail.write.tokens import read_token, token_from_address
 from models import Goal, Initiative, Meeting, OutboundMessage, Person, Project, Task
 from models.meetings import MeetingStatus
 from tests.conftest import Database

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mail.answer import duration_words, first_words
-from mail.html_text import html_to_text
+from mail.read.html_text import html_to_text
+from mail.write.answer import duration_words, first_words
 from models import InboundMessage, Meeting, OutboundMessage, Task
 from tests.conftest import Database
 from tests.test_agendas_pipeline import Clock, make_settings, seed

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from mail.grammar import parse_commands
+from mail.read.grammar import parse_commands
 from models import Goal, Initiative, Meeting, Person, Project, Task, TaskUpdate
 from tests.conftest import Database
 from workers.apply import Applier, Outcome, Pair

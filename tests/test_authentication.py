@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.authentication import (
+from mail.read.authentication import (
     Established,
     SenderPolicy,
     Vouch,
@@ -239,7 +239,7 @@ def test_a_signature_that_does_not_verify_is_final_not_temporary() -> None:
 
 def test_after_a_timeout_the_same_organisation_is_not_looked_up_for_a_while(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mail.authentication.SLOW_DNS_PAUSE_SECONDS", 0.5)
+    monkeypatch.setattr("mail.read.authentication.SLOW_DNS_PAUSE_SECONDS", 0.5)
     slow = Dns("s1._domainkey.acme.example", delay=1.0)
     first = check(signed(message()), dns=slow, dkim_timeout=0.2)
     assert "took too long" in str(first.problem)

@@ -20,8 +20,8 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from mail.charts import STATE_COLOURS, checkin_timeline_chart, goal_progress_chart
-from mail.digest import CheckinMark, PersonFigures
+from mail.write.charts import STATE_COLOURS, checkin_timeline_chart, goal_progress_chart
+from mail.write.digest import CheckinMark, PersonFigures
 from tests.test_digest_render import acme_people, crowd
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -75,7 +75,7 @@ def test_the_bytes_are_the_same_in_a_fresh_interpreter() -> None:
                           + checkin_timeline_chart(acme_people())).hexdigest()
     script = textwrap.dedent("""
         import hashlib, sys
-        from mail.charts import checkin_timeline_chart, goal_progress_chart
+        from mail.write.charts import checkin_timeline_chart, goal_progress_chart
         from tests.test_digest_render import acme_people
         data = goal_progress_chart(acme_people()) + checkin_timeline_chart(acme_people())
         print(hashlib.sha256(data).hexdigest())

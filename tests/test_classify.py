@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mail.classify as rules
-from mail.classify import Classification, Kind, classify
-from mail.message import ParsedMessage, parse_message
+import mail.read.classify as rules
+from mail.read.classify import Classification, Kind, classify
+from mail.read.message import ParsedMessage, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mime"
 

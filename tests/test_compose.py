@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from mail.compose import (
+from mail.write.compose import (
     Attachment,
     InlineImage,
     build_message,
@@ -19,8 +19,8 @@ from mail.compose import (
     thread_root_id,
     to_bytes,
 )
-from mail.render import RenderedEmail, render_agenda
-from mail.tokens import reply_address
+from mail.write.render import RenderedEmail, render_agenda
+from mail.write.tokens import reply_address
 from tests.test_agenda_render import make_view, task
 
 DOMAIN = "drumbeat.example.com"

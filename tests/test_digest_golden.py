@@ -42,7 +42,7 @@ import pytest
 from sqlalchemy import select
 
 from drumbeat.status import render_person
-from mail.digest_render import render_digest
+from mail.write.digest_render import render_digest
 from models import Evaluation, Goal, Initiative, Meeting, OutboundMessage, Person, Project, Task
 from models.plan import TaskUpdate
 from tests.conftest import Database

@@ -22,8 +22,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from mail.compose import build_message, to_bytes
-from mail.digest import (
+from mail.write.compose import build_message, to_bytes
+from mail.write.digest import (
     CheckinMark,
     CheckinState,
     DigestView,
@@ -32,8 +32,8 @@ from mail.digest import (
     PersonFigures,
     TeamRollup,
 )
-from mail.digest_csv import COLUMNS, figures_csv
-from mail.digest_render import PEOPLE_ROWS, digest_subject, render_digest
+from mail.write.digest_csv import COLUMNS, figures_csv
+from mail.write.digest_render import PEOPLE_ROWS, digest_subject, render_digest
 from tests.test_agenda_render import visible as visible_lines
 
 START, END = date(2026, 10, 1), date(2026, 12, 31)

@@ -1,4 +1,4 @@
-"""``mail.forward``: one test per client shape and per edge case; the corpora are in
+"""``mail.read.forward``: one test per client shape and per edge case; the corpora are in
 ``test_forward_corpus.py``."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.forward import Forwarded, find_forwards, read_date, split_forward
-from mail.inspect import inspect_message
-from mail.message import parse_message
+from mail.read.forward import Forwarded, find_forwards, read_date, split_forward
+from mail.read.inspect import inspect_message
+from mail.read.message import parse_message
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forwards"
 CET = timezone(timedelta(hours=1))

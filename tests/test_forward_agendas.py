@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from mail.inspect import inspect_message
-from mail.message import parse_message
-from mail.own_words import SentMail
+from mail.read.inspect import inspect_message
+from mail.read.message import parse_message
+from mail.read.own_words import SentMail
 from workers.notes import understand_notes
 
 AGENDAS = Path(__file__).resolve().parent / "fixtures" / "forwards" / "agendas"

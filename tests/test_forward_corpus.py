@@ -41,8 +41,8 @@ from typing import Any
 
 import pytest
 
-from mail.forward import Forwarded, find_forwards, split_forward
-from mail.message import parse_message
+from mail.read.forward import Forwarded, find_forwards, split_forward
+from mail.read.message import parse_message
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forwards"
 REPLIES = Path(__file__).resolve().parent / "fixtures" / "replies"

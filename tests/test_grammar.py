@@ -2,7 +2,7 @@
 
 Relative dates are read against one message, written on Thursday 2026-11-26 at
 09:30 in Berlin, so "Friday" is 2026-11-27 and "next Friday" 2026-12-04 (the rules
-are in the docstring of ``mail.grammar``).
+are in the docstring of ``mail.read.grammar``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.grammar import (
+from mail.read.grammar import (
     Command,
     LineError,
     MeetingReport,

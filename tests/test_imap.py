@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mail.imap import ImapAccount
+from mail.doors.imap import ImapAccount
 from models import ImapCursor, InboundMessage
 from tests.conftest import Database
 from tests.dovecot import PASSWORD, USER, Dovecot

@@ -55,7 +55,7 @@ def send_agendas(rt: Runtime, person_id: int) -> OutboundMessage:
 
 def reply_to(agenda: OutboundMessage, body: str, sender: str = "ann@acme.example",
              message_id: str = "<reply-1@mail.example>", **headers: str) -> bytes:
-    from mail.tokens import reply_address
+    from mail.write.tokens import reply_address
 
     message = EmailMessage()
     message["From"] = sender
@@ -343,7 +343,7 @@ class RefusingRelay:
     """A relay that answers 451 (a temporary failure), as a busy server does."""
 
     def send(self, message: object, sender: str, recipients: list[str]) -> None:
-        from mail.transport import TemporaryFailure
+        from mail.doors.transport import TemporaryFailure
         raise TemporaryFailure("451 4.3.0 try again later")
 
 
@@ -515,7 +515,7 @@ def test_a_dkim_signed_mail_to_updates_applies_and_a_tampered_copy_changes_nothi
 
     import dkim
 
-    from mail.authentication import SenderPolicy
+    from mail.read.authentication import SenderPolicy
 
     keys = Path(__file__).parent / "fixtures" / "dkim"
     public = b"".join(line.strip() for line in (keys / "test-only-public.pem").read_bytes()
@@ -555,7 +555,7 @@ def test_a_signed_mail_whose_key_lookup_times_out_waits_for_a_later_try(
 
     import dkim
 
-    from mail.authentication import SenderPolicy
+    from mail.read.authentication import SenderPolicy
     from workers.inbound import MAX_ATTEMPTS, SenderCheckDelayed, record_failure
 
     keys = Path(__file__).parent / "fixtures" / "dkim"

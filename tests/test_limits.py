@@ -8,9 +8,8 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from mail.compose import MAX_REFERENCES, threading_ids
-from mail.forward import find_forwards
-from mail.grammar import (
+from mail.read.forward import find_forwards
+from mail.read.grammar import (
     FREE_FORM_DATES_PER_MESSAGE,
     DateBudget,
     NewTask,
@@ -18,9 +17,10 @@ from mail.grammar import (
     parse_commands,
     read_date,
 )
-from mail.html_text import html_to_reply_text, strip_html_quotes
-from mail.message import find_addresses, parse_message
-from mail.reply_text import MAX_TEXT_CHARS, extract_reply
+from mail.read.html_text import html_to_reply_text, strip_html_quotes
+from mail.read.message import find_addresses, parse_message
+from mail.read.reply_text import MAX_TEXT_CHARS, extract_reply
+from mail.write.compose import MAX_REFERENCES, threading_ids
 
 THURSDAY = datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
 
@@ -260,7 +260,7 @@ def test_a_new_task_within_the_cap_is_read_whole() -> None:
 def test_meeting_notes_spend_one_budget_for_their_commands_and_action_items() -> None:
     from datetime import date
 
-    from mail.notes import find_action_items
+    from mail.read.notes import find_action_items
 
     shared = DateBudget(left=1)
     parsed = parse_commands("T-1 due 18 Dec", message_date=THURSDAY, date_budget=shared)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mail.digest import PersonFigures
-from mail.digest_render import render_digest
-from mail.tokens import reply_address
+from mail.write.digest import PersonFigures
+from mail.write.digest_render import render_digest
+from mail.write.tokens import reply_address
 from models import Meeting, OutboundMessage, Task
 from tests.conftest import Database
 from tests.test_agendas_pipeline import DOMAIN, SECRET, Clock, make_settings, seed

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.classify import classify
-from mail.message import Attachment, ParsedMessage, parse_message
+from mail.read.classify import classify
+from mail.read.message import Attachment, ParsedMessage, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mime"
 ALL_FIXTURES = sorted(path.name for path in FIXTURES.glob("*.eml"))

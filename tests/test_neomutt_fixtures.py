@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mail.inspect import inspect_message
+from mail.read.inspect import inspect_message
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "neomutt"
 NAMES = sorted(path.stem for path in FIXTURES.glob("*.eml"))

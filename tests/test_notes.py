@@ -2,7 +2,7 @@
 
 Relative dates are read against a meeting on Thursday 2026-11-26 in Berlin, so
 "Friday" is 2026-11-27, "next week" the Friday 2026-12-04 and "end of month"
-2026-11-30 (the rules are in the docstring of ``mail.notes``). The corpus of
+2026-11-30 (the rules are in the docstring of ``mail.read.notes``). The corpus of
 real-shaped lines is ``tests/test_action_items_corpus.py``.
 """
 
@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mail.calendar import meeting_attendees, meeting_start
-from mail.grammar import read_date
-from mail.notes import (
+from mail.read.calendar import meeting_attendees, meeting_start
+from mail.read.grammar import read_date
+from mail.read.notes import (
     ActionItem,
     Candidate,
     find_action_items,

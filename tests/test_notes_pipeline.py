@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mail.tokens import reply_address
+from mail.write.tokens import reply_address
 from models import InboundMessage, Meeting, OutboundMessage, Project, Task
 from tests.conftest import Database
 from tests.test_agendas_pipeline import DOMAIN, SECRET, Clock, make_settings, seed

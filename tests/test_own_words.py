@@ -1,4 +1,4 @@
-"""Telling Drumbeat's forwarded words from people's (``mail.own_words``): by the stored
+"""Telling Drumbeat's forwarded words from people's (``mail.read.own_words``): by the stored
 Message-ID, by the stored text however a client re-wrapped or quoted it, by our From
 address, and by our templates' fixed phrases, which every template still writes."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from mail.forward import Forwarded
-from mail.own_words import OURS_BY_SHAPE, SentMail, is_ours_by_shape, sort_forwards
+from mail.read.forward import Forwarded
+from mail.read.own_words import OURS_BY_SHAPE, SentMail, is_ours_by_shape, sort_forwards
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 AGENDA = (Path(__file__).resolve().parent / "fixtures" / "replies" / "agenda.txt"

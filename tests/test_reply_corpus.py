@@ -44,8 +44,8 @@ from typing import Any
 
 import pytest
 
-from mail.grammar import parse_commands
-from mail.inspect import inspect_message
+from mail.read.grammar import parse_commands
+from mail.read.inspect import inspect_message
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "replies"
 AGENDA = FIXTURES / "agenda.txt"

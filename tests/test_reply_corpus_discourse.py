@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from mail.reply_text import extract_reply
+from mail.read.reply_text import extract_reply
 
 CORPUS = (Path(__file__).resolve().parent / "fixtures" / "corpora"
           / "reply-trimming-discourse" / "test")

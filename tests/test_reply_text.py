@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mail import reply_text
-from mail.html_text import html_to_reply_text, html_to_text, strip_html_quotes
-from mail.reply_text import ReplyText, extract_reply
+from mail.read import reply_text
+from mail.read.html_text import html_to_reply_text, html_to_text, strip_html_quotes
+from mail.read.reply_text import ReplyText, extract_reply
 
 AGENDA = """\
 Hi Ben Okafor, your 1:1 with José Núñez is on Thu 3 Dec at 10:00 (week 49).
@@ -769,8 +769,8 @@ def test_deep_html_keeps_what_follows_the_deep_part() -> None:
 
 
 def test_the_rendered_agenda_quoted_back_is_never_applied() -> None:
-    from mail.agenda import AgendaView, TaskLine
-    from mail.render import render_agenda
+    from mail.write.agenda import AgendaView, TaskLine
+    from mail.write.render import render_agenda
 
     task = TaskLine("T-42", "Draft the pricing memo", date(2026, 12, 4), "in_progress", 40, "P-7")
     view = AgendaView(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from drumbeat.cli_digest import _write_preview
-from mail.digest_render import render_digest
+from mail.write.digest_render import render_digest
 from tests.conftest import Database, service_missing
 from tests.test_cli_mail import NOW, company_env, drumbeat
 from tests.test_digest_golden import NOW as QUARTER_END

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from mail.smtpd import GroupCommit, Incoming, IntakeHandler
+from mail.doors.smtpd import GroupCommit, Incoming, IntakeHandler
 from models import InboundMessage
 from models.db import make_engine
 from tests.conftest import Database

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from drumbeat.settings import Settings
-from mail.smtpd import IntakeController, IntakeHandler, SessionLimits
+from mail.doors.smtpd import IntakeController, IntakeHandler, SessionLimits
 from models import InboundMessage
 from models.db import make_engine
 from tests.conftest import Database

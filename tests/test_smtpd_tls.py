@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from drumbeat.cli_doctor import FAIL, OK, SKIP, WARN, Check, check_intake_tls
 from drumbeat.settings import Settings
-from mail.door_tls import DoorTls, TlsSetupError, door_tls
-from mail.smtpd import IntakeController, IntakeHandler
+from mail.doors.smtpd import IntakeController, IntakeHandler
+from mail.doors.tls import DoorTls, TlsSetupError, door_tls
 from models import InboundMessage
 from models.db import make_engine
 from tests.certificates import CertificateFiles, other_key, self_signed, with_passphrase

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mail.tokens import make_token, read_token, reply_address, token_from_address
+from mail.write.tokens import make_token, read_token, reply_address, token_from_address
 
 SECRET = "s3cret-key"
 

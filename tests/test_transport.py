@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mail.compose import build_message, make_message_id
-from mail.render import RenderedEmail
-from mail.transport import PermanentFailure, RelayConfig, SmtpTransport, TemporaryFailure
+from mail.doors.transport import PermanentFailure, RelayConfig, SmtpTransport, TemporaryFailure
+from mail.write.compose import build_message, make_message_id
+from mail.write.render import RenderedEmail
 from tests.relay import Relay, free_port
 
 

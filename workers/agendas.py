@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from mail.agenda import AgendaView, GoalLine, NudgeView, TaskLine
-from mail.compose import make_message_id, thread_root_id
-from mail.render import RenderedEmail, render_agenda, render_nudge
+from mail.write.agenda import AgendaView, GoalLine, NudgeView, TaskLine
+from mail.write.compose import make_message_id, thread_root_id
+from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
     PairSchedule,
     Slot,

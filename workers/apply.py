@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mail.answer import day_words, duration_words, first_words
-from mail.grammar import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
+from mail.read.grammar import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
+from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
 from models.plan import Project, Task, TaskStatus, parse_ref

@@ -6,7 +6,7 @@
 
 A snapshot that was sent is kept as sent: computing the period again stores
 nothing over it, and the next digest built from it lists what changed since.
-The views never carry 1:1 notes (``mail/digest.py``); digests count meetings.
+The views never carry 1:1 notes (``mail/write/digest.py``); digests count meetings.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from mail.compose import Attachment, InlineImage, make_message_id
-from mail.digest import DigestView, InitiativeRollup, PersonFigures, TeamRollup
-from mail.digest_render import RenderedDigest, render_digest
-from mail.render import RenderedEmail
+from mail.write.compose import Attachment, InlineImage, make_message_id
+from mail.write.digest import DigestView, InitiativeRollup, PersonFigures, TeamRollup
+from mail.write.digest_render import RenderedDigest, render_digest
+from mail.write.render import RenderedEmail
 from models.evaluations import Evaluation
 from models.mailbox import OutboundMessage
 from models.people import Person

@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from mail.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
+from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
 from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from drumbeat.settings import Settings
-from mail.imap import ImapAccount, ImapClient
+from mail.doors.imap import ImapAccount, ImapClient
 from models.base import utcnow
 from models.mailbox import ImapCursor
 from workers.intake import store_raw, store_too_large

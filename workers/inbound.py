@@ -11,7 +11,7 @@ meeting, the action items.
 
 Automatic mail (auto-replies, bounces, lists) stops at classify and is never
 answered, so two robots can't loop. A stranger is never answered (that would be
-backscatter); a known person whose sender nothing vouches for (``mail.authentication``)
+backscatter); a known person whose sender nothing vouches for (``mail.read.authentication``)
 changes nothing and hears so once a day; everyone else gets an answer, at most
 ``ANSWERS_PER_HOUR`` per sender. A message is applied once: the row is claimed with
 its status, in the same transaction as the changes.
@@ -28,15 +28,15 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from mail.answer import AnswerView, received_words, render_answer, short_subject
-from mail.authentication import Established, SenderPolicy, Vouch, establish, strict_from
-from mail.classify import Classification, Kind, classify
-from mail.compose import make_message_id, threading_ids
-from mail.forward import find_forwards
-from mail.grammar import Parsed, parse_commands
-from mail.message import ParsedMessage, parse_message
-from mail.reply_text import extract_reply
-from mail.tokens import read_token, token_from_address
+from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
+from mail.read.classify import Classification, Kind, classify
+from mail.read.forward import find_forwards
+from mail.read.grammar import Parsed, parse_commands
+from mail.read.message import ParsedMessage, parse_message
+from mail.read.reply_text import extract_reply
+from mail.write.answer import AnswerView, received_words, render_answer, short_subject
+from mail.write.compose import make_message_id, threading_ids
+from mail.write.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person, PersonAlias
 from models.queries import person_by_address

@@ -27,8 +27,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
-from mail.message import decode_words
-from mail.smtpd import Incoming
+from mail.doors.smtpd import Incoming
+from mail.read.message import decode_words
 from models.base import utcnow
 from models.mailbox import InboundMessage
 from workers import metrics
@@ -110,7 +110,7 @@ def first_headers(block: bytes) -> dict[str, str]:
 
 def decoded(value: str) -> str:
     """A header's RFC 2047 encoded words (``=?utf-8?q?…?=``, how most mail clients send a
-    non-ASCII subject) as text, for listings, decoded by :func:`mail.message.decode_words`;
+    non-ASCII subject) as text, for listings, decoded by :func:`mail.read.message.decode_words`;
     the value as it came when it has none or they cannot be read. Never raises."""
     if "=?" not in value:
         return value
@@ -253,7 +253,7 @@ class RawStore:
     On PostgreSQL each thread keeps one driver connection in autocommit and a
     prepared INSERT of arrays: messages that arrive together are stored by one
     statement, one transaction and one round trip (:meth:`store_each`, for
-    :class:`mail.smtpd.GroupCommit`). A connection found
+    :class:`mail.doors.smtpd.GroupCommit`). A connection found
     dead is replaced and the group tried once more, so a database restart costs
     one retry rather than a 451. Arrival times are read from ``clock``: give it the
     runtime's (Drumbeat's clock), so ``drumbeat inbox`` and everything that compares

@@ -3,7 +3,7 @@ action items become tasks.
 
 Mail to ``notes@DOMAIN``, or a forward sent to a pair's ``checkin+TOKEN`` address,
 goes through these stages, each a small function (the pure reading is in
-``mail/notes.py``, ``mail/forward.py`` and ``mail/calendar.py``):
+``mail/read/notes.py``, ``mail/read/forward.py`` and ``mail/read/calendar.py``):
 
     the notes' text → which 1:1 → which day → the meeting (found or logged, notes
     attached) → task update lines → action items as tasks → the answer
@@ -26,12 +26,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from mail.answer import AnswerView, day_words, first_words
-from mail.calendar import meeting_attendees, meeting_start
-from mail.forward import Forwarded, find_forwards
-from mail.grammar import DateBudget, MeetingReport, Parsed, parse_commands
-from mail.message import ParsedMessage
-from mail.notes import (
+from mail.read.calendar import meeting_attendees, meeting_start
+from mail.read.forward import Forwarded, find_forwards
+from mail.read.grammar import DateBudget, MeetingReport, Parsed, parse_commands
+from mail.read.message import ParsedMessage
+from mail.read.notes import (
     ActionItem,
     Candidate,
     find_action_items,
@@ -39,8 +38,9 @@ from mail.notes import (
     people_in_subject,
     with_line,
 )
-from mail.own_words import OwnWords, SentMail, sort_forwards
-from mail.reply_text import extract_reply
+from mail.read.own_words import OwnWords, SentMail, sort_forwards
+from mail.read.reply_text import extract_reply
+from mail.write.answer import AnswerView, day_words, first_words
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus
@@ -109,7 +109,7 @@ def read_notes(parsed: ParsedMessage, sender_name: str, *, sent: Sequence[SentMa
 def own_words(parsed: ParsedMessage, *, sent: Sequence[SentMail] = (),
               our_addresses: Sequence[str] = (),
               forwards: Sequence[Forwarded] | None = None) -> OwnWords:
-    """The message's forwards, sorted into people's and ours (``mail.own_words``)."""
+    """The message's forwards, sorted into people's and ours (``mail.read.own_words``)."""
     found = find_forwards(parsed) if forwards is None else forwards
     return sort_forwards(found, sent, our_addresses=our_addresses)
 
@@ -123,7 +123,7 @@ def sent_mail_forwarded(session: Session, forwards: Sequence[Forwarded], sender_
     """The stored messages that may be among a message's ``forwards``: those whose
     Message-ID a forward carries, and those we sent the sender around the forwarded
     messages' dates (an inline forward may keep only a date and the text).
-    Read before the transaction; :func:`mail.own_words.sort_forwards` decides."""
+    Read before the transaction; :func:`mail.read.own_words.sort_forwards` decides."""
     if not forwards:
         return ()
     ids = [forward.message_id for forward in forwards if forward.message_id]

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from drumbeat.settings import Settings
-from mail.transport import MaildirTransport, RelayConfig, SmtpTransport, Transport
+from mail.doors.transport import MaildirTransport, RelayConfig, SmtpTransport, Transport
 from models.base import utcnow
 from models.db import make_engine, session_factory
 

@@ -17,10 +17,10 @@ from email.message import Message
 
 from sqlalchemy.orm import Session
 
-from mail.compose import Attachment, InlineImage, build_message, threading_ids
-from mail.render import RenderedEmail
-from mail.tokens import reply_address
-from mail.transport import PermanentFailure, TemporaryFailure
+from mail.doors.transport import PermanentFailure, TemporaryFailure
+from mail.write.compose import Attachment, InlineImage, build_message, threading_ids
+from mail.write.render import RenderedEmail
+from mail.write.tokens import reply_address
 from models.db import session_factory
 from models.mailbox import OutboundMessage
 from models.mailbox import OutboundStatus as Status

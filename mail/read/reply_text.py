@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mail.html_text import html_to_reply_text
+from mail.read.html_text import html_to_reply_text
 
 __all__ = ["ReplyText", "extract_reply"]
 

@@ -1,6 +1,6 @@
 """What an evaluation digest shows, as plain data: the contract between the figures
 (``workers/evaluations.py`` computes them from the database) and the renderers
-(``mail/digest_render.py``: text, HTML, charts, CSV).
+(``mail/write/digest_render.py``: text, HTML, charts, CSV).
 
 Every number a digest prints is a field here, so the email, the CSV, the
 Evaluation snapshot and ``drumbeat status`` can be checked against each other.

@@ -3,7 +3,7 @@
 Managers forward their notes from any mail client to ``notes@``; the meeting is
 logged and every action item becomes a task. This module is the pure part: text
 and plain data in, frozen dataclasses out, no database (``Candidate.key`` is the
-caller's person id). Like the reply grammar (``mail.grammar``), each line is
+caller's person id). Like the reply grammar (``mail.read.grammar``), each line is
 normalized first (NFKC, invisible marks removed, spaces collapsed), matching is
 case-insensitive and an optional bullet (``-``, ``*``, ``•``, ``1.``, ``a)``) and
 checkbox (``[ ]``, ``[x]``, ``☐``, ``☑``, ``✅``: a ticked box is still an item)
@@ -86,7 +86,7 @@ The choices, where English is vague:
 - ``yesterday``, ``last Friday``, ``2026-11-20``: before the meeting, so a problem.
 - ``every Friday`` repeats and is no due date (it stays in the title).
 - ``Dec 12``, ``12 Dec``, ``the 15th``, ``Freitag``, ``vendredi``, ``viernes``: the
-  next such day (dateparser, through ``mail.grammar.read_date``).
+  next such day (dateparser, through ``mail.read.grammar.read_date``).
 
 Dates introduced by ``by``, ``due``, ``until``, ``before``, ``deadline``, ``bis``,
 ``avant``, ``para`` … are read anywhere in the line; a date without such a word is
@@ -105,7 +105,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from mail.grammar import DateBudget, _normalize, read_date
+from mail.read.grammar import DateBudget, _normalize, read_date
 
 __all__ = [
     "ActionItem",

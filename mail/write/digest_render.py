@@ -1,6 +1,6 @@
 """Evaluation digests as email: subject, plain text, HTML, charts and a CSV.
 
-``render_digest`` is a pure function of a ``mail.digest.DigestView``: no database,
+``render_digest`` is a pure function of a ``mail.write.digest.DigestView``: no database,
 no clock, no randomness, so the digest stored on an outbox row can be rendered
 again byte for byte. Three kinds:
 
@@ -21,7 +21,7 @@ note text, and nothing here may add one: digests go to HR and managers, and
 what was said in a 1:1 stays between its two people. Only counts and dates of
 check-ins are shown.
 
-House style, as ``mail.render``: one Jinja2 environment, ``.html.j2`` autoescaped,
+House style, as ``mail.write.render``: one Jinja2 environment, ``.html.j2`` autoescaped,
 user text through ``oneline``, CSS inlined with only the dark-mode ``@media``
 rules kept in ``<style>``. Tables in the plain part are aligned columns that fit
 in ``TEXT_WIDTH`` columns (names cut with "…"). Charts are inline PNGs referenced
@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from mail.charts import checkin_timeline_chart, goal_progress_chart
-from mail.compose import Attachment, InlineImage
-from mail.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
-from mail.digest_csv import figures_csv
-from mail.render import RenderedEmail, _inliner, environment, oneline
+from mail.write.charts import checkin_timeline_chart, goal_progress_chart
+from mail.write.compose import Attachment, InlineImage
+from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
+from mail.write.digest_csv import figures_csv
+from mail.write.render import RenderedEmail, _inliner, environment, oneline
 
 __all__ = [
     "CHART_ROWS",
@@ -90,7 +90,7 @@ class RenderedDigest:
 
     @property
     def email(self) -> RenderedEmail:
-        """The words, for ``mail.compose.build_message(rendered=...)``."""
+        """The words, for ``mail.write.compose.build_message(rendered=...)``."""
         return RenderedEmail(self.subject, self.text, self.html)
 
     @property

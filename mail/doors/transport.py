@@ -17,7 +17,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
-from mail.compose import to_bytes
+from mail.write.compose import to_bytes
 
 
 class DeliveryError(Exception):

@@ -22,7 +22,7 @@ import io
 from collections.abc import Callable
 from datetime import date
 
-from mail.digest import DigestView, PersonFigures
+from mail.write.digest import DigestView, PersonFigures
 
 __all__ = ["COLUMNS", "figures_csv"]
 

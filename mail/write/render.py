@@ -20,7 +20,7 @@ from importlib.resources import files
 import css_inline
 import jinja2
 
-from mail.agenda import AgendaView, NudgeView, reply_examples
+from mail.write.agenda import AgendaView, NudgeView, reply_examples
 
 __all__ = [
     "RenderedEmail",

@@ -40,7 +40,7 @@ from functools import cached_property
 from flufl.bounce import scan_message
 from inscriptis import get_text
 
-from mail.message import ParsedMessage, parse_tree
+from mail.read.message import ParsedMessage, parse_tree
 
 __all__ = ["Classification", "Kind", "classify"]
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mail.forward import Forwarded
+from mail.read.forward import Forwarded
 
 __all__ = ["OURS_BY_SHAPE", "OwnWords", "SentMail", "is_ours_by_shape", "sort_forwards"]
 

@@ -50,10 +50,10 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
-from mail.classify import _FORWARD_SUBJECT, _REPLY_SUBJECT
-from mail.html_text import html_to_text
-from mail.message import ADDRESS, ParsedMessage, find_addresses, parse_message
-from mail.reply_text import _ATTRIBUTION_VERB, _ATTRIBUTION_VERB_INSIDE
+from mail.read.classify import _FORWARD_SUBJECT, _REPLY_SUBJECT
+from mail.read.html_text import html_to_text
+from mail.read.message import ADDRESS, ParsedMessage, find_addresses, parse_message
+from mail.read.reply_text import _ATTRIBUTION_VERB, _ATTRIBUTION_VERB_INSIDE
 
 __all__ = ["Forwarded", "find_forwards", "read_date", "split_forward"]
 

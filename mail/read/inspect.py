@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from mail.classify import Kind, classify
-from mail.forward import Forwarded, find_forwards
-from mail.grammar import MeetingReport, parse_commands
-from mail.message import ParsedMessage, parse_message
-from mail.notes import ActionItem, Candidate, find_action_items, with_line
-from mail.own_words import SentMail
-from mail.reply_text import extract_reply
+from mail.read.classify import Kind, classify
+from mail.read.forward import Forwarded, find_forwards
+from mail.read.grammar import MeetingReport, parse_commands
+from mail.read.message import ParsedMessage, parse_message
+from mail.read.notes import ActionItem, Candidate, find_action_items, with_line
+from mail.read.own_words import SentMail
+from mail.read.reply_text import extract_reply
 
 
 def _zone_of(moment: datetime | None) -> str:

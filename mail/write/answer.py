@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from mail.render import RenderedEmail, _inliner, environment, oneline
+from mail.write.render import RenderedEmail, _inliner, environment, oneline
 
 
 @dataclass(frozen=True)

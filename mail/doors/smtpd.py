@@ -12,7 +12,7 @@ open sessions a new one is answered 421 and closed, recipients beyond a number
 per message get 452, and a session ends (421) at an absolute deadline however
 busy it keeps itself, so a client trickling bytes cannot hold a session forever.
 The client's IP address goes with each message to storage: it is what
-DRUMBEAT_TRUSTED_RELAYS checks. With a certificate (:class:`~mail.door_tls.DoorTls`)
+DRUMBEAT_TRUSTED_RELAYS checks. With a certificate (:class:`~mail.doors.tls.DoorTls`)
 the door offers STARTTLS, and can require it before MAIL from clients outside
 the trusted relays (530).
 """
@@ -32,7 +32,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 if TYPE_CHECKING:
     from drumbeat.settings import Settings
-    from mail.door_tls import DoorTls
+    from mail.doors.tls import DoorTls
 
 log = logging.getLogger("drumbeat.smtpd")
 

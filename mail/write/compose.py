@@ -47,7 +47,7 @@ from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from io import BytesIO
 from typing import Any
 
-from mail.render import RenderedEmail, oneline
+from mail.write.render import RenderedEmail, oneline
 
 __all__ = [
     "Attachment",

@@ -45,8 +45,8 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.patches import Patch
 from PIL import Image  # a dependency of matplotlib
 
-from mail.digest import CheckinState, PersonFigures
-from mail.render import oneline
+from mail.write.digest import CheckinState, PersonFigures
+from mail.write.render import oneline
 
 __all__ = [
     "DPI",

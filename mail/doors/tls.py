@@ -16,7 +16,7 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mail.authentication import peer_in_networks
+from mail.read.authentication import peer_in_networks
 
 if TYPE_CHECKING:
     from drumbeat.settings import Settings

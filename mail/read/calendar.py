@@ -2,7 +2,7 @@
 
 Forwarded meeting notes often carry the invite of the 1:1 (Outlook and Google
 attach it to every meeting mail). Two facts are taken from it, both pure
-functions over the parts' text as ``mail.message`` decoded them:
+functions over the parts' text as ``mail.read.message`` decoded them:
 
 - ``meeting_start``: the DTSTART of the first VEVENT that has a readable one.
   A time in a named zone is an aware ``datetime`` in that zone (a ``ZoneInfo``:

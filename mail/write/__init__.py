@@ -1,0 +1,12 @@
+"""Writing mail: pure stages, plain views in, words, charts and MIME out.
+
+- ``agenda``: what a check-in agenda shows (``AgendaView``) and the reply examples.
+- ``answer``: the answer to a message: done, refused, not understood.
+- ``render``: views into a subject, a plain-text part and an HTML part (Jinja2).
+- ``compose``: rendered words into one threaded multipart MIME message.
+- ``digest``: what an evaluation digest shows, as plain data.
+- ``digest_render``: digests as subject, text, HTML, charts and CSV.
+- ``digest_csv``: the CSV attached to every digest.
+- ``charts``: PNG charts from plain figures.
+- ``tokens``: the signed reply address of an agenda.
+"""

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mail.read.calendar import meeting_attendees, meeting_start
-from mail.read.grammar import read_date
+from mail.read.dates import read_date
 from mail.read.notes import (
     ActionItem,
     Candidate,

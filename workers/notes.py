@@ -27,8 +27,9 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mail.read.calendar import meeting_attendees, meeting_start
+from mail.read.dates import DateBudget
 from mail.read.forward import Forwarded, find_forwards
-from mail.read.grammar import DateBudget, MeetingReport, Parsed, parse_commands
+from mail.read.grammar import MeetingReport, Parsed, parse_commands
 from mail.read.message import ParsedMessage
 from mail.read.notes import (
     ActionItem,

@@ -10,5 +10,7 @@
 - ``calendar``: the meeting an attached invite describes.
 - ``own_words``: Drumbeat's own words recognised in what people send back.
 - ``authentication``: who sent it, from a token, a relay, the MTA's verdict or DKIM.
+- ``vocabulary``: the multilingual words the readers share (header labels, separators, prefixes).
+- ``dates``: dates as written in mail, the one place ``dateparser`` is called, under a budget.
 - ``inspect``: all of the above for one message, as ``drumbeat inspect`` prints it.
 """

@@ -69,23 +69,28 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from mail.read.dates import (
+    FREE_FORM_DATES_PER_MESSAGE,
+    DateBudget,
+    DateContext,
+    date_context,
+    read_relative,
+)
+from mail.read.vocabulary import normalize_line
 
 __all__ = [
     "HANDED_BACK",
     "Command",
-    "DateBudget",
     "LineError",
     "MeetingReport",
     "NewTask",
     "Parsed",
     "TaskUpdate",
     "parse_commands",
-    "read_date",
 ]
 
 
@@ -184,31 +189,13 @@ class Parsed:
         }
 
 
-# --- normalization ------------------------------------------------------------------------
+# --- references -----------------------------------------------------------------------------
 
-_INVISIBLE = dict.fromkeys(
-    map(
-        ord,
-        "\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d"
-        "\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufe0e\ufe0f\ufeff",
-    ),
-    None,
-)
-_MAX_LINE = 2000  # longer lines are prose; reading them whole would only cost time
 _DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212"
 _REF = rf"[#\[(]?\s*T(?:[{_DASH}]| (?=\d))?(\d+)\s*[\])]?(?!\w)"  # "T 42": dictated
 _BULLET = re.compile(rf"(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+|\+\s*(?={_REF}))", re.I)
 _TASK_REF = re.compile(_REF, re.I)
 _SEPARATORS = re.compile(r"(?:[\s,;:.!?]|[-–—](?=\s|$))+")
-
-
-def _normalize(line: str) -> str:
-    """Make invisible differences vanish: NFKC, no zero-width or bidi marks, single spaces."""
-    text = line[:_MAX_LINE]
-    if not (text.isascii() and text.isprintable()):  # else already what the steps make
-        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-        text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(text.split())
 
 
 def _without_separators(text: str) -> str:
@@ -219,154 +206,7 @@ def _without_separators(text: str) -> str:
 # --- dates --------------------------------------------------------------------------------
 
 
-FREE_FORM_DATES_PER_MESSAGE = 300
-
-
-@dataclass
-class DateBudget:
-    """How many free-form dates one message may still have read.
-
-    ``dateparser`` takes milliseconds a phrase and a line may offer several, so
-    without a budget one message full of date-like words costs minutes. Shared by
-    replies and meeting notes; a date past the budget is simply not read.
-    """
-
-    left: int = FREE_FORM_DATES_PER_MESSAGE
-    refused: int = 0  # phrases not read because the budget was spent
-
-    def spend(self) -> bool:
-        """Take one reading from the budget; False (and counted) when none is left."""
-        if self.left <= 0:
-            self.refused += 1
-            return False
-        self.left -= 1
-        return True
-
-
-@dataclass(frozen=True)
-class _Context:
-    """The message's local wall-clock time: what "today" and "Friday" are relative to."""
-
-    now: datetime  # naive, in the sender's time zone
-    budget: DateBudget = field(default_factory=DateBudget)
-
-    @property
-    def today(self) -> date:
-        return self.now.date()
-
-
-def _context(message_date: datetime, timezone: str, budget: DateBudget | None = None
-             ) -> _Context:
-    """Convert the message date to the sender's zone; an unknown zone falls back to UTC."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        zone = ZoneInfo("UTC")
-    aware = message_date if message_date.tzinfo else message_date.replace(tzinfo=UTC)
-    return _Context(now=aware.astimezone(zone).replace(tzinfo=None),
-                    budget=budget if budget is not None else DateBudget())
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WEEKDAY = re.compile(
-    r"(?:(this|coming|next|last|on|by)\s+)?"
-    r"(mon|tue|tues|wed|weds|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\.?",
-    re.I,
-)
-_RELATIVE_DAYS = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1}
-_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
-_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?")
-_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.?(\d{2}|\d{4})?")
-_PLAUSIBLE_YEARS = 5  # a free-form date further away than this is a misreading
-_DATEPARSER_LANGUAGES = ["en", "de", "fr", "es", "pt", "it", "nl"]  # few: fast, fewer surprises
-
-
-def _weekday_date(match: re.Match[str], today: date, *, past: bool) -> date:
-    """Apply the weekday rules of the module docstring."""
-    word, name = (match.group(1) or "").lower(), match.group(2).lower()
-    target = _WEEKDAYS.index(name[:3])
-    if word == "next":
-        return today - timedelta(days=today.weekday()) + timedelta(days=7 + target)
-    if word == "last":
-        return today - timedelta(days=(today.weekday() - target - 1) % 7 + 1)
-    if past:
-        return today - timedelta(days=(today.weekday() - target) % 7)
-    return today + timedelta(days=(target - today.weekday() - 1) % 7 + 1)
-
-
-def _day_month(day: int, month: int, year: str | None, today: date, *, past: bool) -> date | None:
-    """A day and month; without a year, the next (or, for the past, last) such day."""
-    try:
-        if year:
-            return date(int(year) + (2000 if len(year) == 2 else 0), month, day)
-        for offset in range(9):  # nine years always include a 29 February
-            candidate_year = today.year - offset if past else today.year + offset
-            try:
-                candidate = date(candidate_year, month, day)
-            except ValueError:
-                continue
-            if (candidate <= today) if past else (candidate >= today):
-                return candidate
-    except ValueError:
-        return None
-    return None
-
-
-def _numeric_date(text: str, today: date, *, past: bool) -> date | None:
-    if m := _ISO.fullmatch(text):
-        try:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-    if m := _SLASHED.fullmatch(text):
-        first, second = int(m[1]), int(m[2])
-        month, day = (second, first) if first > 12 else (first, second)
-        return _day_month(day, month, m[3], today, past=past)
-    if m := _DOTTED.fullmatch(text):
-        return _day_month(int(m[1]), int(m[2]), m[3], today, past=past)
-    return None
-
-
-def _dateparser_date(text: str, ctx: _Context, *, past: bool) -> date | None:
-    """Everything our own rules do not cover; dateparser failures are "not a date"."""
-    if not ctx.budget.spend():
-        return None
-    import dateparser  # slow to import; only needed for the rare free-form date
-
-    settings = {
-        "RELATIVE_BASE": ctx.now,  # already the sender's wall clock, so no TIMEZONE needed
-        "PREFER_DATES_FROM": "past" if past else "future",
-        "PREFER_DAY_OF_MONTH": "first" if past else "last",
-        "RETURN_AS_TIMEZONE_AWARE": False,
-        "PARSERS": ["relative-time", "absolute-time"],
-    }
-    try:
-        found = dateparser.parse(text, languages=_DATEPARSER_LANGUAGES, settings=settings)
-    except Exception:  # dateparser is a heuristic; any failure just means "not a date"
-        return None
-    if found is None or abs(found.year - ctx.today.year) > _PLAUSIBLE_YEARS:
-        return None  # "Friday 60" is 2060 to dateparser; nobody means that
-    return found.date()
-
-
-def _read_date(text: str, ctx: _Context, *, past: bool = False) -> date | None:
-    """A date written in a reply, or None; ``past`` for meetings, the future otherwise."""
-    text = text.strip().rstrip(".!?").strip()
-    lowered = text.lower()
-    if len(text) < 3 or len(text) > 60 or lowered.isdigit():
-        return None  # "5" or "a" would be read as May or January: too surprising
-    if lowered in _RELATIVE_DAYS:
-        return ctx.today + timedelta(days=_RELATIVE_DAYS[lowered])
-    if (numeric := _numeric_date(lowered, ctx.today, past=past)) is not None:
-        return numeric
-    if lowered[:1].isdigit() and re.fullmatch(r"[\d/.\-]+", lowered):
-        return None  # a malformed numeric date must not reach dateparser's guesswork
-    if m := _WEEKDAY.fullmatch(lowered):
-        return _weekday_date(m, ctx.today, past=past)
-    return _dateparser_date(text, ctx, past=past)
-
-
-def _leading_date(text: str, ctx: _Context) -> tuple[date, str] | None:
+def _leading_date(text: str, ctx: DateContext) -> tuple[date, str] | None:
     """The longest run of up to six words at the start of ``text`` that is a date, and the rest.
 
     ``due Friday waiting on Ann`` reads Friday and leaves the note.
@@ -377,7 +217,7 @@ def _leading_date(text: str, ctx: _Context) -> tuple[date, str] | None:
     words = list(itertools.islice(itertools.takewhile(lambda w: "%" not in w[0], tokens), 6))
     for count in range(len(words), 0, -1):
         end = words[count - 1].end()
-        if (found := _read_date(text[:end], ctx)) is not None:
+        if (found := read_relative(text[:end], ctx)) is not None:
             return found, text[end:]
     return None
 
@@ -405,7 +245,7 @@ class _Problem:
 
 # A clause reads the start of the rest of the line into the draft and returns what is
 # left; None means "not this clause", a _Problem stops the line.
-_Clause = Callable[[str, _Draft, _Context, str], "str | _Problem | None"]
+_Clause = Callable[[str, _Draft, DateContext, str], "str | _Problem | None"]
 _WORD_END = r"(?!\w)"
 _PERCENT = re.compile(
     r"(?:(?:at|now|now at|is at|to)\s+)?(\d+(?:[.,]\d+)?)\s*"
@@ -466,7 +306,7 @@ def _out_of_range(ref: str) -> _Problem:
     )
 
 
-def _percent_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Problem | None:
+def _percent_clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | _Problem | None:
     if draft.percent is not None or draft.status not in (None, "in_progress"):
         return None
     if not (m := _PERCENT.match(rest)):
@@ -483,7 +323,7 @@ def _percent_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | 
 def _status_clause(pattern: re.Pattern[str], status: str, *, with_reason: bool) -> _Clause:
     """A status word; blocked and dropped take the rest of the line as their reason."""
 
-    def clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Problem | None:
+    def clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | _Problem | None:
         m = pattern.match(rest)
         if m is None:
             return None
@@ -502,7 +342,7 @@ def _status_clause(pattern: re.Pattern[str], status: str, *, with_reason: bool) 
     return clause
 
 
-def _due_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Problem | None:
+def _due_clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | _Problem | None:
     if draft.due is not None:
         return None
     soft = False
@@ -525,7 +365,7 @@ def _due_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Pro
     )
 
 
-def _note_clause(rest: str, draft: _Draft, ctx: _Context, ref: str) -> str | _Problem | None:
+def _note_clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | _Problem | None:
     if not (m := _NOTE.match(rest)):
         return None
     note = rest[m.end() :].strip()
@@ -557,7 +397,7 @@ def _unreadable(rest: str, ref: str) -> _Problem:
     return _Problem(f"I could not read what changed for {ref}. {_examples(ref)}")
 
 
-def _read_clauses(rest: str, ref: str, ctx: _Context) -> _Draft | _Problem:
+def _read_clauses(rest: str, ref: str, ctx: DateContext) -> _Draft | _Problem:
     """Clauses left to right; unknown text after at least one clause is the note."""
     if _NEGATIVE_PERCENT.match(rest):
         return _out_of_range(ref)
@@ -581,7 +421,7 @@ def _read_clauses(rest: str, ref: str, ctx: _Context) -> _Draft | _Problem:
     return draft
 
 
-def _task_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
+def _task_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
     if not (m := _TASK_REF.match(text)):
         return None
     if len(m[1]) > 9:
@@ -609,14 +449,14 @@ _NEW_DUE = re.compile(r"(?<!\S)(by|due|until|before)\s*:?\s+", re.I)
 _NEW_EXAMPLE = "new: Draft memo P-7 @ann due Friday"
 
 
-def _split_due(title: str, ctx: _Context) -> tuple[str, date | None] | _Problem:
+def _split_due(title: str, ctx: DateContext) -> tuple[str, date | None] | _Problem:
     """``… by Friday`` / ``… due 2026-12-04`` ending a title is its due date.
 
     "by" followed by something else stays in the title ("Review by Ann"); "due"
     followed by a number that is not a date is an error rather than a title.
     """
     for m in _NEW_DUE.finditer(title):
-        found = _read_date(title[m.end() :], ctx)
+        found = read_relative(title[m.end() :], ctx)
         if found is not None:
             return title[: m.start()], found
         if m[1].lower() == "due" and any(ch.isdigit() for ch in title[m.end() :]):
@@ -628,7 +468,7 @@ def _split_due(title: str, ctx: _Context) -> tuple[str, date | None] | _Problem:
     return title, None
 
 
-def _new_task_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
+def _new_task_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
     if not (m := _NEW.match(text)):
         return None
     body = text[m.end() :]
@@ -679,7 +519,7 @@ def _duration(body: str) -> tuple[int | None, str]:
     return minutes, body[: m.start()] + " " + body[m.end() :]
 
 
-def _met_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
+def _met_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
     if not (m := _MET.match(text)):
         return None
     body = text[m.end() :]
@@ -696,7 +536,7 @@ def _met_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
             raw, "A meeting lasts between 1 minute and 12 hours. Write e.g. met: yes 30min"
         )
     body = _without_separators(body).strip()
-    on = _read_date(body, ctx, past=True) if body else None
+    on = read_relative(body, ctx, past=True) if body else None
     if body and on is None:
         return LineError(raw, f'I could not read "{body[:40]}". {_MET_FORMS}')
     if on is not None and on > ctx.today:
@@ -707,14 +547,14 @@ def _met_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
     return MeetingReport(held=True, on=on, minutes=minutes, line=raw)
 
 
-def _skip_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
+def _skip_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
     if not (m := _SKIP.match(text)):
         return None
     reason = _without_separators(text[m.end() :]).strip() or None
     return MeetingReport(held=None, excused=True, reason=reason, line=raw)
 
 
-def _orphan_due_line(text: str, raw: str, ctx: _Context) -> Command | LineError | None:
+def _orphan_due_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
     if not re.match(r"due\s*:", text, re.I):
         return None
     return LineError(raw, "Say which task, e.g. T-12 due Friday")
@@ -722,14 +562,14 @@ def _orphan_due_line(text: str, raw: str, ctx: _Context) -> Command | LineError 
 
 # --- lines --------------------------------------------------------------------------------
 
-_LineMatcher = Callable[[str, str, _Context], "Command | LineError | None"]
+_LineMatcher = Callable[[str, str, DateContext], "Command | LineError | None"]
 _STANDALONE: tuple[_LineMatcher, ...] = (_task_line, _new_task_line, _met_line, _skip_line)
 _LINE_MATCHERS: tuple[_LineMatcher, ...] = (*_STANDALONE, _orphan_due_line)
 _FALLBACK = "I could not read this line. Write e.g. T-12 60% or met: yes"
 
 
 def _read_line(
-    text: str, raw: str, ctx: _Context, matchers: tuple[_LineMatcher, ...] = _LINE_MATCHERS
+    text: str, raw: str, ctx: DateContext, matchers: tuple[_LineMatcher, ...] = _LINE_MATCHERS
 ) -> Command | LineError | None:
     """The first matcher that recognises the line wins; None means prose."""
     text = _BULLET.sub("", text, count=1) if _BULLET.match(text) else text
@@ -743,12 +583,12 @@ def _read_line(
     return None
 
 
-def _read_inline(ref: str, answer: str, ctx: _Context) -> Command | LineError | None:
+def _read_inline(ref: str, answer: str, ctx: DateContext) -> Command | LineError | None:
     """An answer under a quoted agenda line: a command of its own, or one about that task."""
-    text = _normalize(answer)
+    text = normalize_line(answer)
     if not text:
         return None
-    task = _TASK_REF.match(_normalize(ref))
+    task = _TASK_REF.match(normalize_line(ref))
     if task is None or len(task[1]) > 9:
         return LineError(
             answer.strip(), "I could not tell which task this answers. Write e.g. T-12 60%"
@@ -782,7 +622,7 @@ def parse_commands(
     errors say so too. ``date_budget`` is the message's, when other readers of the
     same message (meeting notes' action items) spend from it too.
     """
-    ctx = _context(message_date, timezone, date_budget)
+    ctx = date_context(message_date, timezone, date_budget)
     outcomes: list[Command | LineError] = []
     pending = [(None, line) for line in text.splitlines()]
     pending += [(ref, answer) for ref, answer in inline]
@@ -791,7 +631,7 @@ def parse_commands(
             if (unread := _not_read(pending[index:], max_updates)) is not None:
                 outcomes.append(unread)
             break
-        outcome = (_read_line(_normalize(line), line.strip(), ctx) if ref is None
+        outcome = (_read_line(normalize_line(line), line.strip(), ctx) if ref is None
                    else _read_inline(ref, line, ctx))
         if outcome is not None:
             outcomes.append(outcome)
@@ -826,18 +666,3 @@ def _not_read(rest: Sequence[tuple[str | None, str]], max_updates: int) -> LineE
     return LineError(
         first, f"not read: more than {max_updates} updates in one message "
         f"({len(unread)} more). Send the rest in another message")
-
-
-def read_date(text: str, message_date: datetime, timezone: str, past: bool = False,
-              budget: DateBudget | None = None) -> date | None:
-    """A date as reply lines are read (module docstring), for other readers of mail text.
-
-    ``message_date`` is what "today" and "Friday" are relative to, seen in ``timezone``;
-    ``past`` reads for a meeting (the last such day) instead of a due date (the next one);
-    ``budget``, when given, is the message's :class:`DateBudget` for words dateparser reads.
-    Never raises: anything that is not a date is None.
-    """
-    try:
-        return _read_date(text, _context(message_date, timezone, budget), past=past)
-    except Exception:  # a reader bug must cost one date, never the caller's message
-        return None

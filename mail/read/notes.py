@@ -86,7 +86,7 @@ The choices, where English is vague:
 - ``yesterday``, ``last Friday``, ``2026-11-20``: before the meeting, so a problem.
 - ``every Friday`` repeats and is no due date (it stays in the title).
 - ``Dec 12``, ``12 Dec``, ``the 15th``, ``Freitag``, ``vendredi``, ``viernes``: the
-  next such day (dateparser, through ``mail.read.grammar.read_date``).
+  next such day (dateparser, through ``mail.read.dates.read_date``).
 
 Dates introduced by ``by``, ``due``, ``until``, ``before``, ``deadline``, ``bis``,
 ``avant``, ``para`` … are read anywhere in the line; a date without such a word is
@@ -105,7 +105,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from mail.read.grammar import DateBudget, _normalize, read_date
+from mail.read.dates import DateBudget, read_date
+from mail.read.vocabulary import normalize_line
 
 __all__ = [
     "ActionItem",
@@ -261,7 +262,7 @@ def people_in_subject(subject: str, candidates: Sequence[Candidate]) -> tuple[Ca
     the caller narrows them (e.g. to the sender's reports).
     """
     try:
-        text = _REPLY_PREFIX.sub("", _normalize(str(subject)[:1000]))
+        text = _REPLY_PREFIX.sub("", normalize_line(str(subject)[:1000]))
         people = _people(candidates)
         return _subject_people(text, people)
     except Exception:  # never let a subject line break the message
@@ -314,7 +315,7 @@ def with_line(text: str) -> str | None:
         for raw in str(text).splitlines()[:5000]:
             if raw.lstrip().startswith(">"):
                 continue
-            line = _normalize(raw)
+            line = normalize_line(raw)
             if len(line) > 300 or not (m := _WITH.fullmatch(line)):
                 continue
             value = _WITH_END.sub("", m[1]).strip().rstrip(".,;:!?*_").strip()
@@ -1237,7 +1238,7 @@ def find_action_items(
         raw = raw_line.strip()
         if raw.startswith(">"):
             continue  # quoted: someone else's words, already handled or not ours
-        line = _normalize(raw)
+        line = normalize_line(raw)
         if not line:
             section.gap = True
             continue

@@ -28,10 +28,10 @@ the same line in both, so those weak signs count only when the subject is not a
 reply's (``Re:``/``AW:``…) and, without a forward prefix (``Fwd:``/``WG:``…), only
 near the top; a reply attribution (``On … wrote:``) above everything ends the search.
 
-Dates are read as written (``mail.read.dates.read_header_date``): ``email.utils`` for
-RFC 5322 dates, else ``dateparser`` with the languages the block's labels are in. A date with a zone ("+0100", "CET",
-"GMT+1", "MEZ") is aware, one without is naive; an unreadable date is None with
-``date_text`` kept.
+Dates are read as written (``mail.read.dates.read_header_date``): ``email.utils``
+for RFC 5322 dates, else ``dateparser`` with the languages the block's labels are
+in. A date with a zone ("+0100", "CET", "GMT+1", "MEZ") is aware, one without is
+naive; an unreadable date is None with ``date_text`` kept.
 
 Pure and total: nothing here raises, and the work is bounded (the text read, the
 lines scanned, the levels and the entries are capped).

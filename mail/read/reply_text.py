@@ -37,6 +37,16 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from mail.read.html_text import html_to_reply_text
+from mail.read.vocabulary import (
+    ATTRIBUTION_VERB,
+    ATTRIBUTION_VERB_INSIDE,
+    FORWARD_INTROS,
+    FORWARD_PHRASES,
+    INVISIBLE_OR_SPACE,
+    LABEL_FIELD,
+    ORIGINAL_PHRASES,
+    QUOTED_FIELDS,
+)
 
 __all__ = ["ReplyText", "extract_reply"]
 
@@ -179,11 +189,6 @@ def _phrases(text: str) -> frozenset[str]:
 
 
 _MAX_HEADER = 400  # a longer line is never a header, attribution or signature
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
-_INVISIBLE.update(dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"), None))
-_INVISIBLE.update(dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"), None))
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\u3000"), " ")
-_INVISIBLE_OR_SPACE = {**_INVISIBLE, **_SPACES}
 _BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]")
 
@@ -200,18 +205,8 @@ _AGENDA_LINE = re.compile(r"\s*\[[TPG]-\d{1,9}\]", re.I)
 _ANY_REF = re.compile(r"\b[TPG]-?\d{1,9}\b")
 _HEADING = re.compile(r".{1,60}\(\d{1,4}\)\s*$")
 
-# "On <date>, <name> wrote:" and its translations: the verb ends the line (read in
-# the last 40 characters only), or, in German, Dutch and Scandinavian, comes before
-# the name ("Am …, schrieb Ann <ann@x.org>:").
-_ATTRIBUTION_VERB = re.compile(
-    r"(?:\bwrote|\bwrites|\ba écrit|\bgeschreven|\bgeschrieben|\bescribió|\bescreveu|\bha scritto"
-    r"|\bnapisał(?:\(a\)|a)?|\bpisze|\bнаписал(?:\(а\)|а)?|\bнаписав|\bпише"
-    r"|\bnapsal(?:\(a\)|a)?|\bnapísal(?:\(a\)|a)?|\bnapisao|\bnapisala|\ba scris|\bέγραψε"
-    r"|\bírta|\byazdı|כתב|كتب|写道|寫道|のメッセージ|書きました|작성)"
-    r"\s*[:：]\s*$|\bwrote\s*-{2,}\s*$",
-    re.I,
-)
-_ATTRIBUTION_VERB_INSIDE = re.compile(r"\b(?:schrieb|schreef|skrev|kirjoitti)\b", re.I)
+# The attribution line ("On <date>, <name> wrote:") is found by its verb
+# (``ATTRIBUTION_VERB``, ``ATTRIBUTION_VERB_INSIDE``) and a date or address.
 _ATTRIBUTION_SIGNAL = re.compile(
     r"@|<|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年"
 )
@@ -227,65 +222,15 @@ _DATE_OR_TIME = re.compile(r"\d{1,2}[:.]\d{2}\b|\b(?:19|20)\d{2}\b")
 _DATE_FIRST = re.compile(r"\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{4}年\d{1,2}月\d{1,2}日)")
 _GMT_HEADER = re.compile(r"\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2} GMT[+-]\d{1,2}:?\d{2}\s+\S")
 
-_SEPARATORS = _phrases("""
-    original message | ursprüngliche nachricht | original-nachricht | originalnachricht |
-    message d'origine | message original | mensaje original | messaggio originale |
-    oorspronkelijk bericht | origineel bericht | originalmeddelande | ursprungligt meddelande |
-    opprinnelig melding | oprindelig meddelelse | oryginalna wiadomość | wiadomość oryginalna |
-    исходное сообщение | původní zpráva | mensagem original | alkuperäinen viesti |
-    eredeti üzenet | 原始邮件 | 原始郵件 | 元のメッセージ |
-    forwarded message | weitergeleitete nachricht | message transféré | mensaje reenviado |
-    messaggio inoltrato | doorgestuurd bericht | mensagem encaminhada |
-    vidarebefordrat meddelande | videresendt meddelelse | videresendt melding |
-    przekazana wiadomość | пересылаемое сообщение | přeposlaná zpráva | 转发的邮件 |
-    転送されたメッセージ | メッセージを転送 | edelleenlähetetty viesti | välitetty viesti |
-    fwd.msg | proslijeđena poruka | továbbított üzenet | treść przekazanej wiadomości |
-    mensagem reencaminhada | mesaj redirecționat | перенаправленное сообщение |
-    переслане повідомлення | перенаправлене повідомлення | preposlaná správa |
-    İletilen İleti | İletilmiş Mesaj | message transmis | forwarded message follows |
-    wiadomość przesłana dalej""")
-_FORWARD_INTROS = _phrases("""
-    begin forwarded message | anfang der weitergeleiteten nachricht |
-    début du message réexpédié | début du message transféré | inicio del mensaje reenviado |
-    comienzo del mensaje reenviado | inizio messaggio inoltrato | messaggio inoltrato |
-    begin doorgestuurd bericht | início da mensagem reencaminhada |
-    início da mensagem encaminhada | vidarebefordrat brev | videresendt brev |
-    początek przekazywanej wiadomości | начало пересылаемого сообщения | forwarded message""")
+_SEPARATORS = frozenset(
+    phrase.casefold() for phrase in FORWARD_PHRASES | ORIGINAL_PHRASES
+)
+_FORWARD_INTROS = frozenset(phrase.casefold() for phrase in FORWARD_INTROS)
 
 # Outlook's unquoted header block: "From:" then, within a few lines, a date and a
 # recipient or a subject, in the languages Outlook writes.
 _HEADER_LABELS = {
-    label: kind
-    for kind, labels in (
-        (
-            "from",
-            "from | von | de | da | van | från | fra | od | от | від | kimden | feladó | "
-            "lähettäjä | nadawca | šalje | de la | 发件人 | 寄件者 | 差出人 | 送信元 | 보낸 사람",
-        ),
-        (
-            "date",
-            "sent | date | gesendet | datum | envoyé | enviado | enviada | enviado el | "
-            "enviada el | fecha | "
-            "enviada em | data | inviato | verzonden | skickat | sendt | dato | wysłano | "
-            "wysłane | отправлено | відправлено | дата | odesláno | odoslané | lähetetty | "
-            "päivämäärä | päiväys | elküldve | dátum | gönderildi | gönderilen | tarih | trimis | "
-            "dată | 发送时间 | 日期 | 寄件日期 | 送信日時 | 日時 | 日付 | 보낸 날짜",
-        ),
-        (
-            "to",
-            "to | an | à | a | para | aan | till | til | do | кому | komu | pre | prima | "
-            "adresat | către | vastaanottaja | címzett | kime | 收件人 | 收件者 | 宛先 | 送信先 | "
-            "받는 사람",
-        ),
-        (
-            "subject",
-            "subject | betreff | objet | asunto | assunto | oggetto | onderwerp | "
-            "ämne | emne | temat | tytuł | тема | předmět | predmet | aihe | tárgy | konu | "
-            "naslov | subiect | 主题 | 主旨 | 件名 | 제목",
-        ),
-        ("cc", "cc | kopie | copie | cópia | kopia | копия | копія | kopio | kópia | bilgi"),
-    )
-    for label in _phrases(labels)
+    label.casefold(): kind for label, kind in LABEL_FIELD.items() if kind in QUOTED_FIELDS
 }
 _ONE_LINE_HEADER = re.compile(
     r"[\s*]*From:.{1,200}?\s\*?(?:Sent|Date):.{1,120}?\s\*?(?:To|Subject):", re.I
@@ -397,7 +342,7 @@ def _normalize(text: str) -> str:
     """One kind of newline, ordinary spaces, no zero-width or direction marks."""
     text = _BREAKS.sub("\n", text)
     if not text.isascii():  # the characters translated are all outside ASCII
-        text = text.translate(_INVISIBLE_OR_SPACE)
+        text = text.translate(INVISIBLE_OR_SPACE)
     return _CONTROL.sub("", text)
 
 
@@ -648,8 +593,8 @@ def _opens_later(lines: list[_Line], start: int, end: int) -> bool:
 def _is_attribution(window: str, *, single: bool) -> bool:
     last = window.rstrip()[-1:]
     if last in (":", "：", "-") and (
-        _ATTRIBUTION_VERB.search(window[-40:])
-        or (last != "-" and _ATTRIBUTION_VERB_INSIDE.search(window[-200:]))
+        ATTRIBUTION_VERB.search(window[-40:])
+        or (last != "-" and ATTRIBUTION_VERB_INSIDE.search(window[-200:]))
     ):
         return bool(_ATTRIBUTION_SIGNAL.search(window))
     if last in (":", "：") and _ADDRESS_END.search(window[-120:]):

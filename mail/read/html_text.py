@@ -29,6 +29,8 @@ from inscriptis import Inscriptis
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 
+from mail.read.vocabulary import HEADER_LABELS, alternatives
+
 __all__ = ["html_to_reply_text", "html_to_text", "strip_html_quotes"]
 
 # Inscriptis renders recursively: a tree deeper than this is converted by the
@@ -70,7 +72,7 @@ _CUT_IDS = frozenset(
     {"divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr", "olk_src_body_section"}
 )
 _OUTLOOK_BORDERS = ("border-top:solid#e1e1e1", "border-top:solid#b5c4df")
-_FROM_LABEL = re.compile(r"\s*(?:from|von|de|da|van|fr[åa]n|fra|od|от)\s*:", re.I)
+_FROM_LABEL = re.compile(rf"\s*(?:{alternatives(HEADER_LABELS['from'])})\s*[:：]", re.I)
 
 
 def html_to_text(html: str) -> str:

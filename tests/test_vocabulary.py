@@ -1,0 +1,84 @@
+"""The readers share one vocabulary, so they agree on what a quoted header block is,
+whatever language the mail client wrote it in; and dates in words cost one budget."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mail.read.classify import Kind, classify
+from mail.read.dates import DateBudget, read_date
+from mail.read.forward import split_forward
+from mail.read.grammar import parse_commands
+from mail.read.message import parse_message
+from mail.read.notes import find_action_items
+from mail.read.reply_text import extract_reply
+from mail.read.vocabulary import HEADER_LABELS
+
+ENGLISH = {"from": "From", "date": "Sent", "to": "To", "subject": "Subject"}
+VALUES = {
+    "from": "Ann Lee <ann@example.org>",
+    "date": "Monday, November 23, 2026 10:15 AM",
+    "to": "Ben Carter <ben@example.org>",
+    "subject": "Pricing memo",
+}
+CASES = [(field, label) for field in ENGLISH for label in sorted(HEADER_LABELS[field])]
+THURSDAY = datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def block(field: str, label: str) -> str:
+    """Outlook's header block in English, but ``field`` written with ``label``."""
+    labels = {**ENGLISH, field: label.capitalize()}
+    return "\n".join(f"{labels[name]}: {VALUES[name]}" for name in ENGLISH)
+
+
+def message(body: str) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = "dana@example.org"
+    mail["To"] = "notes@drumbeat.example"
+    mail["Subject"] = "Ann's notes"
+    mail.set_content(body)
+    return bytes(mail)
+
+
+@pytest.mark.parametrize(("field", "label"), CASES)
+def test_every_label_is_a_header_to_every_reader(field: str, label: str) -> None:
+    quoted = block(field, label)
+    forwarded = f"{quoted}\n\nAnn to send the pricing memo by Friday\n"
+
+    raw = message(forwarded)
+    assert classify(parse_message(raw), raw).kind is Kind.FORWARD
+
+    _, found = split_forward(forwarded)
+    assert [(f.from_addr, f.subject) for f in found] == [("ann@example.org", "Pricing memo")]
+
+    reply = extract_reply(f"T-12 done, memo sent.\n\n{quoted}\n\nCan you send the memo?\n")
+    assert reply.text == "T-12 done, memo sent."
+
+
+def test_a_budget_spent_on_words_leaves_numbers_and_weekdays_readable() -> None:
+    budget = DateBudget(left=1)
+    assert read_date("18 Dec", THURSDAY, "Europe/Berlin", budget=budget) == date(2026, 12, 18)
+    assert read_date("19 Dec", THURSDAY, "Europe/Berlin", budget=budget) is None
+    assert budget.refused == 1
+    assert read_date("2026-12-21", THURSDAY, "Europe/Berlin", budget=budget) == date(2026, 12, 21)
+    assert read_date("Friday", THURSDAY, "Europe/Berlin", budget=budget) == date(2026, 11, 27)
+
+
+def test_one_budget_is_shared_by_the_readers_of_one_message() -> None:
+    budget = DateBudget(left=1)
+    parsed = parse_commands("T-12 due 18 Dec", message_date=THURSDAY, date_budget=budget)
+    assert parsed.commands[0].due == date(2026, 12, 18)  # type: ignore[union-attr]
+
+    items = find_action_items(
+        "ACTION: Ann to send the memo by 19 Dec",
+        candidates=(),
+        meeting_date=THURSDAY.date(),
+        timezone="Europe/Berlin",
+        date_budget=budget,
+    )
+    assert items[0].due is None
+    assert budget.refused == 1

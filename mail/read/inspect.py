@@ -22,7 +22,8 @@ from mail.read.classify import Kind, classify
 from mail.read.forward import Forwarded, find_forwards
 from mail.read.grammar import MeetingReport, parse_commands
 from mail.read.message import ParsedMessage, parse_message
-from mail.read.notes import ActionItem, Candidate, find_action_items, with_line
+from mail.read.notes import ActionItem, find_action_items
+from mail.read.notes_people import Candidate, with_line
 from mail.read.own_words import SentMail
 from mail.read.reply_text import extract_reply
 

@@ -41,31 +41,38 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
 from mail.read.dates import read_header_date
+from mail.read.forward_blocks import (
+    GLUED,
+    MAX_LINE,
+    NAME_TRIM,
+    RULE,
+    Fields,
+    addresses,
+    header_line,
+    mailbox,
+    read_block,
+    yahoo_fields,
+)
 from mail.read.html_text import html_to_text
-from mail.read.message import ADDRESS, ParsedMessage, find_addresses, parse_message
+from mail.read.message import ADDRESS, ParsedMessage, parse_message
 from mail.read.vocabulary import (
     ATTRIBUTION_VERB,
     ATTRIBUTION_VERB_INSIDE,
     FORWARD_INTROS,
     FORWARD_PHRASES,
     FORWARD_SUBJECT,
-    HEADER_LABELS,
     INVISIBLE,
     INVISIBLE_OR_SPACE,
-    LABEL_FIELD,
-    LABEL_LANGUAGES,
     ORIGINAL_PHRASES,
     REPLY_SUBJECT,
     alternatives,
-    fold,
 )
 
 __all__ = ["Forwarded", "find_forwards", "split_forward"]
@@ -73,11 +80,9 @@ __all__ = ["Forwarded", "find_forwards", "split_forward"]
 _MAX_CHARS = 1_000_000  # text read from one body
 _HTML_CHARS = 2_000_000  # HTML converted to text for it
 _MAX_LINES = 20_000  # lines scanned for forwards (a longer body is cut there)
-_MAX_LINE = 2_000  # characters of a line that the patterns look at
 _MAX_FORWARDS = 50  # entries returned for one message
 _MAX_LEVELS = 20  # forwards nested in forwards
 _MAX_ATTACHED = 10  # attached messages read
-_MAX_BLOCK = 40  # lines of one header block
 _NEAR_TOP = 8  # lines of text allowed above a bare header block without a forward prefix
 
 
@@ -118,19 +123,7 @@ class Forwarded:
         }
 
 
-# --- vocabulary ----------------------------------------------------------------------
-
-_LABELS = alternatives(LABEL_FIELD)
-# "From: x", "*From:* x" (Gmail's text of bold), "De : x", "送信元：x".
-_HEADER = re.compile(
-    rf"^[ \t]*\*{{0,2}}(?P<label>{_LABELS})\*{{0,2}}[ \t]*[:：][ \t]*\*{{0,2}}[ \t]*(?P<value>.*)$",
-    re.I,
-)
-# Labels inside Yahoo's one-line block, where fields are glued: "…acme.com>To: …".
-_GLUED = re.compile(rf"(?P<label>{_LABELS})[ \t]?[:：]", re.I)
-_GLUED_BARE = re.compile(  # and the two it writes without a colon: "…CETAssunto x", ">Dw x"
-    rf"(?P<label>{alternatives(HEADER_LABELS['subject'] | HEADER_LABELS['cc'])})[ \t]", re.I
-)
+# --- separators and attributions --------------------------------------------------
 
 _DASHES = r"[-=_~—]{2,}"
 _SEPARATOR = re.compile(
@@ -143,11 +136,8 @@ _SEPARATOR = re.compile(
 _MUTT_SEPARATOR = re.compile(r"^\s*-{3,}\s*forwarded message from\s.{1,300}?-{3,}\s*$", re.I)
 _MUTT_END = re.compile(r"^\s*-{3,}\s*end forwarded message\s*-{3,}\s*$", re.I)
 _INTRO = re.compile(rf"^\s*\*?(?:{alternatives(FORWARD_INTROS)})\s*[:：]\*?\s*$", re.I)
-_RULE = re.compile(r"^\s*(?:_{8,}|-{8,}|={8,})\s*$")  # Outlook's line above its block
 
 _QUOTE = re.compile(r"^[ \t]{0,3}((?:>[ \t]?)+)")
-_GLUED_MAILTO = re.compile(r"(?<=\S)<mailto:[^<>\s]*>", re.I)  # "x@y.com<mailto:x@y.com>"
-_NAME_TRIM = " \t\"'«»„“”‘’<>()[],;:*"
 _DISCLAIMER = re.compile(
     r"confidential|intended (?:solely|only|recipient)|privileged|disclaimer|vertraulich|"
     r"confidentiel|confidencial|riservat|vertrouwelijk",
@@ -172,16 +162,16 @@ _WORDY_DATE = re.compile(
 @dataclass(frozen=True)
 class _Line:
     depth: int  # quote depth ("> > x" is 2)
-    text: str  # without the quote marks, stripped, cut to _MAX_LINE
+    text: str  # without the quote marks, stripped, cut to MAX_LINE
 
 
 def _depth(line: str) -> int:
-    found = _QUOTE.match(line[:_MAX_LINE])
+    found = _QUOTE.match(line[:MAX_LINE])
     return found.group(1).count(">") if found else 0
 
 
 def _line(line: str) -> _Line:
-    head = line[:_MAX_LINE]
+    head = line[:MAX_LINE]
     found = _QUOTE.match(head)
     if not found:
         return _Line(0, head.strip())
@@ -211,176 +201,6 @@ def _prepare(text: str) -> list[str]:
 
 def _blank(line: _Line) -> bool:
     return not line.text
-
-
-# --- header blocks -------------------------------------------------------------------
-
-
-@dataclass
-class _Fields:
-    """What one header block says, as written."""
-
-    values: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, label, value)
-
-    def kinds(self) -> set[str]:
-        return {kind for kind, _, _ in self.values}
-
-    def first(self, kind: str) -> str | None:
-        return next((value for k, _, value in self.values if k == kind), None)
-
-    def all(self, kind: str) -> list[str]:
-        return [value for k, _, value in self.values if k == kind]
-
-    def languages(self) -> tuple[str, ...]:
-        """The languages of the labels, most specific first ("Von" before "Date")."""
-        found: dict[str, int] = {}
-        for _, label, _ in self.values:
-            languages = LABEL_LANGUAGES.get(fold(label), ())
-            if "en" in languages:
-                continue
-            for language in languages:
-                found[language] = found.get(language, 0) + 1
-        return tuple(sorted(found, key=lambda language: -found[language]))
-
-    def complete(self) -> bool:
-        """Enough of a block to be a forwarded message's headers without a separator."""
-        kinds = self.kinds()
-        return "from" in kinds and len(kinds & {"date", "to", "cc", "subject"}) >= 2
-
-
-def _header(text: str) -> tuple[str, str, str] | None:
-    found = _HEADER.match(text[:_MAX_LINE])
-    if not found:
-        return None
-    label = found.group("label")
-    return LABEL_FIELD[fold(label)], label, found.group("value").strip().rstrip("*").strip()
-
-
-def _read_block(lines: list[str], start: int) -> tuple[_Fields, int]:
-    """The header block at ``lines[start]`` and the index of the first line after it.
-
-    Wrapped values are joined: an address list that ends in "," or ";" or goes on
-    with addresses, a line followed by another header, a long line's short remainder.
-    Blank lines inside the block are allowed when a new header follows (BlackBerry).
-    """
-    fields = _Fields()
-    index = start
-    while index < len(lines) and len(fields.values) < _MAX_BLOCK:
-        text = lines[index].strip()
-        if not text:
-            follow = _next_filled(lines, index, 3)
-            header = _header(lines[follow]) if follow is not None else None
-            if fields.values and header and header[0] not in fields.kinds() - {"other"}:
-                index = follow  # type: ignore[assignment]
-                continue
-            break
-        header = _header(text)
-        if header is not None:
-            fields.values.append(header)
-            index += 1
-            continue
-        if not fields.values and _RULE.match(text):
-            index += 1
-            continue
-        if fields.values and _continues(fields, lines, index):
-            kind, label, value = fields.values[-1]
-            fields.values[-1] = (kind, label, f"{value} {text}".strip())
-            index += 1
-            continue
-        break
-    return fields, index
-
-
-def _next_filled(lines: list[str], index: int, within: int) -> int | None:
-    for follow in range(index + 1, min(len(lines), index + 1 + within)):
-        if lines[follow].strip():
-            return follow
-    return None
-
-
-def _address_list(text: str) -> bool:
-    """A line of addresses ("Ann <a@x.org>, b@x.org;"), the rest of a wrapped To or Cc."""
-    found = find_addresses(text)
-    if not found or ":" in text:
-        return False
-    words = re.findall(r"[^\W\d_]+", ADDRESS.sub(" ", text))
-    return len(words) <= 4 * len(found)
-
-
-def _continues(fields: _Fields, lines: list[str], index: int) -> bool:
-    """Whether ``lines[index]`` (not a header) is the wrapped rest of the last header."""
-    kind, _, value = fields.values[-1]
-    text = lines[index].strip()
-    following = lines[index + 1] if index + 1 < len(lines) else ""
-    next_header = _header(following.strip()) if following.strip() else None
-    if next_header and next_header[0] not in fields.kinds():
-        return True
-    if kind in {"to", "cc", "from"} and (
-        value.endswith((",", ";")) or _address_list(text[:_MAX_LINE])
-    ):
-        return True
-    previous = lines[index - 1].strip()
-    return (
-        kind == "subject"
-        and len(previous) >= 70
-        and len(text) <= 60
-        and (not following.strip() or next_header is not None)
-    )
-
-
-def _yahoo_fields(rest: str) -> _Fields:
-    """Yahoo's one-line block: "From: A <a@x>To: b@x …Sent: …Subject: …"."""
-    starts: list[tuple[int, int, str]] = []
-    for found in _GLUED.finditer(rest):
-        if _glued_boundary(rest, found.start()):
-            starts.append((found.start(), found.end(), found.group("label")))
-    for found in _GLUED_BARE.finditer(rest):
-        position = found.start()
-        glued = position > 0 and not rest[position - 1].isspace() and rest[position].isupper()
-        if glued and not any(begin <= position < end for begin, end, _ in starts):
-            starts.append((position, found.end(), found.group("label")))
-    starts.sort()
-    fields = _Fields()
-    for number, (_, end, label) in enumerate(starts):
-        stop = starts[number + 1][0] if number + 1 < len(starts) else len(rest)
-        fields.values.append((LABEL_FIELD[fold(label)], label, rest[end:stop].strip()))
-    return fields
-
-
-def _glued_boundary(text: str, position: int) -> bool:
-    if position == 0:
-        return True
-    before = text[position - 1]
-    return before.isspace() or before in ">)]\"'" or before.isdigit() or text[position].isupper()
-
-
-# --- addresses -------------------------------------------------------------------
-
-
-def _mailbox(value: str | None) -> tuple[str | None, str | None]:
-    """(display name, lower-cased address) of one written sender."""
-    if not value:
-        return None, None
-    value = _GLUED_MAILTO.sub("", value)
-    found = ADDRESS.search(value)
-    if not found:
-        name = value.strip(_NAME_TRIM).strip()
-        return name or None, None
-    address = found.group(0).lower()
-    before = value[: found.start()]
-    before = re.sub(r"\[?mailto:$", "", before.rstrip(" <([\"'")).strip()
-    name = before.strip(_NAME_TRIM).strip()
-    if not name or name.lower() == address:
-        return None, address
-    return " ".join(name.split()), address
-
-
-def _addresses(values: Iterable[str]) -> tuple[str, ...]:
-    found: dict[str, None] = {}
-    for value in values:
-        for address in find_addresses(_GLUED_MAILTO.sub("", value)):
-            found.setdefault(address.lower(), None)
-    return tuple(found)
 
 
 # --- finding where a forward starts -------------------------------------------------
@@ -415,7 +235,7 @@ def _find_start(raw: list[str], lines: list[_Line], context: _Context) -> _Start
             return None
         if isinstance(found, _Start):
             return found
-        if not _RULE.match(line.text):
+        if not RULE.match(line.text):
             above += 1
     return None
 
@@ -433,7 +253,7 @@ def _start_at(
         if separator.group("original") and context.top and context.reply:
             return "stop"  # "-----Original Message-----" of a reply
         rest = (separator.group("rest") or "").strip()
-        if rest and _GLUED.match(rest):
+        if rest and GLUED.match(rest):
             return _Start(index, index, "yahoo", rest)
         kind = "original" if separator.group("original") else "separator"
         return _Start(index, _first_filled(lines, index + 1), kind)
@@ -448,10 +268,10 @@ def _start_at(
         ):
             return _Start(index, index, "attribution")
         return "stop"
-    header = _header(text)
+    header = header_line(text)
     if header is not None and header[0] in {"from", "date"}:
         view = [ln.text if ln.depth >= line.depth else "" for ln in lines[index : index + 12]]
-        fields, _ = _read_block(view, 0)
+        fields, _ = read_block(view, 0)
         if not _plausible_block(fields):
             return None
         if context.top and (context.reply or (not context.forward and above > _NEAR_TOP)):
@@ -460,13 +280,13 @@ def _start_at(
         previous = index - 1
         while previous >= 0 and _blank(lines[previous]):
             previous -= 1
-        if previous >= 0 and _RULE.match(lines[previous].text):
+        if previous >= 0 and RULE.match(lines[previous].text):
             start = previous
         return _Start(start, index, "block")
     return None
 
 
-def _plausible_block(fields: _Fields) -> bool:
+def _plausible_block(fields: Fields) -> bool:
     """A bare block needs From and two more fields, and an address or a dated line."""
     if not fields.complete():
         return False
@@ -600,22 +420,22 @@ def _read_forward(
 ) -> tuple[Forwarded, list[str]]:
     """The headers of the forward at ``start`` and the lines of its text."""
     if start.kind == "yahoo":
-        fields, after = _yahoo_fields(start.rest), 1
+        fields, after = yahoo_fields(start.rest), 1
     elif start.kind == "attribution":
         return _attributed(raw[start.index], context), region
     else:
-        fields, after = _read_block(region, 0)
+        fields, after = read_block(region, 0)
     subject = fields.first("subject")
     if subject is None and context.top:
         subject = context.subject
     sender = fields.first("from")
-    name, address = _mailbox(sender)
+    name, address = mailbox(sender)
     date_text = " ".join((fields.first("date") or "").split()) or None
     forward = Forwarded(
         from_addr=address,
         from_name=name,
-        to=_addresses(fields.all("to")),
-        cc=_addresses(fields.all("cc")),
+        to=addresses(fields.all("to")),
+        cc=addresses(fields.all("cc")),
         date=read_header_date(date_text, fields.languages()),
         date_text=date_text,
         subject=" ".join(subject.split()) if subject is not None else None,
@@ -647,7 +467,7 @@ def _attributed(line: str, context: _Context) -> Forwarded:
             name = quoted.group(1)
         else:
             chunk = re.split(r",\s*|\s\d{1,2}[:.]\d{2}\s", before)[-1].strip()
-            name = chunk.strip(_NAME_TRIM) or None
+            name = chunk.strip(NAME_TRIM) or None
     date = _NUMERIC_DATE.search(text)
     date_text = date.group(0) if date else None
     if date_text is None:
@@ -686,7 +506,7 @@ def _tidy(lines: list[str], *, nested: bool) -> str:
 def _without_footer(lines: list[str]) -> list[str]:
     """Cut at a rule line after which only a short signature or disclaimer follows."""
     for index, line in enumerate(lines):
-        if index and _RULE.match(line) and line.strip().startswith("_"):
+        if index and RULE.match(line) and line.strip().startswith("_"):
             tail = [text for text in lines[index + 1 :] if text.strip()]
             if len(tail) <= 20 and _DISCLAIMER.search(" ".join(tail)):
                 return lines[:index]

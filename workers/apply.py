@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mail.read.grammar import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
+from mail.read.commands import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias

@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 
 from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.read.classify import Classification, Kind, classify
+from mail.read.commands import Parsed
 from mail.read.forward import find_forwards
-from mail.read.grammar import Parsed, parse_commands
+from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
 from mail.read.reply_text import extract_reply
 from mail.write.answer import AnswerView, received_words, render_answer, short_subject

@@ -27,9 +27,10 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mail.read.calendar import meeting_attendees, meeting_start
+from mail.read.commands import MeetingReport, Parsed
 from mail.read.dates import DateBudget
 from mail.read.forward import Forwarded, find_forwards
-from mail.read.grammar import MeetingReport, Parsed, parse_commands
+from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage
 from mail.read.notes import ActionItem, find_action_items
 from mail.read.notes_people import Candidate, match_people, people_in_subject, with_line

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mail.read.classify import Kind, classify
+from mail.read.commands import MeetingReport
 from mail.read.forward import Forwarded, find_forwards
-from mail.read.grammar import MeetingReport, parse_commands
+from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
 from mail.read.notes import ActionItem, find_action_items
 from mail.read.notes_people import Candidate, with_line

@@ -60,8 +60,9 @@ from mail.read.forward_blocks import (
     read_block,
     yahoo_fields,
 )
+from mail.read.headers import ADDRESS
 from mail.read.html_text import html_to_text
-from mail.read.message import ADDRESS, ParsedMessage, parse_message
+from mail.read.message import ParsedMessage, parse_message
 from mail.read.vocabulary import (
     ATTRIBUTION_VERB,
     ATTRIBUTION_VERB_INSIDE,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mail.read.message import ADDRESS, find_addresses
+from mail.read.headers import ADDRESS, find_addresses
 from mail.read.vocabulary import HEADER_LABELS, LABEL_FIELD, LABEL_LANGUAGES, alternatives, fold
 
 __all__ = [

@@ -1,5 +1,6 @@
 """The readers share one vocabulary, so they agree on what a quoted header block is,
-whatever language the mail client wrote it in; and dates in words cost one budget."""
+whatever language the mail client wrote it in; and dates in words cost one budget
+(shared by a reply's commands and its notes: tests/test_limits.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ import pytest
 from mail.read.classify import Kind, classify
 from mail.read.dates import DateBudget, read_date
 from mail.read.forward import split_forward
-from mail.read.grammar import parse_commands
 from mail.read.message import parse_message
-from mail.read.notes import find_action_items
 from mail.read.reply_text import extract_reply
 from mail.read.vocabulary import HEADER_LABELS
 
@@ -66,19 +65,3 @@ def test_a_budget_spent_on_words_leaves_numbers_and_weekdays_readable() -> None:
     assert budget.refused == 1
     assert read_date("2026-12-21", THURSDAY, "Europe/Berlin", budget=budget) == date(2026, 12, 21)
     assert read_date("Friday", THURSDAY, "Europe/Berlin", budget=budget) == date(2026, 11, 27)
-
-
-def test_one_budget_is_shared_by_the_readers_of_one_message() -> None:
-    budget = DateBudget(left=1)
-    parsed = parse_commands("T-12 due 18 Dec", message_date=THURSDAY, date_budget=budget)
-    assert parsed.commands[0].due == date(2026, 12, 18)  # type: ignore[union-attr]
-
-    items = find_action_items(
-        "ACTION: Ann to send the memo by 19 Dec",
-        candidates=(),
-        meeting_date=THURSDAY.date(),
-        timezone="Europe/Berlin",
-        date_budget=budget,
-    )
-    assert items[0].due is None
-    assert budget.refused == 1

@@ -15,7 +15,7 @@ from mail.read.dates import DateBudget, read_date
 from mail.read.forward import split_forward
 from mail.read.message import parse_message
 from mail.read.reply_text import extract_reply
-from mail.read.vocabulary import HEADER_LABELS
+from mail.read.vocabulary import FORWARD_PREFIXES, HEADER_LABELS, REPLY_PREFIXES
 
 ENGLISH = {"from": "From", "date": "Sent", "to": "To", "subject": "Subject"}
 VALUES = {
@@ -34,11 +34,11 @@ def block(field: str, label: str) -> str:
     return "\n".join(f"{labels[name]}: {VALUES[name]}" for name in ENGLISH)
 
 
-def message(body: str) -> bytes:
+def message(body: str, subject: str = "Ann's notes") -> bytes:
     mail = EmailMessage()
     mail["From"] = "dana@example.org"
     mail["To"] = "notes@drumbeat.example"
-    mail["Subject"] = "Ann's notes"
+    mail["Subject"] = subject
     mail.set_content(body)
     return bytes(mail)
 
@@ -56,6 +56,16 @@ def test_every_label_is_a_header_to_every_reader(field: str, label: str) -> None
 
     reply = extract_reply(f"T-12 done, memo sent.\n\n{quoted}\n\nCan you send the memo?\n")
     assert reply.text == "T-12 done, memo sent."
+
+
+@pytest.mark.parametrize(
+    ("prefix", "kind"),
+    [(p, Kind.REPLY) for p in REPLY_PREFIXES] + [(p, Kind.FORWARD) for p in FORWARD_PREFIXES],
+)
+def test_every_subject_prefix_tells_a_reply_from_a_forward(prefix: str, kind: Kind) -> None:
+    subject = f"{prefix.upper()}: Ben Carter 1:1"
+    raw = message("T-12 done\n", subject)
+    assert classify(parse_message(raw), raw).kind is kind
 
 
 def test_a_budget_spent_on_words_leaves_numbers_and_weekdays_readable() -> None:

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mail.read.vocabulary import normalize_line
+from mail.read.vocabulary import SUBJECT_PREFIXES, normalize_line
 
 __all__ = [
     "WRITTEN_ADDRESS",
@@ -142,9 +142,6 @@ def match_people(text: str, candidates: Sequence[Candidate]) -> tuple[Candidate,
         return ()
 
 
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|fw|aw|wg|tr|rv|sv|vs|antw|enc|rif)\s*(?:\[\d+\])?\s*:\s*)+", re.I
-)
 _WORD = re.compile(r"@?[^\W\d_][\w'’.+-]*(?:@[\w-]+(?:\.[\w-]+)+)?")
 
 
@@ -157,7 +154,7 @@ def people_in_subject(subject: str, candidates: Sequence[Candidate]) -> tuple[Ca
     the caller narrows them (e.g. to the sender's reports).
     """
     try:
-        text = _REPLY_PREFIX.sub("", normalize_line(str(subject)[:1000]))
+        text = SUBJECT_PREFIXES.sub("", normalize_line(str(subject)[:1000]))
         people = persons(candidates)
         return _subject_people(text, people)
     except Exception:  # never let a subject line break the message

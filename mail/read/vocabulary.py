@@ -43,6 +43,7 @@ __all__ = [
     "QUOTED_FIELDS",
     "REPLY_PREFIXES",
     "REPLY_SUBJECT",
+    "SUBJECT_PREFIXES",
     "VARIATION_SELECTORS",
     "alternatives",
     "fold",
@@ -114,6 +115,12 @@ def _prefix_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 # group 1 is the prefix as written ("AW:", "Fwd[2]:").
 REPLY_SUBJECT = _prefix_pattern(REPLY_PREFIXES)
 FORWARD_SUBJECT = _prefix_pattern(FORWARD_PREFIXES)
+# Every reply and forward prefix at the start of a subject ("Re: Fwd: AW: "), to strip.
+SUBJECT_PREFIXES = re.compile(
+    rf"^\s*(?:(?:{alternatives(REPLY_PREFIXES + FORWARD_PREFIXES)})\s*(?:\[\d+\]|\(\d+\))?"
+    r"\s*[:：]\s*)+",
+    re.I,
+)
 
 
 # --- header labels of a quoted or forwarded block -----------------------------------------

@@ -668,7 +668,7 @@ def outbox_counts(engine: Any) -> dict[str, int]:
 
 def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expected: int,
              engine: Any, folder: Path) -> dict[str, Any]:
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from workers import actors
     from workers.broker import make_broker
 
@@ -893,7 +893,7 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
     SQL statement counter, then under cProfile; EXPLAIN ANALYZE one agenda's SELECTs."""
     from sqlalchemy import event
 
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from mail.write import render as mail_render
     from workers import sending
     from workers.runtime import configure

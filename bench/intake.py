@@ -988,7 +988,7 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
     sender's answer limit; the nudges go to the benchmark's Redis database."""
     from sqlalchemy import event
 
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from models.db import make_engine
     from workers import actors, inbound, intake, sending
     from workers.broker import make_broker
@@ -1128,7 +1128,7 @@ def profile_accept(args: argparse.Namespace, url: str, batches: Sequence[Sequenc
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.engine import make_url
 
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from models.base import utcnow
     from models.db import make_engine, session_factory
     from models.mailbox import InboundMessage

@@ -24,11 +24,11 @@ Scoring, on the outermost forward (the peers return one level):
 * ``date``: the value: ours is ``Forwarded.date``; a peer's date string is read with
   ``mail.read.dates.read_header_date`` (no language hints), so a peer is right when it found the
   right text. Our corpus: equal to the ISO value in the sidecar; crisp: the written wall
-  clock (year, month, day, hour, minute) of ``tests.test_forward_corpus.crisp_date``;
+  clock (year, month, day, hour, minute) of ``bench.forward_corpus.crisp_date``;
   quotequail: equal to ``read_header_date`` of their expected string (None when they expect none);
 * ``subject``: equal after collapsing whitespace (an empty subject counts as none);
 * ``body``: equal line by line with surrounding whitespace removed and runs of blank
-  lines collapsed (``tests.test_forward_corpus.normalize``);
+  lines collapsed (``bench.forward_corpus.normalize``);
 * ``all4``: the four together. The crisp checks skipped in ``CRISP_SKIPS`` count as right.
 
 Corpora:
@@ -83,11 +83,7 @@ if str(REPO) not in sys.path:
 
 from sdists import fetch_sdist, parametrized  # noqa: E402
 
-from mail.read.dates import read_header_date  # noqa: E402
-from mail.read.forward import find_forwards, split_forward  # noqa: E402
-from mail.read.html_text import html_to_text  # noqa: E402
-from mail.read.message import parse_message  # noqa: E402
-from tests.test_forward_corpus import (  # noqa: E402
+from bench.forward_corpus import (  # noqa: E402
     CRISP,
     CRISP_BODY,
     CRISP_FROM,
@@ -98,6 +94,10 @@ from tests.test_forward_corpus import (  # noqa: E402
     crisp_subject,
     normalize,
 )
+from mail.read.dates import read_header_date  # noqa: E402
+from mail.read.forward import find_forwards, split_forward  # noqa: E402
+from mail.read.html_text import html_to_text  # noqa: E402
+from mail.read.message import parse_message  # noqa: E402
 
 EFP_JS_VERSION = "1.8.3"
 FIELDS = ("from", "date", "subject", "body")

@@ -7,6 +7,7 @@ the engine/session helpers (``db``).
 
 Who may import it: ``drumbeat`` (CLI), ``workers`` and tests. ``models`` never
 imports ``mail`` or ``workers``: it knows nothing of SMTP, IMAP or the broker.
+docs/design.md describes the domain these tables hold.
 """
 
 from models.base import Base

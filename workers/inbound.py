@@ -44,7 +44,7 @@ from models.queries import person_by_address
 from workers import failures, metrics, notes, outbox
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.retention import clear_raw
-from workers.runtime import Runtime
+from workers.runtime import Runtime, sender_policy_for
 from workers.sending import build_for
 
 log = logging.getLogger("drumbeat.inbound")
@@ -218,7 +218,7 @@ def _policy(rt: Runtime) -> SenderPolicy:
     """The sender policy of this process's settings (built once per runtime)."""
     policy = rt.cache.get(SenderPolicy)
     if policy is None:
-        policy = rt.cache[SenderPolicy] = rt.settings.sender_policy()
+        policy = rt.cache[SenderPolicy] = sender_policy_for(rt.settings)
     return policy
 
 

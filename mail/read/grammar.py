@@ -1,10 +1,10 @@
 """The reply grammar: the lines people write back, read into commands and per-line errors.
 
-This is the contract people rely on (README, "How to reply"), so it is small,
-documented here, and tested row by row in ``tests/test_grammar.py``. Like
-Redmine's ``MailHandler``, each kind of line has one matcher and the first match
-wins; inside a task line, clauses are read left to right and what is left after
-the last clause is the note.
+This is the contract people rely on (README, "How to reply"; docs/design.md places it
+among the flows), so it is small, documented here, and tested row by row in
+``tests/test_grammar.py``. Like Redmine's ``MailHandler``, each kind of line has one
+matcher and the first match wins; inside a task line, clauses are read left to right and
+what is left after the last clause is the note.
 
 Every line is normalized first (NFKC, zero-width and direction marks removed,
 whitespace collapsed), so ``T\u200b-12``, ``Ｔ－１２`` and ``T–12`` all name task 12.

@@ -40,7 +40,7 @@ def _zone_of(moment: datetime | None) -> str:
 
 def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
                     max_updates: int = 100) -> dict[str, Any]:
-    """The inspect contract (README, "How to reply"): message_id, from, subject, date,
+    """The inspect contract (docs/design.md): message_id, from, subject, date,
     kind, reply_text, forwarded, commands, errors, and ``notes`` for a forward or mail
     to notes@ (None otherwise); at most
     ``max_updates`` update lines are read, as the worker reads them. ``sent_lines``

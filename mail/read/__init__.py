@@ -3,6 +3,7 @@
 - ``message``: raw RFC 5322 bytes into one decoded ``ParsedMessage``, never raising.
 - ``classify``: what kind of mail it is (bounce, auto-reply, forward, reply, other).
 - ``reply_text``: the new text of a plain-text reply, without quote, signature or footer.
+- ``signature``: where a reply's own words end: sign-offs, name blocks, "Sent from my…".
 - ``html_text``: HTML bodies as text, with the quoted parts found by their markup.
 - ``grammar``: the reply lines into commands and per-line errors.
 - ``forward``: the forwarded messages inside a message (who, when, what they said).

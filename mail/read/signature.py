@@ -1,0 +1,238 @@
+"""Signatures: where a plain-text reply stops being what the person wrote.
+
+A signature is whatever a person (or their mail client) puts under the message
+every time: "-- " and what follows, "Sent from my iPhone", a sign-off with a
+name block under it ("Best regards,\nAnn Lee\nHead of Sales\n+49 30 1234"),
+or the sender's bare name. Cutting too little lets a phone number be read as
+prose; cutting too much loses a person's update, so nothing here ever cuts a
+command line, and a reply that is nothing but "Thanks!" keeps it.
+
+``strip_signature`` is the one entry point for a reply's lines (after quotes
+are gone); the predicates below it are what the reply-header cut asks about a
+single line. All pure, all linear in the number of lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "SignatureCut",
+    "is_mobile_signature",
+    "is_sign_off",
+    "is_signature_delimiter",
+    "strip_signature",
+]
+
+
+@dataclass(frozen=True)
+class SignatureCut:
+    """A reply's lines split at its signature: what is kept and what was cut."""
+
+    kept: tuple[str, ...]  # the lines above the signature, as given
+    cut: tuple[str, ...]  # the signature lines, in order; empty when there was none
+
+
+def strip_signature(
+    lines: Sequence[str],
+    *,
+    is_command: Callable[[str], object],
+    sender_name: str | None = None,
+    said_elsewhere: bool = False,
+) -> SignatureCut:
+    """``lines`` without a closing sign-off and the name block under it, or without the
+    sender's bare name (and the block under it) on the last lines.
+
+    ``is_command`` says which lines are commands: they are never cut, and a signature
+    never starts above one. ``sender_name`` is the From display name. The signature
+    is never all the reply says unless ``said_elsewhere`` (inline answers were given).
+    """
+    kept = list(lines)
+    cut: list[str] = []
+    for step in (_sign_off_start, _bare_name_start):
+        start = step(kept, is_command, _name_forms(sender_name), said_elsewhere)
+        if start is not None:
+            cut = kept[start:] + cut
+            kept = kept[:start]
+    return SignatureCut(kept=tuple(kept), cut=tuple(cut))
+
+
+_REF = re.compile(r"\b[TPG]-?\d{1,9}\b")  # a task, project or goal: never a signature
+
+_MOBILE_SIGNATURE = re.compile(
+    r"""[\s(<\[*]*(?:
+      (?:sent|envoyé|enviado|enviada|inviato|verzonden|verstuurd|gesendet|sendt|skickat|
+         lähetetty|
+         wysłane|wysłano|отправлено|odesláno|küldve)\s+
+         (?:from|with|via|using|depuis|de|desde|do|da|dal|con|von|mit|met|vanaf|van|fra|
+            från|z|ze|с)\s+
+         (?:my|mon|ma|mi|meu|minha|mio|mia|mijn|min|mitt|meinem|mein|moje|mého|мой|моего
+            |(?:the\s+)?(?:iphone|ipad|ipod|android|samsung|galaxy|outlook|blackberry|mobile
+               |phone|smartphone|tablet|device|mail|gmail|yahoo|windows|huawei|xiaomi|pixel)
+            |(?-i:[A-Z0-9\[]))
+    | get\s+\[?outlook\b | holen\s+sie\s+sich\s+outlook | obtenir\s+outlook
+    | obtener\s+outlook | scarica\s+outlook
+    | von\s+meine[mr]\s+.{1,60}?\s+gesendet
+    | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.{1,80}?\s+gesendet
+    | from\s+my\s+(?:iphone|ipad|android|mobile|phone|samsung|galaxy|blackberry|smartphone)
+    | (?:发自|寄自|从|從)我的
+    | .{1,30}?から送信
+    | sent\s+by\s+galaxy
+    )""",
+    re.I | re.X,
+)
+
+
+
+def _phrases(text: str) -> frozenset[str]:
+    """A ``|``-separated word list, case-folded (kept as text so it stays readable)."""
+    return frozenset(" ".join(p.split()).casefold() for p in text.split("|") if p.strip())
+
+
+_SIGN_OFFS = _phrases("""
+    thanks | thank you | thanks a lot | thanks so much | thank you so much | many thanks |
+    thanks again | thanks in advance | thx | ty | cheers | best | all best | all the best |
+    best regards | best wishes | kind regards | kindest regards | warm regards |
+    warmest regards | regards | br | rgds | sincerely | yours | yours sincerely |
+    sincerely yours | yours truly | take care | talk soon | speak soon | greetings |
+    have a nice day | have a great day | have a good weekend | with thanks |
+    thanks and regards | viele grüße | viele grüsse | vielen dank | danke | danke dir |
+    danke schön | beste grüße | liebe grüße | lg | vg | mfg | mit freundlichen grüßen |
+    mit freundlichen grüssen | freundliche grüße | gruß | grüße | gruss | herzliche grüße |
+    schöne grüße | bis bald | cordialement | bien cordialement | bien à vous | merci |
+    merci beaucoup | salutations | bonne journée | amicalement | à bientôt | bises |
+    saludos | un saludo | saludos cordiales | atentamente | gracias | muchas gracias |
+    un abrazo | abrazos | obrigado | obrigada | abraços | abraço | atenciosamente |
+    cumprimentos | att | grazie | grazie mille | cordiali saluti | saluti | distinti saluti |
+    un saluto | a presto | met vriendelijke groet | met vriendelijke groeten |
+    vriendelijke groet | groeten | groetjes | mvg | bedankt | dank je | hartelijke groet |
+    med vänlig hälsning | vänliga hälsningar | hälsningar | mvh | tack | med venlig hilsen |
+    venlig hilsen | hilsen | med vennlig hilsen | vennlig hilsen | takk | tak | pozdrawiam |
+    pozdrowienia | dziękuję | z poważaniem | с уважением | спасибо | всего доброго |
+    s pozdravem | děkuji | díky | 谢谢 | 此致 | 敬礼 | 祝好 | よろしくお願いします |
+    よろしくお願いいたします | ありがとうございます""")
+_NAME = re.compile(r"(?:[A-ZÀ-ÞĀ-Ž][\w'’.-]*|//\w+)(?:\s+[A-ZÀ-ÞĀ-Ž][\w'’.-]*){0,2}")
+_DASH_NAME = re.compile(r"(?:[—–~]\s*|-(?=[A-Z]))[A-ZÀ-Þ][\w'’.]*(?:\s[A-ZÀ-Þ][\w'’.]*){0,2}\s*$")
+_CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ()./-]{6,}|\|")
+
+
+def is_signature_delimiter(body: str) -> bool:
+    """``-- `` (and ``--`` alone) opens a signature; so does a line of underscores."""
+    stripped = body.strip()
+    return stripped == "--" or (len(stripped) >= 2 and set(stripped) == {"_"})
+
+
+def is_mobile_signature(body: str) -> bool:
+    stripped = body.strip()
+    return (
+        len(stripped) <= 120
+        and bool(_MOBILE_SIGNATURE.match(stripped))
+        and not _REF.search(stripped)
+    )
+
+
+
+# -- a sign-off and the block under it ------------------------------------------------
+
+def _sign_off_start(
+    lines: list[str], is_command: Callable[[str], object], names: frozenset[str],
+    said_elsewhere: bool,
+) -> int | None:
+    """Where a closing "Thanks,\\nAnn" (or "Best regards" and a name block with a
+    title and a phone number) starts: never above a command line, and never all
+    that was said (a reply of just "Thanks!" stays, so the confirmation can answer it)."""
+    last = _last_filled(lines)
+    for start in range(last, max(-1, last - 12), -1):
+        line = lines[start]
+        if is_command(line):
+            return None
+        opens = is_sign_off(line) or (start == last and bool(_DASH_NAME.match(line.strip())))
+        closes = _is_name_block(lines[start + 1 : last + 1], is_command)
+        if opens and closes and (_last_filled(lines[:start]) >= 0 or said_elsewhere):
+            return start
+    return None
+
+
+def _last_filled(lines: list[str]) -> int:
+    """The index of the last non-blank line, -1 when there is none."""
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].strip():
+            return index
+    return -1
+
+
+def is_sign_off(line: str) -> bool:
+    """ "Thanks", "Best regards,", "Cheers, Ann", "Viele Grüße", "/ Greetings" …"""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 60:
+        return False
+    core = stripped.lstrip("/-—–~ ").rstrip(" ,.!:;。、，！")
+    if " ".join(core.split()).casefold() in _SIGN_OFFS:
+        return True
+    head, comma, tail = core.partition(",")
+    if comma and " ".join(head.split()).casefold() in _SIGN_OFFS:
+        return bool(_NAME.fullmatch(tail.strip().rstrip(".!")))
+    words = core.split()
+    return any(
+        " ".join(words[:size]).casefold() in _SIGN_OFFS
+        and bool(_NAME.fullmatch(" ".join(words[size:])))
+        for size in range(1, min(4, len(words)))
+    )
+
+
+def _is_name_block(block: list[str], is_command: Callable[[str], object]) -> bool:
+    """A few short lines: a name, a title, a company, a phone number, an address."""
+    filled = [line.strip() for line in block if line.strip()]
+    return len(filled) <= 8 and all(_is_signature_line(line, is_command) for line in filled)
+
+
+def _is_signature_line(line: str, is_command: Callable[[str], object]) -> bool:
+    if len(line) > 70 or is_command(line):
+        return False
+    if _CONTACT.search(line):
+        return True
+    words = line.split()
+    if len(words) > 6 or line.endswith(("!", "?", ":")):
+        return False
+    last = words[-1].rstrip(".")
+    return not line.endswith(".") or len(last) <= 4 or last[:1].isupper()
+
+
+
+# -- the sender's bare name ------------------------------------------------------------
+
+
+def _name_forms(name: str | None) -> frozenset[str]:
+    """How a person signs with their name: full, first, first + last initial, initials."""
+    words = [w for w in (name or "").replace('"', " ").replace(",", " ").split() if w]
+    if not words or len(words) > 5:
+        return frozenset()
+    forms = {" ".join(words), words[0], "".join(w[0] for w in words)}
+    if len(words) > 1:
+        forms |= {f"{words[0]} {words[-1][0]}", f"{words[0]} {words[-1][0]}.",
+                  f"{words[-1]} {words[0]}"}  # "Lastname Firstname" in some From lines
+    return frozenset(form.casefold() for form in forms if len(form) >= 2)
+
+
+def _bare_name_start(
+    lines: list[str], is_command: Callable[[str], object], names: frozenset[str],
+    said_elsewhere: bool,
+) -> int | None:
+    """The sender's name (or initials) alone on the last line, or opening a last block
+    of short signature lines (title, company, phone), is a signature, like
+    "Thanks,\\nAnn" without the thanks; the From header says what their name is."""
+    last = _last_filled(lines)
+    if last <= 0 or not names:
+        return None
+    start = last
+    while start > 0 and lines[start - 1].strip() and last - start < 8:
+        start -= 1  # the first line of the last paragraph
+    for first in dict.fromkeys((last, start)):
+        candidate = " ".join(lines[first].strip().lstrip("-—–~ ").rstrip(".!, ").split())
+        if (candidate.casefold() in names and not is_command(lines[first])
+                and _is_name_block(lines[first + 1 : last + 1], is_command)
+                and _last_filled(lines[:first]) >= 0):
+            return first
+    return None

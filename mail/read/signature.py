@@ -51,7 +51,7 @@ def strip_signature(
     """
     kept = list(lines)
     cut: list[str] = []
-    for step in (_sign_off_start, _bare_name_start):
+    for step in (_sign_off_start, _bare_name_start, _contact_block_start):
         start = step(kept, is_command, _name_forms(sender_name), said_elsewhere)
         if start is not None:
             cut = kept[start:] + cut
@@ -112,10 +112,42 @@ _SIGN_OFFS = _phrases("""
     venlig hilsen | hilsen | med vennlig hilsen | vennlig hilsen | takk | tak | pozdrawiam |
     pozdrowienia | dziękuję | z poważaniem | с уважением | спасибо | всего доброго |
     s pozdravem | děkuji | díky | 谢谢 | 此致 | 敬礼 | 祝好 | よろしくお願いします |
-    よろしくお願いいたします | ありがとうございます""")
+    よろしくお願いいたします | ありがとうございます |
+    thanks & regards | thanks and best regards | many thanks and best regards |
+    mit besten grüßen | mit besten grüssen | beste grüsse | liebe grüsse | herzliche grüsse |
+    freundliche grüsse | mit freundlichem gruß | mit freundlichem gruss | besten dank |
+    sincères salutations | meilleures salutations | bien à toi | très cordialement |
+    salutations distinguées | un cordial saludo | cordialmente | atte | muchos saludos |
+    melhores cumprimentos | com os melhores cumprimentos | abs | grato | grata |
+    un caro saluto | hartelijke groeten | vriendelijke groeten | s přátelským pozdravem |
+    se srdečným pozdravem | s pozdravom | pozdrawiam serdecznie | serdecznie pozdrawiam |
+    с наилучшими пожеланиями | всего хорошего | よろしくお願い致します | 宜しくお願いします |
+    宜しくお願い致します | 以上、よろしくお願いします | 以上、よろしくお願いいたします |
+    どうぞよろしくお願いいたします | 引き続きよろしくお願いいたします | 此致敬礼 | 顺祝商祺 |
+    多谢 | 감사합니다""")
 _NAME = re.compile(r"(?:[A-ZÀ-ÞĀ-Ž][\w'’.-]*|//\w+)(?:\s+[A-ZÀ-ÞĀ-Ž][\w'’.-]*){0,2}")
 _DASH_NAME = re.compile(r"(?:[—–~]\s*|-(?=[A-Z]))[A-ZÀ-Þ][\w'’.]*(?:\s[A-ZÀ-Þ][\w'’.]*){0,2}\s*$")
-_CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ()./-]{6,}|\|")
+_CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ()./-]{6,}|\||\b(?:skype|teams)\s*:", re.I)
+# What a company block carries besides contacts: register entries and tax numbers (the
+# legal particulars many countries require in business mail), and postal addresses.
+_REGISTER = re.compile(
+    r"\b(?:HRB|HRA|KRS|NIP|REGON|SIRE[NT]|RCS|TVA|CIF|NIF|CNPJ|KvK|BTW|ABN|VAT|UID|DIČ|IČO?)\b"
+    r"|amtsgericht|registergericht|handelsregister|sitz der gesellschaft|geschäftsführ"
+    r"|ust-?id|steuernummer|registered (?:in|office|number|no)|company (?:no|number|reg)"
+    r"|registration (?:no|number)|obchodní rejstřík|spisová značka|partita iva|p\.\s?iva\b"
+    r"|capital social|法人番号|登録番号|统一社会信用代码",
+    re.I,
+)
+_ADDRESS = re.compile(
+    r"\b\d{5}\s+[A-ZÀ-ÞĀ-Ž]|\b\d{3}\s\d{2}\s+[A-ZÀ-ÞĀ-Ž]|\b\d{4,5}-\d{3}\b"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b|\b[A-Z]{2}\s\d{5}(?:-\d{4})?\b|〒\s?\d{3}-\d{4}"
+    r"|(?i:stra(?:ß|ss)e|str\.|gasse|allee|platz|street|road|avenue|boulevard|\brue\b|\bcalle\b"
+    r"|avenida|\brua\b|straat|\blaan\b|ulice|náměstí|třída)[^\n]{0,30}\d"
+)
+_RULE = re.compile(r"\s*(?:-{3,}|={3,}|_{3,}|\*{3,}|~{3,})\s*")  # a drawn line over a block
+_TITLE_SMALL_WORDS = _phrases("""
+    of | and | for | the | at | in | & | de | du | des | la | le | et | der | die | das | und |
+    für | im | y | e | da | do | dos | van | von | den | di | del""")
 
 
 def is_signature_delimiter(body: str) -> bool:
@@ -144,11 +176,12 @@ def _sign_off_start(
     title and a phone number) starts: never above a command line, and never all
     that was said (a reply of just "Thanks!" stays, so the confirmation can answer it)."""
     last = _last_filled(lines)
-    for start in range(last, max(-1, last - 12), -1):
+    for start in range(last, max(-1, last - _MAX_BLOCK - 4), -1):
         line = lines[start]
         if is_command(line):
             return None
-        opens = is_sign_off(line) or (start == last and bool(_DASH_NAME.match(line.strip())))
+        opens = (is_sign_off(line) or (start == last and bool(_DASH_NAME.match(line.strip())))
+                 or (start < last and bool(_RULE.fullmatch(line))))
         closes = _is_name_block(lines[start + 1 : last + 1], is_command)
         if opens and closes and (_last_filled(lines[:start]) >= 0 or said_elsewhere):
             return start
@@ -183,22 +216,44 @@ def is_sign_off(line: str) -> bool:
 
 
 def _is_name_block(block: list[str], is_command: Callable[[str], object]) -> bool:
-    """A few short lines: a name, a title, a company, a phone number, an address."""
+    """A few short lines: a name, a title, a company, a phone number, an address; a
+    company block (register entries, addresses, phone numbers) may be longer."""
     filled = [line.strip() for line in block if line.strip()]
-    return len(filled) <= 8 and all(_is_signature_line(line, is_command) for line in filled)
+    if len(filled) > _MAX_BLOCK or not all(_is_signature_line(line, is_command) for line in filled):
+        return False
+    return len(filled) <= 8 or sum(_is_particular(line) for line in filled) >= 2
+
+
+_MAX_BLOCK = 16  # filled lines a company block may take (8 without two particulars)
+
+
+def _is_particular(line: str) -> bool:
+    """A contact, a register entry or a postal address: what only a signature holds."""
+    return bool(_CONTACT.search(line) or _REGISTER.search(line) or _ADDRESS.search(line))
 
 
 def _is_signature_line(line: str, is_command: Callable[[str], object]) -> bool:
-    if len(line) > 70 or is_command(line):
+    """A line a signature is made of; a sentence, a question or a command never is."""
+    if is_command(line) or _REF.search(line):
         return False
-    if _CONTACT.search(line):
+    if len(line) > 70:  # the legal particulars run long: "Sitz: München · HRB 123456 · …"
+        return len(line) <= 300 and bool(_REGISTER.search(line))
+    if _is_particular(line):
         return True
     words = line.split()
-    if len(words) > 6 or line.endswith(("!", "?", ":")):
+    if len(words) > (6 if _title_like(words) else 3) or line.endswith(("!", "?", ":", "。")):
         return False
     last = words[-1].rstrip(".")
     return not line.endswith(".") or len(last) <= 4 or last[:1].isupper()
 
+
+def _title_like(words: list[str]) -> bool:
+    """Capitalised like a name, a job title or a company ("Head of Sales"), not like a
+    sentence ("Will send it tomorrow"); scripts without case always are."""
+    return all(
+        not word[:1].islower() or word.casefold() in _TITLE_SMALL_WORDS
+        for word in (w.strip("()[],.;'\"") for w in words) if word
+    )
 
 
 # -- the sender's bare name ------------------------------------------------------------
@@ -230,9 +285,38 @@ def _bare_name_start(
     while start > 0 and lines[start - 1].strip() and last - start < 8:
         start -= 1  # the first line of the last paragraph
     for first in dict.fromkeys((last, start)):
-        candidate = " ".join(lines[first].strip().lstrip("-—–~ ").rstrip(".!, ").split())
-        if (candidate.casefold() in names and not is_command(lines[first])
+        if (_name_part(lines[first]).casefold() in names and not is_command(lines[first])
                 and _is_name_block(lines[first + 1 : last + 1], is_command)
                 and _last_filled(lines[:first]) >= 0):
             return first
     return None
+
+
+_PRONOUNS = re.compile(r"\s*\((?:[^()\d]{1,16})\)\s*$")  # "Ben Okafor (he/him)"
+_NAME_ENDS = re.compile(r"\s(?:[|·•]|[-–—]\s)|,")  # "Ben Okafor | Pricing", "Ben, PhD"
+
+
+def _name_part(line: str) -> str:
+    """The name a signature line opens with: without dashes, pronouns or what follows a bar."""
+    name = line.strip().lstrip("-—–~ ")
+    if (end := _NAME_ENDS.search(name)) and end.start() > 0:
+        name = name[: end.start()]
+    return " ".join(_PRONOUNS.sub("", name).rstrip(".!, ").split())
+
+
+def _contact_block_start(
+    lines: list[str], is_command: Callable[[str], object], names: frozenset[str],
+    said_elsewhere: bool,
+) -> int | None:
+    """A name block with no sign-off and no name we know: the last paragraph, opening
+    with a name ("Gina Lee") and holding two contacts (an address, a phone number)."""
+    last = _last_filled(lines)
+    start = last
+    while start > 0 and lines[start - 1].strip() and last - start < 8:
+        start -= 1  # the first line of the last paragraph
+    block = lines[start + 1 : last + 1]
+    if (last - start < 2 or _last_filled(lines[:start]) < 0
+            or not _NAME.fullmatch(_name_part(lines[start]))
+            or sum(_is_particular(line) for line in block) < 2):
+        return None
+    return start if _is_name_block(block, is_command) else None

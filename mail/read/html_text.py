@@ -29,6 +29,8 @@ from inscriptis import Inscriptis
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 
+from mail.read.signature import holds_command
+
 __all__ = ["html_to_reply_text", "html_to_text", "strip_html_quotes"]
 
 # Inscriptis renders recursively: a tree deeper than this is converted by the
@@ -70,6 +72,10 @@ _CUT_IDS = frozenset(
     {"divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr", "olk_src_body_section"}
 )
 _OUTLOOK_BORDERS = ("border-top:solid#e1e1e1", "border-top:solid#b5c4df")
+# Signatures clients mark: Outlook on the web's div#Signature (often holding its own
+# divtagdefaultwrapper), Gmail's gmail_signature (and the "-- " before it), Thunderbird's.
+_SIGNATURE_IDS = frozenset({"signature"})
+_SIGNATURE_CLASSES = frozenset({"gmail_signature", "gmail_signature_prefix", "moz-signature"})
 _FROM_LABEL = re.compile(r"\s*(?:from|von|de|da|van|fr[åa]n|fra|od|от)\s*:", re.I)
 
 
@@ -113,6 +119,7 @@ def html_to_reply_text(html: str) -> str:
         if len(html) > _MAX_LAYOUT or _too_deep(tree):
             _strip_tree(tree)  # too big to lay out: the quote-free text will do
             return _tree_text(tree)
+        _drop_signatures(tree)
         for element in _quote_containers(tree, interleaved=True):
             element.set(_QUOTE_ATTR, "1")
         cut = _first_cut_marker(tree)
@@ -170,7 +177,9 @@ def _tokens(value: str | None) -> set[str]:
 
 
 def _strip_tree(tree: lxml.html.HtmlElement) -> None:
-    """Remove the quoted containers, then everything from an Outlook-style separator."""
+    """Remove the signatures and quoted containers, then everything from an Outlook-style
+    separator."""
+    _drop_signatures(tree)
     for element in _quote_containers(tree):
         _drop(element)
     cut = _first_cut_marker(tree)
@@ -202,6 +211,27 @@ def _quote_containers(
             found.append(element)
             inside.update(element.iterdescendants())
     return found
+
+
+def _drop_signatures(tree: lxml.html.HtmlElement) -> None:
+    """Remove the signature containers clients mark, unless one holds a command (a person
+    who typed an update inside their signature block must not lose it)."""
+    found = [element for element in tree.iter("div", "span", "pre", "p", "table")
+             if _is_signature_container(element)]
+    for element in found:
+        if not holds_command(_leading_text(element, 4000)):
+            _drop(element)
+
+
+def _is_signature_container(element: lxml.html.HtmlElement) -> bool:
+    attributes = element.attrib
+    if "class" not in attributes and "id" not in attributes and "data-smartmail" not in attributes:
+        return False
+    return bool(
+        _tokens(element.get("id")) & _SIGNATURE_IDS
+        or _tokens(element.get("class")) & _SIGNATURE_CLASSES
+        or "gmail_signature" in _tokens(element.get("data-smartmail"))
+    )
 
 
 def _blockquote_context(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "SignatureCut",
+    "holds_command",
     "is_mobile_signature",
     "is_sign_off",
     "is_signature_delimiter",
@@ -60,6 +61,14 @@ def strip_signature(
 
 
 _REF = re.compile(r"\b[TPG]-?\d{1,9}\b")  # a task, project or goal: never a signature
+_COMMAND_WORD = re.compile(r"^\s*(?:[-*•]\s*)?(?:new|met|skip|due)\s*:|^\s*\+\s+\S", re.I | re.M)
+
+
+def holds_command(text: str) -> bool:
+    """Whether ``text`` names a task, project or goal, or has a line that starts like a
+    command ("met: yes", "new: …"): such text is never a signature, whatever marks it."""
+    return bool(_REF.search(text) or _COMMAND_WORD.search(text))
+
 
 _MOBILE_SIGNATURE = re.compile(
     r"""[\s(<\[*]*(?:
@@ -183,6 +192,8 @@ def _sign_off_start(
         opens = (is_sign_off(line) or (start == last and bool(_DASH_NAME.match(line.strip())))
                  or (start < last and bool(_RULE.fullmatch(line))))
         closes = _is_name_block(lines[start + 1 : last + 1], is_command)
+        while opens and start > 0 and is_sign_off(lines[start - 1]):
+            start -= 1  # "此致" over "敬礼", "Thanks," over "Best regards,"
         if opens and closes and (_last_filled(lines[:start]) >= 0 or said_elsewhere):
             return start
     return None
@@ -219,9 +230,9 @@ def _is_name_block(block: list[str], is_command: Callable[[str], object]) -> boo
     """A few short lines: a name, a title, a company, a phone number, an address; a
     company block (register entries, addresses, phone numbers) may be longer."""
     filled = [line.strip() for line in block if line.strip()]
-    if len(filled) > _MAX_BLOCK or not all(_is_signature_line(line, is_command) for line in filled):
-        return False
-    return len(filled) <= 8 or sum(_is_particular(line) for line in filled) >= 2
+    contacts = sum(_is_particular(line) for line in filled) >= 2
+    return (len(filled) <= (_MAX_BLOCK if contacts else 8)
+            and all(_is_signature_line(line, is_command, plain=contacts) for line in filled))
 
 
 _MAX_BLOCK = 16  # filled lines a company block may take (8 without two particulars)
@@ -232,8 +243,11 @@ def _is_particular(line: str) -> bool:
     return bool(_CONTACT.search(line) or _REGISTER.search(line) or _ADDRESS.search(line))
 
 
-def _is_signature_line(line: str, is_command: Callable[[str], object]) -> bool:
-    """A line a signature is made of; a sentence, a question or a command never is."""
+def _is_signature_line(
+    line: str, is_command: Callable[[str], object], *, plain: bool = False
+) -> bool:
+    """A line a signature is made of; a sentence, a question or a command never is. In a
+    block with two contacts, a short line need not be capitalised like a title (``plain``)."""
     if is_command(line) or _REF.search(line):
         return False
     if len(line) > 70:  # the legal particulars run long: "Sitz: München · HRB 123456 · …"
@@ -241,10 +255,12 @@ def _is_signature_line(line: str, is_command: Callable[[str], object]) -> bool:
     if _is_particular(line):
         return True
     words = line.split()
-    if len(words) > (6 if _title_like(words) else 3) or line.endswith(("!", "?", ":", "。")):
+    if line.endswith(("!", "?", ":", "。")) or len(words) > (
+        6 if plain or _title_like(words) else 3
+    ):
         return False
-    last = words[-1].rstrip(".")
-    return not line.endswith(".") or len(last) <= 4 or last[:1].isupper()
+    last = words[-1].rstrip(".")  # "Dr.", "Ltd.", "s.r.o." end a signature line, a sentence not
+    return not line.endswith(".") or len(last) <= 4 or last[:1].isupper() or "." in last
 
 
 def _title_like(words: list[str]) -> bool:

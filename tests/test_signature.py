@@ -178,7 +178,7 @@ def test_company_block_under_the_sign_off_is_cut(language: str) -> None:
     block = COMPANY_BLOCKS[language]
     result = extract_reply(f"{UPDATE}\n\n{block}")
     assert result.text == UPDATE
-    assert block.splitlines()[-1] in result.removed
+    assert result.signature == block.strip()
 
 
 def test_strip_signature_says_what_it_cut() -> None:
@@ -233,6 +233,19 @@ def test_a_contact_line_in_prose_is_not_a_signature() -> None:
     text = (
         f"{UPDATE}\n\nThanks!\nThe vendor moved the call to Friday, ring me on "
         "+49 30 1234567 if that is a problem."
+    )
+    assert reply(text) == text
+
+
+def test_a_drawn_line_over_prose_is_not_a_signature() -> None:
+    text = f"{UPDATE}\n\n---\nNotes From Friday\nBudget Review"
+    assert reply(text) == text
+
+
+def test_sentences_with_contacts_are_not_a_contact_block() -> None:
+    text = (
+        f"{UPDATE}\n\nVendor Call\nRing them at +49 30 1234567 before noon please\n"
+        "or write to sales@acme.example when nobody answers"
     )
     assert reply(text) == text
 

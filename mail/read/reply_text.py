@@ -55,6 +55,7 @@ class ReplyText:
     removed: str  # what was cut, for debugging and ``drumbeat inspect``
     written: str = ""  # everything the person wrote, in order: text and inline answers
     truncated: bool = False  # the message was longer than MAX_TEXT_CHARS: only its start was read
+    signature: str = ""  # the sign-off and name block cut from the end (also in ``removed``)
 
 
 # A reply is read whole, so its size bounds the work: past this many characters (a few
@@ -100,6 +101,7 @@ def _extract(
         removed="\n".join(draft.removed).strip("\n"),
         written=_written(draft),
         truncated=truncated,
+        signature="\n".join(draft.signature).strip("\n"),
     )
 
 
@@ -172,6 +174,7 @@ class _Draft:
     inline: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     sender_name: str | None = None  # the From display name: "Ben" alone is a signature
+    signature: list[str] = field(default_factory=list)  # what the signature stage cut
 
 
 # -- vocabulary --------------------------------------------------------------------------
@@ -871,6 +874,7 @@ def _drop_signature(draft: _Draft) -> None:
     found = strip_signature(draft.text, is_command=_COMMAND.match,
                             sender_name=draft.sender_name, said_elsewhere=bool(draft.inline))
     draft.text = list(found.kept)
+    draft.signature = list(found.cut)
     draft.removed.extend(found.cut)
 
 

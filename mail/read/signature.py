@@ -136,6 +136,7 @@ _SIGN_OFFS = _phrases("""
     多谢 | 감사합니다""")
 _NAME = re.compile(r"(?:[A-ZÀ-ÞĀ-Ž][\w'’.-]*|//\w+)(?:\s+[A-ZÀ-ÞĀ-Ž][\w'’.-]*){0,2}")
 _DASH_NAME = re.compile(r"(?:[—–~]\s*|-(?=[A-Z]))[A-ZÀ-Þ][\w'’.]*(?:\s[A-ZÀ-Þ][\w'’.]*){0,2}\s*$")
+_CONTACTS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\+?\d[\d ()./-]{6,}")
 _CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ()./-]{6,}|\||\b(?:skype|teams)\s*:", re.I)
 # What a company block carries besides contacts: register entries and tax numbers (the
 # legal particulars many countries require in business mail), and postal addresses.
@@ -156,7 +157,8 @@ _ADDRESS = re.compile(
 _RULE = re.compile(r"\s*(?:-{3,}|={3,}|_{3,}|\*{3,}|~{3,})\s*")  # a drawn line over a block
 _TITLE_SMALL_WORDS = _phrases("""
     of | and | for | the | at | in | & | de | du | des | la | le | et | der | die | das | und |
-    für | im | y | e | da | do | dos | van | von | den | di | del""")
+    für | im | y | e | da | do | dos | van | von | den | di | del |
+    rue | avenue | allée | chemin | place | boulevard | impasse | quai | route""")
 
 
 def is_signature_delimiter(body: str) -> bool:
@@ -190,7 +192,8 @@ def _sign_off_start(
         if is_command(line):
             return None
         opens = (is_sign_off(line) or (start == last and bool(_DASH_NAME.match(line.strip())))
-                 or (start < last and bool(_RULE.fullmatch(line))))
+                 or (start < last and bool(_RULE.fullmatch(line))
+                     and sum(map(_is_particular, lines[start + 1 : last + 1])) >= 2))
         closes = _is_name_block(lines[start + 1 : last + 1], is_command)
         while opens and start > 0 and is_sign_off(lines[start - 1]):
             start -= 1  # "此致" over "敬礼", "Thanks," over "Best regards,"
@@ -253,7 +256,10 @@ def _is_signature_line(
     if len(line) > 70:  # the legal particulars run long: "Sitz: München · HRB 123456 · …"
         return len(line) <= 300 and bool(_REGISTER.search(line))
     if _is_particular(line):
-        return True
+        # what is left besides the address, number or link reads like a label, not a
+        # sentence: "Tel.: … | Mobile: …" is a signature line, "Ring them at … before noon" not
+        words = [w for w in _CONTACTS.sub(" ", line).split() if any(c.isalpha() for c in w)]
+        return len(words) <= 4 or (len(words) <= 8 and _title_like(words))
     words = line.split()
     if line.endswith(("!", "?", ":", "。")) or len(words) > (
         6 if plain or _title_like(words) else 3

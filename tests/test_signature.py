@@ -86,6 +86,35 @@ def test_thunderbird_signature_div_is_not_new_text() -> None:
     assert "Ann Lee" not in strip_html_quotes(html)
 
 
+def test_the_plain_part_loses_the_signature_its_html_twin_marks() -> None:
+    """Outlook on the web sends both parts; only the HTML says where the signature is."""
+    signature = [
+        "Ben Okafor",
+        "Senior Pricing Analyst | Northwind Traders",
+        "Join us at the Pricing Summit in Madrid this spring, we would love to see you there",
+    ]
+    plain = "\n".join([*UPDATE.splitlines(), "", *signature, "", "_" * 32, "From: Drumbeat",
+                       "Sent: Wednesday, December 2, 2026 8:00 AM", "Subject: agenda", "",
+                       "[T-12] Draft the pricing memo"])
+    html = (
+        "<div>T-12 60% drafted the intro</div><div>met: yes</div><div><br></div>"
+        '<div id="Signature"><div id="divtagdefaultwrapper">'
+        + "".join(f"<p>{line}</p>" for line in signature) + "</div></div>" + OWA_QUOTE
+    )
+    result = extract_reply(plain, html)
+    assert result.text == UPDATE
+    assert result.signature == "\n".join(signature)
+    # without the HTML, the invitation reads as something said: it is kept
+    assert signature[-1] in extract_reply(plain).text
+
+
+def test_a_marked_signature_that_does_not_match_the_plain_part_cuts_nothing() -> None:
+    html = '<div>T-12 done</div><div id="Signature"><p>Someone Else</p><p>Other Co</p></div>'
+    assert extract_reply("T-12 done\n\nSee you on Friday\nAnn Lee", html).text.endswith(
+        "See you on Friday\nAnn Lee"
+    )
+
+
 def test_a_signature_container_holding_a_command_is_read() -> None:
     """Someone typed their update inside the signature block: losing it is worse."""
     html = '<div>Hi,</div><div id="Signature"><p>T-12 done</p><p>Ben Okafor</p></div>'

@@ -31,7 +31,7 @@ from inscriptis.model.config import ParserConfig
 
 from mail.read.signature import holds_command
 
-__all__ = ["html_to_reply_text", "html_to_text", "strip_html_quotes"]
+__all__ = ["html_signature_lines", "html_to_reply_text", "html_to_text", "strip_html_quotes"]
 
 # Inscriptis renders recursively: a tree deeper than this is converted by the
 # plain fallback instead, far below Python's recursion limit.
@@ -132,6 +132,35 @@ def html_to_reply_text(html: str) -> str:
         return html_to_text(strip_html_quotes(html))
 
 
+def html_signature_lines(html: str) -> tuple[str, ...]:
+    """The lines of the signatures the client marked in ``html`` above the quoted original
+    (Outlook on the web, Gmail, Thunderbird), so that the plain part's copy of them, which
+    nothing marks, can be cut too; () when there is none, or the HTML is too big to read."""
+    try:
+        tree = _parse(html) if len(html) <= _MAX_LAYOUT else None
+        if tree is None or _too_deep(tree):
+            return ()
+        skipped: set[lxml.html.HtmlElement] = set()
+        for element in _quote_containers(tree):
+            skipped.update(element.iter())
+        cut = _first_cut_marker(tree)
+        lines: list[str] = []
+        for element in tree.iter():
+            if element is cut:
+                break
+            if element in skipped or not _is_signature_container(element):
+                continue
+            skipped.update(element.iter())
+            tail, element.tail = element.tail, None  # the text after it is not part of it
+            text = _tree_text(element)
+            element.tail = tail
+            if not holds_command(text):
+                lines += [line for line in text.split("\n") if line.strip()]
+        return tuple(lines)
+    except Exception:  # a last resort: without the hint the plain part is read as it is
+        return ()
+
+
 # -- parsing -------------------------------------------------------------------------
 
 
@@ -224,6 +253,8 @@ def _drop_signatures(tree: lxml.html.HtmlElement) -> None:
 
 
 def _is_signature_container(element: lxml.html.HtmlElement) -> bool:
+    if not isinstance(element.tag, str):
+        return False
     attributes = element.attrib
     if "class" not in attributes and "id" not in attributes and "data-smartmail" not in attributes:
         return False

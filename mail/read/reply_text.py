@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mail.read.html_text import html_to_reply_text
+from mail.read.html_text import html_signature_lines, html_to_reply_text
 from mail.read.signature import is_mobile_signature as _is_mobile_signature
 from mail.read.signature import is_sign_off as _is_sign_off
 from mail.read.signature import is_signature_delimiter as _is_signature_delimiter
@@ -92,7 +92,8 @@ def _extract(
     """The pipeline itself, without the safety net (property tests call it directly)."""
     source, truncated = _source(text, html)
     lines = _normalize(source).split("\n")
-    draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)), sender_name=sender_name)
+    draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)), sender_name=sender_name,
+                   marked_signature=_marked_signature(text, html))
     for stage in _STAGES:
         stage(draft)
     return ReplyText(
@@ -175,6 +176,7 @@ class _Draft:
     removed: list[str] = field(default_factory=list)
     sender_name: str | None = None  # the From display name: "Ben" alone is a signature
     signature: list[str] = field(default_factory=list)  # what the signature stage cut
+    marked_signature: tuple[str, ...] = ()  # the signature the HTML part marks, by its lines
 
 
 # -- vocabulary --------------------------------------------------------------------------
@@ -872,10 +874,21 @@ def _drop_signature(draft: _Draft) -> None:
     """A closing sign-off and the name block under it, or the sender's bare name; the
     inline-answer placeholders look like commands, so they are never cut."""
     found = strip_signature(draft.text, is_command=_COMMAND.match,
-                            sender_name=draft.sender_name, said_elsewhere=bool(draft.inline))
+                            sender_name=draft.sender_name, said_elsewhere=bool(draft.inline),
+                            marked=draft.marked_signature)
     draft.text = list(found.kept)
     draft.signature = list(found.cut)
     draft.removed.extend(found.cut)
+
+
+_SIGNATURE_MARK = re.compile(r"signature", re.I)  # what every marked container's name holds
+
+
+def _marked_signature(text: str | None, html: str | None) -> tuple[str, ...]:
+    """When the plain part is read, the lines of the signature its HTML twin marks."""
+    if not (isinstance(text, str) and text.strip() and isinstance(html, str)):
+        return ()
+    return html_signature_lines(html) if _SIGNATURE_MARK.search(html) else ()
 
 
 # -- stage 6: tidy ----------------------------------------------------------------------

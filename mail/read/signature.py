@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 __all__ = [
     "SignatureCut",
@@ -42,9 +43,13 @@ def strip_signature(
     is_command: Callable[[str], object],
     sender_name: str | None = None,
     said_elsewhere: bool = False,
+    marked: Sequence[str] = (),
 ) -> SignatureCut:
-    """``lines`` without a closing sign-off and the name block under it, or without the
-    sender's bare name (and the block under it) on the last lines.
+    """``lines`` without the signature at their end, found in this order: the one the
+    HTML part marked (``marked``: its lines, see ``html_text.html_signature_lines``); a
+    closing sign-off and the name or company block under it ("Best regards," or a drawn
+    line over a name, a title, an address, phone numbers, register entries); the
+    sender's bare name and the block under it; a name with two contacts under it.
 
     ``is_command`` says which lines are commands: they are never cut, and a signature
     never starts above one. ``sender_name`` is the From display name. The signature
@@ -52,12 +57,19 @@ def strip_signature(
     """
     kept = list(lines)
     cut: list[str] = []
-    for step in (_sign_off_start, _bare_name_start, _contact_block_start):
-        start = step(kept, is_command, _name_forms(sender_name), said_elsewhere)
+    names = _name_forms(sender_name)
+    keys = tuple(key for line in marked if (key := _key(line)) and not is_signature_delimiter(line))
+    steps: tuple[_Finder, ...] = (
+        _sign_off_start, _bare_name_start, _contact_block_start)
+    for step in ((partial(_marked_start, keys=keys), *steps) if keys else steps):
+        start = step(kept, is_command, names, said_elsewhere)
         if start is not None:
             cut = kept[start:] + cut
             kept = kept[:start]
     return SignatureCut(kept=tuple(kept), cut=tuple(cut))
+
+
+_Finder = Callable[[list[str], Callable[[str], object], frozenset[str], bool], "int | None"]
 
 
 _REF = re.compile(r"\b[TPG]-?\d{1,9}\b")  # a task, project or goal: never a signature
@@ -342,3 +354,33 @@ def _contact_block_start(
             or sum(_is_particular(line) for line in block) < 2):
         return None
     return start if _is_name_block(block, is_command) else None
+
+
+# -- the signature the HTML part marked ------------------------------------------------
+
+_LINK = re.compile(r"<(?:https?|mailto|tel):[^>]*>", re.I)  # Outlook's "site<https://…>"
+
+
+def _key(line: str) -> str:
+    """A line as compared with the HTML's: no link targets, spaces collapsed, case-folded."""
+    return " ".join(_LINK.sub("", line).split()).casefold()
+
+
+def _marked_start(
+    lines: list[str], is_command: Callable[[str], object], names: frozenset[str],
+    said_elsewhere: bool, *, keys: tuple[str, ...],
+) -> int | None:
+    """Where the plain part's copy of the marked signature starts: its first line, near
+    the end, with at least half of its lines after it and no command below it."""
+    last = _last_filled(lines)
+    for start in range(last, max(-1, last - 2 * len(keys) - 8), -1):
+        if is_command(lines[start]):
+            return None
+        if _key(lines[start]) != keys[0]:
+            continue
+        below = {_key(line) for line in lines[start : last + 1]}
+        found = sum(key in below for key in keys)
+        if 2 * found >= len(keys) and (_last_filled(lines[:start]) >= 0 or said_elsewhere):
+            return start
+        return None
+    return None

@@ -106,6 +106,10 @@ def test_the_plain_part_loses_the_signature_its_html_twin_marks() -> None:
     assert result.signature == "\n".join(signature)
     # without the HTML, the invitation reads as something said: it is kept
     assert signature[-1] in extract_reply(plain).text
+    # and a postscript typed under the signature is something said too
+    ps = "PS: the vendor called again about it"
+    with_ps = plain.replace("\n\n" + "_" * 32, f"\n{ps}\n\n" + "_" * 32)
+    assert extract_reply(with_ps, html).text.endswith(ps)
 
 
 def test_a_marked_signature_that_does_not_match_the_plain_part_cuts_nothing() -> None:

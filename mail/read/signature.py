@@ -371,16 +371,23 @@ def _marked_start(
     said_elsewhere: bool, *, keys: tuple[str, ...],
 ) -> int | None:
     """Where the plain part's copy of the marked signature starts: its first line, near
-    the end, with at least half of its lines after it and no command below it."""
+    the end, with at least half of its lines after it, and nothing below it that is
+    neither one of them nor a signature line (a command, a sentence)."""
     last = _last_filled(lines)
     for start in range(last, max(-1, last - 2 * len(keys) - 8), -1):
         if is_command(lines[start]):
             return None
         if _key(lines[start]) != keys[0]:
             continue
-        below = {_key(line) for line in lines[start : last + 1]}
-        found = sum(key in below for key in keys)
-        if 2 * found >= len(keys) and (_last_filled(lines[:start]) >= 0 or said_elsewhere):
+        below = [line.strip() for line in lines[start : last + 1] if line.strip()]
+        marked = set(keys)
+        typed_after = any(  # "PS: …" typed under the signature is something said
+            _key(line) not in marked and not _is_signature_line(line, is_command)
+            for line in below
+        )
+        found = sum(key in {_key(line) for line in below} for key in keys)
+        if (2 * found >= len(keys) and not typed_after
+                and (_last_filled(lines[:start]) >= 0 or said_elsewhere)):
             return start
         return None
     return None

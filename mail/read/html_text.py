@@ -6,13 +6,18 @@ with ``div#divRplyFwdMsg`` and never closes it, and so on. That markup is far
 more reliable than guessing from the text, so it is read here, before the HTML
 becomes text.
 
-Three entry points, all pure and all total (they never raise, whatever the input):
+Signatures are marked the same way (Outlook on the web's ``div#Signature``,
+Gmail's ``gmail_signature``, Thunderbird's ``moz-signature``) and go with the quotes.
+
+Four entry points, all pure and all total (they never raise, whatever the input):
 
 - ``html_to_text``: the visible text, keeping line structure, lists and tables;
-- ``strip_html_quotes``: the HTML without its quoted containers;
-- ``html_to_reply_text``: the visible text with every quoted line written as
-  ``> line``, the way a plain-text reply looks, so the plain-text reply parser
-  can still see an answer typed *between* two quoted blocks.
+- ``strip_html_quotes``: the HTML without its quoted containers and signatures;
+- ``html_to_reply_text``: the visible text without signatures, every quoted line
+  written as ``> line``, the way a plain-text reply looks, so the plain-text reply
+  parser can still see an answer typed *between* two quoted blocks;
+- ``html_signature_lines``: the lines of the marked signature, so the plain part's
+  unmarked copy of it can be cut too.
 """
 
 from __future__ import annotations

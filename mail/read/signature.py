@@ -1,15 +1,24 @@
 """Signatures: where a plain-text reply stops being what the person wrote.
 
-A signature is whatever a person (or their mail client) puts under the message
-every time: "-- " and what follows, "Sent from my iPhone", a sign-off with a
-name block under it ("Best regards,\nAnn Lee\nHead of Sales\n+49 30 1234"),
-or the sender's bare name. Cutting too little lets a phone number be read as
-prose; cutting too much loses a person's update, so nothing here ever cuts a
-command line, and a reply that is nothing but "Thanks!" keeps it.
+A signature is whatever a person (or their mail client, or their company) puts
+under the message every time: "-- " and what follows, "Sent from my iPhone", a
+sign-off with a name block under it ("Best regards,\nAnn Lee\nHead of Sales\n
++49 30 1234"), a company block with its address and register entries ("HRB 123456",
+"Registered in England No. …", "IČO: …"), or the sender's bare name. When the HTML
+part marks the signature (Outlook on the web's ``div#Signature``, Gmail's
+``gmail_signature``), its lines are the best evidence of all.
+
+Cutting too little lets a phone number be read as prose; cutting too much loses
+something the person said, so the rules lean to keeping: nothing here ever cuts
+a command line or starts a cut above one, a line that reads like a sentence ends
+any block, a long block needs contacts to be believed, and a reply that is
+nothing but "Thanks!" keeps it.
 
 ``strip_signature`` is the one entry point for a reply's lines (after quotes
-are gone); the predicates below it are what the reply-header cut asks about a
-single line. All pure, all linear in the number of lines.
+are gone); ``is_signature_delimiter``, ``is_mobile_signature`` and ``is_sign_off``
+are what the reply-header cut asks about a single line, and ``holds_command`` is
+what the HTML reader asks before dropping a marked block. All pure, all linear in
+the number of lines.
 """
 
 from __future__ import annotations

@@ -230,6 +230,12 @@ def test_a_name_and_two_contacts_as_the_last_paragraph_are_cut() -> None:
     assert reply(text) == UPDATE
 
 
+def test_someone_elses_contact_block_is_an_answer() -> None:
+    text = f"{UPDATE}\n\nJohn Roe\njohn@vendor.example\n+1 555 123 4567"
+    assert reply(text, sender="Ann Lee") == text
+    assert reply(text, sender="John Roe") == UPDATE
+
+
 def test_the_senders_name_with_pronouns_opens_a_signature() -> None:
     text = f"{UPDATE}\n\nBen Okafor (he/him)\nSenior Pricing Analyst\nNorthwind Traders"
     assert reply(text, sender="Ben Okafor") == UPDATE

@@ -63,18 +63,22 @@ def strip_signature(
     ``is_command`` says which lines are commands: they are never cut, and a signature
     never starts above one. ``sender_name`` is the From display name. The signature
     is never all the reply says unless ``said_elsewhere`` (inline answers were given).
+    Never raises: when a rule fails, nothing is cut.
     """
     kept = list(lines)
     cut: list[str] = []
-    names = _name_forms(sender_name)
-    keys = tuple(key for line in marked if (key := _key(line)) and not is_signature_delimiter(line))
-    steps: tuple[_Finder, ...] = (
-        _sign_off_start, _bare_name_start, _contact_block_start)
-    for step in ((partial(_marked_start, keys=keys), *steps) if keys else steps):
-        start = step(kept, is_command, names, said_elsewhere)
-        if start is not None:
-            cut = kept[start:] + cut
-            kept = kept[:start]
+    try:
+        names = _name_forms(sender_name)
+        keys = tuple(key for line in marked
+                     if (key := _key(line)) and not is_signature_delimiter(line))
+        steps: tuple[_Finder, ...] = (_sign_off_start, _bare_name_start, _contact_block_start)
+        for step in ((partial(_marked_start, keys=keys), *steps) if keys else steps):
+            start = step(kept, is_command, names, said_elsewhere)
+            if start is not None:
+                cut = kept[start:] + cut
+                kept = kept[:start]
+    except Exception:  # pragma: no cover - a rule's bug must cost the cut, never the reply
+        return SignatureCut(kept=tuple(lines), cut=())
     return SignatureCut(kept=tuple(kept), cut=tuple(cut))
 
 
@@ -351,15 +355,20 @@ def _contact_block_start(
     lines: list[str], is_command: Callable[[str], object], names: frozenset[str],
     said_elsewhere: bool,
 ) -> int | None:
-    """A name block with no sign-off and no name we know: the last paragraph, opening
-    with a name ("Gina Lee") and holding two contacts (an address, a phone number)."""
+    """A name block with no sign-off: the last paragraph, opening with a name ("Gina Lee")
+    and holding two contacts (an address, a phone number). When we know the sender's
+    name, the block must be theirs: "the vendor's contact: John Roe, john@…, +1 …" is
+    an answer, not a signature."""
     last = _last_filled(lines)
     start = last
     while start > 0 and lines[start - 1].strip() and last - start < 8:
         start -= 1  # the first line of the last paragraph
+    if last - start < 2:
+        return None
     block = lines[start + 1 : last + 1]
-    if (last - start < 2 or _last_filled(lines[:start]) < 0
-            or not _NAME.fullmatch(_name_part(lines[start]))
+    name = _name_part(lines[start])
+    if (_last_filled(lines[:start]) < 0 or not _NAME.fullmatch(name)
+            or (names and not {w for n in names for w in n.split()} & set(name.casefold().split()))
             or sum(_is_particular(line) for line in block) < 2):
         return None
     return start if _is_name_block(block, is_command) else None

@@ -268,7 +268,9 @@ _MAX_BLOCK = 16  # filled lines a company block may take (8 without two particul
 
 def _is_particular(line: str) -> bool:
     """A contact, a register entry or a postal address: what only a signature holds."""
-    return bool(_CONTACT.search(line) or _REGISTER.search(line) or _ADDRESS.search(line))
+    return len(line) <= 300 and bool(
+        _CONTACT.search(line) or _REGISTER.search(line) or _ADDRESS.search(line)
+    )
 
 
 def _is_signature_line(

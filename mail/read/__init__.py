@@ -5,6 +5,7 @@
 - ``headers``: a message's header fields (addresses, date, ids, the headers kept).
 - ``classify``: what kind of mail it is (bounce, auto-reply, forward, reply, other).
 - ``reply_text``: the new text of a plain-text reply, without quote, signature or footer.
+- ``signature``: where a reply's own words end: sign-offs, name blocks, "Sent from my…".
 - ``html_text``: HTML bodies as text, with the quoted parts found by their markup.
 - ``grammar``: the reply grammar (its docstring is the contract): a reply's lines into commands.
 - ``commands``: the typed commands and per-line errors the grammar reads lines into.

@@ -7,7 +7,9 @@
   (each dispute's first line only), and the calibration table: each manager's
   manager ratings per level of the scale beside their team's goal progress and
   check-in adherence (mean and median of the reports' own figures), so HR can
-  see whether the ratings follow the record;
+  see whether the ratings follow the record; in a company with more managers
+  than the table shows, those whose ratings stand furthest from their team's
+  record (``calibration_order``) come first;
 - **manager**: each report's steps and ratings;
 - **employee**: their own steps, and the manager's rating and comment once given.
 
@@ -62,25 +64,27 @@ def _record(row: CalibrationRow) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-def rating_share(row: CalibrationRow, cycle: CycleSummary) -> float | None:
-    """The mean rating as a share of the scale (lowest 0, highest 100)."""
-    if row.mean_rating is None or len(cycle.scale) < 2:
-        return None
-    low, high = cycle.scale[0].value, cycle.scale[-1].value
-    return 100 * (row.mean_rating - low) / (high - low)
+def _standardised(values: dict[int, float]) -> dict[int, float]:
+    """Each value as standard deviations from the values' mean (0 when they are equal)."""
+    mean = sum(values.values()) / len(values)
+    spread = (sum((v - mean) ** 2 for v in values.values()) / len(values)) ** 0.5
+    return {k: (v - mean) / spread if spread else 0.0 for k, v in values.items()}
 
 
-def calibration_order(rows: Sequence[CalibrationRow], cycle: CycleSummary
-                      ) -> list[CalibrationRow]:
-    """Ratings furthest from the record first: the distance between the mean rating's
-    share of the scale and the mean of the team's goal progress and adherence; rows
-    with nothing to compare last, then by name."""
-    def key(row: CalibrationRow) -> tuple[bool, float, str]:
-        share, record = rating_share(row, cycle), _record(row)
-        gap = None if share is None or record is None else abs(share - record)
-        return (gap is None, -(gap or 0.0), oneline(row.manager_name).casefold())
-
-    return sorted(rows, key=key)
+def calibration_order(rows: Sequence[CalibrationRow]) -> list[CalibrationRow]:
+    """Ratings furthest from the record first: how far a manager's mean rating stands
+    from the other managers' (in standard deviations) against how far their team's
+    record (the mean of its goal progress and adherence) stands from the other teams';
+    rows with nothing to compare last, then by name."""
+    ratings = {i: r.mean_rating for i, r in enumerate(rows) if r.mean_rating is not None}
+    records = {i: rec for i, r in enumerate(rows) if (rec := _record(r)) is not None}
+    both = ratings.keys() & records.keys()
+    z_rating = _standardised({i: ratings[i] for i in both}) if both else {}
+    z_record = _standardised({i: records[i] for i in both}) if both else {}
+    gaps = {i: abs(z_rating[i] - z_record[i]) for i in both}
+    order = sorted(range(len(rows)), key=lambda i: (
+        i not in gaps, -gaps.get(i, 0.0), oneline(rows[i].manager_name).casefold()))
+    return [rows[i] for i in order]
 
 
 def _summary(cycle: CycleSummary) -> str:
@@ -118,7 +122,7 @@ def _text_tables(ctx: dict[str, Any], cycle: CycleSummary) -> dict[str, list[str
         def counts(row: CalibrationRow) -> list[str]:
             return [str(n) for n in row.distribution]
     else:
-        level_cols = [Col(f"{levels[0]}…{levels[-1]}", 14)]
+        level_cols = [Col(f"Ratings {levels[0]}…{levels[-1]}", 19)]
 
         def counts(row: CalibrationRow) -> list[str]:
             return ["·".join(str(n) for n in row.distribution)]
@@ -181,7 +185,7 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
     me = view.people[0] if view.kind == "employee" and view.people else None
     mine = cycle.review_of(me.person_id) if me else None
     manager = oneline((mine.manager_name if mine else None) or "Your manager")
-    calibration = calibration_order(cycle.calibration, cycle)
+    calibration = calibration_order(cycle.calibration)
     if len(calibration) <= TABLE_ROWS:
         calibration.sort(key=lambda r: oneline(r.manager_name).casefold())
     ctx: dict[str, Any] = {

@@ -71,3 +71,21 @@ def test_a_real_hr_digest_rendered_in_chromium(db: Database, tmp_path: Path) -> 
     html = _write_preview(render_digest(view), tmp_path, window.label, "hr")
     assert screenshot(html, SCREENSHOTS / "hr-digest.png", 2200) == (720, 2200)
     assert (SCREENSHOTS / "hr-digest.png").stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_real_hr_digest_with_its_review_cycle_rendered_in_chromium(db: Database,
+                                                                      tmp_path: Path) -> None:
+    from tests.test_digest_cycle import seed_cycle
+
+    ids = seed_cycle(db)
+    window = window_named("2026-Q4", 1, QUARTER_END.date())
+    with db.session() as session, session.begin():
+        figures = compute_figures(session, window, QUARTER_END)
+        snapshot = digests.take_snapshot(session, figures, QUARTER_END)
+        view = digests.view_of(session, "hr", snapshot, ids["hana"], "Hana",
+                               digests.managers_map(session), figures.initiatives)
+    assert view.cycle is not None and view.cycle.calibration
+    html = _write_preview(render_digest(view), tmp_path, window.label, "hr")
+    assert screenshot(html, SCREENSHOTS / "hr-review.png", 1900) == (720, 1900)
+    assert (SCREENSHOTS / "hr-review.png").stat().st_size > 50_000

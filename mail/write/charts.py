@@ -471,8 +471,8 @@ def _calibration_chart(rows: Sequence[CalibrationRow], scale: Sequence[RatingLev
     figure, axes = _frame(len(shown), top=1.12, bottom=0.35, left=_LEFT,
                           right=WIDTH_INCHES - split + 0.1)
     height = figure.get_figheight()
-    record = figure.add_axes(((split + 0.2) / WIDTH_INCHES, axes.get_position().y0,
-                              (WIDTH_INCHES - split - 0.55) / WIDTH_INCHES,
+    record = figure.add_axes(((split + 0.5) / WIDTH_INCHES, axes.get_position().y0,
+                              (WIDTH_INCHES - split - 0.8) / WIDTH_INCHES,
                               axes.get_position().height))
     record.set_ylim(len(shown) - 0.5, -0.5)
     record.set_yticks([])

@@ -23,7 +23,13 @@ from mail.write.digest import (
 )
 from mail.write.digest_render import render_digest
 from mail.write.digest_review import TABLE_ROWS, calibration_order
-from tests.test_digest_render import employee_view, hr_view, manager_view, visible
+from tests.test_digest_render import (
+    big_hr_view,
+    employee_view,
+    hr_view,
+    manager_view,
+    visible,
+)
 
 SCALE = parse_scale("1-5:Unsatisfactory,Below,Meets,Exceeds,Outstanding")
 BEN = ReviewFigures(2, "Ben Okafor", "Ana Ruiz", "done", "done", "disputed", 4, 2,
@@ -148,12 +154,32 @@ def test_calibration_puts_ratings_furthest_from_the_record_first() -> None:
     many = tuple(row(f"Manager {i:03d}", 3.0 + (i % 3) / 2, 50.0 + i % 7) for i in range(100))
     view = hr_view(cycle=cycle(calibration=(*many, row("Zed Generous", 5.0, 5.0))))
     text = render_digest(view).text
-    assert "The 30 managers of 101 whose ratings stand furthest from their team's record" \
-        in " ".join(text.split())
+    assert f"The {TABLE_ROWS} managers of 101 whose ratings stand furthest from their team's " \
+        "record" in " ".join(text.split())
     table = text.split("Calibration: ratings beside the record")[1]
     assert table.split("--\n")[1].lstrip("-").lstrip().startswith("Zed Generous")
-    assert "…and 71 more managers." in " ".join(table.split())
-    assert TABLE_ROWS == 30
+    assert f"…and {101 - TABLE_ROWS} more managers." in " ".join(table.split())
+
+
+def test_ten_thousand_reviews_keep_the_digest_small() -> None:
+    view = big_hr_view(10_000)
+    reviews = tuple(ReviewFigures(p.person_id, p.name, p.manager_name, "done", "done",
+                                  "disputed" if i % 30 == 0 else "agreed", 3, 1 + i % 5)
+                    for i, p in enumerate(view.people))
+    managers = sorted({p.manager_name or "" for p in view.people})
+    many = cycle(
+        reviews=reviews,
+        completion=tuple(CycleCompletion(m, 10, 9, 1, 8, 1, 7, 1, 0) for m in managers),
+        disputes=tuple(OpenDispute(r.name, r.manager_name, "The rating leaves out the "
+                                   "migration I led", date(2027, 1, 12))
+                       for r in reviews if r.ack_state == "disputed"),
+        calibration=tuple(CalibrationRow(m, 10, 10, (1, 2, 4, 2, 1), 3.0, 50.0, 50.0, 80.0,
+                                         80.0) for m in managers))
+    rendered = render_digest(replace(view, cycle=many))
+    assert len(rendered.html.encode()) < 320_000
+    assert len(rendered.text.encode()) < 200_000
+    assert rendered.csv.count(b"\r\n") == 10_001
+    assert f"…and {len(managers) - TABLE_ROWS:,} more managers." in rendered.text
 
 
 def test_the_csv_has_the_review_columns_empty_without_a_cycle() -> None:

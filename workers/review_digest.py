@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from statistics import median
 
-from sqlalchemy import select
+from sqlalchemy import case, null, select
 from sqlalchemy.orm import Session, aliased
 
 from mail.write.digest import (
@@ -91,13 +91,18 @@ def load_cycle(session: Session, period_label: str, *, manager_id: int | None = 
         joined &= Review.manager_id == manager_id
     if employee_id is not None:
         joined &= Review.employee_id == employee_id
+    # Texts only where a copy shows them: the comment in the employee's own, an open
+    # dispute's (first line) in HR's; 10,000 comments need not cross the wire for HR.
+    comment = (Review.manager_comment if employee_id is not None
+               else null().label("manager_comment"))
+    dispute = case((Review.ack_state == AckState.DISPUTED.value, Review.dispute_text),
+                   else_=null()).label("dispute_text")
     rows = session.execute(
         select(ReviewCycle.opened_at, ReviewCycle.deadline, ReviewCycle.closed_at,
                ReviewCycle.scale, Review.employee_id, employee.name.label("employee_name"),
                Review.manager_id, manager.name.label("manager_name"), Review.self_state,
                Review.manager_state, Review.ack_state, Review.self_rating,
-               Review.manager_rating, Review.manager_comment, Review.dispute_text,
-               Review.ack_at)
+               Review.manager_rating, comment, dispute, Review.ack_at)
         .select_from(ReviewCycle)
         .outerjoin(Review, joined)
         .outerjoin(employee, employee.id == Review.employee_id)

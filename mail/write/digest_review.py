@@ -34,7 +34,7 @@ from mail.write.render import oneline
 
 __all__ = ["ACK_WORDS", "STEP_WORDS", "calibration_order", "review_context"]
 
-TABLE_ROWS = 30  # completion, calibration, disputes
+TABLE_ROWS = 20  # completion, calibration, disputes: the HTML of 10,000 people stays small
 TEAM_ROWS = 200  # a manager's reports
 LEVEL_COLUMNS = 5  # scales with more levels show the counts in one column (text part)
 DASH = "–"

@@ -91,7 +91,8 @@ def views(db: Database, ids: dict[str, int]) -> tuple[dict[str, DigestView], lis
         def count(*_: Any) -> None:
             statements[0] += 1
 
-        event.listen(db.engine, "before_cursor_execute", count)
+        connection = session.connection()  # this session's statements, no other thread's
+        event.listen(connection, "before_cursor_execute", count)
         try:
             out = {}
             for key, kind, who in (("hr", "hr", None), ("mia", "manager", "mia"),
@@ -103,7 +104,7 @@ def views(db: Database, ids: dict[str, int]) -> tuple[dict[str, DigestView], lis
                                            figures.initiatives)
                 counted.append(statements[0] - before)
         finally:
-            event.remove(db.engine, "before_cursor_execute", count)
+            event.remove(connection, "before_cursor_execute", count)
     return out, counted
 
 

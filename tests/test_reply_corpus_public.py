@@ -28,19 +28,6 @@ TODO = "not read right yet (issue 15's list of shapes)"
 KNOWN_MISSES: dict[tuple[str, str], str] = {
     ("talon", name): TODO
     for name in (
-        "test_pattern_on_date_somebody_sent",
-        "test_reply_and_quotation_splitter_share_line_1",
-        "test_reply_and_quotation_splitter_share_line_2",
-        "test_reply_and_quotation_splitter_share_line_3",
-        "test_english_original_message_2",
-        "test_german_original_message_2",
-        "test_android_wrote",
-        "test_vietnamese_from_block",
-        "test_quotation_marker_false_positive",
-        "test_link_closed_with_quotation_marker_on_new_line",
-        "test_link_breaks_quotation_markers_sequence_1",
-        "test_link_breaks_quotation_markers_sequence_2",
-        "test_from_block_starts_with_date",
         "test_blockquote_disclaimer",
         "test_reply_separated_by_hr",
         "test_from_block_and_quotations_in_separate_divs",

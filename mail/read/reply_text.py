@@ -85,7 +85,7 @@ def _extract(
 ) -> ReplyText:
     """The pipeline itself, without the safety net (property tests call it directly)."""
     source, truncated = _source(text, html)
-    lines = _normalize(source).split("\n")
+    lines = _split_shared_attributions(_normalize(source).split("\n"))
     draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)),
                    sender_names=_name_forms(sender_name))
     for stage in _STAGES:
@@ -244,6 +244,25 @@ _SEPARATORS = _phrases("""
     переслане повідомлення | перенаправлене повідомлення | preposlaná správa |
     İletilen İleti | İletilmiş Mesaj | message transmis | forwarded message follows |
     wiadomość przesłana dalej""")
+# -- more words, from talon's test emails (to move into mail/read/vocabulary.py) ------------
+# "-----Reply Message-----" and its German forms are separators like "Original Message";
+# "…, Ann <ann@x.org> sent:" and Vietnamese "… đã viết:" end an attribution that opens
+# like one ("On …", "Vào …"); Android writes "---- Ann wrote ----" with no date at all.
+_MORE_SEPARATORS = _phrases("reply message | antwort nachricht | antwortnachricht")
+_MORE_ATTRIBUTION_VERBS = re.compile(r"(?:\bsent|\bđã viết)\s*[:：]\s*$", re.I)
+_DASHED_ATTRIBUTION = re.compile(r"\s*-{3,}\s*\S.{0,100}?\bwrote\s*-{3,}\s*$", re.I)
+
+# "reply On …, Ann wrote:" / "reply--- On …": the reply and the attribution share a line.
+_SHARED_OPENING = re.compile(r"(?:[ \t]+|[ \t]*-{2,}[ \t]*)(?=(?:On|Le|Am|El|Em|Il|Op)\s)")
+# ">>> http://x.org <<<": arrows around a line are decoration, not quote marks.
+_ARROWS = re.compile(r"[ \t]*>{2,}.*<{2,}\s*$")
+# A link the client wrapped out of a quoted line: "(http://…" then "…=3dd518)" unquoted,
+# or a line that is only a link in brackets (" (http://x.org/c/Yz) >").
+_LINK_ONLY = re.compile(r"\s*\(?(?:https?://|www\.)\S*\)?\s*>?\s*$")
+_OPEN_LINK = re.compile(r"\((?:https?://|www\.)[^)\s]*$")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+_ADDRESS_ONLY = re.compile(r"[^:]{1,40}:\s*<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?\s*$")
+
 _FORWARD_INTROS = _phrases("""
     begin forwarded message | anfang der weitergeleiteten nachricht |
     début du message réexpédié | début du message transféré | inicio del mensaje reenviado |
@@ -401,6 +420,30 @@ def _normalize(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def _split_shared_attributions(lines: list[str]) -> list[str]:
+    """A reply typed on the attribution's line ("reply On …, Ann wrote:") above a quote
+    becomes two lines, so the attribution is found and the reply kept."""
+    out: list[str] = []
+    for index, raw in enumerate(lines):
+        out.append(raw)
+        if len(raw) > _MAX_HEADER or not raw.rstrip().endswith((":", "：")):
+            continue
+        if _QUOTE.match(raw) or not _quote_follows(lines, index + 1):
+            continue
+        for match in _SHARED_OPENING.finditer(raw):
+            head, tail = raw[: match.start()], raw[match.end() :]
+            if head.strip() and _is_attribution(tail.strip(), single=True):
+                out[-1:] = [head.rstrip(), tail]
+                break
+    return out
+
+
+def _quote_follows(lines: list[str], index: int) -> bool:
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    return index < len(lines) and bool(_QUOTE.match(lines[index]))
+
+
 def _key(line: str) -> str:
     """A line as compared with what we sent: no quote marks or bold stars, case-folded."""
     if len(line) > 2000:
@@ -453,7 +496,7 @@ class _SentIndex:
 
 def _classify(raw_lines: list[str], sent: _SentIndex) -> list[_Line]:
     """Every line with its quote depth, and whether it is one of ours."""
-    lines = _mark_prefix_quotes([_quote_depth(raw) for raw in raw_lines])
+    lines = _mark_link_fragments(_mark_prefix_quotes([_quote_depth(raw) for raw in raw_lines]))
     if sent:
         lines = _mark_known(lines, sent)
     return _mark_wrapped_tasks(lines)
@@ -462,7 +505,7 @@ def _classify(raw_lines: list[str], sent: _SentIndex) -> list[_Line]:
 def _quote_depth(raw: str) -> _Line:
     last = raw.rstrip()[-1:]
     match = _QUOTE.match(raw)
-    if match is None:
+    if match is None or (raw.rstrip().endswith("<<") and _ARROWS.match(raw[:_MAX_HEADER])):
         return _Line(raw=raw, body=raw, last=last)
     return _Line(raw, raw[match.end() :], match.group(1).count(">"), last=last)
 
@@ -479,6 +522,24 @@ def _mark_prefix_quotes(lines: list[_Line]) -> list[_Line]:
         if prefix in (before, after):
             raw = lines[index].raw
             out[index] = lines[index]._replace(body=raw.lstrip()[len(prefix) :], depth=1)
+    return out
+
+
+def _mark_link_fragments(lines: list[_Line]) -> list[_Line]:
+    """An unquoted piece of a link between quoted lines is quoted too: the client wrapped
+    it out of the quote ("> View (http://x.org/a" / "b=1)"), or it is a link alone."""
+    out = list(lines)
+    for index in range(1, len(out)):
+        above, line = out[index - 1], out[index]
+        below = out[index + 1] if index + 1 < len(out) else above
+        if line.depth or line.blank or len(line.raw) > _MAX_HEADER:
+            continue
+        if not (above.depth and below.depth):
+            continue
+        opened = _OPEN_LINK.search(above.body.rstrip()[-_MAX_HEADER:])
+        wrapped = opened and " " not in line.raw.strip()
+        if wrapped or _LINK_ONLY.match(line.raw):
+            out[index] = line._replace(depth=above.depth)
     return out
 
 
@@ -647,6 +708,10 @@ def _opens_later(lines: list[_Line], start: int, end: int) -> bool:
 
 def _is_attribution(window: str, *, single: bool) -> bool:
     last = window.rstrip()[-1:]
+    if _DASHED_ATTRIBUTION.match(window):
+        return True
+    if _MORE_ATTRIBUTION_VERBS.search(window[-40:]) and _ATTRIBUTION_OPENING.match(window):
+        return bool(_ATTRIBUTION_SIGNAL.search(window))
     if last in (":", "：", "-") and (
         _ATTRIBUTION_VERB.search(window[-40:])
         or (last != "-" and _ATTRIBUTION_VERB_INSIDE.search(window[-200:]))
@@ -696,7 +761,7 @@ def _is_separator(body: str) -> bool:
         if core.casefold().startswith("forwarded message from "):  # Mutt, NeoMutt
             return True
         return any(
-            " ".join(part.split()).casefold() in _SEPARATORS
+            " ".join(part.split()).casefold() in _SEPARATORS | _MORE_SEPARATORS
             for part in core.replace("*", "").split("/")
         )
     core = stripped.strip("-=_~* \t").casefold()
@@ -735,6 +800,18 @@ def _header_block_len(lines: list[_Line], index: int) -> int:
         kinds.add(kind or "")
         if {"from", "date"} <= kinds and kinds & {"to", "subject"}:
             return end - index + 1
+    return _short_header_len(lines, index, first)
+
+
+def _short_header_len(lines: list[_Line], index: int, first: str) -> int:
+    """A header block of fewer fields: "Date: <time>" over "To:" or "From:" (a client
+    that starts with the date), or "From: <address>" alone over a quote (0: none)."""
+    body = lines[index].body
+    if first == "date" and _TIME.search(body) and index + 1 < len(lines):
+        return 2 if _header_label(lines[index + 1].body) in ("to", "from", "subject") else 0
+    if first == "from" and _ADDRESS_ONLY.match(body):
+        below = lines[index + 1 : index + 5]
+        return 1 if any(line.depth for line in below) else 0
     return 0
 
 

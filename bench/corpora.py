@@ -190,6 +190,7 @@ PUBLIC_DELIBERATE: dict[tuple[str, str], tuple[str, str]] = {
         "hello world\n\nHey: This is very important",
     ),
     ("quotequail", "test_control_character_in_quoted_block"): (INTRO_KEPT, "reply"),
+    ("quotequail", "test_tag_with_equals_sign"): (INTRO_KEPT, "Here is my reply."),
     ("quotequail", "test_unwrap_html_tag_with_quote_in_name"): (
         "we drop the sign-off ('Regards'), and read '<div\"x>' as the tag the HTML parser "
         "makes of it (their expectation keeps it as text)",
@@ -204,6 +205,11 @@ PUBLIC_DELIBERATE: dict[tuple[str, str], tuple[str, str]] = {
         "a blockquote of class gmail_quote is Gmail's quote of an earlier message, which we "
         "drop with or without an attribution line above it (talon keeps it when there is none)",
         "Message",
+    ),
+    ("talon", "test_reply_separated_by_hr"): (
+        "we cut at the rule above the From line and keep the text before it, the name "
+        "'Bob' included (talon drops the whole block that holds the rule)",
+        "Hi\nthere\nBob",
     ),
     ("talon", "test_readable_html_empty"): (
         "the whole message is inside a blockquote, so it is all quote and says nothing new "

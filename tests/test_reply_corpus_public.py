@@ -23,17 +23,6 @@ from bench.corpora import (
     same_text,
 )
 
-# (suite, id) -> what is still wrong; a listed case that starts to pass fails its test.
-TODO = "not read right yet (issue 15's list of shapes)"
-KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ("talon", name): TODO
-    for name in (
-        "test_blockquote_disclaimer",
-        "test_reply_separated_by_hr",
-        "test_from_block_and_quotations_in_separate_divs",
-    )
-} | {("quotequail", "test_tag_with_equals_sign"): TODO}
-
 CASES = [case for suite in PUBLIC_SUITES for case in reply_cases(suite)]
 
 
@@ -48,19 +37,12 @@ def test_suites_hold_their_cases() -> None:
 def test_exceptions_name_real_reply_cases() -> None:
     names = {(case.suite, case.id) for case in CASES}
     assert set(PUBLIC_DELIBERATE) <= names
-    assert set(KNOWN_MISSES) <= names
-    assert not set(PUBLIC_DELIBERATE) & set(KNOWN_MISSES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_case(case: PublicCase) -> None:
     got = ours(case)
     key = (case.suite, case.id)
-    if key in KNOWN_MISSES:
-        assert not same_text(got, expected_text(case), case.compare), (
-            f"{case.name} now passes: drop it from KNOWN_MISSES"
-        )
-        pytest.xfail(KNOWN_MISSES[key])
     if key in PUBLIC_DELIBERATE:
         why, answer = PUBLIC_DELIBERATE[key]
         assert same_text(got, answer, case.compare), why

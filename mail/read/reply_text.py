@@ -675,7 +675,7 @@ def _attribution_len(lines: list[_Line], index: int, *, nested: bool = False) ->
     if first.quoted or first.blank or len(first.body) > _MAX_HEADER or _COMMAND.match(first.body):
         return 0
     window = first.body.strip()
-    if _is_attribution(window, single=True):
+    if _is_attribution(window, single=True) or _introduces_quote(lines, index):
         return 1
     last = min(index + 6, len(lines))
     if not any(lines[end].last in _WINDOW_ENDS for end in range(index + 1, last)):
@@ -696,6 +696,20 @@ def _attribution_len(lines: list[_Line], index: int, *, nested: bool = False) ->
         if matched:
             return 0 if not nested and _opens_later(lines, index + 1, end) else end - index + 1
     return 0
+
+
+def _introduces_quote(lines: list[_Line], index: int) -> bool:
+    """"On Jan 1, Joe wrote:" right above a quote is an attribution without a year, a
+    time or an address (the quote is the evidence those give elsewhere)."""
+    window = lines[index].body.strip()
+    if not (window.endswith(":") and _ATTRIBUTION_OPENING.match(window)):
+        return False
+    if not _ATTRIBUTION_VERB.search(window[-40:]):
+        return False
+    below = index + 1
+    while below < len(lines) and lines[below].blank and not lines[below].depth:
+        below += 1
+    return below < len(lines) and bool(lines[below].depth)
 
 
 def _opens_later(lines: list[_Line], start: int, end: int) -> bool:

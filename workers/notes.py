@@ -27,17 +27,13 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mail.read.calendar import meeting_attendees, meeting_start
+from mail.read.commands import MeetingReport, Parsed
+from mail.read.dates import DateBudget
 from mail.read.forward import Forwarded, find_forwards
-from mail.read.grammar import DateBudget, MeetingReport, Parsed, parse_commands
+from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage
-from mail.read.notes import (
-    ActionItem,
-    Candidate,
-    find_action_items,
-    match_people,
-    people_in_subject,
-    with_line,
-)
+from mail.read.notes import ActionItem, find_action_items
+from mail.read.notes_people import Candidate, match_people, people_in_subject, with_line
 from mail.read.own_words import OwnWords, SentMail, sort_forwards
 from mail.read.reply_text import extract_reply
 from mail.write.answer import AnswerView, day_words, first_words

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 from mail.doors.transport import MaildirTransport, RelayConfig, SmtpTransport, Transport
+from mail.read.authentication import SenderPolicy
 from models.base import utcnow
 from models.db import make_engine, session_factory
 
@@ -45,6 +46,13 @@ def transport_for(settings: Settings) -> Transport:
             host=settings.smtp_host, port=settings.smtp_port, username=settings.smtp_username,
             password=password, starttls=settings.smtp_starttls))
     return MaildirTransport(settings.maildir)
+
+
+def sender_policy_for(settings: Settings) -> SenderPolicy:
+    """Who may vouch for a sender under these settings (the intake and doctor share it)."""
+    return SenderPolicy(authserv_id=settings.trusted_authserv_id,
+                        trusted_networks=settings.trusted_networks,
+                        dkim_timeout=settings.dkim_timeout_seconds)
 
 
 def simulated_clock(start: datetime, speed: float) -> Callable[[], datetime]:

@@ -79,7 +79,7 @@ from bench.corpora import (  # noqa: E402
 )
 from mail.read.grammar import parse_commands  # noqa: E402
 from mail.read.html_text import html_to_text  # noqa: E402
-from mail.read.inspect import _zone_of, inspect_message  # noqa: E402
+from mail.read.inspect import inspect_message, zone_of  # noqa: E402
 from mail.read.message import parse_message  # noqa: E402
 from mail.read.reply_text import extract_reply  # noqa: E402
 
@@ -268,7 +268,7 @@ def _commands_of(text: str, case: Case) -> list[dict[str, Any]]:
     assert case.raw is not None
     parsed = parse_message(case.raw)
     moment = parsed.date or datetime.now(UTC)
-    found = parse_commands(text, message_date=moment, timezone=_zone_of(parsed.date))
+    found = parse_commands(text, message_date=moment, timezone=zone_of(parsed.date))
     return found.to_json()["commands"]
 
 

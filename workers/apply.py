@@ -16,6 +16,10 @@ held), who excused a period, and ``disputed`` when the two disagree
 previous cadence period and never in the future; older dates only from the
 manager. An agenda's meeting lines stop applying ``meeting_lines_days`` after
 its period closes (``pair_from_agenda``); its task lines keep working.
+
+``T-12 done on DATE`` corrects when a task was completed: never in the future,
+and a day before the current fiscal quarter only from someone above the owner,
+since it changes a closed period's figures (``_done_on_refusal``).
 """
 
 from __future__ import annotations

@@ -210,6 +210,24 @@ def test_a_day_in_an_earlier_period_needs_the_manager(db: Database,
     assert history_notes(db, t1) == [
         ("completed on 2026-09-28", org["mika"]),
         ("completed on 2026-09-25 (was 2026-09-28)", org["hana"])]
+    # nor may the owner move it out of that period: it is the closed period's record too
+    moved = apply(db, org["ann"], f"T-{t1} done on 2026-11-20")
+    assert moved.refused == [(f"T-{t1} done on 2026-11-20", f"T-{t1} was done on Fri 25 Sep "
+                              "2026, before the current period (2026-Q4); only Ann Lee's "
+                              "manager can change that record")]
+    assert apply(db, org["mika"], f"T-{t1} done on 2026-11-20").done == [
+        f"T-{t1} Draft memo: marked done on Fri 20 Nov 2026 (was Fri 25 Sep 2026)"]
+
+
+def test_someone_with_no_manager_corrects_their_own_earlier_period(
+        db: Database, org: dict[str, int]) -> None:
+    with db.session() as session, session.begin():
+        own = Task(title="Board pack", owner_id=org["hana"], project_id=org["p1"])
+        session.add(own)
+        session.flush()
+        own_id = own.id
+    assert apply(db, org["hana"], f"T-{own_id} done on 2026-09-30").done == [
+        f"T-{own_id} Board pack: marked done on Wed 30 Sep 2026"]
 
 
 def test_the_current_period_follows_the_fiscal_calendar(db: Database,

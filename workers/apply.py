@@ -18,8 +18,9 @@ manager. An agenda's meeting lines stop applying ``meeting_lines_days`` after
 its period closes (``pair_from_agenda``); its task lines keep working.
 
 ``T-12 done on DATE`` corrects when a task was completed: never in the future,
-and a day before the current fiscal quarter only from someone above the owner,
-since it changes a closed period's figures (``_done_on_refusal``).
+and a day before the current fiscal quarter (or a change to a completion day in
+one) only from someone above the owner, since it changes a closed period's
+figures (``_done_on_refusal``).
 """
 
 from __future__ import annotations
@@ -244,15 +245,16 @@ class Applier:
     def _task_done_on(self, command: TaskDoneOn) -> None:
         """``T-12 done on 3 Dec``: when the task was completed (marking it done if it is
         not). Never in the future; a day before the current quarter (the sender's today,
-        the fiscal calendar) changes a closed period's figures, so it needs someone above
-        the owner; an owner without a manager corrects their own."""
+        the fiscal calendar), or a change to one, alters a closed period's figures, so it
+        needs someone above the owner; an owner without a manager corrects their own."""
         task = self._task(command.task, command.line)
         if task is None:
             return
         today = local_today(self.sender, self.now)
-        refusal = _done_on_refusal(command.on, today, self.fiscal_year_start_month,
-                                   task.owner, manages(self.session, self.sender.id,
-                                                       task.owner_id))
+        was = task.completed_at.astimezone(UTC).date() if (
+            task.status == TaskStatus.DONE.value and task.completed_at) else None
+        refusal = _done_on_refusal(command.on, was, today, self.fiscal_year_start_month,
+                                   task, manages(self.session, self.sender.id, task.owner_id))
         if refusal is not None:
             self.outcome.refused.append((command.line, refusal))
             return
@@ -265,8 +267,8 @@ class Applier:
         task.updated_at = self.now
         if self.inbound_id is not None:
             task.set_by_message_id = self.inbound_id
-        was = f" (was {old[2]:%Y-%m-%d})" if old[0] == TaskStatus.DONE.value and old[2] else ""
-        note = f"completed on {command.on.isoformat()}{was}" + (
+        note = f"completed on {command.on.isoformat()}" + (
+            f" (was {was.isoformat()})" if was else "") + (
             f": {command.note}" if command.note else "")
         self.session.add(TaskHistory(
             task_id=task.id, author_id=self.sender.id, inbound_message_id=self.inbound_id,
@@ -274,6 +276,7 @@ class Applier:
             old_progress=old[1], new_progress=task.progress, old_due=task.due,
             new_due=task.due, note=note))
         words = f"marked done on {day_words(command.on)}" + (
+            f" (was {day_words(was)})" if was and was != command.on else "") + (
             f", note “{first_words(command.note)}”" if command.note else "")
         self.outcome.done.append(f"{task.ref} {task.title}: {words}")
 
@@ -498,16 +501,22 @@ def _meeting_day_refusal(day: date, today: date, cadence: Cadence, from_manager:
     return None
 
 
-def _done_on_refusal(day: date, today: date, fiscal_year_start_month: int, owner: Person,
-                     above_owner: bool) -> str | None:
-    """Why a completion day may not be set (None: it may): never in the future, and
-    before the current quarter only by someone above the owner (or an owner with none)."""
+def _done_on_refusal(day: date, was: date | None, today: date, fiscal_year_start_month: int,
+                     task: Task, above_owner: bool) -> str | None:
+    """Why a completion day may not be set (None: it may): never in the future; and a
+    closed period's record (a new day, or the day it holds now, before the current
+    quarter) only by someone above the owner (or an owner with no manager)."""
     if day > today:
         return f"{day_words(day)} is in the future; mark a task done once it is finished"
+    if above_owner or task.owner.manager_id is None:
+        return None
     start, _end, label = quarter_window(today, fiscal_year_start_month)
-    if day < start and not above_owner and owner.manager_id is not None:
+    if day < start:
         return (f"{day_words(day)} is before the current period ({label}); only "
-                f"{owner.name}'s manager can set a completion date in an earlier period")
+                f"{task.owner.name}'s manager can set a completion date in an earlier period")
+    if was is not None and was < start:
+        return (f"{task.ref} was done on {day_words(was)}, before the current period "
+                f"({label}); only {task.owner.name}'s manager can change that record")
     return None
 
 

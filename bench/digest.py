@@ -186,8 +186,11 @@ def measure(engine: Any, out: Path) -> dict[str, Any]:
         mark = time.perf_counter()
         snapshot = digests.take_snapshot(session, figures, NOW)
         timings["snapshot"] = time.perf_counter() - mark
+        stored = statements[0]
+        mark = time.perf_counter()
         view = digests.view_of(session, "hr", snapshot, None, "HR",
                                digests.managers_map(session), figures.initiatives)
+        timings["view"] = time.perf_counter() - mark
     mark = time.perf_counter()
     rendered = render_digest(view)
     timings["render"] = time.perf_counter() - mark
@@ -201,7 +204,9 @@ def measure(engine: Any, out: Path) -> dict[str, Any]:
     (out / f"digest-{QUARTER}-hr.html").write_text(html, encoding="utf-8")
     (out / f"digest-{QUARTER}-hr.csv").write_bytes(rendered.csv)
     return {"people": len(figures.people), "seconds": seconds, "timings": timings,
-            "reads": reads, "statements": statements[0], "queries": figures.queries,
+            "reads": reads, "stored": stored, "statements": statements[0],
+            "queries": figures.queries,
+            "reviews": len(view.cycle.reviews) if view.cycle else 0,
             "html_kb": len(rendered.html) / 1024, "csv_kb": len(rendered.csv) / 1024,
             "images_kb": sum(len(i.png) for i in rendered.images) / 1024,
             "at_risk": len(view.goals_at_risk), "silent": len(view.without_checkin_4_weeks)}
@@ -242,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     timings = result["timings"]
     print(f"figures {timings['figures']:.2f} s ({result['queries']} queries, "
           f"{result['reads']} statements), snapshot {timings['snapshot']:.2f} s "
-          f"(Evaluation rows; {result['statements'] - result['reads']} statements), "
+          f"(Evaluation rows; {result['stored'] - result['reads']} statements), HR view "
+          f"{timings['view']:.2f} s (with {result['reviews']:,} reviews; "
+          f"{result['statements'] - result['stored']} statements), "
           f"render {timings['render']:.2f} s (HTML {result['html_kb']:.0f} KB, CSV "
           f"{result['csv_kb']:.0f} KB, charts {result['images_kb']:.0f} KB); "
           f"{result['at_risk']} goals at risk, {result['silent']} people without a check-in "

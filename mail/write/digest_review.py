@@ -29,7 +29,7 @@ from mail.write.digest import (
     DigestView,
     ReviewFigures,
 )
-from mail.write.digest_render import Col, capped, text_table
+from mail.write.digest_render import DASH, Col, capped, day, pct, text_table
 from mail.write.render import oneline
 
 __all__ = ["ACK_WORDS", "STEP_WORDS", "calibration_order", "review_context"]
@@ -37,26 +37,14 @@ __all__ = ["ACK_WORDS", "STEP_WORDS", "calibration_order", "review_context"]
 TABLE_ROWS = 20  # completion, calibration, disputes: the HTML of 10,000 people stays small
 TEAM_ROWS = 200  # a manager's reports
 LEVEL_COLUMNS = 5  # scales with more levels show the counts in one column (text part)
-DASH = "–"
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 STEP_WORDS = {"pending": "not yet", "waiting": "waiting", "done": "done", "missed": "missed"}
 ACK_WORDS = {"pending": "not yet", "waiting": "waiting", "agreed": "agreed",
              "disputed": "disputed", "resolved": "resolved", "missed": "missed"}
 
 
-def _pct(value: float | None) -> str:
-    if value is None:
-        return DASH
-    return f"{value:.0f}%" if value == round(value) else f"{value:.1f}%"
-
-
 def _mean_rating(value: float | None) -> str:
     return DASH if value is None else f"{value:.1f}"
-
-
-def _day(value: Any) -> str:
-    return DASH if value is None else f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 def _record(row: CalibrationRow) -> float | None:
@@ -96,8 +84,8 @@ def _summary(cycle: CycleSummary) -> str:
     disputed = sum(1 for r in reviews if r.ack_state == "disputed")
     missed = sum((r.self_state == "missed") + (r.manager_state == "missed")
                  + (r.ack_state == "missed") for r in reviews)
-    state = "closed" if cycle.closed else f"answers until {_day(cycle.deadline)}"
-    return (f"Opened {_day(cycle.opened)}, {state}. Of {total:,} reviews: {self_done:,} "
+    state = "closed" if cycle.closed else f"answers until {day(cycle.deadline)}"
+    return (f"Opened {day(cycle.opened)}, {state}. Of {total:,} reviews: {self_done:,} "
             f"self-reviews done, {manager_done:,} manager reviews done, {acked:,} "
             f"acknowledged, {disputed:,} disputed (open), {missed:,} "
             f"{'step' if missed == 1 else 'steps'} missed.")
@@ -131,8 +119,8 @@ def _text_tables(ctx: dict[str, Any], cycle: CycleSummary) -> dict[str, list[str
          Col("Goals", 5, True), Col("med", 5, True, 1), Col("Adh.", 5, True),
          Col("med", 5, True, 1)],
         [[r.manager_name, f"{r.rated}/{r.reviews}" if r.rated != r.reviews else str(r.rated),
-          *counts(r), _mean_rating(r.mean_rating), _pct(r.goal_progress_mean),
-          _pct(r.goal_progress_median), _pct(r.adherence_mean), _pct(r.adherence_median)]
+          *counts(r), _mean_rating(r.mean_rating), pct(r.goal_progress_mean),
+          pct(r.goal_progress_median), pct(r.adherence_mean), pct(r.adherence_median)]
          for r in ctx["calibration"].rows])
     tables["team"] = text_table(
         [Col("Name", 16), Col("Self", 7), Col("Rating", 11), Col("Manager", 7),
@@ -156,7 +144,7 @@ def _own_lines(cycle: CycleSummary, mine: ReviewFigures | None, manager: str) ->
             f", rating {cycle.label(mine.self_rating)}." if rated and mine.self_rating
             is not None else "."),
         "waiting": f"Your self-review is waiting for your answer (until "
-                   f"{_day(cycle.deadline)}).",
+                   f"{day(cycle.deadline)}).",
         "missed": "Your self-review was not answered by the deadline.",
         "pending": "Your self-review has not started yet.",
     }[mine.self_state]
@@ -208,7 +196,7 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
         "ack_words": ACK_WORDS,
         "label": cycle.label,
         "mean_rating": _mean_rating,
-        "rating_day": _day,
+        "rating_day": day,
     }
     ctx["tables"] = _text_tables(ctx, cycle)
     return ctx

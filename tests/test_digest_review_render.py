@@ -58,7 +58,8 @@ def test_a_scale_is_read_with_or_without_labels() -> None:
     assert parse_scale(" 0 - 2 : Low, Mid ,High ") == (
         RatingLevel(0, "Low"), RatingLevel(1, "Mid"), RatingLevel(2, "High"))
     assert parse_scale(None) == () == parse_scale("  ")
-    for bad in ("5-1", "1-1", "1-5:a,b", "1-5:a,,c,d,e", "one to five", "1-99"):
+    assert len(parse_scale("1–10")) == 10  # an en dash too, up to ten levels
+    for bad in ("5-1", "1-1", "1-5:a,b", "1-5:a,,c,d,e", "one to five", "0-10", "1-99"):
         with pytest.raises(ValueError, match="1-5"):
             parse_scale(bad)
 

@@ -184,19 +184,21 @@ class RatingLevel:
     label: str = ""
 
 
-_SCALE = re.compile(r"\s*(\d{1,3})\s*-\s*(\d{1,3})\s*(?::(.*))?", re.S)
+_SCALE = re.compile(r"\s*(\d{1,2})\s*[-–]\s*(\d{1,2})\s*(?::(.*))?", re.S)
+MAX_LEVELS = 10  # as DRUMBEAT_REVIEW_SCALE allows
 
 
 def parse_scale(text: str | None) -> tuple[RatingLevel, ...]:
     """``"1-5"`` or ``"1-5:Unsatisfactory,Below,Meets,Exceeds,Outstanding"`` → the levels,
     lowest first; ``None`` or ``""`` → ``()`` (ratings are off). Labels, when given,
-    name every level. Raises ValueError with the right form otherwise."""
+    name every level. Raises ValueError with the right form otherwise. The spelling is
+    ``DRUMBEAT_REVIEW_SCALE``'s, which ``ReviewCycle.scale`` keeps."""
     if text is None or not text.strip():
         return ()
     match = _SCALE.fullmatch(text)
-    if match is None or int(match[1]) >= int(match[2]) or int(match[2]) - int(match[1]) > 20:
+    if match is None or not 0 < int(match[2]) - int(match[1]) < MAX_LEVELS:
         raise ValueError(f"not a rating scale: {text!r}; write 1-5, or 1-5:Label,Label,… "
-                         "(from 2 to 21 levels)")
+                         f"(from 2 to {MAX_LEVELS} levels)")
     values = range(int(match[1]), int(match[2]) + 1)
     if match[3] is None:
         return tuple(RatingLevel(v) for v in values)

@@ -77,10 +77,6 @@ class Outcome:
     refused: list[tuple[str, str]] = field(default_factory=list)   # (line, reason)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
 
-    @property
-    def changed_anything(self) -> bool:
-        return bool(self.done)
-
 
 def manages(session: Session, manager_id: int, person_id: int) -> bool:
     """True when ``manager_id`` is above ``person_id`` in the reporting line."""

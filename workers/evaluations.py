@@ -42,10 +42,9 @@ from sqlalchemy.orm import Session
 
 from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
-from models.people import Person
+from models.people import Person, active_span
 from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
 from models.scoring import (
-    ActiveSpan,
     Cadence,
     TaskDue,
     Weighted,
@@ -374,8 +373,7 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
             and m.held_on <= window.end]
     excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
     disputed = [m.period_start for m in meetings if m.status == MeetingStatus.DISPUTED.value]
-    spans = (ActiveSpan(person.active_from, person.active_until),
-             ActiveSpan(manager.active_from, manager.active_until))
+    spans = (active_span(person), active_span(manager))
     cadence = Cadence(person.cadence)
     held_on = [m.held_on for m in held] + ([held_before] if held_before else [])
     score = adherence(window_start=window.start, window_end=window.end, cadence=cadence,

@@ -882,7 +882,7 @@ STAGES = (  # (owner path, attribute, label, depth); times are inclusive
     ("workers.sending", "build_message", "build_message (MIME tree)", 1),
     ("transport", "send", "transport.send", 1),
     ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 2),
-    ("workers.outbox", "mark_sent", "outbox.mark_sent (UPDATE)", 1),
+    ("workers.outbox", "mark_row_sent", "outbox.mark_row_sent (UPDATE)", 1),
     ("sqlalchemy.orm.session.SessionTransaction", "commit", "commits (with flush)", 1),
     ("dialect", "do_ping", "pool pre-ping (SELECT 1)", 1),
 )

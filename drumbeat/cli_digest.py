@@ -109,7 +109,8 @@ def digest(
                    window, kind, {"initiatives": [vars(i) for i in figures.initiatives]})}
         [outbox_id] = outbox.add_rows(session, [row])
         if closed:
-            digests.mark_sent(session, window.label, [p.person_id for p in view.people], now)
+            digests.freeze_shown_snapshots(session, window.label,
+                                           [p.person_id for p in view.people], now)
     rt = configure(settings)
     status = deliver(rt, outbox_id)
     typer.echo(f"{window.label} {kind} digest to {to}: {status} (outbox {outbox_id})")
@@ -135,7 +136,7 @@ def _send_all(sessions: Any, window: Any, now: datetime, closed: bool) -> None:
                 digests.DIGEST, f"{digests.ON_DEMAND}", 1) + f":{now.timestamp():.6f}"
         ids = outbox.add_rows(session, rows)
         if closed:
-            digests.mark_sent(session, window.label, list(snapshot.people), now)
+            digests.freeze_shown_snapshots(session, window.label, list(snapshot.people), now)
     rt = configure(settings)
     sent = 0
     with Progress(transient=True) as bar:

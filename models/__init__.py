@@ -20,7 +20,7 @@ from models.mailbox import (
 )
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 
 __all__ = [
     "Base",
@@ -38,6 +38,6 @@ __all__ = [
     "PersonAlias",
     "Project",
     "Task",
+    "TaskHistory",
     "TaskStatus",
-    "TaskUpdate",
 ]

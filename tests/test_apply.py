@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from mail.read.grammar import parse_commands
-from models import Goal, Initiative, Meeting, Person, Project, Task, TaskUpdate
+from models import Goal, Initiative, Meeting, Person, Project, Task, TaskHistory
 from tests.conftest import Database
 from workers.apply import Applier, Outcome, Pair
 
@@ -63,7 +63,7 @@ def test_owner_updates_progress_and_history_records_it(db: Database,
     assert outcome.done == [f"T-{t1} Draft memo: in progress, 0% → 60%, note “drafted the intro”"]
     assert (task(db, t1).status, task(db, t1).progress) == ("in_progress", 60)
     with db.session() as session:
-        [history] = session.scalars(select(TaskUpdate)).all()
+        [history] = session.scalars(select(TaskHistory)).all()
         assert (history.old_progress, history.new_progress, history.note, history.author_id) \
             == (0, 60, "drafted the intro", org["ann"])
 

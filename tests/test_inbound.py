@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from models import InboundMessage, Meeting, OutboundMessage, Person, Task
-from models.plan import TaskUpdate
+from models.plan import TaskHistory
 from tests.conftest import Database
 from tests.relay import Relay
 from tests.test_agendas_pipeline import DOMAIN, SECRET, TOKYO_ONLY, Clock, make_settings, seed
@@ -237,8 +237,8 @@ def test_replies_applied_out_of_order_end_with_the_later_ones_word(
     task = task_titled(rt, "Draft the")
     assert (task.status, task.progress, task.set_by_message_id) == ("in_progress", 70, later)
     with rt.sessions() as session:
-        history = session.scalars(select(TaskUpdate).where(TaskUpdate.task_id == memo.id)
-                                  .order_by(TaskUpdate.id)).all()
+        history = session.scalars(select(TaskHistory).where(TaskHistory.task_id == memo.id)
+                                  .order_by(TaskHistory.id)).all()
         assert [(h.inbound_message_id, h.new_progress, h.note) for h in history] == [
             (later, 70, None), (earlier, 70, "call legal")]   # the note still counts
     earlier_answer = next(a for a in answers(rt) if a.in_reply_to == "<earlier@mail.example>")
@@ -497,8 +497,8 @@ def test_a_batch_nudge_on_real_redis_applies_and_answers_each_reply_once(
         statuses = [session.get(InboundMessage, i).status for i in stored]  # type: ignore[union-attr]
     assert statuses == ["applied"] * 3
     with rt.sessions() as session:
-        notes = sorted(session.scalars(select(TaskUpdate.note).where(
-            TaskUpdate.task_id == memo.id)))
+        notes = sorted(session.scalars(select(TaskHistory.note).where(
+            TaskHistory.task_id == memo.id)))
     assert notes == ["reply 1", "reply 2", "reply 3"]  # each applied exactly once
     answered = sorted(str(m["In-Reply-To"]) for m in relay.messages()
                       if m["Auto-Submitted"] == "auto-replied")

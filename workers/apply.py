@@ -33,8 +33,7 @@ from mail.read.grammar import HANDED_BACK, Command, MeetingReport, NewTask, Task
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
-from models.plan import Project, Task, TaskStatus, parse_ref
-from models.plan import TaskUpdate as TaskHistory
+from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
 from models.scoring import Cadence, Period, period_containing
 
 MAX_CHAIN = 64

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from mail.write.compose import Attachment, InlineImage, make_message_id
+from mail.write.compose import AttachedFile, InlineImage, make_message_id
 from mail.write.digest import DigestView, InitiativeRollup, PersonFigures, TeamRollup
 from mail.write.digest_render import RenderedDigest, render_digest
 from mail.write.render import RenderedEmail
@@ -121,8 +121,10 @@ def _show(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
-def mark_sent(session: Session, label: str, person_ids: Sequence[int], now: datetime) -> None:
-    """The snapshots a digest showed are kept as they were from now on."""
+def freeze_shown_snapshots(session: Session, label: str, person_ids: Sequence[int],
+                           now: datetime) -> None:
+    """The snapshots a digest showed are kept as they were from now on (their
+    ``sent_at`` is stamped; a later computation leaves them alone)."""
     session.execute(update(Evaluation).where(
         Evaluation.period_label == label, Evaluation.person_id.in_(list(person_ids)),
         Evaluation.sent_at.is_(None)).values(sent_at=now)
@@ -246,7 +248,7 @@ def dispatch_due(session: Session, now: datetime, domain: str, fiscal_year_start
         snapshot = take_snapshot(session, figures, now)
         created += outbox.add_rows(session, digest_rows(session, figures, snapshot, now,
                                                         domain, employee_summaries))
-        mark_sent(session, window.label, list(snapshot.people), now)
+        freeze_shown_snapshots(session, window.label, list(snapshot.people), now)
     return created
 
 
@@ -305,7 +307,7 @@ def _render(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmai
 
 @parts(DIGEST)
 def _parts(session: Session, row: OutboundMessage, rt: Runtime
-           ) -> tuple[tuple[InlineImage, ...], tuple[Attachment, ...]]:
+           ) -> tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]:
     digest = _rendered(session, row, rt)
-    return digest.images, (Attachment(digest.csv_name, "text/csv; charset=utf-8",
+    return digest.images, (AttachedFile(digest.csv_name, "text/csv; charset=utf-8",
                                       digest.csv),)

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, active_span
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.scoring import (
     Cadence,
     TaskDue,
@@ -142,11 +142,11 @@ class _Progress:
         self.changes: dict[int, tuple[int | None, str | None]] = {}
         if moment < now:
             ranked = select(
-                TaskUpdate.task_id, TaskUpdate.old_progress, TaskUpdate.old_status,
-                func.row_number().over(partition_by=TaskUpdate.task_id,
-                                       order_by=(TaskUpdate.created_at, TaskUpdate.id))
+                TaskHistory.task_id, TaskHistory.old_progress, TaskHistory.old_status,
+                func.row_number().over(partition_by=TaskHistory.task_id,
+                                       order_by=(TaskHistory.created_at, TaskHistory.id))
                 .label("rank"),
-            ).where(TaskUpdate.created_at >= moment).subquery()
+            ).where(TaskHistory.created_at >= moment).subquery()
             self.changes = {row.task_id: (row.old_progress, row.old_status) for row in
                             session.execute(select(ranked).where(ranked.c.rank == 1))}
 

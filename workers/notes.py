@@ -43,8 +43,7 @@ from mail.read.reply_text import extract_reply
 from mail.write.answer import AnswerView, day_words, first_words
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskStatus
-from models.plan import TaskUpdate as TaskHistory
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from workers.apply import (
     DEFAULT_MEETING_LINES_DAYS,
     Applier,

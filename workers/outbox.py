@@ -60,7 +60,8 @@ def claim(session: Session, outbox_id: int, now: datetime, stale: timedelta) -> 
     return result.rowcount == 1
 
 
-def mark_sent(session: Session, outbox_id: int, now: datetime) -> None:
+def mark_row_sent(session: Session, outbox_id: int, now: datetime) -> None:
+    """The claimed row is sent: the relay has its message."""
     _finish(session, outbox_id, status=OutboundStatus.SENT.value, sent_at=now, last_error=None)
 
 

@@ -18,7 +18,7 @@ from email.message import Message
 from sqlalchemy.orm import Session
 
 from mail.doors.transport import PermanentFailure, TemporaryFailure
-from mail.write.compose import Attachment, InlineImage, build_message, threading_ids
+from mail.write.compose import AttachedFile, InlineImage, build_message, threading_ids
 from mail.write.render import RenderedEmail
 from mail.write.tokens import reply_address
 from models.db import session_factory
@@ -32,7 +32,7 @@ log = logging.getLogger("drumbeat.send")
 Renderer = Callable[[Session, OutboundMessage, Runtime], RenderedEmail]
 RENDERERS: dict[str, Renderer] = {}
 Parts = Callable[[Session, OutboundMessage, Runtime],
-                 tuple[tuple[InlineImage, ...], tuple[Attachment, ...]]]
+                 tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]]
 PARTS: dict[str, Parts] = {}
 
 
@@ -118,7 +118,7 @@ FINAL = (Status.SENT.value, Status.FAILED.value)
 
 
 def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] = (),
-              files: Sequence[Attachment] = ()) -> Message:
+              files: Sequence[AttachedFile] = ()) -> Message:
     """The MIME message of a rendered row, as the relay will get it."""
     settings = rt.settings
     in_reply_to, references = threading_ids(row.in_reply_to,
@@ -161,7 +161,7 @@ def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
         log.info("outbox %s will be retried: %s", outbox_id, failure.answer,
                  extra={"outbox_id": outbox_id})
         raise RetryLater(failure.answer) from failure
-    _mark_sent(rt, outbox_id)
+    _mark_row_sent(rt, outbox_id)
     metrics.handed_over(kind, Status.SENT.value)
     return Status.SENT.value
 
@@ -169,7 +169,7 @@ def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
 MARK_RETRY_SECONDS = (0.2, 1.0, 5.0)
 
 
-def _mark_sent(rt: Runtime, outbox_id: int) -> None:
+def _mark_row_sent(rt: Runtime, outbox_id: int) -> None:
     """The relay has the message, so the mark must not be lost to a passing database
     error: a row left claimed would be sent again by the sweeper. On failure it is
     tried again a few times on a fresh connection (the batch's may be the broken one)."""
@@ -185,7 +185,7 @@ def _mark_sent(rt: Runtime, outbox_id: int) -> None:
         time.sleep(delay)
         try:
             with fresh() as session, session.begin():
-                outbox.mark_sent(session, outbox_id, rt.clock())
+                outbox.mark_row_sent(session, outbox_id, rt.clock())
             return
         except Exception as error:
             failure = error
@@ -204,7 +204,7 @@ def _record_sent(rt: Runtime, outbox_id: int) -> None:
     if connection is None or connection.dialect.name != "postgresql" \
             or connection.in_transaction():
         with rt.sessions() as session, session.begin():
-            outbox.mark_sent(session, outbox_id, rt.clock())
+            outbox.mark_row_sent(session, outbox_id, rt.clock())
         return
     driver = connection.connection.driver_connection
     driver.autocommit = True  # no transaction is open (checked above)

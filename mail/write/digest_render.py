@@ -38,7 +38,7 @@ from datetime import date
 from typing import Any
 
 from mail.write.charts import checkin_timeline_chart, goal_progress_chart
-from mail.write.compose import Attachment, InlineImage
+from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
 from mail.write.digest_csv import figures_csv
 from mail.write.render import RenderedEmail, _inliner, environment, oneline
@@ -94,9 +94,9 @@ class RenderedDigest:
         return RenderedEmail(self.subject, self.text, self.html)
 
     @property
-    def attachments(self) -> tuple[Attachment, ...]:
+    def attachments(self) -> tuple[AttachedFile, ...]:
         """The CSV, for ``build_message(attachments=...)``."""
-        return (Attachment(self.csv_name, "text/csv; charset=utf-8", self.csv),)
+        return (AttachedFile(self.csv_name, "text/csv; charset=utf-8", self.csv),)
 
 
 # --- formatting --------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 Everything before the bar reads the message only and runs outside any transaction, so
 a slow or hostile message never holds a lock. Meeting notes (mail to ``notes@``, or a
 forward to a pair's agenda address) are read the same way
-(:func:`workers.notes.understand_notes`), then applied: which 1:1, which day, the
+(:func:`mail.read.notes_reading.understand_notes`), then applied: which 1:1, which day, the
 meeting, the action items.
 
 Automatic mail (auto-replies, bounces, lists) stops at classify and is never
@@ -33,6 +33,7 @@ from mail.read.classify import Classification, Kind, classify
 from mail.read.forward import find_forwards
 from mail.read.grammar import Parsed, parse_commands
 from mail.read.message import ParsedMessage, parse_message
+from mail.read.notes_reading import NotesReading, understand_notes
 from mail.read.reply_text import extract_reply
 from mail.write.answer import AnswerView, received_words, render_answer, short_subject
 from mail.write.compose import make_message_id, threading_ids
@@ -130,7 +131,7 @@ class _Understood:
     agenda: _Agenda | None
     commands: Parsed | None  # a reply's commands (None for notes and refusals)
     reply_written: str = ""
-    notes_read: notes.NotesReading | None = None  # meeting notes, read (not yet applied)
+    notes_read: NotesReading | None = None  # meeting notes, read (not yet applied)
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
@@ -182,7 +183,7 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     if established.how == Vouch.NONE:
         return _Understood(parsed, kind, established, sender_id, agenda, None)
     if to_notes:  # what Drumbeat wrote and the sender forwarded (``sent``) is left out
-        reading = notes.understand_notes(parsed, sender_name=sender_name, timezone=timezone,
+        reading = understand_notes(parsed, sender_name=sender_name, timezone=timezone,
                                          now=now,
                                          max_updates=rt.settings.max_updates_per_message,
                                          sent=sent, forwards=forwards,

@@ -7,6 +7,7 @@
 - ``grammar``: the reply lines into commands and per-line errors.
 - ``forward``: the forwarded messages inside a message (who, when, what they said).
 - ``notes``: action items and the pair a forwarded 1:1's notes are about.
+- ``notes_reading``: a notes message read whole: its text, commands and 1:1 day.
 - ``calendar``: the meeting an attached invite describes.
 - ``own_words``: Drumbeat's own words recognised in what people send back.
 - ``authentication``: who sent it, from a token, a relay, the MTA's verdict or DKIM.

@@ -552,16 +552,17 @@ def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id
             raise typer.Exit(1)
         row.status, row.error, row.attempts = InboundStatus.RECEIVED.value, None, 0
     try:
-        status, answer_ids = inbound.process(rt, inbound_id)
+        processed = inbound.process(rt, inbound_id)
     except Exception as error:  # recorded on the row like a worker's failure, no traceback
         inbound.record_failure(rt, inbound_id, failures.describe(error))
         typer.echo(f"message {inbound_id} failed again: {failures.describe(error)}", err=True)
         raise typer.Exit(1) from None
     sent = 0
-    for outbox_id in answer_ids:
+    for outbox_id in processed.answer_ids:
         with contextlib.suppress(RetryLater):  # stays queued: the sweeper sends it later
             sent += deliver(rt, outbox_id) == "sent"
-    typer.echo(f"message {inbound_id}: {status}; {sent} of {len(answer_ids)} answer(s) sent")
+    typer.echo(f"message {inbound_id}: {processed.status}; {sent} of "
+               f"{len(processed.answer_ids)} answer(s) sent")
 
 
 def register(app: typer.Typer) -> None:

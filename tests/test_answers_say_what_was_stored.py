@@ -61,7 +61,7 @@ def test_a_reply_is_answered_with_the_meeting_length_the_note_and_the_due_date(
             f"review\nT-{interviews.id} due 2026-12-11\nmet: yes 45min\n")
     inbound_id = arrive(rt, reply_to(agenda, body))
 
-    assert process(rt, inbound_id)[0] == "applied"
+    assert process(rt, inbound_id).status == "applied"
 
     with rt.sessions() as session:
         [meeting] = session.scalars(select(Meeting)).all()
@@ -99,7 +99,7 @@ def test_forwarded_notes_are_answered_with_what_was_stored(
              "ACTION: Ann to send the pricing memo to finance by Friday\n")
     inbound_id = arrive(runtime, gmail_forward(notes), peer=COMPANY_RELAY)
 
-    assert process(runtime, inbound_id)[0] == "applied"
+    assert process(runtime, inbound_id).status == "applied"
 
     with runtime.sessions() as session:
         [meeting] = session.scalars(select(Meeting)).all()

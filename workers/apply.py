@@ -20,16 +20,15 @@ its period closes (``pair_from_agenda``); its task lines keep working.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mail.read.grammar import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
+from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
@@ -55,16 +54,15 @@ class Pair:
 DEFAULT_MEETING_LINES_DAYS = 14
 
 
-def pair_from_agenda(context: Mapping[str, Any], now: datetime, *,
+def pair_from_agenda(context: AgendaContext, now: datetime, *,
                      meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS) -> Pair:
     """The 1:1 an agenda (or nudge) names. Its meeting lines close ``meeting_lines_days``
     after its period ends, so an old token cannot rewrite a record digests were built
     from; the days are counted in UTC, where ``now`` is."""
-    start = date.fromisoformat(context["period_start"])
-    end = date.fromisoformat(context["period_end"]) if context.get("period_end") else None
+    end = context.period_end
     until = end + timedelta(days=meeting_lines_days) if end is not None else None
     closed = until is not None and now.astimezone(UTC).date() > until
-    return Pair(int(context["manager_id"]), int(context["employee_id"]), start, end, until,
+    return Pair(context.manager_id, context.employee_id, context.period_start, end, until,
                 closed)
 
 

@@ -12,7 +12,7 @@ The views never carry 1:1 notes (``mail/write/digest.py``); digests count meetin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from models.mailbox import OutboundMessage
 from models.people import Person
 from workers import outbox
 from workers.evaluations import Figures, Window, closed_windows, compute_figures
+from workers.outbox import OutboxRow
 from workers.runtime import Runtime
 from workers.sending import parts, renderer
 
@@ -201,7 +202,7 @@ def managers_map(session: Session) -> dict[int, int | None]:
 
 
 def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: datetime,
-                domain: str, employee_summaries: bool) -> list[dict[str, Any]]:
+                domain: str, employee_summaries: bool) -> list[OutboxRow]:
     """The outbox rows of one period's digests: every HR person, every manager with
     reports, and (if on) every employee with a manager."""
     window = figures.window
@@ -209,15 +210,15 @@ def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: dat
     people = {p.id: p for p in session.scalars(select(Person).where(
         Person.id.in_(list(snapshot.people))))}
     initiatives = [vars(i) for i in figures.initiatives]
-    rows: list[dict[str, Any]] = []
+    rows: list[OutboxRow] = []
 
     def add(kind: str, person: Person, extra: dict[str, Any] | None = None) -> None:
-        rows.append({
-            "dedupe_key": f"{DIGEST}:{window.label}:{kind}:{person.id}", "kind": DIGEST,
-            "recipient_id": person.id, "to_address": person.email,
-            "subject": f"{window.label} evaluation", "created_at": now,
-            "message_id": make_message_id(domain, DIGEST),
-            "context": digest_context(window, kind, extra)})
+        rows.append(OutboxRow(
+            dedupe_key=f"{DIGEST}:{window.label}:{kind}:{person.id}", kind=DIGEST,
+            recipient_id=person.id, to_address=person.email,
+            subject=f"{window.label} evaluation", created_at=now,
+            message_id=make_message_id(domain, DIGEST),
+            context=digest_context(window, kind, extra)))
 
     with_reports = {m for m in managers.values() if m is not None}
     for person in people.values():
@@ -264,6 +265,11 @@ def digest_context(window: Window, kind: str, extra: dict[str, Any] | None = Non
             "fiscal_year_start_month": window.fiscal_year_start_month, **(extra or {})}
 
 
+def audience_of(context: Mapping[str, Any]) -> str:
+    """Whom a digest row's context says it is for: "hr", "manager" or "employee"."""
+    return str(context["digest"])
+
+
 def window_of(row: OutboundMessage) -> Window:
     context = row.context or {}
     return Window(context["window_kind"], context["period"],
@@ -275,7 +281,7 @@ def window_of(row: OutboundMessage) -> Window:
 def view_for_row(session: Session, row: OutboundMessage) -> DigestView:
     """The view a digest row shows, rebuilt from the stored snapshots."""
     context = row.context or {}
-    window, kind = window_of(row), context["digest"]
+    window, kind = window_of(row), audience_of(context)
     managers = managers_map(session)
     recipient = session.get(Person, row.recipient_id) if row.recipient_id else None
     if kind == "hr":

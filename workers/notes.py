@@ -40,6 +40,7 @@ from mail.read.notes import (
 )
 from mail.read.notes_reading import Notes, NotesReading, understand_notes, which_day
 from mail.read.own_words import SentMail
+from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, day_words, first_words
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
@@ -99,7 +100,7 @@ def sent_mail_forwarded(session: Session, forwards: Sequence[Forwarded], sender_
 
 
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
-                agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True,
+                agenda: AgendaContext | None, now: datetime, *, store_text: bool = True,
                 meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS, max_updates: int = 100,
                 reading: NotesReading | None = None) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
@@ -156,9 +157,8 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
 
 def _agenda_meeting(notes: Notes, pair: Pair) -> datetime | None:
     """The 1:1 a forwarded agenda names, when it is this pair's."""
-    agenda = notes.agenda
-    if agenda is None or (int(agenda.context["manager_id"]), int(agenda.context["employee_id"])
-                          ) != (pair.manager_id, pair.employee_id):
+    agenda = AgendaContext.from_json(notes.agenda.context) if notes.agenda else None
+    if agenda is None or agenda.pair != (pair.manager_id, pair.employee_id):
         return None
     return agenda.meeting_at
 
@@ -186,7 +186,7 @@ def counterparts(session: Session, sender: Person, today: date) -> list[Person]:
     return people
 
 
-def which_pair(session: Session, sender: Person, agenda: OutboundMessage | None,
+def which_pair(session: Session, sender: Person, agenda: AgendaContext | None,
                notes: Notes, parsed: ParsedMessage, today: date, *,
                now: datetime | None = None,
                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS
@@ -196,14 +196,11 @@ def which_pair(session: Session, sender: Person, agenda: OutboundMessage | None,
     calendar invitation, or the only pair the sender has. Ambiguous or unknown: None
     and the question to ask."""
     moment = now or datetime.combine(today, time.min, UTC)
-    if agenda is not None and agenda.context:
-        return pair_from_agenda(agenda.context, moment,
-                                meeting_lines_days=meeting_lines_days), ""
-    forwarded = notes.agenda
-    if forwarded is not None and not with_line(notes.own) and sender.id in (
-            forwarded.context.get("manager_id"), forwarded.context.get("employee_id")):
-        return pair_from_agenda(forwarded.context, moment,
-                                meeting_lines_days=meeting_lines_days), ""
+    if agenda is not None:
+        return pair_from_agenda(agenda, moment, meeting_lines_days=meeting_lines_days), ""
+    forwarded = AgendaContext.from_json(notes.agenda.context) if notes.agenda else None
+    if forwarded is not None and not with_line(notes.own) and forwarded.names(sender.id):
+        return pair_from_agenda(forwarded, moment, meeting_lines_days=meeting_lines_days), ""
     people = counterparts(session, sender, today)
     if not people:
         return None, ("I couldn't log these notes: you have no 1:1s in Drumbeat (no "

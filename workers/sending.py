@@ -135,6 +135,18 @@ def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] =
     )
 
 
+def send_claimed(rt: Runtime, added: outbox.AddedRow) -> str:
+    """Build and hand over a row inserted claimed (an answer, right after the commit
+    that applied its message), from the values in hand: no reading it back."""
+    return hand_over(rt, added.outbox_id, claimed_message(rt, added), attempts=1,
+                     to_address=added.row.to_address, kind=added.row.kind)
+
+
+def claimed_message(rt: Runtime, added: outbox.AddedRow) -> Message:
+    """The MIME message of a row inserted with its words, built from the values in hand."""
+    return build_for(rt, added.row.as_stored(added.outbox_id))
+
+
 def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
               to_address: str, *, kind: str = "answer") -> str:
     """Give a claimed row's message to the transport and record what happened

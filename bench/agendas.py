@@ -907,13 +907,13 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
     sending.deliver(rt, ids[0])  # warm up: templates, connection pool, prepared statements
 
     watch = Stopwatch()
-    inliner = InlinerProxy(mail_render._inliner())
-    owners: dict[str, Any] = {"RENDERERS": sending.RENDERERS, "transport": rt.transport,
+    inliner = InlinerProxy(mail_render.css_inliner())
+    owners: dict[str, Any] = {"RENDERERS": rt.renderers.words, "transport": rt.transport,
                               "dialect": rt.engine.dialect, "inliner": inliner}
     for path, attribute, label, _depth in STAGES:
         watch.wrap(owners.get(path) or resolve(path), attribute, label)
-    original_inliner = mail_render._inliner
-    mail_render._inliner = lambda: inliner  # type: ignore[assignment]
+    original_inliner = mail_render.css_inliner
+    mail_render.css_inliner = lambda: inliner  # type: ignore[assignment]
     statements: Counter[str] = Counter()
     statement_time: Counter[str] = Counter()
     captured: list[tuple[str, Any]] = []
@@ -946,7 +946,7 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
     event.remove(rt.engine, "after_cursor_execute", after)
     event.remove(rt.engine.pool, "checkout", checkout)
     watch.restore()
-    mail_render._inliner = original_inliner  # type: ignore[assignment]
+    mail_render.css_inliner = original_inliner  # type: ignore[assignment]
 
     print(f"Profile of deliver(), one thread in the benchmark process, {n} agenda rows "
           f"(stopwatches, no profiler):")

@@ -91,7 +91,7 @@ def digest(
         rendered = render_digest(view)
         if preview:
             session.rollback()
-            html_path = _write_preview(rendered, settings.maildir.parent, window.label, kind)
+            html_path = write_preview(rendered, settings.maildir.parent, window.label, kind)
             typer.echo(rendered.text)
             typer.echo(f"\nHTML: {html_path}\nCSV:  {html_path.with_suffix('.csv')}")
             return
@@ -152,7 +152,7 @@ def _send_all(sessions: Any, window: Any, now: datetime, closed: bool) -> None:
                f"{audiences['employee']} employees)")
 
 
-def _write_preview(rendered: object, folder: Path, label: str, kind: str) -> Path:
+def write_preview(rendered: object, folder: Path, label: str, kind: str) -> Path:
     """The HTML with its pictures inlined as data: URLs, so a browser shows it as sent."""
     folder.mkdir(parents=True, exist_ok=True)
     html: str = rendered.html  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -37,8 +38,9 @@ from models.queries import checkin_record, goal_progress
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from workers import outbox
 from workers.outbox import OutboxRow
-from workers.runtime import Runtime
-from workers.sending import renderer
+
+if TYPE_CHECKING:  # the runtime lists this module's renderers
+    from workers.runtime import Runtime
 
 AGENDA = "agenda"
 NUDGE = "nudge"
@@ -254,7 +256,6 @@ def _pair_of(session: Session, row: OutboundMessage
     return context, manager, employee, employee if context.role == "employee" else manager
 
 
-@renderer(AGENDA)
 def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
     context, manager, employee, recipient = _pair_of(session, row)
     assert context.meeting_at is not None, f"agenda {row.id} names no meeting"
@@ -264,7 +265,6 @@ def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> Re
     return render_agenda(view)
 
 
-@renderer(NUDGE)
 def render_nudge_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
     context, manager, employee, recipient = _pair_of(session, row)
     assert context.period_end is not None, f"nudge {row.id} names no period end"

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -30,8 +30,9 @@ from models.people import Person
 from workers import outbox
 from workers.evaluations import Figures, Window, closed_windows, compute_figures
 from workers.outbox import OutboxRow
-from workers.runtime import Runtime
-from workers.sending import parts, renderer
+
+if TYPE_CHECKING:  # the runtime lists this module's renderers
+    from workers.runtime import Runtime
 
 DIGEST = "digest"
 ON_DEMAND = "digest-now"  # dedupe-key prefix of digests sent by hand: never the scheduler's
@@ -305,15 +306,15 @@ def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDi
     return rt.cache[key]
 
 
-@renderer(DIGEST)
-def _render(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+def render_digest_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    """A digest row's words, when it is first sent."""
     digest = _rendered(session, row, rt)
     return RenderedEmail(digest.subject, digest.text, digest.html)
 
 
-@parts(DIGEST)
-def _parts(session: Session, row: OutboundMessage, rt: Runtime
-           ) -> tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]:
+def digest_parts(session: Session, row: OutboundMessage, rt: Runtime
+                 ) -> tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]:
+    """A digest row's charts and CSV, made on every try from the same snapshots."""
     digest = _rendered(session, row, rt)
     return digest.images, (AttachedFile(digest.csv_name, "text/csv; charset=utf-8",
                                       digest.csv),)

@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import Message
-
-from sqlalchemy.orm import Session
 
 from mail.doors.transport import PermanentFailure, TemporaryFailure
 from mail.write.compose import AttachedFile, InlineImage, build_message, threading_ids
@@ -28,30 +26,6 @@ from workers import failures, metrics, outbox
 from workers.runtime import Runtime
 
 log = logging.getLogger("drumbeat.send")
-
-Renderer = Callable[[Session, OutboundMessage, Runtime], RenderedEmail]
-RENDERERS: dict[str, Renderer] = {}
-Parts = Callable[[Session, OutboundMessage, Runtime],
-                 tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]]
-PARTS: dict[str, Parts] = {}
-
-
-def renderer(kind: str) -> Callable[[Renderer], Renderer]:
-    """Register how rows of one kind are turned into words."""
-    def register(function: Renderer) -> Renderer:
-        RENDERERS[kind] = function
-        return function
-    return register
-
-
-def parts(kind: str) -> Callable[[Parts], Parts]:
-    """Register the pictures and files rows of one kind carry (made again on a retry,
-    from the same stored figures, so every try sends the same message)."""
-    def register(function: Parts) -> Parts:
-        PARTS[kind] = function
-        return function
-    return register
-
 
 class RetryLater(Exception):
     """Raised to the broker so the message is retried with backoff."""
@@ -95,8 +69,10 @@ def _deliver(rt: Runtime, outbox_id: int, stage: _Stage) -> str:
         row = session.get(OutboundMessage, outbox_id)
         if row is None or row.status in FINAL:
             return row.status if row else "missing"
-        rendered = RENDERERS[row.kind](session, row, rt) if row.body_text is None else None
-        images, files = PARTS[row.kind](session, row, rt) if row.kind in PARTS else ((), ())
+        kinds = rt.renderers
+        rendered = kinds.words[row.kind](session, row, rt) if row.body_text is None else None
+        images, files = (kinds.parts[row.kind](session, row, rt) if row.kind in kinds.parts
+                         else ((), ()))
     with rt.sessions() as session, session.begin():
         # The claim is committed with the words, before the relay is contacted, so the
         # row lock is never held during SMTP and every retry sends the same words.

@@ -178,7 +178,7 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     kind = classify(parsed, stored.raw)
     if kind.kind in AUTOMATIC or _from_a_list(parsed):
         return _Understood(parsed, kind, _NOBODY, None, None, None)
-    from_address, _problem = strict_from(stored.raw)
+    from_address, _problem = strict_from(stored.raw, parsed.raw_headers)  # read once, above
     agenda_id = _token_agenda_id(parsed, stored, rt.settings.secret_key.get_secret_value())
     with rt.sessions() as session:
         sender = person_by_address(session, from_address) if from_address else None
@@ -192,7 +192,8 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     if sender_facts is None:  # a stranger: no DNS lookups spent on them, never answered
         return _Understood(parsed, kind, _stranger(from_address), None, None, None)
     established = establish(stored.raw, token_addresses=token_addresses,
-                            peer_address=stored.peer_address, policy=_policy(rt))
+                            peer_address=stored.peer_address, policy=_policy(rt),
+                            fields=parsed.raw_headers)
     sender_id, sender_name, timezone = sender_facts
     if established.temporary and stored.attempts < MAX_ATTEMPTS:
         raise SenderCheckDelayed(established.problem or "a DKIM key lookup took too long")

@@ -26,6 +26,7 @@ WORKDIR /src
 # Only what the package is built from (pyproject.toml lists the packages); the
 # runtime dependencies only, no dev or bench extras.
 COPY pyproject.toml README.md ./
+COPY config ./config
 COPY drumbeat ./drumbeat
 COPY models ./models
 COPY mail ./mail

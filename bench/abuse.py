@@ -71,6 +71,8 @@ from email.policy import default as default_policy
 from email.utils import getaddresses
 from pathlib import Path
 
+from common import Failure, free_port, proc_status_mb, say
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "northwind"
 DRUMBEAT = Path(sys.executable).with_name("drumbeat")
@@ -86,14 +88,6 @@ P99_TARGET_MS = 2000.0
 RSS_TARGET_MB = 500.0
 POLL_SECONDS = 0.02
 SEND_TIMEOUT = 30.0  # seconds an SMTP client waits for one answer before trying again
-
-
-class Failure(Exception):
-    """The benchmark could not run; its figures cannot be trusted."""
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 # --- the company and its agendas --------------------------------------------------------
@@ -309,12 +303,6 @@ def hostile_mix(company: Company, count: int, legit: Sequence[Outgoing], flood_l
 # --- the service --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Running:
     process: subprocess.Popen[bytes]
@@ -378,12 +366,7 @@ def tree_rss_kb(pid: int) -> int:
 
 
 def high_water_kb(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        return next(int(line.split()[1]) for line in status.splitlines()
-                    if line.startswith("VmHWM:"))
-    except (OSError, StopIteration, ValueError):
-        return 0
+    return round(proc_status_mb(pid) * 1024)
 
 
 # --- one phase ----------------------------------------------------------------------------

@@ -32,16 +32,8 @@ import cProfile
 import csv
 import multiprocessing
 import os
-import pstats
-import re
-import resource
-import select
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
@@ -54,24 +46,42 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from common import (
+    DEFAULT_URL,
+    NAMESPACE,
+    Failure,
+    Received,
+    Sink,
+    StatementCounter,
+    Stopwatch,
+    Workers,
+    clear_redis,
+    drumbeat_env,
+    explain,
+    peak_rss_mb,
+    print_top_functions,
+    progress_bar,
+    resolve,
+    say,
+    schema_url,
+    server_cpu_seconds,
+)
 from import_org import (
+    DOMAIN,
     GOAL_OBJECTS,
     GOAL_VERBS,
     INITIATIVE_NAMES,
+    PEOPLE_COLUMNS,
+    PLAN_COLUMNS,
     TASK_OBJECTS,
     TASK_VERBS,
     WEEKDAYS,
     Org,
     Shape,
     mix,
-    progress_bar,
-    say,
 )
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
-NAMESPACE = "drumbeat"  # what `drumbeat worker` uses (workers.broker.make_broker's default)
-DOMAIN = "northwind-bench.example"
 SECRET = "bench-agendas-secret"
 TASKS_PER_PERSON = 10
 PROJECTS_PER_TEAM = 3
@@ -81,7 +91,6 @@ LEAD = timedelta(hours=24)  # DRUMBEAT_AGENDA_LEAD_HOURS' default
 STALL_SECONDS = 90.0  # stop waiting when the sink has received nothing new for this long
 RATIO_TARGET = 0.6
 RSS_TARGET_MB = 300.0
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 # --- the plan: every person's tasks, a pure function of (person, today) ------------------------
@@ -190,12 +199,6 @@ def period_start(day: date) -> date:
 
 # --- generating the files ----------------------------------------------------------------------
 
-PEOPLE_COLUMNS = ("email", "name", "manager_email", "timezone", "cadence", "checkin_day",
-                  "checkin_time", "hr")
-PLAN_COLUMNS = ("initiative", "initiative_owner", "goal", "goal_owner", "project",
-                "project_owner", "task", "owner", "due", "weight", "status", "progress",
-                "completed_on")
-
 
 def local_slot(meeting_at: datetime, timezone: str) -> tuple[int, dtime]:
     """The weekday and local time at which ``meeting_at`` happens in ``timezone``."""
@@ -243,162 +246,7 @@ def write_plan(plan: Plan, path: Path) -> int:
     return count
 
 
-# --- measuring ---------------------------------------------------------------------------------
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far (ru_maxrss is in KB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def proc_status_mb(pid: int, field: str = "VmHWM") -> float:
-    """A ``/proc/<pid>/status`` memory figure (VmHWM: the peak RSS) in MB."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def proc_cpu_seconds(pid: int, children: bool = False) -> float:
-    """User + system CPU seconds of a process (and of its waited-for children)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return ticks / TICK
-
-
-def pids_named(name: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm", encoding="utf-8") as handle:
-                    if handle.read().strip() == name:
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
-def parent_pid(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return int(handle.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return 0
-
-
-def server_cpu_seconds(name: str) -> float:
-    """CPU seconds of every process called ``name``; for the topmost ones (postgres's
-    postmaster) with their children's, which holds the time of backends that exited."""
-    pids = set(pids_named(name))
-    return sum(proc_cpu_seconds(pid, children=parent_pid(pid) not in pids) for pid in pids)
-
-
-# --- the sink: aiosmtpd in its own process, keeping (Message-ID, recipient) --------------------
-
-# The header is folded when the id is long: "Message-ID:\r\n <...>".
-MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]*>)",
-                        re.IGNORECASE | re.MULTILINE)
-
-
-def sink_main(port: int, control: Connection) -> None:
-    """The sink process: accept everything, keep what it takes to count, answer requests."""
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        def __init__(self) -> None:
-            self.records: list[tuple[str, str]] = []
-            self.first = self.last = 0.0
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            data = envelope.content or b""
-            end = data.find(b"\r\n\r\n")
-            found = MESSAGE_ID.search(data, 0, end if end >= 0 else len(data))
-            message_id = found.group(1).decode("ascii", "replace") if found else ""
-            now = time.monotonic()
-            if not self.records:
-                self.first = now
-            for rcpt in envelope.rcpt_tos:
-                self.records.append((message_id, rcpt))
-            self.last = now
-            return "250 OK"
-
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    control.send("ready")
-    cpu_mark = time.process_time()
-    while True:
-        command = control.recv()
-        if command == "stats":
-            control.send((len(handler.records), handler.first, handler.last,
-                          time.process_time() - cpu_mark))
-        elif command == "take":  # hand over the records and start afresh
-            records, handler.records = handler.records, []
-            control.send((records, handler.first, handler.last,
-                          time.process_time() - cpu_mark))
-            cpu_mark = time.process_time()
-            handler.first = handler.last = 0.0
-        elif command == "stop":
-            controller.stop()
-            control.send(peak_rss_mb())
-            return
-
-
-class Sink:
-    def __init__(self, context: Any) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self._control, child = context.Pipe()
-        self.process = context.Process(target=sink_main, args=(self.port, child),
-                                       name="agenda-sink", daemon=True)
-        self.process.start()
-        if not self._control.poll(30) or self._control.recv() != "ready":
-            raise Failure("the SMTP sink did not start")
-        self._lock = threading.Lock()
-
-    def ask(self, command: str) -> Any:
-        with self._lock:
-            self._control.send(command)
-            if not self._control.poll(60):
-                raise Failure(f"the SMTP sink did not answer {command!r}")
-            return self._control.recv()
-
-    def count(self) -> tuple[int, float, float, float]:
-        return self.ask("stats")  # type: ignore[no-any-return]
-
-    def take(self) -> tuple[list[tuple[str, str]], float, float, float]:
-        return self.ask("take")  # type: ignore[no-any-return]
-
-    def peak_rss_mb(self) -> float:
-        return proc_status_mb(self.process.pid)
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            with contextlib.suppress(Exception):
-                self.ask("stop")
-            self.process.join(10)
-            if self.process.is_alive():
-                self.process.kill()
-
-
 # --- setup: schema, files, import (in a child process, so its memory is its own) ---------------
-
-class Failure(Exception):
-    """The benchmark could not run or verify; its figures cannot be trusted."""
-
-
-def schema_url(url: str, schema: str) -> str:
-    joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options=-csearch_path%3D{schema}"
-
 
 def import_main(url: str, work: str, people: int, now_iso: str, result: Connection) -> None:
     """Child process: people and plan through the real importer, then the held 1:1s."""
@@ -577,85 +425,15 @@ def run_bare(org: Org, plan: Plan, meeting_at: datetime, now: datetime, sink: Si
         cpu = time.process_time() - cpu
         bar.update(job, completed=sent)
     transport.close()
-    records, _first, _last, sink_cpu = sink.take()
+    at_sink = sink.take()
     seconds = wall - prepare
     return {"messages": sent, "seconds": seconds, "prepare_seconds": prepare,
-            "cpu_seconds": cpu, "sink_cpu_seconds": sink_cpu, "received": len(records),
-            "distinct": len({mid for mid, _ in records}), "per_s": sent / seconds}
+            "cpu_seconds": cpu, "sink_cpu_seconds": at_sink.cpu_seconds,
+            "received": at_sink.received,
+            "distinct": len({r.header for r in at_sink.records}), "per_s": sent / seconds}
 
 
 # --- the real pipeline: workers on Redis and PostgreSQL ----------------------------------------
-
-def redis_keys(url: str) -> tuple[Any, list[bytes], list[bytes]]:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    ours, others = [], []
-    for key in client.scan_iter(count=1000):
-        (ours if key.startswith(NAMESPACE.encode()) else others).append(key)
-    return client, ours, others
-
-
-def clear_redis(url: str, starting: bool = False) -> None:
-    """Delete this benchmark's dramatiq keys; refuse a database that holds anything else,
-    or (when ``starting``) whose dramatiq workers are alive: another run is using it."""
-    client, ours, others = redis_keys(url)
-    if others:
-        raise Failure(f"{url} holds {len(others)} keys that are not dramatiq's "
-                      f"({others[0]!r} …): give a spare database with --redis-url")
-    beats = f"{NAMESPACE}:__heartbeats__"
-    if starting and client.zcount(beats, time.time() * 1000 - 60_000, "+inf"):
-        raise Failure(f"dramatiq workers are alive on {url} (another run?): wait for them, "
-                      "or give another database with --redis-url")
-    if ours:
-        client.delete(*ours)
-    client.close()
-
-
-class Workers:
-    """``drumbeat worker`` processes, started with the deployment's environment variables."""
-
-    def __init__(self, count: int, threads: int, env: dict[str, str], folder: Path) -> None:
-        self.logs = [folder / f"worker-{n}.log" for n in range(count)]
-        self.processes: list[subprocess.Popen[str]] = []
-        drumbeat = Path(sys.executable).with_name("drumbeat")
-        for log in self.logs:
-            with log.open("w") as stderr:
-                self.processes.append(subprocess.Popen(
-                    [str(drumbeat), "worker", "--threads", str(threads)], cwd=folder, env=env,
-                    stdout=subprocess.PIPE, stderr=stderr, text=True))
-        for process, log in zip(self.processes, self.logs, strict=True):
-            ready, _, _ = select.select([process.stdout], [], [], 120)
-            line = process.stdout.readline() if ready and process.stdout else ""
-            if "worker running" not in line:
-                raise Failure(f"a worker did not start: {line!r}\n{self.tail(log)}")
-
-    @staticmethod
-    def tail(log: Path, lines: int = 20) -> str:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-    def alive(self) -> bool:
-        return all(process.poll() is None for process in self.processes)
-
-    def peak_rss_mb(self) -> list[float]:
-        return [proc_status_mb(process.pid) for process in self.processes]
-
-    def cpu_seconds(self) -> list[float]:
-        return [proc_cpu_seconds(process.pid) for process in self.processes]
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stdout:
-                process.stdout.close()
-
 
 def outbox_counts(engine: Any) -> dict[str, int]:
     from sqlalchemy import text
@@ -668,20 +446,13 @@ def outbox_counts(engine: Any) -> dict[str, int]:
 
 def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expected: int,
              engine: Any, folder: Path) -> dict[str, Any]:
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from workers import actors
     from workers.broker import make_broker
 
     if args.pg_max_stack_depth:  # appended to the workers' libpq options
         url += f"%20-cmax_stack_depth%3D{args.pg_max_stack_depth}"
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("DRUMBEAT_")}
-    env.update({
-        "DRUMBEAT_DATABASE_URL": url, "DRUMBEAT_REDIS_URL": args.redis_url,
-        "DRUMBEAT_SMTP_HOST": "127.0.0.1", "DRUMBEAT_SMTP_PORT": str(sink.port),
-        "DRUMBEAT_SMTP_STARTTLS": "false", "DRUMBEAT_MAIL_DOMAIN": DOMAIN,
-        "DRUMBEAT_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1",
-    })
+    env = drumbeat_env(url, args.redis_url, sink.port, DOMAIN, SECRET)
     settings = Settings(database_url=url, redis_url=args.redis_url, smtp_host="127.0.0.1",
                         smtp_port=sink.port, smtp_starttls=False, mail_domain=DOMAIN,
                         secret_key=SECRET)  # type: ignore[arg-type]
@@ -695,32 +466,29 @@ def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expe
         time.sleep(1.0)  # let the consumers connect to Redis
         pg_cpu, redis_cpu = server_cpu_seconds("postgres"), server_cpu_seconds("redis-server")
         worker_cpu = workers.cpu_seconds()
-        start = time.monotonic()
+        start = time.time()  # the sink's arrival times are time.time() too
         actors.dispatch_due.send(now.isoformat())
         received, changed, dispatched_at = 0, start, None
         with progress_bar() as bar:
             job = bar.add_task("real pipeline", total=expected)
             while received < expected:
                 time.sleep(0.2)
-                count, _first, last, _cpu = sink.count()
-                moment = time.monotonic()
+                count = sink.count().received
+                moment = time.time()
                 if dispatched_at is None and outbox_counts(engine):
                     dispatched_at = moment
                 if count != received:
                     received, changed = count, moment
                     bar.update(job, completed=count)
                 if not workers.alive():
-                    raise Failure("a worker process exited during the run:\n"
-                                  + "\n".join(workers.tail(log) for log in workers.logs))
+                    raise Failure(f"a worker process exited during the run:\n{workers.tails()}")
                 if moment - changed > STALL_SECONDS:
                     say(f"nothing received for {STALL_SECONDS:.0f} s: giving up waiting; "
-                        "the workers' logs end with:")
-                    for log in workers.logs:
-                        say(f"--- {log.name}\n{workers.tail(log)}")
+                        f"the workers' logs end with:\n{workers.tails()}")
                     break
-        count, first, last, _cpu = sink.count()
-        figures["seconds"] = (last if count else time.monotonic()) - start
-        figures["first_seconds"] = first - start if count else None
+        at_sink = sink.count()
+        figures["seconds"] = (at_sink.last if at_sink.received else time.time()) - start
+        figures["first_seconds"] = at_sink.first - start if at_sink.received else None
         figures["dispatch_seconds"] = (dispatched_at - start) if dispatched_at else None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the last rows are marked sent after the 250 OK
@@ -739,15 +507,15 @@ def run_real(args: argparse.Namespace, url: str, now: datetime, sink: Sink, expe
         broker.close()
         with contextlib.suppress(Exception):
             clear_redis(args.redis_url)
-    records, _first, _last, sink_cpu = sink.take()
-    figures["records"] = records
-    figures["sink_cpu_seconds"] = sink_cpu
+    at_sink = sink.take()
+    figures["records"] = at_sink.records
+    figures["sink_cpu_seconds"] = at_sink.cpu_seconds
     return figures
 
 
 # --- verification ------------------------------------------------------------------------------
 
-def verify(engine: Any, org: Org, records: list[tuple[str, str]]) -> dict[str, Any]:
+def verify(engine: Any, org: Org, records: list[Received]) -> dict[str, Any]:
     """Every agenda of the tick received once: by (recipient, pair) and by Message-ID."""
     from sqlalchemy import text
 
@@ -762,8 +530,8 @@ def verify(engine: Any, org: Org, records: list[tuple[str, str]]) -> dict[str, A
         assert manager is not None
         pair = (org.email(manager), org.email(employee))
         expected |= {(org.email(employee), *pair), (org.email(manager), *pair)}
-    received = Counter(mid for mid, _rcpt in records)
-    rcpts = {mid: rcpt for mid, rcpt in records}
+    received = Counter(r.header for r in records)
+    rcpts = {r.header: r.recipient for r in records}
     by_mid = {row.message_id: row for row in rows}
     delivered = set()
     wrong_recipient = 0
@@ -792,49 +560,6 @@ def verify(engine: Any, org: Org, records: list[tuple[str, str]]) -> dict[str, A
 
 # --- profiling one worker's deliver() ----------------------------------------------------------
 
-class Stopwatch:
-    """Wraps functions in place and adds up their wall and CPU time (inclusive), per name."""
-
-    def __init__(self) -> None:
-        self.wall: Counter[str] = Counter()
-        self.cpu: Counter[str] = Counter()
-        self.calls: Counter[str] = Counter()
-        self._undo: list[tuple[Any, str, Any]] = []
-
-    def wrap(self, owner: Any, attribute: str, name: str) -> None:
-        original = owner[attribute] if isinstance(owner, dict) else getattr(owner, attribute)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            wall, cpu = time.perf_counter(), time.thread_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.wall[name] += time.perf_counter() - wall
-                self.cpu[name] += time.thread_time() - cpu
-                self.calls[name] += 1
-
-        if isinstance(owner, dict):
-            owner[attribute] = timed
-        else:
-            setattr(owner, attribute, timed)
-        self._undo.append((owner, attribute, original))
-
-    def restore(self) -> None:
-        for owner, attribute, original in reversed(self._undo):
-            if isinstance(owner, dict):
-                owner[attribute] = original
-            else:
-                setattr(owner, attribute, original)
-        self._undo.clear()
-
-
-def statement_kind(statement: str) -> str:
-    words = statement.split()
-    table = next((words[n + 1] for n, w in enumerate(words[:-1])
-                  if w.upper() in ("FROM", "UPDATE", "INTO")), "")
-    return f"{words[0].upper()} {table}".strip()
-
-
 def reset_rows(engine: Any, count: int, offset: int) -> list[int]:
     from sqlalchemy import text
 
@@ -847,17 +572,6 @@ def reset_rows(engine: Any, count: int, offset: int) -> list[int]:
             "body_html = NULL, claimed_at = NULL, sent_at = NULL WHERE id = ANY(:ids)"),
             {"ids": ids})
     return ids
-
-
-def resolve(path: str) -> Any:
-    """The module, or the attribute of a module, that a dotted path names."""
-    import importlib
-
-    try:
-        return importlib.import_module(path)
-    except ImportError:
-        parent, _, name = path.rpartition(".")
-        return getattr(resolve(parent), name)
 
 
 class InlinerProxy:
@@ -891,9 +605,7 @@ STAGES = (  # (owner path, attribute, label, depth); times are inclusive
 def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any) -> None:
     """Send agenda rows again in this process (one thread): first with stopwatches and a
     SQL statement counter, then under cProfile; EXPLAIN ANALYZE one agenda's SELECTs."""
-    from sqlalchemy import event
-
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from mail.write import render as mail_render
     from workers import sending
     from workers.runtime import configure
@@ -914,55 +626,27 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
         watch.wrap(owners.get(path) or resolve(path), attribute, label)
     original_inliner = mail_render.css_inliner
     mail_render.css_inliner = lambda: inliner  # type: ignore[assignment]
-    statements: Counter[str] = Counter()
-    statement_time: Counter[str] = Counter()
-    captured: list[tuple[str, Any]] = []
-    started: dict[int, float] = {}
-    checkouts = [0]
-
-    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        started[id(cursor)] = time.perf_counter()
-        if capture[0]:
-            captured.append((statement, parameters))
-
-    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        kind = statement_kind(statement)
-        statements[kind] += 1
-        statement_time[kind] += time.perf_counter() - started.pop(id(cursor), 0.0)
-
-    def checkout(*_: Any) -> None:
-        checkouts[0] += 1
-
-    capture = [False]
-    event.listen(rt.engine, "before_cursor_execute", before)
-    event.listen(rt.engine, "after_cursor_execute", after)
-    event.listen(rt.engine.pool, "checkout", checkout)
-    wall, cpu = time.perf_counter(), time.thread_time()
-    for number, outbox_id in enumerate(ids[1:n + 1]):
-        capture[0] = number == n - 1
-        sending.deliver(rt, outbox_id)
-    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-    event.remove(rt.engine, "before_cursor_execute", before)
-    event.remove(rt.engine, "after_cursor_execute", after)
-    event.remove(rt.engine.pool, "checkout", checkout)
+    with StatementCounter([rt.engine]) as sql:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        for number, outbox_id in enumerate(ids[1:n + 1]):
+            sql.capture = number == n - 1
+            sending.deliver(rt, outbox_id)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     watch.restore()
     mail_render.css_inliner = original_inliner  # type: ignore[assignment]
 
     print(f"Profile of deliver(), one thread in the benchmark process, {n} agenda rows "
           f"(stopwatches, no profiler):")
     print(f"  per message: {wall / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU; "
-          f"{sum(statements.values()) / n:.1f} SQL statements, {checkouts[0] / n:.1f} "
+          f"{sum(sql.count.values()) / n:.1f} SQL statements, {sql.checkouts / n:.1f} "
           f"connection checkouts (each one a pre-ping round trip)")
     print(f"  {'stage (inclusive)':<42} {'wall ms':>8} {'CPU ms':>8}")
     for _path, _attribute, label, depth in STAGES:
         if watch.calls[label]:
             print(f"  {'  ' * depth + label:<42} {watch.wall[label] / n * 1000:8.2f} "
                   f"{watch.cpu[label] / n * 1000:8.2f}")
-    print(f"  {'statement':<42} {'a msg':>8} {'ms each':>8}  (client-side, round trip "
-          "included)")
-    for kind, times in statements.most_common():
-        print(f"  {kind:<42} {times / n:8.2f} {statement_time[kind] / times * 1000:8.3f}")
-    explain(rt.engine, captured)
+    sql.print_table(n, "a msg", 42)
+    explain(rt.engine, sql.captured, "one agenda")
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -971,41 +655,8 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
     profiler.disable()
     rt.engine.dispose()
     sink.take()
-    folder = Path(args.profile)
-    folder.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(folder / "deliver.prof")
-    print(f"  cProfile of {len(ids) - n - 1} more rows: {folder / 'deliver.prof'}; "
-          "top functions by own time:")
-    stats = pstats.Stats(profiler)
-    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])  # type: ignore[attr-defined]
-    total = sum(v[2] for _k, v in rows)
-    for (filename, line, function), value in rows[:15]:
-        where = "/".join(Path(filename).parts[-2:]) if filename != "~" else ""
-        print(f"    {value[2] / total * 100:5.1f}%  {where}:{line} {function}")
-
-
-def explain(engine: Any, captured: list[tuple[str, Any]]) -> None:
-    """Server-side execution time of one agenda's SELECTs (EXPLAIN ANALYZE)."""
-    print("  one agenda's SELECTs, server-side (EXPLAIN ANALYZE):")
-    with engine.connect() as conn:
-        for statement, parameters in captured:
-            if not statement.lstrip().upper().startswith("SELECT"):
-                continue
-            plan = conn.exec_driver_sql(
-                "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
-            top = plan[0]
-            node = top["Plan"]
-            scans = sorted({f"{p['Node Type']} {p.get('Relation Name', '')}".strip()
-                            for p in walk_plan(node) if "Scan" in p["Node Type"]})
-            print(f"    {top['Execution Time']:7.3f} ms exec {top['Planning Time']:6.3f} ms "
-                  f"plan  {statement_kind(statement):<22} {', '.join(scans)}")
-        conn.rollback()
-
-
-def walk_plan(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", ()):
-        yield from walk_plan(child)
+    print_top_functions(profiler, Path(args.profile) / "deliver.prof",
+                        f"{len(ids) - n - 1} more rows")
 
 
 # --- the parent: set up, run both phases, verify, report ---------------------------------------
@@ -1053,7 +704,7 @@ def orchestrate(args: argparse.Namespace) -> int:
                 conn.execute(text("ANALYZE"))
                 conn.commit()
                 conn.execute(text("CHECKPOINT"))
-            sink = Sink(context)
+            sink = Sink(context, "Message-ID", "agenda-sink")
             say(f"bare pipeline: {expected:,} agendas to the sink on port {sink.port} …")
             figures["bare"] = (run_bare(org, plan, meeting_at, now, sink, expected)
                                if not args.skip_bare else SKIPPED_BARE)

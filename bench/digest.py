@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import base64
 import multiprocessing
-import resource
 import sys
 import time
 import uuid
@@ -36,18 +35,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import DEFAULT_URL, peak_rss_mb, schema_url
 from import_org import BATCH, Org, Shape, batched, bulk_rows
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 QUARTER = "2026-Q4"
 AS_OF = date(2026, 12, 31)
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 TARGET_SECONDS = 20.0
 TARGET_RSS_MB = 500.0
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
@@ -63,7 +58,7 @@ def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
     admin = make_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"{url}?options=-csearch_path%3D{schema}")
+    engine = make_engine(schema_url(url, schema))
     upgrade(engine)
     org = Org(Shape(people, tasks_per_person))
     rows = bulk_rows(org)
@@ -191,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if child.exitcode != 0:
         print("VERIFICATION FAILED: the setup process failed", file=sys.stderr)
         return 1
-    engine = make_engine(f"{args.database_url}?options=-csearch_path%3D{schema}")
+    engine = make_engine(schema_url(args.database_url, schema))
     try:
         result = measure(engine, args.out)
     finally:

@@ -22,13 +22,13 @@ Scoring, on the outermost forward (the peers return one level):
 
 * ``from``: the sender's address, lower-cased;
 * ``date``: the value: ours is ``Forwarded.date``; a peer's date string is read with
-  ``mail.read.forward.read_date`` (no language hints), so a peer is right when it found the
+  ``mail.read.dates.read_header_date`` (no language hints), so a peer is right when it found the
   right text. Our corpus: equal to the ISO value in the sidecar; crisp: the written wall
-  clock (year, month, day, hour, minute) of ``tests.test_forward_corpus.crisp_date``;
-  quotequail: equal to ``read_date`` of their expected string (None when they expect none);
+  clock (year, month, day, hour, minute) of ``bench.forward_corpus.crisp_date``;
+  quotequail: equal to ``read_header_date`` of their expected string (None when they expect none);
 * ``subject``: equal after collapsing whitespace (an empty subject counts as none);
 * ``body``: equal line by line with surrounding whitespace removed and runs of blank
-  lines collapsed (``tests.test_forward_corpus.normalize``);
+  lines collapsed (``bench.forward_corpus.normalize``);
 * ``all4``: the four together. The crisp checks skipped in ``CRISP_SKIPS`` count as right.
 
 Corpora:
@@ -83,10 +83,7 @@ if str(REPO) not in sys.path:
 
 from sdists import fetch_sdist, parametrized  # noqa: E402
 
-from mail.read.forward import find_forwards, read_date, split_forward  # noqa: E402
-from mail.read.html_text import html_to_text  # noqa: E402
-from mail.read.message import parse_message  # noqa: E402
-from tests.test_forward_corpus import (  # noqa: E402
+from bench.forward_corpus import (  # noqa: E402
     CRISP,
     CRISP_BODY,
     CRISP_FROM,
@@ -97,6 +94,10 @@ from tests.test_forward_corpus import (  # noqa: E402
     crisp_subject,
     normalize,
 )
+from mail.read.dates import read_header_date  # noqa: E402
+from mail.read.forward import find_forwards, split_forward  # noqa: E402
+from mail.read.html_text import html_to_text  # noqa: E402
+from mail.read.message import parse_message  # noqa: E402
 
 EFP_JS_VERSION = "1.8.3"
 FIELDS = ("from", "date", "subject", "body")
@@ -185,7 +186,7 @@ def _ours(case: Case) -> Found | None:
 def _peer_found(
     sender: str | None, date: str | None, subject: str | None, body: str | None
 ) -> Found:
-    return Found(_address(sender), read_date(date), _subject(subject), body or "")
+    return Found(_address(sender), read_header_date(date), _subject(subject), body or "")
 
 
 def load_parsers(cache: Path, *, node: bool) -> tuple[list[Parser], list[str]]:
@@ -363,7 +364,7 @@ def quotequail_cases(tree: Path) -> tuple[list[Case], list[Case]]:
         body = expected.get("text") or html_to_text(expected.get("html") or "")
         checks = _checks(
             _address(expected.get("from")),
-            _value_check(read_date(expected.get("date"))),
+            _value_check(read_header_date(expected.get("date"))),
             expected.get("subject"),
             body,
         )

@@ -28,7 +28,6 @@ import csv
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,8 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from common import DEFAULT_URL, Failure, checkpoint, peak_rss_mb, progress_bar, say
+
 TASKS_PER_PROJECT = 10
 PROJECTS_PER_GOAL = 50
 INITIATIVES = 10
@@ -344,31 +344,6 @@ def write_plan(org: Org, path: Path, advance: Callable[[int], None]) -> None:
 
 # --- measuring ---------------------------------------------------------------------------------
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far (ru_maxrss is in KB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def progress_bar() -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=False)
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def phase_engine(url: str, schema: str) -> Any:
     from models.db import make_engine
 
@@ -585,10 +560,6 @@ def run_phase(args: argparse.Namespace) -> None:
 
 # --- the parent: generate, run the phases, verify, report ---------------------------------
 
-class Failure(Exception):
-    """Verification failed: the benchmark's figures cannot be trusted."""
-
-
 def spawn(phase: str, schema: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase,
                "--schema", schema, "--workdir", str(work), "--people", str(args.people),
@@ -600,14 +571,6 @@ def spawn(phase: str, schema: str, work: Path, args: argparse.Namespace) -> dict
     if completed.returncode != 0:
         raise Failure(f"the {phase} phase exited with status {completed.returncode}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
-def checkpoint(admin: Any) -> None:
-    """Start each phase with no dirty buffers left over from the one before."""
-    from sqlalchemy import text
-
-    with admin.connect() as conn:
-        conn.execute(text("CHECKPOINT"))
 
 
 def check_counts(engine: Any, shape: Shape, what: str) -> dict[str, int]:

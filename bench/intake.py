@@ -38,14 +38,11 @@ import dataclasses
 import math
 import multiprocessing
 import os
-import pstats
 import queue
 import quopri
 import re
-import select
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,18 +50,40 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formataddr
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from import_org import DOMAIN, Org, Shape, mix, progress_bar, say, write_people, write_plan
+from common import (
+    DEFAULT_URL,
+    NAMESPACE,
+    TICK,
+    Failure,
+    Received,
+    Sink,
+    StatementCounter,
+    Stopwatch,
+    Workers,
+    checkpoint,
+    clear_redis,
+    drumbeat_env,
+    explain,
+    free_port,
+    print_top_functions,
+    proc_cpu_seconds,
+    progress_bar,
+    read_line,
+    resolve,
+    say,
+    schema_url,
+    server_cpu_seconds,
+    tail,
+)
+from import_org import DOMAIN, Org, Shape, mix, write_people, write_plan
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/8"
-NAMESPACE = "drumbeat"  # what `drumbeat worker` and `drumbeat smtpd` use
 SECRET = "bench-intake-secret"
 TASKS_PER_PERSON = 10
 ANSWERS_PER_HOUR = 5  # workers/inbound.py: more replies a sender an hour get no answer
@@ -75,12 +94,7 @@ APPLIED_POLL_SECONDS = 0.02  # how often the steady phase looks for newly applie
 ACCEPT_RATIO_TARGET = 0.8
 APPLIED_PER_S_TARGET = 100.0
 P50_TARGET_MS = 500.0
-TICK = os.sysconf("SC_CLK_TCK")
 UPDATES = f"updates@{DOMAIN}"
-
-
-class Failure(Exception):
-    """The benchmark could not run or verify; its figures cannot be trusted."""
 
 
 # --- the replies -----------------------------------------------------------------------------
@@ -228,47 +242,6 @@ def make_replies(people: list[Person], first: int, count: int, run: str) -> list
 
 # --- measuring -------------------------------------------------------------------------------
 
-def proc_cpu_seconds(pid: int, children: bool = False) -> float:
-    """User + system CPU seconds of a process (and of its waited-for children)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])
-    if children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / TICK
-
-
-def pids_named(name: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm", encoding="utf-8") as handle:
-                    if handle.read().strip() == name:
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
-
-
-def parent_pid(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return int(handle.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return 0
-
-
-def server_cpu_seconds(name: str) -> float:
-    """CPU seconds of every process called ``name``; the topmost (postgres's postmaster)
-    with its children's, which holds the time of backends that have exited."""
-    pids = set(pids_named(name))
-    return sum(proc_cpu_seconds(pid, children=parent_pid(pid) not in pids) for pid in pids)
-
-
 def machine_busy_seconds() -> float:
     """CPU seconds the whole machine has been busy (all CPUs, from /proc/stat)."""
     with open("/proc/stat", encoding="ascii") as handle:
@@ -317,87 +290,6 @@ def percentile(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
     return ordered[rank]
-
-
-# --- the sink: aiosmtpd in its own process, keeping (In-Reply-To, arrival) --------------------
-
-IN_REPLY_TO = re.compile(rb"^In-Reply-To:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]*>)",
-                         re.IGNORECASE | re.MULTILINE)
-
-
-def sink_main(port: int, control: Connection) -> None:
-    """The relay the answers go to: accept everything, note what it answers and when."""
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        def __init__(self) -> None:
-            self.records: list[tuple[str, float]] = []
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            data = envelope.content or b""
-            end = data.find(b"\r\n\r\n")
-            found = IN_REPLY_TO.search(data, 0, end if end >= 0 else len(data))
-            self.records.append((found.group(1).decode("ascii", "replace") if found else "",
-                                 time.time()))
-            return "250 OK"
-
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    control.send("ready")
-    while True:
-        command = control.recv()
-        if command == "count":
-            control.send(len(handler.records))
-        elif command == "take":
-            records, handler.records = handler.records, []
-            control.send(records)
-        elif command == "stop":
-            controller.stop()
-            control.send("stopped")
-            return
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Sink:
-    def __init__(self, context: Any) -> None:
-        self.port = free_port()
-        self._control, child = context.Pipe()
-        self.process = context.Process(target=sink_main, args=(self.port, child),
-                                       name="intake-sink", daemon=True)
-        self.process.start()
-        if not self._control.poll(30) or self._control.recv() != "ready":
-            raise Failure("the SMTP sink did not start")
-        self._lock = threading.Lock()
-        self.kept: list[tuple[str, float]] = []
-
-    def ask(self, command: str) -> Any:
-        with self._lock:
-            self._control.send(command)
-            if not self._control.poll(60):
-                raise Failure(f"the SMTP sink did not answer {command!r}")
-            return self._control.recv()
-
-    def count(self) -> int:
-        return len(self.kept) + int(self.ask("count"))
-
-    def take(self) -> list[tuple[str, float]]:
-        records: list[tuple[str, float]] = self.ask("take")
-        self.kept.extend(records)
-        return records
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            with contextlib.suppress(Exception):
-                self.ask("stop")
-            self.process.join(10)
-            if self.process.is_alive():
-                self.process.kill()
 
 
 # --- the servers: run as this script with --serve, or the drumbeat command --------------------
@@ -478,63 +370,6 @@ class Server:
                 self.process.wait()
         if self.process.stdout:
             self.process.stdout.close()
-
-
-def read_line(process: subprocess.Popen[str], timeout: float) -> str:
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    return process.stdout.readline() if ready and process.stdout else ""
-
-
-def tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-class Workers:
-    """``drumbeat worker`` processes; the time and CPU at which each one said it runs."""
-
-    def __init__(self, count: int, threads: int, env: dict[str, str], folder: Path) -> None:
-        self.logs = [folder / f"worker-{n}.log" for n in range(count)]
-        self.processes: list[subprocess.Popen[str]] = []
-        drumbeat = Path(sys.executable).with_name("drumbeat")
-        for log in self.logs:
-            with log.open("w") as stderr:
-                self.processes.append(subprocess.Popen(
-                    [str(drumbeat), "worker", "--threads", str(threads)], cwd=folder, env=env,
-                    stdout=subprocess.PIPE, stderr=stderr, text=True))
-        self.ready_at: dict[int, float] = {}
-        self.ready_cpu: dict[int, float] = {}
-        waiting = {p.stdout: n for n, p in enumerate(self.processes) if p.stdout}
-        deadline = time.monotonic() + 120
-        while waiting and time.monotonic() < deadline:
-            ready, _, _ = select.select(list(waiting), [], [], 1.0)
-            for stream in ready:
-                n = waiting.pop(stream)
-                line = stream.readline()
-                if "worker running" not in line:
-                    raise Failure(f"worker {n} did not start: {line!r}\n{tail(self.logs[n])}")
-                self.ready_at[n] = time.time()
-                self.ready_cpu[n] = proc_cpu_seconds(self.processes[n].pid)
-        if waiting:
-            raise Failure("a worker did not start within 120 s")
-
-    def pids(self) -> dict[str, int]:
-        return {f"worker {n + 1}": p.pid for n, p in enumerate(self.processes)}
-
-    def alive(self) -> bool:
-        return all(p.poll() is None for p in self.processes)
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stdout:
-                process.stdout.close()
 
 
 # --- the client: K reused SMTP connections ---------------------------------------------------
@@ -631,11 +466,6 @@ def run_client(port: int, replies: Sequence[Reply], connections: int,
 
 # --- setup -----------------------------------------------------------------------------------
 
-def schema_url(url: str, schema: str) -> str:
-    joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options=-csearch_path%3D{schema}"
-
-
 def import_org(engine: Any, people: int, folder: Path) -> dict[str, float]:
     """people.csv and plan.csv from import_org's generator, through the real importer."""
     from models.db import session_factory, unit_of_work
@@ -656,21 +486,6 @@ def import_org(engine: Any, people: int, folder: Path) -> dict[str, float]:
         log = ProblemLog("plan.csv")
         load_plan(session, read_plan(folder / "plan.csv", log), log)
     return {"seconds": time.perf_counter() - start}
-
-
-def clear_redis(url: str, starting: bool = False) -> None:
-    """Flush the benchmark's Redis database; at the start, refuse one with live workers."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        beats = f"{NAMESPACE}:__heartbeats__"
-        if starting and client.zcount(beats, time.time() * 1000 - 60_000, "+inf"):
-            raise Failure(f"dramatiq workers are alive on {url} (another run?): wait, or "
-                          "give another database with --redis-url")
-        client.flushdb()
-    finally:
-        client.close()
 
 
 def redis_backlog(url: str) -> int:
@@ -701,13 +516,6 @@ def vacuum_catalogs(admin: Any) -> int:
             autocommit.execute(text("VACUUM " + ", ".join(
                 f"pg_catalog.{name}" for name, _dead in rows)))
     return sum(dead for _name, dead in rows)
-
-
-def checkpoint(admin: Any) -> None:
-    from sqlalchemy import text
-
-    with admin.connect() as conn:
-        conn.execute(text("CHECKPOINT"))
 
 
 def scalar(engine: Any, sql: str, **params: Any) -> Any:
@@ -751,7 +559,7 @@ def run_apply(engine: Any, sink: Sink, workers: Workers, expected: int,
             time.sleep(0.5)
             left = scalar(engine, "SELECT count(*) FROM inbound_message "
                                   "WHERE status = 'received'")
-            answered = sink.count()
+            answered = sink.total()
             now = time.time()
             bar.update(applied_job, completed=expected - left)
             bar.update(answered_job, completed=answered)
@@ -773,8 +581,8 @@ def run_apply(engine: Any, sink: Sink, workers: Workers, expected: int,
                     f"applied, {answered} answers at the sink; going on")
                 applied_at = applied_at or now
                 break
-    records = sink.take()
-    answered_at = max((t for _irt, t in records), default=time.time())
+    records = sink.take().records
+    answered_at = max((r.at for r in records), default=time.time())
     used = meter.stop()
     for n, process in enumerate(workers.processes):  # the CPU since each said it runs
         used[f"worker {n + 1}"] = proc_cpu_seconds(process.pid) - workers.ready_cpu[n]
@@ -831,14 +639,14 @@ def run_steady(args: argparse.Namespace, engine: Any, server: Server, sink: Sink
     while time.time() < deadline:
         with lock:
             left = len(accepted - set(seen))
-        if not left and sink.count() - len(sink.kept) >= len(accepted):
+        if not left and sink.count().received >= len(accepted):
             break
         time.sleep(0.2)
     time.sleep(1.0)
     stop.set()
     watcher.join()
     used = meter.stop()
-    records = sink.take()
+    records = sink.take().records
     return {"sent": sent, "start": start, "end": end, "seen": seen, "records": records,
             "cpu": used, "polls": polls[0], "other": meter.other,
             "message_ids": {r.number: r.message_id for r in replies}}
@@ -847,7 +655,7 @@ def run_steady(args: argparse.Namespace, engine: Any, server: Server, sink: Sink
 # --- verification ----------------------------------------------------------------------------
 
 def verify(engine: Any, replies: Sequence[Reply], sent: Sequence[Sent],
-           records: Sequence[tuple[str, float]]) -> dict[str, Any]:
+           records: Sequence[Received]) -> dict[str, Any]:
     """Every reply answered 250: stored, applied, its history rows and its answer."""
     from sqlalchemy import text
 
@@ -867,7 +675,7 @@ def verify(engine: Any, replies: Sequence[Reply], sent: Sequence[Sent],
             "GROUP BY status")).all())
         statuses = dict(conn.execute(text(  # type: ignore[arg-type]
             "SELECT status, count(*) FROM inbound_message GROUP BY status")).all())
-    at_sink = Counter(irt for irt, _t in records)
+    at_sink = Counter(r.header for r in records)
     check: Counter[str] = Counter()
     for mid, reply in accepted.items():
         row = rows.get(mid)
@@ -927,58 +735,6 @@ STAGES = (  # (module, attribute, label, depth); times are inclusive
 )
 
 
-class Stopwatch:
-    """Wraps functions in place and adds up their wall and CPU time (inclusive), per name."""
-
-    def __init__(self) -> None:
-        self.wall: Counter[str] = Counter()
-        self.cpu: Counter[str] = Counter()
-        self.calls: Counter[str] = Counter()
-        self._undo: list[tuple[Any, str, Any]] = []
-
-    def wrap(self, owner: Any, attribute: str, name: str) -> None:
-        original = getattr(owner, attribute)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            wall, cpu = time.perf_counter(), time.thread_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.wall[name] += time.perf_counter() - wall
-                self.cpu[name] += time.thread_time() - cpu
-                self.calls[name] += 1
-
-        setattr(owner, attribute, timed)
-        self._undo.append((owner, attribute, original))
-
-    def restore(self) -> None:
-        for owner, attribute, original in reversed(self._undo):
-            setattr(owner, attribute, original)
-        self._undo.clear()
-
-
-def resolve(path: str) -> Any:
-    import importlib
-
-    parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            target = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        for name in parts[cut:]:
-            target = getattr(target, name)
-        return target
-    raise ImportError(path)
-
-
-def statement_kind(statement: str) -> str:
-    words = statement.split()
-    table = next((words[n + 1] for n, w in enumerate(words[:-1])
-                  if w.upper() in ("FROM", "UPDATE", "INTO")), "")
-    return f"{words[0].upper()} {table}".strip()
-
-
 def profile_process(args: argparse.Namespace, url: str, sink: Sink,
                     replies: Sequence[Reply]) -> None:
     """One reply at a time through the smtpd's store and nudge, the worker's process and
@@ -986,9 +742,7 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
     ``process_inbound_batch`` does): first with stopwatches, SQL statement and pool
     checkout counters, then under cProfile. The clock is two hours on, past every
     sender's answer limit; the nudges go to the benchmark's Redis database."""
-    from sqlalchemy import event
-
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from models.db import make_engine
     from workers import actors, inbound, intake, sending
     from workers.broker import make_broker
@@ -1028,54 +782,27 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
         for owner in owners:
             if hasattr(owner, attribute):  # the product may have moved on: skip what is gone
                 watch.wrap(owner, attribute, label)
-    statements: Counter[str] = Counter()
-    statement_time: Counter[str] = Counter()
-    started: dict[int, float] = {}
-    checkouts = [0]
-
-    captured: list[tuple[str, Any]] = []
-    capture = [False]
-
-    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        started[id(cursor)] = time.perf_counter()
-        if capture[0]:
-            captured.append((statement, parameters))
-
-    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        kind = statement_kind(statement)
-        statements[kind] += 1
-        statement_time[kind] += time.perf_counter() - started.pop(id(cursor), 0.0)
-
-    def checkout(*_: Any) -> None:
-        checkouts[0] += 1
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
-        event.listen(engine.pool, "checkout", checkout)
     half = len(replies) // 2
     measured = replies[2:half]
     n = len(measured)
-    wall, cpu, postgres = time.perf_counter(), time.thread_time(), server_cpu_seconds("postgres")
-    for start in range(0, n, PROFILE_BATCH):  # as process_inbound_batch: a connection each
-        with one_connection(plain) as bound:
-            rt.sessions, rt.connection = bound.sessions, bound.connection
-            for number, reply in enumerate(measured[start:start + PROFILE_BATCH], start):
-                capture[0] = number == n - 1
-                one(reply)
-    rt.sessions, rt.connection = plain.sessions, None
-    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-    postgres = server_cpu_seconds("postgres") - postgres
-    for engine in engines:
-        event.remove(engine, "before_cursor_execute", before)
-        event.remove(engine, "after_cursor_execute", after)
-        event.remove(engine.pool, "checkout", checkout)
+    with StatementCounter(engines) as sql:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        postgres = server_cpu_seconds("postgres")
+        for start in range(0, n, PROFILE_BATCH):  # as process_inbound_batch: a connection each
+            with one_connection(plain) as bound:
+                rt.sessions, rt.connection = bound.sessions, bound.connection
+                for number, reply in enumerate(measured[start:start + PROFILE_BATCH], start):
+                    sql.capture = number == n - 1
+                    one(reply)
+        rt.sessions, rt.connection = plain.sessions, None
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        postgres = server_cpu_seconds("postgres") - postgres
     watch.restore()
     print(f"Profile: the smtpd's store and nudge, then the worker's process and hand-over, "
           f"one thread in the benchmark process, {n} replies (stopwatches, no profiler):")
     print(f"  per reply: {wall / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU here and "
           f"{postgres / n * 1000:.2f} ms in postgres (all of its processes); "
-          f"{sum(statements.values()) / n:.1f} SQL statements, {checkouts[0] / n:.1f} pool "
+          f"{sum(sql.count.values()) / n:.1f} SQL statements, {sql.checkouts / n:.1f} pool "
           f"checkouts, {watch.calls[STAGES[-1][2]] / n:.1f} pre-pings, "
           f"{watch.calls[STAGES[-2][2]] / n:.1f} commits")
     print(f"  {'stage (inclusive)':<50} {'wall ms':>8} {'CPU ms':>8}")
@@ -1083,10 +810,8 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
         if watch.calls[label]:
             print(f"  {'  ' * depth + label:<50} {watch.wall[label] / n * 1000:8.2f} "
                   f"{watch.cpu[label] / n * 1000:8.2f}")
-    print(f"  {'statement':<50} {'a reply':>8} {'ms each':>8}  (client side, round trip)")
-    for kind, times in statements.most_common():
-        print(f"  {kind:<50} {times / n:8.2f} {statement_time[kind] / times * 1000:8.3f}")
-    explain(rt.engine, captured)
+    sql.print_table(n, "a reply", 50)
+    explain(rt.engine, sql.captured, "one reply")
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -1099,17 +824,8 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
     profiler.disable()
     rt.engine.dispose()
     raw_store.engine.dispose()
-    folder = Path(args.profile)
-    folder.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(folder / "intake.prof")
-    print(f"  cProfile of {len(replies) - half} more replies: {folder / 'intake.prof'}; "
-          "top functions by own time:")
-    stats = pstats.Stats(profiler)
-    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])  # type: ignore[attr-defined]
-    total = sum(v[2] for _k, v in rows)
-    for (filename, line, function), value in rows[:15]:
-        where = "/".join(Path(filename).parts[-2:]) if filename != "~" else ""
-        print(f"    {value[2] / total * 100:5.1f}%  {where}:{line} {function}")
+    print_top_functions(profiler, Path(args.profile) / "intake.prof",
+                        f"{len(replies) - half} more replies")
 
 
 def profile_accept(args: argparse.Namespace, url: str, batches: Sequence[Sequence[Reply]]
@@ -1126,7 +842,7 @@ def profile_accept(args: argparse.Namespace, url: str, batches: Sequence[Sequenc
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.engine import make_url
 
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from models.base import utcnow
     from models.db import make_engine, session_factory
     from models.mailbox import InboundMessage
@@ -1213,44 +929,13 @@ def profile_accept(args: argparse.Namespace, url: str, batches: Sequence[Sequenc
     handler.close()
 
 
-def explain(engine: Any, captured: list[tuple[str, Any]]) -> None:
-    """Server-side time of one reply's SELECTs (EXPLAIN ANALYZE), with what they scan."""
-    print("  one reply's SELECTs, server side (EXPLAIN ANALYZE):")
-    with engine.connect() as conn:
-        for statement, parameters in captured:
-            if not statement.lstrip().upper().startswith("SELECT"):
-                continue
-            top = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
-                                       parameters).scalar_one()[0]
-            scans = sorted({f"{p['Node Type']} {p.get('Index Name') or p.get('Relation Name', '')}"
-                            .strip() for p in walk_plan(top["Plan"]) if "Scan" in p["Node Type"]})
-            print(f"    {top['Execution Time']:7.3f} ms exec {top['Planning Time']:6.3f} ms "
-                  f"plan  {statement_kind(statement):<24} {', '.join(scans)}")
-        conn.rollback()
-
-
-def walk_plan(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", ()):
-        yield from walk_plan(child)
-
-
 # --- the parent: set up, run the phases, verify, report --------------------------------------
 
 def environment(url: str, redis_url: str, sink: Sink, smtpd_port: int) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("DRUMBEAT_")}
-    env.update({
-        "DRUMBEAT_DATABASE_URL": url, "DRUMBEAT_REDIS_URL": redis_url,
-        "DRUMBEAT_SMTP_HOST": "127.0.0.1", "DRUMBEAT_SMTP_PORT": str(sink.port),
-        "DRUMBEAT_SMTP_STARTTLS": "false", "DRUMBEAT_MAIL_DOMAIN": DOMAIN,
-        "DRUMBEAT_SECRET_KEY": SECRET, "DRUMBEAT_SMTPD_HOST": "127.0.0.1",
-        "DRUMBEAT_SMTPD_PORT": str(smtpd_port), "PYTHONUNBUFFERED": "1",
-        # The load generator stands in for the company's mail server: a listed relay, so
-        # its plain SMTP from loopback counts as sent by each reply's From address.
-        "DRUMBEAT_TRUSTED_RELAYS": "127.0.0.1/32",
-    })
-    return env
+    # The load generator stands in for the company's mail server: a listed relay, so
+    # its plain SMTP from loopback counts as sent by each reply's From address.
+    return drumbeat_env(url, redis_url, sink.port, DOMAIN, SECRET, smtpd_host="127.0.0.1",
+                        smtpd_port=str(smtpd_port), trusted_relays="127.0.0.1/32")
 
 
 class Running:
@@ -1326,7 +1011,7 @@ def orchestrate(args: argparse.Namespace) -> int:
             steady = make_replies(people, args.messages, steady_count, run)
             figures["sizes"] = [len(r.raw) for r in replies]
             figures["senders"] = min(len(people), args.messages + steady_count)
-            running.sink = sink = Sink(context)
+            running.sink = sink = Sink(context, "In-Reply-To", "intake-sink")
             OUTSIDE_PIDS[:] = [os.getpid(), sink.process.pid]
             port = free_port()
             env = environment(url, args.redis_url, sink, port)
@@ -1432,8 +1117,8 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
     cpu_ms = sum(backlog_cpu.values()) / max(messages, 1) * 1000
     rows, seen = steady["rows"], steady["seen"]
     answer_at: dict[str, float] = {}
-    for irt, at in steady["records"]:
-        answer_at.setdefault(irt, at)
+    for record in steady["records"]:
+        answer_at.setdefault(record.header, record.at)
     to_applied, to_started, to_answer = [], [], []
     for sent in steady["sent"]:
         received, processed = rows.get(sent.row_id, (None, None))
@@ -1556,7 +1241,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=DEFAULT_URL,
                         help=f"PostgreSQL URL (default {DEFAULT_URL})")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL,
-                        help=f"a spare Redis database, flushed (default {DEFAULT_REDIS_URL})")
+                        help=f"a spare Redis database: dramatiq's keys are deleted, others refused "
+                             f"(default {DEFAULT_REDIS_URL})")
     parser.add_argument("--keep", action="store_true", help="do not drop the bench_* schema")
     parser.add_argument("--what-if-sql", metavar="SQL", action="append", default=[],
                         help="run this statement in the private schema after the migrations, "

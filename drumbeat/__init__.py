@@ -1,8 +1,9 @@
 """Drumbeat: strategy execution run by email.
 
-This small package holds what is shared by every process: the settings
-(`drumbeat.settings`) and the command line (`drumbeat.cli`). The domain lives
-in `models/`, mail parsing in `mail/`, background work in `workers/`.
+This package is the command line (`drumbeat.cli` and its `cli_*` modules) and
+what only it needs (the secret-key check, health endpoints, display). The
+settings every process reads live in `config/`; the domain lives in `models/`,
+mail in `mail/`, background work in `workers/`.
 """
 
 __version__ = "0.1.0"

@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from config.settings import Settings, get_settings
 from drumbeat.display import TZ_HELP
-from drumbeat.settings import Settings, get_settings
 from models.db import make_engine, session_factory, unit_of_work
 from models.importing.load_people import Defaults, load_people
 from models.importing.load_plan import load_plan

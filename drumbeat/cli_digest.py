@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from config.settings import get_settings
 from drumbeat.secret_key import require_key
-from drumbeat.settings import get_settings
 
 DIGEST_KINDS = ("hr", "manager", "employee")
 

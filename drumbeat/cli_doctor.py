@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 from pydantic import ValidationError
 
+from config.settings import Settings, get_settings
 from drumbeat.secret_key import HOW_TO_SET, key_problem
-from drumbeat.settings import Settings, get_settings
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 SYMBOLS = {OK: "✓", WARN: "!", FAIL: "✗", SKIP: "–"}
@@ -381,8 +381,9 @@ def check_secret(settings: Settings) -> Check:
 def check_sender_policy(settings: Settings, resolv_conf: Path | None = None) -> Check:
     """What may vouch for a sender; a warning when in practice only reply tokens can."""
     from mail.read.authentication import describe_policy, vouches_only_for_tokens
+    from workers.runtime import sender_policy_for
 
-    policy = settings.sender_policy()
+    policy = sender_policy_for(settings)
     in_force = "; ".join(describe_policy(policy, resolv_conf))
     if vouches_only_for_tokens(policy, resolv_conf):
         return Check("sender policy", WARN, "only replies to an agenda's own address (its "

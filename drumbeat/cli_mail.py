@@ -16,9 +16,9 @@ import dramatiq
 import typer
 from dramatiq.brokers.stub import StubBroker
 
+from config.settings import Settings, get_settings
 from drumbeat.display import TZ_HELP
 from drumbeat.secret_key import require_key
-from drumbeat.settings import Settings, get_settings
 from workers.nudges import BatchNudger
 
 if TYPE_CHECKING:

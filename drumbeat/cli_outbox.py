@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from config.settings import get_settings
 from drumbeat.display import TZ_HELP
-from drumbeat.settings import get_settings
 
 outbox_app = typer.Typer(help="Outgoing mail: agendas, answers, reminders and digests.",
                          invoke_without_command=True)

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from drumbeat.settings import Settings, get_settings
+from config.settings import Settings, get_settings
 
 log = logging.getLogger("drumbeat.serve")
 

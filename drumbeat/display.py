@@ -78,7 +78,7 @@ def cli_zone(name: str | None) -> ZoneInfo:
     (exit status 1), never a traceback."""
     import typer
 
-    from drumbeat.settings import get_settings
+    from config.settings import get_settings
 
     try:
         return reader_zone(name, get_settings().default_timezone)
@@ -90,7 +90,7 @@ def cli_zone(name: str | None) -> ZoneInfo:
 def drumbeat_now() -> datetime:
     """Now on Drumbeat's clock: the simulated one when ``DRUMBEAT_CLOCK_START`` is set
     (where it starts), else the real one; the moment the workers would stamp."""
-    from drumbeat.settings import get_settings
+    from config.settings import get_settings
     from workers.runtime import clock_for
 
     return clock_for(get_settings())()

@@ -21,7 +21,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import Engine, text
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 from models.db import make_engine
 from workers.metrics import DatabaseGauges
 

@@ -15,7 +15,7 @@ import stat
 import sys
 from pathlib import Path
 
-from drumbeat.settings import DEFAULT_VAR_DIR, Settings
+from config.settings import DEFAULT_VAR_DIR, Settings
 from mail.write.tokens import OLD_DEFAULT_SECRET_KEY  # published in the source, so refused
 
 MIN_KEY_LENGTH = 16

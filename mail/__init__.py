@@ -9,4 +9,6 @@
 
 Nothing in ``mail`` imports ``models`` or ``workers``: the doors take callables for
 storing, and ``workers`` wires them up (``tests/test_layers.py`` checks it).
+docs/design.md describes what is read (the reply grammar, the ``drumbeat inspect``
+contract) and whom it believes (the trust model).
 """

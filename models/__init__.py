@@ -1,12 +1,13 @@
 """The domain: tables, the scoring rules, imports and the unit of work.
 
 What lives here: SQLAlchemy 2 typed models (``people``, ``plan``, ``meetings``,
-``mailbox``, ``evaluations``), the pure scoring rules (``scoring``), the
+``mailbox``, ``evaluations``, ``reviews``), the pure scoring rules (``scoring``), the
 company importers (``importing``), the Alembic migrations (``migrations``) and
 the engine/session helpers (``db``).
 
 Who may import it: ``drumbeat`` (CLI), ``workers`` and tests. ``models`` never
 imports ``mail`` or ``workers``: it knows nothing of SMTP, IMAP or the broker.
+docs/design.md describes the domain these tables hold.
 """
 
 from models.base import Base
@@ -21,8 +22,10 @@ from models.mailbox import (
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
+from models.reviews import AckState, Review, ReviewCycle, StepState
 
 __all__ = [
+    "AckState",
     "Base",
     "Evaluation",
     "Goal",
@@ -37,6 +40,9 @@ __all__ = [
     "Person",
     "PersonAlias",
     "Project",
+    "Review",
+    "ReviewCycle",
+    "StepState",
     "Task",
     "TaskHistory",
     "TaskStatus",

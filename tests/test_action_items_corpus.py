@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from mail.read.notes import ActionItem, Candidate, find_action_items
+from mail.read.notes import ActionItem, find_action_items
+from mail.read.notes_people import Candidate
 
 CORPUS = Path(__file__).parent / "fixtures" / "action_items.yaml"
 MIN_ACCURACY = 0.90

@@ -14,7 +14,7 @@ import dramatiq
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 from mail.doors.transport import MaildirTransport
 from mail.write.tokens import read_token, token_from_address
 from models import Goal, Initiative, Meeting, OutboundMessage, Person, Project, Task

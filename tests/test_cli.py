@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from config.settings import get_settings
 from drumbeat.cli import app
-from drumbeat.settings import get_settings
 from models.migrate import head_revision
 from tests.conftest import EXAMPLES, Database
 

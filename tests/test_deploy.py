@@ -24,7 +24,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 from tests.conftest import REPO
 from tests.relay import Relay, free_port
 

@@ -17,9 +17,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from pydantic import SecretStr
 
+from config.settings import Settings, get_settings
 from drumbeat import cli_doctor
 from drumbeat.cli_doctor import FAIL, OK, SKIP, WARN, Check, run_checks
-from drumbeat.settings import Settings, get_settings
 from models.db import make_engine
 from models.migrate import head_revision, upgrade
 from tests.conftest import (

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.read.forward import Forwarded, find_forwards, read_date, split_forward
+from mail.read.dates import read_header_date as read_date
+from mail.read.forward import Forwarded, find_forwards, split_forward
 from mail.read.inspect import inspect_message
 from mail.read.message import parse_message
 

@@ -15,12 +15,13 @@
    blank lines collapsed. To, Cc and notes are checked by a separate test.
 2. ``tests/fixtures/corpora/forwards-crisp/fixtures/*_body*.txt`` (crisp-oss/email-forward-parser's
    test data, read in place): every body forwards the same message (from john.doe@acme.com,
-   subject "Integer consequat non purus", the body in ``CRISP_BODY``); dates vary by client
-   and are checked against ``crisp_date``. ``*_variant_4`` files are replies and must give
-   no forward. Bodies that carry no subject line get the outer subject from their
-   ``*_subject*.txt`` companion (``crisp_subject``), as a mail client would pass it. Checks
-   skipped for a file are listed in ``CRISP_SKIPS`` with the reason. When the folder is
-   missing the crisp tests skip, and fail under CI.
+   subject "Integer consequat non purus", the body in ``CRISP_BODY``; the corpus
+   definitions live in ``bench/forward_corpus.py``, shared with ``bench/forwards.py``);
+   dates vary by client and are checked against ``crisp_date``. ``*_variant_4`` files
+   are replies and must give no forward. Bodies that carry no subject line get the outer
+   subject from their ``*_subject*.txt`` companion (``crisp_subject``), as a mail client
+   would pass it. Checks skipped for a file are listed in ``CRISP_SKIPS`` with the reason.
+   When the folder is missing the crisp tests skip, and fail under CI.
 3. ``tests/fixtures/replies/*.eml``: no reply is ever taken for a forward.
 
 Floors: our corpus 95%, crisp 90% (all four fields). Measured when this was written: ours
@@ -41,12 +42,21 @@ from typing import Any
 
 import pytest
 
+from bench.forward_corpus import (
+    CRISP,
+    CRISP_BODY,
+    CRISP_FROM,
+    CRISP_SKIPS,
+    CRISP_SUBJECT,
+    FIXTURES,
+    crisp_date,
+    crisp_subject,
+    normalize,
+)
 from mail.read.forward import Forwarded, find_forwards, split_forward
 from mail.read.message import parse_message
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "forwards"
 REPLIES = Path(__file__).resolve().parent / "fixtures" / "replies"
-CRISP = Path(__file__).resolve().parent / "fixtures" / "corpora" / "forwards-crisp"
 
 MIN_FIXTURES = 40
 OWN_FLOOR = 0.95
@@ -58,16 +68,6 @@ KNOWN_MISSES: dict[str, str] = {}
 
 
 # -- comparing ---------------------------------------------------------------------------
-
-
-def normalize(text: str | None) -> str:
-    """Lines without surrounding whitespace, runs of blank lines collapsed, none around."""
-    out: list[str] = []
-    for line in (text or "").replace("\r\n", "\n").split("\n"):
-        line = line.strip()
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
 
 
 def field_matches(got: Forwarded, want: dict[str, Any], field: str) -> bool:
@@ -182,21 +182,6 @@ def test_a_reply_is_never_a_forward(path: Path) -> None:
 
 # -- the crisp corpus --------------------------------------------------------------------------
 
-CRISP_SUBJECT = "Integer consequat non purus"
-CRISP_FROM = "john.doe@acme.com"
-CRISP_BODY = (
-    "Aenean quis diam urna. Maecenas eleifend vulputate ligula ac consequat. Pellentesque "
-    "cursus tincidunt mauris non venenatis.\nSed nec facilisis tellus. Nunc eget eros quis ex "
-    "congue iaculis nec quis massa. Morbi in nisi tincidunt, euismod ante eget, eleifend nisi."
-    "\n\nPraesent ac ligula orci. Pellentesque convallis suscipit mi, at congue massa sagittis "
-    "eget."
-)
-# file -> {check: why it is skipped}
-CRISP_SKIPS: dict[str, dict[str, str]] = {
-    "unknown_en_body_variant_12": {
-        "from": "its From line is 'From: John Doe', a name without an address",
-    },
-}
 # file -> why the parser misses it (beyond the skipped checks)
 CRISP_KNOWN_MISSES: dict[str, str] = {}
 
@@ -208,64 +193,6 @@ def crisp_files() -> list[Path]:
             pytest.fail(f"{message} (CI is set, so this fails instead of skipping)")
         pytest.skip(message)
     return sorted((CRISP / "fixtures").glob("*_body*.txt"))
-
-
-def crisp_subject(path: Path) -> str | None:
-    """The outer subject of a crisp body: its own ``*_subject*`` file, else its family's."""
-    folder, name = path.parent, path.stem
-    own = folder / f"{name.replace('_body', '_subject')}.txt"
-    if own.is_file():
-        return own.read_text(encoding="utf-8").strip()
-    family = re.match(r"(new_outlook_2019|outlook_2019|outlook_live|outlook_2013|unknown)_", name)
-    if not family:
-        return None
-    base = {
-        "new_outlook_2019": "new_outlook_2019_en_subject",
-        "outlook_2019": "outlook_2019_subject",
-        "outlook_live": "outlook_live_en_subject",
-        "outlook_2013": "outlook_2013_en_subject",
-        "unknown": "unknown_en_subject",
-    }[family.group(1)]
-    if "variant_4" in name:
-        base = "outlook_2019_en_subject" if family.group(1) == "outlook_2019" else base
-        base += "_variant_4"
-    return (folder / f"{base}.txt").read_text(encoding="utf-8").strip()
-
-
-def crisp_date(name: str) -> tuple[int, int, int, int, int]:
-    """The date each crisp fixture writes (wall clock as written: year, month, day, h, min)."""
-    if re.search(r"_variant_1[45]", name):
-        return (2023, 4, 6, 16, 17)
-    fixed = {
-        "apple_mail_en_body_variant_13": (2022, 8, 17, 9, 6),
-        "apple_mail_en_body_variant_6": (2021, 7, 16, 19, 24),
-        "apple_mail_en_body_variant_7": (2021, 7, 16, 19, 24),
-        "hubspot_fr_body": (2022, 9, 19, 15, 20),
-        "missive_en_body": (2022, 7, 19, 15, 9),
-        "missive_en_body_variant_3": (2022, 7, 1, 17, 3),
-    }
-    if name in fixed:
-        return fixed[name]
-    if name.startswith("apple_mail_en"):
-        return (2021, 10, 25, 11, 17)
-    families = (
-        ("apple_mail_", (2021, 10, 26, 14, 25)),
-        ("gmail_", (2021, 10, 27, 9, 31)),
-        ("hubspot_", (2022, 9, 19, 17, 55)),
-        ("ionos_", (2023, 2, 10, 16, 52)),
-        ("mailmate_", (2021, 10, 27, 9, 31)),
-        ("missive_", (2022, 7, 19, 15, 36)),
-        ("outlook_2013_", (2021, 10, 25, 11, 17)),
-        ("outlook_2019_", (2021, 10, 28, 12, 46)),
-        ("outlook_live_", (2021, 10, 27, 15, 14)),
-        ("thunderbird_", (2021, 11, 3, 15, 51)),
-        ("unknown_", (2022, 7, 23, 7, 53)),
-        ("yahoo_", (2021, 11, 2, 9, 26)),
-    )
-    if name.startswith("new_outlook_2019_"):
-        minute = 6 if re.match(r"new_outlook_2019_(cs|da|fi|fr|nl)_", name) else 46
-        return (2021, 10, 28, 12, minute)
-    return next(value for prefix, value in families if name.startswith(prefix))
 
 
 def crisp_problems(path: Path) -> list[str]:

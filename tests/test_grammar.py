@@ -17,15 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.read.grammar import (
-    Command,
-    LineError,
-    MeetingReport,
-    NewTask,
-    Parsed,
-    TaskUpdate,
-    parse_commands,
-)
+from mail.read.commands import Command, LineError, MeetingReport, NewTask, Parsed, TaskUpdate
+from mail.read.grammar import parse_commands
 
 BERLIN = "Europe/Berlin"
 THURSDAY = datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo(BERLIN))

@@ -25,9 +25,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from config.settings import Settings
 from drumbeat.health import HealthServer, start_health_server
 from drumbeat.logs import TEXT_FORMAT, JsonFormatter, formatter_for
-from drumbeat.settings import Settings
 from models import InboundMessage, OutboundMessage
 from models.db import make_engine
 from models.migrate import upgrade

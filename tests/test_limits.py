@@ -8,17 +8,13 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from mail.read.commands import NewTask, TaskUpdate
+from mail.read.dates import FREE_FORM_DATES_PER_MESSAGE, DateBudget, read_date
 from mail.read.forward import find_forwards
-from mail.read.grammar import (
-    FREE_FORM_DATES_PER_MESSAGE,
-    DateBudget,
-    NewTask,
-    TaskUpdate,
-    parse_commands,
-    read_date,
-)
+from mail.read.grammar import parse_commands
+from mail.read.headers import find_addresses
 from mail.read.html_text import html_to_reply_text, strip_html_quotes
-from mail.read.message import find_addresses, parse_message
+from mail.read.message import parse_message
 from mail.read.reply_text import MAX_TEXT_CHARS, extract_reply
 from mail.write.compose import MAX_REFERENCES, threading_ids
 

@@ -20,15 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mail.read.calendar import meeting_attendees, meeting_start
-from mail.read.grammar import read_date
-from mail.read.notes import (
-    ActionItem,
-    Candidate,
-    find_action_items,
-    match_people,
-    people_in_subject,
-    with_line,
-)
+from mail.read.dates import read_date
+from mail.read.notes import ActionItem, find_action_items
+from mail.read.notes_people import Candidate, match_people, people_in_subject, with_line
 
 BERLIN = "Europe/Berlin"
 THURSDAY = date(2026, 11, 26)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 
 
 def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch,
@@ -98,3 +98,15 @@ def test_a_setting_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
     assert (f"setting DRUMBEAT_SECRET_KEY: DRUMBEAT_SECRET_KEY_FILE={tmp_path / 'missing'} "
             "cannot be read: No such file or directory") in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+def test_the_settings_load_without_the_command_line_or_the_domain() -> None:
+    """Workers, migrations and the CLI all read config.settings; it pulls in none of ours."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, config.settings; print(sorted({m.split('.')[0] for m in sys.modules} "
+             "& {'drumbeat', 'workers', 'models', 'mail'}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[]"

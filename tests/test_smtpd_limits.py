@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 from mail.doors.smtpd import IntakeController, IntakeHandler, SessionLimits
 from models import InboundMessage
 from models.db import make_engine

@@ -21,8 +21,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from config.settings import Settings
 from drumbeat.cli_doctor import FAIL, OK, SKIP, WARN, Check, check_intake_tls
-from drumbeat.settings import Settings
 from mail.doors.smtpd import IntakeController, IntakeHandler
 from mail.doors.tls import DoorTls, TlsSetupError, door_tls
 from models import InboundMessage

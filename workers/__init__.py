@@ -6,5 +6,7 @@ and ``sending`` (claim, render once, send), ``intake`` and ``imap_poller``
 (storing what arrives), ``inbound`` (the reply pipeline) and ``apply`` (the
 commands, with permissions).
 
-May import ``models`` and ``mail``; nothing in ``models`` or ``mail`` imports it.
+May import ``config``, ``models`` and ``mail``; nothing in ``models`` or ``mail`` imports
+it. docs/design.md describes the flows (agendas out, replies and notes in, digests) and
+the rule they share: a row in the database first, a nudge on the broker second.
 """

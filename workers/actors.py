@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 from workers import agendas, digests, failures, inbound, metrics, outbox, retention
 from workers.runtime import Runtime, one_connection, runtime
 from workers.sending import RetryLater, deliver, send_claimed

@@ -1,14 +1,14 @@
 """Applying parsed reply commands to the database, with the sender's permissions.
 
-One function per command kind, all inside the caller's transaction, each
-returning what it did (a line for the answer) or why not. Permissions follow the
-README ("Who may change what"): people change their own tasks, managers their
-reports' tasks down the reporting line, only managers drop tasks (except that a task someone else
-created for you from 1:1 notes you may drop or hand back), HR reads. A task the
-sender may not touch gets the same answer as a task that does not exist, so a
-reply never reveals what someone else is working on; the same holds for
-projects (``P-n``): a sender may add tasks only to projects of their reporting
-line (``reporting_line``), and any other project is answered as unknown.
+One function per command kind, all inside the caller's transaction, each returning what
+it did (a line for the answer) or why not. Permissions follow the README ("Who may
+change what") and docs/design.md ("The trust model"): people change their own tasks,
+managers their reports' tasks down the reporting line, only managers drop tasks (except
+that a task someone else created for you from 1:1 notes you may drop or hand back), HR
+reads. A task the sender may not touch gets the same answer as a task that does not
+exist, so a reply never reveals what someone else is working on; the same holds for
+projects (``P-n``): a sender may add tasks only to projects of their reporting line
+(``reporting_line``), and any other project is answered as unknown.
 
 The meeting record keeps who said what: each side's last word (held / not
 held), who excused a period, and ``disputed`` when the two disagree
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mail.read.grammar import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
+from mail.read.commands import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
 from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status

@@ -24,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from drumbeat.settings import Settings
+from config.settings import Settings
 from mail.doors.imap import ImapAccount, ImapClient
 from models.base import utcnow
 from models.mailbox import ImapCursor

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.read.classify import Classification, Kind, classify
+from mail.read.commands import Parsed
 from mail.read.forward import find_forwards
-from mail.read.grammar import Parsed, parse_commands
+from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
 from mail.read.notes_reading import NotesReading, understand_notes
 from mail.read.reply_text import extract_reply
@@ -45,7 +46,7 @@ from workers import failures, metrics, notes, outbox
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
-from workers.runtime import Runtime
+from workers.runtime import Runtime, sender_policy_for
 
 log = logging.getLogger("drumbeat.inbound")
 ANSWER = "answer"
@@ -235,7 +236,7 @@ def _policy(rt: Runtime) -> SenderPolicy:
     """The sender policy of this process's settings (built once per runtime)."""
     policy = rt.cache.get(SenderPolicy)
     if policy is None:
-        policy = rt.cache[SenderPolicy] = rt.settings.sender_policy()
+        policy = rt.cache[SenderPolicy] = sender_policy_for(rt.settings)
     return policy
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from mail.doors.smtpd import Incoming
-from mail.read.message import decode_words
+from mail.read.decoding import decode_words
 from models.base import utcnow
 from models.mailbox import InboundMessage
 from workers import metrics
@@ -110,7 +110,7 @@ def first_headers(block: bytes) -> dict[str, str]:
 
 def decoded(value: str) -> str:
     """A header's RFC 2047 encoded words (``=?utf-8?q?…?=``, how most mail clients send a
-    non-ASCII subject) as text, for listings, decoded by :func:`mail.read.message.decode_words`;
+    non-ASCII subject) as text, for listings, decoded by :func:`mail.read.decoding.decode_words`;
     the value as it came when it has none or they cannot be read. Never raises."""
     if "=?" not in value:
         return value

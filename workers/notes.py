@@ -27,17 +27,12 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mail.read.calendar import meeting_attendees
+from mail.read.commands import MeetingReport
+from mail.read.dates import DateBudget
 from mail.read.forward import Forwarded
-from mail.read.grammar import DateBudget, MeetingReport
 from mail.read.message import ParsedMessage
-from mail.read.notes import (
-    ActionItem,
-    Candidate,
-    find_action_items,
-    match_people,
-    people_in_subject,
-    with_line,
-)
+from mail.read.notes import ActionItem, find_action_items
+from mail.read.notes_people import Candidate, match_people, people_in_subject, with_line
 from mail.read.notes_reading import Notes, NotesReading, understand_notes, which_day
 from mail.read.own_words import SentMail
 from mail.write.agenda import AgendaContext

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-# Settings still live in the CLI package; they are to move to a package of their own.
-from drumbeat.settings import Settings
+from config.settings import Settings
 from mail.doors.transport import MaildirTransport, RelayConfig, SmtpTransport, Transport
+from mail.read.authentication import SenderPolicy
 from mail.write.compose import AttachedFile, InlineImage
 from mail.write.render import RenderedEmail
 from models.base import utcnow
@@ -75,6 +75,13 @@ def transport_for(settings: Settings) -> Transport:
             host=settings.smtp_host, port=settings.smtp_port, username=settings.smtp_username,
             password=password, starttls=settings.smtp_starttls))
     return MaildirTransport(settings.maildir)
+
+
+def sender_policy_for(settings: Settings) -> SenderPolicy:
+    """Who may vouch for a sender under these settings (the intake and doctor share it)."""
+    return SenderPolicy(authserv_id=settings.trusted_authserv_id,
+                        trusted_networks=settings.trusted_networks,
+                        dkim_timeout=settings.dkim_timeout_seconds)
 
 
 def simulated_clock(start: datetime, speed: float) -> Callable[[], datetime]:

@@ -31,7 +31,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 if TYPE_CHECKING:
-    from drumbeat.settings import Settings
+    from config.settings import Settings
     from mail.doors.tls import DoorTls
 
 log = logging.getLogger("drumbeat.smtpd")

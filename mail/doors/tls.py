@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from mail.read.authentication import peer_in_networks
 
 if TYPE_CHECKING:
-    from drumbeat.settings import Settings
+    from config.settings import Settings
 
 
 class TlsSetupError(Exception):

@@ -41,6 +41,15 @@ from flufl.bounce import scan_message
 from inscriptis import get_text
 
 from mail.read.message import ParsedMessage, parse_tree
+from mail.read.vocabulary import (
+    FORWARD_INTROS,
+    FORWARD_PHRASES,
+    FORWARD_SUBJECT,
+    HEADER_LABELS,
+    ORIGINAL_PHRASES,
+    REPLY_SUBJECT,
+    alternatives,
+)
 
 __all__ = ["Classification", "Kind", "classify"]
 
@@ -69,23 +78,6 @@ class Classification:
 # --- patterns ----------------------------------------------------------------------
 
 _LIST_TAGS = r"(?:\[[^\]]{0,80}\]\s*)*"
-_REPLY_PREFIXES = (
-    "re", "aw", "antw", "antwort", "sv", "r", "res", "rif", "odp", "ynt", "vá", "απ",
-    "отв", "ответ", "השב", "رد", "회신", "回复", "回覆", "答复", "返信",
-)  # fmt: skip
-_FORWARD_PREFIXES = (
-    "fwd", "fw", "wg", "tr", "rv", "i", "doorst", "vs", "vl", "vb", "enc", "pd", "př",
-    "ilt", "i̇lt", "İlt", "továbbítás", "πρθ", "пересл", "הועבר", "전달", "转发", "轉寄", "転送",
-)  # fmt: skip
-
-
-def _prefix_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
-    return re.compile(rf"^{_LIST_TAGS}((?:{alternatives})\s*(?:\[\d+\]|\(\d+\))?\s*[:：])", re.I)
-
-
-_REPLY_SUBJECT = _prefix_pattern(_REPLY_PREFIXES)
-_FORWARD_SUBJECT = _prefix_pattern(_FORWARD_PREFIXES)
 
 _OUT_OF_OFFICE = (
     "out of office", "out of the office", "automatic reply", "auto reply", "auto-reply",
@@ -117,29 +109,16 @@ _BOUNCE_WORDS = re.compile(
 _NULL_PATH = re.compile(r"<\s*>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "auto_reply", "auto-reply", "junk", "list"})
 
-_FORWARD_SEPARATOR = re.compile(
-    r"^-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transf[eé]r[eé]|"
-    r"mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada|"
-    r"vidarebefordrat meddelande|videresendt (?:meddelelse|melding)|välitetty viesti|"
-    r"przekazana wiadomość|přeposlaná zpráva|пересылаемое сообщение|"
-    r"转发的邮件|転送されたメッセージ)"
-    r"\s*-{2,}$",
-    re.I,
-)
-_APPLE_FORWARD = re.compile(
-    r"^(?:begin forwarded message|anfang der weitergeleiteten nachricht|"
-    r"début du message réexpédié|inicio del mensaje reenviado|inizio messaggio inoltrato|"
-    r"begin doorgestuurd bericht|início da mensagem reencaminhada)\s*[:：]$",
-    re.I,
-)
-_ORIGINAL_SEPARATOR = re.compile(
-    r"^-{2,}\s*(?:original message|original-nachricht|ursprüngliche nachricht|"
-    r"message d'origine|mensaje original|messaggio originale|oorspronkelijk bericht|"
-    r"originalmeddelande|opprinnelig melding|oprindelig meddelelse|alkuperäinen viesti|"
-    r"wiadomość oryginalna|původní zpráva|исходное сообщение|原始邮件|原始郵件|元のメッセージ)"
-    r"\s*-{2,}$",
-    re.I,
-)
+
+
+def _between_dashes(phrases: frozenset[str]) -> re.Pattern[str]:
+    """ "---------- Forwarded message ---------" and the like."""
+    return re.compile(rf"^-{{2,}}\s*(?:{alternatives(phrases)})\s*-{{2,}}$", re.I)
+
+
+_FORWARD_SEPARATOR = _between_dashes(FORWARD_PHRASES)
+_ORIGINAL_SEPARATOR = _between_dashes(ORIGINAL_PHRASES)
+_APPLE_FORWARD = re.compile(rf"^(?:{alternatives(FORWARD_INTROS)})\s*[:：]$", re.I)
 
 
 def _field(words: str) -> re.Pattern[str]:
@@ -147,18 +126,9 @@ def _field(words: str) -> re.Pattern[str]:
     return re.compile(rf"^\*?(?:{words})\*?\s*[:：]", re.I)
 
 
-_BLOCK_FROM = _field(
-    r"from|von|de|da|van|från|fra|od|lähettäjä|feladó|kimden|от|差出人|发件人|寄件者|送信者"
-)
-_BLOCK_DATE = _field(
-    r"sent|date|gesendet|datum|envoyé|enviado(?: el)?|fecha|inviato|data|verzonden|skickat|"
-    r"sendt|wysłano|odesláno|lähetetty|elküldve|gönderildi|отправлено|дата|送信日時|日期|"
-    r"发送时间|寄件日期"
-)
-_BLOCK_SUBJECT = _field(
-    r"subject|betreff|objet|asunto|oggetto|onderwerp|ämne|emne|temat|předmět|aihe|tárgy|"
-    r"konu|тема|件名|主题|主旨"
-)
+_BLOCK_FROM = _field(alternatives(HEADER_LABELS["from"]))
+_BLOCK_DATE = _field(alternatives(HEADER_LABELS["date"]))
+_BLOCK_SUBJECT = _field(alternatives(HEADER_LABELS["subject"]))
 _DECORATION = re.compile(r"^[-_=*~\s]*$")
 
 
@@ -328,9 +298,9 @@ def _out_of_office(mail: _Mail) -> str | None:
 def _forward(mail: _Mail) -> Classification | None:
     """Forwards: a forward prefix, an attached message, or a forwarded-message header in
     the body. A reply prefix decides first, so quoted forwards inside replies stay replies."""
-    if _REPLY_SUBJECT.match(mail.subject):
+    if REPLY_SUBJECT.match(mail.subject):
         return None
-    prefix = _FORWARD_SUBJECT.match(mail.subject)
+    prefix = FORWARD_SUBJECT.match(mail.subject)
     if prefix:
         return Classification(Kind.FORWARD, f"subject starts with {prefix.group(1)!r}")
     if mail.message.attached_messages:
@@ -375,7 +345,7 @@ def _reply(mail: _Mail) -> Classification | None:
         return Classification(Kind.REPLY, f"In-Reply-To: {message.in_reply_to}")
     if message.references:
         return Classification(Kind.REPLY, f"References: {message.references[-1]}")
-    prefix = _REPLY_SUBJECT.match(mail.subject)
+    prefix = REPLY_SUBJECT.match(mail.subject)
     if prefix:
         return Classification(Kind.REPLY, f"subject starts with {prefix.group(1)!r}")
     return None

@@ -28,10 +28,10 @@ the same line in both, so those weak signs count only when the subject is not a
 reply's (``Re:``/``AW:``…) and, without a forward prefix (``Fwd:``/``WG:``…), only
 near the top; a reply attribution (``On … wrote:``) above everything ends the search.
 
-Dates are read as written: ``email.utils`` for RFC 5322 dates, else ``dateparser``
-with the languages the block's labels are in. A date with a zone ("+0100", "CET",
-"GMT+1", "MEZ") is aware, one without is naive; an unreadable date is None with
-``date_text`` kept.
+Dates are read as written (``mail.read.dates.read_header_date``): ``email.utils``
+for RFC 5322 dates, else ``dateparser`` with the languages the block's labels are
+in. A date with a zone ("+0100", "CET", "GMT+1", "MEZ") is aware, one without is
+naive; an unreadable date is None with ``date_text`` kept.
 
 Pure and total: nothing here raises, and the work is bounded (the text read, the
 lines scanned, the levels and the entries are capped).
@@ -41,30 +41,49 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from typing import Any
 
-from mail.read.classify import _FORWARD_SUBJECT, _REPLY_SUBJECT
+from mail.read.dates import read_header_date
+from mail.read.forward_blocks import (
+    GLUED,
+    MAX_LINE,
+    NAME_TRIM,
+    RULE,
+    Fields,
+    addresses,
+    header_line,
+    mailbox,
+    read_block,
+    yahoo_fields,
+)
+from mail.read.headers import ADDRESS
 from mail.read.html_text import html_to_text
-from mail.read.message import ADDRESS, ParsedMessage, find_addresses, parse_message
-from mail.read.reply_text import _ATTRIBUTION_VERB, _ATTRIBUTION_VERB_INSIDE
+from mail.read.message import ParsedMessage, parse_message
+from mail.read.vocabulary import (
+    ATTRIBUTION_VERB,
+    ATTRIBUTION_VERB_INSIDE,
+    FORWARD_INTROS,
+    FORWARD_PHRASES,
+    FORWARD_SUBJECT,
+    INVISIBLE,
+    INVISIBLE_OR_SPACE,
+    ORIGINAL_PHRASES,
+    REPLY_SUBJECT,
+    alternatives,
+)
 
-__all__ = ["Forwarded", "find_forwards", "read_date", "split_forward"]
+__all__ = ["Forwarded", "find_forwards", "split_forward"]
 
 _MAX_CHARS = 1_000_000  # text read from one body
 _HTML_CHARS = 2_000_000  # HTML converted to text for it
 _MAX_LINES = 20_000  # lines scanned for forwards (a longer body is cut there)
-_MAX_LINE = 2_000  # characters of a line that the patterns look at
 _MAX_FORWARDS = 50  # entries returned for one message
 _MAX_LEVELS = 20  # forwards nested in forwards
 _MAX_ATTACHED = 10  # attached messages read
-_MAX_BLOCK = 40  # lines of one header block
 _NEAR_TOP = 8  # lines of text allowed above a bare header block without a forward prefix
 
 
@@ -105,239 +124,21 @@ class Forwarded:
         }
 
 
-# --- vocabulary ----------------------------------------------------------------------
-
-
-def _table(spec: str) -> dict[str, tuple[str, ...]]:
-    """``lang: label | label`` lines as {folded label: languages}."""
-    found: dict[str, list[str]] = {}
-    for line in spec.strip().splitlines():
-        language, _, labels = line.partition(":")
-        for label in labels.split("|"):
-            if label.strip():
-                found.setdefault(_fold(label.strip()), []).append(language.strip())
-    return {label: tuple(languages) for label, languages in found.items()}
-
-
-def _fold(text: str) -> str:
-    """Lower case for matching; Turkish dotted capital I as a plain i (same length)."""
-    return text.replace("İ", "I").lower()
-
-
-# Header labels by field, in the languages mail clients write them.
-_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "from": _table("""
-        en: from | sender
-        de: von | absender
-        fr: de | expéditeur
-        es: de | remitente
-        pt: de | remetente
-        it: da | mittente
-        nl: van | afzender
-        sv: från | avsändare
-        da: fra | afsender
-        nb: fra | avsender
-        fi: lähettäjä
-        pl: od | nadawca
-        cs: od
-        sk: od
-        hr: šalje | od
-        hu: feladó
-        ro: de la | expeditorul | expeditor
-        ru: от | отправитель
-        uk: від | від кого
-        tr: kimden | gönderen
-        et: saatja
-        ja: 差出人 | 送信元 | 送信者
-        zh: 发件人 | 寄件者 | 寄件人
-        ko: 보낸 사람"""),
-    "date": _table("""
-        en: date | sent | sent at
-        de: datum | gesendet | gesendet am
-        fr: date | envoyé | envoyé le
-        es: fecha | enviado | enviada | enviado el | enviada el
-        pt: data | enviado | enviada | enviado em | enviada em
-        it: data | inviato | inviato il
-        nl: datum | verzonden | verstuurd
-        sv: datum | skickat | skickades
-        da: dato | sendt
-        nb: dato | sendt
-        fi: päivämäärä | päiväys | lähetetty | pvm
-        pl: data | wysłano | wysłane
-        cs: datum | odesláno
-        sk: dátum | odoslané
-        hr: datum | poslano
-        hu: dátum | elküldve | időpont
-        ro: dată | data | trimis
-        ru: дата | отправлено
-        uk: дата | відправлено | надіслано
-        tr: tarih | gönderildi | gönderilen | gönderme tarihi
-        et: kuupäev
-        ja: 日付 | 送信日時 | 日時
-        zh: 日期 | 发送时间 | 寄件日期
-        ko: 보낸 날짜 | 날짜"""),
-    "to": _table("""
-        en: to
-        de: an
-        fr: à | pour | destinataire
-        es: para | a
-        pt: para
-        it: a
-        nl: aan
-        sv: till
-        da: til
-        nb: til
-        fi: vastaanottaja
-        pl: do | adresat
-        cs: komu
-        sk: komu | pre
-        hr: prima | za
-        hu: címzett
-        ro: către | catre | destinatarul | destinatar
-        ru: кому
-        uk: кому
-        tr: kime
-        et: saaja
-        ja: 宛先 | 送信先
-        zh: 收件人 | 收件者
-        ko: 받는 사람"""),
-    "cc": _table("""
-        en: cc | copy
-        de: kopie | kopie (cc)
-        fr: copie | copie à
-        es: copia
-        pt: cópia
-        it: copia
-        nl: kopie
-        sv: kopia
-        da: kopi
-        nb: kopi
-        fi: kopio
-        pl: dw | kopia | do wiadomości
-        cs: kopie
-        sk: kópia
-        hr: kopija
-        hu: másolat | másolatot kap
-        ru: копия
-        uk: копія
-        tr: bilgi
-        zh: 抄送 | 副本
-        ko: 참조"""),
-    "subject": _table("""
-        en: subject | subj
-        de: betreff
-        fr: objet | sujet
-        es: asunto
-        pt: assunto
-        it: oggetto
-        nl: onderwerp
-        sv: ämne
-        da: emne
-        nb: emne
-        fi: aihe
-        pl: temat | tytuł
-        cs: předmět
-        sk: predmet
-        hr: predmet | naslov
-        hu: tárgy
-        ro: subiect | subiectul
-        ru: тема
-        uk: тема
-        tr: konu
-        et: teema
-        ja: 件名
-        zh: 主题 | 主旨
-        ko: 제목"""),
-    "message_id": _table("""
-        en: message-id | message id"""),
-    "other": _table("""
-        en: reply-to | reply to | bcc | importance | attachments
-        de: antwort an | bcc | wichtigkeit | priorität | anlagen
-        fr: répondre à | cci | importance | pièces jointes
-        es: responder a | cco | importancia | datos adjuntos
-        it: rispondi a | ccn | priorità | allegati
-        nl: antwoord aan | bijlagen
-        pl: odpowiedź do | załączniki"""),
-}
-_KIND = {label: kind for kind, table in _FIELDS.items() for label in table}
-_LANGUAGES = {label: languages for table in _FIELDS.values() for label, languages in table.items()}
-
-
-def _alternatives(labels: Iterable[str]) -> str:
-    return "|".join(re.escape(label) for label in sorted(set(labels), key=len, reverse=True))
-
-
-_LABELS = _alternatives(_KIND)
-# "From: x", "*From:* x" (Gmail's text of bold), "De : x", "送信元：x".
-_HEADER = re.compile(
-    rf"^[ \t]*\*{{0,2}}(?P<label>{_LABELS})\*{{0,2}}[ \t]*[:：][ \t]*\*{{0,2}}[ \t]*(?P<value>.*)$",
-    re.I,
-)
-# Labels inside Yahoo's one-line block, where fields are glued: "…acme.com>To: …".
-_GLUED = re.compile(rf"(?P<label>{_LABELS})[ \t]?[:：]", re.I)
-_GLUED_BARE = re.compile(  # and the two it writes without a colon: "…CETAssunto x", ">Dw x"
-    rf"(?P<label>{_alternatives(list(_FIELDS['subject']) + list(_FIELDS['cc']))})[ \t]", re.I
-)
-
-_FORWARD_PHRASES = """
-    forwarded message | forwarded message follows | forwarded email | forwarded e-mail |
-    fwd.msg | weitergeleitete nachricht | message transféré | message transmis |
-    message réexpédié | mensaje reenviado | messaggio inoltrato | doorgestuurd bericht |
-    mensagem encaminhada | mensagem reencaminhada | vidarebefordrat meddelande |
-    videresendt meddelelse | videresendt melding | videresendt besked | välitetty viesti |
-    edelleenlähetetty viesti | przekazana wiadomość | wiadomość przesłana dalej |
-    treść przekazanej wiadomości | přeposlaná zpráva | preposlaná správa |
-    proslijeđena poruka | prosleđena poruka | továbbított üzenet | mesaj redirecționat |
-    mesaj redirecţionat | iletilen ileti | iletilmiş mesaj | пересылаемое сообщение |
-    пересланное сообщение | перенаправленное сообщение | переслане повідомлення |
-    перенаправлене повідомлення | edasi saadetud kiri | メッセージを転送 |
-    転送されたメッセージ | 转发的邮件 | 轉寄的郵件 | 전달된 메시지"""
-_ORIGINAL_PHRASES = """
-    original message | original-nachricht | ursprüngliche nachricht | originalnachricht |
-    message d'origine | message original | mensaje original | messaggio originale |
-    oorspronkelijk bericht | origineel bericht | originalmeddelande |
-    ursprungligt meddelande | opprinnelig melding | oprindelig meddelelse |
-    alkuperäinen viesti | wiadomość oryginalna | oryginalna wiadomość | původní zpráva |
-    pôvodná správa | mensagem original | eredeti üzenet | mesajul original | orijinal mesaj |
-    исходное сообщение | оригинальное сообщение | вихідне повідомлення |
-    оригінальне повідомлення | izvorna poruka | originalna poruka | 原始邮件 | 原始郵件 |
-    元のメッセージ | 원본 메시지"""
-_INTRO_PHRASES = """
-    begin forwarded message | forwarded message | začátek přeposílané zprávy |
-    start på videresendt besked | anfang der weitergeleiteten nachricht |
-    inicio del mensaje reenviado | comienzo del mensaje reenviado | välitetty viesti alkaa |
-    début du message réexpédié | début du message transféré | započni proslijeđenu poruku |
-    továbbított levél kezdete | inizio messaggio inoltrato | begin doorgestuurd bericht |
-    videresendt melding | początek przekazywanej wiadomości |
-    início da mensagem reencaminhada | início da mensagem encaminhada |
-    începe mesajul redirecționat | начало переадресованного сообщения |
-    начало пересылаемого сообщения | začiatok preposlanej správy | vidarebefordrat mejl |
-    vidarebefordrat brev | i̇leti başlangıcı | ileti başlangıcı |
-    початок листа, що пересилається | 転送されたメッセージ"""
-
-
-def _phrases(text: str) -> str:
-    return _alternatives(p.strip() for p in text.split("|") if p.strip())
-
+# --- separators and attributions --------------------------------------------------
 
 _DASHES = r"[-=_~—]{2,}"
 _SEPARATOR = re.compile(
-    rf"^\s*+[-=_~—]{{2}}[-=_~—\s]*+(?P<phrase>{_phrases(_FORWARD_PHRASES)}|"
-    rf"(?P<original>{_phrases(_ORIGINAL_PHRASES)}))"
+    rf"^\s*+[-=_~—]{{2}}[-=_~—\s]*+(?P<phrase>{alternatives(FORWARD_PHRASES)}|"
+    rf"(?P<original>{alternatives(ORIGINAL_PHRASES)}))"
     rf"(?:[^:\n]{{0,40}}?{_DASHES}[-=_~— ]*(?P<rest>.*)|[ \t]*)$",
     re.I,
 )
 # Mutt and NeoMutt name the forwarded message's author on the line, then end the body.
 _MUTT_SEPARATOR = re.compile(r"^\s*-{3,}\s*forwarded message from\s.{1,300}?-{3,}\s*$", re.I)
 _MUTT_END = re.compile(r"^\s*-{3,}\s*end forwarded message\s*-{3,}\s*$", re.I)
-_INTRO = re.compile(rf"^\s*\*?(?:{_phrases(_INTRO_PHRASES)})\s*[:：]\*?\s*$", re.I)
-_RULE = re.compile(r"^\s*(?:_{8,}|-{8,}|={8,})\s*$")  # Outlook's line above its block
+_INTRO = re.compile(rf"^\s*\*?(?:{alternatives(FORWARD_INTROS)})\s*[:：]\*?\s*$", re.I)
 
 _QUOTE = re.compile(r"^[ \t]{0,3}((?:>[ \t]?)+)")
-_GLUED_MAILTO = re.compile(r"(?<=\S)<mailto:[^<>\s]*>", re.I)  # "x@y.com<mailto:x@y.com>"
-_NAME_TRIM = " \t\"'«»„“”‘’<>()[],;:*"
-_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u200e\u200f"), None)
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u3000"), " ")
 _DISCLAIMER = re.compile(
     r"confidential|intended (?:solely|only|recipient)|privileged|disclaimer|vertraulich|"
     r"confidentiel|confidencial|riservat|vertrouwelijk",
@@ -362,16 +163,16 @@ _WORDY_DATE = re.compile(
 @dataclass(frozen=True)
 class _Line:
     depth: int  # quote depth ("> > x" is 2)
-    text: str  # without the quote marks, stripped, cut to _MAX_LINE
+    text: str  # without the quote marks, stripped, cut to MAX_LINE
 
 
 def _depth(line: str) -> int:
-    found = _QUOTE.match(line[:_MAX_LINE])
+    found = _QUOTE.match(line[:MAX_LINE])
     return found.group(1).count(">") if found else 0
 
 
 def _line(line: str) -> _Line:
-    head = line[:_MAX_LINE]
+    head = line[:MAX_LINE]
     found = _QUOTE.match(head)
     if not found:
         return _Line(0, head.strip())
@@ -395,273 +196,12 @@ def _dequote(line: str, depth: int) -> str:
 def _prepare(text: str) -> list[str]:
     """One kind of newline, no invisible characters, ordinary spaces; capped."""
     text = text[:_MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
-    text = text.translate(_INVISIBLE).translate(_SPACES)
+    text = text.translate(INVISIBLE_OR_SPACE)
     return [line.rstrip() for line in text.split("\n")[:_MAX_LINES]]
 
 
 def _blank(line: _Line) -> bool:
     return not line.text
-
-
-# --- header blocks -------------------------------------------------------------------
-
-
-@dataclass
-class _Fields:
-    """What one header block says, as written."""
-
-    values: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, label, value)
-
-    def kinds(self) -> set[str]:
-        return {kind for kind, _, _ in self.values}
-
-    def first(self, kind: str) -> str | None:
-        return next((value for k, _, value in self.values if k == kind), None)
-
-    def all(self, kind: str) -> list[str]:
-        return [value for k, _, value in self.values if k == kind]
-
-    def languages(self) -> tuple[str, ...]:
-        """The languages of the labels, most specific first ("Von" before "Date")."""
-        found: dict[str, int] = {}
-        for _, label, _ in self.values:
-            languages = _LANGUAGES.get(_fold(label), ())
-            if "en" in languages:
-                continue
-            for language in languages:
-                found[language] = found.get(language, 0) + 1
-        return tuple(sorted(found, key=lambda language: -found[language]))
-
-    def complete(self) -> bool:
-        """Enough of a block to be a forwarded message's headers without a separator."""
-        kinds = self.kinds()
-        return "from" in kinds and len(kinds & {"date", "to", "cc", "subject"}) >= 2
-
-
-def _header(text: str) -> tuple[str, str, str] | None:
-    found = _HEADER.match(text[:_MAX_LINE])
-    if not found:
-        return None
-    label = found.group("label")
-    return _KIND[_fold(label)], label, found.group("value").strip().rstrip("*").strip()
-
-
-def _read_block(lines: list[str], start: int) -> tuple[_Fields, int]:
-    """The header block at ``lines[start]`` and the index of the first line after it.
-
-    Wrapped values are joined: an address list that ends in "," or ";" or goes on
-    with addresses, a line followed by another header, a long line's short remainder.
-    Blank lines inside the block are allowed when a new header follows (BlackBerry).
-    """
-    fields = _Fields()
-    index = start
-    while index < len(lines) and len(fields.values) < _MAX_BLOCK:
-        text = lines[index].strip()
-        if not text:
-            follow = _next_filled(lines, index, 3)
-            header = _header(lines[follow]) if follow is not None else None
-            if fields.values and header and header[0] not in fields.kinds() - {"other"}:
-                index = follow  # type: ignore[assignment]
-                continue
-            break
-        header = _header(text)
-        if header is not None:
-            fields.values.append(header)
-            index += 1
-            continue
-        if not fields.values and _RULE.match(text):
-            index += 1
-            continue
-        if fields.values and _continues(fields, lines, index):
-            kind, label, value = fields.values[-1]
-            fields.values[-1] = (kind, label, f"{value} {text}".strip())
-            index += 1
-            continue
-        break
-    return fields, index
-
-
-def _next_filled(lines: list[str], index: int, within: int) -> int | None:
-    for follow in range(index + 1, min(len(lines), index + 1 + within)):
-        if lines[follow].strip():
-            return follow
-    return None
-
-
-def _address_list(text: str) -> bool:
-    """A line of addresses ("Ann <a@x.org>, b@x.org;"), the rest of a wrapped To or Cc."""
-    found = find_addresses(text)
-    if not found or ":" in text:
-        return False
-    words = re.findall(r"[^\W\d_]+", ADDRESS.sub(" ", text))
-    return len(words) <= 4 * len(found)
-
-
-def _continues(fields: _Fields, lines: list[str], index: int) -> bool:
-    """Whether ``lines[index]`` (not a header) is the wrapped rest of the last header."""
-    kind, _, value = fields.values[-1]
-    text = lines[index].strip()
-    following = lines[index + 1] if index + 1 < len(lines) else ""
-    next_header = _header(following.strip()) if following.strip() else None
-    if next_header and next_header[0] not in fields.kinds():
-        return True
-    if kind in {"to", "cc", "from"} and (
-        value.endswith((",", ";")) or _address_list(text[:_MAX_LINE])
-    ):
-        return True
-    previous = lines[index - 1].strip()
-    return (
-        kind == "subject"
-        and len(previous) >= 70
-        and len(text) <= 60
-        and (not following.strip() or next_header is not None)
-    )
-
-
-def _yahoo_fields(rest: str) -> _Fields:
-    """Yahoo's one-line block: "From: A <a@x>To: b@x …Sent: …Subject: …"."""
-    starts: list[tuple[int, int, str]] = []
-    for found in _GLUED.finditer(rest):
-        if _glued_boundary(rest, found.start()):
-            starts.append((found.start(), found.end(), found.group("label")))
-    for found in _GLUED_BARE.finditer(rest):
-        position = found.start()
-        glued = position > 0 and not rest[position - 1].isspace() and rest[position].isupper()
-        if glued and not any(begin <= position < end for begin, end, _ in starts):
-            starts.append((position, found.end(), found.group("label")))
-    starts.sort()
-    fields = _Fields()
-    for number, (_, end, label) in enumerate(starts):
-        stop = starts[number + 1][0] if number + 1 < len(starts) else len(rest)
-        fields.values.append((_KIND[_fold(label)], label, rest[end:stop].strip()))
-    return fields
-
-
-def _glued_boundary(text: str, position: int) -> bool:
-    if position == 0:
-        return True
-    before = text[position - 1]
-    return before.isspace() or before in ">)]\"'" or before.isdigit() or text[position].isupper()
-
-
-# --- addresses and dates -------------------------------------------------------------
-
-
-def _mailbox(value: str | None) -> tuple[str | None, str | None]:
-    """(display name, lower-cased address) of one written sender."""
-    if not value:
-        return None, None
-    value = _GLUED_MAILTO.sub("", value)
-    found = ADDRESS.search(value)
-    if not found:
-        name = value.strip(_NAME_TRIM).strip()
-        return name or None, None
-    address = found.group(0).lower()
-    before = value[: found.start()]
-    before = re.sub(r"\[?mailto:$", "", before.rstrip(" <([\"'")).strip()
-    name = before.strip(_NAME_TRIM).strip()
-    if not name or name.lower() == address:
-        return None, address
-    return " ".join(name.split()), address
-
-
-def _addresses(values: Iterable[str]) -> tuple[str, ...]:
-    found: dict[str, None] = {}
-    for value in values:
-        for address in find_addresses(_GLUED_MAILTO.sub("", value)):
-            found.setdefault(address.lower(), None)
-    return tuple(found)
-
-
-_RFC_DATE = re.compile(
-    r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?"
-    r"(?:\s*(?:[+-]\d{4}|UT|UTC|GMT|Z|[ECMP][SD]T))?(?:\s*\([^)]{0,40}\))?$"
-)
-_GMT_OFFSET = re.compile(r"\(?\b(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\)?", re.I)
-_ZONE_NAMES = {  # zone abbreviations mail clients localise, which dateparser does not know
-    "mez": "+0100", "mesz": "+0200", "oez": "+0200", "oesz": "+0300", "wez": "+0000",
-    "wesz": "+0100", "seč": "+0100", "selč": "+0200", "sec": "+0100", "selc": "+0200",
-}  # fmt: skip
-_ZONE_WORD = re.compile(r"(?<!\w)(" + "|".join(_ZONE_NAMES) + r")(?!\w)", re.I)
-_DOTTED_TIME = re.compile(r"(?<=\s)(\d{1,2})\.(\d{2})(?:\.(\d{2}))?(?=\s|$)")
-_MERIDIEM = re.compile(r"(?<!\w)([ap])\.\s?m\.(?!\w)", re.I)  # Spanish "9:15 a. m."
-_CJK_WEEKDAY = re.compile(r"[(（]?[月火水木金土日]曜日?[)）]?|星期[一二三四五六日天]")
-_CONNECTORS = re.compile(
-    r"(?<!\w)(?:at|um|uhr|à\(s\)|às|à|a las|alle ore|alle|om|kl\.?|klo|kell|den|о|в|г\.|р\.|"
-    r"o|u|v|la|le|el)(?!\w)",
-    re.I,
-)
-_LEADING_WEEKDAY = re.compile(r"^\s*[^\d\s,.]{1,15}\.?,?\s+(?=\d)")
-_DATEPARSER_LANGUAGES = (
-    "en", "de", "fr", "es", "pt", "it", "nl", "sv", "da", "nb", "fi", "pl", "cs", "sk",
-    "hr", "hu", "ro", "ru", "uk", "tr", "et", "ja", "zh", "ko",
-)  # fmt: skip
-
-
-def read_date(text: str | None, languages: Sequence[str] = ()) -> datetime | None:
-    """A date as a mail client wrote it, or None. ``languages`` (dateparser codes) are
-    tried first, then the common mail languages. Aware when a zone is written."""
-    if not text:
-        return None
-    return _read_date(" ".join(text.split())[:120], tuple(languages))
-
-
-@lru_cache(maxsize=2048)
-def _read_date(text: str, languages: tuple[str, ...]) -> datetime | None:
-    text = _with_offsets(text)
-    if _RFC_DATE.match(text):
-        try:
-            return _sane(parsedate_to_datetime(text))
-        except (TypeError, ValueError, IndexError):
-            pass
-    simpler = _LEADING_WEEKDAY.sub("", _CONNECTORS.sub(" ", text))
-    attempts = [text, " ".join(simpler.split())]
-    known = tuple(language for language in languages if language in _DATEPARSER_LANGUAGES)
-    for attempt in dict.fromkeys(attempts):
-        for candidates in dict.fromkeys((known or ("en",), _DATEPARSER_LANGUAGES)):
-            found = _dateparser(attempt, candidates)
-            if found is not None:
-                return found
-    return None
-
-
-def _with_offsets(text: str) -> str:
-    """ "GMT+1", "(GMT+01:00)", "UTC+3", "MEZ", "OESZ" as numeric offsets; dotted times
-    ("14.25.08") with colons when a four-digit year comes before them; no CJK weekday."""
-    text = _GMT_OFFSET.sub(
-        lambda m: f" {m.group(1)}{int(m.group(2)):02d}{m.group(3) or '00'}", text
-    )
-    text = _ZONE_WORD.sub(lambda m: _ZONE_NAMES[m.group(1).lower()], text)
-    year = re.search(r"\b\d{4}\b", text)
-    if year:
-        head, tail = text[: year.end()], text[year.end() :]
-        text = head + _DOTTED_TIME.sub(
-            lambda m: ":".join(part for part in m.groups() if part), tail
-        )
-    text = _MERIDIEM.sub(lambda m: f"{m.group(1).upper()}M", text)
-    return " ".join(_CJK_WEEKDAY.sub(" ", text).split())
-
-
-def _dateparser(text: str, languages: tuple[str, ...]) -> datetime | None:
-    import dateparser  # slow to import: only when a forward has a date to read
-
-    settings: dict[str, Any] = {"REQUIRE_PARTS": ["day", "month", "year"]}
-    if re.search(r"\b\d{1,2}\.\d{1,2}\.\d{2,4}\b", text):
-        settings["DATE_ORDER"] = "DMY"  # dotted numeric dates are never month-first
-    try:
-        found = dateparser.parse(text, languages=list(languages), settings=settings)
-    except Exception:  # dateparser is a heuristic: a failure is "not a date"
-        return None
-    return _sane(found)
-
-
-def _sane(moment: datetime | None) -> datetime | None:
-    if moment is None or not 1970 <= moment.year <= 2200:
-        return None
-    offset = moment.utcoffset()
-    if offset is not None:  # a plain fixed offset, whatever tzinfo dateparser used
-        return moment.replace(tzinfo=timezone(timedelta(seconds=offset.total_seconds())))
-    return moment
 
 
 # --- finding where a forward starts -------------------------------------------------
@@ -696,7 +236,7 @@ def _find_start(raw: list[str], lines: list[_Line], context: _Context) -> _Start
             return None
         if isinstance(found, _Start):
             return found
-        if not _RULE.match(line.text):
+        if not RULE.match(line.text):
             above += 1
     return None
 
@@ -714,7 +254,7 @@ def _start_at(
         if separator.group("original") and context.top and context.reply:
             return "stop"  # "-----Original Message-----" of a reply
         rest = (separator.group("rest") or "").strip()
-        if rest and _GLUED.match(rest):
+        if rest and GLUED.match(rest):
             return _Start(index, index, "yahoo", rest)
         kind = "original" if separator.group("original") else "separator"
         return _Start(index, _first_filled(lines, index + 1), kind)
@@ -729,10 +269,10 @@ def _start_at(
         ):
             return _Start(index, index, "attribution")
         return "stop"
-    header = _header(text)
+    header = header_line(text)
     if header is not None and header[0] in {"from", "date"}:
         view = [ln.text if ln.depth >= line.depth else "" for ln in lines[index : index + 12]]
-        fields, _ = _read_block(view, 0)
+        fields, _ = read_block(view, 0)
         if not _plausible_block(fields):
             return None
         if context.top and (context.reply or (not context.forward and above > _NEAR_TOP)):
@@ -741,13 +281,13 @@ def _start_at(
         previous = index - 1
         while previous >= 0 and _blank(lines[previous]):
             previous -= 1
-        if previous >= 0 and _RULE.match(lines[previous].text):
+        if previous >= 0 and RULE.match(lines[previous].text):
             start = previous
         return _Start(start, index, "block")
     return None
 
 
-def _plausible_block(fields: _Fields) -> bool:
+def _plausible_block(fields: Fields) -> bool:
     """A bare block needs From and two more fields, and an address or a dated line."""
     if not fields.complete():
         return False
@@ -774,7 +314,7 @@ def _is_attribution(lines: list[_Line], index: int) -> bool:
     for candidate in candidates:
         if not candidate.endswith((":", "：")) or not _SIGNAL.search(candidate):
             continue
-        if _ATTRIBUTION_VERB.search(candidate[-60:]) or _ATTRIBUTION_VERB_INSIDE.search(candidate):
+        if ATTRIBUTION_VERB.search(candidate[-60:]) or ATTRIBUTION_VERB_INSIDE.search(candidate):
             return True
     return False
 
@@ -881,23 +421,23 @@ def _read_forward(
 ) -> tuple[Forwarded, list[str]]:
     """The headers of the forward at ``start`` and the lines of its text."""
     if start.kind == "yahoo":
-        fields, after = _yahoo_fields(start.rest), 1
+        fields, after = yahoo_fields(start.rest), 1
     elif start.kind == "attribution":
         return _attributed(raw[start.index], context), region
     else:
-        fields, after = _read_block(region, 0)
+        fields, after = read_block(region, 0)
     subject = fields.first("subject")
     if subject is None and context.top:
         subject = context.subject
     sender = fields.first("from")
-    name, address = _mailbox(sender)
+    name, address = mailbox(sender)
     date_text = " ".join((fields.first("date") or "").split()) or None
     forward = Forwarded(
         from_addr=address,
         from_name=name,
-        to=_addresses(fields.all("to")),
-        cc=_addresses(fields.all("cc")),
-        date=read_date(date_text, fields.languages()),
+        to=addresses(fields.all("to")),
+        cc=addresses(fields.all("cc")),
+        date=read_header_date(date_text, fields.languages()),
         date_text=date_text,
         subject=" ".join(subject.split()) if subject is not None else None,
         body="",
@@ -918,7 +458,7 @@ def _message_id(value: str | None) -> str | None:
 
 def _attributed(line: str, context: _Context) -> Forwarded:
     """Outlook for Mac's forward: 'On 28/10/2021 12:46, "Ann" <ann@x.org> wrote:'."""
-    text = " ".join(line.translate(_INVISIBLE).split())
+    text = " ".join(line.translate(INVISIBLE).split())
     found = ADDRESS.search(text)
     name = None
     if found:
@@ -928,7 +468,7 @@ def _attributed(line: str, context: _Context) -> Forwarded:
             name = quoted.group(1)
         else:
             chunk = re.split(r",\s*|\s\d{1,2}[:.]\d{2}\s", before)[-1].strip()
-            name = chunk.strip(_NAME_TRIM) or None
+            name = chunk.strip(NAME_TRIM) or None
     date = _NUMERIC_DATE.search(text)
     date_text = date.group(0) if date else None
     if date_text is None:
@@ -939,7 +479,7 @@ def _attributed(line: str, context: _Context) -> Forwarded:
         from_name=name,
         to=(),
         cc=(),
-        date=read_date(date_text),
+        date=read_header_date(date_text),
         date_text=date_text,
         subject=context.subject,
         body="",
@@ -967,7 +507,7 @@ def _tidy(lines: list[str], *, nested: bool) -> str:
 def _without_footer(lines: list[str]) -> list[str]:
     """Cut at a rule line after which only a short signature or disclaimer follows."""
     for index, line in enumerate(lines):
-        if index and _RULE.match(line) and line.strip().startswith("_"):
+        if index and RULE.match(line) and line.strip().startswith("_"):
             tail = [text for text in lines[index + 1 :] if text.strip()]
             if len(tail) <= 20 and _DISCLAIMER.search(" ".join(tail)):
                 return lines[:index]
@@ -998,8 +538,8 @@ def _split_text(text: str, subject: str | None, *, threaded: bool) -> tuple[str,
 
 def _context(subject: str | None, *, threaded: bool) -> _Context:
     clean = " ".join(unicodedata.normalize("NFKC", subject or "").split())
-    forward = _FORWARD_SUBJECT.match(clean)
-    reply = bool(_REPLY_SUBJECT.match(clean)) or (threaded and not forward)
+    forward = FORWARD_SUBJECT.match(clean)
+    reply = bool(REPLY_SUBJECT.match(clean)) or (threaded and not forward)
     stripped = clean[forward.end() :].strip() if forward else None
     return _Context(top=True, reply=reply, forward=bool(forward), subject=stripped)
 

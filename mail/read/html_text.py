@@ -6,13 +6,18 @@ with ``div#divRplyFwdMsg`` and never closes it, and so on. That markup is far
 more reliable than guessing from the text, so it is read here, before the HTML
 becomes text.
 
-Three entry points, all pure and all total (they never raise, whatever the input):
+Signatures are marked the same way (Outlook on the web's ``div#Signature``,
+Gmail's ``gmail_signature``, Thunderbird's ``moz-signature``) and go with the quotes.
+
+Four entry points, all pure and all total (they never raise, whatever the input):
 
 - ``html_to_text``: the visible text, keeping line structure, lists and tables;
-- ``strip_html_quotes``: the HTML without its quoted containers;
-- ``html_to_reply_text``: the visible text with every quoted line written as
-  ``> line``, the way a plain-text reply looks, so the plain-text reply parser
-  can still see an answer typed *between* two quoted blocks.
+- ``strip_html_quotes``: the HTML without its quoted containers and signatures;
+- ``html_to_reply_text``: the visible text without signatures, every quoted line
+  written as ``> line``, the way a plain-text reply looks, so the plain-text reply
+  parser can still see an answer typed *between* two quoted blocks;
+- ``html_signature_lines``: the lines of the marked signature, so the plain part's
+  unmarked copy of it can be cut too.
 """
 
 from __future__ import annotations
@@ -29,7 +34,10 @@ from inscriptis import Inscriptis
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 
-__all__ = ["html_to_reply_text", "html_to_text", "strip_html_quotes"]
+from mail.read.signature import holds_command
+from mail.read.vocabulary import HEADER_LABELS, alternatives
+
+__all__ = ["html_signature_lines", "html_to_reply_text", "html_to_text", "strip_html_quotes"]
 
 # Inscriptis renders recursively: a tree deeper than this is converted by the
 # plain fallback instead, far below Python's recursion limit.
@@ -70,7 +78,11 @@ _CUT_IDS = frozenset(
     {"divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr", "olk_src_body_section"}
 )
 _OUTLOOK_BORDERS = ("border-top:solid#e1e1e1", "border-top:solid#b5c4df")
-_FROM_LABEL = re.compile(r"\s*(?:from|von|de|da|van|fr[åa]n|fra|od|от)\s*:", re.I)
+# Signatures clients mark: Outlook on the web's div#Signature (often holding its own
+# divtagdefaultwrapper), Gmail's gmail_signature (and the "-- " before it), Thunderbird's.
+_SIGNATURE_IDS = frozenset({"signature"})
+_SIGNATURE_CLASSES = frozenset({"gmail_signature", "gmail_signature_prefix", "moz-signature"})
+_FROM_LABEL = re.compile(rf"\s*(?:{alternatives(HEADER_LABELS['from'])})\s*[:：]", re.I)
 
 
 def html_to_text(html: str) -> str:
@@ -113,6 +125,7 @@ def html_to_reply_text(html: str) -> str:
         if len(html) > _MAX_LAYOUT or _too_deep(tree):
             _strip_tree(tree)  # too big to lay out: the quote-free text will do
             return _tree_text(tree)
+        _drop_signatures(tree)
         for element in _quote_containers(tree, interleaved=True):
             element.set(_QUOTE_ATTR, "1")
         cut = _first_cut_marker(tree)
@@ -123,6 +136,35 @@ def html_to_reply_text(html: str) -> str:
         return _tidy(_prefix_quoted(engine.get_text(), spans))
     except Exception:  # a last resort: the quote-free text is the next best thing
         return html_to_text(strip_html_quotes(html))
+
+
+def html_signature_lines(html: str) -> tuple[str, ...]:
+    """The lines of the signatures the client marked in ``html`` above the quoted original
+    (Outlook on the web, Gmail, Thunderbird), so that the plain part's copy of them, which
+    nothing marks, can be cut too; () when there is none, or the HTML is too big to read."""
+    try:
+        tree = _parse(html) if len(html) <= _MAX_LAYOUT else None
+        if tree is None or _too_deep(tree):
+            return ()
+        skipped: set[lxml.html.HtmlElement] = set()
+        for element in _quote_containers(tree):
+            skipped.update(element.iter())
+        cut = _first_cut_marker(tree)
+        lines: list[str] = []
+        for element in tree.iter():
+            if element is cut:
+                break
+            if element in skipped or not _is_signature_container(element):
+                continue
+            skipped.update(element.iter())
+            tail, element.tail = element.tail, None  # the text after it is not part of it
+            text = _tree_text(element)
+            element.tail = tail
+            if not holds_command(text):
+                lines += [line for line in text.split("\n") if line.strip()]
+        return tuple(lines)
+    except Exception:  # a last resort: without the hint the plain part is read as it is
+        return ()
 
 
 # -- parsing -------------------------------------------------------------------------
@@ -170,7 +212,9 @@ def _tokens(value: str | None) -> set[str]:
 
 
 def _strip_tree(tree: lxml.html.HtmlElement) -> None:
-    """Remove the quoted containers, then everything from an Outlook-style separator."""
+    """Remove the signatures and quoted containers, then everything from an Outlook-style
+    separator."""
+    _drop_signatures(tree)
     for element in _quote_containers(tree):
         _drop(element)
     cut = _first_cut_marker(tree)
@@ -202,6 +246,29 @@ def _quote_containers(
             found.append(element)
             inside.update(element.iterdescendants())
     return found
+
+
+def _drop_signatures(tree: lxml.html.HtmlElement) -> None:
+    """Remove the signature containers clients mark, unless one holds a command (a person
+    who typed an update inside their signature block must not lose it)."""
+    found = [element for element in tree.iter("div", "span", "pre", "p", "table")
+             if _is_signature_container(element)]
+    for element in found:
+        if not holds_command(_leading_text(element, 4000)):
+            _drop(element)
+
+
+def _is_signature_container(element: lxml.html.HtmlElement) -> bool:
+    if not isinstance(element.tag, str):
+        return False
+    attributes = element.attrib
+    if "class" not in attributes and "id" not in attributes and "data-smartmail" not in attributes:
+        return False
+    return bool(
+        _tokens(element.get("id")) & _SIGNATURE_IDS
+        or _tokens(element.get("class")) & _SIGNATURE_CLASSES
+        or "gmail_signature" in _tokens(element.get("data-smartmail"))
+    )
 
 
 def _blockquote_context(

@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mail.read.classify import Kind, classify
+from mail.read.commands import MeetingReport
 from mail.read.forward import Forwarded, find_forwards
-from mail.read.grammar import MeetingReport, parse_commands
+from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
-from mail.read.notes import ActionItem, Candidate, find_action_items, with_line
+from mail.read.notes import ActionItem, find_action_items
+from mail.read.notes_people import Candidate, with_line
 from mail.read.notes_reading import understand_notes, which_day
 from mail.read.own_words import SentMail
 from mail.read.reply_text import extract_reply
@@ -39,7 +41,7 @@ def _zone_of(moment: datetime | None) -> str:
 
 def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
                     max_updates: int = 100) -> dict[str, Any]:
-    """The inspect contract (README, "How to reply"): message_id, from, subject, date,
+    """The inspect contract (docs/design.md): message_id, from, subject, date,
     kind, reply_text, forwarded, commands, errors, and ``notes`` for a forward or mail
     to notes@ (None otherwise); at most
     ``max_updates`` update lines are read, as the worker reads them. ``sent_lines``

@@ -14,8 +14,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from mail.read.calendar import meeting_start
+from mail.read.commands import MeetingReport, Parsed
+from mail.read.dates import DateBudget
 from mail.read.forward import Forwarded, find_forwards
-from mail.read.grammar import DateBudget, MeetingReport, Parsed, parse_commands
+from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage
 from mail.read.own_words import OwnWords, SentMail, sort_forwards
 from mail.read.reply_text import extract_reply

@@ -21,7 +21,8 @@ Then the stages:
    line (``> [T-42] …``) into an inline answer for that task;
 3. harvest inline answers the cut removed (Outlook answers typed inside the
    unquoted original, under lines we recognise as ours);
-4. drop disclaimers, then 5. a closing sign-off and the name block under it;
+4. drop disclaimers, then 5. the signature: a closing sign-off and the name
+   block under it, or the sender's bare name (``mail.read.signature``);
 6. tidy: no trailing lines without a letter or digit, single blank lines.
 
 Everything is linear in the size of the message: no pattern here can backtrack
@@ -36,7 +37,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mail.read.html_text import html_to_reply_text
+from mail.read.html_text import html_signature_lines, html_to_reply_text
+from mail.read.signature import is_mobile_signature as _is_mobile_signature
+from mail.read.signature import is_sign_off as _is_sign_off
+from mail.read.signature import is_signature_delimiter as _is_signature_delimiter
+from mail.read.signature import strip_signature
+from mail.read.vocabulary import (
+    ATTRIBUTION_VERB,
+    ATTRIBUTION_VERB_INSIDE,
+    FORWARD_INTROS,
+    FORWARD_PHRASES,
+    INVISIBLE_OR_SPACE,
+    LABEL_FIELD,
+    ORIGINAL_PHRASES,
+    QUOTED_FIELDS,
+)
 
 __all__ = ["ReplyText", "extract_reply"]
 
@@ -50,6 +65,7 @@ class ReplyText:
     removed: str  # what was cut, for debugging and ``drumbeat inspect``
     written: str = ""  # everything the person wrote, in order: text and inline answers
     truncated: bool = False  # the message was longer than MAX_TEXT_CHARS: only its start was read
+    signature: str = ""  # the sign-off and name block cut from the end (also in ``removed``)
 
 
 # A reply is read whole, so its size bounds the work: past this many characters (a few
@@ -86,8 +102,8 @@ def _extract(
     """The pipeline itself, without the safety net (property tests call it directly)."""
     source, truncated = _source(text, html)
     lines = _normalize(source).split("\n")
-    draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)),
-                   sender_names=_name_forms(sender_name))
+    draft = _Draft(lines=_classify(lines, _SentIndex(sent_lines)), sender_name=sender_name,
+                   marked_signature=_marked_signature(text, html))
     for stage in _STAGES:
         stage(draft)
     return ReplyText(
@@ -96,6 +112,7 @@ def _extract(
         removed="\n".join(draft.removed).strip("\n"),
         written=_written(draft),
         truncated=truncated,
+        signature="\n".join(draft.signature).strip("\n"),
     )
 
 
@@ -167,7 +184,9 @@ class _Draft:
     text: list[str] = field(default_factory=list)
     inline: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    sender_names: frozenset[str] = frozenset()  # ways the sender signs: "ben", "ben carter"
+    sender_name: str | None = None  # the From display name: "Ben" alone is a signature
+    signature: list[str] = field(default_factory=list)  # what the signature stage cut
+    marked_signature: tuple[str, ...] = ()  # the signature the HTML part marks, by its lines
 
 
 # -- vocabulary --------------------------------------------------------------------------
@@ -179,11 +198,6 @@ def _phrases(text: str) -> frozenset[str]:
 
 
 _MAX_HEADER = 400  # a longer line is never a header, attribution or signature
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
-_INVISIBLE.update(dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"), None))
-_INVISIBLE.update(dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"), None))
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009\u200a\u3000"), " ")
-_INVISIBLE_OR_SPACE = {**_INVISIBLE, **_SPACES}
 _BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x0b\x0c\x1c\x1d\x1e\x85]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]")
 
@@ -200,18 +214,8 @@ _AGENDA_LINE = re.compile(r"\s*\[[TPG]-\d{1,9}\]", re.I)
 _ANY_REF = re.compile(r"\b[TPG]-?\d{1,9}\b")
 _HEADING = re.compile(r".{1,60}\(\d{1,4}\)\s*$")
 
-# "On <date>, <name> wrote:" and its translations: the verb ends the line (read in
-# the last 40 characters only), or, in German, Dutch and Scandinavian, comes before
-# the name ("Am …, schrieb Ann <ann@x.org>:").
-_ATTRIBUTION_VERB = re.compile(
-    r"(?:\bwrote|\bwrites|\ba écrit|\bgeschreven|\bgeschrieben|\bescribió|\bescreveu|\bha scritto"
-    r"|\bnapisał(?:\(a\)|a)?|\bpisze|\bнаписал(?:\(а\)|а)?|\bнаписав|\bпише"
-    r"|\bnapsal(?:\(a\)|a)?|\bnapísal(?:\(a\)|a)?|\bnapisao|\bnapisala|\ba scris|\bέγραψε"
-    r"|\bírta|\byazdı|כתב|كتب|写道|寫道|のメッセージ|書きました|작성)"
-    r"\s*[:：]\s*$|\bwrote\s*-{2,}\s*$",
-    re.I,
-)
-_ATTRIBUTION_VERB_INSIDE = re.compile(r"\b(?:schrieb|schreef|skrev|kirjoitti)\b", re.I)
+# The attribution line ("On <date>, <name> wrote:") is found by its verb
+# (``ATTRIBUTION_VERB``, ``ATTRIBUTION_VERB_INSIDE``) and a date or address.
 _ATTRIBUTION_SIGNAL = re.compile(
     r"@|<|\d{1,2}:\d{2}|\b(?:19|20)\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}年"
 )
@@ -227,91 +231,18 @@ _DATE_OR_TIME = re.compile(r"\d{1,2}[:.]\d{2}\b|\b(?:19|20)\d{2}\b")
 _DATE_FIRST = re.compile(r"\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{4}年\d{1,2}月\d{1,2}日)")
 _GMT_HEADER = re.compile(r"\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2} GMT[+-]\d{1,2}:?\d{2}\s+\S")
 
-_SEPARATORS = _phrases("""
-    original message | ursprüngliche nachricht | original-nachricht | originalnachricht |
-    message d'origine | message original | mensaje original | messaggio originale |
-    oorspronkelijk bericht | origineel bericht | originalmeddelande | ursprungligt meddelande |
-    opprinnelig melding | oprindelig meddelelse | oryginalna wiadomość | wiadomość oryginalna |
-    исходное сообщение | původní zpráva | mensagem original | alkuperäinen viesti |
-    eredeti üzenet | 原始邮件 | 原始郵件 | 元のメッセージ |
-    forwarded message | weitergeleitete nachricht | message transféré | mensaje reenviado |
-    messaggio inoltrato | doorgestuurd bericht | mensagem encaminhada |
-    vidarebefordrat meddelande | videresendt meddelelse | videresendt melding |
-    przekazana wiadomość | пересылаемое сообщение | přeposlaná zpráva | 转发的邮件 |
-    転送されたメッセージ | メッセージを転送 | edelleenlähetetty viesti | välitetty viesti |
-    fwd.msg | proslijeđena poruka | továbbított üzenet | treść przekazanej wiadomości |
-    mensagem reencaminhada | mesaj redirecționat | перенаправленное сообщение |
-    переслане повідомлення | перенаправлене повідомлення | preposlaná správa |
-    İletilen İleti | İletilmiş Mesaj | message transmis | forwarded message follows |
-    wiadomość przesłana dalej""")
-_FORWARD_INTROS = _phrases("""
-    begin forwarded message | anfang der weitergeleiteten nachricht |
-    début du message réexpédié | début du message transféré | inicio del mensaje reenviado |
-    comienzo del mensaje reenviado | inizio messaggio inoltrato | messaggio inoltrato |
-    begin doorgestuurd bericht | início da mensagem reencaminhada |
-    início da mensagem encaminhada | vidarebefordrat brev | videresendt brev |
-    początek przekazywanej wiadomości | начало пересылаемого сообщения | forwarded message""")
+_SEPARATORS = frozenset(
+    phrase.casefold() for phrase in FORWARD_PHRASES | ORIGINAL_PHRASES
+)
+_FORWARD_INTROS = frozenset(phrase.casefold() for phrase in FORWARD_INTROS)
 
 # Outlook's unquoted header block: "From:" then, within a few lines, a date and a
 # recipient or a subject, in the languages Outlook writes.
 _HEADER_LABELS = {
-    label: kind
-    for kind, labels in (
-        (
-            "from",
-            "from | von | de | da | van | från | fra | od | от | від | kimden | feladó | "
-            "lähettäjä | nadawca | šalje | de la | 发件人 | 寄件者 | 差出人 | 送信元 | 보낸 사람",
-        ),
-        (
-            "date",
-            "sent | date | gesendet | datum | envoyé | enviado | enviada | enviado el | "
-            "enviada el | fecha | "
-            "enviada em | data | inviato | verzonden | skickat | sendt | dato | wysłano | "
-            "wysłane | отправлено | відправлено | дата | odesláno | odoslané | lähetetty | "
-            "päivämäärä | päiväys | elküldve | dátum | gönderildi | gönderilen | tarih | trimis | "
-            "dată | 发送时间 | 日期 | 寄件日期 | 送信日時 | 日時 | 日付 | 보낸 날짜",
-        ),
-        (
-            "to",
-            "to | an | à | a | para | aan | till | til | do | кому | komu | pre | prima | "
-            "adresat | către | vastaanottaja | címzett | kime | 收件人 | 收件者 | 宛先 | 送信先 | "
-            "받는 사람",
-        ),
-        (
-            "subject",
-            "subject | betreff | objet | asunto | assunto | oggetto | onderwerp | "
-            "ämne | emne | temat | tytuł | тема | předmět | predmet | aihe | tárgy | konu | "
-            "naslov | subiect | 主题 | 主旨 | 件名 | 제목",
-        ),
-        ("cc", "cc | kopie | copie | cópia | kopia | копия | копія | kopio | kópia | bilgi"),
-    )
-    for label in _phrases(labels)
+    label.casefold(): kind for label, kind in LABEL_FIELD.items() if kind in QUOTED_FIELDS
 }
 _ONE_LINE_HEADER = re.compile(
     r"[\s*]*From:.{1,200}?\s\*?(?:Sent|Date):.{1,120}?\s\*?(?:To|Subject):", re.I
-)
-
-_MOBILE_SIGNATURE = re.compile(
-    r"""[\s(<\[*]*(?:
-      (?:sent|envoyé|enviado|enviada|inviato|verzonden|verstuurd|gesendet|sendt|skickat|
-         lähetetty|
-         wysłane|wysłano|отправлено|odesláno|küldve)\s+
-         (?:from|with|via|using|depuis|de|desde|do|da|dal|con|von|mit|met|vanaf|van|fra|
-            från|z|ze|с)\s+
-         (?:my|mon|ma|mi|meu|minha|mio|mia|mijn|min|mitt|meinem|mein|moje|mého|мой|моего
-            |(?:the\s+)?(?:iphone|ipad|ipod|android|samsung|galaxy|outlook|blackberry|mobile
-               |phone|smartphone|tablet|device|mail|gmail|yahoo|windows|huawei|xiaomi|pixel)
-            |(?-i:[A-Z0-9\[]))
-    | get\s+\[?outlook\b | holen\s+sie\s+sich\s+outlook | obtenir\s+outlook
-    | obtener\s+outlook | scarica\s+outlook
-    | von\s+meine[mr]\s+.{1,60}?\s+gesendet
-    | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.{1,80}?\s+gesendet
-    | from\s+my\s+(?:iphone|ipad|android|mobile|phone|samsung|galaxy|blackberry|smartphone)
-    | (?:发自|寄自|从|從)我的
-    | .{1,30}?から送信
-    | sent\s+by\s+galaxy
-    )""",
-    re.I | re.X,
 )
 
 # Disclaimers: some openings are enough; others need the legal words to follow.
@@ -343,32 +274,6 @@ _DISCLAIMER_HEADINGS = _phrases("""
     confidential | confidentiality | confidentiality notice | important | important notice |
     notice | legal notice | disclaimer | legal disclaimer | privileged and confidential""")
 
-_SIGN_OFFS = _phrases("""
-    thanks | thank you | thanks a lot | thanks so much | thank you so much | many thanks |
-    thanks again | thanks in advance | thx | ty | cheers | best | all best | all the best |
-    best regards | best wishes | kind regards | kindest regards | warm regards |
-    warmest regards | regards | br | rgds | sincerely | yours | yours sincerely |
-    sincerely yours | yours truly | take care | talk soon | speak soon | greetings |
-    have a nice day | have a great day | have a good weekend | with thanks |
-    thanks and regards | viele grüße | viele grüsse | vielen dank | danke | danke dir |
-    danke schön | beste grüße | liebe grüße | lg | vg | mfg | mit freundlichen grüßen |
-    mit freundlichen grüssen | freundliche grüße | gruß | grüße | gruss | herzliche grüße |
-    schöne grüße | bis bald | cordialement | bien cordialement | bien à vous | merci |
-    merci beaucoup | salutations | bonne journée | amicalement | à bientôt | bises |
-    saludos | un saludo | saludos cordiales | atentamente | gracias | muchas gracias |
-    un abrazo | abrazos | obrigado | obrigada | abraços | abraço | atenciosamente |
-    cumprimentos | att | grazie | grazie mille | cordiali saluti | saluti | distinti saluti |
-    un saluto | a presto | met vriendelijke groet | met vriendelijke groeten |
-    vriendelijke groet | groeten | groetjes | mvg | bedankt | dank je | hartelijke groet |
-    med vänlig hälsning | vänliga hälsningar | hälsningar | mvh | tack | med venlig hilsen |
-    venlig hilsen | hilsen | med vennlig hilsen | vennlig hilsen | takk | tak | pozdrawiam |
-    pozdrowienia | dziękuję | z poważaniem | с уважением | спасибо | всего доброго |
-    s pozdravem | děkuji | díky | 谢谢 | 此致 | 敬礼 | 祝好 | よろしくお願いします |
-    よろしくお願いいたします | ありがとうございます""")
-_NAME = re.compile(r"(?:[A-ZÀ-ÞĀ-Ž][\w'’.-]*|//\w+)(?:\s+[A-ZÀ-ÞĀ-Ž][\w'’.-]*){0,2}")
-_DASH_NAME = re.compile(r"(?:[—–~]\s*|-(?=[A-Z]))[A-ZÀ-Þ][\w'’.]*(?:\s[A-ZÀ-Þ][\w'’.]*){0,2}\s*$")
-_CONTACT = re.compile(r"@|https?://|www\.|\+?\d[\d ()./-]{6,}|\|")
-
 
 # -- preparing: the source, its characters, its lines --------------------------------------
 
@@ -397,7 +302,7 @@ def _normalize(text: str) -> str:
     """One kind of newline, ordinary spaces, no zero-width or direction marks."""
     text = _BREAKS.sub("\n", text)
     if not text.isascii():  # the characters translated are all outside ASCII
-        text = text.translate(_INVISIBLE_OR_SPACE)
+        text = text.translate(INVISIBLE_OR_SPACE)
     return _CONTROL.sub("", text)
 
 
@@ -648,8 +553,8 @@ def _opens_later(lines: list[_Line], start: int, end: int) -> bool:
 def _is_attribution(window: str, *, single: bool) -> bool:
     last = window.rstrip()[-1:]
     if last in (":", "：", "-") and (
-        _ATTRIBUTION_VERB.search(window[-40:])
-        or (last != "-" and _ATTRIBUTION_VERB_INSIDE.search(window[-200:]))
+        ATTRIBUTION_VERB.search(window[-40:])
+        or (last != "-" and ATTRIBUTION_VERB_INSIDE.search(window[-200:]))
     ):
         return bool(_ATTRIBUTION_SIGNAL.search(window))
     if last in (":", "：") and _ADDRESS_END.search(window[-120:]):
@@ -736,21 +641,6 @@ def _header_block_len(lines: list[_Line], index: int) -> int:
         if {"from", "date"} <= kinds and kinds & {"to", "subject"}:
             return end - index + 1
     return 0
-
-
-def _is_signature_delimiter(body: str) -> bool:
-    """``-- `` (and ``--`` alone) opens a signature; so does a line of underscores."""
-    stripped = body.strip()
-    return stripped == "--" or (len(stripped) >= 2 and set(stripped) == {"_"})
-
-
-def _is_mobile_signature(body: str) -> bool:
-    stripped = body.strip()
-    return (
-        len(stripped) <= 120
-        and bool(_MOBILE_SIGNATURE.match(stripped))
-        and not _ANY_REF.search(stripped)
-    )
 
 
 # -- stage 2: quotes out, inline answers in -----------------------------------------------
@@ -869,7 +759,7 @@ def _header_len(lines: list[_Line], index: int) -> int:
     return after - index + block if block else 1
 
 
-# -- stages 4 and 5: disclaimers and sign-offs ---------------------------------------------
+# -- stage 4: disclaimers ------------------------------------------------------------------
 
 
 def _drop_disclaimers(draft: _Draft) -> None:
@@ -922,67 +812,28 @@ def _is_disclaimer_heading(paragraph: list[str]) -> bool:
     return len(body) <= 40 and body.strip("*_:. ").casefold() in _DISCLAIMER_HEADINGS
 
 
-def _drop_sign_off(draft: _Draft) -> None:
-    """Remove a closing "Thanks,\\nAnn" (or "Best regards" and a name block with a
-    title and a phone number): never a command line, and never all that was said
-    (a reply of just "Thanks!" stays, so the confirmation can answer it)."""
-    lines = draft.text
-    last = _last_filled(lines)
-    for start in range(last, max(-1, last - 12), -1):
-        line = lines[start]
-        if _COMMAND.match(line):
-            return
-        opens = _is_sign_off(line) or (start == last and bool(_DASH_NAME.match(line.strip())))
-        closes = _is_name_block(lines[start + 1 : last + 1])
-        if opens and closes and (_last_filled(lines[:start]) >= 0 or draft.inline):
-            draft.removed.extend(lines[start:])
-            draft.text = lines[:start]
-            return
+# -- stage 5: the signature (mail.read.signature) ------------------------------------------
 
 
-def _last_filled(lines: list[str]) -> int:
-    """The index of the last non-blank line, -1 when there is none."""
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].strip():
-            return index
-    return -1
+def _drop_signature(draft: _Draft) -> None:
+    """A closing sign-off and the name block under it, or the sender's bare name; the
+    inline-answer placeholders look like commands, so they are never cut."""
+    found = strip_signature(draft.text, is_command=_COMMAND.match,
+                            sender_name=draft.sender_name, said_elsewhere=bool(draft.inline),
+                            marked=draft.marked_signature)
+    draft.text = list(found.kept)
+    draft.signature = list(found.cut)
+    draft.removed.extend(found.cut)
 
 
-def _is_sign_off(line: str) -> bool:
-    """ "Thanks", "Best regards,", "Cheers, Ann", "Viele Grüße", "/ Greetings" …"""
-    stripped = line.strip()
-    if not stripped or len(stripped) > 60:
-        return False
-    core = stripped.lstrip("/-—–~ ").rstrip(" ,.!:;。、，！")
-    if " ".join(core.split()).casefold() in _SIGN_OFFS:
-        return True
-    head, comma, tail = core.partition(",")
-    if comma and " ".join(head.split()).casefold() in _SIGN_OFFS:
-        return bool(_NAME.fullmatch(tail.strip().rstrip(".!")))
-    words = core.split()
-    return any(
-        " ".join(words[:size]).casefold() in _SIGN_OFFS
-        and bool(_NAME.fullmatch(" ".join(words[size:])))
-        for size in range(1, min(4, len(words)))
-    )
+_SIGNATURE_MARK = re.compile(r"signature", re.I)  # what every marked container's name holds
 
 
-def _is_name_block(block: list[str]) -> bool:
-    """A few short lines: a name, a title, a company, a phone number, an address."""
-    filled = [line.strip() for line in block if line.strip()]
-    return len(filled) <= 8 and all(_is_signature_line(line) for line in filled)
-
-
-def _is_signature_line(line: str) -> bool:
-    if len(line) > 70 or _COMMAND.match(line):
-        return False
-    if _CONTACT.search(line):
-        return True
-    words = line.split()
-    if len(words) > 6 or line.endswith(("!", "?", ":")):
-        return False
-    last = words[-1].rstrip(".")
-    return not line.endswith(".") or len(last) <= 4 or last[:1].isupper()
+def _marked_signature(text: str | None, html: str | None) -> tuple[str, ...]:
+    """When the plain part is read, the lines of the signature its HTML twin marks."""
+    if not (isinstance(text, str) and text.strip() and isinstance(html, str)):
+        return ()
+    return html_signature_lines(html) if _SIGNATURE_MARK.search(html) else ()
 
 
 # -- stage 6: tidy ----------------------------------------------------------------------
@@ -1007,45 +858,11 @@ def _has_content(line: str) -> bool:
     return any(ch.isalnum() and ch != "ᐧ" for ch in line)
 
 
-def _name_forms(name: str | None) -> frozenset[str]:
-    """How a person signs with their name: full, first, first + last initial, initials."""
-    words = [w for w in (name or "").replace('"', " ").replace(",", " ").split() if w]
-    if not words or len(words) > 5:
-        return frozenset()
-    forms = {" ".join(words), words[0], "".join(w[0] for w in words)}
-    if len(words) > 1:
-        forms |= {f"{words[0]} {words[-1][0]}", f"{words[0]} {words[-1][0]}.",
-                  f"{words[-1]} {words[0]}"}  # "Lastname Firstname" in some From lines
-    return frozenset(form.casefold() for form in forms if len(form) >= 2)
-
-
-def _drop_bare_name(draft: _Draft) -> None:
-    """The sender's name (or initials) alone on the last line, or opening a last block
-    of short signature lines (title, company, phone), is a signature, like
-    "Thanks,\nAnn" without the thanks; the From header says what their name is."""
-    lines = draft.text
-    last = _last_filled(lines)
-    if last <= 0 or not draft.sender_names:
-        return
-    start = last
-    while start > 0 and lines[start - 1].strip() and last - start < 8:
-        start -= 1  # the first line of the last paragraph
-    for first in dict.fromkeys((last, start)):
-        candidate = " ".join(lines[first].strip().lstrip("-—–~ ").rstrip(".!, ").split())
-        if (candidate.casefold() in draft.sender_names and _MARK not in lines[first]
-                and _is_name_block(lines[first + 1 : last + 1])
-                and _last_filled(lines[:first]) >= 0):
-            draft.removed.extend(lines[first:])
-            draft.text = lines[:first]
-            return
-
-
 _STAGES: tuple[Callable[[_Draft], None], ...] = (
     _cut_at_reply_header,
     _split_quotes_and_answers,
     _harvest_answers_below_cut,
     _drop_disclaimers,
-    _drop_sign_off,
-    _drop_bare_name,
+    _drop_signature,
     _tidy,
 )

@@ -45,7 +45,7 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from drumbeat.settings import get_settings
+        from config.settings import get_settings
 
         url = get_settings().database_url
     engine = make_engine(url)

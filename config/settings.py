@@ -13,16 +13,13 @@ from email.utils import formataddr, parseaddr
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
-if TYPE_CHECKING:
-    from mail.read.authentication import SenderPolicy
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -81,7 +78,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(
         default=SecretStr(""), description="HMAC key for reply tokens. Empty: `drumbeat "
         "serve` makes one under var/ and keeps it; every other command that signs or reads "
-        "reply addresses refuses to start (drumbeat.secret_key).",
+        "reply addresses refuses to start (drumbeat/secret_key.py).",
     )
     smtp_host: str | None = Field(default=None, description="Outgoing relay; unset: Maildir.")
     smtp_port: int = 587
@@ -249,14 +246,6 @@ class Settings(BaseSettings):
         """DRUMBEAT_TRUSTED_RELAYS as networks (validated at start-up)."""
         return tuple(ip_network(part.strip(), strict=False)
                      for part in self.trusted_relays.split(",") if part.strip())
-
-    def sender_policy(self) -> SenderPolicy:
-        """Who may vouch for a sender under these settings (the intake and doctor share it)."""
-        from mail.read.authentication import SenderPolicy
-
-        return SenderPolicy(authserv_id=self.trusted_authserv_id,
-                            trusted_networks=self.trusted_networks,
-                            dkim_timeout=self.dkim_timeout_seconds)
 
     @property
     def sender_address(self) -> str:

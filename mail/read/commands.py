@@ -1,0 +1,114 @@
+"""What a reply says, as typed commands: the results of the reply grammar (``mail.read.grammar``).
+
+``parse_commands`` reads a reply's lines into these; ``workers.apply`` applies them and
+``drumbeat inspect`` prints them in the documented JSON shape (``Parsed.to_json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = [
+    "HANDED_BACK",
+    "Command",
+    "LineError",
+    "MeetingReport",
+    "NewTask",
+    "Parsed",
+    "TaskUpdate",
+]
+
+HANDED_BACK = "handed_back"  # not a task status: the task goes back to who created it
+
+
+@dataclass(frozen=True)
+class TaskUpdate:
+    """A change to one task; None means "not changed by this line"."""
+
+    task: str  # canonical "T-12"
+    percent: int | None = None
+    status: str | None = None  # "done", "blocked", "in_progress", "dropped", HANDED_BACK
+    due: date | None = None
+    note: str | None = None  # free text after the command, or the blocked/dropped reason
+    line: str = ""  # the source line, stripped
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A task to create; the owner defaults to the sender, decided when applying."""
+
+    title: str
+    due: date | None = None
+    project: str | None = None  # "P-3"
+    owner: str | None = None  # "bob" or "ann@example.com", lower-cased
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class MeetingReport:
+    """The check-in: held (True), not held (False), or skipped with an excuse (None)."""
+
+    held: bool | None
+    excused: bool = False
+    on: date | None = None
+    minutes: int | None = None
+    reason: str | None = None
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A line that looked like a command but could not be read; the reply quotes both."""
+
+    line: str
+    reason: str  # what is wrong and the right form, e.g. "… Write a percentage, e.g. T-9 60%"
+
+    def __str__(self) -> str:
+        return f"{self.line}: {self.reason}"
+
+
+Command = TaskUpdate | NewTask | MeetingReport
+
+_JSON_TYPES: dict[type, str] = {
+    TaskUpdate: "task_update",
+    NewTask: "new_task",
+    MeetingReport: "meeting",
+}
+_JSON_FIELDS: dict[type, tuple[str, ...]] = {
+    TaskUpdate: ("task", "percent", "status", "due", "note"),
+    NewTask: ("title", "due", "project", "owner"),
+    MeetingReport: ("held", "excused", "on", "minutes", "reason"),
+}
+
+
+def _json_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _command_json(command: Command) -> dict[str, object]:
+    """One command in the ``drumbeat inspect`` shape: "type" first, every field, dates ISO."""
+    fields = _JSON_FIELDS[type(command)]
+    return {
+        "type": _JSON_TYPES[type(command)],
+        **{name: _json_value(getattr(command, name)) for name in fields},
+    }
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a reply says: the commands in the order written, and the lines not understood."""
+
+    commands: tuple[Command, ...]
+    errors: tuple[LineError, ...]
+
+    def to_json(self) -> dict[str, list[dict[str, object]]]:
+        """The ``commands`` and ``errors`` members of the ``drumbeat inspect`` JSON.
+
+        Commands have exactly the documented shape (no ``line``: the contract has
+        none, and errors already carry theirs).
+        """
+        return {
+            "commands": [_command_json(command) for command in self.commands],
+            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
+        }

@@ -234,3 +234,14 @@ def test_a_manager_change_forms_a_new_pair_tracked_from_then(
         tracked = {p.email: p.tracking_from for p in session.scalars(select(Person))}
     assert tracked["ben@acme.example"] == date(2026, 12, 20)  # now reports to Grace
     assert tracked["cy@acme.example"] == date(2026, 10, 1)  # the file's own date
+
+
+def test_the_example_meetings_back_fill_the_example_company(db: Database) -> None:
+    from tests.conftest import EXAMPLES
+
+    code, output = cli(db, "import", "people", str(EXAMPLES / "people.csv"),
+                       "--tracking-from", "2026-09-28")
+    assert code == 0, output
+    code, output = cli(db, "import", "meetings", str(EXAMPLES / "meetings.csv"))
+    assert code == 0 and "imported 6 new, 0 updated, 0 unchanged" in output, output
+    assert "for 2 people" in output  # Ana and Lukáš now count from September

@@ -21,7 +21,8 @@ Rules the scoring module leaves to us, documented here:
 * progress at the window's start counts the tasks that existed then: a plan
   imported mid-quarter starts from its projects' and goals' own figures;
 * check-ins count every meeting the person had as the employee, whoever the
-  manager was (a manager change mid-quarter keeps both parts of the record); a
+  manager was (a manager change mid-quarter keeps both parts of the record, unless
+  a people import made it: that forms a new pair, tracked from that day); a
   manager's team adherence is held / expected over their current reports;
 * check-ins are judged from the pair's tracking start (``Person.tracking_from``:
   the import or manager change that formed it, its first agenda, moved back by

@@ -7,6 +7,7 @@ mid-quarter is judged from the day Drumbeat started tracking each pair, in the a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tests.conftest import Database
 from tests.test_agendas_pipeline import DOMAIN, SECRET, Clock, make_settings
 from tests.test_meeting_record import write
 from workers.agendas import dispatch_due
+from workers.digests import what_changed
 from workers.evaluations import compute_figures, window_named
 from workers.runtime import Runtime, configure, transport_for
 from workers.sending import deliver
@@ -245,3 +247,24 @@ def test_the_example_meetings_back_fill_the_example_company(db: Database) -> Non
     code, output = cli(db, "import", "meetings", str(EXAMPLES / "meetings.csv"))
     assert code == 0 and "imported 6 new, 0 updated, 0 unchanged" in output, output
     assert "for 2 people" in output  # Ana and Lukáš now count from September
+
+
+def test_a_back_fill_after_sending_is_listed_with_the_moved_start() -> None:
+    sent = PersonFigures.from_json({
+        "person_id": 1, "name": "Ada", "email": "ada@x.example", "manager_name": "Grace",
+        "active_from": None, "active_to": None, "initiatives": [], "goals_owned": 0,
+        "goals_contributed": 0, "goal_progress_start": None, "goal_progress_end": None,
+        "goals": [], "tasks_due": 0, "tasks_done": 0, "tasks_done_on_time": 0,
+        "tasks_overdue": 0, "tasks_blocked": 0, "on_time_rate": None,
+        "checkins_expected": 3, "checkins_held": 3, "checkins_confirmed": 3,
+        "checkins_excused": 0, "adherence": 100.0, "longest_gap_days": 7,
+        "last_checkin": "2026-12-28", "days_since_checkin": 3, "timeline": []})
+    assert sent.tracked_since is None  # a snapshot from before the field: never listed
+    now = replace(sent, tracked_since=date(2026, 12, 7))
+    assert what_changed(sent, now) == ()
+    sent = now
+    now = replace(sent, tracked_since=date(2026, 10, 19), checkins_expected=10,
+                  checkins_held=5, adherence=50.0)
+    assert what_changed(sent, now) == (
+        "Ada: check-ins expected 3 → 10", "Ada: check-ins held 3 → 5",
+        "Ada: adherence 100.0 → 50.0", "Ada: tracked since 2026-12-07 → 2026-10-19")

@@ -1,7 +1,7 @@
 """The domain: tables, the scoring rules, imports and the unit of work.
 
 What lives here: SQLAlchemy 2 typed models (``people``, ``plan``, ``meetings``,
-``mailbox``, ``evaluations``), the pure scoring rules (``scoring``), the
+``mailbox``, ``evaluations``, ``reviews``), the pure scoring rules (``scoring``), the
 company importers (``importing``), the Alembic migrations (``migrations``) and
 the engine/session helpers (``db``).
 
@@ -22,8 +22,10 @@ from models.mailbox import (
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.reviews import AckState, Review, ReviewCycle, StepState
 
 __all__ = [
+    "AckState",
     "Base",
     "Evaluation",
     "Goal",
@@ -38,6 +40,9 @@ __all__ = [
     "Person",
     "PersonAlias",
     "Project",
+    "Review",
+    "ReviewCycle",
+    "StepState",
     "Task",
     "TaskStatus",
     "TaskUpdate",

@@ -6,7 +6,11 @@ then every figure goes through ``models.scoring``, the same functions
 ``drumbeat status`` uses, so the digest, its CSV, the Evaluation rows and the
 status view agree. Progress at a moment is the task's current progress unless
 its history changed it later: then it is the ``old_progress`` of the first
-change after that moment (history is append-only, so this is exact).
+change after that moment (history is append-only, so this is exact). The one
+exception is a corrected fact: a task that is done, with a completion day before
+the moment (``T-12 done on 2026-12-03``), was done then, whatever its history of
+that time says; so a correction that moves a completion into a closed period
+changes that period's figures, and the next digest lists it as changed since.
 
 Rules the scoring module leaves to us, documented here:
 
@@ -161,6 +165,9 @@ class _Progress:
         """(progress, status) at the moment; None for a task made later."""
         if task.created_at is not None and task.created_at > self.moment:
             return None
+        if task.status == DONE and task.completed_at is not None \
+                and task.completed_at < self.moment:
+            return 100.0, DONE  # done then, as corrected (module docstring)
         old = self.changes.get(task.id)
         if old is None:
             return float(task.progress), task.status

@@ -281,7 +281,8 @@ def _run(session: Session, row: InboundMessage, understood: _Understood, now: da
         outcome_json, view = notes.apply_notes(
             session, row, parsed, sender, agenda, now, store_text=rt.settings.store_notes,
             meeting_lines_days=rt.settings.meeting_lines_days,
-            max_updates=rt.settings.max_updates_per_message, reading=understood.notes_read)
+            max_updates=rt.settings.max_updates_per_message, reading=understood.notes_read,
+            fiscal_year_start_month=rt.settings.fiscal_year_start_month)
         answer_ids = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
         if not rt.settings.store_notes:
@@ -391,7 +392,8 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     if agenda is not None and agenda.context:
         pair = pair_from_agenda(agenda.context, now,
                                 meeting_lines_days=answering.rt.settings.meeting_lines_days)
-    applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair)
+    applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair,
+                      fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month)
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     session.flush()

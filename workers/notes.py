@@ -170,13 +170,15 @@ def understand_notes(parsed: ParsedMessage, *, sender_name: str, timezone: str |
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
                 agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True,
                 meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS, max_updates: int = 100,
-                reading: NotesReading | None = None) -> tuple[dict[str, Any], AnswerView]:
+                reading: NotesReading | None = None, fiscal_year_start_month: int = 1
+                ) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
     (for the inbound row) and the answer to the sender. ``store_text`` keeps the
     notes on the meeting (``DRUMBEAT_STORE_NOTES``); notes forwarded to an agenda's
     address log no meeting ``meeting_lines_days`` after its period closed; at most
     ``max_updates`` command lines are applied (``DRUMBEAT_MAX_UPDATES_PER_MESSAGE``).
-    ``reading`` is what :func:`understand_notes` read before the transaction."""
+    ``reading`` is what :func:`understand_notes` read before the transaction; the fiscal
+    calendar says which period is current for ``T-12 done on DATE``."""
     if reading is None:
         reading = understand_notes(parsed, sender_name=sender.name, timezone=sender.timezone,
                                    now=now, max_updates=max_updates)
@@ -195,7 +197,8 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     meeting_line = [replace(report, on=day) if report.held and report.on is None else report
                     for report in reports[:1]] or [MeetingReport(held=True, on=day,
                                                                  line="(your notes)")]
-    applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair)
+    applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair,
+                      fiscal_year_start_month=fiscal_year_start_month)
     outcome = applier.apply([*meeting_line, *others])
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     meeting = applier.meeting

@@ -5,6 +5,8 @@
 - ``headers``: a message's header fields (addresses, date, ids, the headers kept).
 - ``classify``: what kind of mail it is (bounce, auto-reply, forward, reply, other).
 - ``reply_text``: the new text of a plain-text reply, without quote, signature or footer.
+- ``reply_lines``: a reply's lines classified: quote depth, and which are lines we sent.
+- ``reply_headers``: where a reply's quoted original starts (attribution, header blocks).
 - ``signature``: where a reply's own words end: sign-offs, name blocks, "Sent from my…".
 - ``html_text``: HTML bodies as text, with the quoted parts found by their markup.
 - ``grammar``: the reply grammar (its docstring is the contract): a reply's lines into commands.

@@ -29,7 +29,7 @@ from mail.read.own_words import SentMail
 from mail.read.reply_text import extract_reply
 
 
-def _zone_of(moment: datetime | None) -> str:
+def zone_of(moment: datetime | None) -> str:
     """An IANA zone with the Date header's offset (Etc/GMT signs are inverted)."""
     offset = moment.utcoffset() if moment else None
     if offset is None or offset.total_seconds() % 3600:
@@ -51,7 +51,7 @@ def inspect_message(raw: bytes, sent_lines: tuple[str, ...] = (), *,
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name)
     commands = parse_commands(reply.text, message_date=parsed.date or datetime.now(UTC),
-                              timezone=_zone_of(parsed.date), inline=reply.inline,
+                              timezone=zone_of(parsed.date), inline=reply.inline,
                               max_updates=max_updates, truncated=reply.truncated)
     result = commands.to_json()
     return {
@@ -83,7 +83,7 @@ def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
     from workers.notes import understand_notes, which_day  # pure; shared with the worker
 
     moment = parsed.date or datetime.now(UTC)
-    zone = _zone_of(parsed.date)
+    zone = zone_of(parsed.date)
     sent = (SentMail(None, "\n".join(sent_lines)),) if sent_lines else ()
     reading = understand_notes(parsed, sender_name=parsed.from_name or "", timezone=zone,
                                now=moment, max_updates=max_updates, sent=sent,

@@ -57,7 +57,7 @@ def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
     from models import Goal, Initiative, Meeting, Person, Project, Task
     from models.db import make_engine
     from models.migrate import upgrade
-    from models.plan import TaskUpdate
+    from models.plan import TaskHistory
     from models.reviews import Review, ReviewCycle
 
     admin = make_engine(url)
@@ -94,7 +94,7 @@ def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
                     "created_at": datetime(2026, 11, 2, tzinfo=UTC) + timedelta(
                         minutes=task_id % 50_000)} for task_id in task_ids)
         for batch in batched(history, BATCH):
-            conn.execute(insert(TaskUpdate.__table__), batch)
+            conn.execute(insert(TaskHistory.__table__), batch)
         cycle_id = conn.execute(insert(ReviewCycle.__table__).values(
             period_kind="quarter", period_label=QUARTER, period_start=date(2026, 10, 1),
             period_end=date(2026, 12, 31), opened_at=NOW, deadline=date(2027, 1, 25),

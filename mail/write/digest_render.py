@@ -42,10 +42,10 @@ from datetime import date
 from typing import Any
 
 from mail.write.charts import calibration_chart, checkin_timeline_chart, goal_progress_chart
-from mail.write.compose import Attachment, InlineImage
+from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
 from mail.write.digest_csv import figures_csv
-from mail.write.render import RenderedEmail, _inliner, environment, oneline
+from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 __all__ = [
     "CHART_ROWS",
@@ -82,6 +82,7 @@ STATE_WORDS = {
     "missed": "missed",
     "upcoming": "upcoming",
     "inactive": "not active",
+    "untracked": "before Drumbeat was tracking",
 }
 
 
@@ -102,9 +103,9 @@ class RenderedDigest:
         return RenderedEmail(self.subject, self.text, self.html)
 
     @property
-    def attachments(self) -> tuple[Attachment, ...]:
+    def attachments(self) -> tuple[AttachedFile, ...]:
         """The CSV, for ``build_message(attachments=...)``."""
-        return (Attachment(self.csv_name, "text/csv; charset=utf-8", self.csv),)
+        return (AttachedFile(self.csv_name, "text/csv; charset=utf-8", self.csv),)
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -226,7 +227,19 @@ def _joined_or_left(p: PersonFigures, view: DigestView) -> str:
         notes.append(f"joined {short(p.active_from)}")
     if p.active_to and p.active_to < view.period_end:
         notes.append(f"left {short(p.active_to)}")
+    if _tracked_late(p, view):
+        notes.append(f"tracked since {short(p.tracked_since)}")
     return ", ".join(notes)
+
+
+def _tracked_late(p: PersonFigures, view: DigestView) -> bool:
+    """Whether the record starts inside the period: then its figures cover less of it."""
+    return p.tracked_since is not None and p.tracked_since > view.period_start
+
+
+def tracked(p: PersonFigures, view: DigestView) -> str:
+    """`` Tracked since 7 Dec 2026.`` when the record starts inside the period, else ''."""
+    return f" Tracked since {day(p.tracked_since)}." if _tracked_late(p, view) else ""
 
 
 def _scope(view: DigestView) -> str:
@@ -561,6 +574,7 @@ def _context(view: DigestView) -> dict[str, Any]:
         "short": short,
         "plural": _plural,
         "joined": lambda p: _joined_or_left(p, view),
+        "tracked": lambda p: tracked(p, view),
         "excused_by": excused_by,
         "width": TEXT_WIDTH,
     }
@@ -598,7 +612,7 @@ def render_digest(view: DigestView, *, show_charts: bool = True) -> RenderedDige
     return RenderedDigest(
         subject=ctx["subject"],
         text=text,
-        html=_inliner().inline(html),
+        html=css_inliner().inline(html),
         images=tuple(review_images + images),
         csv_name=ctx["csv_name"],
         csv=figures_csv(view),

@@ -13,13 +13,12 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from drumbeat.display import clean_text, safe_text
 from models.people import Person
 from models.plan import TaskStatus
-from models.queries import Node, cascade, checkin_record, tasks_of
+from models.queries import Node, cascade, checkin_pairs, checkin_record, tasks_of
 from models.scoring import quarter_window
 
 BAR_WIDTH = 20
@@ -125,12 +124,7 @@ def _checkins_table(session: Session, person: Person, today: date,
     for column in ("with", "role", "held / expected", "adherence", "disputed", "excused",
                    "longest gap", "last met"):
         table.add_column(column)
-    pairs: list[tuple[Person, Person, str]] = []
-    if person.manager is not None:
-        pairs.append((person.manager, person, "manager"))
-    reports = session.scalars(select(Person).where(Person.manager_id == person.id)
-                              .order_by(Person.name))
-    pairs.extend((person, report, "report") for report in reports)
+    pairs = checkin_pairs(session, person)
     for manager, employee, role in pairs:
         record = checkin_record(session, manager, employee, window, today)
         score = record.score

@@ -39,14 +39,17 @@ from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
 from mail.read.notes_reading import NotesReading, understand_notes
 from mail.read.reply_text import extract_reply
+from mail.read.requests import STATUS, Request, read_request
 from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, received_words, render_answer, short_subject
 from mail.write.compose import make_message_id, threading_ids
+from mail.write.render import RenderedEmail
+from mail.write.status import HelpView, StatusView, render_help, render_status
 from mail.write.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person, PersonAlias
 from models.queries import person_by_address
-from workers import failures, metrics, notes, outbox
+from workers import failures, metrics, notes, outbox, status_page
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
@@ -159,6 +162,7 @@ class _Understood:
     reply_written: str = ""
     notes_read: NotesReading | None = None  # meeting notes, read (not yet applied)
     in_thread: bool = False  # a reply to one of our emails to the sender (a receipt is due)
+    request: Request | None = None  # the whole reply was "status" or "help"
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
@@ -228,7 +232,8 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
                               inline=reply.inline,
                               max_updates=rt.settings.max_updates_per_message,
                               truncated=reply.truncated)
-    return understood(commands, reply.written)
+    request = None if reply.inline else read_request(reply.text)
+    return understood(commands, reply.written, request=request)
 
 
 class SenderCheckDelayed(Exception):
@@ -445,15 +450,38 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     session.flush()
-    note = None if commands.commands or commands.errors else (
-        "I found no updates in your message. Write one per line, at the top of your reply.")
-    view = AnswerView(sender.name, parsed.subject, tuple(outcome.done), tuple(outcome.refused),
-                      tuple(outcome.not_understood), note)
+    view: _View = AnswerView(sender.name, parsed.subject, tuple(outcome.done),
+                             tuple(outcome.refused), tuple(outcome.not_understood))
+    if not (commands.commands or commands.errors):  # a question, or nothing understood
+        view = _asked(session, sender, parsed.subject, understood.request, answering)
     answers = _answer(session, row, parsed, sender.id, sender.email, view, answering)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
               "reply_text": understood.reply_written}
+    if understood.request is not None:
+        result["request"] = understood.request.kind
     return result, answers
+
+
+NOTHING_UNDERSTOOD = ("I found no updates in your message, so nothing was changed. "
+                      "Here is what I read.")
+
+
+def _asked(session: Session, sender: Person, subject: str, request: Request | None,
+           answering: _Answering) -> _View:
+    """The answer to a message with no command: the page ``status`` asks for, or the
+    grammar, for ``help`` and for a message in which nothing was understood."""
+    today = local_today(sender, answering.now)
+    if request is None or request.kind != STATUS:
+        note = None if request is not None else NOTHING_UNDERSTOOD
+        return status_page.help_view(session, sender, subject, today, note)
+    person = status_page.whose_page(session, sender, request)
+    if person is None:
+        return AnswerView(sender.name, subject, (), (), (),
+                          status_page.nobody_named(request.about or ""))
+    return status_page.status_view(
+        session, sender, person, subject, today,
+        fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month)
 
 
 def _reject(session: Session, row: InboundMessage, parsed: ParsedMessage,
@@ -475,8 +503,20 @@ _RECENT_ANSWERS = select(func.count()).select_from(OutboundMessage).where(
     OutboundMessage.created_at >= bindparam("since"))
 
 
+_View = AnswerView | StatusView | HelpView
+
+
+def _rendered(view: _View) -> tuple[RenderedEmail, dict[str, Any]]:
+    """An answer's words, and what its row keeps of the view (JSON)."""
+    if isinstance(view, StatusView):
+        return render_status(view), {"status": view.person_name}
+    if isinstance(view, HelpView):
+        return render_help(view), {"help": view.note or "asked"}
+    return render_answer(view), {"view": asdict(view)}
+
+
 def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
-            recipient_id: int | None, address: str, view: AnswerView, answering: _Answering,
+            recipient_id: int | None, address: str, view: _View, answering: _Answering,
             *, dedupe_key: str | None = None) -> tuple[AddedRow, ...]:
     """One answer per message, and at most ``answering.hourly_cap`` per address; only
     ever to a known person's own address (never to a From line we could not tie to them)."""
@@ -487,9 +527,10 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         log.warning("not answering %s: %d answers in the last hour", address, recent)
         return ()
     reader = session.get(Person, recipient_id) if recipient_id is not None else None
-    if reader is not None and row.received_at is not None:  # on Drumbeat's clock, their zone
+    if (isinstance(view, AnswerView) and reader is not None
+            and row.received_at is not None):  # on Drumbeat's clock, in their zone
         view = replace(view, received=received_words(row.received_at, reader.timezone))
-    rendered = render_answer(view)
+    rendered, kept = _rendered(view)
     in_reply_to, references = threading_ids(  # a synthetic id is no message's: left out
         parsed.message_id if parsed.has_message_id else None, parsed.references)
     answer = OutboxRow(
@@ -497,6 +538,6 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         to_address=address, subject=rendered.subject, body_text=rendered.text,
         body_html=rendered.html, message_id=make_message_id(rt.settings.mail_domain, ANSWER),
         in_reply_to=in_reply_to, references_header=references,
-        context={"inbound_id": row.id, "auto_submitted": "auto-replied", "view": asdict(view)},
+        context={"inbound_id": row.id, "auto_submitted": "auto-replied", **kept},
         created_at=now, claimed=answering.send_now)
     return tuple(AddedRow(outbox_id, answer) for outbox_id in outbox.add_rows(session, [answer]))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from drumbeat.display import clean_text, safe_text
 from models.people import Person
 from models.plan import TaskStatus
-from models.queries import Node, cascade, checkin_pairs, checkin_record, tasks_of
+from models.queries import Node, cascade, checkin_pairs, checkin_record, goals_of, tasks_of
 from models.scoring import quarter_window
 
 BAR_WIDTH = 20
@@ -76,10 +76,12 @@ def render_cascade(session: Session, today: date) -> Tree | Text:
 
 def render_person(session: Session, person: Person, today: date,
                   fiscal_year_start_month: int = 1) -> Group:
-    """One person's tasks and their check-in record this quarter."""
+    """One person's tasks, goals and their check-in record this quarter (the page the
+    ``status`` reply mails, from the same queries)."""
     window = quarter_window(today, fiscal_year_start_month)
     parts: list[Text | Table] = [_person_header(person)]
     parts.append(_tasks_table(session, person, today))
+    parts.append(_goals_table(session, person, today))
     parts.append(_checkins_table(session, person, today, window))
     return Group(*parts)
 
@@ -114,6 +116,19 @@ def _tasks_table(session: Session, person: Person, today: date) -> Table:
                       bar(float(task.progress), 10))
     if not tasks:
         table.add_row("", "no tasks", "", "", "", "")
+    return table
+
+
+def _goals_table(session: Session, person: Person, today: date) -> Table:
+    """The goals the person owns or has open tasks under."""
+    table = Table(title="Goals", title_justify="left", expand=False)
+    for column in ("ref", "goal", "progress"):
+        table.add_column(column, no_wrap=column == "ref")
+    goals = goals_of(session, person, today)
+    for goal, progress in goals:
+        table.add_row(goal.ref, safe_text(goal.title, TITLE_CHARS), bar(progress, 10))
+    if not goals:
+        table.add_row("", "no goals", "")
     return table
 
 

@@ -6,6 +6,9 @@ understood) with the reply grammar, using the person's own tasks.
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,10 @@ from mail.read.html_text import html_to_text
 from mail.read.requests import HELP, STATUS, Request, read_request
 from models import InboundMessage, OutboundMessage
 from tests.conftest import Database
+from tests.relay import free_port
 from tests.test_agendas_pipeline import Clock, make_settings, seed
+from tests.test_cli_mail import NOW, company_env, drumbeat
+from tests.test_cli_replies import reply_over_smtp
 from tests.test_inbound import REPLY_AT, quoted, reply_to, send_agendas, task_titled
 from workers.inbound import process
 from workers.intake import RawStore
@@ -132,3 +138,39 @@ def test_a_message_with_nothing_understood_is_answered_with_the_same_help(
     for shown in (text, html):
         assert "I found no updates in your message, so nothing was changed." in shown
         assert f"T-{memo.id} 60% drafted the intro" in shown and "skip: vacation" in shown
+
+
+def test_status_over_smtp_is_answered_with_the_page_in_text_and_html(
+        db: Database, tmp_path: Path) -> None:
+    """The whole path: the scheduler's agendas, ``status`` in over a real ``drumbeat
+    smtpd``, the page back in the Maildir, both parts."""
+    env = {**company_env(db, tmp_path), "DRUMBEAT_AGENDA_LEAD_HOURS": "72",
+           "DRUMBEAT_SMTPD_PORT": str(free_port())}
+    assert drumbeat(env, "scheduler", "--once", "--now", NOW).returncode == 0
+    maildir = tmp_path / "maildir" / "new"
+    agendas = [message_from_bytes(p.read_bytes(), policy=default) for p in maildir.iterdir()]
+    agenda = next(a for a in sorted(agendas, key=lambda a: str(a["To"]))
+                  if "YOUR TASKS" in part(a, "plain") and "[T-" in part(a, "plain"))
+    refs = {line.split("]")[0] + "]" for line in part(agenda, "plain").splitlines()
+            if line.startswith("[T-") and "— done" not in line}
+
+    reply = EmailMessage()
+    reply["From"] = str(agenda["To"])
+    reply["To"] = str(agenda["Reply-To"])
+    reply["Subject"] = f"Re: {agenda['Subject']}"
+    reply["Message-ID"] = "<status-1@mail.example>"
+    reply["In-Reply-To"] = str(agenda["Message-ID"])
+    reply.set_content("Status\n\n" + "\n".join("> " + line for line in
+                                               part(agenda, "plain").splitlines()))
+    [answer] = reply_over_smtp(env, maildir, reply)
+
+    assert str(answer["To"]) == str(agenda["To"])
+    text = part(answer, "plain")
+    html = " ".join(html_to_text(part(answer, "html")).split())
+    for shown in (text, html):
+        assert "Your page on" in shown and "check-ins 20" in shown.lower()
+        assert all(ref in shown for ref in refs), refs
+
+
+def part(message: EmailMessage, kind: str) -> str:
+    return message.get_body((kind,)).get_content()  # type: ignore[union-attr]

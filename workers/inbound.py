@@ -464,7 +464,7 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
 
 
 NOTHING_UNDERSTOOD = ("I found no updates in your message, so nothing was changed. "
-                      "Here is what I read.")
+                      "These are the lines I read:")
 
 
 def _asked(session: Session, sender: Person, subject: str, request: Request | None,

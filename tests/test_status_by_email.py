@@ -6,6 +6,7 @@ understood) with the reply grammar, using the person's own tasks.
 
 from __future__ import annotations
 
+from datetime import date
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from mail.read.html_text import html_to_text
 from mail.read.requests import HELP, STATUS, Request, read_request
-from models import InboundMessage, OutboundMessage
+from models import InboundMessage, OutboundMessage, Person
 from tests.conftest import Database
 from tests.relay import free_port
 from tests.test_agendas_pipeline import Clock, make_settings, seed
@@ -89,11 +90,16 @@ def test_status_answers_with_the_persons_tasks_goals_and_check_ins(
 
 def test_a_manager_asks_for_a_reports_page(rt: tuple[Runtime, dict[str, int]]) -> None:
     runtime, ids = rt
+    with runtime.sessions() as session, session.begin():
+        ann = session.get(Person, ids["ann"])
+        assert ann is not None
+        ann.tracking_from = date(2026, 11, 2)  # counted from then, as the CLI says
     memo = task_titled(runtime, "Draft the")
     text, html = ask(runtime, ids["mika"], "status @ann", "mika@acme.example")
     for shown in (text, html):
         assert "Ann Lee's page on" in shown
         assert f"[T-{memo.id}]" in shown and "With Mika Sato (manager)" in shown
+        assert "tracked since Mon 2 Nov" in shown
 
 
 def test_status_of_anyone_outside_the_line_reads_as_an_unknown_name(

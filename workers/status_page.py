@@ -53,10 +53,11 @@ def status_view(session: Session, sender: Person, person: Person, subject: str,
     window = quarter_window(today, fiscal_year_start_month)
     checkins = []
     for manager, employee, role in checkin_pairs(session, person):
-        score = checkin_record(session, manager, employee, window, today).score
+        record = checkin_record(session, manager, employee, window, today)
+        score = record.score
         other = manager if role == "manager" else employee
         checkins.append(CheckinLine(other.name, role, score.held, score.expected, score.rate,
-                                    score.last_held))
+                                    score.last_held, record.tracked_since))
     return StatusView(
         recipient_name=sender.name, subject=subject, person_name=person.name,
         own=person.id == sender.id,

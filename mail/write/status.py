@@ -29,6 +29,7 @@ class CheckinLine:
     expected: int
     adherence: float | None  # 0..1
     last_met: date | None
+    tracked_since: date | None = None  # periods before it are not expected
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from models.people import Person
 from workers import outbox
 from workers.evaluations import Figures, Window, closed_windows, compute_figures
 from workers.runtime import Runtime
-from workers.sending import parts, renderer
+from workers.sending import parts, rendered_once, renderer
 
 DIGEST = "digest"
 ON_DEMAND = "digest-now"  # dedupe-key prefix of digests sent by hand: never the scheduler's
@@ -289,12 +289,7 @@ def view_for_row(session: Session, row: OutboundMessage) -> DigestView:
 
 def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDigest:
     """Rendered once per row and process: the text and the pictures come from one view."""
-    key = (DIGEST, row.id)
-    if key not in rt.cache:
-        if len(rt.cache) > 1000:
-            rt.cache.clear()
-        rt.cache[key] = render_digest(view_for_row(session, row))
-    return rt.cache[key]
+    return rendered_once(rt, DIGEST, row.id, lambda: render_digest(view_for_row(session, row)))
 
 
 @renderer(DIGEST)

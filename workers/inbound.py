@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
+from config.review_scale import parse_scale
 from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.read.classify import Classification, Kind, classify
 from mail.read.commands import Parsed
@@ -35,13 +36,14 @@ from mail.read.forward import find_forwards
 from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
 from mail.read.reply_text import extract_reply
+from mail.read.review_form import ReviewAnswer, read_review_form
 from mail.write.answer import AnswerView, received_words, render_answer, short_subject
 from mail.write.compose import make_message_id, threading_ids
 from mail.write.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person, PersonAlias
 from models.queries import person_by_address
-from workers import failures, metrics, notes, outbox
+from workers import failures, metrics, notes, outbox, review_answers
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.retention import clear_raw
 from workers.runtime import Runtime, sender_policy_for
@@ -132,6 +134,7 @@ class _Understood:
     commands: Parsed | None  # a reply's commands (None for notes and refusals)
     reply_written: str = ""
     notes_read: notes.NotesReading | None = None  # meeting notes, read (not yet applied)
+    review: ReviewAnswer | None = None  # a reply to a review form: its answer, read
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
@@ -192,11 +195,16 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     sent_lines = agenda.body_text.splitlines() if agenda else []
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name or sender_name)
-    commands = parse_commands(reply.text, message_date=parsed.date or now, timezone=timezone,
+    form = review_answers.form_of(agenda.context) if agenda else None
+    review = read_review_form(reply.text, form, parse_scale(agenda.context.get("scale"))) \
+        if agenda and form else None
+    commands = parse_commands(review.rest if review else reply.text,
+                              message_date=parsed.date or now, timezone=timezone,
                               inline=reply.inline,
                               max_updates=rt.settings.max_updates_per_message,
                               truncated=reply.truncated)
-    return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written)
+    return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written,
+                       review=review)
 
 
 class SenderCheckDelayed(Exception):
@@ -271,6 +279,14 @@ def _run(session: Session, row: InboundMessage, understood: _Understood, now: da
     if inactive is not None:
         return _reject(session, row, parsed, answering, inactive, person=sender)
     agenda = session.get(OutboundMessage, understood.agenda.id) if understood.agenda else None
+    form_context = None
+    if agenda is not None and review_answers.form_of(agenda.context) is not None:
+        # A review form names no 1:1. Someone other than its one reader (or HR, for a
+        # dispute) gets the answer a reply naming nothing gets: no hint it is a review.
+        if understood.notes_read is None and review_answers.may_answer(
+                session, agenda.context or {}, sender):
+            form_context = dict(agenda.context or {})
+        agenda = None
     if agenda is not None and not _in_pair(sender, agenda):
         return _reject(session, row, parsed, answering,
                        "This reply answers someone else's agenda, so nothing was "
@@ -287,7 +303,8 @@ def _run(session: Session, row: InboundMessage, understood: _Understood, now: da
         if not rt.settings.store_notes:
             clear_raw(row)  # DRUMBEAT_STORE_NOTES=false: the notes leave no copy behind
     else:
-        outcome_json, answer_ids = _apply(session, row, understood, sender, agenda, answering)
+        outcome_json, answer_ids = _apply(session, row, understood, sender, agenda, answering,
+                                          form_context)
         status = InboundStatus.APPLIED
     row.status, row.outcome, row.person_id = status.value, outcome_json, sender.id
     row.processed_at = now
@@ -383,8 +400,8 @@ def _in_pair(sender: Person, agenda: OutboundMessage) -> bool:
 
 
 def _apply(session: Session, row: InboundMessage, understood: _Understood, sender: Person,
-           agenda: OutboundMessage | None, answering: _Answering
-           ) -> tuple[dict[str, Any], list[int]]:
+           agenda: OutboundMessage | None, answering: _Answering,
+           form_context: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[int]]:
     now, parsed, commands = answering.now, understood.parsed, understood.commands
     assert commands is not None
     pair = None
@@ -395,7 +412,15 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     session.flush()
-    note = None if commands.commands or commands.errors else (
+    reviewed = None
+    if form_context is not None and understood.review is not None:
+        reviewed = review_answers.apply_answer(
+            session, form_context, sender, understood.review, now=now, inbound_id=row.id,
+            domain=answering.rt.settings.mail_domain)
+        outcome.done[:0] = reviewed.done
+        outcome.refused[:0] = reviewed.refused
+        outcome.not_understood[:0] = reviewed.not_understood
+    note = None if commands.commands or commands.errors or reviewed else (
         "I found no updates in your message. Write one per line, at the top of your reply.")
     view = AnswerView(sender.name, parsed.subject, tuple(outcome.done), tuple(outcome.refused),
                       tuple(outcome.not_understood), note)
@@ -403,6 +428,12 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
               "reply_text": understood.reply_written}
+    if reviewed is not None and form_context is not None:
+        # Review texts stay with the pair and HR: the inbox keeps what was done, not the words.
+        result["reply_text"] = ""
+        result["review"] = {"review_id": form_context["review_id"],
+                            "form": form_context["form"]}
+        answer_ids += reviewed.new_rows  # the forms the answer made due: queued with it
     return result, answer_ids
 
 

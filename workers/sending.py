@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import Message
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,21 @@ def parts(kind: str) -> Callable[[Parts], Parts]:
         PARTS[kind] = function
         return function
     return register
+
+
+T = TypeVar("T")
+RENDERED_KEPT = 1000  # rows whose words and pictures a process keeps between render and parts
+
+
+def rendered_once(rt: Runtime, kind: str, row_id: int, build: Callable[[], T]) -> T:
+    """A row's rendering, built once per process: a renderer and its ``parts`` (words
+    and pictures) then come from one view, and charts are drawn once."""
+    key = (kind, row_id)
+    if key not in rt.cache:
+        if len(rt.cache) > RENDERED_KEPT:
+            rt.cache.clear()
+        rt.cache[key] = build()
+    return rt.cache[key]  # type: ignore[no-any-return]
 
 
 class RetryLater(Exception):

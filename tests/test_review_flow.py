@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from config.settings import Settings
 from mail.write.tokens import reply_address
-from models import InboundMessage, OutboundMessage, Person, Task
+from models import Evaluation, InboundMessage, OutboundMessage, Person, Task
 from models.reviews import Review, ReviewCycle
 from tests.conftest import TEST_SECRET_KEY, Database
 from tests.test_cli_mail import drumbeat
@@ -35,6 +35,7 @@ from tests.test_digest_golden import seed
 from workers.actors import dispatch
 from workers.inbound import process
 from workers.intake import store_raw
+from workers.reviews import review_for, review_records
 from workers.runtime import Runtime, configure, transport_for
 from workers.sending import deliver
 
@@ -268,6 +269,18 @@ def test_the_whole_cycle_by_email(rt: Runtime, db: Database, tmp_path: Path) -> 
                 if words in (row.body_text or ""):
                     assert row.to_address in (owner, "mia@acme.example", "hana@acme.example"), \
                         (row.to_address, words)
+
+    # The review beside the figures: the snapshot as sent, the review found by its side.
+    with rt.sessions() as session:
+        records = review_records(session, "2026-Q4")
+        assert {session.get(Person, k).name: (r.self_rating, r.manager_rating, r.ack_state)
+                for k, r in records.items()} == {
+            "Ann Lee": (4, 4, "resolved"), "Ben Roy": (3, None, "pending"),
+            "Cai Wu": (None, 3, "agreed")}
+        snapshot = session.scalar(select(Evaluation).where(Evaluation.person_id == ann.employee_id))
+        assert snapshot.sent_at is not None and "review" not in snapshot.figures
+        assert review_for(session, snapshot).manager_comment == \
+            "a strong quarter;\npricing shipped early."
 
     # The operator's view.
     result = drumbeat({"DRUMBEAT_DATABASE_URL": db.url, "COLUMNS": "120"}, "review", "status",

@@ -133,9 +133,11 @@ def apply_answer(session: Session, context: dict[str, Any], sender: Person,
             result.new_rows += outbox.add_rows(session, [
                 form_row(review.cycle, review, "dispute", person, now, domain)
                 for person in hr])
-            result.done.append(f"Your dispute of your {label} review is recorded and was "
-                               f"sent to HR ({len(hr)} {'person' if len(hr) == 1 else 'people'})"
-                               "; it stays open until HR resolves it.")
+            sent = (f"was sent to HR ({len(hr)} {'person' if len(hr) == 1 else 'people'})"
+                    if hr else "is listed for HR (no one is flagged HR in Drumbeat yet, so "
+                    "no mail went out; tell your HR team)")
+            result.done.append(f"Your dispute of your {label} review is recorded and {sent}; "
+                               "it stays open until HR resolves it.")
     else:
         if review.ack_state != AckState.DISPUTED.value:
             result.refused.append(("resolved:", "this dispute is already resolved"

@@ -145,17 +145,25 @@ def began(state: ReviewState, dates: CycleDates, step: Step) -> date:
     return state.manager_on or dates.manager_due
 
 
-def reminder_due(state: ReviewState, dates: CycleDates, today: date, remind_days: int
-                 ) -> tuple[Step, int] | None:
+def reminder_due(state: ReviewState, dates: CycleDates, today: date, remind_days: int,
+                 last_reminded: date | None = None) -> tuple[Step, int] | None:
     """The reminder owed on ``today``: the waiting step and the reminder's number (1, 2,
     …), every ``remind_days`` from the day the step began, up to its last day. None
-    when nothing is owed (a dispute is mailed to HR at once and not reminded)."""
+    when nothing is owed: none is due yet, this one went out already (``last_reminded``
+    is on or after its day), or the review waits on a dispute, which is mailed to HR at
+    once and not reminded."""
     step = holder(state)
     due = dates.due(step) if step is not None else None
     if step is None or due is None or today > due:
         return None
-    number = (today - began(state, dates, step)).days // remind_days
-    return (step, number) if number >= 1 else None
+    start = began(state, dates, step)
+    number = (today - start).days // remind_days
+    if number < 1:
+        return None
+    if last_reminded is not None and last_reminded >= start + timedelta(
+            days=number * remind_days):
+        return None
+    return step, number
 
 
 def standing(state: ReviewState, has_self_review: bool = True) -> str:

@@ -205,3 +205,10 @@ def test_an_empty_section_is_an_error_and_prose_alone_answers_nothing() -> None:
     assert empty.wins is None and "wins: is empty" in empty.errors[0].reason
     prose = read_review_form("Thanks, will do it tomorrow", FormKind.SELF, SCALE)
     assert not prose.answered and prose.rest == "Thanks, will do it tomorrow"
+
+
+def test_a_reminder_already_sent_is_not_owed_again() -> None:
+    state = ReviewState()
+    assert reminder_due(state, DATES, date(2027, 1, 6), 2, date(2027, 1, 5)) is None
+    assert reminder_due(state, DATES, date(2027, 1, 7), 2, date(2027, 1, 5)) == (Step.SELF, 2)
+    assert reminder_due(state, DATES, date(2027, 1, 7), 2, date(2027, 1, 7)) is None

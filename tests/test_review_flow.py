@@ -218,6 +218,9 @@ def test_the_whole_cycle_by_email(rt: Runtime, db: Database, tmp_path: Path) -> 
                   if r.context["reminder"] == 0 and r.context["review_id"] ==
                   review_of(rt, "cai@acme.example").id)
     assert "Self-review: none" in mia_on_cai.body_text
+    cai_self = form(rt, "self", "cai@acme.example")
+    late = replies.send(cai_self, "cai@acme.example", gmail(cai_self, "wins: hiring"), day(8, 10))
+    assert "was due by Thu 07 Jan 2027 and is recorded as missed" in late.body_text
 
     # Mia reviews Ann (Apple Mail) and Cai (Gmail); a rating off the scale is answered.
     answer = replies.send(mia_on_ann, "mia@acme.example", apple(mia_on_ann, (
@@ -257,6 +260,11 @@ def test_the_whole_cycle_by_email(rt: Runtime, db: Database, tmp_path: Path) -> 
     assert [r.context["reminder"] for r in _rows(rt, "mia@acme.example", "manager")
             if r.context["review_id"] == ben.id] == [0, 1, 2, 3]
     assert review_of(rt, "ben@acme.example").manager_state == "missed"
+    mia_on_ben = next(r for r in _rows(rt, "mia@acme.example", "manager")
+                      if r.context["review_id"] == ben.id and r.context["reminder"] == 0)
+    late = replies.send(mia_on_ben, "mia@acme.example", apple(mia_on_ben, "rating: 3"),
+                        day(22, 10))
+    assert "was due by Thu 14 Jan 2027 and is recorded as missed" in late.body_text
     with rt.sessions() as session:
         assert session.scalar(select(ReviewCycle)).closed_at is not None
 

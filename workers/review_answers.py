@@ -77,6 +77,9 @@ def apply_answer(session: Session, context: dict[str, Any], sender: Person,
     form = form_of(context)
     assert review is not None and form is not None
     result = ReviewOutcome(not_understood=[(e.line, e.reason) for e in answer.errors])
+    # The day first: a step past its day is missed before this answer is judged.
+    result.new_rows += outbox.add_rows(session, step_rows(
+        session, review.cycle, review, cycle_dates(review.cycle), now, domain))
     label = review.cycle.period_label
     scale = parse_scale(review.cycle.scale)
 

@@ -7,6 +7,7 @@ review waits on, and a summary line with what is done, missed and disputed.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class CycleHeader:
     closed: bool
 
 
+def _width(text: str) -> int:
+    """Columns a terminal gives the text: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def _day(value: date) -> str:
     return f"{value:%a %d %b %Y}"
 
@@ -65,9 +71,10 @@ def cycle_report(header: CycleHeader, rows: Sequence[StatusRow]) -> str:
     table += [(r.employee, r.manager, r.self_state, r.manager_state, r.ack_state,
                r.waiting_on or "–", r.reminded.isoformat() if r.reminded else "–")
               for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-              .rstrip() for row in table]
+    widths = [max(_width(row[i]) for row in table) for i in range(len(table[0]))]
+    lines += ["  ".join(cell + " " * (width - _width(cell))
+                        for cell, width in zip(row, widths, strict=True)).rstrip()
+              for row in table]
     lines += ["", summary(rows)]
     return "\n".join(lines)
 

@@ -73,6 +73,9 @@ class ReviewCycle(Base):
     # The rating scale in force when the cycle opened, e.g. "1-5"; None: ratings are off.
     scale: Mapped[str | None] = mapped_column(String(400))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last day the scheduler moved the cycle's reviews along: steps are missed and
+    # reminders owed by the day, so once a day is enough (answers move their own review).
+    checked_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Review(Base):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from config.review_scale import RatingScale, parse_scale
@@ -181,11 +181,14 @@ def open_cycles(session: Session, now: datetime, *, domain: str, fiscal_year_sta
 def move_along(session: Session, now: datetime, *, domain: str, remind_days: int
                ) -> list[int]:
     """Every open cycle's reviews on ``now``'s day: steps past their day missed, forms
-    whose turn came, reminders owed. A cycle with nothing left waiting is closed.
-    Asked every tick, so a review with nothing due costs no query of its own."""
+    whose turn came, reminders owed. A cycle with nothing left waiting is closed. The
+    scheduler asks every tick; each cycle is looked at once a day (``checked_on``)."""
     created: list[int] = []
     today = now.date()
-    for cycle in session.scalars(select(ReviewCycle).where(ReviewCycle.closed_at.is_(None))):
+    for cycle in session.scalars(select(ReviewCycle).where(
+            ReviewCycle.closed_at.is_(None),
+            or_(ReviewCycle.checked_on.is_(None), ReviewCycle.checked_on < today))):
+        cycle.checked_on = today
         dates = cycle_dates(cycle)
         rows: list[dict[str, Any]] = []
         still_open = False
@@ -199,7 +202,8 @@ def move_along(session: Session, now: datetime, *, domain: str, remind_days: int
                 step, number = owed
                 rows += [form_row(cycle, review, FORM_OF_STEP[step], person, now, domain,
                                   reminder=number)
-                         for person in recipient_of(session, review, step)]
+                         for person in recipient_of(session, review, step)
+                         if person.is_active_on(today)]
                 review.last_reminded_at = now
             still_open = still_open or _waiting(review)
         created += outbox.add_rows(session, rows)

@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('deadline', sa.Date(), nullable=False),
     sa.Column('scale', sa.String(length=400), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('checked_on', sa.Date(), nullable=True),
     sa.CheckConstraint('deadline >= period_end', name=op.f('ck_review_cycle_deadline_after_period')),
     sa.CheckConstraint('period_end >= period_start', name=op.f('ck_review_cycle_period_ordered')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_review_cycle')),

@@ -212,3 +212,22 @@ def test_a_reminder_already_sent_is_not_owed_again() -> None:
     assert reminder_due(state, DATES, date(2027, 1, 6), 2, date(2027, 1, 5)) is None
     assert reminder_due(state, DATES, date(2027, 1, 7), 2, date(2027, 1, 5)) == (Step.SELF, 2)
     assert reminder_due(state, DATES, date(2027, 1, 7), 2, date(2027, 1, 7)) is None
+
+
+def test_the_status_summary_counts_steps_and_who_holds_reviews_up() -> None:
+    from drumbeat.cli_review import CycleHeader, StatusRow, cycle_report
+
+    rows = [StatusRow("Ann Lee", "Mia Park", "done", "waiting", "pending", "manager", None),
+            StatusRow("Ben Roy", "Mia Park", "missed", "waiting", "pending", "manager",
+                      date(2027, 1, 10)),
+            StatusRow("Cai Wu", "Mia Park", "done", "done", "disputed", "HR (dispute)", None)]
+    header = CycleHeader("2026-Q4", date(2027, 1, 3), DATES.self_due, DATES.manager_due,
+                         DATES.deadline, "1-5:A,B,C,D,E", closed=False)
+    report = cycle_report(header, rows).splitlines()
+    assert report[0] == "2026-Q4 review cycle, opened Sun 03 Jan 2027"
+    assert "ratings 1-5" in report[1]
+    assert report[5].split()[-2:] == ["manager", "2027-01-10"]
+    assert report[-1] == (
+        "3 reviews · self-review: 2 done, 1 missed · manager review: 1 done, 2 waiting · "
+        "acknowledged: 1 disputed, 2 pending · waiting on: 1 HR (dispute), 2 manager · "
+        "1 open dispute(s)")

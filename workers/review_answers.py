@@ -52,7 +52,8 @@ def may_answer(session: Session, context: dict[str, Any], sender: Person) -> boo
         return sender.id == review.employee_id
     if form == FormKind.MANAGER:
         return sender.id == review.manager_id
-    return bool(sender.is_hr)
+    # HR resolves a dispute, but never one of their own reviews, as employee or manager.
+    return bool(sender.is_hr) and sender.id not in (review.employee_id, review.manager_id)
 
 
 @dataclass

@@ -17,9 +17,10 @@ Every parser gets the same input: the plain part when it has content, else the H
 (MIME decoding is ours for everyone). Peers that read only plain text get the HTML as
 text (``mail.read.html_text.html_to_text``, which marks nothing as quoted); HTML results are
 turned into text the same way. Texts are compared after collapsing runs of blank lines
-and trailing spaces (``tests.test_reply_corpus.normalize``).
+and trailing spaces (``bench.corpora.normalize``); talon's HTML cases without any
+whitespace, as talon's own tests compare them.
 
-Corpora:
+Corpora (loaded by ``bench/corpora.py``, which the tests share):
 
 1. ``drumbeat``: ``tests/fixtures/replies`` (hand-written ``reply_text`` expectations);
    ``drumbeat-cmd`` reads each parser's text with our grammar (``parse_commands``) and
@@ -27,41 +28,32 @@ Corpora:
    them); "agenda leaks" counts fixtures where a command repeats the quoted agenda.
 2. ``discourse``: ``tests/fixtures/corpora/reply-trimming-discourse`` (``test/emails/NAME.txt``
    against ``test/trimmed/NAME.txt``), 64 cases.
-3. ``talon-std`` and ``talon-html``: the test data in talon 1.4.4's source archive.
-   ``tests/fixtures/standard_replies/*.eml``: the plain part against ``NAME_reply_text``
-   when it exists, else "Hello" (what talon's ``test_standard_replies`` asserts).
-   ``tests/fixtures/html_replies/*.html``: against "Hi. I am fine.\\n\\nThanks,\\nAlex" with
-   all whitespace removed (what ``extract_reply_and_check`` asserts).
-4. ``qq-plain`` and ``qq-html``: the parametrized cases of quotequail's own tests (its source
-   archive). ``test_quote`` / ``test_quote_html``: the reply parts of the expected
-   ``quote_intro_line=True`` result; ``test_unwrap`` / ``test_unwrap_html_simple``: the
-   expected ``text_top`` (``html_top``) and ``text_bottom`` joined by a blank line, or the
-   whole input when nothing is expected to unwrap.
+3. ``talon`` and ``quotequail``: the reply cases (forwards left out) of those packages' own
+   tests, vendored in ``tests/fixtures/corpora/{talon,quotequail}`` (``cases.json``; its
+   README says how the expectations were read).
 
-The source archives are fetched with ``pip download --no-deps --no-binary :all:`` into
-``<tmp>/drumbeat-bench-replies`` (outside the repository) and reused from there; without
-a network they are skipped with a note. Usage::
+A row with ``*`` scores ours against our stated answer where we differ on purpose
+(``DISCOURSE_DELIBERATE``, ``PUBLIC_DELIBERATE``). Usage::
 
-    .venv/bin/python bench/replies.py [--cache DIR] [--no-download] [--misses]
+    .venv/bin/python bench/replies.py [--misses]
 
-The last stdout line is::
+The last stdout line is (exact-match percentages; ``_intended``: the ``*`` row)::
 
-    ours_corpus=… ours_discourse=… best_peer_corpus=… best_peer_discourse=…
+    ours_corpus=… ours_discourse=… ours_discourse_intended=… ours_talon=…
+    ours_talon_intended=… ours_quotequail=… ours_quotequail_intended=…
+    best_peer_corpus=… best_peer_discourse=… best_peer_talon=… best_peer_quotequail=…
 
-(exact-match percentages; the line before it names the best peers).
+(on one line; the line before it names the best peers).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
-import importlib.util
 import io
 import json
 import re
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -73,33 +65,23 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sdists import fetch_sdist, parametrized  # noqa: E402
-
+from bench.corpora import (  # noqa: E402
+    DISCOURSE_DELIBERATE,
+    FIXTURES,
+    PUBLIC_DELIBERATE,
+    PUBLIC_SUITES,
+    agenda_echoes,
+    discourse_expected,
+    discourse_paths,
+    expected_text,
+    normalize,
+    reply_cases,
+)
 from mail.read.grammar import parse_commands  # noqa: E402
 from mail.read.html_text import html_to_text  # noqa: E402
-from mail.read.inspect import _zone_of, inspect_message  # noqa: E402
+from mail.read.inspect import inspect_message, zone_of  # noqa: E402
 from mail.read.message import parse_message  # noqa: E402
 from mail.read.reply_text import extract_reply  # noqa: E402
-from tests.test_reply_corpus import FIXTURES, agenda_echoes, normalize  # noqa: E402
-from tests.test_reply_corpus_discourse import DELIBERATE as DISCOURSE_DELIBERATE  # noqa: E402
-
-DISCOURSE = REPO / "tests" / "fixtures" / "corpora" / "reply-trimming-discourse"
-TALON_VERSION = "1.4.4"
-TALON_HTML_EXPECTED = "Hi. I am fine.\n\nThanks,\nAlex"
-SIGN_OFF = "we drop a closing sign-off and the name under it ('Thanks,' / 'Alex')"
-# (corpus, case) -> (why we differ, what we return instead). Every talon HTML case.
-DELIBERATE: dict[tuple[str, str], tuple[str, str]] = {
-    ("talon-std", "iphone"): ("we drop the 'Sent from my iPhone' footer", "Hello"),
-    ("talon-std", "sparrow"): ("we drop the '-- ' signature and 'Sent with Sparrow'", "Hello"),
-    ("qq-plain", "unwrap_10"): (
-        "we drop the '--' signature ('kthxbye')",
-        "hello world\n\nHey: This is very important",
-    ),
-    ("qq-plain", "unwrap_11"): (
-        "we drop every quoted line, a lone one included",
-        "hello world\n\nHey: This is very important",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -237,92 +219,33 @@ def drumbeat_cases() -> list[Case]:
 
 
 def discourse_cases() -> list[Case]:
-    """The 64 cases; our deliberate answers are those of ``tests/test_reply_corpus_discourse``."""
+    """The 64 cases; our deliberate answers are ``bench.corpora.DISCOURSE_DELIBERATE``'s."""
     cases = []
-    for path in sorted((DISCOURSE / "test" / "emails").glob("*.txt")):
-        theirs = (DISCOURSE / "test" / "trimmed" / path.name).read_text(encoding="utf-8")
+    for path in discourse_paths():
+        theirs = discourse_expected(path)
         deliberate = DISCOURSE_DELIBERATE.get(path.stem)
         intent = deliberate[1](normalize(theirs)) if deliberate else None
         cases.append(Case(path.stem, path.read_text(encoding="utf-8"), None, theirs, intent=intent))
     return cases
 
 
-def fetch_sdists(cache: Path, download: bool) -> tuple[Path | None, Path | None, list[str]]:
-    """talon's and quotequail's source trees, unpacked under ``cache``."""
-    notes: list[str] = []
-    try:
-        quotequail_req = f"quotequail=={importlib.metadata.version('quotequail')}"
-    except importlib.metadata.PackageNotFoundError:
-        quotequail_req = "quotequail"
-    wanted = {"talon": f"talon=={TALON_VERSION}", "quotequail": quotequail_req}
-    found: dict[str, Path | None] = {}
-    for name, requirement in wanted.items():
-        found[name], error = fetch_sdist(cache, name, requirement, download)
-        if error is not None:
-            notes.append(f"{name} source archive not downloaded: {error}")
-        if found[name] is None:
-            notes.append(f"{name} test data skipped: no source archive in {cache}")
-    return found["talon"], found["quotequail"], notes
-
-
-def talon_cases(tree: Path) -> tuple[list[Case], list[Case]]:
-    standard = tree / "tests" / "fixtures" / "standard_replies"
-    plain = []
-    for path in sorted(standard.glob("*.eml")):
-        parsed = parse_message(path.read_bytes())
-        reply = path.with_name(path.stem + "_reply_text")
-        expected = reply.read_text(encoding="utf-8") if reply.exists() else "Hello"
-        plain.append(Case(path.stem, parsed.text, parsed.html, expected))
-    html = [
-        Case(
-            path.stem,
-            None,
-            path.read_text(encoding="utf-8"),
-            TALON_HTML_EXPECTED,
-            compare="no-whitespace",
-        )
-        for path in sorted((tree / "tests" / "fixtures" / "html_replies").glob("*.html"))
-    ]
-    return plain, html
-
-
-def _ours_parts(parts: list[tuple[bool, str]]) -> str:
-    return "".join(text for ours, text in parts if ours)
-
-
-def _unwrapped(expected: dict[str, str] | None, whole: str, top: str, bottom: str) -> str:
-    if expected is None:
-        return whole
-    return "\n\n".join(part for part in (expected.get(top), expected.get(bottom)) if part)
-
-
-def quotequail_cases(tree: Path) -> tuple[list[Case], list[Case]]:
-    tests = tree / "tests"
-    plain: list[Case] = []
-    for number, (text, _, intro) in enumerate(parametrized(tests / "test_quote.py", "test_quote")):
-        plain.append(Case(f"quote_{number}", text, None, _ours_parts(intro)))
-    for number, (text, expected) in enumerate(
-        parametrized(tests / "test_unwrap.py", "test_unwrap")
-    ):
-        plain.append(
+def public_suite(suite: str) -> list[Case]:
+    """talon's or quotequail's reply cases (forwards left out), from ``tests/fixtures/corpora``,
+    with our deliberate answers (``bench.corpora.PUBLIC_DELIBERATE``) attached."""
+    out = []
+    for case in reply_cases(suite):
+        deliberate = PUBLIC_DELIBERATE.get((suite, case.id))
+        out.append(
             Case(
-                f"unwrap_{number}",
-                text,
-                None,
-                _unwrapped(expected, text, "text_top", "text_bottom"),
+                case.id,
+                case.text,
+                case.html,
+                expected_text(case),
+                "no-whitespace" if case.compare.startswith("no-whitespace") else "normalized",
+                intent=deliberate[1] if deliberate else None,
             )
         )
-    html: list[Case] = []
-    for number, (markup, _, intro) in enumerate(
-        parametrized(tests / "test_quote_html.py", "test_quote_html")
-    ):
-        html.append(Case(f"quote_html_{number}", None, markup, html_to_text(_ours_parts(intro))))
-    for number, (markup, expected) in enumerate(
-        parametrized(tests / "test_unwrap_html.py", "test_unwrap_html_simple")
-    ):
-        top = _unwrapped(expected, markup, "html_top", "html_bottom")
-        html.append(Case(f"unwrap_html_{number}", None, markup, html_to_text(top)))
-    return plain, html
+    return out
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -345,7 +268,7 @@ def _commands_of(text: str, case: Case) -> list[dict[str, Any]]:
     assert case.raw is not None
     parsed = parse_message(case.raw)
     moment = parsed.date or datetime.now(UTC)
-    found = parse_commands(text, message_date=moment, timezone=_zone_of(parsed.date))
+    found = parse_commands(text, message_date=moment, timezone=zone_of(parsed.date))
     return found.to_json()["commands"]
 
 
@@ -409,19 +332,6 @@ def measure(
     return scores, ours
 
 
-def with_intent(label: str, cases: list[Case]) -> list[Case]:
-    """The cases with our deliberate answers attached (``DELIBERATE``)."""
-    out = []
-    for case in cases:
-        intent = DELIBERATE.get((label, case.name), (None, None))[1]
-        if label == "talon-html":
-            intent = "Hi. I am fine."
-        out.append(
-            Case(case.name, case.text, case.html, case.expected, case.compare, intent=intent)
-        )
-    return out
-
-
 def table(rows: list[tuple[str, dict[str, Any]]], columns: list[str]) -> Iterator[str]:
     width = max(len(label) for label, _ in rows) + 2
     cells = 17
@@ -434,15 +344,6 @@ def table(rows: list[tuple[str, dict[str, Any]]], columns: list[str]) -> Iterato
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "drumbeat-bench-replies",
-        help="where the peers' source archives are kept (outside the repo)",
-    )
-    parser.add_argument(
-        "--no-download", action="store_true", help="use only archives already in --cache"
-    )
     parser.add_argument(
         "--misses", action="store_true", help="list every missed case per corpus and parser"
     )
@@ -461,38 +362,24 @@ def main(argv: list[str] | None = None) -> int:
     text, commands, leaks = measure_drumbeat(parsers, corpus, misses)
     rows += [("drumbeat", text), ("drumbeat-cmd", commands)]
 
-    intent_rows: list[tuple[str, dict[str, Any]]] = []
-    discourse: dict[str, Score] = {}
-    if (DISCOURSE / "test" / "emails").is_dir():
-        discourse, discourse_ours = measure(parsers, discourse_cases(), "discourse", misses)
-        rows.append(("discourse", discourse))
-        intent_rows.append(("discourse*", discourse_ours))
-    else:
-        notes.append(f"discourse corpus skipped: not found at {DISCOURSE}")
-
-    talon_tree, qq_tree, fetch_notes = fetch_sdists(args.cache, not args.no_download)
-    notes += fetch_notes
-    external: list[tuple[str, list[Case]]] = []
-    if talon_tree is not None:
-        standard, html = talon_cases(talon_tree)
-        external += [("talon-std", standard), ("talon-html", html)]
-    if qq_tree is not None:
-        qq_plain, qq_html = quotequail_cases(qq_tree)
-        external += [("qq-plain", qq_plain), ("qq-html", qq_html)]
-    for label, cases in external:
-        theirs, ours_intent = measure(parsers, with_intent(label, cases), label, misses)
-        rows.append((label, theirs))
-        if any((label, case.name) in DELIBERATE for case in cases) or label == "talon-html":
-            intent_rows.append((label + "*", ours_intent))
+    suites: dict[str, list[Case]] = {"discourse": discourse_cases()}
+    suites |= {suite: public_suite(suite) for suite in PUBLIC_SUITES}
+    theirs: dict[str, dict[str, Score]] = {}
+    intended: dict[str, dict[str, Score]] = {}
+    for label, cases in suites.items():
+        theirs[label], intended[label] = measure(parsers, cases, label, misses)
+    rows += list(theirs.items())
+    rows += [(label + "*", scores) for label, scores in intended.items()]
 
     for note in notes:
         print(f"note: {note}")
     print()
-    for line in table(rows + intent_rows, names):
+    for line in table(rows, names):
         print(line)
     print(
         "(* = where we differ on purpose, scored against our stated answer: signatures, "
-        "sign-offs,\n mobile footers and quoted lines are not new text; see DELIBERATE)"
+        "sign-offs,\n mobile footers and quoted lines are not new text; see "
+        "bench/corpora.py's DISCOURSE_DELIBERATE and PUBLIC_DELIBERATE)"
     )
     print()
     print("agenda leaks (drumbeat fixtures where a command repeats the quoted agenda):")
@@ -504,19 +391,19 @@ def main(argv: list[str] | None = None) -> int:
     peers = [name for name in names if name != "ours"]
 
     def best(scores: dict[str, Score]) -> tuple[str, float]:
-        if not peers or not scores:
+        if not peers:
             return "none", 0.0
         name = max(peers, key=lambda n: scores[n].percent)
         return name, scores[name].percent
 
-    best_corpus, best_corpus_pct = best(text)
-    best_discourse, best_discourse_pct = best(discourse)
-    print(f"\nbest peers: corpus={best_corpus} discourse={best_discourse}")
-    ours_discourse = discourse["ours"].percent if discourse else 0.0
-    print(
-        f"ours_corpus={text['ours'].percent:.1f} ours_discourse={ours_discourse:.1f} "
-        f"best_peer_corpus={best_corpus_pct:.1f} best_peer_discourse={best_discourse_pct:.1f}"
-    )
+    bests = {"corpus": best(text)} | {label: best(scores) for label, scores in theirs.items()}
+    print("\nbest peers: " + " ".join(f"{label}={name}" for label, (name, _) in bests.items()))
+    figures = [f"ours_corpus={text['ours'].percent:.1f}"]
+    for label in suites:
+        figures.append(f"ours_{label}={theirs[label]['ours'].percent:.1f}")
+        figures.append(f"ours_{label}_intended={intended[label]['ours'].percent:.1f}")
+    figures += [f"best_peer_{label}={percent:.1f}" for label, (_, percent) in bests.items()]
+    print(" ".join(figures))
     return 0
 
 

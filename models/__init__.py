@@ -21,7 +21,7 @@ from models.mailbox import (
 )
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.reviews import AckState, Review, ReviewCycle, StepState
 
 __all__ = [
@@ -44,6 +44,6 @@ __all__ = [
     "ReviewCycle",
     "StepState",
     "Task",
+    "TaskHistory",
     "TaskStatus",
-    "TaskUpdate",
 ]

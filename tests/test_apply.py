@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
+from mail.read.commands import TaskDoneOn
 from mail.read.grammar import parse_commands
-from models import Goal, Initiative, Meeting, Person, Project, Task, TaskUpdate
+from models import Goal, Initiative, Meeting, Person, Project, Task, TaskHistory
 from tests.conftest import Database
 from workers.apply import Applier, Outcome, Pair
 
@@ -63,7 +64,7 @@ def test_owner_updates_progress_and_history_records_it(db: Database,
     assert outcome.done == [f"T-{t1} Draft memo: in progress, 0% → 60%, note “drafted the intro”"]
     assert (task(db, t1).status, task(db, t1).progress) == ("in_progress", 60)
     with db.session() as session:
-        [history] = session.scalars(select(TaskUpdate)).all()
+        [history] = session.scalars(select(TaskHistory)).all()
         assert (history.old_progress, history.new_progress, history.note, history.author_id) \
             == (0, 60, "drafted the intro", org["ann"])
 
@@ -165,3 +166,109 @@ def test_a_manager_must_say_which_one_on_one(db: Database, org: dict[str, int]) 
     assert outcome.done == [] and "which 1:1" in outcome.refused[0][1]
     # an employee without reports has one 1:1 only: no agenda needed
     assert apply(db, org["ann"], "met: yes").done
+
+
+# --- correcting when a task was done ------------------------------------------------
+# NOW is Mon 30 Nov 2026: the current period is 2026-Q4, from Thu 1 Oct.
+
+
+def history_notes(db: Database, task_id: int) -> list[tuple[str | None, int | None]]:
+    with db.session() as session:
+        return [(row.note, row.author_id) for row in session.scalars(
+            select(TaskHistory).where(TaskHistory.task_id == task_id).order_by(TaskHistory.id))]
+
+
+def test_the_owner_sets_a_completion_day_in_the_current_period(db: Database,
+                                                               org: dict[str, int]) -> None:
+    t1 = org["t1"]
+    outcome = apply(db, org["ann"], f"T-{t1} done on 2026-11-20: shipped with the release")
+    assert outcome.done == [f"T-{t1} Draft memo: marked done on Fri 20 Nov 2026, "
+                            "note “shipped with the release”"]
+    done = task(db, t1)
+    assert (done.status, done.progress) == ("done", 100)
+    assert done.completed_at == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    assert history_notes(db, t1) == [
+        ("completed on 2026-11-20: shipped with the release", org["ann"])]
+
+
+def test_a_day_in_an_earlier_period_needs_the_manager(db: Database,
+                                                      org: dict[str, int]) -> None:
+    t1 = org["t1"]
+    refused = apply(db, org["ann"], f"T-{t1} done on 2026-09-28")
+    assert refused.done == []
+    assert refused.refused == [(f"T-{t1} done on 2026-09-28", "Mon 28 Sep 2026 is before the "
+                                "current period (2026-Q4); only Ann Lee's manager can set a "
+                                "completion date in an earlier period")]
+    assert (task(db, t1).status, task(db, t1).completed_at) == ("open", None)
+    assert history_notes(db, t1) == []
+
+    allowed = apply(db, org["mika"], f"T-{t1} done on 2026-09-28")
+    assert allowed.done == [f"T-{t1} Draft memo: marked done on Mon 28 Sep 2026"]
+    assert task(db, t1).completed_at == datetime(2026, 9, 28, 12, 0, tzinfo=UTC)
+    # and up the line: Hana corrects it again; the history keeps both, with who
+    assert apply(db, org["hana"], f"T-{t1} done on 2026-09-25").done
+    assert history_notes(db, t1) == [
+        ("completed on 2026-09-28", org["mika"]),
+        ("completed on 2026-09-25 (was 2026-09-28)", org["hana"])]
+    # nor may the owner move it out of that period: it is the closed period's record too
+    moved = apply(db, org["ann"], f"T-{t1} done on 2026-11-20")
+    assert moved.refused == [(f"T-{t1} done on 2026-11-20", f"T-{t1} was done on Fri 25 Sep "
+                              "2026, before the current period (2026-Q4); only Ann Lee's "
+                              "manager can change that record")]
+    assert apply(db, org["mika"], f"T-{t1} done on 2026-11-20").done == [
+        f"T-{t1} Draft memo: marked done on Fri 20 Nov 2026 (was Fri 25 Sep 2026)"]
+
+
+def test_someone_with_no_manager_corrects_their_own_earlier_period(
+        db: Database, org: dict[str, int]) -> None:
+    with db.session() as session, session.begin():
+        own = Task(title="Board pack", owner_id=org["hana"], project_id=org["p1"])
+        session.add(own)
+        session.flush()
+        own_id = own.id
+    assert apply(db, org["hana"], f"T-{own_id} done on 2026-09-30").done == [
+        f"T-{own_id} Board pack: marked done on Wed 30 Sep 2026"]
+
+
+def test_the_current_period_follows_the_fiscal_calendar(db: Database,
+                                                        org: dict[str, int]) -> None:
+    """With a year starting in February, 2026-11-01..2027-01-31 is FY2027-Q4, so
+    Mon 2 Nov is in the current period and Fri 30 Oct is not."""
+    t1 = org["t1"]
+    with db.session() as session, session.begin():
+        ann = session.get(Person, org["ann"])
+        assert ann is not None
+        commands = parse_commands(f"T-{t1} done on 2026-10-30\nT-{t1} done on 2026-11-02",
+                                  message_date=NOW, timezone=ann.timezone).commands
+        outcome = Applier(session, ann, inbound_id=None, now=NOW,
+                          fiscal_year_start_month=2).apply(commands)
+    assert [reason for _line, reason in outcome.refused] == [
+        "Fri 30 Oct 2026 is before the current period (FY2027-Q4); only Ann Lee's manager "
+        "can set a completion date in an earlier period"]
+    assert outcome.done == [f"T-{t1} Draft memo: marked done on Mon 02 Nov 2026"]
+
+
+def test_a_completion_day_in_the_future_is_refused(db: Database, org: dict[str, int]) -> None:
+    t1 = org["t1"]
+    written = apply(db, org["mika"], f"T-{t1} done on 2026-12-01")  # the reader refuses it
+    assert written.done == [] and written.not_understood == [(
+        f"T-{t1} done on 2026-12-01", "2026-12-01 is after this message. Write the day it was "
+        f"done, e.g. T-{t1} done on yesterday")]
+    with db.session() as session, session.begin():  # and so does the applier, on its own
+        mika = session.get(Person, org["mika"])
+        assert mika is not None
+        outcome = Applier(session, mika, inbound_id=None, now=NOW).apply(
+            [TaskDoneOn(f"T-{t1}", date(2026, 12, 1), line="T-1 done on Tuesday")])
+    assert outcome.refused == [("T-1 done on Tuesday", "Tue 01 Dec 2026 is in the future; "
+                                "mark a task done once it is finished")]
+    assert task(db, t1).status == "open"
+
+
+@pytest.mark.parametrize("who", ["bob", "rita"])
+def test_a_completion_day_out_of_scope_is_answered_as_an_unknown_task(
+        db: Database, org: dict[str, int], who: str) -> None:
+    outcome = apply(db, org[who], f"T-{org['t1']} done on 2026-11-20\nT-99999 done on 2026-11-20")
+    assert outcome.done == []
+    existing, missing = (reason for _line, reason in outcome.refused)
+    assert existing.replace(f"T-{org['t1']}", "T-X") == missing.replace("T-99999", "T-X")
+    assert task(db, org["t1"]).completed_at is None

@@ -42,11 +42,13 @@ import pytest
 from sqlalchemy import select
 
 from drumbeat.status import render_person
+from mail.read.grammar import parse_commands
 from mail.write.digest_render import render_digest
 from models import Evaluation, Goal, Initiative, Meeting, OutboundMessage, Person, Project, Task
-from models.plan import TaskUpdate
+from models.plan import TaskHistory
 from tests.conftest import Database
 from workers import digests
+from workers.apply import Applier, Outcome
 from workers.evaluations import compute_figures, window_named
 
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -99,7 +101,7 @@ def seed(db: Database) -> dict[str, int]:
                 (t3, date(2026, 12, 1), 0, 56, "open", "in_progress"),
                 (t4, date(2026, 11, 15), 10, 10, "open", "open"),
                 (t5, date(2026, 10, 20), 30, 30, "open", "blocked")):
-            session.add(TaskUpdate(task_id=item.id, author_id=item.owner_id, source="email",
+            session.add(TaskHistory(task_id=item.id, author_id=item.owner_id, source="email",
                                    created_at=at(day), old_progress=old, new_progress=new,
                                    old_status=old_status, new_status=new_status))
 
@@ -214,7 +216,7 @@ def test_a_sent_snapshot_is_kept_and_the_next_digest_lists_what_changed(
     window = window_named("2026-Q4", 1, NOW.date())
     with db.session() as session, session.begin():
         snapshot = digests.take_snapshot(session, compute_figures(session, window, NOW), NOW)
-        digests.mark_sent(session, window.label, list(snapshot.people), NOW)
+        digests.freeze_shown_snapshots(session, window.label, list(snapshot.people), NOW)
     with db.session() as session, session.begin():  # a late reply logs one more meeting
         session.add(Meeting(manager_id=ids["mia"], employee_id=ids["ben"],
                             period_start=date(2026, 12, 1), period_end=date(2026, 12, 31),
@@ -227,6 +229,46 @@ def test_a_sent_snapshot_is_kept_and_the_next_digest_lists_what_changed(
     with db.session() as session:
         row = session.scalar(select(Evaluation).where(Evaluation.person_id == ids["ben"]))
         assert row is not None and row.figures["adherence"] == 50.0
+
+
+def _reply(db: Database, sender_id: int, text: str, now: datetime) -> Outcome:
+    """A reply's lines, read and applied as the reply path does, at ``now``."""
+    with db.session() as session, session.begin():
+        sender = session.get(Person, sender_id)
+        assert sender is not None
+        parsed = parse_commands(text, message_date=now, timezone=sender.timezone)
+        assert parsed.errors == ()
+        return Applier(session, sender, inbound_id=None, now=now).apply(parsed.commands)
+
+
+def test_a_completion_day_corrected_into_the_closed_quarter_is_listed_as_changed(
+        golden: tuple[Database, dict[str, int]]) -> None:
+    """Ann's T3 (due Dec 20, 56% at the quarter's end) is marked done on Jan 5, after
+    the digest went out; the day it was really done, Dec 18, needs her manager. The
+    quarter's snapshot stays as sent; the next digest lists what the fact changed:
+    done on time (2 of 3), and P1 at the end (100 + 300 + 100 + 10) / 6 = 85.0, so G1
+    (85.0 + 60) / 3 = 48.3."""
+    db, ids = golden
+    window = window_named("2026-Q4", 1, NOW.date())
+    with db.session() as session, session.begin():
+        snapshot = digests.take_snapshot(session, compute_figures(session, window, NOW), NOW)
+        digests.freeze_shown_snapshots(session, window.label, list(snapshot.people), NOW)
+        t3 = session.scalar(select(Task.id).where(Task.title == "T3"))
+    jan5, jan6 = NOW + timedelta(days=1), NOW + timedelta(days=2)
+    assert _reply(db, ids["ann"], f"T-{t3} done", jan5).done
+    assert _reply(db, ids["ann"], f"T-{t3} done on 2026-12-18", jan6).refused
+    assert _reply(db, ids["mia"], f"T-{t3} done on 2026-12-18", jan6).done
+
+    with db.session() as session, session.begin():
+        again = digests.take_snapshot(session, compute_figures(session, window, jan6), jan6)
+    assert again.people[ids["ann"]].on_time_rate == 33.3  # as sent
+    assert {"Ann Lee: tasks done 2 → 3", "Ann Lee: done on time 1 → 2",
+            "Ann Lee: on-time rate 33.3 → 66.7", "Ann Lee: goal progress 45.9 → 48.3"
+            } <= set(again.changes[ids["ann"]])
+    assert "Mia Park: goal progress" in " ".join(again.changes[ids["mia"]])  # G1 is hers
+    with db.session() as session:
+        row = session.scalar(select(Evaluation).where(Evaluation.person_id == ids["ann"]))
+        assert row is not None and row.figures["on_time_rate"] == 33.3
 
 
 def test_digests_never_show_1on1_notes(golden: tuple[Database, dict[str, int]]) -> None:

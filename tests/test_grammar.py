@@ -17,7 +17,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mail.read.commands import Command, LineError, MeetingReport, NewTask, Parsed, TaskUpdate
+from mail.read.commands import (
+    Command,
+    LineError,
+    MeetingReport,
+    NewTask,
+    Parsed,
+    TaskDoneOn,
+    TaskUpdate,
+)
+from mail.read.dates import DateBudget
 from mail.read.grammar import parse_commands
 
 BERLIN = "Europe/Berlin"
@@ -41,10 +50,10 @@ def one(line: str, **kwargs: object) -> Command | LineError:
 
 
 def when(outcome: Command | LineError) -> date | None:
-    """The date a line set: a task's due date or the day a meeting was held."""
+    """The date a line set: a task's due date, the day it was done or a meeting held."""
     if isinstance(outcome, TaskUpdate | NewTask):
         return outcome.due
-    return outcome.on if isinstance(outcome, MeetingReport) else None
+    return outcome.on if isinstance(outcome, MeetingReport | TaskDoneOn) else None
 
 
 def done(task: str = "T-12", note: str | None = None) -> TaskUpdate:
@@ -152,6 +161,20 @@ GRAMMAR: list[tuple[str, Command]] = [
     ("T-12 done due 2026-11-20", TaskUpdate("T-12", percent=100, status="done",
                                             due=date(2026, 11, 20))),
     ("T-12 60% due to the holidays", TaskUpdate("T-12", percent=60, note="due to the holidays")),
+    # when it was done: read as meeting dates are (the last such day, today included)
+    ("T-12 done on 2026-11-20", TaskDoneOn("T-12", date(2026, 11, 20))),
+    ("T-12 done on 3 Nov", TaskDoneOn("T-12", date(2026, 11, 3))),
+    ("T-12 done on yesterday", TaskDoneOn("T-12", date(2026, 11, 25))),
+    ("T-12 done on last Friday", TaskDoneOn("T-12", date(2026, 11, 20))),
+    ("T-12 done on Friday", TaskDoneOn("T-12", date(2026, 11, 20))),
+    ("T-12 done on Thursday", TaskDoneOn("T-12", date(2026, 11, 26))),
+    ("T-12 done on 12/24", TaskDoneOn("T-12", date(2025, 12, 24))),
+    ("T-12 completed on 20.11.", TaskDoneOn("T-12", date(2026, 11, 20))),
+    ("T-12 ✓ on 11/20", TaskDoneOn("T-12", date(2026, 11, 20))),
+    ("T-12 finished on: Tuesday", TaskDoneOn("T-12", date(2026, 11, 24))),
+    ("- T-12: done on Monday, shipped it", TaskDoneOn("T-12", date(2026, 11, 23),
+                                                      note="shipped it")),
+    ("T-12 done on time", done(note="on time")),  # no date follows: done, with a note
     # new tasks
     ("new: Call the vendor by Friday", NewTask("Call the vendor", due=FRIDAY)),
     ("new: Call the vendor", NewTask("Call the vendor")),
@@ -192,6 +215,8 @@ def test_grammar_row(line: str, expected: Command) -> None:
 
 
 NEW_EXAMPLE = "new: Draft memo P-7 @ann due Friday"
+DONE_ON_FORMS = ("Write e.g. T-12 done on 2026-12-03, T-12 done on 3 Dec "
+                 "or T-12 done on last Friday")
 ERRORS: list[tuple[str, str]] = [
     ("T-99 sixty", "I could not read the progress. Write a percentage, e.g. T-99 60%"),
     ("T-99 60", "I could not read the progress. Write a percentage, e.g. T-99 60%"),
@@ -230,6 +255,12 @@ ERRORS: list[tuple[str, str]] = [
                       "e.g. met: yesterday"),
     ("met: yes 0 min", "A meeting lasts between 1 minute and 12 hours. Write e.g. met: yes 30min"),
     ("due: Friday", "Say which task, e.g. T-12 due Friday"),
+    ("T-12 done on", "Say which day it was done. " + DONE_ON_FORMS),
+    ("T-12 done on 2026-02-30", 'I could not read the date "2026-02-30". ' + DONE_ON_FORMS),
+    ("T-12 done on tomorrow", "2026-11-27 is after this message. Write the day it was done, "
+                              "e.g. T-12 done on yesterday"),
+    ("T-12 done on 2026-12-03", "2026-12-03 is after this message. Write the day it was done, "
+                                "e.g. T-12 done on yesterday"),
 ]
 
 
@@ -302,6 +333,8 @@ def test_invisible_and_lookalike_characters_do_not_break_a_reference(line: str) 
     ("T-12", "due: Friday", TaskUpdate("T-12", due=FRIDAY, line="T-12 due: Friday")),
     ("T-12", "T-13 done", TaskUpdate("T-13", percent=100, status="done", line="T-13 done")),
     ("T-12", "met: yes", MeetingReport(held=True, line="met: yes")),
+    ("T-12", "done on Monday", TaskDoneOn("T-12", date(2026, 11, 23),
+                                          line="T-12 done on Monday")),
 ])
 def test_inline_answer_applies_to_the_quoted_task(ref: str, answer: str,
                                                   expected: Command) -> None:
@@ -335,6 +368,34 @@ def test_dates_are_read_in_the_senders_time_zone() -> None:
         date(2026, 11, 26), FRIDAY]
 
 
+def test_a_completion_day_is_read_in_the_senders_time_zone() -> None:
+    late_thursday_utc = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # Friday 08:30 in Tokyo
+    tokyo = one("T-12 done on today", message_date=late_thursday_utc, timezone="Asia/Tokyo")
+    assert when(tokyo) == date(2026, 11, 27)
+    too_early = one("T-12 done on 2026-11-27", message_date=late_thursday_utc,
+                    timezone="America/New_York")  # still Thursday there
+    assert too_early == LineError("T-12 done on 2026-11-27", "2026-11-27 is after "
+                                  "this message. Write the day it was done, e.g. T-12 done "
+                                  "on yesterday")
+
+
+def test_completion_days_in_words_spend_the_messages_date_budget() -> None:
+    """ISO and weekday days cost nothing; one in words is read only while the
+    message's budget lasts, and a day past it is an error, never a guess."""
+    spent = DateBudget(left=0)
+    parsed = parse("T-12 done on 2026-11-20\nT-13 done on last Friday\nT-14 done on 3 Nov",
+                   date_budget=spent)
+    assert parsed.commands == (
+        TaskDoneOn("T-12", date(2026, 11, 20), line="T-12 done on 2026-11-20"),
+        TaskDoneOn("T-13", date(2026, 11, 20), line="T-13 done on last Friday"))
+    assert parsed.errors[0] == LineError("T-14 done on 3 Nov", 'I could not read the date '
+                                         '"3 Nov". ' + DONE_ON_FORMS.replace("T-12", "T-14"))
+    assert parsed.errors[1].reason.startswith("Some dates were not read")
+    budget = DateBudget(left=5)
+    parse("T-14 done on 3 Nov", date_budget=budget)
+    assert budget.left < 5  # the budget is the message's, shared with its other readers
+
+
 def test_naive_message_date_is_utc_and_an_unknown_zone_falls_back_to_utc() -> None:
     naive = datetime(2026, 11, 26, 23, 30)
     for zone in ("UTC", "Not/AZone", ""):
@@ -354,6 +415,8 @@ def test_naive_message_date_is_utc_and_an_unknown_zone_falls_back_to_utc() -> No
     (date(2027, 1, 4), "met: 12/30", date(2026, 12, 30)),
     (date(2027, 1, 4), "met: 30.12.", date(2026, 12, 30)),
     (date(2027, 1, 2), "met: 2/29", date(2024, 2, 29)),
+    (date(2027, 1, 4), "T-12 done on 12/30", date(2026, 12, 30)),  # into the closed quarter
+    (date(2027, 1, 4), "T-12 done on Monday", date(2027, 1, 4)),  # a Monday: today
 ])
 def test_date_rules(written_on: date, line: str, expected: date) -> None:
     sent = datetime.combine(written_on, datetime.min.time()).replace(hour=10, tzinfo=UTC)
@@ -365,7 +428,8 @@ def test_date_rules(written_on: date, line: str, expected: date) -> None:
 
 def test_to_json_has_exactly_the_design_shapes() -> None:
     parsed = parse("T-12 60% drafted\n+ Call the vendor due 2026-12-04 P-3 @bob\n"
-                   "met: 2026-11-26 30min\nskip: vacation\nT-99 sixty")
+                   "met: 2026-11-26 30min\nskip: vacation\nT-99 sixty\n"
+                   "T-13 done on 2026-11-20 shipped")
     assert parsed.to_json() == {
         "commands": [
             {"type": "task_update", "task": "T-12", "percent": 60, "status": None,
@@ -376,6 +440,7 @@ def test_to_json_has_exactly_the_design_shapes() -> None:
              "minutes": 30, "reason": None},
             {"type": "meeting", "held": None, "excused": True, "on": None,
              "minutes": None, "reason": "vacation"},
+            {"type": "task_done_on", "task": "T-13", "on": "2026-11-20", "note": "shipped"},
         ],
         "errors": [{"line": "T-99 sixty", "reason": "I could not read the progress. "
                                                    "Write a percentage, e.g. T-99 60%"}],

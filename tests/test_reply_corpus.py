@@ -37,19 +37,21 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mail.read.grammar import parse_commands
+from bench.corpora import (
+    AGENDA,
+    FIXTURES,
+    agenda_echoes,
+    agenda_facts,
+    command_counts,
+    normalize,
+    sent_lines,
+)
 from mail.read.inspect import inspect_message
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "replies"
-AGENDA = FIXTURES / "agenda.txt"
-AGENDA_SENT_AT = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
 
 MIN_FIXTURES = 85
 TEXT_FLOOR = 0.97
@@ -77,10 +79,6 @@ def _names() -> list[str]:
     return sorted(path.name.removesuffix(".eml") for path in FIXTURES.glob("*.eml"))
 
 
-def _sent_lines() -> tuple[str, ...]:
-    return tuple(AGENDA.read_text(encoding="utf-8").splitlines())
-
-
 @cache
 def _expected(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
@@ -91,25 +89,7 @@ def _expected(name: str) -> dict[str, Any]:
 
 @cache
 def _inspected(name: str) -> dict[str, Any]:
-    return inspect_message((FIXTURES / f"{name}.eml").read_bytes(), sent_lines=_sent_lines())
-
-
-def normalize(text: str) -> str:
-    """No trailing spaces, one blank line at most between lines, none around."""
-    out: list[str] = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        line = line.rstrip()
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
-
-
-def _key(command: dict[str, Any]) -> str:
-    return json.dumps(command, sort_keys=True, ensure_ascii=False)
-
-
-def _commands(commands: list[dict[str, Any]]) -> Counter[str]:
-    return Counter(_key(command) for command in commands)
+    return inspect_message((FIXTURES / f"{name}.eml").read_bytes(), sent_lines=sent_lines())
 
 
 def text_matches(name: str) -> bool:
@@ -118,7 +98,7 @@ def text_matches(name: str) -> bool:
 
 def commands_match(name: str) -> bool:
     got, want = _inspected(name)["commands"], _expected(name)["commands"]
-    return _commands(got) == _commands(want)
+    return command_counts(got) == command_counts(want)
 
 
 # -- the corpus itself ---------------------------------------------------------------------
@@ -200,54 +180,6 @@ def test_exact_match_rates(capsys: pytest.CaptureFixture[str]) -> None:
 
 # -- the agenda is never applied again ---------------------------------------------------------
 
-_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-_AGENDA_TASK = re.compile(
-    r"\[(T-\d+)\] .*? — (?:(done)|(\d+)%(?:, due \w{3} (\d{1,2}) (\w{3})(?: \([^)]*\))?)?)"
-    r"(?:; (blocked)(?:: (.*?))?)?(?: · .*)?$"
-)
-
-
-@cache
-def agenda_facts() -> tuple[frozenset[tuple[str, str, object]], Counter[str]]:
-    """What the agenda itself says, as (task, field, value) facts from its task lines and
-    examples, and its example commands whole (meetings, new tasks)."""
-    facts: set[tuple[str, str, object]] = set()
-    examples: list[str] = []
-    lines = _sent_lines()
-    for line in lines:
-        if match := _AGENDA_TASK.match(line.strip()):
-            task, done, percent, day, month, blocked, reason = match.groups()
-            if done:
-                facts |= {(task, "status", "done"), (task, "percent", 100)}
-            if percent:
-                facts.add((task, "percent", int(percent)))
-            if day:
-                shown = date(2026, _MONTHS.index(month) + 1, int(day)).isoformat()
-                facts.add((task, "due", shown))
-            if blocked:
-                facts.add((task, "status", "blocked"))
-            if reason:
-                facts.add((task, "note", reason))
-    start = next(i for i, line in enumerate(lines) if line.startswith("Reply to this email"))
-    examples = [line.strip() for line in lines[start + 1 :] if line.startswith("    ")]
-    assert len(examples) >= 3, examples
-    parsed = parse_commands(
-        "\n".join(examples), message_date=AGENDA_SENT_AT, timezone="Europe/Madrid"
-    ).to_json()["commands"]
-    assert len(parsed) == len(examples), "every example line must be a command"
-    whole: Counter[str] = Counter()
-    for command in parsed:
-        if command["type"] == "task_update":
-            facts |= {
-                (command["task"], field, value)
-                for field, value in command.items()
-                if field not in ("type", "task") and value is not None
-            }
-        else:
-            whole[_key(command)] += 1
-    return frozenset(facts), whole
-
-
 def test_agenda_facts_cover_every_task_line_and_example() -> None:
     facts, whole = agenda_facts()
     tasks = {task for task, _, _ in facts}
@@ -256,34 +188,6 @@ def test_agenda_facts_cover_every_task_line_and_example() -> None:
     assert ("T-41", "due", "2026-12-11") in facts and ("T-45", "status", "blocked") in facts
     assert ("T-40", "due", "2026-11-27") in facts and ("T-46", "status", "done") in facts
     assert sum(whole.values()) == 2  # met: yes, skip: vacation
-
-
-def agenda_echoes(got: list[dict[str, Any]], wanted: list[dict[str, Any]]) -> list[str]:
-    """The produced commands (``got``) that repeat something the agenda says (a task line's
-    progress, due date, status or text, an example line's effect, an example meeting line)
-    more often than the person wrote them (``wanted``). Also used by ``bench/replies.py``."""
-    facts, whole = agenda_facts()
-    agenda_text = _sent_lines()
-    produced, expected = _commands(got), _commands(wanted)
-    echoes: list[str] = []
-    for command in got:
-        key = _key(command)
-        if produced[key] <= expected[key]:
-            continue
-        if command["type"] == "task_update":
-            echoed = sorted(
-                (field, value)
-                for field, value in command.items()
-                if (command["task"], field, value) in facts
-            )
-            note = command["note"] or ""
-            if len(note) >= 8 and any(note in line for line in agenda_text):
-                echoed.append(("note", "copied from an agenda line"))
-            if echoed:
-                echoes.append(f"{command} repeats the agenda's {echoed}")
-        elif whole[key]:
-            echoes.append(f"{command} is one of the agenda's examples")
-    return echoes
 
 
 def test_no_command_ever_comes_from_the_agenda() -> None:

@@ -879,3 +879,36 @@ def test_pathological_input_is_fast(text: str) -> None:
     started = time.thread_time()  # its own CPU time: other programs may run
     reply_text._extract(text, None, ())
     assert time.thread_time() - started < 1.0
+
+
+# -- the guards on the shapes talon's tests brought (tests/test_reply_corpus_public.py) --------
+
+
+def test_deep_quote_marks_without_closing_arrows_are_still_a_quote() -> None:
+    text = "T-40 done\n\n>>> the old plan\n>>> <<< was here\n>> more"
+
+    assert extract_reply(text).text == "T-40 done"
+
+
+def test_a_from_line_with_no_quote_under_it_is_new_text() -> None:
+    text = "T-40 done\n\nFrom: ann@example.com\n\nshe sent the numbers"
+
+    assert extract_reply(text).text == text
+
+
+def test_a_date_line_over_prose_is_not_a_header() -> None:
+    text = "T-40 60%\nDate: Friday at 10:30\nTo be confirmed with finance"
+
+    assert extract_reply(text).text == text
+
+
+def test_a_link_typed_between_our_own_lines_is_kept() -> None:
+    text = "T-40 done\n(https://example.com/report)\nT-42 50%"
+
+    assert extract_reply(text).text == text
+
+
+def test_a_reply_sharing_the_attribution_line_is_kept_and_the_quote_dropped() -> None:
+    text = "T-40 done On Wed, Dec 2, 2026 at 9:00 AM, Ann <ann@x.org> wrote:\n> [T-40] Collect"
+
+    assert extract_reply(text).text == "T-40 done"

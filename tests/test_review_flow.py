@@ -129,9 +129,9 @@ class Replies:
             inbound_id, _new = store_raw(session, mail(row, sender, body, moment, self.count),
                                          via="smtp", peer_address=peer,
                                          received_at=moment)
-        status, ids = process(self.rt, inbound_id)
-        assert status == "applied", status
-        for outbox_id in ids:
+        processed = process(self.rt, inbound_id)
+        assert processed.status == "applied", processed.status
+        for outbox_id in processed.answer_ids:
             assert deliver(self.rt, outbox_id) == "sent"
         with self.rt.sessions() as session:
             answer = session.scalar(select(OutboundMessage).where(

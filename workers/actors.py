@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from email.message import Message
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from config.settings import Settings
-from workers import (
-    agendas,
-    digests,
-    failures,
-    inbound,
-    metrics,
-    outbox,
-    retention,
-    review_forms,  # noqa: F401  (registers the review emails' renderer)
-    reviews,
-)
+from workers import agendas, digests, failures, inbound, metrics, outbox, retention, reviews
 from workers.runtime import Runtime, one_connection, runtime
-from workers.sending import RetryLater, deliver, hand_over
+from workers.sending import RetryLater, deliver, send_claimed
 
 log = logging.getLogger("drumbeat.actors")
 QUEUE = "drumbeat"
@@ -103,9 +92,8 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
     ``send_email``'s retries, a lost worker to the sweeper. When the batch's connection
     was lost (a database restart), the message is tried once more: the connection
     reconnects on its next use. False when the time limit interrupted it."""
-    ready: dict[int, tuple[Message, str]] = {}
     try:
-        status, answer_ids = inbound.process(rt, inbound_id, ready=ready)
+        processed = inbound.process(rt, inbound_id, send_now=True)
     except inbound.SenderCheckDelayed as exc:
         log.warning("inbound message %s waits for a later try: %s", inbound_id, exc,
                     extra={"inbound_id": inbound_id})
@@ -122,14 +110,15 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
         metrics.processed("error")
         inbound.record_failure(rt, inbound_id, failures.describe(exc))
         return isinstance(exc, Exception)
-    log.info("inbound message %s: %s", inbound_id, status, extra={"inbound_id": inbound_id})
-    for outbox_id in answer_ids:  # rows the message made due besides its answer (review forms)
-        if outbox_id not in ready:
-            send_email.send(outbox_id)
+    log.info("inbound message %s: %s", inbound_id, processed.status,
+             extra={"inbound_id": inbound_id})
+    for outbox_id in processed.to_queue:  # what the message made due besides its answer
+        send_email.send(outbox_id)
     finished = True
-    for outbox_id, (message, address) in ready.items():
+    for answer in processed.to_send:
+        outbox_id = answer.outbox_id
         try:
-            hand_over(rt, outbox_id, message, attempts=1, to_address=address)
+            send_claimed(rt, answer)
         except RetryLater:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))

@@ -16,26 +16,36 @@ held), who excused a period, and ``disputed`` when the two disagree
 previous cadence period and never in the future; older dates only from the
 manager. An agenda's meeting lines stop applying ``meeting_lines_days`` after
 its period closes (``pair_from_agenda``); its task lines keep working.
+
+``T-12 done on DATE`` corrects when a task was completed: never in the future,
+and a day before the current fiscal quarter (or a change to a completion day in
+one) only from someone above the owner, since it changes a closed period's
+figures (``_done_on_refusal``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mail.read.commands import HANDED_BACK, Command, MeetingReport, NewTask, TaskUpdate
+from mail.read.commands import (
+    HANDED_BACK,
+    Command,
+    MeetingReport,
+    NewTask,
+    TaskDoneOn,
+    TaskUpdate,
+)
+from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
-from models.plan import Project, Task, TaskStatus, parse_ref
-from models.plan import TaskUpdate as TaskHistory
-from models.scoring import Cadence, Period, period_containing
+from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
+from models.scoring import Cadence, Period, period_containing, quarter_window
 
 MAX_CHAIN = 64
 
@@ -56,16 +66,15 @@ class Pair:
 DEFAULT_MEETING_LINES_DAYS = 14
 
 
-def pair_from_agenda(context: Mapping[str, Any], now: datetime, *,
+def pair_from_agenda(context: AgendaContext, now: datetime, *,
                      meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS) -> Pair:
     """The 1:1 an agenda (or nudge) names. Its meeting lines close ``meeting_lines_days``
     after its period ends, so an old token cannot rewrite a record digests were built
     from; the days are counted in UTC, where ``now`` is."""
-    start = date.fromisoformat(context["period_start"])
-    end = date.fromisoformat(context["period_end"]) if context.get("period_end") else None
+    end = context.period_end
     until = end + timedelta(days=meeting_lines_days) if end is not None else None
     closed = until is not None and now.astimezone(UTC).date() > until
-    return Pair(int(context["manager_id"]), int(context["employee_id"]), start, end, until,
+    return Pair(context.manager_id, context.employee_id, context.period_start, end, until,
                 closed)
 
 
@@ -76,10 +85,6 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)   # (line, reason)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def changed_anything(self) -> bool:
-        return bool(self.done)
 
 
 def manages(session: Session, manager_id: int, person_id: int) -> bool:
@@ -149,8 +154,10 @@ class Applier:
     """Applies one message's commands for one sender; collects the Outcome."""
 
     def __init__(self, session: Session, sender: Person, *, inbound_id: int | None,
-                 now: datetime, pair: Pair | None = None) -> None:
+                 now: datetime, pair: Pair | None = None,
+                 fiscal_year_start_month: int = 1) -> None:
         self.session = session
+        self.fiscal_year_start_month = fiscal_year_start_month  # "the current period"
         self.sender = sender
         self.inbound_id = inbound_id
         self.now = now
@@ -166,6 +173,8 @@ class Applier:
         for command in commands:
             if isinstance(command, TaskUpdate):
                 self._task_update(command)
+            elif isinstance(command, TaskDoneOn):
+                self._task_done_on(command)
             elif isinstance(command, NewTask):
                 self._new_task(command)
             elif isinstance(command, MeetingReport):
@@ -178,7 +187,8 @@ class Applier:
         """Every task the message names, in one locked SELECT (in id order, so two
         messages about the same tasks wait for each other instead of deadlocking);
         the lookups below then find them in the session without a query each."""
-        ids = sorted({parsed[1] for command in commands if isinstance(command, TaskUpdate)
+        ids = sorted({parsed[1] for command in commands
+                      if isinstance(command, TaskUpdate | TaskDoneOn)
                       if (parsed := parse_ref(command.task)) and parsed[0] == "T"})
         if ids:  # held here: the session's identity map keeps only weak references
             self._tasks = {task.id: task for task in self.session.scalars(
@@ -232,6 +242,44 @@ class Applier:
             note=command.note))
         self.outcome.done.append(_describe(task, old, command.note))
 
+    def _task_done_on(self, command: TaskDoneOn) -> None:
+        """``T-12 done on 3 Dec``: when the task was completed (marking it done if it is
+        not). Never in the future; a day before the current quarter (the sender's today,
+        the fiscal calendar), or a change to one, alters a closed period's figures, so it
+        needs someone above the owner; an owner without a manager corrects their own."""
+        task = self._task(command.task, command.line)
+        if task is None:
+            return
+        today = local_today(self.sender, self.now)
+        was = task.completed_at.astimezone(UTC).date() if (
+            task.status == TaskStatus.DONE.value and task.completed_at) else None
+        refusal = _done_on_refusal(command.on, was, today, self.fiscal_year_start_month,
+                                   task, manages(self.session, self.sender.id, task.owner_id))
+        if refusal is not None:
+            self.outcome.refused.append((command.line, refusal))
+            return
+        if self._superseded(task, command):
+            return
+        old = (task.status, task.progress, task.completed_at)
+        task.status, task.progress, task.blocked_reason = TaskStatus.DONE.value, 100, None
+        # Noon UTC: the figures read a completion's day in UTC, so they count the day written.
+        task.completed_at = min(datetime.combine(command.on, time(12), UTC), self.now)
+        task.updated_at = self.now
+        if self.inbound_id is not None:
+            task.set_by_message_id = self.inbound_id
+        note = f"completed on {command.on.isoformat()}" + (
+            f" (was {was.isoformat()})" if was else "") + (
+            f": {command.note}" if command.note else "")
+        self.session.add(TaskHistory(
+            task_id=task.id, author_id=self.sender.id, inbound_message_id=self.inbound_id,
+            source="email", created_at=self.now, old_status=old[0], new_status=task.status,
+            old_progress=old[1], new_progress=task.progress, old_due=task.due,
+            new_due=task.due, note=note))
+        words = f"marked done on {day_words(command.on)}" + (
+            f" (was {day_words(was)})" if was and was != command.on else "") + (
+            f", note “{first_words(command.note)}”" if command.note else "")
+        self.outcome.done.append(f"{task.ref} {task.title}: {words}")
+
     def _given_from_notes(self, task: Task) -> bool:
         """The sender owns a task someone else created for them from 1:1 notes: theirs to
         drop or hand back, since they never wrote it themself."""
@@ -258,7 +306,7 @@ class Applier:
             old_due=task.due, new_due=task.due, note=note))
         self.outcome.done.append(f"{task.ref} {task.title}: {note}")
 
-    def _superseded(self, task: Task, command: TaskUpdate) -> bool:
+    def _superseded(self, task: Task, command: TaskUpdate | TaskDoneOn) -> bool:
         """True (and answered) when a message that arrived after this one already set
         the task: two replies applied by two workers, or one retried late, end with the
         later one's word, whatever order they were applied in."""
@@ -453,6 +501,25 @@ def _meeting_day_refusal(day: date, today: date, cadence: Cadence, from_manager:
     return None
 
 
+def _done_on_refusal(day: date, was: date | None, today: date, fiscal_year_start_month: int,
+                     task: Task, above_owner: bool) -> str | None:
+    """Why a completion day may not be set (None: it may): never in the future; and a
+    closed period's record (a new day, or the day it holds now, before the current
+    quarter) only by someone above the owner (or an owner with no manager)."""
+    if day > today:
+        return f"{day_words(day)} is in the future; mark a task done once it is finished"
+    if above_owner or task.owner.manager_id is None:
+        return None
+    start, _end, label = quarter_window(today, fiscal_year_start_month)
+    if day < start:
+        return (f"{day_words(day)} is before the current period ({label}); only "
+                f"{task.owner.name}'s manager can set a completion date in an earlier period")
+    if was is not None and was < start:
+        return (f"{task.ref} was done on {day_words(was)}, before the current period "
+                f"({label}); only {task.owner.name}'s manager can change that record")
+    return None
+
+
 def _person_named(session: Session, name: str) -> Person | None:
     """An owner written as an email, or as @name matching one person's email or name."""
     name = name.strip().lstrip("@").lower()
@@ -466,8 +533,10 @@ def _person_named(session: Session, name: str) -> Person | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _changes_state(command: TaskUpdate) -> bool:
+def _changes_state(command: TaskUpdate | TaskDoneOn) -> bool:
     """A line that sets status, progress or due date (not a note alone)."""
+    if isinstance(command, TaskDoneOn):
+        return True
     return command.status is not None or command.percent is not None or command.due is not None
 
 

@@ -6,7 +6,11 @@ then every figure goes through ``models.scoring``, the same functions
 ``drumbeat status`` uses, so the digest, its CSV, the Evaluation rows and the
 status view agree. Progress at a moment is the task's current progress unless
 its history changed it later: then it is the ``old_progress`` of the first
-change after that moment (history is append-only, so this is exact).
+change after that moment (history is append-only, so this is exact). The one
+exception is a corrected fact: a task that is done, with a completion day before
+the moment (``T-12 done on 2026-12-03``), was done then, whatever its history of
+that time says; so a correction that moves a completion into a closed period
+changes that period's figures, and the next digest lists it as changed since.
 
 Rules the scoring module leaves to us, documented here:
 
@@ -42,10 +46,9 @@ from sqlalchemy.orm import Session
 
 from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
-from models.people import Person
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.people import Person, active_span
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.scoring import (
-    ActiveSpan,
     Cadence,
     TaskDue,
     Weighted,
@@ -143,11 +146,11 @@ class _Progress:
         self.changes: dict[int, tuple[int | None, str | None]] = {}
         if moment < now:
             ranked = select(
-                TaskUpdate.task_id, TaskUpdate.old_progress, TaskUpdate.old_status,
-                func.row_number().over(partition_by=TaskUpdate.task_id,
-                                       order_by=(TaskUpdate.created_at, TaskUpdate.id))
+                TaskHistory.task_id, TaskHistory.old_progress, TaskHistory.old_status,
+                func.row_number().over(partition_by=TaskHistory.task_id,
+                                       order_by=(TaskHistory.created_at, TaskHistory.id))
                 .label("rank"),
-            ).where(TaskUpdate.created_at >= moment).subquery()
+            ).where(TaskHistory.created_at >= moment).subquery()
             self.changes = {row.task_id: (row.old_progress, row.old_status) for row in
                             session.execute(select(ranked).where(ranked.c.rank == 1))}
 
@@ -155,6 +158,9 @@ class _Progress:
         """(progress, status) at the moment; None for a task made later."""
         if task.created_at is not None and task.created_at > self.moment:
             return None
+        if task.status == DONE and task.completed_at is not None \
+                and task.completed_at < self.moment:
+            return 100.0, DONE  # done then, as corrected (module docstring)
         old = self.changes.get(task.id)
         if old is None:
             return float(task.progress), task.status
@@ -374,8 +380,7 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
             and m.held_on <= window.end]
     excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
     disputed = [m.period_start for m in meetings if m.status == MeetingStatus.DISPUTED.value]
-    spans = (ActiveSpan(person.active_from, person.active_until),
-             ActiveSpan(manager.active_from, manager.active_until))
+    spans = (active_span(person), active_span(manager))
     cadence = Cadence(person.cadence)
     held_on = [m.held_on for m in held] + ([held_before] if held_before else [])
     score = adherence(window_start=window.start, window_end=window.end, cadence=cadence,

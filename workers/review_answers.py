@@ -17,6 +17,7 @@ grammar and the normal apply path. Here, in the message's transaction:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,31 +27,23 @@ from sqlalchemy.orm import Session
 from config.review_scale import parse_scale
 from mail.read.review_form import FormKind, ReviewAnswer
 from mail.write.answer import day_words
+from mail.write.review_mail import ReviewFormContext
 from models.people import Person
 from models.reviews import AckState, Review, StepState
 from workers import outbox
+from workers.outbox import AddedRow, OutboxRow
 from workers.reviews import cycle_dates, form_row, hr_people, step_rows
 
 
-def form_of(context: dict[str, Any] | None) -> FormKind | None:
-    """The form an outbox row's context names (None: not a review email)."""
-    if not context or "review_id" not in context:
-        return None
-    try:
-        return FormKind(context.get("form"))
-    except ValueError:
-        return None
-
-
-def may_answer(session: Session, context: dict[str, Any], sender: Person) -> bool:
+def may_answer(session: Session, form: ReviewFormContext, sender: Person) -> bool:
     """Whether ``sender`` is the one person (or HR) who answers this form."""
-    form = form_of(context)
-    review = session.get(Review, context["review_id"]) if form else None
+    review = session.get(Review, form.review_id)
     if review is None:
         return False
-    if form in (FormKind.SELF, FormKind.ACK):
+    kind = FormKind(form.form)
+    if kind in (FormKind.SELF, FormKind.ACK):
         return sender.id == review.employee_id
-    if form == FormKind.MANAGER:
+    if kind == FormKind.MANAGER:
         return sender.id == review.manager_id
     # HR resolves a dispute, but never one of their own reviews, as employee or manager.
     return bool(sender.is_hr) and sender.id not in (review.employee_id, review.manager_id)
@@ -63,23 +56,23 @@ class ReviewOutcome:
     done: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
-    new_rows: list[int] = field(default_factory=list)
+    new_rows: list[AddedRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"done": self.done, "refused": self.refused,
                 "not_understood": self.not_understood}
 
 
-def apply_answer(session: Session, context: dict[str, Any], sender: Person,
+def apply_answer(session: Session, context: ReviewFormContext, sender: Person,
                  answer: ReviewAnswer, *, now: datetime, inbound_id: int, domain: str
                  ) -> ReviewOutcome:
     """Store what a reply to a review form says (the sender may answer it: ``may_answer``)."""
-    review = session.get(Review, context["review_id"])
-    form = form_of(context)
-    assert review is not None and form is not None
+    review = session.get(Review, context.review_id)
+    form = FormKind(context.form)
+    assert review is not None
     result = ReviewOutcome(not_understood=[(e.line, e.reason) for e in answer.errors])
     # The day first: a step past its day is missed before this answer is judged.
-    result.new_rows += outbox.add_rows(session, step_rows(
+    result.new_rows += _added(session, step_rows(
         session, review.cycle, review, cycle_dates(review.cycle), now, domain))
     label = review.cycle.period_label
     scale = parse_scale(review.cycle.scale)
@@ -134,7 +127,7 @@ def apply_answer(session: Session, context: dict[str, Any], sender: Person,
         else:
             review.ack_state, review.dispute_text = AckState.DISPUTED.value, answer.dispute
             hr = hr_people(session)
-            result.new_rows += outbox.add_rows(session, [
+            result.new_rows += _added(session, [
                 form_row(review.cycle, review, "dispute", person, now, domain)
                 for person in hr])
             sent = (f"was sent to HR ({len(hr)} {'person' if len(hr) == 1 else 'people'})"
@@ -156,9 +149,15 @@ def apply_answer(session: Session, context: dict[str, Any], sender: Person,
                            "resolved.")
     review.updated_at = now
     session.flush()
-    result.new_rows += outbox.add_rows(session, step_rows(
+    result.new_rows += _added(session, step_rows(
         session, review.cycle, review, cycle_dates(review.cycle), now, domain))
     return result
+
+
+def _added(session: Session, rows: Sequence[OutboxRow]) -> list[AddedRow]:
+    """Add rows one by one, so each id is known with its row (a few per answer)."""
+    return [AddedRow(outbox_id, row) for row in rows
+            for outbox_id in outbox.add_rows(session, [row])]
 
 
 def _nothing(result: ReviewOutcome, what: str, form: str) -> ReviewOutcome:

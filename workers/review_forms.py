@@ -8,22 +8,30 @@ form's exact text. Each email carries one review only (``mail/write/review_mail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.review_scale import RatingScale, parse_scale
-from mail.write.compose import Attachment, InlineImage
+from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import PersonFigures
 from mail.write.render import RenderedEmail
-from mail.write.review_mail import ReviewMailView, ReviewTexts, render_review_mail
+from mail.write.review_mail import (
+    ReviewFormContext,
+    ReviewMailView,
+    ReviewTexts,
+    render_review_mail,
+)
 from models.evaluations import Evaluation
 from models.mailbox import OutboundMessage
 from models.people import Person
 from models.review_cycle import Step
 from models.reviews import Review, StepState
 from workers.reviews import REVIEW, cycle_dates
-from workers.runtime import Runtime
-from workers.sending import parts, rendered_once, renderer
+
+if TYPE_CHECKING:  # the runtime lists this module's renderers
+    from workers.runtime import Runtime
 
 _DUE_STEP = {"self": Step.SELF, "manager": Step.MANAGER, "ack": Step.ACK,
              "dispute": Step.RESOLVE}
@@ -52,11 +60,12 @@ def figures_of(session: Session, review: Review) -> PersonFigures | None:
 
 
 def view_for_row(session: Session, row: OutboundMessage) -> ReviewMailView:
-    context = row.context or {}
-    review = session.get(Review, context["review_id"])
+    context = ReviewFormContext.from_json(row.context)
+    assert context is not None, f"outbox {row.id} names no review form"
+    review = session.get(Review, context.review_id)
     assert review is not None, f"outbox {row.id} names a review that is gone"
-    cycle, form = review.cycle, context["form"]
-    scale = parse_scale(context.get("scale") or cycle.scale)
+    cycle, form = review.cycle, context.form
+    scale = parse_scale(context.scale or cycle.scale)
     recipient = session.get(Person, row.recipient_id) if row.recipient_id else None
     with_figures = form in ("self", "manager")
     return ReviewMailView(
@@ -68,22 +77,22 @@ def view_for_row(session: Session, row: OutboundMessage) -> ReviewMailView:
         answer_by=cycle_dates(cycle).due(_DUE_STEP[form]),
         scale=scale.steps if scale and form in ("self", "manager") else (),
         figures=figures_of(session, review) if with_figures else None,
-        texts=texts_of(review, scale), reminder=int(context.get("reminder") or 0))
+        texts=texts_of(review, scale), reminder=context.reminder)
 
 
 def _rendered(session: Session, row: OutboundMessage, rt: Runtime
               ) -> tuple[RenderedEmail, tuple[InlineImage, ...]]:
     """Rendered once per row and process: words and charts from one view."""
-    return rendered_once(rt, REVIEW, row.id,
-                         lambda: render_review_mail(view_for_row(session, row)))
+    return rt.rendered_once(REVIEW, row.id,
+                            lambda: render_review_mail(view_for_row(session, row)))
 
 
-@renderer(REVIEW)
-def _render(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+def render_review_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    """A review email's words, when it is first sent."""
     return _rendered(session, row, rt)[0]
 
 
-@parts(REVIEW)
-def _parts(session: Session, row: OutboundMessage, rt: Runtime
-           ) -> tuple[tuple[InlineImage, ...], tuple[Attachment, ...]]:
+def review_parts(session: Session, row: OutboundMessage, rt: Runtime
+                 ) -> tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]:
+    """A form's charts (made again on a retry, from the same stored figures)."""
     return _rendered(session, row, rt)[1], ()

@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from config.review_scale import RatingScale, parse_scale
 from mail.write.compose import make_message_id
+from mail.write.review_mail import ReviewFormContext
 from models.evaluations import Evaluation
 from models.people import Person
 from models.review_cycle import (
@@ -43,6 +43,7 @@ from models.review_cycle import (
 from models.reviews import AckState, Review, ReviewCycle, StepState
 from workers import outbox
 from workers.evaluations import closed_windows
+from workers.outbox import OutboxRow
 
 REVIEW = "review"
 FORM_OF_STEP = {Step.SELF: "self", Step.MANAGER: "manager", Step.ACK: "ack",
@@ -105,19 +106,19 @@ def review_records(session: Session, period_label: str) -> dict[int, ReviewRecor
 
 
 def form_row(cycle: ReviewCycle, review: Review, form: str, recipient: Person, now: datetime,
-             domain: str, reminder: int = 0) -> dict[str, Any]:
+             domain: str, reminder: int = 0) -> OutboxRow:
     """The outbox row of one review email (``form``: self, manager, ack or dispute)."""
     key = f"{REVIEW}:{cycle.period_label}:{form}:{review.id}"
     if reminder:
         key += f":remind-{reminder}"
     if form == "dispute":
         key += f":{recipient.id}"
-    return {"dedupe_key": key, "kind": REVIEW, "recipient_id": recipient.id,
-            "to_address": recipient.email, "subject": f"{cycle.period_label} review",
-            "message_id": make_message_id(domain, REVIEW), "created_at": now,
-            "context": {"review_id": review.id, "cycle_id": cycle.id, "form": form,
-                        "period": cycle.period_label, "reminder": reminder,
-                        "scale": cycle.scale}}
+    context = ReviewFormContext(review.id, cycle.id, form, cycle.period_label, reminder,
+                                cycle.scale)
+    return OutboxRow(dedupe_key=key, kind=REVIEW, recipient_id=recipient.id,
+                     to_address=recipient.email, subject=f"{cycle.period_label} review",
+                     message_id=make_message_id(domain, REVIEW), created_at=now,
+                     context=context.to_json())
 
 
 def recipient_of(session: Session, review: Review, step: Step) -> list[Person]:
@@ -190,7 +191,7 @@ def move_along(session: Session, now: datetime, *, domain: str, remind_days: int
             or_(ReviewCycle.checked_on.is_(None), ReviewCycle.checked_on < today))):
         cycle.checked_on = today
         dates = cycle_dates(cycle)
-        rows: list[dict[str, Any]] = []
+        rows: list[OutboxRow] = []
         still_open = False
         for review in session.scalars(
                 select(Review).where(Review.cycle_id == cycle.id).order_by(Review.id)
@@ -213,7 +214,7 @@ def move_along(session: Session, now: datetime, *, domain: str, remind_days: int
 
 
 def step_rows(session: Session, cycle: ReviewCycle, review: Review, dates: CycleDates,
-              now: datetime, domain: str) -> list[dict[str, Any]]:
+              now: datetime, domain: str) -> list[OutboxRow]:
     """Bring one review up to ``now``'s day (missed steps, next forms); the rows of the
     forms that are now due. Called by the tick and right after an answer is stored."""
     before = state_of(review)

@@ -5,6 +5,8 @@
 - ``headers``: a message's header fields (addresses, date, ids, the headers kept).
 - ``classify``: what kind of mail it is (bounce, auto-reply, forward, reply, other).
 - ``reply_text``: the new text of a plain-text reply, without quote, signature or footer.
+- ``reply_lines``: a reply's lines classified: quote depth, and which are lines we sent.
+- ``reply_headers``: where a reply's quoted original starts (attribution, header blocks).
 - ``signature``: where a reply's own words end: sign-offs, name blocks, "Sent from my…".
 - ``html_text``: HTML bodies as text, with the quoted parts found by their markup.
 - ``grammar``: the reply grammar (its docstring is the contract): a reply's lines into commands.
@@ -16,6 +18,7 @@
 - ``notes_people``: the candidates notes may name, and whom the notes are about.
 - ``notes_owners``: the owner an action item names, resolved or a problem saying why not.
 - ``notes_dates``: an action item's due date, relative to the meeting.
+- ``notes_reading``: a notes message read whole: its text, commands and 1:1 day.
 - ``calendar``: the meeting an attached invite describes.
 - ``own_words``: Drumbeat's own words recognised in what people send back.
 - ``authentication``: who sent it, from a token, a relay, the MTA's verdict or DKIM.

@@ -16,6 +16,7 @@ __all__ = [
     "MeetingReport",
     "NewTask",
     "Parsed",
+    "TaskDoneOn",
     "TaskUpdate",
 ]
 
@@ -32,6 +33,17 @@ class TaskUpdate:
     due: date | None = None
     note: str | None = None  # free text after the command, or the blocked/dropped reason
     line: str = ""  # the source line, stripped
+
+
+@dataclass(frozen=True)
+class TaskDoneOn:
+    """When a task was completed ("T-12 done on 3 Dec"): a correction of the record,
+    which also marks the task done if it is not; never a date after the message."""
+
+    task: str  # canonical "T-12"
+    on: date
+    note: str | None = None
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,15 +80,17 @@ class LineError:
         return f"{self.line}: {self.reason}"
 
 
-Command = TaskUpdate | NewTask | MeetingReport
+Command = TaskUpdate | TaskDoneOn | NewTask | MeetingReport
 
 _JSON_TYPES: dict[type, str] = {
     TaskUpdate: "task_update",
+    TaskDoneOn: "task_done_on",
     NewTask: "new_task",
     MeetingReport: "meeting",
 }
 _JSON_FIELDS: dict[type, tuple[str, ...]] = {
     TaskUpdate: ("task", "percent", "status", "due", "note"),
+    TaskDoneOn: ("task", "on", "note"),
     NewTask: ("title", "due", "project", "owner"),
     MeetingReport: ("held", "excused", "on", "minutes", "reason"),
 }

@@ -26,6 +26,12 @@ Task lines (the reference first, an optional colon after it)::
     T-12 handed back    back to whoever created it for you from 1:1 notes; also "hand
                         back", "give back", "not mine" (a reason may follow)
     T-12 note: text     a note only
+    T-12 done on 3 Dec  the day it was completed (and done, if it is not yet): a
+                        correction of the record; also "completed on", "finished on",
+                        "✓ on". The day is read as a meeting date (below) and may not
+                        be after the message; text after it is the note. "done on time"
+                        (no date follows) is plain done with a note. Who may set a
+                        day in an earlier period is the applier's rule (workers/apply.py)
 
 Clauses combine (``T-12 60% due Friday``); text after the last clause is the note.
 ``done`` also sets progress 100, so ``T-12 done`` and ``T-12 100%`` are one command.
@@ -56,9 +62,10 @@ Dates are read relative to the message date seen in the sender's time zone
   calendar week* (weeks start on Monday): 2026-12-04 when written on that Thursday.
   Plain "Friday" already says "the coming one", so "next" is read as adding a week,
   and the confirmation mail echoes the date so a surprise is caught at once.
-- For meeting dates a bare weekday is the last such day, today included
-  (``met: Thursday`` written on a Thursday is today); ``last Tuesday`` is the most
-  recent Tuesday before today. A meeting date after the message date is an error.
+- For meeting dates and completion days (``done on``) a bare weekday is the last
+  such day, today included (``met: Thursday`` written on a Thursday is today);
+  ``last Tuesday`` is the most recent Tuesday before today. Such a date after the
+  message date is an error.
 - Everything else (``tomorrow``, ``next week`` = seven days on, ``in 2 weeks``,
   ``18 Dec``, ``Freitag``, ``vendredi``) goes to ``dateparser`` in a few European
   languages, preferring the future for due dates and the past for meetings;

@@ -241,7 +241,10 @@ def _quote_containers(
             continue  # its blockquotes and attribution are found on their own
         found.append(element)
         inside.update(element.iterdescendants())
-    for element, before, trailing in _blockquote_context(tree):
+    contexts = _blockquote_context(tree)
+    last = _outermost_blockquote(contexts[-1][0]) if contexts else None
+    for element, before, trailing in contexts:
+        trailing = trailing or element is last
         if element not in inside and _is_generic_quote(element, before, trailing=trailing):
             found.append(element)
             inside.update(element.iterdescendants())
@@ -297,6 +300,16 @@ def _blockquote_context(
             for _order, element, before, seen_then in sorted(closed, key=lambda c: c[0])]
 
 
+def _outermost_blockquote(element: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
+    """The outermost ``<blockquote>`` holding ``element`` (itself when none does). Given
+    the document's last one, that is the last quote: what follows it is new text (a
+    disclaimer, a sign-off) but the quote is still the original under the reply."""
+    outer = element
+    for ancestor in element.iterancestors("blockquote"):
+        outer = ancestor
+    return outer
+
+
 def _is_quote_container(element: lxml.html.HtmlElement) -> bool:
     attributes = element.attrib
     if element.tag != "blockquote" and "class" not in attributes and "id" not in attributes:
@@ -321,9 +334,9 @@ def _is_gmail_wrapper(element: lxml.html.HtmlElement) -> bool:
 
 
 def _is_generic_quote(element: lxml.html.HtmlElement, before: str, *, trailing: bool) -> bool:
-    """A plain ``<blockquote>`` quotes when an attribution line introduces it, or when
-    nothing follows it (the original under the new text); an indented paragraph
-    (Gmail indents with ``border:none`` blockquotes) does not."""
+    """A plain ``<blockquote>`` quotes when an attribution line introduces it, or when it
+    is the last one or nothing follows it (the original under the new text); an indented
+    paragraph (Gmail indents with ``border:none`` blockquotes) does not."""
     if _ends_like_attribution(before.strip()[-300:]):
         return True
     style = (element.get("style") or "").casefold().replace(" ", "")
@@ -341,7 +354,11 @@ def _ends_like_attribution(text: str) -> bool:
 def _first_cut_marker(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     """The element where the original starts, for clients that never close it."""
     for element in tree.iter("div", "hr", "span"):
-        if _tokens(element.get("id")) & _CUT_IDS or _is_outlook_header(element):
+        if (
+            _tokens(element.get("id")) & _CUT_IDS
+            or _is_outlook_header(element)
+            or _is_rule_over_header(element)
+        ):
             previous = element.getprevious()
             # Outlook draws a rule right before the header: it belongs to the original.
             if previous is not None and previous.tag == "hr" and not (previous.tail or "").strip():
@@ -358,6 +375,20 @@ def _is_outlook_header(element: lxml.html.HtmlElement) -> bool:
     if not any(border in style for border in _OUTLOOK_BORDERS):
         return False
     return bool(_FROM_LABEL.match(_leading_text(element, 100)))
+
+
+def _is_rule_over_header(element: lxml.html.HtmlElement) -> bool:
+    """A horizontal rule right above a "From:" line: the original's header (Hotmail,
+    and many clients that write the header in bold)."""
+    if element.tag != "hr":
+        return False
+    pieces = [element.tail or ""]
+    for node in _from_here_on(element):
+        if node is not element:
+            pieces.extend(node.itertext())
+        if sum(map(len, pieces)) >= 100:
+            break
+    return bool(_FROM_LABEL.match("".join(pieces)[:100]))
 
 
 def _leading_text(element: lxml.html.HtmlElement, size: int) -> str:

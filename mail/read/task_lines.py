@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from mail.read.commands import HANDED_BACK, Command, LineError, NewTask, TaskUpdate
+from mail.read.commands import (
+    HANDED_BACK,
+    Command,
+    LineError,
+    NewTask,
+    TaskDoneOn,
+    TaskUpdate,
+)
 from mail.read.dates import DateContext, read_relative
 
 __all__ = [
@@ -45,10 +52,12 @@ def without_separators(text: str) -> str:
 # --- dates --------------------------------------------------------------------------------
 
 
-def _leading_date(text: str, ctx: DateContext) -> tuple[date, str] | None:
+def _leading_date(text: str, ctx: DateContext, *, past: bool = False
+                  ) -> tuple[date, str] | None:
     """The longest run of up to six words at the start of ``text`` that is a date, and the rest.
 
-    ``due Friday waiting on Ann`` reads Friday and leaves the note.
+    ``due Friday waiting on Ann`` reads Friday and leaves the note; ``past`` reads
+    dates as meetings are read (the last such day), else as due dates (the next).
     """
     chunk = re.match(r"[^,;()]*", text)
     tokens = re.finditer(r"\S+", chunk.group() if chunk else "")
@@ -56,7 +65,7 @@ def _leading_date(text: str, ctx: DateContext) -> tuple[date, str] | None:
     words = list(itertools.islice(itertools.takewhile(lambda w: "%" not in w[0], tokens), 6))
     for count in range(len(words), 0, -1):
         end = words[count - 1].end()
-        if (found := read_relative(text[:end], ctx)) is not None:
+        if (found := read_relative(text[:end], ctx, past=past)) is not None:
             return found, text[end:]
     return None
 
@@ -260,12 +269,43 @@ def _read_clauses(rest: str, ref: str, ctx: DateContext) -> _Draft | _Problem:
     return draft
 
 
+_DONE_ON = re.compile(_DONE.pattern + r"\s*on(?!\w)\s*:?\s*", re.I)
+
+
+def _done_on_examples(ref: str) -> str:
+    return f"Write e.g. {ref} done on 2026-12-03, {ref} done on 3 Dec or {ref} done on last Friday"
+
+
+def _done_on(rest: str, ref: str, raw: str, ctx: DateContext) -> Command | LineError | None:
+    """``done on DATE``: the day the task was completed, read as meeting dates are (the
+    last such day, never after the message); text after the date is a note. None when
+    no date and no digit follows: "done on time" stays done with a note."""
+    if not (m := _DONE_ON.match(rest)):
+        return None
+    after = rest[m.end() :].strip()
+    if not after:
+        return LineError(raw, f"Say which day it was done. {_done_on_examples(ref)}")
+    found = _leading_date(after, ctx, past=True)
+    if found is None:
+        if not any(character.isdigit() for character in after):
+            return None
+        shown = " ".join(after.split()[:4])
+        return LineError(raw, f'I could not read the date "{shown}". {_done_on_examples(ref)}')
+    day, remainder = found
+    if day > ctx.today:
+        return LineError(raw, f"{day.isoformat()} is after this message. Write the day it "
+                              f"was done, e.g. {ref} done on yesterday")
+    return TaskDoneOn(ref, day, without_separators(remainder).strip() or None, raw)
+
+
 def task_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
     if not (m := TASK_REF.match(text)):
         return None
     if len(m[1]) > 9:
         return LineError(raw, "That is not a task number. Task references look like T-12")
     ref = f"T-{int(m[1])}"
+    if (done_on := _done_on(without_separators(text[m.end() :]), ref, raw, ctx)) is not None:
+        return done_on
     outcome = _read_clauses(text[m.end() :], ref, ctx)
     if isinstance(outcome, _Problem):
         return LineError(raw, outcome.reason)

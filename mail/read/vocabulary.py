@@ -27,6 +27,7 @@ from types import MappingProxyType
 __all__ = [
     "ATTRIBUTION_VERB",
     "ATTRIBUTION_VERB_INSIDE",
+    "ATTRIBUTION_VERB_SENT",
     "FORWARD_INTROS",
     "FORWARD_PHRASES",
     "FORWARD_PREFIXES",
@@ -315,7 +316,8 @@ ORIGINAL_PHRASES = _phrases("""
     pôvodná správa | mensagem original | eredeti üzenet | mesajul original | orijinal mesaj |
     исходное сообщение | оригинальное сообщение | вихідне повідомлення |
     оригінальне повідомлення | izvorna poruka | originalna poruka | 原始邮件 | 原始郵件 |
-    元のメッセージ | 원본 메시지""")
+    元のメッセージ | 원본 메시지 |
+    reply message | antwort nachricht | antwortnachricht""")
 # "Begin forwarded message:" (a line of its own, ending in a colon)
 FORWARD_INTROS = _phrases("""
     begin forwarded message | forwarded message | začátek přeposílané zprávy |
@@ -339,10 +341,13 @@ ATTRIBUTION_VERB = re.compile(
     r"(?:\bwrote|\bwrites|\ba écrit|\bgeschreven|\bgeschrieben|\bescribió|\bescreveu|\bha scritto"
     r"|\bnapisał(?:\(a\)|a)?|\bpisze|\bнаписал(?:\(а\)|а)?|\bнаписав|\bпише"
     r"|\bnapsal(?:\(a\)|a)?|\bnapísal(?:\(a\)|a)?|\bnapisao|\bnapisala|\ba scris|\bέγραψε"
-    r"|\bírta|\byazdı|כתב|كتب|写道|寫道|のメッセージ|書きました|작성)"
+    r"|\bírta|\byazdı|\bđã viết|כתב|كتب|写道|寫道|のメッセージ|書きました|작성)"
     r"\s*[:：]\s*$|\bwrote\s*-{2,}\s*$",
     re.I,
 )
 # ... or, in German, Dutch, Scandinavian and Finnish, comes before the name
 # ("Am …, schrieb Ann <ann@x.org>:").
 ATTRIBUTION_VERB_INSIDE = re.compile(r"\b(?:schrieb|schreef|skrev|kirjoitti)\b", re.I)
+# "On 11-Apr-2011, at 6:54 PM, Ann <ann@x.org> sent:": believed only after an opening
+# like "On …" (a line ending in "Sent:" is far more often an Outlook header label).
+ATTRIBUTION_VERB_SENT = re.compile(r"\bsent\s*[:：]\s*$", re.I)

@@ -14,19 +14,54 @@ keyword the person typed must not be mistaken for ours.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from mail.write.answer import day_words
 from mail.write.charts import checkin_timeline_chart, goal_progress_chart
 from mail.write.compose import InlineImage
 from mail.write.digest import PersonFigures
 from mail.write.digest_render import STATE_WORDS, day, pct, span
-from mail.write.render import RenderedEmail, _inliner, environment, oneline
+from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
-__all__ = ["ReviewMailView", "ReviewTexts", "render_review_mail", "review_subject"]
+__all__ = ["FORMS", "ReviewFormContext", "ReviewMailView", "ReviewTexts", "render_review_mail",
+           "review_subject"]
 
 FORMS = ("self", "manager", "ack", "dispute")
+
+
+@dataclass(frozen=True)
+class ReviewFormContext:
+    """What a review email's outbox row keeps (``OutboundMessage.context``): the review,
+    the form, and which reminder it is. Written when the row is queued; read when it is
+    rendered and when a reply to it arrives (its token names the row)."""
+
+    review_id: int
+    cycle_id: int
+    form: str  # one of FORMS
+    period: str  # "2026-Q4"
+    reminder: int = 0
+    scale: str | None = None  # the cycle's, as DRUMBEAT_REVIEW_SCALE spells it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"review_id": self.review_id, "cycle_id": self.cycle_id, "form": self.form,
+                "period": self.period, "reminder": self.reminder, "scale": self.scale}
+
+    @classmethod
+    def from_json(cls, context: Mapping[str, Any] | None) -> ReviewFormContext | None:
+        """The context a row stored; None when it names no review form (an agenda's, an
+        answer's, a digest's) or cannot be read."""
+        context = context or {}
+        if not context.get("review_id") or context.get("form") not in FORMS:
+            return None
+        try:
+            return cls(int(context["review_id"]), int(context.get("cycle_id") or 0),
+                       str(context["form"]), str(context.get("period") or ""),
+                       int(context.get("reminder") or 0), context.get("scale") or None)
+        except (TypeError, ValueError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -121,6 +156,6 @@ def render_review_mail(view: ReviewMailView, *, show_charts: bool = True
     env = environment()
     rendered = RenderedEmail(
         review_subject(view), env.get_template("review.txt.j2").render(context),
-        _inliner().inline(env.get_template("review.html.j2").render(context)))
+        css_inliner().inline(env.get_template("review.html.j2").render(context)))
     images = tuple(InlineImage(cid, f"{cid.split('@')[0]}.png", png) for cid, _alt, png in charts)
     return rendered, images

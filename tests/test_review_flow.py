@@ -163,7 +163,8 @@ def test_the_whole_cycle_by_email(rt: Runtime, db: Database, tmp_path: Path) -> 
         assert cycle is not None and cycle.period_label == "2026-Q4"
         assert (cycle.deadline, cycle.scale) == (date(2027, 1, 21), SCALE)
         t3 = session.scalar(select(Task).where(Task.title == "T3"))
-        assert t3 is not None
+        t2 = session.scalar(select(Task).where(Task.title == "T2"))
+        assert t3 is not None and t2 is not None
     # Only people with a manager are reviewed; each gets their own figures and the form.
     ann_self = form(rt, "self", "ann@acme.example")
     assert "Goal progress: 21.7% → 45.9%" in (ann_self.body_text or "")
@@ -224,8 +225,12 @@ def test_the_whole_cycle_by_email(rt: Runtime, db: Database, tmp_path: Path) -> 
 
     # Mia reviews Ann (Apple Mail) and Cai (Gmail); a rating off the scale is answered.
     answer = replies.send(mia_on_ann, "mia@acme.example", apple(mia_on_ann, (
-        "rating: 4\ncomment: a strong quarter;\npricing shipped early.")), day(8, 12))
+        "rating: 4\ncomment: a strong quarter;\npricing shipped early.\n"
+        f"T-{t2.id} done on 2026-11-28")), day(8, 12))
     assert "review of Ann Lee is recorded (rating 4 (Exceeds), comment)" in answer.body_text
+    with rt.sessions() as session:  # the correction went through the reply grammar
+        assert session.get(Task, t2.id).completed_at.date() == date(2026, 11, 28), \
+            answer.body_text
     answer = replies.send(mia_on_cai, "mia@acme.example", gmail(mia_on_cai, (
         "rating: 7\ncomment: steady")), day(9))
     assert "from 1 to 5" in answer.body_text and review_of(

@@ -84,3 +84,14 @@ def test_an_answer_typed_like_the_forms_keyword_lines_is_read() -> None:
     body = "agree\n\n" + "\n".join(f"> {line}" for line in rendered.text.splitlines())
     reply = extract_reply(body, sent_lines=rendered.text.splitlines())
     assert read_review_form(reply.text, FormKind.ACK, SCALE).agree
+
+
+def test_a_review_forms_context_reads_back_and_no_other_context_names_a_form() -> None:
+    from mail.write.review_mail import ReviewFormContext
+
+    context = ReviewFormContext(7, 2, "manager", "2026-Q4", reminder=1, scale="1-5")
+    assert ReviewFormContext.from_json(context.to_json()) == context
+    for other in (None, {}, {"manager_id": 1, "employee_id": 2, "period_start": "2026-11-30"},
+                  {"inbound_id": 4, "view": {}}, {"review_id": 7, "form": "rating"},
+                  {"review_id": "x", "form": "self"}):
+        assert ReviewFormContext.from_json(other) is None

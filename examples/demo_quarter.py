@@ -46,7 +46,7 @@ END = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)  # the digests go out on Jan 3
 # slower clock (forms with charts take a moment to draw): until its deadline, Jan 21.
 REVIEWS = os.environ.get("DRUMBEAT_REVIEW_PERIODS", "none") != "none"
 REVIEW_END = datetime(2027, 1, 22, 12, 0, tzinfo=UTC)
-REVIEW_SECONDS = 45.0
+REVIEW_SECONDS = 90.0
 REAL_SECONDS = 60.0
 SPEED = (END - START).total_seconds() / REAL_SECONDS
 CHECKIN = re.compile(r"is on \w{3} (\d{1,2}) (\w{3}) at (\d{2}):(\d{2})")

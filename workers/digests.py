@@ -329,12 +329,7 @@ def view_for_row(session: Session, row: OutboundMessage) -> DigestView:
 
 def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDigest:
     """Rendered once per row and process: the text and the pictures come from one view."""
-    key = (DIGEST, row.id)
-    if key not in rt.cache:
-        if len(rt.cache) > 1000:
-            rt.cache.clear()
-        rt.cache[key] = render_digest(view_for_row(session, row))
-    return rt.cache[key]
+    return rt.rendered_once(DIGEST, row.id, lambda: render_digest(view_for_row(session, row)))
 
 
 def render_digest_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
+from config.review_scale import parse_scale
 from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.read.classify import Classification, Kind, classify
 from mail.read.commands import Parsed
@@ -40,16 +41,18 @@ from mail.read.message import ParsedMessage, parse_message
 from mail.read.notes_reading import NotesReading, understand_notes
 from mail.read.reply_text import extract_reply
 from mail.read.requests import STATUS, Request, read_request
+from mail.read.review_form import FormKind, ReviewAnswer, read_review_form
 from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, received_words, render_answer, short_subject
 from mail.write.compose import make_message_id, threading_ids
 from mail.write.render import RenderedEmail
+from mail.write.review_mail import ReviewFormContext
 from mail.write.status import HelpView, StatusView, render_help, render_status
 from mail.write.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person, PersonAlias
 from models.queries import person_by_address
-from workers import failures, metrics, notes, outbox, status_page
+from workers import failures, metrics, notes, outbox, review_answers, status_page
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
@@ -97,6 +100,11 @@ class Processed:
     def to_send(self) -> tuple[AddedRow, ...]:
         """The answers inserted claimed, for the caller to send once committed."""
         return tuple(answer for answer in self.answers if answer.row.claimed)
+
+    @property
+    def to_queue(self) -> list[int]:
+        """Rows added unclaimed (a review's next form), for ``send_email``."""
+        return [answer.outbox_id for answer in self.answers if not answer.row.claimed]
 
 
 def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processed:
@@ -147,6 +155,7 @@ class _Agenda:
     recipient_id: int | None
     context: AgendaContext | None  # None: one of our answers (it names no pair)
     body_text: str
+    review: ReviewFormContext | None = None  # a review form (it names no pair either)
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,7 @@ class _Understood:
     notes_read: NotesReading | None = None  # meeting notes, read (not yet applied)
     in_thread: bool = False  # a reply to one of our emails to the sender (a receipt is due)
     request: Request | None = None  # the whole reply was "status" or "help"
+    review: ReviewAnswer | None = None  # a reply to a review form: its answer, read
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
@@ -228,12 +238,16 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     sent_lines = agenda.body_text.splitlines() if agenda else []
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name or sender_name)
-    commands = parse_commands(reply.text, message_date=parsed.date or now, timezone=timezone,
+    form = agenda.review if agenda else None
+    review = read_review_form(reply.text, FormKind(form.form), parse_scale(form.scale)) \
+        if form else None
+    commands = parse_commands(review.rest if review else reply.text,
+                              message_date=parsed.date or now, timezone=timezone,
                               inline=reply.inline,
                               max_updates=rt.settings.max_updates_per_message,
                               truncated=reply.truncated)
-    request = None if reply.inline else read_request(reply.text)
-    return understood(commands, reply.written, request=request)
+    request = None if reply.inline or form else read_request(reply.text)
+    return understood(commands, reply.written, request=request, review=review)
 
 
 class SenderCheckDelayed(Exception):
@@ -276,7 +290,7 @@ def _agenda_facts(session: Session, outbox_id: int | None) -> _Agenda | None:
     if found is None:
         return None
     return _Agenda(found.id, found.recipient_id, AgendaContext.from_json(found.context),
-                   found.body_text or "")
+                   found.body_text or "", ReviewFormContext.from_json(found.context))
 
 
 def _in_our_thread(session: Session, sender_id: int, agenda: _Agenda | None,
@@ -320,7 +334,14 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
     inactive = _inactive(sender, now)
     if inactive is not None:
         return _reject(session, row, parsed, answering, inactive, person=sender)
-    agenda = understood.agenda
+    agenda, form = understood.agenda, None
+    if agenda is not None and agenda.review is not None:
+        # A review form names no 1:1. Someone other than its one reader (or HR, for a
+        # dispute) gets the answer a reply naming nothing gets: no hint it is a review.
+        if understood.notes_read is None and review_answers.may_answer(
+                session, agenda.review, sender):
+            form = agenda.review
+        agenda = None
     if agenda is not None and not _in_pair(sender, agenda):
         return _reject(session, row, parsed, answering,
                        "This reply answers someone else's agenda, so nothing was "
@@ -338,7 +359,8 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
         if not rt.settings.store_notes:
             clear_raw(row)  # DRUMBEAT_STORE_NOTES=false: the notes leave no copy behind
     else:
-        outcome_json, answers = _apply(session, row, understood, sender, pair, answering)
+        outcome_json, answers = _apply(session, row, understood, sender, pair, answering,
+                                       form)
         status = InboundStatus.APPLIED
     row.status, row.outcome, row.person_id = status.value, outcome_json, sender.id
     row.processed_at = now
@@ -437,7 +459,8 @@ def _in_pair_id(sender_id: int, agenda: _Agenda) -> bool:
 
 
 def _apply(session: Session, row: InboundMessage, understood: _Understood, sender: Person,
-           agenda: AgendaContext | None, answering: _Answering
+           agenda: AgendaContext | None, answering: _Answering,
+           form: ReviewFormContext | None = None
            ) -> tuple[dict[str, Any], tuple[AddedRow, ...]]:
     now, parsed, commands = answering.now, understood.parsed, understood.commands
     assert commands is not None
@@ -450,9 +473,17 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     session.flush()
+    reviewed = None
+    if form is not None and understood.review is not None:
+        reviewed = review_answers.apply_answer(
+            session, form, sender, understood.review, now=now, inbound_id=row.id,
+            domain=answering.rt.settings.mail_domain)
+        outcome.done[:0] = reviewed.done
+        outcome.refused[:0] = reviewed.refused
+        outcome.not_understood[:0] = reviewed.not_understood
     view: _View = AnswerView(sender.name, parsed.subject, tuple(outcome.done),
                              tuple(outcome.refused), tuple(outcome.not_understood))
-    if not (commands.commands or commands.errors):  # a question, or nothing understood
+    if not (commands.commands or commands.errors or reviewed):  # a question, or nothing read
         view = _asked(session, sender, parsed.subject, understood.request, answering)
     answers = _answer(session, row, parsed, sender.id, sender.email, view, answering)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
@@ -460,6 +491,11 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
               "reply_text": understood.reply_written}
     if understood.request is not None:
         result["request"] = understood.request.kind
+    if reviewed is not None and form is not None:
+        # Review texts stay with the pair and HR: the inbox keeps what was done, not the words.
+        result["reply_text"] = ""
+        result["review"] = {"review_id": form.review_id, "form": form.form}
+        answers += tuple(reviewed.new_rows)  # the forms the answer made due: queued with it
     return result, answers
 
 

@@ -61,9 +61,10 @@ def parse_scale(value: str | None) -> RatingScale | None:
     low, high = int(found[1]), int(found[2])
     if not low < high or high - low + 1 > MAX_STEPS:
         raise ValueError(f"a rating scale runs from a lower to a higher number, at most "
-                         f"{MAX_STEPS} steps: {value!r}")
-    labels = tuple(label.strip() for label in names.split(",")) if colon else ()
+                         f"{MAX_STEPS} steps: {value!r}; write e.g. 1-5")
+    labels = tuple(" ".join(label.split()) for label in names.split(",")) if colon else ()
     if colon and (len(labels) != high - low + 1 or not all(labels)):
         raise ValueError(f"{value!r} has {len(labels)} labels for {high - low + 1} ratings; "
-                         "give one non-empty label per rating, separated by commas")
+                         "give one non-empty label per rating, separated by commas "
+                         "(e.g. 1-5:Poor,Fair,Good,Very good,Excellent)")
     return RatingScale(low, high, labels)

@@ -11,10 +11,12 @@ printed as a dash, never as 0.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
+
+from config.review_scale import RatingScale
+from config.review_scale import parse_scale as parse_rating_scale
 
 CheckinState = Literal["held", "confirmed", "excused", "disputed", "missed", "upcoming",
                        "inactive", "untracked"]
@@ -186,29 +188,19 @@ class RatingLevel:
     label: str = ""
 
 
-_SCALE = re.compile(r"\s*(\d{1,2})\s*[-–]\s*(\d{1,2})\s*(?::(.*))?", re.S)
-MAX_LEVELS = 10  # as DRUMBEAT_REVIEW_SCALE allows
+def rating_levels(scale: RatingScale | None) -> tuple[RatingLevel, ...]:
+    """The levels of a cycle's scale, lowest first; ``()`` when ratings are off."""
+    if scale is None:
+        return ()
+    return tuple(RatingLevel(value, scale.labels[value - scale.low] if scale.labels else "")
+                 for value in range(scale.low, scale.high + 1))
 
 
 def parse_scale(text: str | None) -> tuple[RatingLevel, ...]:
-    """``"1-5"`` or ``"1-5:Unsatisfactory,Below,Meets,Exceeds,Outstanding"`` → the levels,
-    lowest first; ``None`` or ``""`` → ``()`` (ratings are off). Labels, when given,
-    name every level. Raises ValueError with the right form otherwise. The spelling is
-    ``DRUMBEAT_REVIEW_SCALE``'s, which ``ReviewCycle.scale`` keeps."""
-    if text is None or not text.strip():
-        return ()
-    match = _SCALE.fullmatch(text)
-    if match is None or not 0 < int(match[2]) - int(match[1]) < MAX_LEVELS:
-        raise ValueError(f"not a rating scale: {text!r}; write 1-5, or 1-5:Label,Label,… "
-                         f"(from 2 to {MAX_LEVELS} levels)")
-    values = range(int(match[1]), int(match[2]) + 1)
-    if match[3] is None:
-        return tuple(RatingLevel(v) for v in values)
-    labels = [" ".join(label.split()) for label in match[3].split(",")]
-    if len(labels) != len(values) or not all(labels):
-        raise ValueError(f"the scale {match[1]}-{match[2]} has {len(values)} levels and "
-                         f"{len(labels)} labels: name each level once, lowest first")
-    return tuple(RatingLevel(v, label) for v, label in zip(values, labels, strict=True))
+    """``"1-5"`` or ``"1-5:Unsatisfactory,Below,Meets,Exceeds,Outstanding"`` → the levels;
+    ``None`` or ``""`` → ``()``. Read by ``config.review_scale`` (one reader for the
+    setting, the forms and the digests); raises its ValueError with the right form."""
+    return rating_levels(parse_rating_scale(text))
 
 
 @dataclass(frozen=True)

@@ -89,3 +89,19 @@ def test_an_import_across_a_layer_is_found(relative: str, source: str) -> None:
 ])
 def test_an_import_down_the_layers_is_allowed(relative: str, source: str) -> None:
     assert violations_in(source, relative) == []
+
+
+MAPPED_PACKAGES = ("mail", "mail/read", "mail/write", "mail/doors", "workers", "models",
+                   "models/importing", "config", "drumbeat")
+
+
+@pytest.mark.parametrize("package", MAPPED_PACKAGES)
+def test_each_package_init_maps_every_module_it_holds(package: str) -> None:
+    """A newcomer reads a package's ``__init__`` first: it names each of its modules (and
+    sub-packages), so the map cannot fall behind the tree."""
+    folder = ROOT / package
+    doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text())) or ""
+    held = sorted({p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+                  | {p.parent.name for p in folder.glob("*/__init__.py")})
+    unmapped = [name for name in held if f"``{name}``" not in doc and f"`{name}`" not in doc]
+    assert unmapped == [], f"{package}/__init__.py does not name: {', '.join(unmapped)}"

@@ -1,9 +1,9 @@
 """The domain: tables, the scoring rules, imports and the unit of work.
 
 What lives here: SQLAlchemy 2 typed models (``people``, ``plan``, ``meetings``,
-``mailbox``, ``evaluations``, ``reviews``), the pure scoring rules (``scoring``), the
-company importers (``importing``), the Alembic migrations (``migrations``) and
-the engine/session helpers (``db``).
+``mailbox``, ``evaluations``, ``reviews``, ``talking_points``), the pure scoring rules
+(``scoring``), the company importers (``importing``), the Alembic migrations
+(``migrations``) and the engine/session helpers (``db``).
 
 Who may import it: ``drumbeat`` (CLI), ``workers`` and tests. ``models`` never
 imports ``mail`` or ``workers``: it knows nothing of SMTP, IMAP or the broker.
@@ -23,6 +23,7 @@ from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
 from models.reviews import AckState, Review, ReviewCycle, StepState
+from models.talking_points import TalkingPoint, TimeAway
 
 __all__ = [
     "AckState",
@@ -43,7 +44,9 @@ __all__ = [
     "Review",
     "ReviewCycle",
     "StepState",
+    "TalkingPoint",
     "Task",
     "TaskStatus",
     "TaskUpdate",
+    "TimeAway",
 ]

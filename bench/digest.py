@@ -53,7 +53,7 @@ def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
     from models import Goal, Initiative, Meeting, Person, Project, Task
     from models.db import make_engine
     from models.migrate import upgrade
-    from models.plan import TaskUpdate
+    from models.plan import TaskHistory
 
     admin = make_engine(url)
     with admin.begin() as conn:
@@ -89,7 +89,7 @@ def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
                     "created_at": datetime(2026, 11, 2, tzinfo=UTC) + timedelta(
                         minutes=task_id % 50_000)} for task_id in task_ids)
         for batch in batched(history, BATCH):
-            conn.execute(insert(TaskUpdate.__table__), batch)
+            conn.execute(insert(TaskHistory.__table__), batch)
         conn.execute(text("ANALYZE"))
     print(f"  meetings and history: {time.perf_counter() - started:.1f} s", flush=True)
     engine.dispose()

@@ -21,7 +21,7 @@ from models.mailbox import (
 )
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.reviews import AckState, Review, ReviewCycle, StepState
 from models.talking_points import TalkingPoint, TimeAway
 
@@ -46,7 +46,7 @@ __all__ = [
     "StepState",
     "TalkingPoint",
     "Task",
+    "TaskHistory",
     "TaskStatus",
-    "TaskUpdate",
     "TimeAway",
 ]

@@ -16,7 +16,6 @@ from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus
 from models.scoring import (
-    ActiveSpan,
     Adherence,
     Cadence,
     Weighted,
@@ -182,8 +181,7 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     score = adherence(
         window_start=start, window_end=end, cadence=cadence,
         held_on=held, excused_periods=excused,
-        employee_active=ActiveSpan(employee.active_from, employee.active_until),
-        manager_active=ActiveSpan(manager.active_from, manager.active_until), as_of=as_of)
+        employee_active=employee.active_span, manager_active=manager.active_span, as_of=as_of)
     finished = {p for p in periods_in_window(start, end, cadence) if p.end <= as_of}
     return CheckinRecord(manager, employee, window, score, len(disputed & finished))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from drumbeat.cli_digest import _write_preview
+from drumbeat.cli_digest import write_preview
 from mail.write.digest_render import render_digest
 from tests.conftest import Database, service_missing
 from tests.test_cli_mail import NOW, company_env, drumbeat
@@ -68,6 +68,6 @@ def test_a_real_hr_digest_rendered_in_chromium(db: Database, tmp_path: Path) -> 
         snapshot = digests.take_snapshot(session, figures, QUARTER_END)
         view = digests.hr_view(snapshot, "Hana", digests.managers_map(session),
                                figures.initiatives)
-    html = _write_preview(render_digest(view), tmp_path, window.label, "hr")
+    html = write_preview(render_digest(view), tmp_path, window.label, "hr")
     assert screenshot(html, SCREENSHOTS / "hr-digest.png", 2200) == (720, 2200)
     assert (SCREENSHOTS / "hr-digest.png").stat().st_size > 50_000

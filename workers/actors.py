@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from email.message import Message
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -17,7 +16,7 @@ from dramatiq.brokers.stub import StubBroker
 from config.settings import Settings
 from workers import agendas, digests, failures, inbound, metrics, outbox, retention
 from workers.runtime import Runtime, one_connection, runtime
-from workers.sending import RetryLater, deliver, hand_over
+from workers.sending import RetryLater, deliver, send_claimed
 
 log = logging.getLogger("drumbeat.actors")
 QUEUE = "drumbeat"
@@ -78,9 +77,8 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
     ``send_email``'s retries, a lost worker to the sweeper. When the batch's connection
     was lost (a database restart), the message is tried once more: the connection
     reconnects on its next use. False when the time limit interrupted it."""
-    ready: dict[int, tuple[Message, str]] = {}
     try:
-        status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
+        processed = inbound.process(rt, inbound_id, send_now=True)
     except inbound.SenderCheckDelayed as exc:
         log.warning("inbound message %s waits for a later try: %s", inbound_id, exc,
                     extra={"inbound_id": inbound_id})
@@ -97,11 +95,13 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
         metrics.processed("error")
         inbound.record_failure(rt, inbound_id, failures.describe(exc))
         return isinstance(exc, Exception)
-    log.info("inbound message %s: %s", inbound_id, status, extra={"inbound_id": inbound_id})
+    log.info("inbound message %s: %s", inbound_id, processed.status,
+             extra={"inbound_id": inbound_id})
     finished = True
-    for outbox_id, (message, address) in ready.items():
+    for answer in processed.to_send:
+        outbox_id = answer.outbox_id
         try:
-            hand_over(rt, outbox_id, message, attempts=1, to_address=address)
+            send_claimed(rt, answer)
         except RetryLater:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))

@@ -25,21 +25,26 @@ figures (``_done_on_refusal``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mail.read.commands import HANDED_BACK, Command, MeetingReport, NewTask, TaskDoneOn, TaskUpdate
+from mail.read.commands import (
+    HANDED_BACK,
+    Command,
+    MeetingReport,
+    NewTask,
+    TaskDoneOn,
+    TaskUpdate,
+)
+from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
-from models.plan import Project, Task, TaskStatus, parse_ref
-from models.plan import TaskUpdate as TaskHistory
+from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
 from models.scoring import Cadence, Period, period_containing, quarter_window
 
 MAX_CHAIN = 64
@@ -61,16 +66,15 @@ class Pair:
 DEFAULT_MEETING_LINES_DAYS = 14
 
 
-def pair_from_agenda(context: Mapping[str, Any], now: datetime, *,
+def pair_from_agenda(context: AgendaContext, now: datetime, *,
                      meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS) -> Pair:
     """The 1:1 an agenda (or nudge) names. Its meeting lines close ``meeting_lines_days``
     after its period ends, so an old token cannot rewrite a record digests were built
     from; the days are counted in UTC, where ``now`` is."""
-    start = date.fromisoformat(context["period_start"])
-    end = date.fromisoformat(context["period_end"]) if context.get("period_end") else None
+    end = context.period_end
     until = end + timedelta(days=meeting_lines_days) if end is not None else None
     closed = until is not None and now.astimezone(UTC).date() > until
-    return Pair(int(context["manager_id"]), int(context["employee_id"]), start, end, until,
+    return Pair(context.manager_id, context.employee_id, context.period_start, end, until,
                 closed)
 
 
@@ -81,10 +85,6 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)   # (line, reason)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def changed_anything(self) -> bool:
-        return bool(self.done)
 
 
 def manages(session: Session, manager_id: int, person_id: int) -> bool:

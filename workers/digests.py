@@ -12,15 +12,15 @@ The views never carry 1:1 notes (``mail/write/digest.py``); digests count meetin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from mail.write.compose import Attachment, InlineImage, make_message_id
+from mail.write.compose import AttachedFile, InlineImage, make_message_id
 from mail.write.digest import DigestView, InitiativeRollup, PersonFigures, TeamRollup
 from mail.write.digest_render import RenderedDigest, render_digest
 from mail.write.render import RenderedEmail
@@ -29,8 +29,10 @@ from models.mailbox import OutboundMessage
 from models.people import Person
 from workers import outbox
 from workers.evaluations import Figures, Window, closed_windows, compute_figures
-from workers.runtime import Runtime
-from workers.sending import parts, renderer
+from workers.outbox import OutboxRow
+
+if TYPE_CHECKING:  # the runtime lists this module's renderers
+    from workers.runtime import Runtime
 
 DIGEST = "digest"
 ON_DEMAND = "digest-now"  # dedupe-key prefix of digests sent by hand: never the scheduler's
@@ -121,8 +123,10 @@ def _show(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
-def mark_sent(session: Session, label: str, person_ids: Sequence[int], now: datetime) -> None:
-    """The snapshots a digest showed are kept as they were from now on."""
+def freeze_shown_snapshots(session: Session, label: str, person_ids: Sequence[int],
+                           now: datetime) -> None:
+    """The snapshots a digest showed are kept as they were from now on (their
+    ``sent_at`` is stamped; a later computation leaves them alone)."""
     session.execute(update(Evaluation).where(
         Evaluation.period_label == label, Evaluation.person_id.in_(list(person_ids)),
         Evaluation.sent_at.is_(None)).values(sent_at=now)
@@ -199,7 +203,7 @@ def managers_map(session: Session) -> dict[int, int | None]:
 
 
 def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: datetime,
-                domain: str, employee_summaries: bool) -> list[dict[str, Any]]:
+                domain: str, employee_summaries: bool) -> list[OutboxRow]:
     """The outbox rows of one period's digests: every HR person, every manager with
     reports, and (if on) every employee with a manager."""
     window = figures.window
@@ -207,15 +211,15 @@ def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: dat
     people = {p.id: p for p in session.scalars(select(Person).where(
         Person.id.in_(list(snapshot.people))))}
     initiatives = [vars(i) for i in figures.initiatives]
-    rows: list[dict[str, Any]] = []
+    rows: list[OutboxRow] = []
 
     def add(kind: str, person: Person, extra: dict[str, Any] | None = None) -> None:
-        rows.append({
-            "dedupe_key": f"{DIGEST}:{window.label}:{kind}:{person.id}", "kind": DIGEST,
-            "recipient_id": person.id, "to_address": person.email,
-            "subject": f"{window.label} evaluation", "created_at": now,
-            "message_id": make_message_id(domain, DIGEST),
-            "context": digest_context(window, kind, extra)})
+        rows.append(OutboxRow(
+            dedupe_key=f"{DIGEST}:{window.label}:{kind}:{person.id}", kind=DIGEST,
+            recipient_id=person.id, to_address=person.email,
+            subject=f"{window.label} evaluation", created_at=now,
+            message_id=make_message_id(domain, DIGEST),
+            context=digest_context(window, kind, extra)))
 
     with_reports = {m for m in managers.values() if m is not None}
     for person in people.values():
@@ -246,7 +250,7 @@ def dispatch_due(session: Session, now: datetime, domain: str, fiscal_year_start
         snapshot = take_snapshot(session, figures, now)
         created += outbox.add_rows(session, digest_rows(session, figures, snapshot, now,
                                                         domain, employee_summaries))
-        mark_sent(session, window.label, list(snapshot.people), now)
+        freeze_shown_snapshots(session, window.label, list(snapshot.people), now)
     return created
 
 
@@ -262,6 +266,11 @@ def digest_context(window: Window, kind: str, extra: dict[str, Any] | None = Non
             "fiscal_year_start_month": window.fiscal_year_start_month, **(extra or {})}
 
 
+def audience_of(context: Mapping[str, Any]) -> str:
+    """Whom a digest row's context says it is for: "hr", "manager" or "employee"."""
+    return str(context["digest"])
+
+
 def window_of(row: OutboundMessage) -> Window:
     context = row.context or {}
     return Window(context["window_kind"], context["period"],
@@ -273,7 +282,7 @@ def window_of(row: OutboundMessage) -> Window:
 def view_for_row(session: Session, row: OutboundMessage) -> DigestView:
     """The view a digest row shows, rebuilt from the stored snapshots."""
     context = row.context or {}
-    window, kind = window_of(row), context["digest"]
+    window, kind = window_of(row), audience_of(context)
     managers = managers_map(session)
     recipient = session.get(Person, row.recipient_id) if row.recipient_id else None
     if kind == "hr":
@@ -297,15 +306,15 @@ def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDi
     return rt.cache[key]
 
 
-@renderer(DIGEST)
-def _render(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+def render_digest_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    """A digest row's words, when it is first sent."""
     digest = _rendered(session, row, rt)
     return RenderedEmail(digest.subject, digest.text, digest.html)
 
 
-@parts(DIGEST)
-def _parts(session: Session, row: OutboundMessage, rt: Runtime
-           ) -> tuple[tuple[InlineImage, ...], tuple[Attachment, ...]]:
+def digest_parts(session: Session, row: OutboundMessage, rt: Runtime
+                 ) -> tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]:
+    """A digest row's charts and CSV, made on every try from the same snapshots."""
     digest = _rendered(session, row, rt)
-    return digest.images, (Attachment(digest.csv_name, "text/csv; charset=utf-8",
+    return digest.images, (AttachedFile(digest.csv_name, "text/csv; charset=utf-8",
                                       digest.csv),)

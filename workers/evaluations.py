@@ -46,10 +46,9 @@ from sqlalchemy.orm import Session
 
 from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
-from models.people import Person
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.people import Person, active_span
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.scoring import (
-    ActiveSpan,
     Cadence,
     TaskDue,
     Weighted,
@@ -147,11 +146,11 @@ class _Progress:
         self.changes: dict[int, tuple[int | None, str | None]] = {}
         if moment < now:
             ranked = select(
-                TaskUpdate.task_id, TaskUpdate.old_progress, TaskUpdate.old_status,
-                func.row_number().over(partition_by=TaskUpdate.task_id,
-                                       order_by=(TaskUpdate.created_at, TaskUpdate.id))
+                TaskHistory.task_id, TaskHistory.old_progress, TaskHistory.old_status,
+                func.row_number().over(partition_by=TaskHistory.task_id,
+                                       order_by=(TaskHistory.created_at, TaskHistory.id))
                 .label("rank"),
-            ).where(TaskUpdate.created_at >= moment).subquery()
+            ).where(TaskHistory.created_at >= moment).subquery()
             self.changes = {row.task_id: (row.old_progress, row.old_status) for row in
                             session.execute(select(ranked).where(ranked.c.rank == 1))}
 
@@ -381,8 +380,7 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
             and m.held_on <= window.end]
     excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
     disputed = [m.period_start for m in meetings if m.status == MeetingStatus.DISPUTED.value]
-    spans = (ActiveSpan(person.active_from, person.active_until),
-             ActiveSpan(manager.active_from, manager.active_until))
+    spans = (active_span(person), active_span(manager))
     cadence = Cadence(person.cadence)
     held_on = [m.held_on for m in held] + ([held_before] if held_before else [])
     score = adherence(window_start=window.start, window_end=window.end, cadence=cadence,

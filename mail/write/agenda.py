@@ -2,15 +2,18 @@
 
 The worker that builds an agenda fills an ``AgendaView`` from the database; the
 renderer turns it into words. Nothing here knows about tables, so the agenda can
-be rendered (and tested) from literals.
+be rendered (and tested) from literals. ``AgendaContext`` is what an agenda's (or
+nudge's) outbox row keeps as JSON: the pair and the period its reply speaks for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-__all__ = ["AgendaView", "GoalLine", "TaskLine", "reply_examples"]
+__all__ = ["AgendaContext", "AgendaView", "GoalLine", "TaskLine", "reply_examples"]
 
 OPEN_STATUSES = ("in_progress", "open", "blocked")  # ordered: examples must be stable
 
@@ -35,6 +38,60 @@ class GoalLine:
     ref: str  # "G-3"
     title: str
     progress: float | None  # 0..100
+
+
+@dataclass(frozen=True)
+class AgendaContext:
+    """What an agenda or nudge row keeps (``OutboundMessage.context``): the pair, the
+    period, whose copy it is, and the 1:1 it announces (None for a nudge). Written when
+    the row is queued; read when it is rendered and when a reply to it arrives."""
+
+    manager_id: int
+    employee_id: int
+    period_start: date
+    period_end: date | None = None
+    role: str = ""  # "employee" or "manager": whose copy
+    period_key: str | None = None  # "2026-W49"
+    meeting_at: datetime | None = None  # aware; agendas only
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return self.manager_id, self.employee_id
+
+    def names(self, person_id: int) -> bool:
+        """Whether ``person_id`` is one of the pair."""
+        return person_id in self.pair
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"manager_id": self.manager_id, "employee_id": self.employee_id}
+        if self.meeting_at is not None:
+            found["meeting_at"] = self.meeting_at.isoformat()
+        found["period_start"] = self.period_start.isoformat()
+        if self.period_end is not None:
+            found["period_end"] = self.period_end.isoformat()
+        if self.period_key is not None:
+            found["period_key"] = self.period_key
+        if self.role:
+            found["role"] = self.role
+        return found
+
+    @classmethod
+    def from_json(cls, context: Mapping[str, Any] | None) -> AgendaContext | None:
+        """The context a row stored; None when it names no pair and period (an
+        answer's, a digest's) or cannot be read."""
+        context = context or {}
+        if not (context.get("manager_id") and context.get("employee_id")
+                and context.get("period_start")):
+            return None
+        end, meeting_at = context.get("period_end"), context.get("meeting_at")
+        try:
+            return cls(int(context["manager_id"]), int(context["employee_id"]),
+                       date.fromisoformat(context["period_start"]),
+                       date.fromisoformat(end) if end else None,
+                       str(context.get("role") or ""), context.get("period_key"),
+                       datetime.fromisoformat(meeting_at) if meeting_at else None)
+        except (TypeError, ValueError):
+            return None
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ from datetime import date
 from typing import Any
 
 from mail.write.charts import checkin_timeline_chart, goal_progress_chart
-from mail.write.compose import Attachment, InlineImage
+from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
 from mail.write.digest_csv import figures_csv
-from mail.write.render import RenderedEmail, _inliner, environment, oneline
+from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 __all__ = [
     "CHART_ROWS",
@@ -94,9 +94,9 @@ class RenderedDigest:
         return RenderedEmail(self.subject, self.text, self.html)
 
     @property
-    def attachments(self) -> tuple[Attachment, ...]:
+    def attachments(self) -> tuple[AttachedFile, ...]:
         """The CSV, for ``build_message(attachments=...)``."""
-        return (Attachment(self.csv_name, "text/csv; charset=utf-8", self.csv),)
+        return (AttachedFile(self.csv_name, "text/csv; charset=utf-8", self.csv),)
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -554,7 +554,7 @@ def render_digest(view: DigestView, *, show_charts: bool = True) -> RenderedDige
     return RenderedDigest(
         subject=ctx["subject"],
         text=text,
-        html=_inliner().inline(html),
+        html=css_inliner().inline(html),
         images=tuple(images),
         csv_name=ctx["csv_name"],
         csv=figures_csv(view),

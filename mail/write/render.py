@@ -134,7 +134,8 @@ def environment() -> jinja2.Environment:
 
 
 @lru_cache(maxsize=1)
-def _inliner() -> css_inline.CSSInliner:
+def css_inliner() -> css_inline.CSSInliner:
+    """The one CSS inliner every HTML part goes through (built once per process)."""
     # keep_at_rules: ordinary rules become style= attributes, the dark-mode @media
     # block stays in a <style> tag (it cannot be inlined). No remote stylesheets.
     return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -153,7 +154,7 @@ def render_agenda(view: AgendaView) -> RenderedEmail:
     text = env.get_template("agenda.txt.j2").render(context)
     html = env.get_template("agenda.html.j2").render(context)
     return RenderedEmail(
-        subject=agenda_subject(view), text=text, html=_inliner().inline(html)
+        subject=agenda_subject(view), text=text, html=css_inliner().inline(html)
     )
 
 
@@ -165,5 +166,5 @@ def render_nudge(view: NudgeView) -> RenderedEmail:
     return RenderedEmail(
         subject=f"1:1 with {oneline(other)}: check-in agenda",
         text=env.get_template("nudge.txt.j2").render(context),
-        html=_inliner().inline(env.get_template("nudge.html.j2").render(context)),
+        html=css_inliner().inline(env.get_template("nudge.html.j2").render(context)),
     )

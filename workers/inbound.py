@@ -300,7 +300,8 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
             session, row, parsed, sender, pair, now, store_text=rt.settings.store_notes,
             meeting_lines_days=rt.settings.meeting_lines_days,
             max_updates=rt.settings.max_updates_per_message, reading=understood.notes_read,
-            fiscal_year_start_month=rt.settings.fiscal_year_start_month)
+            fiscal_year_start_month=rt.settings.fiscal_year_start_month,
+            mail_domain=rt.settings.mail_domain)
         answers = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
         if not rt.settings.store_notes:
@@ -405,7 +406,8 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
         pair = pair_from_agenda(agenda, now,
                                 meeting_lines_days=answering.rt.settings.meeting_lines_days)
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair,
-                      fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month)
+                      fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month,
+                      mail_domain=answering.rt.settings.mail_domain)
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     session.flush()

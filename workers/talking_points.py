@@ -130,8 +130,8 @@ def close_after_meeting(session: Session, meetings: Iterable[Meeting], now: date
 
 def agenda_points(session: Session, pair: tuple[int, int]) -> tuple[TalkingPointLine, ...]:
     """The pair's open points as the agenda shows them."""
-    people = dict(session.execute(select(Person.id, Person.name).where(
-        Person.id.in_(pair))).tuples().all())
+    people: dict[int, str] = {person_id: name for person_id, name in session.execute(
+        select(Person.id, Person.name).where(Person.id.in_(pair)))}
     return tuple(TalkingPointLine(text=p.text, raised_by=people.get(p.raised_by_id or 0, ""),
                                   raised_on=p.raised_on)
                  for p in open_points(session, pair))

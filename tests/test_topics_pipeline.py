@@ -141,3 +141,4 @@ def test_an_out_of_office_auto_reply_excuses_nothing_and_is_not_answered(
         assert session.scalars(select(TalkingPoint)).all() == []
         assert session.scalars(select(OutboundMessage).where(
             OutboundMessage.kind == "away")).all() == []
+

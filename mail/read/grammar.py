@@ -57,8 +57,8 @@ Other lines::
                                             not sent, the other side told once
 
 ``topic:`` text is at most 200 characters; an empty one is an error. Which pair a
-talking point belongs to: the agenda replied to; else, for ``topic @ana:``, the sender
-and that direct report; else the sender and their own manager
+talking point belongs to: for ``topic @ana:``, the sender and that direct report; else
+the agenda replied to; else the sender and their own manager
 (``workers/talking_points.py``). ``away:`` reads its days as due dates (the next such
 day, today included), except that a first day read more than 300 days ahead whose last
 occurrence was at most 31 days ago is that one (an absence under way), and the last

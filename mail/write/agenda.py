@@ -100,7 +100,7 @@ class TalkingPoint:
     """An open topic of the pair ("topic: the hiring plan"), shown on both agendas."""
 
     text: str  # user text, always shown as text
-    raised_by: str  # the name of whoever raised it
+    raised_by_name: str  # who raised it
     raised_on: date
 
 

@@ -36,7 +36,7 @@ DEMO_ENV = DRUMBEAT_DATABASE_URL=sqlite:///$(DEMO)/drumbeat.sqlite \
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(DEMO_ENV) $(BIN)/drumbeat db upgrade
-	$(DEMO_ENV) $(BIN)/drumbeat import people examples/northwind/people.csv
+	$(DEMO_ENV) $(BIN)/drumbeat import people examples/northwind/people.csv --tracking-from 2026-09-28
 	$(DEMO_ENV) $(BIN)/drumbeat import plan examples/northwind/plan.yaml
 	$(DEMO_ENV) DRUMBEAT_DEMO_DIR=$(DEMO) $(BIN)/python examples/demo_quarter.py
 	$(DEMO_ENV) $(BIN)/drumbeat digest --period 2026-Q4 --today 2027-01-04 --preview > /dev/null

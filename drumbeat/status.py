@@ -77,7 +77,8 @@ def render_cascade(session: Session, today: date) -> Tree | Text:
 
 def render_person(session: Session, person: Person, today: date,
                   fiscal_year_start_month: int = 1) -> Group:
-    """One person's tasks and their check-in record this quarter."""
+    """One person's tasks and their check-in record this quarter, each pair's counted
+    from the day Drumbeat started tracking it ("tracked since")."""
     window = quarter_window(today, fiscal_year_start_month)
     parts: list[Text | Table] = [_person_header(person)]
     parts.append(_tasks_table(session, person, today))
@@ -122,8 +123,8 @@ def _checkins_table(session: Session, person: Person, today: date,
                     window: tuple[date, date, str]) -> Table:
     start, end, label = window
     table = Table(title=f"Check-ins {label} ({start} – {end}, so far)", title_justify="left")
-    for column in ("with", "role", "held / expected", "adherence", "disputed", "excused",
-                   "longest gap", "last met"):
+    for column in ("with", "role", "tracked since", "held / expected", "adherence", "disputed",
+                   "excused", "longest gap", "last met"):
         table.add_column(column)
     pairs: list[tuple[Person, Person, str]] = []
     if person.manager is not None:
@@ -137,9 +138,11 @@ def _checkins_table(session: Session, person: Person, today: date,
         other = manager if role == "manager" else employee
         rate = "–" if score.rate is None else f"{score.rate * 100:.1f}%"  # as digests show it
         gap = "–" if score.longest_gap_days is None else f"{score.longest_gap_days} days"
-        table.add_row(safe_text(other.name), role, f"{score.held} / {score.expected}", rate,
+        since = record.tracked_since
+        table.add_row(safe_text(other.name), role, since.isoformat() if since else "–",
+                      f"{score.held} / {score.expected}", rate,
                       str(record.disputed), str(score.excused), gap,
                       score.last_held.isoformat() if score.last_held else "never")
     if not pairs:
-        table.add_row("nobody", "", "", "", "", "", "", "")
+        table.add_row("nobody", "", "", "", "", "", "", "", "")
     return table

@@ -68,6 +68,10 @@ class Person(Base):
     checkin_time: Mapped[time] = mapped_column(Time, default=time(10, 0))
     active_from: Mapped[date | None] = mapped_column(Date)
     active_until: Mapped[date | None] = mapped_column(Date)
+    # The day Drumbeat began tracking this person's 1:1s with their manager: the import
+    # (or manager change) that formed the pair, the file's tracking_from, or the pair's
+    # first agenda; moved back by back-filled meetings. None: not tracked yet (no limit).
+    tracking_from: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

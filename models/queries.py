@@ -131,6 +131,11 @@ class CheckinRecord:
     score: Adherence
     disputed: int = 0  # finished periods the two sides logged differently (not held)
 
+    @property
+    def tracked_since(self) -> date | None:
+        """The day the record counts from (None: since before anyone was counting)."""
+        return self.employee.tracking_from
+
 
 def person_by_address(session: Session, address: str) -> Person | None:
     """The person with this email or alias, matched case-insensitively."""
@@ -166,6 +171,7 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     Every meeting the employee had counts, whoever the manager was, so a manager
     change mid-quarter keeps both parts of the record (as the digests count it);
     ``manager`` is the current one, whose active dates bound the expected periods.
+    Periods that began before the pair's tracking start are not expected.
     """
     start, end, _label = window
     meetings = session.execute(
@@ -181,8 +187,11 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     score = adherence(
         window_start=start, window_end=end, cadence=cadence,
         held_on=held, excused_periods=excused,
-        employee_active=employee.active_span, manager_active=manager.active_span, as_of=as_of)
-    finished = {p for p in periods_in_window(start, end, cadence) if p.end <= as_of}
+        employee_active=employee.active_span, manager_active=manager.active_span, as_of=as_of,
+        tracking_from=employee.tracking_from)
+    tracked = employee.tracking_from
+    finished = {p for p in periods_in_window(start, end, cadence)
+                if p.end <= as_of and (tracked is None or p.start >= tracked)}
     return CheckinRecord(manager, employee, window, score, len(disputed & finished))
 
 

@@ -190,6 +190,18 @@ def test_check_in_record_without_meetings_or_expectations() -> None:
     assert "2026-Q4 so far: 1 of 1 check-in held, 100%." in visible(one.html)
 
 
+def test_a_record_that_starts_inside_the_quarter_says_since_when() -> None:
+    # a company imported on Sunday 6 Dec: its record covers only what followed
+    fresh = render_agenda(make_view(held=0, expected=0, adherence=None,
+                                    tracked_since=date(2026, 12, 6), today=date(2026, 12, 6)))
+    line = "2026-Q4 so far (tracked since Sun 6 Dec): no check-ins expected yet."
+    assert line in fresh.text and line in visible(fresh.html)
+    later = render_agenda(make_view(held=1, expected=2, adherence=0.5,
+                                    tracked_since=date(2026, 12, 6), today=date(2026, 12, 20)))
+    line = "2026-Q4 so far (tracked since Sun 6 Dec): 1 of 2 check-ins held, 50%."
+    assert line in later.text and line in visible(later.html)
+
+
 def test_dates_in_another_year_show_the_year() -> None:
     late = task("T-50", "Plan next year", date(2027, 1, 8), "open", 0)
     rendered = render_agenda(make_view(due_soon=(late,)))

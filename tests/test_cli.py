@@ -35,8 +35,8 @@ def run(url: str, *args: str) -> tuple[int, str, str]:
 
 
 def test_every_command_explains_itself() -> None:
-    for args in ([], ["db"], ["import"], ["import", "people"], ["import", "plan"], ["status"],
-                 ["db", "upgrade"]):
+    for args in ([], ["db"], ["import"], ["import", "people"], ["import", "plan"],
+                 ["import", "meetings"], ["status"], ["db", "upgrade"]):
         result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "120"})
         assert result.exit_code == 0, args
         assert "Usage: " in result.stdout

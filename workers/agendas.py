@@ -5,18 +5,20 @@ slots whose agenda is due now (``models.checkins``), leaves out pairs on leave (
 excused period, or a slot's day in time away of either side), and adds two outbox rows
 per slot, employee's and manager's, keyed by person + pair + period. It also adds one
 reminder per person for a period that just closed without a meeting. Running it twice,
-or from two schedulers, adds nothing twice.
+or from two schedulers, adds nothing twice. A pair nobody set a tracking start for (no
+import gave one) is tracked from the period of its first agenda.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView, TaskLine
@@ -79,6 +81,7 @@ def dispatch_due(session: Session, now: datetime, lead: timedelta, domain: str,
     """Add the outbox rows due at ``now``; returns the ids of rows it created."""
     schedules, emails = pair_schedules(session)
     slots = _not_away(session, _not_on_leave(session, due_agendas(now, schedules, lead)))
+    _start_tracking(session, slots)
     rows = [row for slot in slots for row in _agenda_rows(slot, emails, domain, now)]
     rows += _nudge_rows(session, now, schedules, emails, domain, nudge_within)
     return outbox.add_rows(session, rows)
@@ -124,6 +127,19 @@ def _not_away(session: Session, slots: list[Slot]) -> list[Slot]:
             if not any(start <= day <= end
                        for person in (slot.schedule.manager_id, slot.schedule.employee_id)
                        for start, end in away.get(person, ()))]
+
+
+def _start_tracking(session: Session, slots: list[Slot]) -> None:
+    """Untracked pairs are tracked from the period of their first agenda: that period
+    counts, none before it does."""
+    by_start: dict[date, list[int]] = defaultdict(list)
+    for slot in slots:
+        by_start[slot.period.start].append(slot.schedule.employee_id)
+    for start, employees in sorted(by_start.items()):
+        for first in range(0, len(employees), 1000):
+            session.execute(update(Person).where(
+                Person.id.in_(employees[first:first + 1000]), Person.tracking_from.is_(None))
+                .values(tracking_from=start).execution_options(synchronize_session=False))
 
 
 def _rows(kind: str, context: AgendaContext, period: Period, emails: dict[int, str],
@@ -219,6 +235,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                    key=lambda g: g.id)
     window = quarter_window(today, fiscal_year_start_month)
     record = checkin_record(session, manager, employee, window, today).score
+    tracked = employee.tracking_from
     return AgendaView(
         role=role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name,
@@ -229,6 +246,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
+        tracked_since=tracked if tracked and tracked > window[0] else None,
         talking_points=agenda_points(session, (manager.id, employee.id)))
 
 

@@ -46,7 +46,9 @@ _LABELS = {"goal_progress_end": "goal progress", "tasks_due": "tasks due",
            "checkins_held": "check-ins held", "checkins_confirmed": "confirmed by both",
            "checkins_excused": "excused", "checkins_disputed": "disputed",
            "adherence": "adherence",
-           "longest_gap_days": "longest gap (days)"}
+           "longest_gap_days": "longest gap (days)", "tracked_since": "tracked since"}
+# Compared only when the sent snapshot has it: snapshots older than the field do not.
+_COMPARED_WHEN_KNOWN = ("tracked_since",)
 
 
 # --- snapshots ---------------------------------------------------------------------
@@ -116,6 +118,10 @@ def what_changed(sent: PersonFigures, now: PersonFigures) -> tuple[str, ...]:
         before, after = getattr(sent, name), getattr(now, name)
         if before != after:
             lines.append(f"{sent.name}: {_LABELS[name]} {_show(before)} → {_show(after)}")
+    for name in _COMPARED_WHEN_KNOWN:
+        before, after = getattr(sent, name), getattr(now, name)
+        if before is not None and before != after:  # a back-fill moved the start
+            lines.append(f"{sent.name}: {_LABELS[name]} {before} → {_show(after)}")
     return tuple(lines)
 
 

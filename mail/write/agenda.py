@@ -125,6 +125,9 @@ class AgendaView:
     expected: int
     adherence: float | None  # 0..1
     today: date  # the agenda's date, for "3 days overdue"
+    # The day the pair's record counts from, when that is inside the quarter (the
+    # figures above cover only that part of it); None: the whole quarter counts.
+    tracked_since: date | None = None
     talking_points: tuple[TalkingPoint, ...] = ()
 
     def __post_init__(self) -> None:

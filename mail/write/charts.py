@@ -78,6 +78,7 @@ STATE_COLOURS: dict[CheckinState, str] = {
     "missed": _VERMILLION,
     "upcoming": "#ffffff",
     "inactive": "#e4e7eb",
+    "untracked": "#ffffff",  # outlined in the grid's grey: nothing was expected yet
 }
 STATE_LABELS: dict[CheckinState, str] = {
     "confirmed": "Held, confirmed by both",
@@ -87,8 +88,10 @@ STATE_LABELS: dict[CheckinState, str] = {
     "missed": "Missed",
     "upcoming": "Upcoming",
     "inactive": "Not active",
+    "untracked": "Before tracking",
 }
-_EDGES: dict[CheckinState, str] = {"upcoming": "#8c959f", "excused": "#a89a00"}
+_EDGES: dict[CheckinState, str] = {"upcoming": "#8c959f", "excused": "#a89a00",
+                                   "untracked": _GRID}
 
 _LOCK = threading.Lock()
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -423,7 +426,8 @@ def _checkin_timeline_chart(people: Sequence[PersonFigures], limit: int) -> byte
     height = figure.get_figheight()
     figure.legend(
         handles=[Patch(facecolor=STATE_COLOURS[s], edgecolor=_EDGES.get(s, STATE_COLOURS[s]),
-                       linewidth=0.5, label=STATE_LABELS[s]) for s in STATE_COLOURS],
+                       linewidth=0.5, label=STATE_LABELS[s]) for s in STATE_COLOURS
+                 if s != "untracked" or s in by_state],  # only a new install has it
         loc="upper left", bbox_to_anchor=(0.01, 1 - 0.56 / height), ncols=3,
         frameon=False, prop=_font(9), handlelength=1.2, columnspacing=1.4,
         handletextpad=0.5, labelspacing=0.3)

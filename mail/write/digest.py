@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Literal
 
 CheckinState = Literal["held", "confirmed", "excused", "disputed", "missed", "upcoming",
-                       "inactive"]
+                       "inactive", "untracked"]
 DigestKind = Literal["hr", "manager", "employee"]
 
 
@@ -81,6 +81,8 @@ class PersonFigures:
     # Of checkins_excused, who gave the excuse (older records may say neither).
     checkins_excused_by_manager: int = 0
     checkins_excused_by_employee: int = 0
+    # The day the check-in record counts from (the pair's tracking start); None: no limit.
+    tracked_since: date | None = None
 
     @property
     def goals_at_risk(self) -> tuple[GoalLine, ...]:
@@ -90,7 +92,7 @@ class PersonFigures:
         """JSON-safe (ISO dates), for ``Evaluation.figures`` (by hand: ``asdict`` deep-copies
         and is the slowest part of snapshotting 10,000 people)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("active_from", "active_to", "last_checkin"):
+        for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             data[name] = _jsonable(data[name])
         data["initiatives"] = list(self.initiatives)
         data["goals"] = [goal.__dict__.copy() for goal in self.goals]
@@ -101,7 +103,7 @@ class PersonFigures:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PersonFigures:
         values = dict(data)
-        for name in ("active_from", "active_to", "last_checkin"):
+        for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             values[name] = _day(values.get(name))
         values["goals"] = tuple(GoalLine(**goal) for goal in values.get("goals", ()))
         values["timeline"] = tuple(

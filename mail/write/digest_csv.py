@@ -70,6 +70,7 @@ COLUMNS: tuple[tuple[str, _Getter], ...] = (
     ("Tasks overdue", lambda p: _int(p.tasks_overdue)),
     ("Tasks blocked", lambda p: _int(p.tasks_blocked)),
     ("On-time rate (%)", lambda p: _percent(p.on_time_rate)),
+    ("Check-ins tracked since", lambda p: _day(p.tracked_since)),
     ("Check-ins expected", lambda p: _int(p.checkins_expected)),
     ("Check-ins held", lambda p: _int(p.checkins_held)),
     ("Check-ins confirmed by both", lambda p: _int(p.checkins_confirmed)),

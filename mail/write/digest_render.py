@@ -74,6 +74,7 @@ STATE_WORDS = {
     "missed": "missed",
     "upcoming": "upcoming",
     "inactive": "not active",
+    "untracked": "before Drumbeat was tracking",
 }
 
 
@@ -218,7 +219,19 @@ def _joined_or_left(p: PersonFigures, view: DigestView) -> str:
         notes.append(f"joined {short(p.active_from)}")
     if p.active_to and p.active_to < view.period_end:
         notes.append(f"left {short(p.active_to)}")
+    if _tracked_late(p, view):
+        notes.append(f"tracked since {short(p.tracked_since)}")
     return ", ".join(notes)
+
+
+def _tracked_late(p: PersonFigures, view: DigestView) -> bool:
+    """Whether the record starts inside the period: then its figures cover less of it."""
+    return p.tracked_since is not None and p.tracked_since > view.period_start
+
+
+def tracked(p: PersonFigures, view: DigestView) -> str:
+    """`` Tracked since 7 Dec 2026.`` when the record starts inside the period, else ''."""
+    return f" Tracked since {day(p.tracked_since)}." if _tracked_late(p, view) else ""
 
 
 def _scope(view: DigestView) -> str:
@@ -530,6 +543,7 @@ def _context(view: DigestView) -> dict[str, Any]:
         "short": short,
         "plural": _plural,
         "joined": lambda p: _joined_or_left(p, view),
+        "tracked": lambda p: tracked(p, view),
         "excused_by": excused_by,
         "width": TEXT_WIDTH,
     }

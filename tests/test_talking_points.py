@@ -13,6 +13,7 @@ from mail.read.grammar import parse_commands
 from models import Meeting, OutboundMessage, Person, TalkingPoint, TimeAway
 from tests.conftest import Database
 from tests.test_apply import NOW, apply, org  # noqa: F401  (org is a fixture)
+from workers import outbox
 from workers.apply import Applier, Outcome, Pair
 
 
@@ -101,8 +102,11 @@ def apply_away(db: Database, sender_id: int, line: str) -> Outcome:
         assert sender is not None
         parsed = parse_commands(line, message_date=NOW, timezone=sender.timezone)
         assert parsed.errors == ()
-        return Applier(session, sender, inbound_id=None, now=NOW,
-                       mail_domain="acme.example").apply(parsed.commands)
+        applier = Applier(session, sender, inbound_id=None, now=NOW,
+                          mail_domain="acme.example")
+        outcome = applier.apply(parsed.commands)
+        outbox.add_rows(session, applier.notices)  # as the worker does, with the answer
+        return outcome
 
 
 def test_away_excuses_each_pairs_checkins_across_a_month_end_and_tells_the_other_side_once(

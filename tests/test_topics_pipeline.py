@@ -15,7 +15,7 @@ from tests.test_inbound import answers, receive, reply_to, sent_agenda  # noqa: 
 from workers.agendas import dispatch_due
 from workers.inbound import process
 from workers.runtime import Runtime
-from workers.sending import deliver
+from workers.sending import deliver, send_claimed
 
 Sent = tuple[Runtime, dict[str, int], OutboundMessage]
 
@@ -43,11 +43,9 @@ def answer_to(rt: Runtime, agenda: OutboundMessage, body: str, sender: str,
         rt.clock.now = now
     processed = process(rt, receive(rt, reply_to(agenda, body, sender=sender,
                                                   message_id=message_id)))
-    assert processed.status == "applied" and len(processed.answer_ids) == 1
-    with rt.sessions() as session:
-        answer = session.get(OutboundMessage, processed.answer_ids[0])
-        assert answer is not None
-        return answer.body_text or ""
+    assert processed.status == "applied"
+    [answer] = [added.row for added in processed.answers if added.row.kind == "answer"]
+    return answer.body_text or ""
 
 
 def test_a_topic_from_one_side_is_on_both_agendas_until_the_meeting(
@@ -142,3 +140,17 @@ def test_an_out_of_office_auto_reply_excuses_nothing_and_is_not_answered(
         assert session.scalars(select(OutboundMessage).where(
             OutboundMessage.kind == "away")).all() == []
 
+
+
+def test_the_worker_sends_the_away_notice_with_the_answer_right_after_the_commit(
+        sent_agenda: Sent) -> None:  # noqa: F811
+    rt, _ids, agenda = sent_agenda
+    processed = process(rt, receive(rt, reply_to(agenda, "away: 28 Dec - 8 Jan")),
+                        send_now=True)
+    assert sorted((added.row.kind, added.row.to_address) for added in processed.to_send) == [
+        ("answer", "ann@acme.example"), ("away", "mika@acme.example")]
+    for added in processed.to_send:
+        assert send_claimed(rt, added) == "sent"
+    with rt.sessions() as session:
+        assert {row.status for row in session.scalars(select(OutboundMessage).where(
+            OutboundMessage.kind.in_(("answer", "away"))))} == {"sent"}

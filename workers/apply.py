@@ -51,6 +51,7 @@ from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
 from models.scoring import Cadence, Period, period_containing, quarter_window
 from models.talking_points import TalkingPoint
 from workers import away, talking_points
+from workers.outbox import OutboxRow
 
 MAX_CHAIN = 64
 DEFAULT_DOMAIN = "drumbeat.localhost"  # config.settings' default for DRUMBEAT_MAIL_DOMAIN
@@ -175,6 +176,7 @@ class Applier:
         self.meeting: Meeting | None = None  # the meeting a met:/skip: line logged
         self._line: frozenset[int] | None = None  # reporting_line(sender), once needed
         self._raised: list[TalkingPoint] = []  # topics this message raised
+        self.notices: list[OutboxRow] = []  # away notices, for the caller to add
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
         self._load_tasks(commands)
@@ -208,9 +210,10 @@ class Applier:
             ok, words = talking_points.close_topic(self.session, self.sender, command,
                                                    agenda_pair, now=self.now)
         else:
-            ok, words = True, away.take_time_away(
+            ok, (words, notices) = True, away.take_time_away(
                 self.session, self.sender, command, today=today, inbound_id=self.inbound_id,
                 now=self.now, domain=self.mail_domain, meeting_row=self._meeting_row)
+            self.notices += notices
         if ok:
             self.outcome.done.append(words)
         else:

@@ -8,7 +8,9 @@ as ``excused_by``. A period someone already logged as held is left as it is. The
 range itself is kept (``TimeAway``), so the scheduler sends no agenda for a slot in
 it (``workers.agendas``) whatever rows exist. The other side of each pair gets one
 notice per range (the dedupe key names the range and the pair); an out-of-office
-auto-reply never gets here, since automatic mail is never applied.
+auto-reply never gets here, since automatic mail is never applied. The notices are
+handed back to the caller, which adds them to the outbox with the answer (so the worker
+that applied the message sends them right after the commit).
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from mail.write.agenda import AwayNoticeView
 from mail.write.compose import make_message_id, thread_root_id
 from mail.write.render import render_away_notice
 from models.checkins import PairSchedule, slot_in_period
+from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person
 from models.scoring import Cadence, Period, period_containing
 from models.talking_points import TimeAway
-from workers import outbox
 from workers.outbox import OutboxRow
 
 __all__ = ["AWAY", "away_dedupe_key", "range_words", "take_time_away"]
@@ -78,8 +80,9 @@ def _excuse(meeting: Meeting, sender: Person, reason: str, inbound_id: int | Non
 
 def take_time_away(session: Session, sender: Person, command: Away, *, today: date,
                    inbound_id: int | None, now: datetime, domain: str,
-                   meeting_row: MeetingRow) -> str:
-    """Record the range, excuse the check-ins in it, tell the other sides; the answer."""
+                   meeting_row: MeetingRow) -> tuple[str, list[OutboxRow]]:
+    """Record the range and excuse the check-ins in it; the answer, and the notices to
+    the other sides not sent before (the caller adds them to the outbox)."""
     start, end = command.start, command.end
     session.add(TimeAway(person_id=sender.id, starts_on=start, ends_on=end, created_at=now,
                          source_message_id=inbound_id))
@@ -109,11 +112,13 @@ def take_time_away(session: Session, sender: Person, command: Away, *, today: da
             references_header=root, recipient_id=other.id, created_at=now,
             context={"away_person_id": sender.id, "starts_on": start.isoformat(),
                      "ends_on": end.isoformat(), "excused": count}))
-    new = len(outbox.add_rows(session, rows))
+    sent = set(session.scalars(select(OutboundMessage.dedupe_key).where(
+        OutboundMessage.dedupe_key.in_([row.dedupe_key for row in rows])))) if rows else set()
+    new = [row for row in rows if row.dedupe_key not in sent]
     checkins = f"{excused} check-in{'' if excused == 1 else 's'} excused"
     if not told:
-        return f"Away {words}: {checkins}"
+        return f"Away {words}: {checkins}", new
     names = ", ".join(told[:-1]) + (" and " if len(told) > 1 else "") + told[-1]
     tell = (f"{names} {'is' if len(told) == 1 else 'are'} told" if new
             else f"{names} {'was' if len(told) == 1 else 'were'} told already")
-    return f"Away {words}: {checkins}; {tell}"
+    return f"Away {words}: {checkins}; {tell}", new

@@ -73,7 +73,8 @@ def stale_received(session: Session, now: datetime, stale: timedelta) -> list[in
 
 @dataclass(frozen=True)
 class Processed:
-    """What processing one message came to: its status and the answers it added."""
+    """What processing one message came to: its status and the answers it added (with
+    the notices applying it sent other people: an ``away:`` line's)."""
 
     status: str
     answers: tuple[AddedRow, ...] = ()
@@ -416,6 +417,7 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     view = AnswerView(sender.name, parsed.subject, tuple(outcome.done), tuple(outcome.refused),
                       tuple(outcome.not_understood), note)
     answers = _answer(session, row, parsed, sender.id, sender.email, view, answering)
+    answers += _notices(session, applier.notices, answering)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
               "reply_text": understood.reply_written}
@@ -439,6 +441,17 @@ _RECENT_ANSWERS = select(func.count()).select_from(OutboundMessage).where(
     OutboundMessage.kind == literal_column(f"'{ANSWER}'"),
     OutboundMessage.to_address == bindparam("address"),
     OutboundMessage.created_at >= bindparam("since"))
+
+
+def _notices(session: Session, rows: list[OutboxRow], answering: _Answering
+             ) -> tuple[AddedRow, ...]:
+    """What applying told other people (an ``away:`` line's notices): added like the
+    answer, so the worker that applied the message sends them after the commit."""
+    added = []
+    for notice in rows:
+        notice = replace(notice, claimed=answering.send_now)
+        added += [AddedRow(outbox_id, notice) for outbox_id in outbox.add_rows(session, [notice])]
+    return tuple(added)
 
 
 def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,

@@ -40,6 +40,7 @@ from mail.write.answer import AnswerView, day_words, first_words
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
+from workers import outbox
 from workers.apply import (
     DEFAULT_DOMAIN,
     DEFAULT_MEETING_LINES_DAYS,
@@ -128,6 +129,7 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair,
                       fiscal_year_start_month=fiscal_year_start_month, mail_domain=mail_domain)
     outcome = applier.apply([*meeting_line, *others])
+    outbox.add_rows(session, applier.notices)  # an away: line in notes: sent by the sweeper
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     meeting = applier.meeting
     if meeting is not None and store_text and notes.text.strip():

@@ -540,3 +540,13 @@ def test_any_input_parses_quickly_without_raising(text: str,
     json.dumps(parsed.to_json())
     assert all(e.reason != "I could not read this line. Write e.g. T-12 60% or met: yes"
                for e in parsed.errors), "a matcher raised and the safety net caught it"
+
+
+def test_topic_and_away_lines_past_the_cap_are_counted_and_prose_about_them_is_not() -> None:
+    text = "\n".join(["met: yes", "topic: the hiring plan", "away: 21 Dec - 4 Jan",
+                      "topic @ana: pay review", "Topic for next time, maybe", "Away we go"])
+    parsed = parse(text, max_updates=1)
+    assert parsed.errors[-1] == LineError(
+        "topic: the hiring plan",
+        "not read: more than 1 updates in one message (3 more). Send the rest in another "
+        "message")

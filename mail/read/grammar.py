@@ -289,7 +289,8 @@ def parse_commands(
 # the lines past the cap, which are never read.
 _COMMAND_START = re.compile(
     rf"\s*(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+)?(?:[#\[(]?\s*T[{DASH}\s]?\d|new\b|\+\s"
-    r"|met\s*:|skip|excused|due\s*:|topic|talking\s+point|(?:time\s+)?away\s*:)", re.I)
+    r"|met\s*:|skip|excused|due\s*:|(?:topic|talking\s+point)[^:\n]{0,30}:"
+    r"|(?:time\s+)?away\s*:)", re.I)
 
 
 def _not_read(rest: Sequence[tuple[str | None, str]], max_updates: int) -> LineError | None:

@@ -276,13 +276,14 @@ def main() -> None:
 
 
 def _register_mail_commands() -> None:
-    from drumbeat import cli_digest, cli_doctor, cli_mail, cli_outbox, cli_serve
+    from drumbeat import cli_digest, cli_doctor, cli_mail, cli_outbox, cli_review, cli_serve
 
     cli_serve.register(app)
     cli_mail.register(app)
     cli_digest.register(app)
     cli_outbox.register(app)
     cli_doctor.register(app)
+    cli_review.register(app)
 
 
 _register_mail_commands()

@@ -80,14 +80,8 @@ def digest(
         if kind != "hr" and (who is None or who.id not in snapshot.people):
             raise typer.BadParameter(f"--person: nobody with figures in {window.label} has "
                                      f"the address {person!r}")
-        if kind == "hr":
-            view = digests.hr_view(snapshot, "HR", managers, figures.initiatives)
-        elif kind == "manager":
-            assert who is not None
-            view = digests.manager_view(snapshot, who.id, managers)
-        else:
-            assert who is not None
-            view = digests.employee_view(snapshot, who.id)
+        view = digests.view_of(session, kind, snapshot, who.id if who else None, "HR",
+                               managers, figures.initiatives)
         rendered = render_digest(view)
         if preview:
             session.rollback()

@@ -195,6 +195,29 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     return CheckinRecord(manager, employee, window, score, len(disputed & finished))
 
 
+def checkin_pairs(session: Session, person: Person) -> list[tuple[Person, Person, str]]:
+    """The pairs a person's check-ins are kept for, as ``(manager, employee, role)``
+    with ``role`` the other side's: their manager's pair first, then their reports'
+    by name (``drumbeat status --person`` and the ``status`` reply both list these)."""
+    pairs: list[tuple[Person, Person, str]] = []
+    if person.manager is not None:
+        pairs.append((person.manager, person, "manager"))
+    reports = session.scalars(select(Person).where(Person.manager_id == person.id)
+                              .order_by(Person.name))
+    pairs.extend((person, report, "report") for report in reports)
+    return pairs
+
+
+def goals_of(session: Session, person: Person, today: date) -> list[tuple[Goal, float | None]]:
+    """The goals a person owns or has open tasks under, with their rolled-up progress."""
+    under_tasks = (select(Project.goal_id).join(Task, Task.project_id == Project.id)
+                   .where(Task.owner_id == person.id, Task.status.in_(OPEN_STATUSES)))
+    goals = list(session.scalars(select(Goal).where(
+        or_(Goal.owner_id == person.id, Goal.id.in_(under_tasks))).order_by(Goal.id)))
+    progress = goal_progress(session, {goal.id for goal in goals}, today)
+    return [(goal, progress.get(goal.id)) for goal in goals]
+
+
 def goal_progress(session: Session, goal_ids: set[int], today: date) -> dict[int, float | None]:
     """Rolled-up progress of some goals, computed exactly as ``cascade`` does."""
     if not goal_ids:

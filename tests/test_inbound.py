@@ -315,8 +315,12 @@ def test_a_reply_to_someone_elses_agenda_is_not_vouched_for_by_its_token(
     assert "could not confirm" in " ".join((answer.body_text or "").split())
 
 
-def test_answers_are_rate_limited_per_sender(
-        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+def test_replies_in_our_thread_are_capped_only_at_the_robots_ceiling(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reply to an agenda is answered (tests/test_receipts.py) up to a ceiling only a
+    robot reaches; lowered here to five, the sixth to eighth replies are applied, unanswered."""
+    monkeypatch.setattr("workers.inbound.THREAD_ANSWERS_PER_HOUR", 5)
     rt, _ids, agenda = sent_agenda
     for n in range(8):
         process(rt, receive(rt, reply_to(agenda, "hello", message_id=f"<r{n}@mail.example>")))

@@ -400,7 +400,7 @@ class Applier:
     def _owner(self, command: NewTask) -> Person | None:
         if command.owner is None:
             return self.sender
-        found = _person_named(self.session, command.owner)
+        found = person_named(self.session, command.owner)
         if found is None or not _may_change(self.session, self.sender, found.id):
             self.outcome.refused.append((command.line, f"I can't give a task to "
                                          f"'{command.owner}': name yourself or one of your "
@@ -558,7 +558,7 @@ def _done_on_refusal(day: date, was: date | None, today: date, fiscal_year_start
     return None
 
 
-def _person_named(session: Session, name: str) -> Person | None:
+def person_named(session: Session, name: str) -> Person | None:
     """An owner written as an email, or as @name matching one person's email or name."""
     name = name.strip().lstrip("@").lower()
     if "@" in name:

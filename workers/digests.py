@@ -21,7 +21,13 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mail.write.compose import AttachedFile, InlineImage, make_message_id
-from mail.write.digest import DigestView, InitiativeRollup, PersonFigures, TeamRollup
+from mail.write.digest import (
+    CycleSummary,
+    DigestView,
+    InitiativeRollup,
+    PersonFigures,
+    TeamRollup,
+)
 from mail.write.digest_render import RenderedDigest, render_digest
 from mail.write.render import RenderedEmail
 from models.evaluations import Evaluation
@@ -30,6 +36,7 @@ from models.people import Person
 from workers import outbox
 from workers.evaluations import Figures, Window, closed_windows, compute_figures
 from workers.outbox import OutboxRow
+from workers.review_digest import cycle_for
 
 if TYPE_CHECKING:  # the runtime lists this module's renderers
     from workers.runtime import Runtime
@@ -169,7 +176,8 @@ def teams_of(people: Sequence[PersonFigures], managers: dict[int, int | None]
 
 
 def hr_view(snapshot: Snapshot, recipient: str, managers: dict[int, int | None],
-            initiatives: Sequence[InitiativeRollup]) -> DigestView:
+            initiatives: Sequence[InitiativeRollup], cycle: CycleSummary | None = None
+            ) -> DigestView:
     people = sorted(snapshot.people.values(), key=lambda p: p.name)
     teams = teams_of(people, managers)
     lowest = sorted((t for t in teams if t.adherence is not None),
@@ -178,11 +186,11 @@ def hr_view(snapshot: Snapshot, recipient: str, managers: dict[int, int | None],
     window = snapshot.window
     return DigestView("hr", window.label, window.start, window.end, window.as_of, recipient,
                       tuple(people), tuple(teams), tuple(initiatives), None, tuple(lowest),
-                      changes)
+                      changes, cycle=cycle)
 
 
-def manager_view(snapshot: Snapshot, manager_id: int, managers: dict[int, int | None]
-                 ) -> DigestView:
+def manager_view(snapshot: Snapshot, manager_id: int, managers: dict[int, int | None],
+                 cycle: CycleSummary | None = None) -> DigestView:
     team = sorted((p for p in snapshot.people.values()
                    if managers.get(p.person_id) == manager_id), key=lambda p: p.name)
     me = snapshot.people[manager_id]
@@ -190,14 +198,29 @@ def manager_view(snapshot: Snapshot, manager_id: int, managers: dict[int, int | 
     window = snapshot.window
     return DigestView("manager", window.label, window.start, window.end, window.as_of,
                       me.name, tuple(team), tuple(teams_of([*team, me], managers)), (), me,
-                      (), changes)
+                      (), changes, cycle=cycle)
 
 
-def employee_view(snapshot: Snapshot, person_id: int) -> DigestView:
+def employee_view(snapshot: Snapshot, person_id: int, cycle: CycleSummary | None = None
+                  ) -> DigestView:
     me = snapshot.people[person_id]
     window = snapshot.window
     return DigestView("employee", window.label, window.start, window.end, window.as_of,
-                      me.name, (me,), changes=snapshot.changes.get(person_id, ()))
+                      me.name, (me,), changes=snapshot.changes.get(person_id, ()), cycle=cycle)
+
+
+def view_of(session: Session, kind: str, snapshot: Snapshot, recipient_id: int | None,
+            recipient: str, managers: dict[int, int | None],
+            initiatives: Sequence[InitiativeRollup] = ()) -> DigestView:
+    """One digest's view with the period's review cycle, if it has one (one more query;
+    ``workers/review_digest.py`` decides what of it each copy shows)."""
+    cycle = cycle_for(session, kind, snapshot.window.label, snapshot.people, recipient_id)
+    if kind == "hr":
+        return hr_view(snapshot, recipient, managers, initiatives, cycle)
+    assert recipient_id is not None
+    if kind == "manager":
+        return manager_view(snapshot, recipient_id, managers, cycle)
+    return employee_view(snapshot, recipient_id, cycle)
 
 
 # --- dispatch ------------------------------------------------------------------------
@@ -293,23 +316,20 @@ def view_for_row(session: Session, row: OutboundMessage) -> DigestView:
     recipient = session.get(Person, row.recipient_id) if row.recipient_id else None
     if kind == "hr":
         initiatives = [InitiativeRollup(**item) for item in context.get("initiatives", ())]
-        return hr_view(load_snapshot(session, window), recipient.name if recipient else "HR",
-                       managers, initiatives)
+        return view_of(session, kind, load_snapshot(session, window), row.recipient_id,
+                       recipient.name if recipient else "HR", managers, initiatives)
     assert row.recipient_id is not None
     if kind == "manager":
         ids = [p for p, m in managers.items() if m == row.recipient_id] + [row.recipient_id]
-        return manager_view(load_snapshot(session, window, ids), row.recipient_id, managers)
-    return employee_view(load_snapshot(session, window, [row.recipient_id]), row.recipient_id)
+        snapshot = load_snapshot(session, window, ids)
+    else:
+        snapshot = load_snapshot(session, window, [row.recipient_id])
+    return view_of(session, kind, snapshot, row.recipient_id, "", managers)
 
 
 def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDigest:
     """Rendered once per row and process: the text and the pictures come from one view."""
-    key = (DIGEST, row.id)
-    if key not in rt.cache:
-        if len(rt.cache) > 1000:
-            rt.cache.clear()
-        rt.cache[key] = render_digest(view_for_row(session, row))
-    return rt.cache[key]
+    return rt.rendered_once(DIGEST, row.id, lambda: render_digest(view_for_row(session, row)))
 
 
 def render_digest_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:

@@ -12,9 +12,12 @@ meeting, the action items.
 Automatic mail (auto-replies, bounces, lists) stops at classify and is never
 answered, so two robots can't loop. A stranger is never answered (that would be
 backscatter); a known person whose sender nothing vouches for (``mail.read.authentication``)
-changes nothing and hears so once a day; everyone else gets an answer, at most
-``ANSWERS_PER_HOUR`` per sender. A message is applied once: the row is claimed with
-its status, in the same transaction as the changes.
+changes nothing and hears so once a day; everyone else gets an answer. A reply to one
+of our own emails (its token, or its In-Reply-To, names an outbox row sent to the
+sender) is a receipt the person waits for, so it is always answered, up to a ceiling
+of ``THREAD_ANSWERS_PER_HOUR`` that only a robot reaches; anything else (a new thread,
+a loop) at most ``ANSWERS_PER_HOUR`` per sender. A message is applied once: the row is
+claimed with its status, in the same transaction as the changes.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
+from config.review_scale import parse_scale
 from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
 from mail.read.classify import Classification, Kind, classify
 from mail.read.commands import Parsed
@@ -35,14 +40,19 @@ from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
 from mail.read.notes_reading import NotesReading, understand_notes
 from mail.read.reply_text import extract_reply
+from mail.read.requests import STATUS, Request, read_request
+from mail.read.review_form import FormKind, ReviewAnswer, read_review_form
 from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, received_words, render_answer, short_subject
 from mail.write.compose import make_message_id, threading_ids
+from mail.write.render import RenderedEmail
+from mail.write.review_mail import ReviewFormContext
+from mail.write.status import HelpView, StatusView, render_help, render_status
 from mail.write.tokens import read_token, token_from_address
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
 from models.people import Person, PersonAlias
 from models.queries import person_by_address
-from workers import failures, metrics, notes, outbox
+from workers import failures, metrics, notes, outbox, review_answers, status_page
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
@@ -50,7 +60,11 @@ from workers.runtime import Runtime, sender_policy_for
 
 log = logging.getLogger("drumbeat.inbound")
 ANSWER = "answer"
-ANSWERS_PER_HOUR = 5
+ANSWERS_PER_HOUR = 5  # answers to mail outside our threads, per sender
+# Answers to replies in our own threads (agendas, answers): a manager answering eight
+# agendas in one sitting hears back eight times; only a robot replying to every answer
+# (and not saying it is one) gets this far.
+THREAD_ANSWERS_PER_HOUR = 60
 AUTOMATIC = (Kind.AUTO_REPLY, Kind.BOUNCE)
 
 
@@ -88,6 +102,11 @@ class Processed:
         """The answers inserted claimed, for the caller to send once committed."""
         return tuple(answer for answer in self.answers if answer.row.claimed)
 
+    @property
+    def to_queue(self) -> list[int]:
+        """Rows added unclaimed (a review's next form), for ``send_email``."""
+        return [answer.outbox_id for answer in self.answers if not answer.row.claimed]
+
 
 def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processed:
     """Process one message: its status and the answers it added.
@@ -111,7 +130,8 @@ def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processe
         row = session.get(InboundMessage, inbound_id, with_for_update=True)
         if row is None or row.status != InboundStatus.RECEIVED.value:
             return Processed(row.status if row else "missing")
-        result = _run(session, row, understood, _Answering(rt, now, send_now))
+        answering = _Answering(rt, now, send_now, in_thread=understood.in_thread)
+        result = _run(session, row, understood, answering)
         outcome = row.outcome
     metrics.processed(result.status, outcome)  # counted once committed
     return result
@@ -136,6 +156,7 @@ class _Agenda:
     recipient_id: int | None
     context: AgendaContext | None  # None: one of our answers (it names no pair)
     body_text: str
+    review: ReviewFormContext | None = None  # a review form (it names no pair either)
 
 
 @dataclass(frozen=True)
@@ -150,6 +171,9 @@ class _Understood:
     commands: Parsed | None  # a reply's commands (None for notes and refusals)
     reply_written: str = ""
     notes_read: NotesReading | None = None  # meeting notes, read (not yet applied)
+    in_thread: bool = False  # a reply to one of our emails to the sender (a receipt is due)
+    request: Request | None = None  # the whole reply was "status" or "help"
+    review: ReviewAnswer | None = None  # a reply to a review form: its answer, read
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
@@ -185,6 +209,8 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     with rt.sessions() as session:
         sender = person_by_address(session, from_address) if from_address else None
         agenda = _agenda_facts(session, agenda_id)
+        in_thread = sender is not None and _in_our_thread(session, sender.id, agenda,
+                                                          parsed.in_reply_to)
         token_addresses = _addresses_of(session, agenda.recipient_id) if agenda else None
         sender_facts = (sender.id, sender.name, sender.timezone) if sender else None
         to_notes = notes.addressed_to_notes(stored.envelope_to, parsed, rt.settings.mail_domain) \
@@ -201,21 +227,28 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         raise SenderCheckDelayed(established.problem or "a DKIM key lookup took too long")
     if established.how == Vouch.NONE:
         return _Understood(parsed, kind, established, sender_id, agenda, None)
+    understood = partial(_Understood, parsed, kind, established, sender_id, agenda,
+                         in_thread=in_thread)
     if to_notes:  # what Drumbeat wrote and the sender forwarded (``sent``) is left out
         reading = understand_notes(parsed, sender_name=sender_name, timezone=timezone,
                                          now=now,
                                          max_updates=rt.settings.max_updates_per_message,
                                          sent=sent, forwards=forwards,
                                          our_addresses=(rt.settings.sender_address,))
-        return _Understood(parsed, kind, established, sender_id, agenda, None, notes_read=reading)
+        return understood(None, notes_read=reading)
     sent_lines = agenda.body_text.splitlines() if agenda else []
     reply = extract_reply(parsed.text, parsed.html, sent_lines=sent_lines,
                           sender_name=parsed.from_name or sender_name)
-    commands = parse_commands(reply.text, message_date=parsed.date or now, timezone=timezone,
+    form = agenda.review if agenda else None
+    review = read_review_form(reply.text, FormKind(form.form), parse_scale(form.scale)) \
+        if form else None
+    commands = parse_commands(review.rest if review else reply.text,
+                              message_date=parsed.date or now, timezone=timezone,
                               inline=reply.inline,
                               max_updates=rt.settings.max_updates_per_message,
                               truncated=reply.truncated)
-    return _Understood(parsed, kind, established, sender_id, agenda, commands, reply.written)
+    request = None if reply.inline or form else read_request(reply.text)
+    return understood(commands, reply.written, request=request, review=review)
 
 
 class SenderCheckDelayed(Exception):
@@ -258,7 +291,20 @@ def _agenda_facts(session: Session, outbox_id: int | None) -> _Agenda | None:
     if found is None:
         return None
     return _Agenda(found.id, found.recipient_id, AgendaContext.from_json(found.context),
-                   found.body_text or "")
+                   found.body_text or "", ReviewFormContext.from_json(found.context))
+
+
+def _in_our_thread(session: Session, sender_id: int, agenda: _Agenda | None,
+                   in_reply_to: str | None) -> bool:
+    """Whether the message replies to an email we sent this person: the token named
+    one of their agendas or answers, or In-Reply-To is the Message-ID of one (a reply
+    that went to our From address, vouched for by DKIM or the MTA)."""
+    if agenda is not None:
+        return _in_pair_id(sender_id, agenda)
+    if not in_reply_to:
+        return False
+    return session.scalar(select(OutboundMessage.recipient_id).where(
+        OutboundMessage.message_id == in_reply_to)) == sender_id
 
 
 def _addresses_of(session: Session, person_id: int | None) -> frozenset[str]:
@@ -289,7 +335,14 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
     inactive = _inactive(sender, now)
     if inactive is not None:
         return _reject(session, row, parsed, answering, inactive, person=sender)
-    agenda = understood.agenda
+    agenda, form = understood.agenda, None
+    if agenda is not None and agenda.review is not None:
+        # A review form names no 1:1. Someone other than its one reader (or HR, for a
+        # dispute) gets the answer a reply naming nothing gets: no hint it is a review.
+        if understood.notes_read is None and review_answers.may_answer(
+                session, agenda.review, sender):
+            form = agenda.review
+        agenda = None
     if agenda is not None and not _in_pair(sender, agenda):
         return _reject(session, row, parsed, answering,
                        "This reply answers someone else's agenda, so nothing was "
@@ -308,7 +361,8 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
         if not rt.settings.store_notes:
             clear_raw(row)  # DRUMBEAT_STORE_NOTES=false: the notes leave no copy behind
     else:
-        outcome_json, answers = _apply(session, row, understood, sender, pair, answering)
+        outcome_json, answers = _apply(session, row, understood, sender, pair, answering,
+                                       form)
         status = InboundStatus.APPLIED
     row.status, row.outcome, row.person_id = status.value, outcome_json, sender.id
     row.processed_at = now
@@ -322,6 +376,11 @@ class _Answering:
     rt: Runtime
     now: datetime
     send_now: bool = False
+    in_thread: bool = False  # a reply to our own email: THREAD_ANSWERS_PER_HOUR applies
+
+    @property
+    def hourly_cap(self) -> int:
+        return THREAD_ANSWERS_PER_HOUR if self.in_thread else ANSWERS_PER_HOUR
 
 
 def _from_a_list(parsed: ParsedMessage) -> bool:
@@ -392,13 +451,18 @@ def _inactive(sender: Person, now: datetime) -> str | None:
 
 def _in_pair(sender: Person, agenda: _Agenda) -> bool:
     """The sender is one of the agenda's pair, or the person we answered."""
+    return _in_pair_id(sender.id, agenda)
+
+
+def _in_pair_id(sender_id: int, agenda: _Agenda) -> bool:
     if agenda.context is None:
-        return agenda.recipient_id == sender.id
-    return agenda.context.names(sender.id)
+        return agenda.recipient_id == sender_id
+    return agenda.context.names(sender_id)
 
 
 def _apply(session: Session, row: InboundMessage, understood: _Understood, sender: Person,
-           agenda: AgendaContext | None, answering: _Answering
+           agenda: AgendaContext | None, answering: _Answering,
+           form: ReviewFormContext | None = None
            ) -> tuple[dict[str, Any], tuple[AddedRow, ...]]:
     now, parsed, commands = answering.now, understood.parsed, understood.commands
     assert commands is not None
@@ -412,16 +476,52 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     session.flush()
-    note = None if commands.commands or commands.errors else (
-        "I found no updates in your message. Write one per line, at the top of your reply.")
-    view = AnswerView(sender.name, parsed.subject, tuple(outcome.done), tuple(outcome.refused),
-                      tuple(outcome.not_understood), note)
+    reviewed = None
+    if form is not None and understood.review is not None:
+        reviewed = review_answers.apply_answer(
+            session, form, sender, understood.review, now=now, inbound_id=row.id,
+            domain=answering.rt.settings.mail_domain)
+        outcome.done[:0] = reviewed.done
+        outcome.refused[:0] = reviewed.refused
+        outcome.not_understood[:0] = reviewed.not_understood
+    view: _View = AnswerView(sender.name, parsed.subject, tuple(outcome.done),
+                             tuple(outcome.refused), tuple(outcome.not_understood))
+    if not (commands.commands or commands.errors or reviewed):  # a question, or nothing read
+        view = _asked(session, sender, parsed.subject, understood.request, answering)
     answers = _answer(session, row, parsed, sender.id, sender.email, view, answering)
     answers += _notices(session, applier.notices, answering)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
               "reply_text": understood.reply_written}
+    if understood.request is not None:
+        result["request"] = understood.request.kind
+    if reviewed is not None and form is not None:
+        # Review texts stay with the pair and HR: the inbox keeps what was done, not the words.
+        result["reply_text"] = ""
+        result["review"] = {"review_id": form.review_id, "form": form.form}
+        answers += tuple(reviewed.new_rows)  # the forms the answer made due: queued with it
     return result, answers
+
+
+NOTHING_UNDERSTOOD = ("I found no updates in your message, so nothing was changed. "
+                      "These are the lines I read:")
+
+
+def _asked(session: Session, sender: Person, subject: str, request: Request | None,
+           answering: _Answering) -> _View:
+    """The answer to a message with no command: the page ``status`` asks for, or the
+    grammar, for ``help`` and for a message in which nothing was understood."""
+    today = local_today(sender, answering.now)
+    if request is None or request.kind != STATUS:
+        note = None if request is not None else NOTHING_UNDERSTOOD
+        return status_page.help_view(session, sender, subject, today, note)
+    person = status_page.whose_page(session, sender, request)
+    if person is None:
+        return AnswerView(sender.name, subject, (), (), (),
+                          status_page.nobody_named(request.about or ""))
+    return status_page.status_view(
+        session, sender, person, subject, today,
+        fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month)
 
 
 def _reject(session: Session, row: InboundMessage, parsed: ParsedMessage,
@@ -454,21 +554,34 @@ def _notices(session: Session, rows: list[OutboxRow], answering: _Answering
     return tuple(added)
 
 
+_View = AnswerView | StatusView | HelpView
+
+
+def _rendered(view: _View) -> tuple[RenderedEmail, dict[str, Any]]:
+    """An answer's words, and what its row keeps of the view (JSON)."""
+    if isinstance(view, StatusView):
+        return render_status(view), {"status": view.person_name}
+    if isinstance(view, HelpView):
+        return render_help(view), {"help": view.note or "asked"}
+    return render_answer(view), {"view": asdict(view)}
+
+
 def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
-            recipient_id: int | None, address: str, view: AnswerView, answering: _Answering,
+            recipient_id: int | None, address: str, view: _View, answering: _Answering,
             *, dedupe_key: str | None = None) -> tuple[AddedRow, ...]:
-    """One answer per message, and at most ANSWERS_PER_HOUR per address; only ever to
-    a known person's own address (never to a From line we could not tie to them)."""
+    """One answer per message, and at most ``answering.hourly_cap`` per address; only
+    ever to a known person's own address (never to a From line we could not tie to them)."""
     now, rt = answering.now, answering.rt
     recent = session.scalar(_RECENT_ANSWERS, {
         "address": address, "since": now - timedelta(hours=1)}) or 0
-    if recent >= ANSWERS_PER_HOUR:
+    if recent >= answering.hourly_cap:
         log.warning("not answering %s: %d answers in the last hour", address, recent)
         return ()
     reader = session.get(Person, recipient_id) if recipient_id is not None else None
-    if reader is not None and row.received_at is not None:  # on Drumbeat's clock, their zone
+    if (isinstance(view, AnswerView) and reader is not None
+            and row.received_at is not None):  # on Drumbeat's clock, in their zone
         view = replace(view, received=received_words(row.received_at, reader.timezone))
-    rendered = render_answer(view)
+    rendered, kept = _rendered(view)
     in_reply_to, references = threading_ids(  # a synthetic id is no message's: left out
         parsed.message_id if parsed.has_message_id else None, parsed.references)
     answer = OutboxRow(
@@ -476,6 +589,6 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         to_address=address, subject=rendered.subject, body_text=rendered.text,
         body_html=rendered.html, message_id=make_message_id(rt.settings.mail_domain, ANSWER),
         in_reply_to=in_reply_to, references_header=references,
-        context={"inbound_id": row.id, "auto_submitted": "auto-replied", "view": asdict(view)},
+        context={"inbound_id": row.id, "auto_submitted": "auto-replied", **kept},
         created_at=now, claimed=answering.send_now)
     return tuple(AddedRow(outbox_id, answer) for outbox_id in outbox.add_rows(session, [answer]))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,8 +27,10 @@ from mail.write.render import RenderedEmail
 from models.base import utcnow
 from models.db import make_engine, session_factory
 from models.mailbox import OutboundMessage
-from workers import agendas, digests
+from workers import agendas, digests, review_forms, reviews
 
+T = TypeVar("T")
+RENDERED_KEPT = 1000  # rows whose words and pictures a process keeps between render and parts
 Renderer = Callable[[Session, OutboundMessage, "Runtime"], RenderedEmail]
 Parts = Callable[[Session, OutboundMessage, "Runtime"],
                  tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]]
@@ -48,8 +50,9 @@ def outgoing_kinds() -> Renderers:
     """Every kind of row the scheduler queues, and what renders it."""
     return Renderers(
         words={agendas.AGENDA: agendas.render_agenda_row, agendas.NUDGE: agendas.render_nudge_row,
-               digests.DIGEST: digests.render_digest_row},
-        parts={digests.DIGEST: digests.digest_parts})
+               digests.DIGEST: digests.render_digest_row,
+               reviews.REVIEW: review_forms.render_review_row},
+        parts={digests.DIGEST: digests.digest_parts, reviews.REVIEW: review_forms.review_parts})
 
 
 @dataclass
@@ -62,6 +65,16 @@ class Runtime:
     cache: dict[Any, Any] = field(default_factory=dict)  # short-lived figures, per process
     connection: Connection | None = None  # set by one_connection: the batch's connection
     renderers: Renderers = field(default_factory=outgoing_kinds)
+
+    def rendered_once(self, kind: str, row_id: int, build: Callable[[], T]) -> T:
+        """A row's rendering, built once per process: its words and its pictures (a
+        renderer and its ``parts``) then come from one view, and charts are drawn once."""
+        key = (kind, row_id)
+        if key not in self.cache:
+            if len(self.cache) > RENDERED_KEPT:
+                self.cache.clear()
+            self.cache[key] = build()
+        return self.cache[key]  # type: ignore[no-any-return]
 
 
 _current: Runtime | None = None

@@ -93,6 +93,10 @@ Dates are read relative to the message date seen in the sender's time zone
   ``18 Dec``, ``Freitag``, ``vendredi``) goes to ``dateparser`` in a few European
   languages, preferring the future for due dates and the past for meetings;
   a month alone (``due December``) means its last day.
+
+A message whose whole new text is ``status``, ``status @name`` or ``help`` is a question,
+not a command line; ``mail.read.requests`` reads it, and the answer is a page or this
+grammar.
 """
 
 from __future__ import annotations

@@ -39,3 +39,19 @@ def test_the_away_notice_says_who_when_and_what_it_excused() -> None:
     assert "2 of your 1:1 check-ins with them fall in that time and are excused" in notice.text
     assert "2 of your 1:1 check-ins with them fall in that time" in " ".join(
         visible(notice.html))
+
+
+def test_the_help_lines_for_topics_and_time_away_read_as_those_commands() -> None:
+    from datetime import UTC, datetime
+
+    from mail.read.commands import Away, Topic, TopicDone
+    from mail.read.grammar import parse_commands
+    from mail.write.status import help_lines
+
+    today = date(2026, 12, 3)
+    lines = [line.line for line in help_lines((), today)
+             if line.line.startswith(("topic", "away"))]
+    parsed = parse_commands("\n".join(lines), message_date=datetime(2026, 12, 3, 9, tzinfo=UTC))
+    assert parsed.errors == ()
+    assert [type(c) for c in parsed.commands] == [Topic, TopicDone, Away]
+    assert parsed.commands[2] == Away(date(2026, 12, 14), date(2026, 12, 18), lines[2])

@@ -18,7 +18,8 @@ from mail.read.commands import Away, Command, LineError, Topic, TopicDone
 from mail.read.dates import DateContext, read_relative
 from mail.read.task_lines import DASH
 
-__all__ = ["MAX_AWAY_DAYS", "MAX_TOPIC_CHARS", "away_line", "topic_line"]
+__all__ = ["MAX_AWAY_DAYS", "MAX_TOPIC_CHARS", "away_line", "topic_line",
+           "without_invitation_topics"]
 
 MAX_TOPIC_CHARS = 200
 MAX_AWAY_DAYS = 90
@@ -49,6 +50,16 @@ def topic_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | N
     if m["done"] or m["done_after"]:
         return TopicDone(words, report, raw)
     return Topic(words, report, raw)
+
+
+# A video-call invitation pasted into notes says "Topic: Ann / Mika 1:1" with "Time: …"
+# on the next line (Zoom's shape): the meeting's title, not a talking point.
+_INVITATION_TOPIC = re.compile(r"^[ \t>]*topic\s*:.*\n(?=[ \t>]*time\s*:)", re.I | re.M)
+
+
+def without_invitation_topics(text: str) -> str:
+    """Meeting notes without an invitation's "Topic:" line (the one before "Time:")."""
+    return _INVITATION_TOPIC.sub("\n", text)
 
 
 # --- time away --------------------------------------------------------------------------

@@ -53,6 +53,7 @@ CHECKIN = re.compile(r"is on \w{3} (\d{1,2}) (\w{3}) at (\d{2}):(\d{2})")
 MONTHS = {m: n for n, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 RELAY_NETWORK = "127.0.0.1/32"
+TOPICS = ("the hiring plan", "next quarter's goals", "the on-call rota", "training budget")
 TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)%")
 
 
@@ -123,6 +124,11 @@ def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
         lines.append(f"{ref} done" if percent >= 60 or roll(key + ref, 4) == 0
                      else f"{ref} {min(95, percent + 25)}% making progress")
     lines.append("skip: vacation" if roll(key, 17) == 0 else "met: yes 30min")
+    if roll(key, 5) == 0:  # a topic for the next 1:1, on both agendas until it is held
+        lines.append(f"topic: {TOPICS[roll(key + 'topic', len(TOPICS))]}")
+    if roll(key, 29) == 0:  # a week off, announced two weeks ahead
+        first = (when + timedelta(days=14)).date()
+        lines.append(f"away: {first.isoformat()} - {(first + timedelta(days=6)).isoformat()}")
     style = roll(key, 4)
     if style == 2 and tasks:  # inline: answers right under the quoted task lines
         answered = []
@@ -131,7 +137,8 @@ def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
             match = TASK_LINE.match(line)
             if match and match.group(1) == tasks[0][0]:
                 answered.append(lines[0].split(" ", 1)[1])
-        body = f"Answers inline.\n{lines[-1]}\n\n" + "\n".join(answered) + "\n"
+        others = "\n".join(lines[len(tasks[:2]):])  # the meeting, a topic, time away
+        body = f"Answers inline.\n{others}\n\n" + "\n".join(answered) + "\n"
     else:
         body = in_client(agenda, "\n".join(lines), style)
     return answer_to(agenda, body, when)
@@ -372,13 +379,29 @@ def read(message: EmailMessage, counts: Counter[str], due: list[tuple[datetime, 
                 due.append((after, notes, "notes"))
 
 
+def topics_and_time_away() -> tuple[int, int, int, int]:
+    """Talking points raised and closed, ranges of time away, check-ins they excused."""
+    with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
+        raised, closed = db.execute("SELECT count(*), count(closed_at) FROM talking_point"
+                                    ).fetchone()
+        ranges = db.execute("SELECT count(*) FROM time_away").fetchone()[0]
+        excused = db.execute("SELECT count(*) FROM meeting WHERE status = 'excused' AND "
+                             "reason LIKE 'away %'").fetchone()[0]
+    return int(raised), int(closed), int(ranges), int(excused)
+
+
 def story(counts: Counter[str]) -> None:
+    raised, closed, ranges, excused = topics_and_time_away()
     print(f"""
 The quarter, as it happened:
   {counts['agenda']} check-in agendas went out before the 1:1s, and {counts['reminder']} \
 reminders for 1:1s that were not logged;
   people answered {counts['reply']} of them from Gmail, Outlook, Apple Mail and with inline \
 answers, and managers forwarded {counts['notes']} sets of 1:1 notes with action items;
+  {raised} talking points were put on the next 1:1's agendas with topic: lines, and \
+{closed} of them were closed by the 1:1 that followed;
+  people announced {ranges} weeks away with away: lines, which excused {excused} check-ins \
+and told the other side;
   Drumbeat answered {counts['answer']} of those messages (at most five a person an hour);
   when the quarter and the year closed, the scheduler sent {counts['digest']} evaluation \
 digests (HR, managers, employees).

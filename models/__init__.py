@@ -2,7 +2,7 @@
 
 What lives here:
 - tables (SQLAlchemy 2 typed models): ``people``, ``plan``, ``meetings``, ``mailbox``,
-  ``evaluations``, ``reviews``, on the shared ``base`` (naming, column helpers);
+  ``evaluations``, ``reviews``, ``talking_points``, on the shared ``base`` (naming, column helpers);
 - pure rules over plain data: ``scoring`` (every figure a digest shows), ``checkins``
   (when each 1:1 and its agenda are due), ``review_cycle`` (who holds a review up);
 - ``queries``: read-side queries that turn the tables into plain data;
@@ -27,6 +27,7 @@ from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.reviews import AckState, Review, ReviewCycle, StepState
+from models.talking_points import TalkingPoint, TimeAway
 
 __all__ = [
     "AckState",
@@ -47,7 +48,9 @@ __all__ = [
     "Review",
     "ReviewCycle",
     "StepState",
+    "TalkingPoint",
     "Task",
     "TaskHistory",
     "TaskStatus",
+    "TimeAway",
 ]

@@ -26,6 +26,8 @@ Mail in:
 - ``apply``: the reply commands, with the sender's permissions.
 - ``notes``: forwarded 1:1 notes: the meeting and its action items.
 - ``review_answers``: an answer to a review form: store the step, move the review on.
+- ``talking_points``: topics for a pair's next 1:1: raised, shown, closed.
+- ``away``: time away: the periods it excuses, and the other side told once.
 - ``status_page``: the answers to ``status`` and ``help``.
 - ``failures``: bounded failure: what keeps failing ends as ``failed``.
 - ``retention``: what is kept of a processed message, and for how long.

@@ -1,12 +1,12 @@
 """Check-in agendas: which are due (dispatch), and what each one says (render).
 
-``dispatch_due`` is the scheduler's whole job. From the database alone it finds
-the slots whose agenda is due now (``models.checkins``), leaves out pairs on
-leave, and adds two outbox rows per slot, employee's and manager's, keyed by
-person + pair + period. It also adds one reminder per person for a period that
-just closed without a meeting. Running it twice, or from two schedulers, adds
-nothing twice. A pair nobody set a tracking start for (no import gave one) is
-tracked from the period of its first agenda.
+``dispatch_due`` is the scheduler's whole job. From the database alone it finds the
+slots whose agenda is due now (``models.checkins``), leaves out pairs on leave (an
+excused period, or a slot's day in time away of either side), and adds two outbox rows
+per slot, employee's and manager's, keyed by person + pair + period. It also adds one
+reminder per person for a period that just closed without a meeting. Running it twice,
+or from two schedulers, adds nothing twice. A pair nobody set a tracking start for (no
+import gave one) is tracked from the period of its first agenda.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ from models.people import Person
 from models.plan import Project, Task, TaskStatus
 from models.queries import checkin_record, goal_progress
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
+from models.talking_points import TimeAway
 from workers import outbox
 from workers.outbox import OutboxRow
+from workers.talking_points import agenda_points
 
 if TYPE_CHECKING:  # the runtime lists this module's renderers
     from workers.runtime import Runtime
@@ -78,7 +80,7 @@ def dispatch_due(session: Session, now: datetime, lead: timedelta, domain: str,
                  nudge_within: timedelta) -> list[int]:
     """Add the outbox rows due at ``now``; returns the ids of rows it created."""
     schedules, emails = pair_schedules(session)
-    slots = _not_on_leave(session, due_agendas(now, schedules, lead))
+    slots = _not_away(session, _not_on_leave(session, due_agendas(now, schedules, lead)))
     _start_tracking(session, slots)
     rows = [row for slot in slots for row in _agenda_rows(slot, emails, domain, now)]
     rows += _nudge_rows(session, now, schedules, emails, domain, nudge_within)
@@ -106,6 +108,25 @@ def _not_on_leave(session: Session, slots: list[Slot]) -> list[Slot]:
     excused = _meetings_in(session, keys, MeetingStatus.EXCUSED.value)
     return [s for s in slots
             if (s.schedule.manager_id, s.schedule.employee_id, s.period.start) not in excused]
+
+
+def _not_away(session: Session, slots: list[Slot]) -> list[Slot]:
+    """Leave out a slot whose local day (the employee's clock) lies in time away of
+    either side (``away:``); one query for the days the slots span."""
+    if not slots:
+        return slots
+    days = [s.local_at.date() for s in slots]
+    away: dict[int, list[tuple[date, date]]] = {}
+    for person_id, starts_on, ends_on in session.execute(
+            select(TimeAway.person_id, TimeAway.starts_on, TimeAway.ends_on).where(
+                TimeAway.ends_on >= min(days), TimeAway.starts_on <= max(days))):
+        away.setdefault(person_id, []).append((starts_on, ends_on))
+    if not away:
+        return slots
+    return [slot for slot, day in zip(slots, days, strict=True)
+            if not any(start <= day <= end
+                       for person in (slot.schedule.manager_id, slot.schedule.employee_id)
+                       for start, end in away.get(person, ()))]
 
 
 def _start_tracking(session: Session, slots: list[Slot]) -> None:
@@ -225,7 +246,8 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
-        tracked_since=tracked if tracked and tracked > window[0] else None)
+        tracked_since=tracked if tracked and tracked > window[0] else None,
+        talking_points=agenda_points(session, (manager.id, employee.id)))
 
 
 GOAL_PROGRESS_TTL = timedelta(seconds=60)

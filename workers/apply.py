@@ -34,11 +34,14 @@ from sqlalchemy.orm import Session
 
 from mail.read.commands import (
     HANDED_BACK,
+    Away,
     Command,
     MeetingReport,
     NewTask,
     TaskDoneOn,
     TaskUpdate,
+    Topic,
+    TopicDone,
 )
 from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
@@ -46,8 +49,12 @@ from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person, PersonAlias
 from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
 from models.scoring import Cadence, Period, period_containing, quarter_window
+from models.talking_points import TalkingPoint
+from workers import away, talking_points
+from workers.outbox import OutboxRow
 
 MAX_CHAIN = 64
+DEFAULT_DOMAIN = "drumbeat.localhost"  # config.settings' default for DRUMBEAT_MAIL_DOMAIN
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,9 @@ class Applier:
 
     def __init__(self, session: Session, sender: Person, *, inbound_id: int | None,
                  now: datetime, pair: Pair | None = None,
-                 fiscal_year_start_month: int = 1) -> None:
+                 fiscal_year_start_month: int = 1, mail_domain: str = DEFAULT_DOMAIN) -> None:
         self.session = session
+        self.mail_domain = mail_domain  # for the away notices' Message-IDs and threads
         self.fiscal_year_start_month = fiscal_year_start_month  # "the current period"
         self.sender = sender
         self.inbound_id = inbound_id
@@ -167,6 +175,8 @@ class Applier:
         self._meetings: dict[tuple[int, int, date], Meeting] = {}  # touched by this message
         self.meeting: Meeting | None = None  # the meeting a met:/skip: line logged
         self._line: frozenset[int] | None = None  # reporting_line(sender), once needed
+        self._raised: list[TalkingPoint] = []  # topics this message raised
+        self.notices: list[OutboxRow] = []  # away notices, for the caller to add
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
         self._load_tasks(commands)
@@ -179,7 +189,35 @@ class Applier:
                 self._new_task(command)
             elif isinstance(command, MeetingReport):
                 self._meeting(command)
+            else:
+                self._about_the_one_on_one(command)
+        talking_points.close_after_meeting(self.session, self._meetings.values(), self.now,
+                                           keep=self._raised)
         return self.outcome
+
+    # --- talking points and time away (workers/talking_points.py, workers/away.py) ----
+
+    def _about_the_one_on_one(self, command: Topic | TopicDone | Away) -> None:
+        agenda_pair = (self.pair.manager_id, self.pair.employee_id) if self.pair else None
+        today = local_today(self.sender, self.now)
+        if isinstance(command, Topic):
+            (ok, words), point = talking_points.raise_topic(
+                self.session, self.sender, command, agenda_pair, inbound_id=self.inbound_id,
+                now=self.now, today=today)
+            if point is not None:
+                self._raised.append(point)
+        elif isinstance(command, TopicDone):
+            ok, words = talking_points.close_topic(self.session, self.sender, command,
+                                                   agenda_pair, now=self.now)
+        else:
+            ok, (words, notices) = True, away.take_time_away(
+                self.session, self.sender, command, today=today, inbound_id=self.inbound_id,
+                now=self.now, domain=self.mail_domain, meeting_row=self._meeting_row)
+            self.notices += notices
+        if ok:
+            self.outcome.done.append(words)
+        else:
+            self.outcome.refused.append((command.line, words))
 
     # --- task updates --------------------------------------------------------------
 

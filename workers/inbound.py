@@ -87,7 +87,8 @@ def stale_received(session: Session, now: datetime, stale: timedelta) -> list[in
 
 @dataclass(frozen=True)
 class Processed:
-    """What processing one message came to: its status and the answers it added."""
+    """What processing one message came to: its status and the answers it added (with
+    the notices applying it sent other people: an ``away:`` line's)."""
 
     status: str
     answers: tuple[AddedRow, ...] = ()
@@ -353,7 +354,8 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
             session, row, parsed, sender, pair, now, store_text=rt.settings.store_notes,
             meeting_lines_days=rt.settings.meeting_lines_days,
             max_updates=rt.settings.max_updates_per_message, reading=understood.notes_read,
-            fiscal_year_start_month=rt.settings.fiscal_year_start_month)
+            fiscal_year_start_month=rt.settings.fiscal_year_start_month,
+            mail_domain=rt.settings.mail_domain)
         answers = _answer(session, row, parsed, sender.id, sender.email, view, answering)
         status = InboundStatus.APPLIED if outcome_json["logged"] else InboundStatus.REJECTED
         if not rt.settings.store_notes:
@@ -469,7 +471,8 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
         pair = pair_from_agenda(agenda, now,
                                 meeting_lines_days=answering.rt.settings.meeting_lines_days)
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair,
-                      fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month)
+                      fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month,
+                      mail_domain=answering.rt.settings.mail_domain)
     outcome = applier.apply(commands.commands)
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     session.flush()
@@ -486,6 +489,7 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     if not (commands.commands or commands.errors or reviewed):  # a question, or nothing read
         view = _asked(session, sender, parsed.subject, understood.request, answering)
     answers = _answer(session, row, parsed, sender.id, sender.email, view, answering)
+    answers += _notices(session, applier.notices, answering)
     result = {"kind": "reply", "done": outcome.done, "refused": outcome.refused,
               "not_understood": outcome.not_understood, "commands": commands.to_json(),
               "reply_text": understood.reply_written}
@@ -537,6 +541,17 @@ _RECENT_ANSWERS = select(func.count()).select_from(OutboundMessage).where(
     OutboundMessage.kind == literal_column(f"'{ANSWER}'"),
     OutboundMessage.to_address == bindparam("address"),
     OutboundMessage.created_at >= bindparam("since"))
+
+
+def _notices(session: Session, rows: list[OutboxRow], answering: _Answering
+             ) -> tuple[AddedRow, ...]:
+    """What applying told other people (an ``away:`` line's notices): added like the
+    answer, so the worker that applied the message sends them after the commit."""
+    added = []
+    for notice in rows:
+        notice = replace(notice, claimed=answering.send_now)
+        added += [AddedRow(outbox_id, notice) for outbox_id in outbox.add_rows(session, [notice])]
+    return tuple(added)
 
 
 _View = AnswerView | StatusView | HelpView

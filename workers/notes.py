@@ -40,7 +40,9 @@ from mail.write.answer import AnswerView, day_words, first_words
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
+from workers import outbox
 from workers.apply import (
+    DEFAULT_DOMAIN,
     DEFAULT_MEETING_LINES_DAYS,
     Applier,
     Pair,
@@ -97,8 +99,8 @@ def sent_mail_forwarded(session: Session, forwards: Sequence[Forwarded], sender_
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
                 agenda: AgendaContext | None, now: datetime, *, store_text: bool = True,
                 meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS, max_updates: int = 100,
-                reading: NotesReading | None = None, fiscal_year_start_month: int = 1
-                ) -> tuple[dict[str, Any], AnswerView]:
+                reading: NotesReading | None = None, fiscal_year_start_month: int = 1,
+                mail_domain: str = DEFAULT_DOMAIN) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
     (for the inbound row) and the answer to the sender. ``store_text`` keeps the
     notes on the meeting (``DRUMBEAT_STORE_NOTES``); notes forwarded to an agenda's
@@ -125,8 +127,9 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
                     for report in reports[:1]] or [MeetingReport(held=True, on=day,
                                                                  line="(your notes)")]
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair,
-                      fiscal_year_start_month=fiscal_year_start_month)
+                      fiscal_year_start_month=fiscal_year_start_month, mail_domain=mail_domain)
     outcome = applier.apply([*meeting_line, *others])
+    outbox.add_rows(session, applier.notices)  # an away: line in notes: sent by the sweeper
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     meeting = applier.meeting
     if meeting is not None and store_text and notes.text.strip():

@@ -21,6 +21,7 @@ from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage
 from mail.read.own_words import OwnWords, SentMail, sort_forwards
 from mail.read.reply_text import extract_reply
+from mail.read.topic_lines import without_invitation_topics
 
 __all__ = ["MAX_NOTES_CHARS", "Notes", "NotesReading", "own_words", "read_notes",
            "understand_notes", "which_day"]
@@ -93,7 +94,8 @@ def understand_notes(parsed: ParsedMessage, *, sender_name: str, timezone: str |
     notes = read_notes(parsed, sender_name, sent=sent, our_addresses=our_addresses,
                        forwards=forwards)
     dates = DateBudget()
-    commands = parse_commands(notes.text, message_date=parsed.date or now, timezone=timezone,
+    commands = parse_commands(without_invitation_topics(notes.text),
+                              message_date=parsed.date or now, timezone=timezone,
                               max_updates=max_updates, truncated=notes.truncated,
                               date_budget=dates)
     return NotesReading(notes, commands, dates)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-__all__ = ["AgendaContext", "AgendaView", "GoalLine", "TaskLine", "reply_examples"]
+__all__ = ["AgendaContext", "AgendaView", "AwayNoticeView", "GoalLine", "TalkingPoint",
+           "TaskLine", "reply_examples"]
 
 OPEN_STATUSES = ("in_progress", "open", "blocked")  # ordered: examples must be stable
 
@@ -95,6 +96,15 @@ class AgendaContext:
 
 
 @dataclass(frozen=True)
+class TalkingPoint:
+    """An open topic of the pair ("topic: the hiring plan"), shown on both agendas."""
+
+    text: str  # user text, always shown as text
+    raised_by_name: str  # who raised it
+    raised_on: date
+
+
+@dataclass(frozen=True)
 class AgendaView:
     """Everything one agenda email says, for one reader (the employee or the manager)."""
 
@@ -118,6 +128,7 @@ class AgendaView:
     # The day the pair's record counts from, when that is inside the quarter (the
     # figures above cover only that part of it); None: the whole quarter counts.
     tracked_since: date | None = None
+    talking_points: tuple[TalkingPoint, ...] = ()
 
     def __post_init__(self) -> None:
         if self.role not in ("employee", "manager"):
@@ -200,3 +211,14 @@ class NudgeView:
     @property
     def is_manager(self) -> bool:
         return self.role == "manager"
+
+
+@dataclass(frozen=True)
+class AwayNoticeView:
+    """The other side of a pair is told, once, that someone will be away."""
+
+    recipient_name: str
+    away_name: str  # who is away
+    starts_on: date
+    ends_on: date  # both days included
+    excused: int  # the pair's check-ins excused by it

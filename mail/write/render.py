@@ -20,7 +20,7 @@ from importlib.resources import files
 import css_inline
 import jinja2
 
-from mail.write.agenda import AgendaView, NudgeView, reply_examples
+from mail.write.agenda import AgendaView, AwayNoticeView, NudgeView, reply_examples
 
 __all__ = [
     "RenderedEmail",
@@ -167,4 +167,16 @@ def render_nudge(view: NudgeView) -> RenderedEmail:
         subject=f"1:1 with {oneline(other)}: check-in agenda",
         text=env.get_template("nudge.txt.j2").render(context),
         html=css_inliner().inline(env.get_template("nudge.html.j2").render(context)),
+    )
+
+
+def render_away_notice(view: AwayNoticeView) -> RenderedEmail:
+    """The one notice to the other side of a pair that someone will be away."""
+    env = environment()
+    context = {"view": view}
+    return RenderedEmail(
+        subject=f"{oneline(view.away_name)} is away {date_human(view.starts_on)} – "
+                f"{date_human(view.ends_on)}",
+        text=env.get_template("away.txt.j2").render(context),
+        html=css_inliner().inline(env.get_template("away.html.j2").render(context)),
     )

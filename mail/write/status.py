@@ -124,6 +124,12 @@ def help_lines(tasks: Sequence[TaskLine], today: date, *,
                  "for another day)"),
         HelpLine("met: no, moved to Thursday", "the 1:1 was not held, and why"),
         HelpLine("skip: vacation", "the 1:1 is excused this time"),
+        HelpLine("topic: the hiring plan", "a talking point on both agendas of your next 1:1, "
+                 "until it is held (topic @name: for a report's)"),
+        HelpLine("topic done: the hiring plan", "takes a talking point off (its first words "
+                 "will do)"),
+        HelpLine(f"away: {friday + timedelta(days=3):%d %b} - {friday + timedelta(days=7):%d %b}",
+                 "time away: your 1:1s in it are excused and the other side is told"),
         HelpLine("status", "your tasks, goals and check-ins (on its own in a message)"),
     ]
     if report is not None:

@@ -7,7 +7,9 @@ time, then acts as the company's people: it reads each agenda arriving in the
 Maildir and, after the 1:1, answers it the way real mail clients write replies
 (Gmail top-posted, Outlook with its From/Sent block, Apple Mail, inline answers
 under quoted task lines), or, as a manager, forwards their 1:1 notes to
-``notes@`` with action items. Everything goes over SMTP to the running intake.
+``notes@`` with action items; replies carry ``topic:`` and ``away:`` lines, and one
+employee and his manager ask for a page with a reply saying just ``status`` (and
+``status @lukas.novak``). Everything goes over SMTP to the running intake.
 When the quarter has closed, the scheduler sends the evaluation digests and, with
 ``DRUMBEAT_REVIEW_PERIODS=quarter`` (the Makefile sets it), opens the review cycle:
 people answer their self-review forms, managers review their reports (one of them
@@ -55,6 +57,11 @@ MONTHS = {m: n for n, m in enumerate(
 RELAY_NETWORK = "127.0.0.1/32"
 TOPICS = ("the hiring plan", "next quarter's goals", "the on-call rota", "training budget")
 TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)%")
+# Who asks for a page by email, and when: the employee his own before a November 1:1,
+# his manager the employee's before a December one (agendas name the pair in the subject).
+ASKER, ASKER_MANAGER = "lukas.novak@", "kenji.watanabe@"
+ASKED_ABOUT = "Lukáš Novák"
+PAGE_HEADING = re.compile(r"^(.+) page on (.+)\.$")
 
 
 def free_port() -> int:
@@ -85,6 +92,8 @@ class Play:
     counts: Counter[str] = field(default_factory=Counter)
     seen: set[str] = field(default_factory=set)
     due: list[tuple[datetime, EmailMessage, str]] = field(default_factory=list)
+    asked: dict[str, str] = field(default_factory=dict)  # status request's Message-ID: who
+    pages: list[str] = field(default_factory=list)  # what each status answer showed
 
 
 def text_of(message: EmailMessage) -> str:
@@ -249,6 +258,54 @@ def manager_notes(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     return message
 
 
+def status_request(agenda: EmailMessage, when: datetime, asked: dict[str, str]
+                   ) -> EmailMessage | None:
+    """A reply saying just ``status`` (or ``status @lukas.novak``, from his manager),
+    once each: Lukáš before a November 1:1, his manager before a December one."""
+    to, subject = str(agenda["To"]), str(agenda["Subject"])
+    month = (checkin_time(agenda) or when).month
+    if ASKER in to and month == 11 and "Lukáš" not in asked.values():
+        who, text, style = "Lukáš", "status", 0
+    elif ASKER_MANAGER in to and subject.startswith(f"1:1 with {ASKED_ABOUT}") \
+            and month == 12 and "Kenji" not in asked.values():
+        who, text, style = "Kenji", f"status @{ASKER.rstrip('@')}", 2
+    else:
+        return None
+    reply = answer_to(agenda, in_client(agenda, text, style), when)
+    asked[str(reply["Message-ID"])] = who
+    return reply
+
+
+def page_read(who: str, answer: EmailMessage) -> str:
+    """What a status answer showed, read from its text part as the asker would: the open
+    tasks by reference and state, how many were finished, the goals, the check-ins."""
+    heading, section = "", ""
+    found: dict[str, list[str]] = {}
+    for line in text_of(answer).splitlines():
+        if heading_line := PAGE_HEADING.match(line):
+            heading = f"{heading_line.group(1).replace('Your', 'his')} page on " \
+                f"{heading_line.group(2)}"
+        elif line.strip() and line.isupper():
+            section = "open" if line.endswith("OPEN TASKS") else line.split()[0].lower()
+        elif line.startswith(("[", "With ")):
+            found.setdefault(section, []).append(line)
+    open_ = [f"{line.split()[0].strip('[]')}: {line.split(' — ', 1)[-1].split(' · ')[0]}"
+             for line in found.get("open", [])]
+    goals = [f"{line.split()[0].strip('[]')} at {line.split()[-1]}"
+             for line in found.get("goals", [])]
+    checkins = [line.split(";")[0].removeprefix("With ") for line in found.get("check-ins", [])]
+    asked = "for his status" if heading.startswith("his") else f"`status @{ASKER[:-1]}`"
+    return (f"{who} asked {asked} by email and got {heading}: {counted(len(open_), 'open task')}"
+            f"{' (' + ', '.join(open_) + ')' if open_ else ''}, "
+            f"{len(found.get('done', []))} done or dropped, "
+            f"{', '.join(goals) or 'no goals'}, check-ins with "
+            f"{'; '.join(checkins) or 'nobody'}")
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def waiting() -> int:
     """Outgoing mail not sent yet (the ledger says when the digests are all out)."""
     with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
@@ -289,7 +346,7 @@ def main() -> int:
               f"about {REVIEW_SECONDS:.0f} seconds …", flush=True)
         code = act(env, play, Clock(END, speed), REVIEW_END, settle=True)
     if code == 0:
-        story(play.counts)
+        story(play.counts, play.pages)
     return code
 
 
@@ -333,7 +390,7 @@ def act(env: dict[str, str], play: Play, clock: Clock, until: datetime, *, settl
                     continue
                 play.seen.add(path.name)
                 message = message_from_bytes(path.read_bytes(), policy=default)
-                read(message, counts, due, clock)
+                read(message, play, clock)
             now = clock.now()
             for when, message, kind in [item for item in due if item[0] <= now]:
                 due.remove((when, message, kind))
@@ -349,10 +406,12 @@ def act(env: dict[str, str], play: Play, clock: Clock, until: datetime, *, settl
     return 0
 
 
-def read(message: EmailMessage, counts: Counter[str], due: list[tuple[datetime, EmailMessage,
-                                                                        str]],
-         clock: Clock) -> None:
+def read(message: EmailMessage, play: Play, clock: Clock) -> None:
     """What a person does with one email from Drumbeat."""
+    counts, due = play.counts, play.due
+    asker = play.asked.get(str(message.get("In-Reply-To", "")))
+    if asker is not None:
+        play.pages.append(page_read(asker, message))
     submitted = str(message.get("Auto-Submitted", ""))
     subject = str(message["Subject"])
     if submitted == "auto-replied":
@@ -369,6 +428,9 @@ def read(message: EmailMessage, counts: Counter[str], due: list[tuple[datetime, 
     elif subject.startswith("1:1 with"):
         counts["agenda"] += 1
         after = (checkin_time(message) or clock.now()) + timedelta(hours=3)
+        asking = status_request(message, clock.now() + timedelta(hours=1), play.asked)
+        if asking is not None:  # read before the 1:1, a page asked for
+            due.append((clock.now() + timedelta(hours=1), asking, "status request"))
         if "YOUR TASKS" in text_of(message):
             reply = employee_reply(message, after)
             if reply is not None:
@@ -390,8 +452,9 @@ def topics_and_time_away() -> tuple[int, int, int, int]:
     return int(raised), int(closed), int(ranges), int(excused)
 
 
-def story(counts: Counter[str]) -> None:
+def story(counts: Counter[str], pages: list[str]) -> None:
     raised, closed, ranges, excused = topics_and_time_away()
+    asked = "".join(f"\n  {page};" for page in pages) or "\n  nobody asked for a page;"
     print(f"""
 The quarter, as it happened:
   {counts['agenda']} check-in agendas went out before the 1:1s, and {counts['reminder']} \
@@ -401,8 +464,9 @@ answers, and managers forwarded {counts['notes']} sets of 1:1 notes with action 
   {raised} talking points were put on the next 1:1's agendas with topic: lines, and \
 {closed} of them were closed by the 1:1 that followed;
   people announced {ranges} weeks away with away: lines, which excused {excused} check-ins \
-and told the other side;
-  Drumbeat answered {counts['answer']} of those messages (at most five a person an hour);
+and told the other side;{asked}
+  Drumbeat answered {counts['answer']} of those messages (every reply in its threads \
+gets its receipt);
   when the quarter and the year closed, the scheduler sent {counts['digest']} evaluation \
 digests (HR, managers, employees).
 

@@ -24,6 +24,7 @@ Mail in:
 - ``imap_poller``: the IMAP door: poll, store, only then let the message go.
 - ``inbound``: the reply pipeline: read, understand, apply in one transaction, answer.
 - ``apply``: the reply commands, with the sender's permissions.
+- ``permissions``: who may do what, read from the reporting line.
 - ``notes``: forwarded 1:1 notes: the meeting and its action items.
 - ``review_answers``: an answer to a review form: store the step, move the review on.
 - ``talking_points``: topics for a pair's next 1:1: raised, shown, closed.

@@ -46,12 +46,9 @@ from workers.apply import (
     DEFAULT_MEETING_LINES_DAYS,
     Applier,
     Pair,
-    manages,
-    no_such_project,
     pair_from_agenda,
-    project_open_to,
-    reporting_line,
 )
+from workers.permissions import manages, no_such_project, project_open_to, reporting_line
 
 NOTES_LOCAL_PART = "notes"
 ONE_ON_ONE_KEY = "drumbeat:1on1"  # import_key prefix of the "from 1:1s" plan items

@@ -223,8 +223,9 @@ def import_meetings(file: FileArg, dry_run: DryRun = False) -> None:
     out.print(f"{file.name}: {verb} {summary.created} new, {summary.updated} updated, "
               f"{summary.unchanged} unchanged.")
     if summary.tracking_moved:
+        moved = len(summary.tracking_moved)
         out.print(f"Check-ins now counted from the earliest back-filled 1:1 for "
-                  f"{len(summary.tracking_moved)} people.")
+                  f"{moved} {'person' if moved == 1 else 'people'}.")
     if meetings.ignored_columns:
         out.print(f"Ignored columns: {', '.join(meetings.ignored_columns)}.", style="dim")
 

@@ -156,8 +156,7 @@ def install(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert code == 0, output
     code, output = cli(db, "import", "meetings", str(tmp_path / "meetings.csv"), at=INSTALLED)
     assert code == 0 and "imported 3 new, 0 updated, 0 unchanged" in output, output
-    assert "counted from the earliest back-filled 1:1 for 1 people" in output or \
-        "for 1 person" in output, output
+    assert "counted from the earliest back-filled 1:1 for 1 person." in output, output
 
 
 def latest_agenda(rt: Runtime, to: str) -> OutboundMessage:
@@ -327,7 +326,20 @@ def test_the_review_of_record_from_install_to_digests(
     text = " ".join(rendered.text.split())
     # 3 reviews: 3 self done; 2 manager done (Ann, Cai); acknowledged Ann + Cai = 2;
     # 0 open disputes; 1 step missed (Mia on Ben).
-    assert "Of 3 reviews: 3 self-reviews done, 2 manager reviews done, 2 acknowledged" in text
+    assert "Of 3 reviews: 3 self-reviews done, 2 manager reviews done, 2 acknowledged, " \
+           "0 disputed (open), 1 step missed." in text
+    # At a glance: held (7 + 3 + 6) / expected (9 + 6 + 7) = 16 / 22 = 72.7%; on time
+    # 1 of 3 tasks due; mean goal progress of the five with goals (55 + 55 + 25 + 55 + 25)
+    # / 5 = 43%; initiative Grow = (Revenue 55 + Hiring 25) / 2 = 40%.
+    for shown in ("72.7% 16 of 22 check-ins held", "33.3% 1 of 3 tasks done on time",
+                  "Mean goal progress 43% from 0% at the start", "Grow 0%→40%",
+                  "Mia Park 2 2 1 1 0 1", "Ola Berg 1 1 1 1 0 0",
+                  "Mia Park 1/2 0 0 0 1 0 4.0 55% 55% 63.9% 63.9%",
+                  "Ola Berg 1 0 0 1 0 0 3.0 25% 25% 85.7% 85.7%",
+                  "None: no review is disputed without an answer from HR.",
+                  "Ben Roy Mia Park 6 3 0 0 0 50% 17", "Ann Lee Mia Park 9 7 0 0 1 77.8% 14",
+                  "Cai Wu Ola Berg 7 6 0 0 0 85.7% 7"):
+        assert shown in text, shown
     assert "shipped the pricing memo" not in text and "steady hiring" not in text
     rows = {row["Email"]: row for row in csv.DictReader(
         io.StringIO(rendered.csv.decode("utf-8-sig")))}
@@ -358,6 +370,13 @@ def test_the_review_of_record_from_install_to_digests(
     assert mia is not None
     assert sorted(r.person_id for r in mia.reviews) == [ids["ann"], ids["ben"]]
     mia_text = render_digest(copies["mia"]).text
+    team = " ".join(mia_text.split())
+    # Her team: (7 + 3) / (9 + 6) = 10 of 15 = 66.7%; 2 reviews, Ben's manager step missed.
+    for shown in ("66.7% 10 of 15 check-ins held", "Of 2 reviews: 2 self-reviews done, 1 "
+                  "manager review done, 1 acknowledged, 0 disputed (open), 1 step missed.",
+                  "Ann Lee done 4 Exceeds done 4 Exceeds agreed",
+                  "Ben Roy done 3 Meets missed – not yet"):
+        assert shown in team, shown
     assert "Cai Wu" not in mia_text and "steady hiring" not in mia_text
     assert "record misses them" not in mia_text
     mia_csv = {row["Email"] for row in csv.DictReader(io.StringIO(

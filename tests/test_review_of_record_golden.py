@@ -146,17 +146,13 @@ def rt(db: Database, tmp_path: Path) -> Runtime:
                      clock=Clock(INSTALLED))
 
 
-def install(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def install(db: Database, tmp_path: Path) -> None:
     """People, plan and back-fill through ``drumbeat import``, on the install day."""
     for name, text in (("people.csv", COMPANY), ("plan.yaml", PLAN),
                        ("meetings.csv", BACKFILL)):
         (tmp_path / name).write_text(text, encoding="utf-8")
     code, output = cli(db, "import", "people", str(tmp_path / "people.csv"), at=INSTALLED)
     assert code == 0, output
-    # The plan importer stamps created_at with the wall clock (models.base.utcnow), not
-    # Drumbeat's clock: pin it to the install day so the test does not depend on when
-    # it runs.
-    monkeypatch.setattr("models.importing.load_plan.utcnow", lambda: INSTALLED)
     code, output = cli(db, "import", "plan", str(tmp_path / "plan.yaml"), at=INSTALLED)
     assert code == 0, output
     code, output = cli(db, "import", "meetings", str(tmp_path / "meetings.csv"), at=INSTALLED)
@@ -187,9 +183,11 @@ def review_of(rt: Runtime, email: str) -> Review:
 
 
 def test_the_review_of_record_from_install_to_digests(
-        rt: Runtime, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    install(db, tmp_path, monkeypatch)
+        rt: Runtime, db: Database, tmp_path: Path) -> None:
+    install(db, tmp_path)
     with rt.sessions() as session:
+        # The plan was created on the install day, Drumbeat's clock (not the wall's).
+        assert {t.created_at.date() for t in session.scalars(select(Task))} == {INSTALLED.date()}
         people = {p.email.split("@")[0]: p for p in session.scalars(select(Person))}
         ids = {name: p.id for name, p in people.items()}
         tracked = {name: p.tracking_from for name, p in people.items() if p.manager_id}

@@ -79,8 +79,8 @@ def group_tasks(tasks: Sequence[Task], today: date, following: date, since: date
 
 def last_action_items(session: Session, manager_id: int, employee_id: int, today: date
                       ) -> tuple[date | None, tuple[TaskLine, ...]]:
-    """The day of the pair's last held 1:1 and the tasks its notes created (or named as
-    already there), with their state now; three queries and the tasks' projects.
+    """The day of the pair's last held 1:1 and the tasks of the pair its notes created (or
+    named as already there), with their state now; three queries and the tasks' projects.
 
     A notes message records in its outcome the meeting it logged and the tasks it made;
     only the pair's own messages since that meeting's period began can be its notes.
@@ -104,8 +104,9 @@ def last_action_items(session: Session, manager_id: int, employee_id: int, today
                                        and o.get("meeting_id") == last.id)))
     if not ids:
         return last.held_on, ()
-    tasks = {t.id: t for t in session.scalars(
-        select(Task).where(Task.id.in_(ids)).options(selectinload(Task.project)))}
+    tasks = {t.id: t for t in session.scalars(  # the pair's own: others' are not theirs to read
+        select(Task).where(Task.id.in_(ids), Task.owner_id.in_((manager_id, employee_id)))
+        .options(selectinload(Task.project)))}
     return last.held_on, tuple(task_line(tasks[i], today) for i in ids if i in tasks)
 
 

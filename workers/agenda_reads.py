@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mail.write.agenda import GoalAtRisk, TaskLine
@@ -117,17 +117,23 @@ def _task_ids(outcomes: Iterable[dict[str, object]]) -> Iterable[int]:
                 yield int(ref[2:])
 
 
-def goals_at_risk(session: Session, employee_id: int, tasks: Sequence[Task], today: date,
+def load_goals(session: Session, employee_id: int, tasks: Sequence[Task]) -> dict[int, Goal]:
+    """In one query, the goals of the tasks' projects (so ``project.goal`` needs no query of
+    its own) and the live, dated goals the employee owns."""
+    return {goal.id: goal for goal in session.scalars(select(Goal).where(or_(
+        Goal.id.in_({t.project.goal_id for t in tasks}),
+        and_(Goal.owner_id == employee_id, Goal.status.not_in(FINISHED),
+             Goal.due.is_not(None)))))}
+
+
+def goals_at_risk(employee_id: int, tasks: Sequence[Task], goals: dict[int, Goal], today: date,
                   fiscal_year_start_month: int, progress_of: ProgressOf
                   ) -> tuple[GoalAtRisk, ...]:
-    """The goals at risk the employee owns or has open tasks under, with how many of
-    those tasks are theirs; one query for the goals they own, progress from the cache."""
+    """The goals at risk the employee owns or has open tasks under (of ``load_goals``), with
+    how many of those tasks are theirs; progress from the cache."""
     open_under: Counter[int] = Counter(t.project.goal_id for t in tasks if t.status in LIVE)
-    goals = {t.project.goal.id: t.project.goal for t in tasks if t.status in LIVE}
-    owned = {g.id: g for g in session.scalars(select(Goal).where(
-        Goal.owner_id == employee_id, Goal.status.not_in(FINISHED), Goal.due.is_not(None)))}
-    goals.update(owned)
-    judged = {gid: g for gid, g in goals.items() if g.due is not None
+    judged = {gid: g for gid, g in goals.items()
+              if (gid in open_under or g.owner_id == employee_id) and g.due is not None
               and g.status not in FINISHED and not (g.import_key or "").startswith(SYSTEM_KEY)}
     progress = progress_of(set(judged))
     found = []
@@ -137,5 +143,5 @@ def goals_at_risk(session: Session, employee_id: int, tasks: Sequence[Task], tod
         behind = points_behind(False, progress.get(goal_id), elapsed)
         if behind is not None:
             found.append(GoalAtRisk(goal.ref, goal.title, behind, open_under[goal_id],
-                                    goal_id in owned))
+                                    goal.owner_id == employee_id))
     return tuple(found)

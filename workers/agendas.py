@@ -32,11 +32,17 @@ from models.checkins import (
 from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
-from models.plan import Project, Task, TaskStatus
+from models.plan import Task, TaskStatus
 from models.queries import checkin_record, goal_progress
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from workers import outbox
-from workers.agenda_reads import LIVE, goals_at_risk, group_tasks, last_action_items
+from workers.agenda_reads import (
+    LIVE,
+    goals_at_risk,
+    group_tasks,
+    last_action_items,
+    load_goals,
+)
 from workers.runtime import Runtime
 from workers.sending import renderer
 
@@ -182,14 +188,15 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         .where(Task.owner_id == employee.id,
                or_(Task.status.in_(LIVE), and_(Task.status == TaskStatus.DONE.value,
                                                Task.completed_at >= last_slot)))
-        .options(selectinload(Task.project).selectinload(Project.goal))
+        .options(selectinload(Task.project))
         .order_by(Task.due.is_(None), Task.due, Task.id)))
+    loaded = load_goals(session, employee.id, tasks)
     groups = group_tasks(tasks, today, following.date(), last_slot)
     goal_ids = {t.project.goal_id for t in tasks if t.status != TaskStatus.DONE.value}
     progress = _goal_progress_cached(session, goal_ids, today, goal_cache)
     goals = sorted({t.project.goal for t in tasks if t.project.goal_id in goal_ids},
                    key=lambda g: g.id)
-    at_risk = goals_at_risk(session, employee.id, tasks, today, fiscal_year_start_month,
+    at_risk = goals_at_risk(employee.id, tasks, loaded, today, fiscal_year_start_month,
                             lambda ids: _goal_progress_cached(session, ids, today, goal_cache))
     items_on, items = last_action_items(session, manager.id, employee.id, today)
     window = quarter_window(today, fiscal_year_start_month)

@@ -31,16 +31,19 @@ test: lint
 
 DEMO = var/demo
 DEMO_ENV = DRUMBEAT_DATABASE_URL=sqlite:///$(DEMO)/drumbeat.sqlite \
-	DRUMBEAT_MAILDIR=$(DEMO)/maildir DRUMBEAT_MAIL_DOMAIN=northwind.example
+	DRUMBEAT_MAILDIR=$(DEMO)/maildir DRUMBEAT_MAIL_DOMAIN=northwind.example \
+	DRUMBEAT_REVIEW_PERIODS=quarter \
+	DRUMBEAT_REVIEW_SCALE="1-5:Unsatisfactory,Needs improvement,Meets,Exceeds,Outstanding"
 
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(DEMO_ENV) $(BIN)/drumbeat db upgrade
-	$(DEMO_ENV) $(BIN)/drumbeat import people examples/northwind/people.csv
+	$(DEMO_ENV) $(BIN)/drumbeat import people examples/northwind/people.csv --tracking-from 2026-09-28
 	$(DEMO_ENV) $(BIN)/drumbeat import plan examples/northwind/plan.yaml
 	$(DEMO_ENV) DRUMBEAT_DEMO_DIR=$(DEMO) $(BIN)/python examples/demo_quarter.py
 	$(DEMO_ENV) $(BIN)/drumbeat digest --period 2026-Q4 --today 2027-01-04 --preview > /dev/null
 	$(DEMO_ENV) $(BIN)/drumbeat status --person lukas.novak@northwind.example --today 2026-12-31
+	$(DEMO_ENV) $(BIN)/drumbeat review status --period 2026-Q4
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

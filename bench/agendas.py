@@ -600,7 +600,7 @@ STAGES = (  # (owner path, attribute, label, depth); times are inclusive
     ("workers.sending", "build_message", "build_message (MIME tree)", 1),
     ("transport", "send", "transport.send", 1),
     ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 2),
-    ("workers.outbox", "mark_sent", "outbox.mark_sent (UPDATE)", 1),
+    ("workers.outbox", "mark_row_sent", "outbox.mark_row_sent (UPDATE)", 1),
     ("sqlalchemy.orm.session.SessionTransaction", "commit", "commits (with flush)", 1),
     ("dialect", "do_ping", "pool pre-ping (SELECT 1)", 1),
 )
@@ -623,13 +623,13 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
     sending.deliver(rt, ids[0])  # warm up: templates, connection pool, prepared statements
 
     watch = Stopwatch()
-    inliner = InlinerProxy(mail_render._inliner())
-    owners: dict[str, Any] = {"RENDERERS": sending.RENDERERS, "transport": rt.transport,
+    inliner = InlinerProxy(mail_render.css_inliner())
+    owners: dict[str, Any] = {"RENDERERS": rt.renderers.words, "transport": rt.transport,
                               "dialect": rt.engine.dialect, "inliner": inliner}
     for path, attribute, label, _depth in STAGES:
         watch.wrap(owners.get(path) or resolve(path), attribute, label)
-    original_inliner = mail_render._inliner
-    mail_render._inliner = lambda: inliner  # type: ignore[assignment]
+    original_inliner = mail_render.css_inliner
+    mail_render.css_inliner = lambda: inliner  # type: ignore[assignment]
     with StatementCounter([rt.engine]) as sql:
         wall, cpu = time.perf_counter(), time.thread_time()
         for number, outbox_id in enumerate(ids[1:n + 1]):
@@ -637,7 +637,7 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
             sending.deliver(rt, outbox_id)
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     watch.restore()
-    mail_render._inliner = original_inliner  # type: ignore[assignment]
+    mail_render.css_inliner = original_inliner  # type: ignore[assignment]
 
     print(f"Profile of deliver(), one thread in the benchmark process, {n} agenda rows "
           f"(stopwatches, no profiler):")

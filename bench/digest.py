@@ -4,13 +4,16 @@ Setup (not timed), into a private PostgreSQL schema: ``import_org.py``'s generat
 organisation (10,000 people in a reporting tree, 50 tasks each: 500,000 tasks),
 bulk-inserted, plus a year of weekly 1:1s (every employee with their manager,
 about four in five weeks held, one in twenty excused, the rest missed: about
-520,000 meetings) and a history row for every fifth task (a progress change
-during the quarter), then ``ANALYZE``.
+520,000 meetings), a history row for every fifth task (a progress change
+during the quarter) and the quarter's review cycle (one review per person, on a
+1-5 scale: most steps done, some missed or waiting, a few disputes, ratings
+spread around the middle), then ``ANALYZE``.
 
 Timed, in this process: ``compute_figures`` for everyone for the quarter (the
 queries are counted with an engine event), ``take_snapshot`` (the Evaluation
-rows), the HR view, and ``render_digest`` with its CSV and charts; the HR
-digest is written to ``--out`` as HTML (pictures inlined) and CSV to look at.
+rows), the HR view with the cycle (one more query), and ``render_digest`` with
+its CSV and charts; the HR digest is written to ``--out`` as HTML (pictures
+inlined) and CSV to look at.
 
 Last line::
 
@@ -43,6 +46,7 @@ AS_OF = date(2026, 12, 31)
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 TARGET_SECONDS = 20.0
 TARGET_RSS_MB = 500.0
+SCALE = "1-5:Unsatisfactory,Below,Meets,Exceeds,Outstanding"
 
 
 def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
@@ -53,7 +57,8 @@ def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
     from models import Goal, Initiative, Meeting, Person, Project, Task
     from models.db import make_engine
     from models.migrate import upgrade
-    from models.plan import TaskUpdate
+    from models.plan import TaskHistory
+    from models.reviews import Review, ReviewCycle
 
     admin = make_engine(url)
     with admin.begin() as conn:
@@ -89,7 +94,13 @@ def setup(url: str, schema: str, people: int, tasks_per_person: int) -> None:
                     "created_at": datetime(2026, 11, 2, tzinfo=UTC) + timedelta(
                         minutes=task_id % 50_000)} for task_id in task_ids)
         for batch in batched(history, BATCH):
-            conn.execute(insert(TaskUpdate.__table__), batch)
+            conn.execute(insert(TaskHistory.__table__), batch)
+        cycle_id = conn.execute(insert(ReviewCycle.__table__).values(
+            period_kind="quarter", period_label=QUARTER, period_start=date(2026, 10, 1),
+            period_end=date(2026, 12, 31), opened_at=NOW, deadline=date(2027, 1, 25),
+            scale=SCALE).returning(ReviewCycle.__table__.c.id)).scalar_one()
+        for batch in batched(_reviews(org, cycle_id)):
+            conn.execute(insert(Review.__table__), batch)
         conn.execute(text("ANALYZE"))
     print(f"  meetings and history: {time.perf_counter() - started:.1f} s", flush=True)
     engine.dispose()
@@ -117,6 +128,40 @@ def _meetings(org: Org) -> Any:
                    "created_at": NOW, "updated_at": NOW}
 
 
+def _reviews(org: Org, cycle_id: int) -> Any:
+    """One review per person by a fixed rule: self-reviews 85% done, 10% missed;
+    manager reviews 80% done (rated 1-5, mostly 3; every ninth manager a level higher),
+    10% missed; of those reviewed, 85%
+    agreed, 3% disputed, 2% resolved, the rest waiting or missed."""
+    ratings = (1, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 3, 2)
+    for i in range(org.shape.people):
+        manager = org.manager[i]
+        roll = (i * 37 + 11) % 100
+        self_state = "done" if roll < 85 else "missed" if roll < 95 else "waiting"
+        row: dict[str, Any] = {
+            "cycle_id": cycle_id, "employee_id": i + 1,
+            "manager_id": None if manager is None else manager + 1, "self_state": self_state,
+            "self_rating": ratings[(i * 3) % 20] if self_state == "done" else None,
+            "manager_state": "pending", "ack_state": "pending", "manager_rating": None,
+            "manager_comment": None, "dispute_text": None, "ack_at": None, "updated_at": NOW}
+        if manager is not None and self_state != "waiting":
+            second = (i * 53 + manager * 7) % 100
+            row["manager_state"] = ("done" if second < 80 else "missed" if second < 90
+                                    else "waiting")
+            if row["manager_state"] == "done":
+                generous = manager % 9 == 0  # every ninth manager rates a level higher
+                row["manager_rating"] = min(5, ratings[(i * 7 + manager) % 20] + generous)
+                row["manager_comment"] = "Solid quarter; keep the pricing work going."
+                third = (i * 29) % 100
+                row["ack_state"] = ("agreed" if third < 85 else "disputed" if third < 88
+                                    else "resolved" if third < 90 else "waiting" if third < 95
+                                    else "missed")
+                if row["ack_state"] in ("disputed", "resolved"):
+                    row["dispute_text"] = "The rating leaves out the migration I led.\nMore."
+                    row["ack_at"] = NOW
+        yield row
+
+
 def measure(engine: Any, out: Path) -> dict[str, Any]:
     from sqlalchemy import event
 
@@ -141,8 +186,11 @@ def measure(engine: Any, out: Path) -> dict[str, Any]:
         mark = time.perf_counter()
         snapshot = digests.take_snapshot(session, figures, NOW)
         timings["snapshot"] = time.perf_counter() - mark
-        view = digests.hr_view(snapshot, "HR", digests.managers_map(session),
-                               figures.initiatives)
+        stored = statements[0]
+        mark = time.perf_counter()
+        view = digests.view_of(session, "hr", snapshot, None, "HR",
+                               digests.managers_map(session), figures.initiatives)
+        timings["view"] = time.perf_counter() - mark
     mark = time.perf_counter()
     rendered = render_digest(view)
     timings["render"] = time.perf_counter() - mark
@@ -156,7 +204,9 @@ def measure(engine: Any, out: Path) -> dict[str, Any]:
     (out / f"digest-{QUARTER}-hr.html").write_text(html, encoding="utf-8")
     (out / f"digest-{QUARTER}-hr.csv").write_bytes(rendered.csv)
     return {"people": len(figures.people), "seconds": seconds, "timings": timings,
-            "reads": reads, "statements": statements[0], "queries": figures.queries,
+            "reads": reads, "stored": stored, "statements": statements[0],
+            "queries": figures.queries,
+            "reviews": len(view.cycle.reviews) if view.cycle else 0,
             "html_kb": len(rendered.html) / 1024, "csv_kb": len(rendered.csv) / 1024,
             "images_kb": sum(len(i.png) for i in rendered.images) / 1024,
             "at_risk": len(view.goals_at_risk), "silent": len(view.without_checkin_4_weeks)}
@@ -197,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     timings = result["timings"]
     print(f"figures {timings['figures']:.2f} s ({result['queries']} queries, "
           f"{result['reads']} statements), snapshot {timings['snapshot']:.2f} s "
-          f"(Evaluation rows; {result['statements'] - result['reads']} statements), "
+          f"(Evaluation rows; {result['stored'] - result['reads']} statements), HR view "
+          f"{timings['view']:.2f} s (with {result['reviews']:,} reviews; "
+          f"{result['statements'] - result['stored']} statements), "
           f"render {timings['render']:.2f} s (HTML {result['html_kb']:.0f} KB, CSV "
           f"{result['csv_kb']:.0f} KB, charts {result['images_kb']:.0f} KB); "
           f"{result['at_risk']} goals at risk, {result['silent']} people without a check-in "

@@ -50,7 +50,7 @@ Usage::
 
 Forwarded agendas: ``tests/fixtures/forwards/agendas`` holds one of our agendas forwarded
 in every client shape above. Each is read as the notes reader reads it
-(``workers.notes.understand_notes``, which ``drumbeat inspect`` shares), once knowing our
+(``mail.read.notes_reading.understand_notes``, which ``drumbeat inspect`` shares), once knowing our
 words by their shape only and once knowing the stored agenda's text, and
 ``agenda_lines_applied`` counts, over both readings of every fixture, the agenda lines
 left in the text it reads plus every command, error and action item that did not come
@@ -435,8 +435,8 @@ AGENDAS = FIXTURES / "agendas"
 def agenda_lines_applied() -> tuple[int, int]:
     """(agenda lines the notes reader would read or apply, fixtures read): module docstring."""
     from mail.read.notes import find_action_items
+    from mail.read.notes_reading import understand_notes
     from mail.read.own_words import SentMail
-    from workers.notes import understand_notes
 
     agenda = (FIXTURES.parent / "replies" / "agenda.txt").read_text(encoding="utf-8")
     ours = {line.strip() for line in agenda.splitlines() if line.strip()}

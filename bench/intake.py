@@ -726,7 +726,7 @@ STAGES = (  # (module, attribute, label, depth); times are inclusive
     ("workers.inbound", "_answer", "_answer", 1),
     ("workers.inbound", "render_answer", "render_answer (Jinja2 + css-inline)", 2),
     ("workers.outbox", "add_rows", "outbox.add_rows (INSERT)", 2),
-    ("workers.inbound", "build_for", "build_for (MIME tree)", 2),
+    ("workers.sending", "build_for", "worker: build_for (the answer's MIME tree)", 0),
     ("workers.sending", "hand_over", "worker: hand_over (the answer)", 0),
     ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 1),
     ("workers.sending", "_record_sent", "mark it sent (UPDATE, one round trip)", 1),
@@ -769,10 +769,8 @@ def profile_process(args: argparse.Namespace, url: str, sink: Sink,
     def one(reply: Reply) -> None:  # actors._process_and_answer, without the broker
         row_id = bench.store(reply.raw, reply.sender, [UPDATES])
         bench.nudge(row_id)
-        ready: dict[int, Any] = {}
-        inbound.process(rt, row_id, ready=ready)
-        for outbox_id, (message, address) in ready.items():
-            sending.hand_over(rt, outbox_id, message, 1, address)
+        for answer in inbound.process(rt, row_id, send_now=True).to_send:
+            sending.send_claimed(rt, answer)
 
     for reply in replies[:2]:  # warm up: templates, pools, prepared statements
         one(reply)

@@ -21,6 +21,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.review_scale import RatingScale, parse_scale
+
 DEFAULT_VAR_DIR = Path("var")
 
 
@@ -178,6 +180,23 @@ class Settings(BaseSettings):
     digest_employee_summaries: bool = Field(
         default=True, description="Also send each employee their own figures.",
     )
+    review_periods: str = Field(
+        default="none", pattern=r"^(none|quarter|year|both)$",
+        description="Which closed periods open a review cycle by email (self-review, "
+        "manager review, acknowledgement): none, quarter, year or both.",
+    )
+    review_scale: str = Field(
+        default="", description="The rating scale of reviews, e.g. 1-5 or "
+        "1-5:Unsatisfactory,Needs improvement,Meets,Exceeds,Outstanding; empty: no ratings.",
+    )
+    review_remind_days: int = Field(
+        default=3, ge=1, description="Days between two reminders to whoever holds a review up.",
+    )
+    review_step_days: int = Field(
+        default=7, ge=1, description="Days each review step has: the self-review is due this "
+        "many days after the period ends, the manager review twice as many, the "
+        "acknowledgement (the cycle's deadline) three times as many.",
+    )
     clock_start: datetime | None = Field(
         default=None, description="Run on a simulated clock from this moment (demos and "
         "tests of a whole quarter); unset: the real clock.",
@@ -240,6 +259,23 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         """An empty variable (``DRUMBEAT_SMTPD_TLS_CERT=``) means no file, not ``.``."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("review_scale")
+    @classmethod
+    def _scale(cls, value: str) -> str:
+        parse_scale(value)  # raises ValueError with the right form
+        return value
+
+    @property
+    def rating_scale(self) -> RatingScale | None:
+        """DRUMBEAT_REVIEW_SCALE as a scale (validated at start-up); None: ratings off."""
+        return parse_scale(self.review_scale)
+
+    @property
+    def reviewed_kinds(self) -> frozenset[str]:
+        """The period kinds (``quarter``, ``year``) whose close opens a review cycle."""
+        return {"none": frozenset(), "both": frozenset({"quarter", "year"})}.get(
+            self.review_periods, frozenset({self.review_periods}))
 
     @property
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:

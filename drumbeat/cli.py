@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from config.settings import Settings, get_settings
 from drumbeat.display import TZ_HELP
 from models.db import make_engine, session_factory, unit_of_work
+from models.importing.load_meetings import load_meetings
 from models.importing.load_people import Defaults, load_people
 from models.importing.load_plan import load_plan
+from models.importing.meetings_file import read_meetings
 from models.importing.people_file import read_people
 from models.importing.plan_file import read_plan
 from models.importing.problems import ImportFailed, ProblemLog
@@ -39,7 +41,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
-import_app = typer.Typer(help="Load a company: people, then the plan.", no_args_is_help=True)
+import_app = typer.Typer(help="Load a company: people, then the plan (and, if you had them, "
+                         "earlier 1:1s).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 
@@ -149,18 +152,33 @@ FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=T
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")]
 
 
+def _today() -> date:
+    """Today on Drumbeat's clock (the simulated one in the demo), in the default zone."""
+    from drumbeat.display import cli_zone, drumbeat_now
+
+    return drumbeat_now().astimezone(cli_zone(None)).date()
+
+
 @import_app.command("people")
-def import_people(file: FileArg, dry_run: DryRun = False) -> None:
+def import_people(
+    file: FileArg, dry_run: DryRun = False,
+    tracking_from: Annotated[str | None, typer.Option(
+        "--tracking-from", help="Pairs this import forms (new people with a manager, manager "
+        "changes) are judged from this date, YYYY-MM-DD (default: today).")] = None,
+) -> None:
     """Import or update people from a CSV export (email and name required).
 
     Columns: email, name, manager_email, timezone, cadence, checkin_day,
-    checkin_time, hr, aliases, active_from, active_until. Header case and
-    spelling are forgiving; comma, semicolon and tab separators all work.
+    checkin_time, hr, aliases, active_from, active_until, tracking_from. Header
+    case and spelling are forgiving; comma, semicolon and tab separators all work.
+    Check-ins are expected from the day a pair is imported (or its tracking_from),
+    never for the weeks before Drumbeat was counting.
     """
     defaults = _defaults(get_settings())
+    start = _parse_day(tracking_from) if tracking_from is not None else _today()
     people = read_people(file)
     with _import_transaction(dry_run) as session:
-        summary = load_people(session, people, defaults)
+        summary = load_people(session, people, defaults, start)
     verb = "would import" if dry_run else "imported"
     out.print(f"{file.name}: {verb} {len(summary.created)} new, {len(summary.updated)} "
               f"updated, {summary.unchanged} unchanged.")
@@ -188,6 +206,27 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
     matched = sum(summary.matched.values())
     out.print(f"{file.name}: {verb} {', '.join(parts)}; {matched} items already there "
               "(updated where the file differs).")
+
+
+@import_app.command("meetings")
+def import_meetings(file: FileArg, dry_run: DryRun = False) -> None:
+    """Back-fill 1:1s kept before Drumbeat, from another tool's CSV export.
+
+    Columns: employee_email, manager_email, date, status (held, not held or
+    excused) and optional minutes. All or nothing; importing the same file again
+    changes nothing. A back-filled 1:1 counts: its pair's record starts at its period.
+    """
+    meetings = read_meetings(file)
+    with _import_transaction(dry_run) as session:
+        summary = load_meetings(session, meetings, _today())
+    verb = "would import" if dry_run else "imported"
+    out.print(f"{file.name}: {verb} {summary.created} new, {summary.updated} updated, "
+              f"{summary.unchanged} unchanged.")
+    if summary.tracking_moved:
+        out.print(f"Check-ins now counted from the earliest back-filled 1:1 for "
+                  f"{len(summary.tracking_moved)} people.")
+    if meetings.ignored_columns:
+        out.print(f"Ignored columns: {', '.join(meetings.ignored_columns)}.", style="dim")
 
 
 @app.command()
@@ -237,13 +276,14 @@ def main() -> None:
 
 
 def _register_mail_commands() -> None:
-    from drumbeat import cli_digest, cli_doctor, cli_mail, cli_outbox, cli_serve
+    from drumbeat import cli_digest, cli_doctor, cli_mail, cli_outbox, cli_review, cli_serve
 
     cli_serve.register(app)
     cli_mail.register(app)
     cli_digest.register(app)
     cli_outbox.register(app)
     cli_doctor.register(app)
+    cli_review.register(app)
 
 
 _register_mail_commands()

@@ -50,6 +50,7 @@ def digest(
     from models.scoring import quarter_window
     from workers import digests, outbox
     from workers.evaluations import compute_figures, window_named
+    from workers.outbox import OutboxRow
     from workers.runtime import configure
     from workers.sending import deliver
 
@@ -79,18 +80,12 @@ def digest(
         if kind != "hr" and (who is None or who.id not in snapshot.people):
             raise typer.BadParameter(f"--person: nobody with figures in {window.label} has "
                                      f"the address {person!r}")
-        if kind == "hr":
-            view = digests.hr_view(snapshot, "HR", managers, figures.initiatives)
-        elif kind == "manager":
-            assert who is not None
-            view = digests.manager_view(snapshot, who.id, managers)
-        else:
-            assert who is not None
-            view = digests.employee_view(snapshot, who.id)
+        view = digests.view_of(session, kind, snapshot, who.id if who else None, "HR",
+                               managers, figures.initiatives)
         rendered = render_digest(view)
         if preview:
             session.rollback()
-            html_path = _write_preview(rendered, settings.maildir.parent, window.label, kind)
+            html_path = write_preview(rendered, settings.maildir.parent, window.label, kind)
             typer.echo(rendered.text)
             typer.echo(f"\nHTML: {html_path}\nCSV:  {html_path.with_suffix('.csv')}")
             return
@@ -99,17 +94,17 @@ def digest(
             typer.echo(f"\n({figures.queries} queries; the figures are stored as "
                        f"Evaluation rows for {window.label}, not yet sent)")
             return
-        row = {"dedupe_key": f"{digests.ON_DEMAND}:{window.label}:{kind}:"
-                             f"{now.timestamp():.6f}",
-               "kind": digests.DIGEST, "recipient_id": who.id if who else None,
-               "to_address": to, "subject": rendered.subject, "body_text": rendered.text,
-               "body_html": rendered.html, "created_at": now,
-               "message_id": make_message_id(settings.mail_domain, digests.DIGEST),
-               "context": digests.digest_context(
-                   window, kind, {"initiatives": [vars(i) for i in figures.initiatives]})}
+        row = OutboxRow(
+            dedupe_key=f"{digests.ON_DEMAND}:{window.label}:{kind}:{now.timestamp():.6f}",
+            kind=digests.DIGEST, recipient_id=who.id if who else None, to_address=to,
+            subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+            created_at=now, message_id=make_message_id(settings.mail_domain, digests.DIGEST),
+            context=digests.digest_context(
+                window, kind, {"initiatives": [vars(i) for i in figures.initiatives]}))
         [outbox_id] = outbox.add_rows(session, [row])
         if closed:
-            digests.mark_sent(session, window.label, [p.person_id for p in view.people], now)
+            digests.freeze_shown_snapshots(session, window.label,
+                                           [p.person_id for p in view.people], now)
     rt = configure(settings)
     status = deliver(rt, outbox_id)
     typer.echo(f"{window.label} {kind} digest to {to}: {status} (outbox {outbox_id})")
@@ -117,6 +112,9 @@ def digest(
 
 def _send_all(sessions: Any, window: Any, now: datetime, closed: bool) -> None:
     """Every digest of the period, built and sent now, with a progress bar."""
+    from collections import Counter
+    from dataclasses import replace
+
     from rich.progress import Progress
 
     from workers import digests, outbox
@@ -130,12 +128,11 @@ def _send_all(sessions: Any, window: Any, now: datetime, closed: bool) -> None:
         snapshot = digests.take_snapshot(session, figures, now)
         rows = digests.digest_rows(session, figures, snapshot, now, settings.mail_domain,
                                    settings.digest_employee_summaries)
-        for row in rows:  # on demand: the scheduler's own digests stay due
-            row["dedupe_key"] = row["dedupe_key"].replace(
-                digests.DIGEST, f"{digests.ON_DEMAND}", 1) + f":{now.timestamp():.6f}"
+        rows = [replace(row, dedupe_key=row.dedupe_key.replace(  # the scheduler's stay due
+            digests.DIGEST, digests.ON_DEMAND, 1) + f":{now.timestamp():.6f}") for row in rows]
         ids = outbox.add_rows(session, rows)
         if closed:
-            digests.mark_sent(session, window.label, list(snapshot.people), now)
+            digests.freeze_shown_snapshots(session, window.label, list(snapshot.people), now)
     rt = configure(settings)
     sent = 0
     with Progress(transient=True) as bar:
@@ -143,13 +140,13 @@ def _send_all(sessions: Any, window: Any, now: datetime, closed: bool) -> None:
         for outbox_id in ids:
             sent += deliver(rt, outbox_id) == "sent"
             bar.advance(job)
+    audiences = Counter(digests.audience_of(row.context) for row in rows)
     typer.echo(f"{window.label}: {sent} of {len(ids)} digests sent "
-               f"({sum(1 for r in rows if r['context']['digest'] == 'hr')} HR, "
-               f"{sum(1 for r in rows if r['context']['digest'] == 'manager')} managers, "
-               f"{sum(1 for r in rows if r['context']['digest'] == 'employee')} employees)")
+               f"({audiences['hr']} HR, {audiences['manager']} managers, "
+               f"{audiences['employee']} employees)")
 
 
-def _write_preview(rendered: object, folder: Path, label: str, kind: str) -> Path:
+def write_preview(rendered: object, folder: Path, label: str, kind: str) -> Path:
     """The HTML with its pictures inlined as data: URLs, so a browser shows it as sent."""
     folder.mkdir(parents=True, exist_ok=True)
     html: str = rendered.html  # type: ignore[attr-defined]

@@ -31,7 +31,7 @@ agendas_app = typer.Typer(help="Look at check-in agendas before they go out.",
                           no_args_is_help=True)
 
 
-def _start_workers(settings: Settings, threads: int, *, embedded_only: bool = False,
+def start_workers(settings: Settings, threads: int, *, embedded_only: bool = False,
                    clock: Callable[[], datetime] | None = None
                    ) -> tuple[dramatiq.Broker, dramatiq.Worker | None]:
     """Configure this process's runtime, bind the actors, and start a dramatiq worker.
@@ -54,7 +54,7 @@ def _start_workers(settings: Settings, threads: int, *, embedded_only: bool = Fa
     return broker, worker
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     """One line per event; dramatiq's start/stop chatter and aiosmtpd's line per SMTP
     command (five a message, a measurable share of the intake's CPU) only when
     something is wrong."""
@@ -80,7 +80,7 @@ def _processing(settings: Settings) -> tuple[Callable[[int], None], dramatiq.Wor
     """
     from workers import actors
 
-    _broker, running = _start_workers(settings, threads=2, embedded_only=True)
+    _broker, running = start_workers(settings, threads=2, embedded_only=True)
     return actors.process_inbound.send, running
 
 
@@ -88,7 +88,7 @@ def _batched_processing(settings: Settings) -> tuple[BatchNudger, dramatiq.Worke
     """As :func:`_processing`, but the nudges leave a few at a time (the SMTP door's rate)."""
     from workers import actors
 
-    _broker, running = _start_workers(settings, threads=2, embedded_only=True)
+    _broker, running = start_workers(settings, threads=2, embedded_only=True)
     return BatchNudger(actors.process_inbound_batch.send), running
 
 
@@ -101,7 +101,8 @@ def _drain(running: dramatiq.Worker | None) -> None:
     running.stop()
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C and SIGTERM set ``stop``, so the command shuts down in order."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
@@ -139,11 +140,11 @@ def worker(
             "DRUMBEAT_REDIS_URL is not set: on the embedded setup the worker runs inside "
             "`drumbeat scheduler`, so there is nothing to start here.")
     require_key(settings)
-    _configure_logging()
+    configure_logging()
     _serve_health(settings)
     stop = threading.Event()
-    _stop_on_signals(stop)
-    _broker, running = _start_workers(settings, threads)
+    stop_on_signals(stop)
+    _broker, running = start_workers(settings, threads)
     assert running is not None
     typer.echo(f"worker running with {threads} threads; Ctrl-C to stop")
     wait_for_stop(stop)
@@ -172,16 +173,16 @@ def scheduler(
     moment = _parse_now(now)
     if moment is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once")
-    _configure_logging()
+    configure_logging()
     if not once:
         _serve_health(settings)
     # On Redis the worker processes do the work; only the in-process broker needs one here.
     # With --now the in-process workers run at that moment too, so what they send is
     # dated (Date header) as it is stored (sent at); worker processes keep their own clock.
     fixed = (lambda: moment) if moment else None
-    broker, running = _start_workers(settings, threads=2, embedded_only=True, clock=fixed)
+    broker, running = start_workers(settings, threads=2, embedded_only=True, clock=fixed)
     stop = threading.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     clock = fixed or runtime().clock  # Drumbeat's, as the workers'
 
     ticks = beat.run(clock, interval or settings.scheduler_interval_seconds, stop, once=once)
@@ -304,7 +305,7 @@ def smtpd(
     settings = get_settings()
     require_key(settings)
     tls = door_tls_or_exit(settings)
-    _configure_logging()
+    configure_logging()
     _serve_health(settings)
     on_stored, running = _batched_processing(settings)
     store = RawStore(make_engine(settings.database_url, pre_ping=False),
@@ -316,7 +317,7 @@ def smtpd(
         port=port or settings.smtpd_port, data_size_limit=settings.max_message_bytes,
         decode_data=False, enable_SMTPUTF8=True, server_hostname=settings.mail_domain, tls=tls)
     stop = threading.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     controller.start()
     typer.echo(f"receiving mail for @{settings.mail_domain} on "
                f"{controller.hostname}:{controller.port}{starttls_words(tls)}; Ctrl-C to stop")
@@ -347,7 +348,7 @@ def imap_poll(
                    "DRUMBEAT_IMAP_PASSWORD first.", err=True)
         raise typer.Exit(1)
     require_key(settings)
-    _configure_logging()
+    configure_logging()
     if not once:
         _serve_health(settings)
     account = ImapAccount(
@@ -365,7 +366,7 @@ def imap_poll(
                           "rejected)" if result.too_large else ""))
             return
         stop = threading.Event()
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         imap_poller.run(sessions, account, settings.imap_interval_seconds, stop, on_stored,
                         max_message_bytes=settings.max_message_bytes, clock=runtime().clock)
     finally:
@@ -552,16 +553,17 @@ def inbox_retry(inbound_id: Annotated[int, typer.Argument(help="The message's id
             raise typer.Exit(1)
         row.status, row.error, row.attempts = InboundStatus.RECEIVED.value, None, 0
     try:
-        status, answer_ids = inbound.process(rt, inbound_id)
+        processed = inbound.process(rt, inbound_id)
     except Exception as error:  # recorded on the row like a worker's failure, no traceback
         inbound.record_failure(rt, inbound_id, failures.describe(error))
         typer.echo(f"message {inbound_id} failed again: {failures.describe(error)}", err=True)
         raise typer.Exit(1) from None
     sent = 0
-    for outbox_id in answer_ids:
+    for outbox_id in processed.answer_ids:
         with contextlib.suppress(RetryLater):  # stays queued: the sweeper sends it later
             sent += deliver(rt, outbox_id) == "sent"
-    typer.echo(f"message {inbound_id}: {status}; {sent} of {len(answer_ids)} answer(s) sent")
+    typer.echo(f"message {inbound_id}: {processed.status}; {sent} of "
+               f"{len(processed.answer_ids)} answer(s) sent")
 
 
 def register(app: typer.Typer) -> None:

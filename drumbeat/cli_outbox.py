@@ -18,7 +18,7 @@ def outbox_list(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     kind: Annotated[str | None, typer.Option(
-        help="Only agenda, nudge, answer or digest.")] = None,
+        help="Only agenda, nudge, answer, digest or review.")] = None,
     status: Annotated[str | None, typer.Option(
         help="Only pending, queued, claimed, sent or failed.")] = None,
     to: Annotated[str | None, typer.Option(help="Only mail to this address.")] = None,

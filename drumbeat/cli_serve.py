@@ -42,11 +42,11 @@ def serve(
     from dramatiq.brokers.stub import StubBroker
 
     from drumbeat.cli_mail import (
-        _configure_logging,
-        _start_workers,
-        _stop_on_signals,
+        configure_logging,
         door_tls_or_exit,
+        start_workers,
         starttls_words,
+        stop_on_signals,
         wait_for_stop,
     )
     from drumbeat.health import start_health_server
@@ -62,11 +62,11 @@ def serve(
     settings = get_settings()
     key_source = use_own_key_if_unset(settings)
     tls = door_tls_or_exit(settings)
-    _configure_logging()
+    configure_logging()
     start_health_server(settings)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    broker, running = _start_workers(settings, threads)
+    broker, running = start_workers(settings, threads)
     requeued = pick_up_left_work()
     nudger = BatchNudger(actors.process_inbound_batch.send)
     controller = IntakeController(
@@ -78,7 +78,7 @@ def serve(
         data_size_limit=settings.max_message_bytes, decode_data=False, enable_SMTPUTF8=True,
         server_hostname=settings.mail_domain, tls=tls)
     stop = threading.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     controller.start()
     where = settings.smtp_host or str(settings.maildir)
     typer.echo(f"drumbeat serving @{settings.mail_domain}: SMTP intake on "

@@ -13,13 +13,12 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from drumbeat.display import clean_text, safe_text
 from models.people import Person
 from models.plan import TaskStatus
-from models.queries import Node, cascade, checkin_record, tasks_of
+from models.queries import Node, cascade, checkin_pairs, checkin_record, goals_of, tasks_of
 from models.scoring import quarter_window
 
 BAR_WIDTH = 20
@@ -77,10 +76,13 @@ def render_cascade(session: Session, today: date) -> Tree | Text:
 
 def render_person(session: Session, person: Person, today: date,
                   fiscal_year_start_month: int = 1) -> Group:
-    """One person's tasks and their check-in record this quarter."""
+    """One person's tasks, goals and their check-in record this quarter (the page the
+    ``status`` reply mails, from the same queries), each pair's counted from the day
+    Drumbeat started tracking it ("tracked since")."""
     window = quarter_window(today, fiscal_year_start_month)
     parts: list[Text | Table] = [_person_header(person)]
     parts.append(_tasks_table(session, person, today))
+    parts.append(_goals_table(session, person, today))
     parts.append(_checkins_table(session, person, today, window))
     return Group(*parts)
 
@@ -118,28 +120,38 @@ def _tasks_table(session: Session, person: Person, today: date) -> Table:
     return table
 
 
+def _goals_table(session: Session, person: Person, today: date) -> Table:
+    """The goals the person owns or has open tasks under."""
+    table = Table(title="Goals", title_justify="left", expand=False)
+    for column in ("ref", "goal", "progress"):
+        table.add_column(column, no_wrap=column == "ref")
+    goals = goals_of(session, person, today)
+    for goal, progress in goals:
+        table.add_row(goal.ref, safe_text(goal.title, TITLE_CHARS), bar(progress, 10))
+    if not goals:
+        table.add_row("", "no goals", "")
+    return table
+
+
 def _checkins_table(session: Session, person: Person, today: date,
                     window: tuple[date, date, str]) -> Table:
     start, end, label = window
     table = Table(title=f"Check-ins {label} ({start} – {end}, so far)", title_justify="left")
-    for column in ("with", "role", "held / expected", "adherence", "disputed", "excused",
-                   "longest gap", "last met"):
+    for column in ("with", "role", "tracked since", "held / expected", "adherence", "disputed",
+                   "excused", "longest gap", "last met"):
         table.add_column(column)
-    pairs: list[tuple[Person, Person, str]] = []
-    if person.manager is not None:
-        pairs.append((person.manager, person, "manager"))
-    reports = session.scalars(select(Person).where(Person.manager_id == person.id)
-                              .order_by(Person.name))
-    pairs.extend((person, report, "report") for report in reports)
+    pairs = checkin_pairs(session, person)
     for manager, employee, role in pairs:
         record = checkin_record(session, manager, employee, window, today)
         score = record.score
         other = manager if role == "manager" else employee
         rate = "–" if score.rate is None else f"{score.rate * 100:.1f}%"  # as digests show it
         gap = "–" if score.longest_gap_days is None else f"{score.longest_gap_days} days"
-        table.add_row(safe_text(other.name), role, f"{score.held} / {score.expected}", rate,
+        since = record.tracked_since
+        table.add_row(safe_text(other.name), role, since.isoformat() if since else "–",
+                      f"{score.held} / {score.expected}", rate,
                       str(record.disputed), str(score.excused), gap,
                       score.last_held.isoformat() if score.last_held else "never")
     if not pairs:
-        table.add_row("nobody", "", "", "", "", "", "", "")
+        table.add_row("nobody", "", "", "", "", "", "", "", "")
     return table

@@ -8,8 +8,12 @@ Maildir and, after the 1:1, answers it the way real mail clients write replies
 (Gmail top-posted, Outlook with its From/Sent block, Apple Mail, inline answers
 under quoted task lines), or, as a manager, forwards their 1:1 notes to
 ``notes@`` with action items. Everything goes over SMTP to the running intake.
-When the quarter has closed, the scheduler sends the evaluation digests; the
-script stops the server and tells the story of what happened and where to look.
+When the quarter has closed, the scheduler sends the evaluation digests and, with
+``DRUMBEAT_REVIEW_PERIODS=quarter`` (the Makefile sets it), opens the review cycle:
+people answer their self-review forms, managers review their reports (one of them
+never does: reminded, then missed), employees acknowledge, one disputes and HR
+resolves it. Then the script stops the server and tells the story of what happened
+and where to look.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -37,12 +42,18 @@ DRUMBEAT = str(Path(sys.executable).with_name("drumbeat"))
 DOMAIN = "northwind.example"
 START = datetime(2026, 9, 28, 0, 0, tzinfo=UTC)  # the Monday before Q4 2026
 END = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)  # the digests go out on Jan 3
+# With reviews on, a second act plays the cycle that opened with the digests, on a
+# slower clock (forms with charts take a moment to draw): until its deadline, Jan 21.
+REVIEWS = os.environ.get("DRUMBEAT_REVIEW_PERIODS", "none") != "none"
+REVIEW_END = datetime(2027, 1, 22, 12, 0, tzinfo=UTC)
+REVIEW_SECONDS = 90.0
 REAL_SECONDS = 60.0
 SPEED = (END - START).total_seconds() / REAL_SECONDS
 CHECKIN = re.compile(r"is on \w{3} (\d{1,2}) (\w{3}) at (\d{2}):(\d{2})")
 MONTHS = {m: n for n, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 RELAY_NETWORK = "127.0.0.1/32"
+TOPICS = ("the hiring plan", "next quarter's goals", "the on-call rota", "training budget")
 TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)%")
 
 
@@ -60,11 +71,20 @@ def roll(text: str, sides: int) -> int:
 class Clock:
     """The server's simulated time, computed the same way (start + elapsed × speed)."""
 
-    def __init__(self) -> None:
-        self.began = time.monotonic()
+    def __init__(self, start: datetime = START, speed: float = SPEED) -> None:
+        self.began, self.start, self.speed = time.monotonic(), start, speed
 
     def now(self) -> datetime:
-        return START + timedelta(seconds=(time.monotonic() - self.began) * SPEED)
+        return self.start + timedelta(seconds=(time.monotonic() - self.began) * self.speed)
+
+
+@dataclass
+class Play:
+    """What the people have seen and mean to send, kept across the demo's acts."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    seen: set[str] = field(default_factory=set)
+    due: list[tuple[datetime, EmailMessage, str]] = field(default_factory=list)
 
 
 def text_of(message: EmailMessage) -> str:
@@ -104,35 +124,103 @@ def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
         lines.append(f"{ref} done" if percent >= 60 or roll(key + ref, 4) == 0
                      else f"{ref} {min(95, percent + 25)}% making progress")
     lines.append("skip: vacation" if roll(key, 17) == 0 else "met: yes 30min")
-    quoted = "\n".join(f"> {line}" if line else ">" for line in text_of(agenda).splitlines())
+    if roll(key, 5) == 0:  # a topic for the next 1:1, on both agendas until it is held
+        lines.append(f"topic: {TOPICS[roll(key + 'topic', len(TOPICS))]}")
+    if roll(key, 29) == 0:  # a week off, announced two weeks ahead
+        first = (when + timedelta(days=14)).date()
+        lines.append(f"away: {first.isoformat()} - {(first + timedelta(days=6)).isoformat()}")
     style = roll(key, 4)
-    if style == 0:  # Gmail, top-posted
-        body = ("\n".join(lines) + "\n\nThanks!\n\n"
-                f"On {agenda['Date']}, Drumbeat <{agenda['From']}> wrote:\n{quoted}\n")
-    elif style == 1:  # Outlook desktop: unquoted original under a From/Sent block
-        body = ("\n".join(lines) + "\n\nBest regards\n\n________________________________\n"
-                f"From: Drumbeat <{agenda['From']}>\nSent: {agenda['Date']}\n"
-                f"To: {agenda['To']}\nSubject: {agenda['Subject']}\n\n{text_of(agenda)}")
-    elif style == 2 and tasks:  # inline: answers right under the quoted task lines
+    if style == 2 and tasks:  # inline: answers right under the quoted task lines
         answered = []
         for line in text_of(agenda).splitlines():
             answered.append(f"> {line}" if line else ">")
             match = TASK_LINE.match(line)
             if match and match.group(1) == tasks[0][0]:
                 answered.append(lines[0].split(" ", 1)[1])
-        body = f"Answers inline.\n{lines[-1]}\n\n" + "\n".join(answered) + "\n"
-    else:  # Apple Mail, iPhone
-        body = ("\n".join(lines) + "\n\nSent from my iPhone\n\n"
-                f"> On {agenda['Date']}, Drumbeat <{agenda['From']}> wrote:\n{quoted}\n")
+        others = "\n".join(lines[len(tasks[:2]):])  # the meeting, a topic, time away
+        body = f"Answers inline.\n{others}\n\n" + "\n".join(answered) + "\n"
+    else:
+        body = in_client(agenda, "\n".join(lines), style)
+    return answer_to(agenda, body, when)
+
+
+def in_client(original: EmailMessage, answer: str, style: int) -> str:
+    """A reply's body as Gmail (0), Outlook (1) or Apple Mail (other) writes it."""
+    quoted = "\n".join(f"> {line}" if line else ">" for line in text_of(original).splitlines())
+    if style == 0:  # Gmail, top-posted
+        return (f"{answer}\n\nThanks!\n\n"
+                f"On {original['Date']}, Drumbeat <{original['From']}> wrote:\n{quoted}\n")
+    if style == 1:  # Outlook desktop: unquoted original under a From/Sent block
+        return (f"{answer}\n\nBest regards\n\n________________________________\n"
+                f"From: Drumbeat <{original['From']}>\nSent: {original['Date']}\n"
+                f"To: {original['To']}\nSubject: {original['Subject']}\n\n"
+                f"{text_of(original)}")
+    return (f"{answer}\n\nSent from my iPhone\n\n"  # Apple Mail, iPhone
+            f"> On {original['Date']}, Drumbeat <{original['From']}> wrote:\n{quoted}\n")
+
+
+def answer_to(original: EmailMessage, body: str, when: datetime) -> EmailMessage:
+    """A reply to one of Drumbeat's emails, from its recipient, to its reply address."""
     reply = EmailMessage()
-    reply["From"] = str(agenda["To"])
-    reply["To"] = str(agenda["Reply-To"])
-    reply["Subject"] = f"Re: {agenda['Subject']}"
+    reply["From"] = str(original["To"])
+    reply["To"] = str(original["Reply-To"])
+    reply["Subject"] = f"Re: {original['Subject']}"
     reply["Date"] = format_datetime(when)
     reply["Message-ID"] = make_msgid(domain="mail.example")
-    reply["In-Reply-To"] = str(agenda["Message-ID"])
+    reply["In-Reply-To"] = str(original["Message-ID"])
     reply.set_content(body)
     return reply
+
+
+WINS = ("closed the pricing review ahead of plan", "took over the vendor onboarding",
+        "kept every weekly 1:1 with my team", "shipped the reporting dashboard")
+MISSES = ("the hiring goal slipped to January", "two tasks waited weeks on legal",
+          "too little time for the data migration")
+NEXTS = ("lead the Q1 planning for my area", "finish the migration before March",
+         "mentor the two new hires")
+
+
+def review_reply(form: EmailMessage, counts: Counter[str], when: datetime
+                 ) -> tuple[EmailMessage, str] | None:
+    """What a person answers to a review form: a self-review (one in six never writes
+    it), a manager's review (one manager never does), an acknowledgement (the first
+    one disputes), HR's resolution of the dispute. Reminders are not answered."""
+    subject, key = str(form["Subject"]), str(form["Message-ID"])
+    if subject.startswith("Reminder:"):
+        counts["review reminder"] += 1
+        return None
+    style = roll(key, 3)
+    if subject.endswith("self-review"):
+        if roll(str(form["To"]), 6) == 0:
+            return None
+        answer = (f"wins: {WINS[roll(key, len(WINS))]}\nand helped on the Q4 close\n"
+                  f"misses: {MISSES[roll(key, len(MISSES))]}\n"
+                  f"next: {NEXTS[roll(key, len(NEXTS))]}\nrating: {3 + roll(key, 2)}")
+        kind = "self-review"
+    elif subject.endswith("disputed"):
+        if counts["resolution"]:
+            return None  # every HR person gets the dispute; the first one resolves it
+        answer, kind = "resolved: met both; the vendor delay is noted, the rating stands", \
+            "resolution"
+    elif subject.endswith("please acknowledge"):
+        if not counts["dispute"]:
+            answer, kind = ("dispute: the on-time rate counts tasks that waited on the "
+                            "vendor\nfor three weeks"), "dispute"
+        else:
+            answer, kind = "agree", "acknowledgement"
+    elif " review of " in subject:
+        if LATE_MANAGER in str(form["To"]):
+            return None  # reminded every few days, then recorded as missed
+        answer = (f"rating: {3 + roll(key, 2)}\ncomment: a solid quarter; the figures "
+                  "match what we discussed\nin our 1:1s")
+        kind = "manager review"
+    else:
+        return None
+    counts[kind] += 1
+    return answer_to(form, in_client(form, answer, style), when), kind
+
+
+LATE_MANAGER = "tobias.brandt"  # the manager who never writes his reviews (the story)
 
 
 def manager_notes(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
@@ -169,12 +257,9 @@ def waiting() -> int:
 
 
 def main() -> int:
-    port = free_port()
     env = {**os.environ, "DRUMBEAT_DATABASE_URL": f"sqlite:///{DEMO / 'drumbeat.sqlite'}",
-           "DRUMBEAT_MAILDIR": str(DEMO / "maildir"), "DRUMBEAT_SMTPD_PORT": str(port),
-           "DRUMBEAT_MAIL_DOMAIN": DOMAIN, "DRUMBEAT_CLOCK_START": START.isoformat(),
-           "DRUMBEAT_CLOCK_SPEED": f"{SPEED:.0f}", "DRUMBEAT_SCHEDULER_INTERVAL_SECONDS": "0.3",
-           "DRUMBEAT_AGENDA_LEAD_HOURS": "48",
+           "DRUMBEAT_MAILDIR": str(DEMO / "maildir"), "DRUMBEAT_MAIL_DOMAIN": DOMAIN,
+           "DRUMBEAT_SCHEDULER_INTERVAL_SECONDS": "0.3", "DRUMBEAT_AGENDA_LEAD_HOURS": "48",
            # simulated minutes: a row claimed a moment ago is days old on this clock
            "DRUMBEAT_OUTBOX_STALE_MINUTES": "1e9",
            # This script plays Northwind's own mail server, which relays internal mail
@@ -190,12 +275,35 @@ def main() -> int:
     if not env.get("DRUMBEAT_SECRET_KEY") and not env.get("DRUMBEAT_SECRET_KEY_FILE"):
         print("Reply addresses are signed with the key `drumbeat serve` made for itself in "
               "var/secret_key (set DRUMBEAT_SECRET_KEY to use your own).", flush=True)
+    play = Play()
+    # Without reviews the quarter's act waits for the digests; with them, it stops at
+    # END and the review act (which starts where it stopped) sends what was left.
+    code = act(env, play, Clock(START, SPEED), END, settle=not REVIEWS)
+    if code == 0 and REVIEWS:
+        print("The quarter closed: sending the digests and the self-review forms …",
+              flush=True)  # on a clock at real speed, so no review day passes meanwhile
+        code = act(env, play, Clock(END, 1.0), END, settle=True)
+    if code == 0 and REVIEWS:
+        speed = (REVIEW_END - END).total_seconds() / REVIEW_SECONDS
+        print(f"The review cycle: {END:%d %b} to {REVIEW_END:%d %b %Y} in "
+              f"about {REVIEW_SECONDS:.0f} seconds …", flush=True)
+        code = act(env, play, Clock(END, speed), REVIEW_END, settle=True)
+    if code == 0:
+        story(play.counts)
+    return code
+
+
+def act(env: dict[str, str], play: Play, clock: Clock, until: datetime, *, settle: bool
+        ) -> int:
+    """Run ``drumbeat serve`` on ``clock`` until ``until`` (and, with ``settle``, until the
+    digests are out and nothing waits), answering what arrives as the people would."""
+    port = free_port()
+    env = {**env, "DRUMBEAT_SMTPD_PORT": str(port),
+           "DRUMBEAT_CLOCK_START": clock.start.isoformat(),
+           "DRUMBEAT_CLOCK_SPEED": f"{clock.speed:.0f}"}
     server = subprocess.Popen([DRUMBEAT, "serve", "--drain", "20"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    clock = Clock()
-    counts: Counter[str] = Counter()
-    seen: set[str] = set()
-    due: list[tuple[datetime, EmailMessage, str]] = []
+    counts, due = play.counts, play.due
     client: smtplib.SMTP | None = None
     try:
         deadline = time.monotonic() + 30
@@ -207,22 +315,23 @@ def main() -> int:
                     print("demo: drumbeat serve did not start")
                     return 1
                 time.sleep(0.2)
-        clock = Clock()  # the server's clock started with it, a moment ago
+        clock = Clock(clock.start, clock.speed)  # the server's clock started a moment ago
         last_month = ""
-        while clock.now() < END or not counts["digest"] or waiting():
-            if clock.now() > END + timedelta(days=120):
+        while clock.now() < until or (settle and (not counts["digest"] or waiting())):
+            if clock.now() > until + timedelta(days=120) or \
+                    time.monotonic() - clock.began > 600:
                 print("demo: the digests did not arrive")
                 return 1
             month = f"{clock.now():%B}"
-            if month != last_month and clock.now() < END:
+            if month != last_month and clock.now() < until:
                 print(f"  {clock.now():%d %b %Y}: {counts['agenda']} agendas, "
                       f"{counts['reply']} replies, {counts['notes']} notes forwarded, "
                       f"{counts['answer']} answers so far", flush=True)
                 last_month = month
             for path in sorted(MAILDIR.iterdir()):
-                if path.name in seen:
+                if path.name in play.seen:
                     continue
-                seen.add(path.name)
+                play.seen.add(path.name)
                 message = message_from_bytes(path.read_bytes(), policy=default)
                 read(message, counts, due, clock)
             now = clock.now()
@@ -237,7 +346,6 @@ def main() -> int:
             client.quit()
         server.terminate()
         server.wait(timeout=60)
-    story(counts)
     return 0
 
 
@@ -253,6 +361,11 @@ def read(message: EmailMessage, counts: Counter[str], due: list[tuple[datetime, 
         counts["digest"] += 1
     elif "no 1:1 with" in text_of(message) and "on record for" in text_of(message):
         counts["reminder"] += 1
+    elif "review" in subject and "2026-Q4" in subject:
+        found = review_reply(message, counts, clock.now())
+        if found is not None:
+            reply, _kind = found
+            due.append((clock.now() + timedelta(hours=2), reply, "review reply"))
     elif subject.startswith("1:1 with"):
         counts["agenda"] += 1
         after = (checkin_time(message) or clock.now()) + timedelta(hours=3)
@@ -266,22 +379,52 @@ def read(message: EmailMessage, counts: Counter[str], due: list[tuple[datetime, 
                 due.append((after, notes, "notes"))
 
 
+def topics_and_time_away() -> tuple[int, int, int, int]:
+    """Talking points raised and closed, ranges of time away, check-ins they excused."""
+    with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
+        raised, closed = db.execute("SELECT count(*), count(closed_at) FROM talking_point"
+                                    ).fetchone()
+        ranges = db.execute("SELECT count(*) FROM time_away").fetchone()[0]
+        excused = db.execute("SELECT count(*) FROM meeting WHERE status = 'excused' AND "
+                             "reason LIKE 'away %'").fetchone()[0]
+    return int(raised), int(closed), int(ranges), int(excused)
+
+
 def story(counts: Counter[str]) -> None:
+    raised, closed, ranges, excused = topics_and_time_away()
     print(f"""
 The quarter, as it happened:
   {counts['agenda']} check-in agendas went out before the 1:1s, and {counts['reminder']} \
 reminders for 1:1s that were not logged;
   people answered {counts['reply']} of them from Gmail, Outlook, Apple Mail and with inline \
 answers, and managers forwarded {counts['notes']} sets of 1:1 notes with action items;
+  {raised} talking points were put on the next 1:1's agendas with topic: lines, and \
+{closed} of them were closed by the 1:1 that followed;
+  people announced {ranges} weeks away with away: lines, which excused {excused} check-ins \
+and told the other side;
   Drumbeat answered {counts['answer']} of those messages (at most five a person an hour);
   when the quarter and the year closed, the scheduler sent {counts['digest']} evaluation \
 digests (HR, managers, employees).
 
+{reviews(counts)}
 Where to look:
   {MAILDIR}/               every email, one file each (open them in a mail client)
   {DEMO}/digest-2026-Q4-hr.html          the quarter's HR digest, to open in a browser
   DRUMBEAT_DATABASE_URL=sqlite:///{DEMO}/drumbeat.sqlite .venv/bin/drumbeat outbox
                                          what was sent; `outbox show ID` prints one
+""")
+
+
+def reviews(counts: Counter[str]) -> str:
+    if not REVIEWS:
+        return ""
+    return (f"""The 2026-Q4 review cycle:
+  {counts['self-review']} self-reviews and {counts['manager review']} manager reviews were \
+written by reply, {counts['acknowledgement']} agreed and {counts['dispute']} disputed; HR \
+resolved {counts['resolution']} dispute(s);
+  {counts['review reminder']} reminders went to whoever held a review up (the manager whose \
+address starts with '{LATE_MANAGER}' never wrote his: missed).
+  `drumbeat review status --period 2026-Q4` shows where each review stands.
 """)
 
 

@@ -1,9 +1,13 @@
 """The domain: tables, the scoring rules, imports and the unit of work.
 
-What lives here: SQLAlchemy 2 typed models (``people``, ``plan``, ``meetings``,
-``mailbox``, ``evaluations``, ``reviews``), the pure scoring rules (``scoring``), the
-company importers (``importing``), the Alembic migrations (``migrations``) and
-the engine/session helpers (``db``).
+What lives here:
+- tables (SQLAlchemy 2 typed models): ``people``, ``plan``, ``meetings``, ``mailbox``,
+  ``evaluations``, ``reviews``, ``talking_points``, on the shared ``base`` (naming, column helpers);
+- pure rules over plain data: ``scoring`` (every figure a digest shows), ``checkins``
+  (when each 1:1 and its agenda are due), ``review_cycle`` (who holds a review up);
+- ``queries``: read-side queries that turn the tables into plain data;
+- ``importing``: the people, plan and meetings files; ``migrations`` (Alembic) and
+  ``migrate`` (applying them from code); ``db``: engines, sessions, the unit of work.
 
 Who may import it: ``drumbeat`` (CLI), ``workers`` and tests. ``models`` never
 imports ``mail`` or ``workers``: it knows nothing of SMTP, IMAP or the broker.
@@ -21,8 +25,9 @@ from models.mailbox import (
 )
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.reviews import AckState, Review, ReviewCycle, StepState
+from models.talking_points import TalkingPoint, TimeAway
 
 __all__ = [
     "AckState",
@@ -43,7 +48,9 @@ __all__ = [
     "Review",
     "ReviewCycle",
     "StepState",
+    "TalkingPoint",
     "Task",
+    "TaskHistory",
     "TaskStatus",
-    "TaskUpdate",
+    "TimeAway",
 ]

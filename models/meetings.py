@@ -99,7 +99,3 @@ class Meeting(Base):
 
     manager: Mapped[Person] = relationship(Person, foreign_keys=[manager_id])
     employee: Mapped[Person] = relationship(Person, foreign_keys=[employee_id])
-
-    @property
-    def confirmed_by_both(self) -> bool:
-        return self.confirmed_by_manager and self.confirmed_by_employee

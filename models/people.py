@@ -7,6 +7,7 @@ constraint is case-insensitive on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +22,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, UTCDateTime, one_of, utcnow
 from models.scoring import ActiveSpan, Cadence
+
+
+class ActiveDates(Protocol):
+    """A person, or a row selected with a person's two date columns."""
+
+    active_from: date | None
+    active_until: date | None
+
+
+def active_span(person: ActiveDates) -> ActiveSpan:
+    """The days someone is active (both ends inclusive): the one place the two
+    columns become a span, for a loaded Person and a selected row alike."""
+    return ActiveSpan(person.active_from, person.active_until)
+
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -53,6 +68,10 @@ class Person(Base):
     checkin_time: Mapped[time] = mapped_column(Time, default=time(10, 0))
     active_from: Mapped[date | None] = mapped_column(Date)
     active_until: Mapped[date | None] = mapped_column(Date)
+    # The day Drumbeat began tracking this person's 1:1s with their manager: the import
+    # (or manager change) that formed the pair, the file's tracking_from, or the pair's
+    # first agenda; moved back by back-filled meetings. None: not tracked yet (no limit).
+    tracking_from: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -72,12 +91,11 @@ class Person(Base):
 
     @property
     def active_span(self) -> ActiveSpan:
-        return ActiveSpan(self.active_from, self.active_until)
+        return active_span(self)
 
     def is_active_on(self, day: date) -> bool:
         """True when ``day`` lies within the person's active dates."""
-        starts_ok = self.active_from is None or self.active_from <= day
-        return starts_ok and (self.active_until is None or day <= self.active_until)
+        return self.active_span.covers(day)
 
     def __repr__(self) -> str:
         return f"<Person {self.id} {self.email}>"

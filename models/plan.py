@@ -147,12 +147,12 @@ class Task(PlanItem, Base):
         ForeignKey("person.id", ondelete="SET NULL"))
 
     project: Mapped[Project] = relationship(back_populates="tasks")
-    updates: Mapped[list[TaskUpdate]] = relationship(
-        back_populates="task", order_by="TaskUpdate.id", passive_deletes=True
+    updates: Mapped[list[TaskHistory]] = relationship(
+        back_populates="task", order_by="TaskHistory.id", passive_deletes=True
     )
 
 
-class TaskUpdate(Base):
+class TaskHistory(Base):
     """One change to a task: who, when, from which message, old and new values.
 
     Append-only: database triggers (see the first migration) refuse UPDATE, so

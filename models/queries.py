@@ -16,7 +16,6 @@ from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus
 from models.scoring import (
-    ActiveSpan,
     Adherence,
     Cadence,
     Weighted,
@@ -132,6 +131,11 @@ class CheckinRecord:
     score: Adherence
     disputed: int = 0  # finished periods the two sides logged differently (not held)
 
+    @property
+    def tracked_since(self) -> date | None:
+        """The day the record counts from (None: since before anyone was counting)."""
+        return self.employee.tracking_from
+
 
 def person_by_address(session: Session, address: str) -> Person | None:
     """The person with this email or alias, matched case-insensitively."""
@@ -167,6 +171,7 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     Every meeting the employee had counts, whoever the manager was, so a manager
     change mid-quarter keeps both parts of the record (as the digests count it);
     ``manager`` is the current one, whose active dates bound the expected periods.
+    Periods that began before the pair's tracking start are not expected.
     """
     start, end, _label = window
     meetings = session.execute(
@@ -182,10 +187,35 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     score = adherence(
         window_start=start, window_end=end, cadence=cadence,
         held_on=held, excused_periods=excused,
-        employee_active=ActiveSpan(employee.active_from, employee.active_until),
-        manager_active=ActiveSpan(manager.active_from, manager.active_until), as_of=as_of)
-    finished = {p for p in periods_in_window(start, end, cadence) if p.end <= as_of}
+        employee_active=employee.active_span, manager_active=manager.active_span, as_of=as_of,
+        tracking_from=employee.tracking_from)
+    tracked = employee.tracking_from
+    finished = {p for p in periods_in_window(start, end, cadence)
+                if p.end <= as_of and (tracked is None or p.start >= tracked)}
     return CheckinRecord(manager, employee, window, score, len(disputed & finished))
+
+
+def checkin_pairs(session: Session, person: Person) -> list[tuple[Person, Person, str]]:
+    """The pairs a person's check-ins are kept for, as ``(manager, employee, role)``
+    with ``role`` the other side's: their manager's pair first, then their reports'
+    by name (``drumbeat status --person`` and the ``status`` reply both list these)."""
+    pairs: list[tuple[Person, Person, str]] = []
+    if person.manager is not None:
+        pairs.append((person.manager, person, "manager"))
+    reports = session.scalars(select(Person).where(Person.manager_id == person.id)
+                              .order_by(Person.name))
+    pairs.extend((person, report, "report") for report in reports)
+    return pairs
+
+
+def goals_of(session: Session, person: Person, today: date) -> list[tuple[Goal, float | None]]:
+    """The goals a person owns or has open tasks under, with their rolled-up progress."""
+    under_tasks = (select(Project.goal_id).join(Task, Task.project_id == Project.id)
+                   .where(Task.owner_id == person.id, Task.status.in_(OPEN_STATUSES)))
+    goals = list(session.scalars(select(Goal).where(
+        or_(Goal.owner_id == person.id, Goal.id.in_(under_tasks))).order_by(Goal.id)))
+    progress = goal_progress(session, {goal.id for goal in goals}, today)
+    return [(goal, progress.get(goal.id)) for goal in goals]
 
 
 def goal_progress(session: Session, goal_ids: set[int], today: date) -> dict[int, float | None]:

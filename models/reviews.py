@@ -71,8 +71,11 @@ class ReviewCycle(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline: Mapped[date] = mapped_column(Date)  # the last day any step may be answered
     # The rating scale in force when the cycle opened, e.g. "1-5"; None: ratings are off.
-    scale: Mapped[str | None] = mapped_column(String(64))
+    scale: Mapped[str | None] = mapped_column(String(400))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last day the scheduler moved the cycle's reviews along: steps are missed and
+    # reminders owed by the day, so once a day is enough (answers move their own review).
+    checked_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Review(Base):

@@ -37,7 +37,9 @@ Cadence periods (``Period``, ``period_containing``, ``periods_in_window``)
 
 Check-in adherence (``adherence``)
     Candidates: the periods of the window whose anchor day both people were
-    active on (``ActiveSpan`` is inclusive; None is open-ended). When ``as_of``
+    active on (``ActiveSpan`` is inclusive; None is open-ended) and, when
+    ``tracking_from`` is given, that start on or after it: nobody is judged on
+    a period that began before Drumbeat was tracking the pair. When ``as_of``
     is given, held dates after it are ignored everywhere (a snapshot knows
     nothing later). Each candidate period, in this order:
       1. if ``as_of`` is given and the period ends after it, it is left out
@@ -46,12 +48,19 @@ Check-in adherence (``adherence``)
          expected (a meeting held in it does not count either);
       3. otherwise it is ``expected``, and ``held`` if a held date falls inside.
     ``rate`` = held / expected rounded to 4 decimals, None when expected == 0.
-    Bookends: first = max(window_start, both active starts); last =
+    Bookends: first = max(window_start, both active starts, tracking_from); last =
     min(window_end, as_of, both active ends). ``longest_gap_days`` = the most
     days between consecutive points of first, the distinct held dates in
     [first, last] in order, last; with no meeting it is last - first; None when
     last < first. ``last_held`` = the latest held date on or before last,
     including dates before the window; None if there is none.
+
+Tracking start (``counted_from``)
+    A pair is tracked from its first agenda, the people file's ``tracking_from``
+    or the day a manager change formed it. Meetings back-filled from another
+    tool count from their period: the counted start is the earliest of the
+    tracking start and the start of each back-filled meeting's period (None
+    when there is neither: no limit).
 
 Reporting windows (``quarter_window``, ``year_window``)
     The fiscal year starts on day 1 of ``fiscal_year_start_month``; quarters are
@@ -89,6 +98,7 @@ __all__ = [
     "TaskDue",
     "Weighted",
     "adherence",
+    "counted_from",
     "on_time",
     "period_containing",
     "periods_in_window",
@@ -303,11 +313,13 @@ def adherence(
     employee_active: ActiveSpan = ALWAYS_ACTIVE,
     manager_active: ActiveSpan = ALWAYS_ACTIVE,
     as_of: date | None = None,
+    tracking_from: date | None = None,
 ) -> Adherence:
     """Periods with a held meeting / expected periods, plus the longest gap.
 
-    Only periods both people were there for are expected, and excused ones are
-    removed, so nobody is marked down for a cadence they could not keep.
+    Only periods both people were there for, and Drumbeat was tracking, are
+    expected, and excused ones are removed, so nobody is marked down for a
+    cadence they could not keep or a time before anyone was counting.
     """
     held = sorted({d for d in held_on if as_of is None or d <= as_of})
     spans = (employee_active, manager_active)
@@ -315,9 +327,12 @@ def adherence(
         p
         for p in periods_in_window(window_start, window_end, cadence)
         if all(span.covers(p.anchor) for span in spans)
+        and (tracking_from is None or p.start >= tracking_from)
     ]
     expected, hits, excused = _count_periods(candidates, held, list(excused_periods), as_of)
     first, last = _bookends(window_start, window_end, spans, as_of)
+    if tracking_from is not None:
+        first = max(first, tracking_from)
     return Adherence(
         expected=expected,
         held=hits,
@@ -326,6 +341,17 @@ def adherence(
         longest_gap_days=_longest_gap(held, first, last),
         last_held=max((d for d in held if d <= last), default=None),
     )
+
+
+def counted_from(
+    tracking_from: date | None, backfilled: Iterable[date], cadence: Cadence
+) -> date | None:
+    """The day a pair's record counts from: tracking start, moved back to the period
+    of any earlier back-filled meeting (a 1:1 someone vouches for was being kept)."""
+    starts = [period_containing(day, cadence).start for day in backfilled]
+    if tracking_from is not None:
+        starts.append(tracking_from)
+    return min(starts, default=None)
 
 
 def _count_periods(

@@ -197,6 +197,18 @@ def test_check_in_record_without_meetings_or_expectations() -> None:
     assert "2026-Q4 so far: 1 of 1 check-in held, 100%." in visible(one.html)
 
 
+def test_a_record_that_starts_inside_the_quarter_says_since_when() -> None:
+    # a company imported on Sunday 6 Dec: its record covers only what followed
+    fresh = render_agenda(make_view(held=0, expected=0, adherence=None,
+                                    tracked_since=date(2026, 12, 6), today=date(2026, 12, 6)))
+    line = "2026-Q4 so far (tracked since Sun 6 Dec): no check-ins expected yet."
+    assert line in fresh.text and line in visible(fresh.html)
+    later = render_agenda(make_view(held=1, expected=2, adherence=0.5,
+                                    tracked_since=date(2026, 12, 6), today=date(2026, 12, 20)))
+    line = "2026-Q4 so far (tracked since Sun 6 Dec): 1 of 2 check-ins held, 50%."
+    assert line in later.text and line in visible(later.html)
+
+
 def test_dates_in_another_year_show_the_year() -> None:
     late = task("T-50", "Plan next year", date(2027, 1, 8), "open", 0)
     rendered = render_agenda(make_view(due_soon=(late,)))
@@ -475,11 +487,12 @@ def test_a_goal_at_risk_is_named_with_the_readers_share_of_it(
 def test_talking_points_show_who_raised_them_and_when() -> None:
     rendered = render_agenda(long_view())
     assert "- the hiring plan (José Núñez, Mon 30 Nov)" in rendered.text.splitlines()
-    assert "– the hiring plan (José Núñez, Mon 30 Nov)" in visible(rendered.html)
+    assert "the hiring plan (José Núñez, Mon 30 Nov)" in visible(rendered.html)
     assert "TALKING POINTS" not in render_agenda(make_view()).text
 
 
-_FACT = re.compile(r"^(\[[TG]-\d+\].*|G-\d+ is .*|… \d+ more.*|[-–] .*|.*\(\d+\))$")
+_FACT = re.compile(r"^(\[[TG]-\d+\].*|G-\d+ is .*|… \d+ more.*|.*\(\d+\)"
+                   r"|.*, (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d+ \w{3}\))$")  # the last: talking points
 
 
 def facts(lines: list[str]) -> list[str]:
@@ -488,7 +501,7 @@ def facts(lines: list[str]) -> list[str]:
     for line in lines:
         line = " ".join(line.replace('"', "").split())
         if _FACT.match(line):
-            found.append(line.removeprefix("- ").removeprefix("– "))
+            found.append(line.removeprefix("- "))
     return found
 
 

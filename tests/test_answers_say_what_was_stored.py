@@ -17,7 +17,7 @@ from sqlalchemy import select
 from mail.read.html_text import html_to_text
 from mail.write.answer import duration_words, first_words
 from models import InboundMessage, Meeting, OutboundMessage, Task
-from models.plan import TaskUpdate as TaskHistory
+from models.plan import TaskHistory
 from tests.conftest import Database
 from tests.test_agendas_pipeline import Clock, make_settings, seed
 from tests.test_inbound import REPLY_AT, reply_to, send_agendas, task_titled
@@ -62,7 +62,7 @@ def test_a_reply_is_answered_with_the_meeting_length_the_note_and_the_due_date(
             f"review\nT-{interviews.id} due 2026-12-11\nmet: yes 45min\n")
     inbound_id = arrive(rt, reply_to(agenda, body))
 
-    assert process(rt, inbound_id)[0] == "applied"
+    assert process(rt, inbound_id).status == "applied"
 
     with rt.sessions() as session:
         [meeting] = session.scalars(select(Meeting)).all()
@@ -100,7 +100,7 @@ def test_a_completion_day_is_answered_and_kept_with_who_set_it_and_from_which_me
     # Sun 29 Nov 23:00 in Tokyo, where Ann is: last Friday is the 27th
     inbound_id = arrive(rt, reply_to(agenda, f"T-{interviews.id} done on last Friday\n"))
 
-    assert process(rt, inbound_id)[0] == "applied"
+    assert process(rt, inbound_id).status == "applied"
 
     text, html = answer_to(rt, inbound_id)
     for shown in (text, html):
@@ -123,7 +123,7 @@ def test_forwarded_notes_are_answered_with_what_was_stored(
              "ACTION: Ann to send the pricing memo to finance by Friday\n")
     inbound_id = arrive(runtime, gmail_forward(notes), peer=COMPANY_RELAY)
 
-    assert process(runtime, inbound_id)[0] == "applied"
+    assert process(runtime, inbound_id).status == "applied"
 
     with runtime.sessions() as session:
         [meeting] = session.scalars(select(Meeting)).all()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mail.read.commands import TaskDoneOn
 from mail.read.grammar import parse_commands
-from models import Goal, Initiative, Meeting, Person, Project, Task, TaskUpdate
+from models import Goal, Initiative, Meeting, Person, Project, Task, TaskHistory
 from tests.conftest import Database
 from workers.apply import Applier, Outcome, Pair
 
@@ -64,7 +64,7 @@ def test_owner_updates_progress_and_history_records_it(db: Database,
     assert outcome.done == [f"T-{t1} Draft memo: in progress, 0% → 60%, note “drafted the intro”"]
     assert (task(db, t1).status, task(db, t1).progress) == ("in_progress", 60)
     with db.session() as session:
-        [history] = session.scalars(select(TaskUpdate)).all()
+        [history] = session.scalars(select(TaskHistory)).all()
         assert (history.old_progress, history.new_progress, history.note, history.author_id) \
             == (0, 60, "drafted the intro", org["ann"])
 
@@ -175,7 +175,7 @@ def test_a_manager_must_say_which_one_on_one(db: Database, org: dict[str, int]) 
 def history_notes(db: Database, task_id: int) -> list[tuple[str | None, int | None]]:
     with db.session() as session:
         return [(row.note, row.author_id) for row in session.scalars(
-            select(TaskUpdate).where(TaskUpdate.task_id == task_id).order_by(TaskUpdate.id))]
+            select(TaskHistory).where(TaskHistory.task_id == task_id).order_by(TaskHistory.id))]
 
 
 def test_the_owner_sets_a_completion_day_in_the_current_period(db: Database,

@@ -28,6 +28,7 @@ from mail.read.authentication import (
     strict_from,
     vouches_only_for_tokens,
 )
+from mail.read.message import parse_message
 
 KEYS = Path(__file__).parent / "fixtures" / "dkim"
 PRIVATE_KEY = (KEYS / "test-only-private.pem").read_bytes()
@@ -71,10 +72,11 @@ def signed(raw: bytes, domain: str = "acme.example", selector: str = "s1",
 
 
 def check(raw: bytes, *, tokens: frozenset[str] | None = None, peer: str | None = None,
+          fields: list[tuple[str, str]] | tuple[tuple[str, str], ...] | None = None,
           **policy: object) -> Established:
     policy.setdefault("dns", Dns())  # dns=None: the real resolver
     return establish(raw, token_addresses=tokens, peer_address=peer,
-                     policy=SenderPolicy(**policy))  # type: ignore[arg-type]
+                     policy=SenderPolicy(**policy), fields=fields)  # type: ignore[arg-type]
 
 
 # --- From, read strictly -------------------------------------------------------------------
@@ -120,6 +122,27 @@ def test_two_from_lines_or_none_name_nobody() -> None:
     assert strict_from(b"Subject: hi\r\n\r\nbody") == (None, "it has no From line")
     assert strict_from(b"From: \xff\xfe <ann@acme.example>\r\n\r\nx") == (
         None, "its From line is not UTF-8 text")
+
+
+@pytest.mark.parametrize("raw", [
+    message("Jörg <jorg@acme.example>"), message(f"{ANN}, eve@evil.example"),
+    message(extra="From: eve@evil.example\r\n"), b"Subject: hi\r\n\r\nbody",
+    b"From: \xff\xfe <ann@acme.example>\r\n\r\nx",
+    message(f"Ann\r\n <{ANN}>"),  # folded
+    message(extra=f"Authentication-Results: {OURS}; dmarc=pass header.from=acme.example\r\n"),
+])
+def test_the_parsed_headers_are_read_as_the_bytes_are(raw: bytes) -> None:
+    """The worker hands the parsed message's header fields to the sender checks, so the
+    header block is parsed once: what they read must be what reading the bytes gives."""
+    fields = parse_message(raw).raw_headers
+    assert fields is not None
+    assert strict_from(raw, fields) == strict_from(raw)
+    assert check(raw, authserv_id=OURS, fields=fields) == check(raw, authserv_id=OURS)
+
+
+def test_handed_header_fields_are_the_ones_read() -> None:
+    fields = [("From", f"Ann <{ANN}>")]
+    assert strict_from(b"", fields) == (ANN, None)
 
 
 # --- tokens --------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ def run(url: str, *args: str) -> tuple[int, str, str]:
 
 
 def test_every_command_explains_itself() -> None:
-    for args in ([], ["db"], ["import"], ["import", "people"], ["import", "plan"], ["status"],
-                 ["db", "upgrade"]):
+    for args in ([], ["db"], ["import"], ["import", "people"], ["import", "plan"],
+                 ["import", "meetings"], ["status"], ["db", "upgrade"]):
         result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "120"})
         assert result.exit_code == 0, args
         assert "Usage: " in result.stdout
@@ -78,6 +78,7 @@ def test_the_example_company_imports_and_shows(db: Database) -> None:
     assert code == 0
     assert "Marcus Bell" in stdout and "reports to Helena Lindqvist" in stdout
     assert "Draft the pricing memo" in stdout
+    assert "Goals" in stdout and "Grow mid-market ARR from €2.1M to €4M" in stdout
     assert "Check-ins 2026-Q4" in stdout and "Sarah Goldberg" in stdout
 
 

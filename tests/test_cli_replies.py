@@ -57,6 +57,37 @@ def test_inspect_previews_a_forward_and_leaves_out_the_sent_agenda(tmp_path: Pat
     assert notes["day"] == "2026-12-02"
 
 
+def reply_over_smtp(env: dict[str, str], maildir: Path, reply: EmailMessage
+                    ) -> list[EmailMessage]:
+    """Send ``reply`` (to its To address) through a real ``drumbeat smtpd``; the answers
+    in the Maildir once one more message arrived there."""
+    process = subprocess.Popen([str(Path(sys.executable).with_name("drumbeat")), "smtpd"],
+                               env={**os.environ, **env}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(env["DRUMBEAT_SMTPD_PORT"])
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "smtpd did not start"
+                time.sleep(0.1)
+        before = len(list(maildir.iterdir()))
+        with client:
+            client.sendmail(str(reply["From"]), [str(reply["To"])],
+                            reply.as_bytes(policy=SMTP))
+        deadline = time.monotonic() + 20
+        while len(list(maildir.iterdir())) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    return [message_from_bytes(p.read_bytes(), policy=default)
+            for p in maildir.iterdir() if b"auto-replied" in p.read_bytes()]
+
+
 def test_a_reply_over_smtp_is_applied_and_answered(db: Database, tmp_path: Path) -> None:
     env = {**company_env(db, tmp_path), "DRUMBEAT_AGENDA_LEAD_HOURS": "72",
            "DRUMBEAT_SMTPD_PORT": str(free_port())}
@@ -87,31 +118,7 @@ def test_a_reply_over_smtp_is_applied_and_answered(db: Database, tmp_path: Path)
     reply.set_content(f"{ref} 70% nearly there\n\n" + "\n".join(
         "> " + line for line in text.splitlines()))
 
-    process = subprocess.Popen([str(Path(sys.executable).with_name("drumbeat")), "smtpd"],
-                               env={**os.environ, **env}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        port = int(env["DRUMBEAT_SMTPD_PORT"])
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                client = smtplib.SMTP("127.0.0.1", port, timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "smtpd did not start"
-                time.sleep(0.1)
-        with client:
-            client.sendmail(sender, [str(agenda["Reply-To"])],
-                            reply.as_bytes(policy=SMTP))
-        before = len(agendas)
-        deadline = time.monotonic() + 20
-        while len(list(maildir.iterdir())) == before and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    answers = [message_from_bytes(p.read_bytes(), policy=default) for p in maildir.iterdir()
-               if b"auto-replied" in p.read_bytes()]
+    answers = reply_over_smtp(env, maildir, reply)
     assert len(answers) == 1
     answer = answers[0]
     assert str(answer["To"]) == sender

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import pytest
 
 from mail.write.compose import (
-    Attachment,
+    AttachedFile,
     InlineImage,
     build_message,
     format_address,
@@ -228,7 +228,7 @@ PIXEL = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x
          b"\xa7\x9a\xa0\xa0\x00\x00\x00\x00IEND\xaeB`\x82")
 CHART = InlineImage("goals.2026-q4@drumbeat.digest", "goal-progress.png", PIXEL)
 TIMELINE = InlineImage("checkins.2026-q4@drumbeat.digest", "checkins.png", PIXEL + b"\x00")
-FIGURES = Attachment("drumbeat-2026-Q4.csv", "text/csv; charset=utf-8",
+FIGURES = AttachedFile("drumbeat-2026-Q4.csv", "text/csv; charset=utf-8",
                      "\ufeffName,Adherence (%)\r\nZoë,41.7\r\n".encode())
 WITH_IMAGES = RenderedEmail("Drumbeat · 2026-Q4 evaluation", "Figures\n",
                             '<p>Figures</p><img src="cid:goals.2026-q4@drumbeat.digest" alt="x">')
@@ -271,7 +271,7 @@ def test_images_alone_make_alternative_with_related_html() -> None:
 
 
 def test_attachments_alone_make_mixed_around_alternative() -> None:
-    message = parsed(build(attachments=[FIGURES, Attachment("a.bin", "application/pdf",
+    message = parsed(build(attachments=[FIGURES, AttachedFile("a.bin", "application/pdf",
                                                             b"%PDF-1.4")]))
     assert tree(message) == ["multipart/mixed", "multipart/alternative", "text/plain",
                              "text/html", "text/csv", "application/pdf"]
@@ -299,14 +299,14 @@ def test_a_content_id_used_twice_is_refused() -> None:
                                           "text/csv\r\nBcc: x@y.z", "text/csv; a=b\nc"])
 def test_a_malformed_content_type_is_refused(content_type: str) -> None:
     with pytest.raises(ValueError):
-        build(attachments=[Attachment("x.csv", content_type, b"a")])
+        build(attachments=[AttachedFile("x.csv", content_type, b"a")])
 
 
 def test_attachment_names_are_bare_one_line_file_names() -> None:
     message = parsed(build(attachments=[
-        Attachment("../../etc/pass\r\nwd.csv", "text/csv", b"a"),
-        Attachment("Zoë's figures.csv", "text/csv", b"b"),
-        Attachment("", "text/csv", b"c"),
+        AttachedFile("../../etc/pass\r\nwd.csv", "text/csv", b"a"),
+        AttachedFile("Zoë's figures.csv", "text/csv", b"b"),
+        AttachedFile("", "text/csv", b"c"),
     ]))
     names = [a.get_filename() for a in message.iter_attachments()]
     assert names == ["_.._etc_pass wd.csv", "Zoë's figures.csv", "attachment"]

@@ -75,7 +75,7 @@ def test_both_messages_that_share_a_message_id_are_processed(
     second = receive(rt, reply_to(agenda, f"T-{task.id} 60%", message_id="<same@mail.example>"))
 
     assert first != second
-    assert process(rt, first)[0] == "applied"
+    assert process(rt, first).status == "applied"
     assert task_titled(rt, "Draft the").progress == 30
-    assert process(rt, second)[0] == "applied"
+    assert process(rt, second).status == "applied"
     assert task_titled(rt, "Draft the").progress == 60

@@ -45,7 +45,7 @@ from drumbeat.status import render_person
 from mail.read.grammar import parse_commands
 from mail.write.digest_render import render_digest
 from models import Evaluation, Goal, Initiative, Meeting, OutboundMessage, Person, Project, Task
-from models.plan import TaskUpdate
+from models.plan import TaskHistory
 from tests.conftest import Database
 from workers import digests
 from workers.apply import Applier, Outcome
@@ -101,7 +101,7 @@ def seed(db: Database) -> dict[str, int]:
                 (t3, date(2026, 12, 1), 0, 56, "open", "in_progress"),
                 (t4, date(2026, 11, 15), 10, 10, "open", "open"),
                 (t5, date(2026, 10, 20), 30, 30, "open", "blocked")):
-            session.add(TaskUpdate(task_id=item.id, author_id=item.owner_id, source="email",
+            session.add(TaskHistory(task_id=item.id, author_id=item.owner_id, source="email",
                                    created_at=at(day), old_progress=old, new_progress=new,
                                    old_status=old_status, new_status=new_status))
 
@@ -216,7 +216,7 @@ def test_a_sent_snapshot_is_kept_and_the_next_digest_lists_what_changed(
     window = window_named("2026-Q4", 1, NOW.date())
     with db.session() as session, session.begin():
         snapshot = digests.take_snapshot(session, compute_figures(session, window, NOW), NOW)
-        digests.mark_sent(session, window.label, list(snapshot.people), NOW)
+        digests.freeze_shown_snapshots(session, window.label, list(snapshot.people), NOW)
     with db.session() as session, session.begin():  # a late reply logs one more meeting
         session.add(Meeting(manager_id=ids["mia"], employee_id=ids["ben"],
                             period_start=date(2026, 12, 1), period_end=date(2026, 12, 31),
@@ -252,7 +252,7 @@ def test_a_completion_day_corrected_into_the_closed_quarter_is_listed_as_changed
     window = window_named("2026-Q4", 1, NOW.date())
     with db.session() as session, session.begin():
         snapshot = digests.take_snapshot(session, compute_figures(session, window, NOW), NOW)
-        digests.mark_sent(session, window.label, list(snapshot.people), NOW)
+        digests.freeze_shown_snapshots(session, window.label, list(snapshot.people), NOW)
         t3 = session.scalar(select(Task.id).where(Task.title == "T3"))
     jan5, jan6 = NOW + timedelta(days=1), NOW + timedelta(days=2)
     assert _reply(db, ids["ann"], f"T-{t3} done", jan5).done

@@ -471,3 +471,20 @@ def test_a_digest_becomes_one_message_with_charts_and_csv() -> None:
     [attachment] = list(back.iter_attachments())
     assert attachment.get_filename() == rendered.csv_name
     assert attachment.get_payload(decode=True) == rendered.csv
+
+
+def test_a_record_that_starts_inside_the_quarter_says_since_when() -> None:
+    ben = replace(acme_people()[1], tracked_since=date(2026, 12, 7))
+    rendered = render_digest(employee_view(people=(ben,)))
+    html = " ".join(visible(rendered.html))
+    text = " ".join(rendered.text.split())
+    for part in (html, text):
+        assert "5 of 12 expected check-ins held (41.7%)" in part
+        assert "Tracked since 7 Dec 2026." in part
+    hr = render_digest(hr_view(people=(ben,)))
+    assert "tracked since 7 Dec" in " ".join(visible(hr.html))
+    [row] = list(csv.DictReader(io.StringIO(hr.csv.decode("utf-8-sig"))))
+    assert row["Check-ins tracked since"] == "2026-12-07"
+    # from before the quarter it is the whole quarter: nothing to say
+    whole = replace(ben, tracked_since=START - timedelta(days=90))
+    assert "racked since" not in render_digest(employee_view(people=(whole,))).text

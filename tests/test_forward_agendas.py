@@ -21,8 +21,8 @@ import pytest
 
 from mail.read.inspect import inspect_message
 from mail.read.message import parse_message
+from mail.read.notes_reading import understand_notes
 from mail.read.own_words import SentMail
-from workers.notes import understand_notes
 
 AGENDAS = Path(__file__).resolve().parent / "fixtures" / "forwards" / "agendas"
 AGENDA = (AGENDAS.parents[1] / "replies" / "agenda.txt").read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mail.read.commands import (
+    Away,
     Command,
     LineError,
     MeetingReport,
@@ -25,6 +26,8 @@ from mail.read.commands import (
     Parsed,
     TaskDoneOn,
     TaskUpdate,
+    Topic,
+    TopicDone,
 )
 from mail.read.dates import DateBudget
 from mail.read.grammar import parse_commands
@@ -206,6 +209,29 @@ GRAMMAR: list[tuple[str, Command]] = [
     ("skip: vacation", MeetingReport(held=None, excused=True, reason="vacation")),
     ("skipped: sick", MeetingReport(held=None, excused=True, reason="sick")),
     ("skip:", MeetingReport(held=None, excused=True)),
+    ("topic: the hiring plan", Topic("the hiring plan")),
+    ("Topic: The Hiring Plan", Topic("The Hiring Plan")),
+    ("- topic: budget for Q1", Topic("budget for Q1")),
+    ("talking point: offsite dates", Topic("offsite dates")),
+    ("topic @ana: the hiring plan", Topic("the hiring plan", report="ana")),
+    ("topic @Ann@acme.example: pay review", Topic("pay review", report="ann@acme.example")),
+    ("topic done: the hiring plan", TopicDone("the hiring plan")),
+    ("topic closed: the hiring", TopicDone("the hiring")),
+    ("topic done @ana: pay", TopicDone("pay", report="ana")),
+    # Written on Thursday 2026-11-26: days ahead are the next such day, today included.
+    ("away: 21 Dec - 4 Jan", Away(date(2026, 12, 21), date(2027, 1, 4))),
+    ("away: 21 Dec – 4 Jan", Away(date(2026, 12, 21), date(2027, 1, 4))),
+    ("away: 21 Dec-4 Jan", Away(date(2026, 12, 21), date(2027, 1, 4))),
+    ("away: 28 Nov to 2 Dec", Away(date(2026, 11, 28), date(2026, 12, 2))),
+    ("away: 2026-12-21 - 2027-01-04", Away(date(2026, 12, 21), date(2027, 1, 4))),
+    ("away: 21.12.-4.1.", Away(date(2026, 12, 21), date(2027, 1, 4))),
+    ("away: until 4 Jan", Away(date(2026, 11, 26), date(2027, 1, 4))),
+    ("away: until Friday", Away(date(2026, 11, 26), date(2026, 11, 27))),
+    ("away: 24 Dec", Away(date(2026, 12, 24), date(2026, 12, 24))),
+    ("away: tomorrow", Away(date(2026, 11, 27), date(2026, 11, 27))),
+    ("time away: Monday - Friday", Away(date(2026, 11, 30), date(2026, 12, 4))),
+    # An absence under way: its first day passed this month.
+    ("away: 20 Nov - 4 Dec", Away(date(2026, 11, 20), date(2026, 12, 4))),
 ]
 
 
@@ -217,6 +243,7 @@ def test_grammar_row(line: str, expected: Command) -> None:
 NEW_EXAMPLE = "new: Draft memo P-7 @ann due Friday"
 DONE_ON_FORMS = ("Write e.g. T-12 done on 2026-12-03, T-12 done on 3 Dec "
                  "or T-12 done on last Friday")
+AWAY_FORMS = "Write e.g. away: 21 Dec - 4 Jan, or away: until 4 Jan"
 ERRORS: list[tuple[str, str]] = [
     ("T-99 sixty", "I could not read the progress. Write a percentage, e.g. T-99 60%"),
     ("T-99 60", "I could not read the progress. Write a percentage, e.g. T-99 60%"),
@@ -261,6 +288,23 @@ ERRORS: list[tuple[str, str]] = [
                               "e.g. T-12 done on yesterday"),
     ("T-12 done on 2026-12-03", "2026-12-03 is after this message. Write the day it was done, "
                                 "e.g. T-12 done on yesterday"),
+    ("topic:", "Say what the topic is. Write e.g. topic: the hiring plan, "
+               "or topic done: the hiring plan"),
+    ("topic done:", "Say what the topic is. Write e.g. topic: the hiring plan, "
+                    "or topic done: the hiring plan"),
+    ("topic: " + "x" * 201, "A topic is at most 200 characters; put the details in the 1:1. "
+                            "Write e.g. topic: the hiring plan"),
+    ("away:", "Say when you are away. " + AWAY_FORMS),
+    ("away: soonish", 'I could not read "soonish". ' + AWAY_FORMS),
+    ("away: 21 Dec - someday", 'I could not read "someday". ' + AWAY_FORMS),
+    ("away: 2027-01-04 - 2026-12-21", "Mon 21 Dec 2026 is before Mon 04 Jan 2027. Write the "
+                                      "first day, then the last, e.g. away: 21 Dec - 4 Jan"),
+    ("away: 2026-11-02 - 2026-11-20", "Fri 20 Nov 2026 has passed. For a past 1:1 write "
+                                      "skip: vacation; for time ahead, e.g. "
+                                      "away: 21 Dec - 4 Jan"),
+    ("away: 2026-12-01 - 2027-03-31", "121 days is longer than 90; send one away: line per "
+                                      "stretch of up to 90 days, e.g. away: 21 Dec - 4 Jan"),
+    ("away: 2028-01-10", "Mon 10 Jan 2028 is more than a year ahead. " + AWAY_FORMS),
 ]
 
 
@@ -290,6 +334,9 @@ def test_error_reads_as_line_then_reason() -> None:
     "",
     "   ",
     "\u200b",
+    "The topic of the offsite is open",
+    "I was away last week",
+    "Topic for next time, the hiring plan",
 ])
 def test_prose_is_ignored_not_an_error(line: str) -> None:
     assert parse(line) == Parsed(commands=(), errors=())
@@ -429,7 +476,8 @@ def test_date_rules(written_on: date, line: str, expected: date) -> None:
 def test_to_json_has_exactly_the_design_shapes() -> None:
     parsed = parse("T-12 60% drafted\n+ Call the vendor due 2026-12-04 P-3 @bob\n"
                    "met: 2026-11-26 30min\nskip: vacation\nT-99 sixty\n"
-                   "T-13 done on 2026-11-20 shipped")
+                   "T-13 done on 2026-11-20 shipped\ntopic @ana: the hiring plan\n"
+                   "topic done: budget\naway: 21 Dec - 4 Jan")
     assert parsed.to_json() == {
         "commands": [
             {"type": "task_update", "task": "T-12", "percent": 60, "status": None,
@@ -441,6 +489,9 @@ def test_to_json_has_exactly_the_design_shapes() -> None:
             {"type": "meeting", "held": None, "excused": True, "on": None,
              "minutes": None, "reason": "vacation"},
             {"type": "task_done_on", "task": "T-13", "on": "2026-11-20", "note": "shipped"},
+            {"type": "topic", "text": "the hiring plan", "report": "ana"},
+            {"type": "topic_done", "text": "budget", "report": None},
+            {"type": "away", "start": "2026-12-21", "end": "2027-01-04"},
         ],
         "errors": [{"line": "T-99 sixty", "reason": "I could not read the progress. "
                                                    "Write a percentage, e.g. T-99 60%"}],
@@ -489,3 +540,13 @@ def test_any_input_parses_quickly_without_raising(text: str,
     json.dumps(parsed.to_json())
     assert all(e.reason != "I could not read this line. Write e.g. T-12 60% or met: yes"
                for e in parsed.errors), "a matcher raised and the safety net caught it"
+
+
+def test_topic_and_away_lines_past_the_cap_are_counted_and_prose_about_them_is_not() -> None:
+    text = "\n".join(["met: yes", "topic: the hiring plan", "away: 21 Dec - 4 Jan",
+                      "topic @ana: pay review", "Topic for next time, maybe", "Away we go"])
+    parsed = parse(text, max_updates=1)
+    assert parsed.errors[-1] == LineError(
+        "topic: the hiring plan",
+        "not read: more than 1 updates in one message (3 more). Send the rest in another "
+        "message")

@@ -160,7 +160,8 @@ def test_a_processed_reply_moves_the_counters_and_gauges(
             == value(before, "drumbeat_inbound_stored_total", via="smtp") + 1)
     assert value(stored, "drumbeat_inbound_waiting") == 1
 
-    status, [answer_id] = process(rt, inbound_id)
+    processed = process(rt, inbound_id)
+    status, [answer_id] = processed.status, processed.answer_ids
     assert status == "applied"
     with rt.sessions() as session:
         row = session.get(InboundMessage, inbound_id)

@@ -643,3 +643,27 @@ def test_own_alias_as_manager_is_refused_with_a_message(db: Database, tmp_path: 
     failure = refused(db, own_alias)
 
     assert problems(failure)[0].startswith("people.csv, row 2, manager_email: ")
+
+
+def test_pairs_the_import_forms_are_tracked_from_its_day(db: Database, tmp_path: Path) -> None:
+    first = write(tmp_path, "email,name,manager_email,tracking_from\n"
+                            "boss@x.example,Boss,,\n"
+                            "ann@x.example,Ann,boss@x.example,\n"
+                            "bob@x.example,Bob,boss@x.example,2026-10-01\n", name="first.csv")
+    with unit_of_work(db.sessions) as session:
+        load_people(session, read_people(first), tracking_from=date(2026, 12, 6))
+    tracked = {email: p.tracking_from for email, p in everyone(db).items()}
+    assert tracked == {"boss@x.example": None, "ann@x.example": date(2026, 12, 6),
+                       "bob@x.example": date(2026, 10, 1)}
+    # the same file a week later: no pair is formed, nothing moves
+    with unit_of_work(db.sessions) as session:
+        summary = load_people(session, read_people(first), tracking_from=date(2026, 12, 13))
+    assert summary.unchanged == 3
+    assert {email: p.tracking_from for email, p in everyone(db).items()} == tracked
+
+
+def test_a_tracking_from_that_is_not_a_date_is_refused(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, "email,name,tracked since\nann@x.example,Ann,6 Dec\n")
+    assert problems(refused(db, path)) == [
+        "people.csv, row 2, tracking_from: '6 Dec' is not a date. Write dates as YYYY-MM-DD, "
+        "e.g. 2026-12-04."]

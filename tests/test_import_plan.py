@@ -28,7 +28,7 @@ from models.importing.load_plan import PlanSummary, load_plan
 from models.importing.people_file import read_people
 from models.importing.plan_file import read_plan
 from models.importing.problems import ImportFailed, ProblemLog
-from models.plan import Goal, Initiative, Project, Task, TaskUpdate
+from models.plan import Goal, Initiative, Project, Task, TaskHistory
 from tests.conftest import EXAMPLES, Database
 
 PLAN_YAML = EXAMPLES / "plan.yaml"
@@ -714,21 +714,21 @@ def test_database_refuses_update_on_task_update(company: Database) -> None:
     import_plan(company, PLAN_YAML)
     task = tasks(company)["Approve the final price book"]
     with unit_of_work(company.sessions) as session:
-        update = TaskUpdate(task_id=task.id, author_id=task.owner_id, source="email",
+        update = TaskHistory(task_id=task.id, author_id=task.owner_id, source="email",
                             old_status="open", new_status="in_progress", new_progress=10,
                             note="started")
         session.add(update)
     with company.session() as session:
-        assert session.scalar(select(func.count()).select_from(TaskUpdate)) == 1
+        assert session.scalar(select(func.count()).select_from(TaskHistory)) == 1
 
     with pytest.raises(DBAPIError, match="append-only"), \
             unit_of_work(company.sessions) as session:
-        row = session.get(TaskUpdate, update.id)
+        row = session.get(TaskHistory, update.id)
         assert row is not None
         row.note = "rewritten history"
 
     with company.session() as session:
-        stored = session.get(TaskUpdate, update.id)
+        stored = session.get(TaskHistory, update.id)
         assert stored is not None
         assert (stored.note, stored.new_progress) == ("started", 10)
 

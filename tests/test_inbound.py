@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from models import InboundMessage, Meeting, OutboundMessage, Person, Task
-from models.plan import TaskUpdate
+from models.plan import TaskHistory
 from tests.conftest import Database
 from tests.relay import Relay
 from tests.test_agendas_pipeline import DOMAIN, SECRET, TOKYO_ONLY, Clock, make_settings, seed
@@ -102,7 +102,8 @@ def test_a_top_posted_reply_updates_tasks_logs_the_meeting_and_is_answered(
     body = f"T-{memo.id} 60% intro drafted\nmet: yes 30min\n\nThanks!\nAnn\n\n{quoted(agenda)}"
     inbound_id = receive(rt, reply_to(agenda, body))
 
-    status, answer_ids = process(rt, inbound_id)
+    processed = process(rt, inbound_id)
+    status, answer_ids = processed.status, processed.answer_ids
 
     assert status == "applied" and len(answer_ids) == 1
     assert (task_titled(rt, "Draft the").progress, task_titled(rt, "Draft the").status) == (
@@ -127,8 +128,8 @@ def test_the_quoted_agenda_is_never_applied(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
     rt, _ids, agenda = sent_agenda
     before = task_titled(rt, "Draft the").progress
-    status, _ = process(rt, receive(rt, reply_to(agenda, "Thanks, see you!\n\n" +
-                                                 quoted(agenda))))
+    status = process(rt, receive(rt, reply_to(agenda, "Thanks, see you!\n\n" +
+                                              quoted(agenda)))).status
     assert status == "applied"
     assert task_titled(rt, "Draft the").progress == before
     with rt.sessions() as session:
@@ -147,7 +148,7 @@ def test_an_answer_written_under_a_quoted_agenda_line_applies_to_that_task(
         lines.append(f"> {line}")
         if line.startswith(f"[T-{memo.id}]"):
             lines.append("80%, nearly there")
-    status, _ = process(rt, receive(rt, reply_to(agenda, "\n".join(lines))))
+    status = process(rt, receive(rt, reply_to(agenda, "\n".join(lines)))).status
     assert status == "applied"
     assert task_titled(rt, "Draft the").progress == 80
 
@@ -160,7 +161,8 @@ def test_the_same_message_is_applied_once(
     first = receive(rt, raw)
     assert receive(rt, raw) == first
     process(rt, first)
-    assert process(rt, first) == ("applied", [])
+    again = process(rt, first)
+    assert (again.status, again.answer_ids) == ("applied", [])
     with rt.sessions() as session:
         assert len(session.scalars(select(Task).where(Task.id == memo.id)).one().updates) == 1
     assert len(answers(rt)) == 1
@@ -176,8 +178,9 @@ def test_auto_replies_are_recorded_and_never_answered(
         headers: dict[str, str]) -> None:
     rt, _ids, agenda = sent_agenda
     memo = task_titled(rt, "Draft the")
-    status, answer_ids = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done",
-                                                          **headers)))
+    processed = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done",
+                                                 **headers)))
+    status, answer_ids = processed.status, processed.answer_ids
     assert (status, answer_ids) == ("rejected", [])
     assert task_titled(rt, "Draft the").status != "done"
     assert answers(rt) == []
@@ -191,7 +194,8 @@ def test_an_unknown_sender_changes_nothing_and_gets_no_mail(
     memo = task_titled(rt, "Draft the")
     row_id = receive(rt, reply_to(agenda, f"T-{memo.id} done",
                                   sender="stranger@elsewhere.example"))
-    status, answer_ids = process(rt, row_id)
+    processed = process(rt, row_id)
+    status, answer_ids = processed.status, processed.answer_ids
     assert status == "rejected" and answer_ids == []
     assert task_titled(rt, "Draft the").status != "done"
     assert answers(rt) == []
@@ -212,7 +216,7 @@ def test_a_forged_from_of_a_known_person_changes_nothing_and_they_are_told_once_
         forged = to_updates(reply_to(agenda, f"T-{memo.id} dropped: spoofed",
                                      message_id=f"<f{n}@x.example>"))
         forged = forged.replace(f"Re: {agenda.subject}".encode(), prize.encode(), 1)
-        status, _ = process(rt, receive(rt, forged))
+        status = process(rt, receive(rt, forged)).status
         assert status == "rejected"
     assert task_titled(rt, "Draft the").status != "dropped"
     [answer] = answers(rt)
@@ -232,13 +236,13 @@ def test_replies_applied_out_of_order_end_with_the_later_ones_word(
     earlier = receive(rt, reply_to(agenda, f"T-{memo.id} 50%\nT-{memo.id} note: call legal",
                                    message_id="<earlier@mail.example>"))
     later = receive(rt, reply_to(agenda, f"T-{memo.id} 70%", message_id="<later@mail.example>"))
-    assert process(rt, later)[0] == "applied"
-    assert process(rt, earlier)[0] == "applied"
+    assert process(rt, later).status == "applied"
+    assert process(rt, earlier).status == "applied"
     task = task_titled(rt, "Draft the")
     assert (task.status, task.progress, task.set_by_message_id) == ("in_progress", 70, later)
     with rt.sessions() as session:
-        history = session.scalars(select(TaskUpdate).where(TaskUpdate.task_id == memo.id)
-                                  .order_by(TaskUpdate.id)).all()
+        history = session.scalars(select(TaskHistory).where(TaskHistory.task_id == memo.id)
+                                  .order_by(TaskHistory.id)).all()
         assert [(h.inbound_message_id, h.new_progress, h.note) for h in history] == [
             (later, 70, None), (earlier, 70, "call legal")]   # the note still counts
     earlier_answer = next(a for a in answers(rt) if a.in_reply_to == "<earlier@mail.example>")
@@ -255,7 +259,8 @@ def test_someone_whose_dates_have_ended_changes_nothing_and_is_told_why(
         ann = session.get(Person, ids["ann"])
         assert ann is not None
         ann.active_until = REPLY_AT.date() - timedelta(days=2)
-    status, answer_ids = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done")))
+    processed = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} done")))
+    status, answer_ids = processed.status, processed.answer_ids
     assert status == "rejected" and len(answer_ids) == 1
     assert task_titled(rt, "Draft the").status == "in_progress"
     body = " ".join((answers(rt)[0].body_text or "").split())
@@ -277,14 +282,14 @@ def test_with_a_trusted_mta_only_its_dmarc_pass_for_the_from_domain_vouches(
         agenda, f"T-{memo.id} done", message_id="<forged@mail.example>",
         Authentication_Results="mx.acme.example; dmarc=fail "
         "header.from=acme.example; spf=pass smtp.mailfrom=eve@evil.example"))
-    status, _answer_ids = process(rt, receive(rt, forged))
+    status = process(rt, receive(rt, forged)).status
     assert status == "rejected"
     assert task_titled(rt, "Draft the").status == "in_progress"
     genuine = to_updates(reply_to(
         agenda, f"T-{memo.id} done", message_id="<genuine@mail.example>",
         Authentication_Results="mx.acme.example; dkim=pass "
         "header.d=acme.example; dmarc=pass header.from=acme.example"))
-    assert process(rt, receive(rt, genuine))[0] == "applied"
+    assert process(rt, receive(rt, genuine)).status == "applied"
     assert task_titled(rt, "Draft the").status == "done"
 
 
@@ -302,7 +307,7 @@ def test_a_reply_to_someone_elses_agenda_is_not_vouched_for_by_its_token(
     rt, _ids, agenda = sent_agenda
     memo = task_titled(rt, "Draft the")
     row_id = receive(rt, reply_to(agenda, f"T-{memo.id} done", sender="bob@acme.example"))
-    status, _ = process(rt, row_id)
+    status = process(rt, row_id).status
     assert status == "rejected"
     assert task_titled(rt, "Draft the").status != "done"
     [answer] = answers(rt)
@@ -310,8 +315,12 @@ def test_a_reply_to_someone_elses_agenda_is_not_vouched_for_by_its_token(
     assert "could not confirm" in " ".join((answer.body_text or "").split())
 
 
-def test_answers_are_rate_limited_per_sender(
-        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
+def test_replies_in_our_thread_are_capped_only_at_the_robots_ceiling(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reply to an agenda is answered (tests/test_receipts.py) up to a ceiling only a
+    robot reaches; lowered here to five, the sixth to eighth replies are applied, unanswered."""
+    monkeypatch.setattr("workers.inbound.THREAD_ANSWERS_PER_HOUR", 5)
     rt, _ids, agenda = sent_agenda
     for n in range(8):
         process(rt, receive(rt, reply_to(agenda, "hello", message_id=f"<r{n}@mail.example>")))
@@ -349,20 +358,20 @@ class RefusingRelay:
 
 def test_the_worker_sends_the_answer_itself_right_after_the_commit(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
-    from workers.sending import hand_over
+    from workers.sending import claimed_message, send_claimed
 
     rt, _ids, agenda = sent_agenda
     memo = task_titled(rt, "Draft the")
-    ready: dict[int, tuple[Message, str]] = {}
-    status, [answer_id] = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} 60%")),
-                                  ready=ready)
-    assert status == "applied" and list(ready) == [answer_id]
+    processed = process(rt, receive(rt, reply_to(agenda, f"T-{memo.id} 60%")), send_now=True)
+    status, [answer_id] = processed.status, processed.answer_ids
+    [ready] = processed.to_send
+    assert status == "applied" and ready.outbox_id == answer_id
     [answer] = answers(rt)
     assert (answer.status, answer.attempts) == ("claimed", 1)  # committed with the changes
-    message, address = ready[answer_id]
+    message, address = claimed_message(rt, ready), ready.row.to_address
     assert (message["In-Reply-To"], address) == ("<reply-1@mail.example>", "ann@acme.example")
     assert message["From"] == "Drumbeat <drumbeat@acme.example>"   # a name, not a bare address
-    assert hand_over(rt, answer_id, message, 1, address) == "sent"
+    assert send_claimed(rt, ready) == "sent"
     assert deliver(rt, answer_id) == "sent"  # a retry or the sweeper sends nothing more
     sent = [p for p in (Path(rt.settings.maildir) / "new").iterdir()
             if b"auto-replied" in p.read_bytes()]
@@ -436,15 +445,16 @@ def test_answers_are_marked_sent_even_when_the_database_connection_drops_meanwhi
 
 def test_an_answer_the_relay_refuses_for_now_goes_back_to_the_queue(
         sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage]) -> None:
-    from workers.sending import RetryLater, hand_over
+    from workers.sending import RetryLater, send_claimed
 
     rt, _ids, agenda = sent_agenda
-    ready: dict[int, tuple[Message, str]] = {}
-    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")), ready=ready)
+    processed = process(rt, receive(rt, reply_to(agenda, "met: yes")), send_now=True)
+    [ready] = processed.to_send
+    answer_id = ready.outbox_id
     working = rt.transport
     rt.transport = RefusingRelay()
     with pytest.raises(RetryLater):
-        hand_over(rt, answer_id, ready[answer_id][0], 1, "ann@acme.example")
+        send_claimed(rt, ready)
     [answer] = answers(rt)
     assert answer.status == "queued" and "451" in (answer.last_error or "")
     rt.transport = working
@@ -456,7 +466,8 @@ def test_an_answer_left_claimed_by_a_lost_worker_is_swept_and_sent(
     from workers import outbox
 
     rt, _ids, agenda = sent_agenda
-    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")), ready={})
+    processed = process(rt, receive(rt, reply_to(agenda, "met: yes")), send_now=True)
+    _status, [answer_id] = processed.status, processed.answer_ids
     stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
     with rt.sessions() as session:
         assert answer_id not in outbox.stale_ids(session, rt.clock(), stale)
@@ -497,8 +508,8 @@ def test_a_batch_nudge_on_real_redis_applies_and_answers_each_reply_once(
         statuses = [session.get(InboundMessage, i).status for i in stored]  # type: ignore[union-attr]
     assert statuses == ["applied"] * 3
     with rt.sessions() as session:
-        notes = sorted(session.scalars(select(TaskUpdate.note).where(
-            TaskUpdate.task_id == memo.id)))
+        notes = sorted(session.scalars(select(TaskHistory.note).where(
+            TaskHistory.task_id == memo.id)))
     assert notes == ["reply 1", "reply 2", "reply 3"]  # each applied exactly once
     answered = sorted(str(m["In-Reply-To"]) for m in relay.messages()
                       if m["Auto-Submitted"] == "auto-replied")
@@ -536,10 +547,10 @@ def test_a_dkim_signed_mail_to_updates_applies_and_a_tampered_copy_changes_nothi
 
     tampered = signed(f"T-{memo.id} 40%", "<tampered@mail.example>").replace(
         f"T-{memo.id} 40%".encode(), f"T-{memo.id} dropped".encode())
-    assert process(rt, receive(rt, tampered))[0] == "rejected"
+    assert process(rt, receive(rt, tampered)).status == "rejected"
     assert task_titled(rt, "Draft the").status == "in_progress"
     row_id = receive(rt, signed(f"T-{memo.id} done", "<signed@mail.example>"))
-    assert process(rt, row_id)[0] == "applied"
+    assert process(rt, row_id).status == "applied"
     assert task_titled(rt, "Draft the").status == "done"
     with rt.sessions() as session:
         row = session.get(InboundMessage, row_id)
@@ -585,7 +596,7 @@ def test_a_signed_mail_whose_key_lookup_times_out_waits_for_a_later_try(
         assert row is not None and (row.status, row.attempts) == ("received", 1)
     assert answers(rt) == []
     answered = replace(rt, cache={SenderPolicy: SenderPolicy(dns=dns, dkim_timeout=2.0)})
-    assert process(answered, row_id)[0] == "applied"
+    assert process(answered, row_id).status == "applied"
     assert task_titled(rt, "Draft the").status == "done"
 
     last = receive(rt, raw.replace(b"<slow@mail.example>", b"<slow-2@mail.example>"))
@@ -594,4 +605,4 @@ def test_a_signed_mail_whose_key_lookup_times_out_waits_for_a_later_try(
         assert row is not None
         row.attempts = MAX_ATTEMPTS - 1  # this is its last try
     slower = replace(rt, cache={SenderPolicy: SenderPolicy(dns=slow_dns, dkim_timeout=0.2)})
-    assert process(slower, last)[0] == "rejected"
+    assert process(slower, last).status == "rejected"

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from email.message import Message
 from pathlib import Path
 
 import dramatiq
@@ -24,7 +23,7 @@ from tests.test_cli_mail import drumbeat
 from tests.test_inbound import REPLY_AT, answers, receive, reply_to, send_agendas, task_titled
 from workers.inbound import process
 from workers.runtime import Runtime, configure, transport_for
-from workers.sending import deliver, hand_over
+from workers.sending import claimed_message, deliver, send_claimed
 
 
 @pytest.fixture
@@ -61,14 +60,14 @@ def test_a_reply_of_150000_new_lines_applies_100_and_answers_the_rest_as_not_rea
     finished: dict[str, float] = {}
 
     def process_long() -> None:
-        process(rt, long_id, ready={})
+        process(rt, long_id, send_now=True)
         finished["long"] = time.monotonic()
 
     started = time.monotonic()
     worker = threading.Thread(target=process_long)
     worker.start()
     time.sleep(0.3)  # the long one is being read by now
-    assert process(rt, short_id, ready={})[0] == "applied"
+    assert process(rt, short_id, send_now=True).status == "applied"
     finished["short"] = time.monotonic()
     worker.join(timeout=120)
 
@@ -96,24 +95,25 @@ def test_a_reply_with_a_malformed_message_id_and_references_is_applied_and_answe
                       b"Message-ID: <bad id with spaces\r\nReferences: <no-at-sign> garbage "
                       b"<two@at@signs> <" + b"x" * 600 + b"@long.example> "
                       + (agenda.message_id or "").encode())
-    ready: dict[int, tuple[Message, str]] = {}
 
-    status, [answer_id] = process(rt, receive(rt, raw), ready=ready)
+    processed = process(rt, receive(rt, raw), send_now=True)
+    [ready] = processed.to_send
 
-    assert status == "applied"
+    assert processed.status == "applied"
     assert task_titled(rt, "Draft the").progress == 90
-    message, address = ready[answer_id]
+    message, address = claimed_message(rt, ready), ready.row.to_address
     assert address == "ann@acme.example"
     assert message["References"] == agenda.message_id  # only the valid one is repeated
     [answer] = answers(rt)
     assert answer.references_header == agenda.message_id
-    assert hand_over(rt, answer_id, message, 1, address) == "sent"
+    assert send_claimed(rt, ready) == "sent"
 
 
 def test_an_outbox_row_that_cannot_be_built_fails_after_its_tries_with_the_reason(
         replying: tuple[Runtime, OutboundMessage]) -> None:
     rt, agenda = replying
-    _status, [answer_id] = process(rt, receive(rt, reply_to(agenda, "met: yes")))
+    processed = process(rt, receive(rt, reply_to(agenda, "met: yes")))
+    _status, [answer_id] = processed.status, processed.answer_ids
     with rt.sessions() as session, session.begin():
         session.execute(update(OutboundMessage).where(OutboundMessage.id == answer_id)
                         .values(to_address="not an address, nor@two.example"))
@@ -206,8 +206,9 @@ def test_the_sweeper_fails_exhausted_rows_and_queues_the_others_again(
     memo = task_titled(rt, "Draft the")
     exhausted = receive(rt, reply_to(agenda, f"T-{memo.id} 10%", message_id="<a@mail.example>"))
     waiting = receive(rt, reply_to(agenda, f"T-{memo.id} 20%", message_id="<b@mail.example>"))
-    _status, [answer_id] = process(rt, receive(rt, reply_to(
-        agenda, "met: yes", message_id="<c@mail.example>")), ready={})  # left claimed
+    processed = process(rt, receive(rt, reply_to(
+        agenda, "met: yes", message_id="<c@mail.example>")), send_now=True)  # left claimed
+    _status, [answer_id] = processed.status, processed.answer_ids
     tries = rt.settings.send_max_attempts
     with rt.sessions() as session, session.begin():
         session.execute(update(InboundMessage).where(InboundMessage.id == exhausted).values(

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from mail.write.agenda import AgendaContext
 from mail.write.digest import PersonFigures
 from mail.write.digest_render import render_digest
 from mail.write.tokens import reply_address
@@ -221,7 +222,8 @@ def test_the_days_come_from_the_setting(pair: Pair) -> None:
 
 
 def test_pair_from_agenda_reads_the_pair_and_when_its_meeting_lines_close() -> None:
-    context = {"manager_id": 1, "employee_id": 2, **PERIOD}
+    context = AgendaContext.from_json({"manager_id": 1, "employee_id": 2, **PERIOD})
+    assert context is not None
     open_pair = pair_from_agenda(context, datetime(2026, 12, 20, 23, 59, tzinfo=UTC),
                                  meeting_lines_days=14)
     assert (open_pair.manager_id, open_pair.employee_id, open_pair.period_start,

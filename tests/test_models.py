@@ -128,11 +128,11 @@ def test_the_database_refuses(db: Database, name: str,
 
 
 def test_task_history_is_append_only(db: Database) -> None:
-    from models import TaskUpdate
+    from models import TaskHistory
 
     with db.session() as session, session.begin():
         things = _company(session)
-        session.add(TaskUpdate(task=things["task"], author=things["ben"], new_progress=60,
+        session.add(TaskHistory(task=things["task"], author=things["ben"], new_progress=60,
                                note="intro drafted"))
     with db.session() as session, session.begin(), pytest.raises(DBAPIError,
                                                                   match="append-only"):

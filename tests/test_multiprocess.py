@@ -41,7 +41,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine, func, select
 
-from models import InboundMessage, OutboundMessage, Person, Task, TaskUpdate
+from models import InboundMessage, OutboundMessage, Person, Task, TaskHistory
 from models.db import make_engine
 from tests.conftest import (
     EXAMPLES,
@@ -309,8 +309,8 @@ def check_applied_once(engine: Engine, plans: list[Plan]) -> dict[str, int]:
         assert status == [("applied",)], (plan.reply["From"], status)
         progress = rows(engine, select(Task.progress).where(Task.id == plan.task_id))
         assert progress == [(plan.percent,)], (plan.task_id, progress, plan.percent)
-        updates = rows(engine, select(TaskUpdate.new_progress).where(
-            TaskUpdate.task_id == plan.task_id, TaskUpdate.inbound_message_id == inbound))
+        updates = rows(engine, select(TaskHistory.new_progress).where(
+            TaskHistory.task_id == plan.task_id, TaskHistory.inbound_message_id == inbound))
         assert updates == [(plan.percent,)], (plan.task_id, updates)
         answer = rows(engine, select(OutboundMessage.status).where(
             OutboundMessage.dedupe_key == f"answer:{inbound}"))

@@ -32,7 +32,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import InboundMessage, Meeting, Person, Task, TaskUpdate
+from models import InboundMessage, Meeting, Person, Task, TaskHistory
 from tests.certificates import self_signed
 from tests.conftest import service_missing
 from tests.neomutt import NeoMutt, Typed, User, installed, version
@@ -99,7 +99,7 @@ class Site:
         return str(status), int(progress)
 
     def updates(self, task_id: int) -> int:
-        return len(self.service.rows(select(TaskUpdate.id).where(TaskUpdate.task_id == task_id)))
+        return len(self.service.rows(select(TaskHistory.id).where(TaskHistory.task_id == task_id)))
 
 
 def keep(name: str, row: InboundMessage, expected: dict[str, object]) -> None:

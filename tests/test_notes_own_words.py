@@ -14,7 +14,7 @@ from email.utils import format_datetime
 
 from sqlalchemy import select
 
-from models import OutboundMessage, Task, TaskUpdate
+from models import OutboundMessage, Task, TaskHistory
 from tests.test_agendas_pipeline import DOMAIN
 from tests.test_notes_pipeline import meetings, rt, run, tasks  # noqa: F401 (fixture)
 from workers.agendas import render_agenda_row
@@ -75,9 +75,9 @@ def attached_forward(agenda: str, words: str, message_id: str) -> bytes:
     return message.as_bytes(policy=SMTP)
 
 
-def history_of(runtime: Runtime, task: Task) -> list[TaskUpdate]:
+def history_of(runtime: Runtime, task: Task) -> list[TaskHistory]:
     with runtime.sessions() as session:
-        return list(session.scalars(select(TaskUpdate).where(TaskUpdate.task_id == task.id)))
+        return list(session.scalars(select(TaskHistory).where(TaskHistory.task_id == task.id)))
 
 
 def test_a_forwarded_agenda_applies_none_of_its_own_lines(

@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
-from models import InboundMessage, Task, TaskUpdate
+from models import InboundMessage, Task, TaskHistory
 from models.db import make_engine
 from tests.certificates import self_signed
 from tests.conftest import (
@@ -78,8 +78,8 @@ class Site:
     def updates(self, task_id: int) -> list[tuple[int | None, int | None]]:
         with self.engine.connect() as conn:
             return [(row.inbound_message_id, row.new_progress) for row in conn.execute(
-                select(TaskUpdate.inbound_message_id, TaskUpdate.new_progress)
-                .where(TaskUpdate.task_id == task_id).order_by(TaskUpdate.id))]
+                select(TaskHistory.inbound_message_id, TaskHistory.new_progress)
+                .where(TaskHistory.task_id == task_id).order_by(TaskHistory.id))]
 
     def open_task_of(self, person_id: int) -> tuple[int, int]:
         """An open task of the person's that no other test uses, and its progress."""

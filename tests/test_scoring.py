@@ -22,6 +22,7 @@ from models.scoring import (
     TaskDue,
     Weighted,
     adherence,
+    counted_from,
     on_time,
     period_containing,
     periods_in_window,
@@ -353,6 +354,89 @@ def test_adherence_as_of_before_window() -> None:
     assert q4(as_of=D(2026, 9, 1)) == Adherence(0, 0, 0, None, None, None)
 
 
+# --- tracking start -------------------------------------------------------------
+# Issue 16: a 4-person company imported on Sunday 2026-12-06 was judged on the ten weeks
+# before Drumbeat existed. These are its figures, by hand, with and without the start.
+
+
+def test_untracked_pair_is_judged_on_the_whole_quarter() -> None:
+    # what the issue saw: W40..W49 over by 12-07, W50 running and unheld -> 0 of 10;
+    # after a meeting on 12-07 W50 counts too -> 1 of 11, and the gap 10-01..12-07 = 67
+    assert q4(as_of=D(2026, 12, 7)).expected == 10
+    assert q4(held_on=[D(2026, 12, 7)], as_of=D(2026, 12, 7)) == Adherence(
+        11, 1, 0, 0.0909, 67, D(2026, 12, 7))
+
+
+def test_first_agenda_of_a_pair_tracked_from_import_day() -> None:
+    # tracked from Sunday 12-06: W49 (11-30..12-06) began before, W50 is still running
+    # -> nothing expected yet; the gap runs from 12-06 to 12-07 = 1 day
+    assert q4(as_of=D(2026, 12, 7), tracking_from=D(2026, 12, 6)) == Adherence(
+        0, 0, 0, None, 1, None)
+
+
+def test_first_reply_of_a_pair_tracked_from_import_day() -> None:
+    # held 12-07 (W50): 1 of 1; gap points 12-06, 12-07, 12-07 -> 1
+    result = q4(held_on=[D(2026, 12, 7)], as_of=D(2026, 12, 7), tracking_from=D(2026, 12, 6))
+    assert result == Adherence(1, 1, 0, 1.0, 1, D(2026, 12, 7))
+
+
+def test_tracking_from_mid_week_starts_with_the_next_period() -> None:
+    # tracked from Wednesday 12-02: W49 began on 11-30, before; W50..W53 are expected
+    # (4); held 12-09 (W50); gap points 12-02, 12-09, 12-31 -> 7, 22 -> 22
+    result = q4(held_on=[D(2026, 12, 9)], tracking_from=D(2026, 12, 2))
+    assert result == Adherence(4, 1, 0, 0.25, 22, D(2026, 12, 9))
+
+
+def test_tracking_from_a_period_start_counts_that_period() -> None:
+    # a pair's first agenda was for W50, so it is tracked from its Monday 12-07: 4 expected
+    assert q4(tracking_from=D(2026, 12, 7)).expected == 4
+    monthly = q4(Cadence.MONTHLY, tracking_from=D(2026, 11, 1))
+    assert (monthly.expected, monthly.longest_gap_days) == (2, 60)  # Nov, Dec; 11-01..12-31
+
+
+def test_tracking_before_the_window_changes_nothing() -> None:
+    held = [D(2026, 10, 6), D(2026, 10, 20), D(2026, 11, 3)]
+    # W40 starts on Monday 09-28: a start on or before it keeps every period of Q4
+    assert q4(held_on=held, tracking_from=D(2026, 9, 28)) == q4(held_on=held)
+    # from 09-29 W40 (09-28..10-04) is no longer expected: 13, and the gap still from 10-01
+    assert q4(held_on=held, tracking_from=D(2026, 9, 29)) == Adherence(
+        13, 3, 0, 0.2308, 58, D(2026, 11, 3))
+
+
+def test_tracking_after_the_window_expects_nothing() -> None:
+    result = q4(held_on=[D(2026, 12, 1)], tracking_from=D(2027, 1, 4))
+    assert result == Adherence(0, 0, 0, None, None, D(2026, 12, 1))
+
+
+def test_meetings_before_tracking_are_history_not_score() -> None:
+    # a meeting in W48, before tracking, is the last one held, yet not a held period
+    result = q4(held_on=[D(2026, 11, 24)], as_of=D(2026, 12, 14), tracking_from=D(2026, 12, 7))
+    # W50 (12-07..12-13) is over and missed: 0 of 1; gap 12-07..12-14 = 7
+    assert result == Adherence(1, 0, 0, 0.0, 7, D(2026, 11, 24))
+
+
+def test_counted_from_moves_back_to_a_backfilled_meetings_period() -> None:
+    weekly = Cadence.WEEKLY
+    assert counted_from(None, [], weekly) is None
+    assert counted_from(D(2026, 12, 6), [], weekly) == D(2026, 12, 6)
+    # back-filled 1:1s on Wednesday 10-21 (W43, from Monday 10-19) and 11-18
+    backfill = [D(2026, 11, 18), D(2026, 10, 21)]
+    assert counted_from(D(2026, 12, 6), backfill, weekly) == D(2026, 10, 19)
+    assert counted_from(None, backfill, Cadence.MONTHLY) == D(2026, 10, 1)
+    # a back-filled meeting after the tracking start moves nothing
+    assert counted_from(D(2026, 10, 1), [D(2026, 11, 18)], weekly) == D(2026, 10, 1)
+
+
+def test_backfilled_quarter_counts_from_the_first_backfilled_period() -> None:
+    # imported 12-06 with 1:1s back-filled on 10-21 and 11-18 (from another tool):
+    # counted from Monday 10-19: W43..W49 are over (7), W50 is running and unheld;
+    # held W43, W47 -> 2 of 7; gap points 10-19, 10-21, 11-18, 12-07 -> 2, 28, 19 -> 28
+    backfill = [D(2026, 10, 21), D(2026, 11, 18)]
+    start = counted_from(D(2026, 12, 6), backfill, Cadence.WEEKLY)
+    result = q4(held_on=backfill, as_of=D(2026, 12, 7), tracking_from=start)
+    assert result == Adherence(7, 2, 0, 0.2857, 28, D(2026, 11, 18))
+
+
 # --- properties ---------------------------------------------------------------
 
 days = st.dates(min_value=D(2018, 1, 1), max_value=D(2032, 12, 31))
@@ -386,6 +470,7 @@ def adherence_args(draw: st.DrawFn) -> dict[str, Any]:
         "employee_active": draw(spans),
         "manager_active": draw(spans),
         "as_of": draw(st.one_of(st.none(), near)),
+        "tracking_from": draw(st.one_of(st.none(), near)),
     }
 
 
@@ -460,6 +545,28 @@ def test_quarters_add_up_to_the_year(args: dict[str, Any], year: int, fy_month: 
     assert sum(p.expected for p in parts) == whole.expected
     assert sum(p.held for p in parts) == whole.held
     assert sum(p.excused for p in parts) == whole.excused
+
+
+@settings(max_examples=200, deadline=None)
+@given(adherence_args(), days)
+def test_a_later_tracking_start_never_expects_more(args: dict[str, Any], later: date) -> None:
+    earlier = args["tracking_from"]
+    if earlier is not None and later < earlier:
+        earlier, later = later, earlier
+    first = adherence(**{**args, "tracking_from": earlier})
+    second = adherence(**{**args, "tracking_from": later})
+    assert second.expected <= first.expected
+    assert second.held <= first.held
+    assert second.excused <= first.excused
+    assert second.last_held == first.last_held  # history is history
+
+
+@settings(max_examples=200, deadline=None)
+@given(adherence_args())
+def test_tracking_from_the_first_periods_start_is_no_limit(args: dict[str, Any]) -> None:
+    first = period_containing(args["window_start"], args["cadence"]).start
+    untracked = adherence(**{**args, "tracking_from": None})
+    assert adherence(**{**args, "tracking_from": first}) == untracked
 
 
 @settings(max_examples=200, deadline=None)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from drumbeat.cli_digest import _write_preview
+from drumbeat.cli_digest import write_preview
 from mail.write.digest_render import render_digest
 from tests.conftest import Database, service_missing
 from tests.test_cli_mail import NOW, company_env, drumbeat
@@ -71,6 +71,44 @@ def test_a_real_hr_digest_rendered_in_chromium(db: Database, tmp_path: Path) -> 
         snapshot = digests.take_snapshot(session, figures, QUARTER_END)
         view = digests.hr_view(snapshot, "Hana", digests.managers_map(session),
                                figures.initiatives)
-    html = _write_preview(render_digest(view), tmp_path, window.label, "hr")
+    html = write_preview(render_digest(view), tmp_path, window.label, "hr")
     assert screenshot(html, SCREENSHOTS / "hr-digest.png", 2200) == (720, 2200)
     assert (SCREENSHOTS / "hr-digest.png").stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_real_hr_digest_with_its_review_cycle_rendered_in_chromium(db: Database,
+                                                                      tmp_path: Path) -> None:
+    from tests.test_digest_cycle import seed_cycle
+
+    ids = seed_cycle(db)
+    window = window_named("2026-Q4", 1, QUARTER_END.date())
+    with db.session() as session, session.begin():
+        figures = compute_figures(session, window, QUARTER_END)
+        snapshot = digests.take_snapshot(session, figures, QUARTER_END)
+        view = digests.view_of(session, "hr", snapshot, ids["hana"], "Hana",
+                               digests.managers_map(session), figures.initiatives)
+    assert view.cycle is not None and view.cycle.calibration
+    html = write_preview(render_digest(view), tmp_path, window.label, "hr")
+    assert screenshot(html, SCREENSHOTS / "hr-review.png", 1900) == (720, 1900)
+    assert (SCREENSHOTS / "hr-review.png").stat().st_size > 50_000
+
+
+def test_a_real_review_form_rendered_in_chromium(tmp_path: Path) -> None:
+    """The manager's form for one report: the figures, the charts and the self-review."""
+    import base64
+    from datetime import date
+
+    from mail.write.review_mail import render_review_mail
+    from tests.test_review_mail import view
+
+    rendered, images = render_review_mail(view("manager", recipient_name="Mia Park",
+                                               answer_by=date(2027, 1, 14)))
+    html = rendered.html
+    for image in images:  # as a mail client shows them: inline
+        html = html.replace(f"cid:{image.cid}", "data:image/png;base64,"
+                            + base64.b64encode(image.png).decode("ascii"))
+    page = tmp_path / "review-form.html"
+    page.write_text(html, encoding="utf-8")
+    assert screenshot(page, SCREENSHOTS / "review-form.png", 1300) == (720, 1300)
+    assert (SCREENSHOTS / "review-form.png").stat().st_size > 30_000

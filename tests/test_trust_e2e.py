@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from models import InboundMessage, Meeting, OutboundMessage, Person, Task, TaskUpdate
+from models import InboundMessage, Meeting, OutboundMessage, Person, Task, TaskHistory
 from models.db import make_engine
 from models.people import PersonAlias
 from tests.conftest import EXAMPLES
@@ -461,8 +461,8 @@ def assert_applied(service: Service, legit: Sequence[Legit]) -> None:
         assert (status, how) == ("applied", "token"), (reply.agenda.to, status, how)
         [(progress,)] = service.rows(select(Task.progress).where(Task.id == reply.task.id))
         assert progress == reply.percent, (reply.task.id, progress, reply.percent)
-        updates = service.rows(select(TaskUpdate.new_progress).where(
-            TaskUpdate.task_id == reply.task.id, TaskUpdate.inbound_message_id == row_id))
+        updates = service.rows(select(TaskHistory.new_progress).where(
+            TaskHistory.task_id == reply.task.id, TaskHistory.inbound_message_id == row_id))
         assert updates == [(reply.percent,)], (reply.task.id, updates)
 
 
@@ -473,8 +473,8 @@ def assert_changed_nothing(service: Service, hostile: Sequence[Outgoing],
     ids = inbound_ids(service, hostile)
     statuses = service.rows(select(InboundMessage.status).where(InboundMessage.id.in_(ids)))
     assert {s for (s,) in statuses} == {"rejected"}, statuses
-    assert service.rows(select(TaskUpdate.task_id, TaskUpdate.note).where(
-        TaskUpdate.inbound_message_id.in_(ids))) == []
+    assert service.rows(select(TaskHistory.task_id, TaskHistory.note).where(
+        TaskHistory.inbound_message_id.in_(ids))) == []
     assert service.rows(select(Meeting.id).where(Meeting.source_message_id.in_(ids))) == []
     for target in targets:
         now = service.rows(select(Task.status, Task.progress).where(Task.id == target.id))
@@ -772,7 +772,7 @@ def test_one_reply_with_150000_new_lines_applies_at_most_100_and_the_burst_still
     [flood_id] = inbound_ids(service, [flood])
     [(status,)] = service.rows(select(InboundMessage.status).where(InboundMessage.id == flood_id))
     assert status == "applied"
-    created = service.rows(select(func.count()).select_from(TaskUpdate).where(
-        TaskUpdate.inbound_message_id == flood_id))[0][0]
+    created = service.rows(select(func.count()).select_from(TaskHistory).where(
+        TaskHistory.inbound_message_id == flood_id))[0][0]
     assert 0 < created <= MAX_UPDATES
     assert_no_mail_to_strangers(service)

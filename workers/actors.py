@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from email.message import Message
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from config.settings import Settings
-from workers import agendas, digests, failures, inbound, metrics, outbox, retention
+from workers import agendas, digests, failures, inbound, metrics, outbox, retention, reviews
 from workers.runtime import Runtime, one_connection, runtime
-from workers.sending import RetryLater, deliver, hand_over
+from workers.sending import RetryLater, deliver, send_claimed
 
 log = logging.getLogger("drumbeat.actors")
 QUEUE = "drumbeat"
@@ -26,10 +25,21 @@ _placeholder = StubBroker()
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=3)
 def dispatch_due(now: str | None = None) -> None:
-    """Add the agendas, reminders and evaluation digests due at ``now`` (ISO 8601) to the
-    outbox, then queue them."""
+    """Add the agendas, reminders, evaluation digests and review-cycle emails due at ``now``
+    (ISO 8601) to the outbox, then queue them."""
     rt = runtime()
     moment = datetime.fromisoformat(now) if now else rt.clock()
+    ids = dispatch(rt, moment)
+    for outbox_id in ids:
+        send_email.send(outbox_id)
+    if ids:
+        log.info("dispatch at %s: %d new outbox rows", moment.isoformat(), len(ids))
+
+
+def dispatch(rt: Runtime, moment: datetime) -> list[int]:
+    """The outbox rows due at ``moment``, added (each kind in its own short transaction);
+    the ids of those created. The review cycle comes after the digests: it opens once
+    their snapshot of the period exists."""
     settings = rt.settings
     with rt.sessions() as session, session.begin():
         ids = agendas.dispatch_due(
@@ -40,10 +50,14 @@ def dispatch_due(now: str | None = None) -> None:
                                     settings.fiscal_year_start_month,
                                     settings.digest_delay_days,
                                     settings.digest_employee_summaries)
-    for outbox_id in ids:
-        send_email.send(outbox_id)
-    if ids:
-        log.info("dispatch at %s: %d new outbox rows", moment.isoformat(), len(ids))
+    with rt.sessions() as session, session.begin():
+        ids += reviews.dispatch_due(
+            session, moment, domain=settings.mail_domain,
+            fiscal_year_start_month=settings.fiscal_year_start_month,
+            delay_days=settings.digest_delay_days, kinds=settings.reviewed_kinds,
+            step_days=settings.review_step_days, remind_days=settings.review_remind_days,
+            scale_text=settings.review_scale)
+    return ids
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=8, min_backoff=15_000,
@@ -78,9 +92,8 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
     ``send_email``'s retries, a lost worker to the sweeper. When the batch's connection
     was lost (a database restart), the message is tried once more: the connection
     reconnects on its next use. False when the time limit interrupted it."""
-    ready: dict[int, tuple[Message, str]] = {}
     try:
-        status, _answer_ids = inbound.process(rt, inbound_id, ready=ready)
+        processed = inbound.process(rt, inbound_id, send_now=True)
     except inbound.SenderCheckDelayed as exc:
         log.warning("inbound message %s waits for a later try: %s", inbound_id, exc,
                     extra={"inbound_id": inbound_id})
@@ -97,11 +110,15 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
         metrics.processed("error")
         inbound.record_failure(rt, inbound_id, failures.describe(exc))
         return isinstance(exc, Exception)
-    log.info("inbound message %s: %s", inbound_id, status, extra={"inbound_id": inbound_id})
+    log.info("inbound message %s: %s", inbound_id, processed.status,
+             extra={"inbound_id": inbound_id})
+    for outbox_id in processed.to_queue:  # what the message made due besides its answer
+        send_email.send(outbox_id)
     finished = True
-    for outbox_id, (message, address) in ready.items():
+    for answer in processed.to_send:
+        outbox_id = answer.outbox_id
         try:
-            hand_over(rt, outbox_id, message, attempts=1, to_address=address)
+            send_claimed(rt, answer)
         except RetryLater:
             send_email.send_with_options(args=(outbox_id,),
                                          delay=int(rt.settings.send_retry_min_seconds * 1000))

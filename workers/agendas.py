@@ -1,24 +1,27 @@
 """Check-in agendas: which are due (dispatch), and what each one says (render).
 
-``dispatch_due`` is the scheduler's whole job. From the database alone it finds
-the slots whose agenda is due now (``models.checkins``), leaves out pairs on
-leave, and adds two outbox rows per slot, employee's and manager's, keyed by
-person + pair + period. It also adds one reminder per person for a period that
-just closed without a meeting. Running it twice, or from two schedulers, adds
-nothing twice.
+``dispatch_due`` is the scheduler's whole job. From the database alone it finds the
+slots whose agenda is due now (``models.checkins``), leaves out pairs on leave (an
+excused period, or a slot's day in time away of either side), and adds two outbox rows
+per slot, employee's and manager's, keyed by person + pair + period. It also adds one
+reminder per person for a period that just closed without a meeting. Running it twice,
+or from two schedulers, adds nothing twice. A pair nobody set a tracking start for (no
+import gave one) is tracked from the period of its first agenda.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from mail.write.agenda import AgendaView, GoalLine, NudgeView
+from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView
 from mail.write.compose import make_message_id, thread_root_id
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
@@ -35,6 +38,7 @@ from models.people import Person
 from models.plan import Task, TaskStatus
 from models.queries import checkin_record, goal_progress
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
+from models.talking_points import TimeAway
 from workers import outbox
 from workers.agenda_reads import (
     LIVE,
@@ -43,8 +47,11 @@ from workers.agenda_reads import (
     last_action_items,
     load_goals,
 )
-from workers.runtime import Runtime
-from workers.sending import renderer
+from workers.outbox import OutboxRow
+from workers.talking_points import agenda_points
+
+if TYPE_CHECKING:  # the runtime lists this module's renderers
+    from workers.runtime import Runtime
 
 AGENDA = "agenda"
 NUDGE = "nudge"
@@ -79,7 +86,8 @@ def dispatch_due(session: Session, now: datetime, lead: timedelta, domain: str,
                  nudge_within: timedelta) -> list[int]:
     """Add the outbox rows due at ``now``; returns the ids of rows it created."""
     schedules, emails = pair_schedules(session)
-    slots = _not_on_leave(session, due_agendas(now, schedules, lead))
+    slots = _not_away(session, _not_on_leave(session, due_agendas(now, schedules, lead)))
+    _start_tracking(session, slots)
     rows = [row for slot in slots for row in _agenda_rows(slot, emails, domain, now)]
     rows += _nudge_rows(session, now, schedules, emails, domain, nudge_within)
     return outbox.add_rows(session, rows)
@@ -108,32 +116,63 @@ def _not_on_leave(session: Session, slots: list[Slot]) -> list[Slot]:
             if (s.schedule.manager_id, s.schedule.employee_id, s.period.start) not in excused]
 
 
-def _row(kind: str, recipient_id: int, slot_pair: tuple[int, int], period: Period,
-         emails: dict[int, str], domain: str, context: dict[str, Any], now: datetime
-         ) -> dict[str, Any]:
-    root = thread_root_id(slot_pair[0], slot_pair[1], domain)
-    return {
-        "dedupe_key": dedupe_key(kind, recipient_id, slot_pair, period),
-        "kind": kind, "recipient_id": recipient_id, "to_address": emails[recipient_id],
-        "subject": f"1:1 check-in {kind}", "message_id": make_message_id(domain, kind),
-        "in_reply_to": root, "references_header": root, "context": context,
-        "created_at": now,  # the scheduler's clock, which the sweeper also reads
-    }
+def _not_away(session: Session, slots: list[Slot]) -> list[Slot]:
+    """Leave out a slot whose local day (the employee's clock) lies in time away of
+    either side (``away:``); one query for the days the slots span."""
+    if not slots:
+        return slots
+    days = [s.local_at.date() for s in slots]
+    away: dict[int, list[tuple[date, date]]] = {}
+    for person_id, starts_on, ends_on in session.execute(
+            select(TimeAway.person_id, TimeAway.starts_on, TimeAway.ends_on).where(
+                TimeAway.ends_on >= min(days), TimeAway.starts_on <= max(days))):
+        away.setdefault(person_id, []).append((starts_on, ends_on))
+    if not away:
+        return slots
+    return [slot for slot, day in zip(slots, days, strict=True)
+            if not any(start <= day <= end
+                       for person in (slot.schedule.manager_id, slot.schedule.employee_id)
+                       for start, end in away.get(person, ()))]
+
+
+def _start_tracking(session: Session, slots: list[Slot]) -> None:
+    """Untracked pairs are tracked from the period of their first agenda: that period
+    counts, none before it does."""
+    by_start: dict[date, list[int]] = defaultdict(list)
+    for slot in slots:
+        by_start[slot.period.start].append(slot.schedule.employee_id)
+    for start, employees in sorted(by_start.items()):
+        for first in range(0, len(employees), 1000):
+            session.execute(update(Person).where(
+                Person.id.in_(employees[first:first + 1000]), Person.tracking_from.is_(None))
+                .values(tracking_from=start).execution_options(synchronize_session=False))
+
+
+def _rows(kind: str, context: AgendaContext, period: Period, emails: dict[int, str],
+          domain: str, now: datetime) -> list[OutboxRow]:
+    """The pair's two rows of one kind: the employee's copy, then the manager's."""
+    root = thread_root_id(context.manager_id, context.employee_id, domain)
+    return [OutboxRow(
+        dedupe_key=dedupe_key(kind, recipient_id, context.pair, period), kind=kind,
+        recipient_id=recipient_id, to_address=emails[recipient_id],
+        subject=f"1:1 check-in {kind}", message_id=make_message_id(domain, kind),
+        in_reply_to=root, references_header=root,
+        context=replace(context, role=role).to_json(),
+        created_at=now)  # the scheduler's clock, which the sweeper also reads
+        for recipient_id, role in ((context.employee_id, "employee"),
+                                   (context.manager_id, "manager"))]
 
 
 def _agenda_rows(slot: Slot, emails: dict[int, str], domain: str, now: datetime
-                 ) -> list[dict[str, Any]]:
-    pair = (slot.schedule.manager_id, slot.schedule.employee_id)
-    context = {"manager_id": pair[0], "employee_id": pair[1], "meeting_at": slot.at.isoformat(),
-               "period_start": slot.period.start.isoformat(),
-               "period_end": slot.period.end.isoformat(), "period_key": slot.period.key}
-    return [_row(AGENDA, recipient, pair, slot.period, emails, domain,
-                 {**context, "role": role}, now)
-            for recipient, role in ((pair[1], "employee"), (pair[0], "manager"))]
+                 ) -> list[OutboxRow]:
+    context = AgendaContext(slot.schedule.manager_id, slot.schedule.employee_id,
+                            slot.period.start, slot.period.end, period_key=slot.period.key,
+                            meeting_at=slot.at)
+    return _rows(AGENDA, context, slot.period, emails, domain, now)
 
 
 def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedule],
-                emails: dict[int, str], domain: str, within: timedelta) -> list[dict[str, Any]]:
+                emails: dict[int, str], domain: str, within: timedelta) -> list[OutboxRow]:
     """One reminder each for an announced period that closed with no meeting logged."""
     closed = [(schedule, period) for schedule in schedules
               for period in closed_periods(now, schedule, within)]
@@ -146,19 +185,15 @@ def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedul
         announced.update(session.scalars(select(OutboundMessage.dedupe_key).where(
             OutboundMessage.dedupe_key.in_(wanted[start:start + 1000]))))
     logged = _meetings_in(session, {(s.manager_id, s.employee_id, p.start) for s, p in closed})
-    rows: list[dict[str, Any]] = []
+    rows: list[OutboxRow] = []
     for schedule, period in closed:
         pair = (schedule.manager_id, schedule.employee_id)
         if dedupe_key(AGENDA, pair[1], pair, period) not in announced:
             continue  # we never announced this check-in: nothing to remind anyone of
         if (*pair, period.start) in logged:
             continue
-        context = {"manager_id": pair[0], "employee_id": pair[1],
-                   "period_start": period.start.isoformat(),
-                   "period_end": period.end.isoformat(), "period_key": period.key}
-        rows += [_row(NUDGE, recipient, pair, period, emails, domain, {**context, "role": role},
-                      now)
-                 for recipient, role in ((pair[1], "employee"), (pair[0], "manager"))]
+        context = AgendaContext(*pair, period.start, period.end, period_key=period.key)
+        rows += _rows(NUDGE, context, period, emails, domain, now)
     return rows
 
 
@@ -201,6 +236,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
     items_on, items = last_action_items(session, manager.id, employee.id, today)
     window = quarter_window(today, fiscal_year_start_month)
     record = checkin_record(session, manager, employee, window, today).score
+    tracked = employee.tracking_from
     return AgendaView(
         role=role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name,
@@ -212,7 +248,9 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         action_items_on=items_on, goals_at_risk=at_risk,
         goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
-        expected=record.expected, adherence=record.rate, today=today)
+        expected=record.expected, adherence=record.rate, today=today,
+        tracked_since=tracked if tracked and tracked > window[0] else None,
+        talking_points=agenda_points(session, (manager.id, employee.id)))
 
 
 GOAL_PROGRESS_TTL = timedelta(seconds=60)
@@ -250,30 +288,31 @@ def _period_of(schedule: PairSchedule, meeting_at: datetime) -> Period:
     return period_containing(local_day, schedule.cadence)
 
 
-@renderer(AGENDA)
-def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
-    context = row.context or {}
-    manager = session.get(Person, context["manager_id"])
-    employee = session.get(Person, context["employee_id"])
+def _pair_of(session: Session, row: OutboundMessage
+             ) -> tuple[AgendaContext, Person, Person, Person]:
+    """An agenda or nudge row's context, its manager and employee, and its reader."""
+    context = AgendaContext.from_json(row.context)
+    assert context is not None, f"outbox {row.id} names no pair"
+    manager = session.get(Person, context.manager_id)
+    employee = session.get(Person, context.employee_id)
     assert manager is not None and employee is not None
-    recipient = employee if context["role"] == "employee" else manager
+    return context, manager, employee, employee if context.role == "employee" else manager
+
+
+def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    context, manager, employee, recipient = _pair_of(session, row)
+    assert context.meeting_at is not None, f"agenda {row.id} names no meeting"
     today = rt.clock().astimezone(ZoneInfo(recipient.timezone)).date()
-    view = agenda_view(session, manager, employee, context["role"],
-                       datetime.fromisoformat(context["meeting_at"]), today,
+    view = agenda_view(session, manager, employee, context.role, context.meeting_at, today,
                        rt.settings.fiscal_year_start_month, rt.cache)
     return render_agenda(view)
 
 
-@renderer(NUDGE)
 def render_nudge_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
-    context = row.context or {}
-    manager = session.get(Person, context["manager_id"])
-    employee = session.get(Person, context["employee_id"])
-    assert manager is not None and employee is not None
-    period = Period(date.fromisoformat(context["period_start"]),
-                    date.fromisoformat(context["period_end"]))
-    recipient = employee if context["role"] == "employee" else manager
+    context, manager, employee, recipient = _pair_of(session, row)
+    assert context.period_end is not None, f"nudge {row.id} names no period end"
+    period = Period(context.period_start, context.period_end)
     return render_nudge(NudgeView(
-        role=context["role"], recipient_name=recipient.name, employee_name=employee.name,
+        role=context.role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name, period_label=period_label(period, Cadence(employee.cadence)),
         period_start=period.start, period_end=period.end))

@@ -25,24 +25,43 @@ figures (``_done_on_refusal``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from mail.read.commands import HANDED_BACK, Command, MeetingReport, NewTask, TaskDoneOn, TaskUpdate
+from mail.read.commands import (
+    HANDED_BACK,
+    Away,
+    Command,
+    MeetingReport,
+    NewTask,
+    TaskDoneOn,
+    TaskUpdate,
+    Topic,
+    TopicDone,
+)
+from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
-from models.people import Person, PersonAlias
-from models.plan import Project, Task, TaskStatus, parse_ref
-from models.plan import TaskUpdate as TaskHistory
+from models.people import Person
+from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
 from models.scoring import Cadence, Period, period_containing, quarter_window
+from models.talking_points import TalkingPoint
+from workers import away, talking_points
+from workers.outbox import OutboxRow
+from workers.permissions import (
+    manages,
+    may_change,
+    no_such_project,
+    person_named,
+    project_open_to,
+    reporting_line,
+)
 
-MAX_CHAIN = 64
+DEFAULT_DOMAIN = "drumbeat.localhost"  # config.settings' default for DRUMBEAT_MAIL_DOMAIN
 
 
 @dataclass(frozen=True)
@@ -61,16 +80,15 @@ class Pair:
 DEFAULT_MEETING_LINES_DAYS = 14
 
 
-def pair_from_agenda(context: Mapping[str, Any], now: datetime, *,
+def pair_from_agenda(context: AgendaContext, now: datetime, *,
                      meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS) -> Pair:
     """The 1:1 an agenda (or nudge) names. Its meeting lines close ``meeting_lines_days``
     after its period ends, so an old token cannot rewrite a record digests were built
     from; the days are counted in UTC, where ``now`` is."""
-    start = date.fromisoformat(context["period_start"])
-    end = date.fromisoformat(context["period_end"]) if context.get("period_end") else None
+    end = context.period_end
     until = end + timedelta(days=meeting_lines_days) if end is not None else None
     closed = until is not None and now.astimezone(UTC).date() > until
-    return Pair(int(context["manager_id"]), int(context["employee_id"]), start, end, until,
+    return Pair(context.manager_id, context.employee_id, context.period_start, end, until,
                 closed)
 
 
@@ -81,68 +99,6 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)   # (line, reason)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def changed_anything(self) -> bool:
-        return bool(self.done)
-
-
-def manages(session: Session, manager_id: int, person_id: int) -> bool:
-    """True when ``manager_id`` is above ``person_id`` in the reporting line."""
-    current: int | None = person_id
-    for _ in range(MAX_CHAIN):
-        current = session.scalar(select(Person.manager_id).where(Person.id == current))
-        if current is None:
-            return False
-        if current == manager_id:
-            return True
-    return False
-
-
-def _may_change(session: Session, sender: Person, owner_id: int) -> bool:
-    return sender.id == owner_id or manages(session, sender.id, owner_id)
-
-
-def reporting_line(session: Session, person: Person) -> frozenset[int]:
-    """The people whose projects ``person`` may add tasks to: themself, their managers
-    up the chain (the line they report through), and their reports, recursively.
-    Peers and other teams are outside it. One query per level."""
-    line = {person.id}
-    current = person.manager_id
-    for _ in range(MAX_CHAIN):
-        if current is None or current in line:
-            break
-        line.add(current)
-        current = session.scalar(select(Person.manager_id).where(Person.id == current))
-    level = {person.id}
-    for _ in range(MAX_CHAIN):
-        level = set(session.scalars(select(Person.id).where(
-            Person.manager_id.in_(list(level))))) - line
-        if not level:
-            break
-        line |= level
-    return frozenset(line)
-
-
-def project_open_to(session: Session, ref: str, line: frozenset[int]) -> Project | None:
-    """The project ``ref`` names when someone of ``line`` owns it or has a task in it;
-    None for an unknown and a forbidden project alike (see ``no_such_project``)."""
-    parsed = parse_ref(ref)
-    project = session.get(Project, parsed[1]) if parsed and parsed[0] == "P" else None
-    if project is None:
-        return None
-    if project.owner_id in line:
-        return project
-    owners = session.scalars(select(Task.owner_id).where(Task.project_id == project.id)
-                             .distinct())
-    return project if any(owner in line for owner in owners) else None
-
-
-def no_such_project(ref: str) -> str:
-    """One answer for a project that does not exist and one the sender may not use, so
-    replies cannot be used to find out which projects exist or what they are called."""
-    return (f"there is no project {ref} you can add tasks to; see the P- references "
-            "in your agenda")
 
 
 def local_today(sender: Person, now: datetime) -> date:
@@ -155,8 +111,9 @@ class Applier:
 
     def __init__(self, session: Session, sender: Person, *, inbound_id: int | None,
                  now: datetime, pair: Pair | None = None,
-                 fiscal_year_start_month: int = 1) -> None:
+                 fiscal_year_start_month: int = 1, mail_domain: str = DEFAULT_DOMAIN) -> None:
         self.session = session
+        self.mail_domain = mail_domain  # for the away notices' Message-IDs and threads
         self.fiscal_year_start_month = fiscal_year_start_month  # "the current period"
         self.sender = sender
         self.inbound_id = inbound_id
@@ -167,6 +124,8 @@ class Applier:
         self._meetings: dict[tuple[int, int, date], Meeting] = {}  # touched by this message
         self.meeting: Meeting | None = None  # the meeting a met:/skip: line logged
         self._line: frozenset[int] | None = None  # reporting_line(sender), once needed
+        self._raised: list[TalkingPoint] = []  # topics this message raised
+        self.notices: list[OutboxRow] = []  # away notices, for the caller to add
 
     def apply(self, commands: tuple[Command, ...] | list[Command]) -> Outcome:
         self._load_tasks(commands)
@@ -179,7 +138,35 @@ class Applier:
                 self._new_task(command)
             elif isinstance(command, MeetingReport):
                 self._meeting(command)
+            else:
+                self._about_the_one_on_one(command)
+        talking_points.close_after_meeting(self.session, self._meetings.values(), self.now,
+                                           keep=self._raised)
         return self.outcome
+
+    # --- talking points and time away (workers/talking_points.py, workers/away.py) ----
+
+    def _about_the_one_on_one(self, command: Topic | TopicDone | Away) -> None:
+        agenda_pair = (self.pair.manager_id, self.pair.employee_id) if self.pair else None
+        today = local_today(self.sender, self.now)
+        if isinstance(command, Topic):
+            (ok, words), point = talking_points.raise_topic(
+                self.session, self.sender, command, agenda_pair, inbound_id=self.inbound_id,
+                now=self.now, today=today)
+            if point is not None:
+                self._raised.append(point)
+        elif isinstance(command, TopicDone):
+            ok, words = talking_points.close_topic(self.session, self.sender, command,
+                                                   agenda_pair, now=self.now)
+        else:
+            ok, (words, notices) = True, away.take_time_away(
+                self.session, self.sender, command, today=today, inbound_id=self.inbound_id,
+                now=self.now, domain=self.mail_domain, meeting_row=self._meeting_row)
+            self.notices += notices
+        if ok:
+            self.outcome.done.append(words)
+        else:
+            self.outcome.refused.append((command.line, words))
 
     # --- task updates --------------------------------------------------------------
 
@@ -198,7 +185,7 @@ class Applier:
         parsed = parse_ref(ref)
         task_id = parsed[1] if parsed and parsed[0] == "T" else None
         task = self._tasks.get(task_id) if task_id is not None else None
-        if task is None or not _may_change(self.session, self.sender, task.owner_id):
+        if task is None or not may_change(self.session, self.sender, task.owner_id):
             self.outcome.refused.append((line, f"{ref} is not one of your tasks or your "
                                          "reports' tasks; check the reference in your agenda"))
             return None
@@ -362,8 +349,8 @@ class Applier:
     def _owner(self, command: NewTask) -> Person | None:
         if command.owner is None:
             return self.sender
-        found = _person_named(self.session, command.owner)
-        if found is None or not _may_change(self.session, self.sender, found.id):
+        found = person_named(self.session, command.owner)
+        if found is None or not may_change(self.session, self.sender, found.id):
             self.outcome.refused.append((command.line, f"I can't give a task to "
                                          f"'{command.owner}': name yourself or one of your "
                                          "reports, by email or @name"))
@@ -518,19 +505,6 @@ def _done_on_refusal(day: date, was: date | None, today: date, fiscal_year_start
         return (f"{task.ref} was done on {day_words(was)}, before the current period "
                 f"({label}); only {task.owner.name}'s manager can change that record")
     return None
-
-
-def _person_named(session: Session, name: str) -> Person | None:
-    """An owner written as an email, or as @name matching one person's email or name."""
-    name = name.strip().lstrip("@").lower()
-    if "@" in name:
-        person = session.scalar(select(Person).where(Person.email == name))
-        return person or session.scalar(
-            select(Person).join(PersonAlias).where(PersonAlias.email == name))
-    matches = [p for p in session.scalars(select(Person)) if
-               p.email.split("@")[0] == name or p.email.split("@")[0].split(".")[0] == name
-               or p.name.lower() == name or p.name.lower().split()[0] == name]
-    return matches[0] if len(matches) == 1 else None
 
 
 def _changes_state(command: TaskUpdate | TaskDoneOn) -> bool:

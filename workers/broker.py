@@ -21,10 +21,3 @@ def make_broker(redis_url: str | None, namespace: str = "drumbeat") -> dramatiq.
                                else StubBroker())
     broker.emit_after("process_boot")
     return broker
-
-
-def install_broker(redis_url: str | None) -> dramatiq.Broker:
-    """Make the configured broker the global one that actors declare themselves on."""
-    broker = make_broker(redis_url)
-    dramatiq.set_broker(broker)
-    return broker

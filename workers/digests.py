@@ -12,16 +12,22 @@ The views never carry 1:1 notes (``mail/write/digest.py``); digests count meetin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from mail.write.compose import Attachment, InlineImage, make_message_id
-from mail.write.digest import DigestView, InitiativeRollup, PersonFigures, TeamRollup
+from mail.write.compose import AttachedFile, InlineImage, make_message_id
+from mail.write.digest import (
+    CycleSummary,
+    DigestView,
+    InitiativeRollup,
+    PersonFigures,
+    TeamRollup,
+)
 from mail.write.digest_render import RenderedDigest, render_digest
 from mail.write.render import RenderedEmail
 from models.evaluations import Evaluation
@@ -29,8 +35,11 @@ from models.mailbox import OutboundMessage
 from models.people import Person
 from workers import outbox
 from workers.evaluations import Figures, Window, closed_windows, compute_figures
-from workers.runtime import Runtime
-from workers.sending import parts, renderer
+from workers.outbox import OutboxRow
+from workers.review_digest import cycle_for
+
+if TYPE_CHECKING:  # the runtime lists this module's renderers
+    from workers.runtime import Runtime
 
 DIGEST = "digest"
 ON_DEMAND = "digest-now"  # dedupe-key prefix of digests sent by hand: never the scheduler's
@@ -44,7 +53,9 @@ _LABELS = {"goal_progress_end": "goal progress", "tasks_due": "tasks due",
            "checkins_held": "check-ins held", "checkins_confirmed": "confirmed by both",
            "checkins_excused": "excused", "checkins_disputed": "disputed",
            "adherence": "adherence",
-           "longest_gap_days": "longest gap (days)"}
+           "longest_gap_days": "longest gap (days)", "tracked_since": "tracked since"}
+# Compared only when the sent snapshot has it: snapshots older than the field do not.
+_COMPARED_WHEN_KNOWN = ("tracked_since",)
 
 
 # --- snapshots ---------------------------------------------------------------------
@@ -114,6 +125,10 @@ def what_changed(sent: PersonFigures, now: PersonFigures) -> tuple[str, ...]:
         before, after = getattr(sent, name), getattr(now, name)
         if before != after:
             lines.append(f"{sent.name}: {_LABELS[name]} {_show(before)} → {_show(after)}")
+    for name in _COMPARED_WHEN_KNOWN:
+        before, after = getattr(sent, name), getattr(now, name)
+        if before is not None and before != after:  # a back-fill moved the start
+            lines.append(f"{sent.name}: {_LABELS[name]} {before} → {_show(after)}")
     return tuple(lines)
 
 
@@ -121,8 +136,10 @@ def _show(value: Any) -> str:
     return "–" if value is None else str(value)
 
 
-def mark_sent(session: Session, label: str, person_ids: Sequence[int], now: datetime) -> None:
-    """The snapshots a digest showed are kept as they were from now on."""
+def freeze_shown_snapshots(session: Session, label: str, person_ids: Sequence[int],
+                           now: datetime) -> None:
+    """The snapshots a digest showed are kept as they were from now on (their
+    ``sent_at`` is stamped; a later computation leaves them alone)."""
     session.execute(update(Evaluation).where(
         Evaluation.period_label == label, Evaluation.person_id.in_(list(person_ids)),
         Evaluation.sent_at.is_(None)).values(sent_at=now)
@@ -159,7 +176,8 @@ def teams_of(people: Sequence[PersonFigures], managers: dict[int, int | None]
 
 
 def hr_view(snapshot: Snapshot, recipient: str, managers: dict[int, int | None],
-            initiatives: Sequence[InitiativeRollup]) -> DigestView:
+            initiatives: Sequence[InitiativeRollup], cycle: CycleSummary | None = None
+            ) -> DigestView:
     people = sorted(snapshot.people.values(), key=lambda p: p.name)
     teams = teams_of(people, managers)
     lowest = sorted((t for t in teams if t.adherence is not None),
@@ -168,11 +186,11 @@ def hr_view(snapshot: Snapshot, recipient: str, managers: dict[int, int | None],
     window = snapshot.window
     return DigestView("hr", window.label, window.start, window.end, window.as_of, recipient,
                       tuple(people), tuple(teams), tuple(initiatives), None, tuple(lowest),
-                      changes)
+                      changes, cycle=cycle)
 
 
-def manager_view(snapshot: Snapshot, manager_id: int, managers: dict[int, int | None]
-                 ) -> DigestView:
+def manager_view(snapshot: Snapshot, manager_id: int, managers: dict[int, int | None],
+                 cycle: CycleSummary | None = None) -> DigestView:
     team = sorted((p for p in snapshot.people.values()
                    if managers.get(p.person_id) == manager_id), key=lambda p: p.name)
     me = snapshot.people[manager_id]
@@ -180,14 +198,29 @@ def manager_view(snapshot: Snapshot, manager_id: int, managers: dict[int, int | 
     window = snapshot.window
     return DigestView("manager", window.label, window.start, window.end, window.as_of,
                       me.name, tuple(team), tuple(teams_of([*team, me], managers)), (), me,
-                      (), changes)
+                      (), changes, cycle=cycle)
 
 
-def employee_view(snapshot: Snapshot, person_id: int) -> DigestView:
+def employee_view(snapshot: Snapshot, person_id: int, cycle: CycleSummary | None = None
+                  ) -> DigestView:
     me = snapshot.people[person_id]
     window = snapshot.window
     return DigestView("employee", window.label, window.start, window.end, window.as_of,
-                      me.name, (me,), changes=snapshot.changes.get(person_id, ()))
+                      me.name, (me,), changes=snapshot.changes.get(person_id, ()), cycle=cycle)
+
+
+def view_of(session: Session, kind: str, snapshot: Snapshot, recipient_id: int | None,
+            recipient: str, managers: dict[int, int | None],
+            initiatives: Sequence[InitiativeRollup] = ()) -> DigestView:
+    """One digest's view with the period's review cycle, if it has one (one more query;
+    ``workers/review_digest.py`` decides what of it each copy shows)."""
+    cycle = cycle_for(session, kind, snapshot.window.label, snapshot.people, recipient_id)
+    if kind == "hr":
+        return hr_view(snapshot, recipient, managers, initiatives, cycle)
+    assert recipient_id is not None
+    if kind == "manager":
+        return manager_view(snapshot, recipient_id, managers, cycle)
+    return employee_view(snapshot, recipient_id, cycle)
 
 
 # --- dispatch ------------------------------------------------------------------------
@@ -199,7 +232,7 @@ def managers_map(session: Session) -> dict[int, int | None]:
 
 
 def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: datetime,
-                domain: str, employee_summaries: bool) -> list[dict[str, Any]]:
+                domain: str, employee_summaries: bool) -> list[OutboxRow]:
     """The outbox rows of one period's digests: every HR person, every manager with
     reports, and (if on) every employee with a manager."""
     window = figures.window
@@ -207,15 +240,15 @@ def digest_rows(session: Session, figures: Figures, snapshot: Snapshot, now: dat
     people = {p.id: p for p in session.scalars(select(Person).where(
         Person.id.in_(list(snapshot.people))))}
     initiatives = [vars(i) for i in figures.initiatives]
-    rows: list[dict[str, Any]] = []
+    rows: list[OutboxRow] = []
 
     def add(kind: str, person: Person, extra: dict[str, Any] | None = None) -> None:
-        rows.append({
-            "dedupe_key": f"{DIGEST}:{window.label}:{kind}:{person.id}", "kind": DIGEST,
-            "recipient_id": person.id, "to_address": person.email,
-            "subject": f"{window.label} evaluation", "created_at": now,
-            "message_id": make_message_id(domain, DIGEST),
-            "context": digest_context(window, kind, extra)})
+        rows.append(OutboxRow(
+            dedupe_key=f"{DIGEST}:{window.label}:{kind}:{person.id}", kind=DIGEST,
+            recipient_id=person.id, to_address=person.email,
+            subject=f"{window.label} evaluation", created_at=now,
+            message_id=make_message_id(domain, DIGEST),
+            context=digest_context(window, kind, extra)))
 
     with_reports = {m for m in managers.values() if m is not None}
     for person in people.values():
@@ -246,7 +279,7 @@ def dispatch_due(session: Session, now: datetime, domain: str, fiscal_year_start
         snapshot = take_snapshot(session, figures, now)
         created += outbox.add_rows(session, digest_rows(session, figures, snapshot, now,
                                                         domain, employee_summaries))
-        mark_sent(session, window.label, list(snapshot.people), now)
+        freeze_shown_snapshots(session, window.label, list(snapshot.people), now)
     return created
 
 
@@ -262,6 +295,11 @@ def digest_context(window: Window, kind: str, extra: dict[str, Any] | None = Non
             "fiscal_year_start_month": window.fiscal_year_start_month, **(extra or {})}
 
 
+def audience_of(context: Mapping[str, Any]) -> str:
+    """Whom a digest row's context says it is for: "hr", "manager" or "employee"."""
+    return str(context["digest"])
+
+
 def window_of(row: OutboundMessage) -> Window:
     context = row.context or {}
     return Window(context["window_kind"], context["period"],
@@ -273,39 +311,36 @@ def window_of(row: OutboundMessage) -> Window:
 def view_for_row(session: Session, row: OutboundMessage) -> DigestView:
     """The view a digest row shows, rebuilt from the stored snapshots."""
     context = row.context or {}
-    window, kind = window_of(row), context["digest"]
+    window, kind = window_of(row), audience_of(context)
     managers = managers_map(session)
     recipient = session.get(Person, row.recipient_id) if row.recipient_id else None
     if kind == "hr":
         initiatives = [InitiativeRollup(**item) for item in context.get("initiatives", ())]
-        return hr_view(load_snapshot(session, window), recipient.name if recipient else "HR",
-                       managers, initiatives)
+        return view_of(session, kind, load_snapshot(session, window), row.recipient_id,
+                       recipient.name if recipient else "HR", managers, initiatives)
     assert row.recipient_id is not None
     if kind == "manager":
         ids = [p for p, m in managers.items() if m == row.recipient_id] + [row.recipient_id]
-        return manager_view(load_snapshot(session, window, ids), row.recipient_id, managers)
-    return employee_view(load_snapshot(session, window, [row.recipient_id]), row.recipient_id)
+        snapshot = load_snapshot(session, window, ids)
+    else:
+        snapshot = load_snapshot(session, window, [row.recipient_id])
+    return view_of(session, kind, snapshot, row.recipient_id, "", managers)
 
 
 def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDigest:
     """Rendered once per row and process: the text and the pictures come from one view."""
-    key = (DIGEST, row.id)
-    if key not in rt.cache:
-        if len(rt.cache) > 1000:
-            rt.cache.clear()
-        rt.cache[key] = render_digest(view_for_row(session, row))
-    return rt.cache[key]
+    return rt.rendered_once(DIGEST, row.id, lambda: render_digest(view_for_row(session, row)))
 
 
-@renderer(DIGEST)
-def _render(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+def render_digest_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    """A digest row's words, when it is first sent."""
     digest = _rendered(session, row, rt)
     return RenderedEmail(digest.subject, digest.text, digest.html)
 
 
-@parts(DIGEST)
-def _parts(session: Session, row: OutboundMessage, rt: Runtime
-           ) -> tuple[tuple[InlineImage, ...], tuple[Attachment, ...]]:
+def digest_parts(session: Session, row: OutboundMessage, rt: Runtime
+                 ) -> tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]:
+    """A digest row's charts and CSV, made on every try from the same snapshots."""
     digest = _rendered(session, row, rt)
-    return digest.images, (Attachment(digest.csv_name, "text/csv; charset=utf-8",
+    return digest.images, (AttachedFile(digest.csv_name, "text/csv; charset=utf-8",
                                       digest.csv),)

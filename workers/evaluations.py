@@ -24,8 +24,14 @@ Rules the scoring module leaves to us, documented here:
 * progress at the window's start counts the tasks that existed then: a plan
   imported mid-quarter starts from its projects' and goals' own figures;
 * check-ins count every meeting the person had as the employee, whoever the
-  manager was (a manager change mid-quarter keeps both parts of the record); a
+  manager was (a manager change mid-quarter keeps both parts of the record, unless
+  a people import made it: that forms a new pair, tracked from that day); a
   manager's team adherence is held / expected over their current reports;
+* check-ins are judged from the pair's tracking start (``Person.tracking_from``:
+  the import or manager change that formed it, its first agenda, moved back by
+  back-filled meetings); periods before it are "untracked" in the timeline and
+  the longest gap is measured from it, so no pair is judged on the weeks before
+  Drumbeat was counting;
 * a *disputed* period (one side logged the 1:1 as held, the other as not held or
   excused) is expected and not held until the two agree, and is counted as
   ``checkins_disputed``; excused periods are also counted by who gave the excuse
@@ -45,10 +51,9 @@ from sqlalchemy.orm import Session
 
 from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
-from models.people import Person
-from models.plan import Goal, Initiative, Project, Task, TaskStatus, TaskUpdate
+from models.people import Person, active_span
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
 from models.scoring import (
-    ActiveSpan,
     Cadence,
     TaskDue,
     Weighted,
@@ -147,11 +152,11 @@ class _Progress:
         self.changes: dict[int, tuple[int | None, str | None]] = {}
         if moment < now:
             ranked = select(
-                TaskUpdate.task_id, TaskUpdate.old_progress, TaskUpdate.old_status,
-                func.row_number().over(partition_by=TaskUpdate.task_id,
-                                       order_by=(TaskUpdate.created_at, TaskUpdate.id))
+                TaskHistory.task_id, TaskHistory.old_progress, TaskHistory.old_status,
+                func.row_number().over(partition_by=TaskHistory.task_id,
+                                       order_by=(TaskHistory.created_at, TaskHistory.id))
                 .label("rank"),
-            ).where(TaskUpdate.created_at >= moment).subquery()
+            ).where(TaskHistory.created_at >= moment).subquery()
             self.changes = {row.task_id: (row.old_progress, row.old_status) for row in
                             session.execute(select(ranked).where(ranked.c.rank == 1))}
 
@@ -180,7 +185,8 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
         return list(session.execute(statement))
 
     people = read(select(Person.id, Person.name, Person.email, Person.manager_id,
-                         Person.cadence, Person.active_from, Person.active_until)
+                         Person.cadence, Person.active_from, Person.active_until,
+                         Person.tracking_from)
                   .order_by(Person.id))
     at_start = _Progress(session, _moment(window.start), now)
     at_end = _Progress(session, _moment(window.judged_until + timedelta(days=1)), now)
@@ -364,19 +370,21 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
     if manager is None:
         return {"checkins_expected": 0, "checkins_held": 0, "checkins_confirmed": 0,
                 "checkins_excused": 0, "adherence": None, "longest_gap_days": None,
-                "last_checkin": None, "days_since_checkin": None, "timeline": ()}
+                "last_checkin": None, "days_since_checkin": None, "timeline": (),
+                "tracked_since": None}
     held = [m for m in meetings if m.status == MeetingStatus.HELD.value and m.held_on
             and m.held_on <= window.end]
     excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
     disputed = [m.period_start for m in meetings if m.status == MeetingStatus.DISPUTED.value]
-    spans = (ActiveSpan(person.active_from, person.active_until),
-             ActiveSpan(manager.active_from, manager.active_until))
+    spans = (active_span(person), active_span(manager))
     cadence = Cadence(person.cadence)
     held_on = [m.held_on for m in held] + ([held_before] if held_before else [])
     score = adherence(window_start=window.start, window_end=window.end, cadence=cadence,
                       held_on=held_on, excused_periods=excused,
-                      employee_active=spans[0], manager_active=spans[1], as_of=window.as_of)
+                      employee_active=spans[0], manager_active=spans[1], as_of=window.as_of,
+                      tracking_from=person.tracking_from)
     until = window.judged_until
+    tracked = person.tracking_from
     in_window = [m for m in held if window.start <= m.held_on <= until]
     confirmed = {m.held_on for m in in_window if m.confirmed_by_manager and
                  m.confirmed_by_employee}
@@ -384,6 +392,8 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
     for period in periods_in_window(window.start, window.end, cadence):
         if not all(span.covers(period.anchor) for span in spans):
             state = "inactive"
+        elif tracked is not None and period.start < tracked:
+            state = "untracked"
         elif any(day in period for day in excused):
             state = "excused"
         elif any(m.held_on in period for m in in_window):
@@ -395,7 +405,7 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
         else:
             state = "missed"
         timeline.append(CheckinMark(period.start, state))  # type: ignore[arg-type]
-    joined = max(window.start, person.active_from or window.start)
+    joined = max(window.start, person.active_from or window.start, tracked or window.start)
     since = score.last_held or joined
     counted = {mark.period_start for mark in timeline if mark.state in ("excused", "disputed")
                and _judged(mark.period_start, cadence, window, in_window)}
@@ -410,7 +420,8 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
             "checkins_confirmed": sum(1 for mark in timeline if mark.state == "confirmed"),
             "checkins_excused": score.excused, "adherence": _percent(score.rate),
             "longest_gap_days": score.longest_gap_days, "last_checkin": score.last_held,
-            "days_since_checkin": max(0, (until - since).days), "timeline": tuple(timeline)}
+            "days_since_checkin": max(0, (until - since).days), "timeline": tuple(timeline),
+            "tracked_since": tracked}
 
 
 def _judged(period_start: date, cadence: Cadence, window: Window,

@@ -3,7 +3,8 @@ action items become tasks.
 
 Mail to ``notes@DOMAIN``, or a forward sent to a pair's ``checkin+TOKEN`` address,
 goes through these stages, each a small function (the pure reading is in
-``mail/read/notes.py``, ``mail/read/forward.py`` and ``mail/read/calendar.py``):
+``mail/read/notes_reading.py``, which uses ``mail/read/notes.py``,
+``mail/read/forward.py`` and ``mail/read/calendar.py``):
 
     the notes' text → which 1:1 → which day → the meeting (found or logged, notes
     attached) → task update lines → action items as tasks → the answer
@@ -18,45 +19,41 @@ keeps what was done, never the text.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from mail.read.calendar import meeting_attendees, meeting_start
-from mail.read.commands import MeetingReport, Parsed
+from mail.read.calendar import meeting_attendees
+from mail.read.commands import MeetingReport
 from mail.read.dates import DateBudget
-from mail.read.forward import Forwarded, find_forwards
-from mail.read.grammar import parse_commands
+from mail.read.forward import Forwarded
 from mail.read.message import ParsedMessage
 from mail.read.notes import ActionItem, find_action_items
 from mail.read.notes_people import Candidate, match_people, people_in_subject, with_line
-from mail.read.own_words import OwnWords, SentMail, sort_forwards
-from mail.read.reply_text import extract_reply
+from mail.read.notes_reading import Notes, NotesReading, understand_notes, which_day
+from mail.read.own_words import SentMail
+from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, day_words, first_words
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskStatus
-from models.plan import TaskUpdate as TaskHistory
+from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
+from workers import outbox
 from workers.apply import (
+    DEFAULT_DOMAIN,
     DEFAULT_MEETING_LINES_DAYS,
     Applier,
     Pair,
-    manages,
-    no_such_project,
     pair_from_agenda,
-    project_open_to,
-    reporting_line,
 )
+from workers.permissions import manages, no_such_project, project_open_to, reporting_line
 
 NOTES_LOCAL_PART = "notes"
 ONE_ON_ONE_KEY = "drumbeat:1on1"  # import_key prefix of the "from 1:1s" plan items
 ACTION_ITEM_NOTE = "action item from 1:1 notes"  # the history note of a task made from notes
 ACTIVE = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.BLOCKED.value)
-MAX_NOTES_CHARS = 100_000
 
 
 def addressed_to_notes(envelope_to: Sequence[str], parsed: ParsedMessage, domain: str
@@ -65,50 +62,6 @@ def addressed_to_notes(envelope_to: Sequence[str], parsed: ParsedMessage, domain
     wanted = f"{NOTES_LOCAL_PART}@{domain}".lower()
     return any(address.strip().strip("<>").lower() == wanted
                for address in [*envelope_to, *parsed.to, *parsed.cc])
-
-
-@dataclass(frozen=True)
-class _Notes:
-    """What the sender gave us: their own words and the forwarded messages."""
-
-    own: str
-    forwards: tuple[Forwarded, ...]  # the forwarded messages people wrote
-    own_truncated: bool = False  # the sender's own text was longer than a reply may be
-    agenda: SentMail | None = None  # a forwarded agenda of ours: evidence of its 1:1
-    ours: int = 0  # forwarded messages Drumbeat wrote, left out (never read as notes)
-
-    @property
-    def text(self) -> str:
-        return self._joined[:MAX_NOTES_CHARS]
-
-    @property
-    def truncated(self) -> bool:
-        """Whether only the beginning of what was sent is read."""
-        return self.own_truncated or len(self._joined) > MAX_NOTES_CHARS
-
-    @property
-    def _joined(self) -> str:
-        parts = [self.own, *(forward.body for forward in self.forwards)]
-        return "\n\n".join(part.strip() for part in parts if part.strip())
-
-
-def read_notes(parsed: ParsedMessage, sender_name: str, *, sent: Sequence[SentMail] = (),
-               our_addresses: Sequence[str] = (),
-               forwards: Sequence[Forwarded] | None = None) -> _Notes:
-    """The sender's words and the forwarded messages people wrote; what Drumbeat wrote
-    (``sent``: the stored messages that may be forwarded here) is left out.
-    ``forwards``: the message's forwards when the caller has read them already."""
-    words = own_words(parsed, sent=sent, our_addresses=our_addresses, forwards=forwards)
-    own = extract_reply(parsed.text, parsed.html, sender_name=parsed.from_name or sender_name)
-    return _Notes(own.text, words.people, own.truncated, words.agenda, len(words.ours))
-
-
-def own_words(parsed: ParsedMessage, *, sent: Sequence[SentMail] = (),
-              our_addresses: Sequence[str] = (),
-              forwards: Sequence[Forwarded] | None = None) -> OwnWords:
-    """The message's forwards, sorted into people's and ours (``mail.read.own_words``)."""
-    found = find_forwards(parsed) if forwards is None else forwards
-    return sort_forwards(found, sent, our_addresses=our_addresses)
 
 
 _SENT_LOOKED_AT = 20  # stored messages compared with the forwards of one message
@@ -141,38 +94,11 @@ def sent_mail_forwarded(session: Session, forwards: Sequence[Forwarded], sender_
                  for message_id, text, kind, context in rows)
 
 
-@dataclass(frozen=True)
-class NotesReading:
-    """Notes read before the transaction opens: the text, its commands, and the date
-    budget the action items go on spending (one per message)."""
-
-    notes: _Notes
-    commands: Parsed
-    dates: DateBudget
-
-
-def understand_notes(parsed: ParsedMessage, *, sender_name: str, timezone: str | None,
-                     now: datetime, max_updates: int = 100, sent: Sequence[SentMail] = (),
-                     our_addresses: Sequence[str] = (),
-                     forwards: Sequence[Forwarded] | None = None) -> NotesReading:
-    """Everything about the notes that needs no database: pure, and run outside the
-    transaction so slow notes never hold a lock. ``sent`` and ``our_addresses`` tell
-    Drumbeat's own forwarded words, which are never read (``drumbeat inspect`` reads
-    with the same function, knowing our words by their shape only)."""
-    notes = read_notes(parsed, sender_name, sent=sent, our_addresses=our_addresses,
-                       forwards=forwards)
-    dates = DateBudget()
-    commands = parse_commands(notes.text, message_date=parsed.date or now, timezone=timezone,
-                              max_updates=max_updates, truncated=notes.truncated,
-                              date_budget=dates)
-    return NotesReading(notes, commands, dates)
-
-
 def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, sender: Person,
-                agenda: OutboundMessage | None, now: datetime, *, store_text: bool = True,
+                agenda: AgendaContext | None, now: datetime, *, store_text: bool = True,
                 meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS, max_updates: int = 100,
-                reading: NotesReading | None = None, fiscal_year_start_month: int = 1
-                ) -> tuple[dict[str, Any], AnswerView]:
+                reading: NotesReading | None = None, fiscal_year_start_month: int = 1,
+                mail_domain: str = DEFAULT_DOMAIN) -> tuple[dict[str, Any], AnswerView]:
     """Log the meeting, apply the task lines, create the action items; the outcome
     (for the inbound row) and the answer to the sender. ``store_text`` keeps the
     notes on the meeting (``DRUMBEAT_STORE_NOTES``); notes forwarded to an agenda's
@@ -199,8 +125,9 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
                     for report in reports[:1]] or [MeetingReport(held=True, on=day,
                                                                  line="(your notes)")]
     applier = Applier(session, sender, inbound_id=row.id, now=now, pair=pair,
-                      fiscal_year_start_month=fiscal_year_start_month)
+                      fiscal_year_start_month=fiscal_year_start_month, mail_domain=mail_domain)
     outcome = applier.apply([*meeting_line, *others])
+    outbox.add_rows(session, applier.notices)  # an away: line in notes: sent by the sweeper
     outcome.not_understood.extend((e.line, e.reason) for e in commands.errors)
     meeting = applier.meeting
     if meeting is not None and store_text and notes.text.strip():
@@ -227,11 +154,10 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     return result, view
 
 
-def _agenda_meeting(notes: _Notes, pair: Pair) -> datetime | None:
+def _agenda_meeting(notes: Notes, pair: Pair) -> datetime | None:
     """The 1:1 a forwarded agenda names, when it is this pair's."""
-    agenda = notes.agenda
-    if agenda is None or (int(agenda.context["manager_id"]), int(agenda.context["employee_id"])
-                          ) != (pair.manager_id, pair.employee_id):
+    agenda = AgendaContext.from_json(notes.agenda.context) if notes.agenda else None
+    if agenda is None or agenda.pair != (pair.manager_id, pair.employee_id):
         return None
     return agenda.meeting_at
 
@@ -259,8 +185,8 @@ def counterparts(session: Session, sender: Person, today: date) -> list[Person]:
     return people
 
 
-def which_pair(session: Session, sender: Person, agenda: OutboundMessage | None,
-               notes: _Notes, parsed: ParsedMessage, today: date, *,
+def which_pair(session: Session, sender: Person, agenda: AgendaContext | None,
+               notes: Notes, parsed: ParsedMessage, today: date, *,
                now: datetime | None = None,
                meeting_lines_days: int = DEFAULT_MEETING_LINES_DAYS
                ) -> tuple[Pair | None, str]:
@@ -269,14 +195,11 @@ def which_pair(session: Session, sender: Person, agenda: OutboundMessage | None,
     calendar invitation, or the only pair the sender has. Ambiguous or unknown: None
     and the question to ask."""
     moment = now or datetime.combine(today, time.min, UTC)
-    if agenda is not None and agenda.context:
-        return pair_from_agenda(agenda.context, moment,
-                                meeting_lines_days=meeting_lines_days), ""
-    forwarded = notes.agenda
-    if forwarded is not None and not with_line(notes.own) and sender.id in (
-            forwarded.context.get("manager_id"), forwarded.context.get("employee_id")):
-        return pair_from_agenda(forwarded.context, moment,
-                                meeting_lines_days=meeting_lines_days), ""
+    if agenda is not None:
+        return pair_from_agenda(agenda, moment, meeting_lines_days=meeting_lines_days), ""
+    forwarded = AgendaContext.from_json(notes.agenda.context) if notes.agenda else None
+    if forwarded is not None and not with_line(notes.own) and forwarded.names(sender.id):
+        return pair_from_agenda(forwarded, moment, meeting_lines_days=meeting_lines_days), ""
     people = counterparts(session, sender, today)
     if not people:
         return None, ("I couldn't log these notes: you have no 1:1s in Drumbeat (no "
@@ -344,31 +267,6 @@ def _ask(named: str | None, found: Sequence[Candidate], candidates: Sequence[Can
         start = "I couldn't tell whose 1:1 these notes are about"
     return (f"I logged nothing: {start}. Forward them again with a first line "
             f"'with: NAME or EMAIL'. Your 1:1s: {names}.")
-
-
-# --- which day -------------------------------------------------------------------
-
-
-def which_day(reports: Sequence[MeetingReport], forwards: Sequence[Forwarded],
-              calendar: Sequence[str], received: datetime, timezone: str, *,
-              agenda_at: datetime | None = None) -> date:
-    """The ``met:`` line, else the 1:1 a forwarded agenda names (``agenda_at``), else
-    the forwarded message's date, else the calendar invitation's start, else the day
-    received; in the manager's time zone."""
-    zone = ZoneInfo(timezone)
-    for report in reports:
-        if report.on is not None:
-            return report.on
-    if agenda_at is not None:
-        return agenda_at.astimezone(zone).date() if agenda_at.tzinfo else agenda_at.date()
-    for forward in forwards:
-        if forward.date is not None:
-            moment = forward.date
-            return moment.astimezone(zone).date() if moment.tzinfo else moment.date()
-    start = meeting_start(calendar)
-    if start is not None:
-        return start.astimezone(zone).date() if start.tzinfo else start.date()
-    return received.astimezone(zone).date()
 
 
 def _with_notes(existing: str | None, text: str) -> str:

@@ -1,8 +1,9 @@
 """The outbox: rows first, broker messages second, and a claim before every send.
 
-* :func:`add_rows` inserts rows with ``ON CONFLICT (dedupe_key) DO NOTHING`` and
-  returns only the ids it created, so a tick run twice (or by two schedulers)
-  queues each email once.
+* :class:`OutboxRow` is one email to add, built the same way by every sender of
+  mail (agendas, nudges, digests, answers); :func:`add_rows` inserts them with
+  ``ON CONFLICT (dedupe_key) DO NOTHING`` and returns only the ids it created, so a
+  tick run twice (or by two schedulers) queues each email once.
 * :func:`claim` is one conditional UPDATE: of two workers holding the same id,
   one wins; a row already sent is never claimed again.
 * :func:`stale_ids` finds rows a lost broker message or a crashed worker left
@@ -11,7 +12,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -26,13 +28,63 @@ from models.mailbox import OutboundMessage, OutboundStatus
 WAITING = (OutboundStatus.PENDING.value, OutboundStatus.QUEUED.value)
 
 
-def add_rows(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+@dataclass(frozen=True)
+class OutboxRow:
+    """One email to add to the outbox. Words left None are rendered when it is first
+    sent (agendas, nudges, digests); ``claimed`` rows are inserted already taken, for
+    the caller to hand over right after its commit (the inbound worker's answers)."""
+
+    dedupe_key: str
+    kind: str
+    to_address: str
+    subject: str
+    message_id: str
+    created_at: datetime
+    recipient_id: int | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)  # stored as JSON
+    body_text: str | None = None
+    body_html: str | None = None
+    in_reply_to: str | None = None
+    references_header: str | None = None
+    claimed: bool = False
+
+    def values(self) -> dict[str, Any]:
+        """The INSERT's values: the same keys for every row, so rows batch together."""
+        return {
+            "dedupe_key": self.dedupe_key, "kind": self.kind, "recipient_id": self.recipient_id,
+            "to_address": self.to_address, "subject": self.subject,
+            "body_text": self.body_text, "body_html": self.body_html,
+            "message_id": self.message_id, "in_reply_to": self.in_reply_to,
+            "references_header": self.references_header, "context": dict(self.context),
+            "created_at": self.created_at,
+            "status": (OutboundStatus.CLAIMED if self.claimed else OutboundStatus.PENDING).value,
+            "claimed_at": self.created_at if self.claimed else None,
+            "attempts": 1 if self.claimed else 0,
+        }
+
+    def as_stored(self, outbox_id: int) -> OutboundMessage:
+        """The row as it was inserted (not attached to a session): what building its
+        message needs, without reading it back."""
+        return OutboundMessage(id=outbox_id, **self.values())
+
+
+@dataclass(frozen=True)
+class AddedRow:
+    """A row the outbox took, with its id: enough to build its message without
+    reading it back (``workers.sending.send_claimed``)."""
+
+    outbox_id: int
+    row: OutboxRow
+
+
+def add_rows(session: Session, rows: Sequence[OutboxRow]) -> list[int]:
     """Insert outbox rows whose dedupe key is new; the ids of those created."""
     if not rows:
         return []
     statement = _insert_statement(session.get_bind().dialect.name)
+    values = [row.values() for row in rows]
     # With RETURNING only the rows actually inserted come back (executemany for several).
-    return list(session.scalars(statement, rows[0] if len(rows) == 1 else list(rows)))
+    return list(session.scalars(statement, values[0] if len(values) == 1 else values))
 
 
 @lru_cache(maxsize=4)
@@ -60,7 +112,8 @@ def claim(session: Session, outbox_id: int, now: datetime, stale: timedelta) -> 
     return result.rowcount == 1
 
 
-def mark_sent(session: Session, outbox_id: int, now: datetime) -> None:
+def mark_row_sent(session: Session, outbox_id: int, now: datetime) -> None:
+    """The claimed row is sent: the relay has its message."""
     _finish(session, outbox_id, status=OutboundStatus.SENT.value, sent_at=now, last_error=None)
 
 

@@ -1,8 +1,10 @@
-"""The composition root of a worker process: settings, database, transport, clock.
+"""The composition root of a worker process: settings, database, transport, clock,
+and which function turns each kind of outbox row into words.
 
 Actors receive only ids; everything else they need comes from here. A process
 calls :func:`configure` once (the CLI does; tests pass their own database,
-transport and clock), so nothing is built at import time.
+transport and clock), so nothing is built at import time, and no module registers
+itself by being imported: the renderers are listed in :func:`outgoing_kinds`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,8 +22,37 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import Settings
 from mail.doors.transport import MaildirTransport, RelayConfig, SmtpTransport, Transport
 from mail.read.authentication import SenderPolicy
+from mail.write.compose import AttachedFile, InlineImage
+from mail.write.render import RenderedEmail
 from models.base import utcnow
 from models.db import make_engine, session_factory
+from models.mailbox import OutboundMessage
+from workers import agendas, digests, review_forms, reviews
+
+T = TypeVar("T")
+RENDERED_KEPT = 1000  # rows whose words and pictures a process keeps between render and parts
+Renderer = Callable[[Session, OutboundMessage, "Runtime"], RenderedEmail]
+Parts = Callable[[Session, OutboundMessage, "Runtime"],
+                 tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]]
+
+
+@dataclass(frozen=True)
+class Renderers:
+    """How outbox rows of each kind become words when first sent (rows stored with
+    their words, like answers, need none), and the pictures and files a kind carries
+    (made again on a retry, from the same stored figures, so every try sends the same)."""
+
+    words: dict[str, Renderer] = field(default_factory=dict)
+    parts: dict[str, Parts] = field(default_factory=dict)
+
+
+def outgoing_kinds() -> Renderers:
+    """Every kind of row the scheduler queues, and what renders it."""
+    return Renderers(
+        words={agendas.AGENDA: agendas.render_agenda_row, agendas.NUDGE: agendas.render_nudge_row,
+               digests.DIGEST: digests.render_digest_row,
+               reviews.REVIEW: review_forms.render_review_row},
+        parts={digests.DIGEST: digests.digest_parts, reviews.REVIEW: review_forms.review_parts})
 
 
 @dataclass
@@ -33,6 +64,17 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     cache: dict[Any, Any] = field(default_factory=dict)  # short-lived figures, per process
     connection: Connection | None = None  # set by one_connection: the batch's connection
+    renderers: Renderers = field(default_factory=outgoing_kinds)
+
+    def rendered_once(self, kind: str, row_id: int, build: Callable[[], T]) -> T:
+        """A row's rendering, built once per process: its words and its pictures (a
+        renderer and its ``parts``) then come from one view, and charts are drawn once."""
+        key = (kind, row_id)
+        if key not in self.cache:
+            if len(self.cache) > RENDERED_KEPT:
+                self.cache.clear()
+            self.cache[key] = build()
+        return self.cache[key]  # type: ignore[no-any-return]
 
 
 _current: Runtime | None = None

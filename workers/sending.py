@@ -10,15 +10,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import Message
 
-from sqlalchemy.orm import Session
-
 from mail.doors.transport import PermanentFailure, TemporaryFailure
-from mail.write.compose import Attachment, InlineImage, build_message, threading_ids
+from mail.write.compose import AttachedFile, InlineImage, build_message, threading_ids
 from mail.write.render import RenderedEmail
 from mail.write.tokens import reply_address
 from models.db import session_factory
@@ -28,30 +26,6 @@ from workers import failures, metrics, outbox
 from workers.runtime import Runtime
 
 log = logging.getLogger("drumbeat.send")
-
-Renderer = Callable[[Session, OutboundMessage, Runtime], RenderedEmail]
-RENDERERS: dict[str, Renderer] = {}
-Parts = Callable[[Session, OutboundMessage, Runtime],
-                 tuple[tuple[InlineImage, ...], tuple[Attachment, ...]]]
-PARTS: dict[str, Parts] = {}
-
-
-def renderer(kind: str) -> Callable[[Renderer], Renderer]:
-    """Register how rows of one kind are turned into words."""
-    def register(function: Renderer) -> Renderer:
-        RENDERERS[kind] = function
-        return function
-    return register
-
-
-def parts(kind: str) -> Callable[[Parts], Parts]:
-    """Register the pictures and files rows of one kind carry (made again on a retry,
-    from the same stored figures, so every try sends the same message)."""
-    def register(function: Parts) -> Parts:
-        PARTS[kind] = function
-        return function
-    return register
-
 
 class RetryLater(Exception):
     """Raised to the broker so the message is retried with backoff."""
@@ -95,8 +69,10 @@ def _deliver(rt: Runtime, outbox_id: int, stage: _Stage) -> str:
         row = session.get(OutboundMessage, outbox_id)
         if row is None or row.status in FINAL:
             return row.status if row else "missing"
-        rendered = RENDERERS[row.kind](session, row, rt) if row.body_text is None else None
-        images, files = PARTS[row.kind](session, row, rt) if row.kind in PARTS else ((), ())
+        kinds = rt.renderers
+        rendered = kinds.words[row.kind](session, row, rt) if row.body_text is None else None
+        images, files = (kinds.parts[row.kind](session, row, rt) if row.kind in kinds.parts
+                         else ((), ()))
     with rt.sessions() as session, session.begin():
         # The claim is committed with the words, before the relay is contacted, so the
         # row lock is never held during SMTP and every retry sends the same words.
@@ -118,7 +94,7 @@ FINAL = (Status.SENT.value, Status.FAILED.value)
 
 
 def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] = (),
-              files: Sequence[Attachment] = ()) -> Message:
+              files: Sequence[AttachedFile] = ()) -> Message:
     """The MIME message of a rendered row, as the relay will get it."""
     settings = rt.settings
     in_reply_to, references = threading_ids(row.in_reply_to,
@@ -133,6 +109,18 @@ def build_for(rt: Runtime, row: OutboundMessage, images: Sequence[InlineImage] =
         auto_submitted=(row.context or {}).get("auto_submitted", "auto-generated"),
         inline_images=images, attachments=files,
     )
+
+
+def send_claimed(rt: Runtime, added: outbox.AddedRow) -> str:
+    """Build and hand over a row inserted claimed (an answer, right after the commit
+    that applied its message), from the values in hand: no reading it back."""
+    return hand_over(rt, added.outbox_id, claimed_message(rt, added), attempts=1,
+                     to_address=added.row.to_address, kind=added.row.kind)
+
+
+def claimed_message(rt: Runtime, added: outbox.AddedRow) -> Message:
+    """The MIME message of a row inserted with its words, built from the values in hand."""
+    return build_for(rt, added.row.as_stored(added.outbox_id))
 
 
 def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
@@ -161,7 +149,7 @@ def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
         log.info("outbox %s will be retried: %s", outbox_id, failure.answer,
                  extra={"outbox_id": outbox_id})
         raise RetryLater(failure.answer) from failure
-    _mark_sent(rt, outbox_id)
+    _mark_row_sent(rt, outbox_id)
     metrics.handed_over(kind, Status.SENT.value)
     return Status.SENT.value
 
@@ -169,7 +157,7 @@ def hand_over(rt: Runtime, outbox_id: int, message: Message, attempts: int,
 MARK_RETRY_SECONDS = (0.2, 1.0, 5.0)
 
 
-def _mark_sent(rt: Runtime, outbox_id: int) -> None:
+def _mark_row_sent(rt: Runtime, outbox_id: int) -> None:
     """The relay has the message, so the mark must not be lost to a passing database
     error: a row left claimed would be sent again by the sweeper. On failure it is
     tried again a few times on a fresh connection (the batch's may be the broken one)."""
@@ -185,7 +173,7 @@ def _mark_sent(rt: Runtime, outbox_id: int) -> None:
         time.sleep(delay)
         try:
             with fresh() as session, session.begin():
-                outbox.mark_sent(session, outbox_id, rt.clock())
+                outbox.mark_row_sent(session, outbox_id, rt.clock())
             return
         except Exception as error:
             failure = error
@@ -204,7 +192,7 @@ def _record_sent(rt: Runtime, outbox_id: int) -> None:
     if connection is None or connection.dialect.name != "postgresql" \
             or connection.in_transaction():
         with rt.sessions() as session, session.begin():
-            outbox.mark_sent(session, outbox_id, rt.clock())
+            outbox.mark_row_sent(session, outbox_id, rt.clock())
         return
     driver = connection.connection.driver_connection
     driver.autocommit = True  # no transaction is open (checked above)

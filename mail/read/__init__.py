@@ -18,10 +18,14 @@
 - ``notes_people``: the candidates notes may name, and whom the notes are about.
 - ``notes_owners``: the owner an action item names, resolved or a problem saying why not.
 - ``notes_dates``: an action item's due date, relative to the meeting.
+- ``notes_reading``: a notes message read whole: its text, commands and 1:1 day.
 - ``calendar``: the meeting an attached invite describes.
 - ``own_words``: Drumbeat's own words recognised in what people send back.
 - ``authentication``: who sent it, from a token, a relay, the MTA's verdict or DKIM.
 - ``vocabulary``: the multilingual words the readers share (header labels, separators, prefixes).
 - ``dates``: dates as written in mail, the one place ``dateparser`` is called, under a budget.
+- ``topic_lines``: the grammar's ``topic:``, ``topic done:`` and ``away:`` lines.
+- ``requests``: a reply whose whole new text is ``status`` or ``help``.
+- ``review_form``: an answer to a review form (``wins:``, ``rating: 4``, ``agree``, ``dispute:``).
 - ``inspect``: all of the above for one message, as ``drumbeat inspect`` prints it.
 """

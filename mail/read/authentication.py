@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
@@ -90,19 +90,28 @@ class Established:
 
 # --- From, read strictly -------------------------------------------------------------------
 
-def strict_from(raw: bytes) -> tuple[str | None, str | None]:
+HeaderFields = Sequence[tuple[str, str]]
+"""A message's header fields as written (``ParsedMessage.raw_headers``): handed in,
+they spare reading the bytes' header block again."""
+
+
+def strict_from(raw: bytes, fields: HeaderFields | None = None
+                ) -> tuple[str | None, str | None]:
     """The one From address, lower-cased, or None and why in words."""
     try:
-        return _one_address(_raw_header_values(raw, "From"))
+        return _one_address(_raw_header_values(raw, "From", fields))
     except Exception:  # the parser's own bugs: nobody, never a traceback
         return None, "its From line cannot be read"
 
 
-def _raw_header_values(raw: bytes, name: str) -> list[str]:
-    """Every value of header ``name``, top first, as written (undecoded, still folded)."""
-    text = raw.decode("utf-8", "surrogateescape")
-    headers = HeaderParser(policy=email_policy.default).parsestr(text)
-    return [str(value) for key, value in headers.raw_items() if key.lower() == name.lower()]
+def _raw_header_values(raw: bytes, name: str, fields: HeaderFields | None = None
+                       ) -> list[str]:
+    """Every value of header ``name``, top first, as written (undecoded, still folded):
+    from ``fields`` when given, else read from the bytes."""
+    if fields is None:
+        text = raw.decode("utf-8", "surrogateescape")
+        fields = HeaderParser(policy=email_policy.default).parsestr(text).raw_items()
+    return [str(value) for key, value in fields if key.lower() == name.lower()]
 
 
 def _one_address(values: list[str]) -> tuple[str | None, str | None]:
@@ -186,22 +195,24 @@ def _ascii(domain: str) -> str | None:
 # --- the checks ----------------------------------------------------------------------------
 
 def establish(raw: bytes, *, token_addresses: frozenset[str] | None, peer_address: str | None,
-              policy: SenderPolicy) -> Established:
+              policy: SenderPolicy, fields: HeaderFields | None = None) -> Established:
     """Who sent ``raw``: the first of token, trusted relay, trusted MTA, DKIM that vouches
     (cheapest first: only DKIM may wait on DNS).
 
     ``token_addresses`` are the addresses of the person a verified agenda token was sent
     to (None: no verified token). ``peer_address`` is the SMTP client's IP address.
+    ``fields``: the header fields as written, when the caller has parsed them already
+    (the DKIM check still reads the bytes: it verifies them as they were signed).
     """
     try:
-        return _establish(raw, token_addresses, peer_address, policy)
+        return _establish(raw, token_addresses, peer_address, policy, fields)
     except Exception:  # a check's own failure vouches for nobody
         return Established(None, Vouch.NONE, "the message could not be checked", None)
 
 
 def _establish(raw: bytes, token_addresses: frozenset[str] | None, peer_address: str | None,
-               policy: SenderPolicy) -> Established:
-    address, problem = strict_from(raw)
+               policy: SenderPolicy, fields: HeaderFields | None) -> Established:
+    address, problem = strict_from(raw, fields)
     if address is None:
         return Established(None, Vouch.NONE, problem, None)
     if token_addresses is not None and address in token_addresses:
@@ -214,7 +225,7 @@ def _establish(raw: bytes, token_addresses: frozenset[str] | None, peer_address:
     if policy.trusted_networks:
         reasons.append("it did not come through a trusted relay")
     if policy.authserv_id:
-        mta_problem = mta_problem_for(raw, address, policy.authserv_id)
+        mta_problem = mta_problem_for(raw, address, policy.authserv_id, fields)
         if mta_problem is None:
             return Established(address, Vouch.MTA, None, address)
         reasons.append(mta_problem)
@@ -385,7 +396,8 @@ def _dnspython_txt(name: bytes, timeout: float = 5) -> bytes | None:
 
 # --- the trusted MTA's Authentication-Results ----------------------------------------------
 
-def mta_problem_for(raw: bytes, from_address: str, authserv_id: str) -> str | None:
+def mta_problem_for(raw: bytes, from_address: str, authserv_id: str,
+                    fields: HeaderFields | None = None) -> str | None:
     """None when the topmost Authentication-Results, by ``authserv_id``, vouches for From.
 
     Only the topmost header counts: our MTA prepends its own, and everything below it
@@ -395,7 +407,7 @@ def mta_problem_for(raw: bytes, from_address: str, authserv_id: str) -> str | No
     """
     wanted = authserv_id.strip().lower()
     try:
-        values = _raw_header_values(raw, "Authentication-Results")
+        values = _raw_header_values(raw, "Authentication-Results", fields)
     except Exception:
         return "its Authentication-Results cannot be read"
     if not values:

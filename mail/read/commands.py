@@ -11,6 +11,7 @@ from datetime import date
 
 __all__ = [
     "HANDED_BACK",
+    "Away",
     "Command",
     "LineError",
     "MeetingReport",
@@ -18,6 +19,8 @@ __all__ = [
     "Parsed",
     "TaskDoneOn",
     "TaskUpdate",
+    "Topic",
+    "TopicDone",
 ]
 
 HANDED_BACK = "handed_back"  # not a task status: the task goes back to who created it
@@ -70,6 +73,37 @@ class MeetingReport:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A talking point for the pair's next 1:1 ("topic: the hiring plan"). ``report``
+    is the employee a manager names ("topic @ana: …", lower-cased as written); which
+    pair it lands on is the applier's rule (``workers.talking_points``)."""
+
+    text: str
+    report: str | None = None
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class TopicDone:
+    """An open talking point closed ("topic done: the hiring plan"): ``text`` matches
+    the point's words case-insensitively, in full or as a unique prefix."""
+
+    text: str
+    report: str | None = None
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class Away:
+    """Time away, both days included ("away: 21 Dec - 4 Jan"): the sender's check-ins
+    in it are excused and the other side of each pair is told."""
+
+    start: date
+    end: date
+    line: str = ""
+
+
+@dataclass(frozen=True)
 class LineError:
     """A line that looked like a command but could not be read; the reply quotes both."""
 
@@ -80,19 +114,25 @@ class LineError:
         return f"{self.line}: {self.reason}"
 
 
-Command = TaskUpdate | TaskDoneOn | NewTask | MeetingReport
+Command = TaskUpdate | TaskDoneOn | NewTask | MeetingReport | Topic | TopicDone | Away
 
 _JSON_TYPES: dict[type, str] = {
     TaskUpdate: "task_update",
     TaskDoneOn: "task_done_on",
     NewTask: "new_task",
     MeetingReport: "meeting",
+    Topic: "topic",
+    TopicDone: "topic_done",
+    Away: "away",
 }
 _JSON_FIELDS: dict[type, tuple[str, ...]] = {
     TaskUpdate: ("task", "percent", "status", "due", "note"),
     TaskDoneOn: ("task", "on", "note"),
     NewTask: ("title", "due", "project", "owner"),
     MeetingReport: ("held", "excused", "on", "minutes", "reason"),
+    Topic: ("text", "report"),
+    TopicDone: ("text", "report"),
+    Away: ("start", "end"),
 }
 
 

@@ -44,11 +44,34 @@ Other lines::
     met: yes | met: 2026-11-26 30min | met: today 45 min | met: yes 1h
     met: no, moved to Thursday              not held, the rest is the reason
     skip: vacation | skipped: sick          excused
+    topic: the hiring plan                  a talking point on the pair's next agendas
+                                            (both sides'); also "talking point:"
+    topic @ana: the hiring plan             a manager names the report (@name or
+                                            @email, as for new tasks)
+    topic done: the hiring plan             closes an open talking point: its words, in
+                                            any case, in full or a unique prefix; also
+                                            "topic closed:". A logged meeting of the
+                                            pair closes the points raised before it
+    away: 21 Dec - 4 Jan                    time away, both days included: the sender's
+    away: until 4 Jan | away: 24 Dec        check-ins in it are excused, their agendas
+                                            not sent, the other side told once
 
-A line that starts with a task reference, ``new:``, ``met:``, ``skip:`` or ``due:``
-is a command attempt: it becomes a command or a ``LineError`` whose reason says what
-is wrong and shows the right form. Every other line is prose and is ignored, even
-when it mentions a task in the middle.
+``topic:`` text is at most 200 characters; an empty one is an error. Which pair a
+talking point belongs to: for ``topic @ana:``, the sender and that direct report; else
+the agenda replied to; else the sender and their own manager
+(``workers/talking_points.py``). ``away:`` reads its days as due dates (the next such
+day, today included), except that a first day read more than 300 days ahead whose last
+occurrence was at most 31 days ago is that one (an absence under way), and the last
+day is read from the first (the next such day on or after it, so ``Monday - Friday``
+is one week); "until" starts today; a dash, "–", "to" or "until" separates the two
+days (``21 Dec-4 Jan`` and ``21.12.-4.1.`` too). It is an error when the last day is
+before the first or has passed, the first day is more than a year ahead, or the range
+is longer than 90 days.
+
+A line that starts with a task reference, ``new:``, ``met:``, ``skip:``, ``due:``,
+``topic`` … ``:`` or ``away:`` is a command attempt: it becomes a command or a
+``LineError`` whose reason says what is wrong and shows the right form. Every other
+line is prose and is ignored, even when it mentions a task in the middle.
 
 Dates are read relative to the message date seen in the sender's time zone
 (a message sent 2026-11-26 23:30 UTC from Tokyo is written on Friday 27th):
@@ -70,6 +93,10 @@ Dates are read relative to the message date seen in the sender's time zone
   ``18 Dec``, ``Freitag``, ``vendredi``) goes to ``dateparser`` in a few European
   languages, preferring the future for due dates and the past for meetings;
   a month alone (``due December``) means its last day.
+
+A message whose whole new text is ``status``, ``status @name`` or ``help`` is a question,
+not a command line; ``mail.read.requests`` reads it, and the answer is a page or this
+grammar.
 """
 
 from __future__ import annotations
@@ -95,6 +122,7 @@ from mail.read.task_lines import (
     task_line,
     without_separators,
 )
+from mail.read.topic_lines import away_line, topic_line
 from mail.read.vocabulary import normalize_line
 
 __all__ = ["parse_commands"]
@@ -174,7 +202,8 @@ def _orphan_due_line(text: str, raw: str, ctx: DateContext) -> Command | LineErr
 # --- lines --------------------------------------------------------------------------------
 
 _LineMatcher = Callable[[str, str, DateContext], "Command | LineError | None"]
-_STANDALONE: tuple[_LineMatcher, ...] = (task_line, new_task_line, _met_line, _skip_line)
+_STANDALONE: tuple[_LineMatcher, ...] = (task_line, new_task_line, _met_line, _skip_line,
+                                          topic_line, away_line)
 _LINE_MATCHERS: tuple[_LineMatcher, ...] = (*_STANDALONE, _orphan_due_line)
 _FALLBACK = "I could not read this line. Write e.g. T-12 60% or met: yes"
 
@@ -264,7 +293,8 @@ def parse_commands(
 # the lines past the cap, which are never read.
 _COMMAND_START = re.compile(
     rf"\s*(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+)?(?:[#\[(]?\s*T[{DASH}\s]?\d|new\b|\+\s"
-    r"|met\s*:|skip|excused|due\s*:)", re.I)
+    r"|met\s*:|skip|excused|due\s*:|(?:topic|talking\s+point)[^:\n]{0,30}:"
+    r"|(?:time\s+)?away\s*:)", re.I)
 
 
 def _not_read(rest: Sequence[tuple[str | None, str]], max_updates: int) -> LineError | None:

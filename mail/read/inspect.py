@@ -5,7 +5,7 @@ time zone is taken from the offset in the Date header (all we know without
 the database); applying a real reply uses the person's own time zone.
 
 ``notes`` previews a forward as the notes reader reads it (the same function,
-:func:`workers.notes.understand_notes`): the commands and action items of the
+:func:`mail.read.notes_reading.understand_notes`): the commands and action items of the
 sender's words and of the forwarded messages people wrote. What Drumbeat wrote is
 known by its templates' phrases, or by the text of ``sent`` (``--sent FILE``), and
 left out. Owners are looked up among the people the message names (its From and
@@ -25,6 +25,7 @@ from mail.read.grammar import parse_commands
 from mail.read.message import ParsedMessage, parse_message
 from mail.read.notes import ActionItem, find_action_items
 from mail.read.notes_people import Candidate, with_line
+from mail.read.notes_reading import understand_notes, which_day
 from mail.read.own_words import SentMail
 from mail.read.reply_text import extract_reply
 
@@ -80,8 +81,6 @@ def preview_notes(parsed: ParsedMessage, sent_lines: tuple[str, ...] = (), *,
     """What the notes reader would apply: its commands and errors, the action items
     (owners as written), the meeting day it would log, and how many forwarded messages
     were Drumbeat's own words and left out."""
-    from workers.notes import understand_notes, which_day  # pure; shared with the worker
-
     moment = parsed.date or datetime.now(UTC)
     zone = zone_of(parsed.date)
     sent = (SentMail(None, "\n".join(sent_lines)),) if sent_lines else ()

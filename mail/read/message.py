@@ -93,6 +93,11 @@ class ParsedMessage:
     calendar: tuple[str, ...]
     defects: tuple[str, ...]
     size: int
+    # The top-level header fields as written (name, value still folded, 8-bit bytes read
+    # as UTF-8), for readers that must see a header exactly as sent (the strict From,
+    # Authentication-Results) without parsing the bytes again; None when unread.
+    raw_headers: tuple[tuple[str, str], ...] | None = field(default=None, compare=False,
+                                                            repr=False)
 
 
 # --- the MIME tree -----------------------------------------------------------------
@@ -444,7 +449,18 @@ def _parse(raw: bytes, notes: Defects, max_depth: int, max_parts: int) -> Parsed
         calendar=tuple(body.calendar),
         defects=notes.all(),
         size=len(raw),
+        raw_headers=_as_written(root),
     )
+
+
+def _as_written(root: Message) -> tuple[tuple[str, str], ...] | None:
+    """The root's header fields as the parser stored them, 8-bit bytes read as UTF-8
+    (what a header parser given the bytes decoded as UTF-8 would store); None if not."""
+    try:
+        return tuple((str(name), str(value).encode("ascii", "surrogateescape")
+                      .decode("utf-8", "surrogateescape")) for name, value in root.raw_items())
+    except Exception:  # a header the parser kept in some other shape: read the bytes instead
+        return None
 
 
 def _empty(raw: bytes, notes: Defects) -> ParsedMessage:

@@ -39,6 +39,7 @@ OURS_BY_SHAPE: tuple[str, ...] = (
     "Missed check-ins happen; this is just so the record shows what really happened.",  # nudge
     "How the figures are computed: goal progress is the weighted mean",  # digest
     "Digests never include meeting notes.",  # digest
+    "Quoted text is ignored: write your answer above it.",  # review forms
 )
 _MOSTLY_OURS = 0.6  # share of a forwarded body's lines found in one stored text
 _MIN_LINES = 2  # a body this short is never judged by its lines alone

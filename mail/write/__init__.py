@@ -7,6 +7,9 @@
 - ``digest``: what an evaluation digest shows, as plain data.
 - ``digest_render``: digests as subject, text, HTML, charts and CSV.
 - ``digest_csv``: the CSV attached to every digest.
+- ``digest_review``: the review cycle's part of a digest (completion, disputes, calibration).
+- ``review_mail``: the review cycle's forms and notices, as views and words.
+- ``status``: the answers to ``status`` (a person's page) and ``help`` (the grammar).
 - ``charts``: PNG charts from plain figures.
 - ``tokens``: the signed reply address of an agenda.
 """

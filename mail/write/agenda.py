@@ -2,16 +2,19 @@
 
 The worker that builds an agenda fills an ``AgendaView`` from the database; the
 renderer turns it into words. Nothing here knows about tables, so the agenda can
-be rendered (and tested) from literals.
+be rendered (and tested) from literals. ``AgendaContext`` is what an agenda's (or
+nudge's) outbox row keeps as JSON: the pair and the period its reply speaks for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-__all__ = ["AgendaView", "GoalAtRisk", "GoalLine", "TalkingPoint", "TaskGroup", "TaskLine",
-           "reply_examples"]
+__all__ = ["AgendaContext", "AgendaView", "AwayNoticeView", "GoalAtRisk", "GoalLine",
+           "TalkingPoint", "TaskGroup", "TaskLine", "reply_examples"]
 
 OPEN_STATUSES = ("in_progress", "open", "blocked")  # ordered: examples must be stable
 GROUP_SHOWN = 5  # a longer group shows its first few and how many more ``status`` lists
@@ -69,11 +72,65 @@ class GoalAtRisk:
 
 
 @dataclass(frozen=True)
-class TalkingPoint:
-    """A topic either side put on the pair's next 1:1 (filled by the topics feature)."""
+class AgendaContext:
+    """What an agenda or nudge row keeps (``OutboundMessage.context``): the pair, the
+    period, whose copy it is, and the 1:1 it announces (None for a nudge). Written when
+    the row is queued; read when it is rendered and when a reply to it arrives."""
 
-    text: str
-    raised_by_name: str
+    manager_id: int
+    employee_id: int
+    period_start: date
+    period_end: date | None = None
+    role: str = ""  # "employee" or "manager": whose copy
+    period_key: str | None = None  # "2026-W49"
+    meeting_at: datetime | None = None  # aware; agendas only
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return self.manager_id, self.employee_id
+
+    def names(self, person_id: int) -> bool:
+        """Whether ``person_id`` is one of the pair."""
+        return person_id in self.pair
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"manager_id": self.manager_id, "employee_id": self.employee_id}
+        if self.meeting_at is not None:
+            found["meeting_at"] = self.meeting_at.isoformat()
+        found["period_start"] = self.period_start.isoformat()
+        if self.period_end is not None:
+            found["period_end"] = self.period_end.isoformat()
+        if self.period_key is not None:
+            found["period_key"] = self.period_key
+        if self.role:
+            found["role"] = self.role
+        return found
+
+    @classmethod
+    def from_json(cls, context: Mapping[str, Any] | None) -> AgendaContext | None:
+        """The context a row stored; None when it names no pair and period (an
+        answer's, a digest's) or cannot be read."""
+        context = context or {}
+        if not (context.get("manager_id") and context.get("employee_id")
+                and context.get("period_start")):
+            return None
+        end, meeting_at = context.get("period_end"), context.get("meeting_at")
+        try:
+            return cls(int(context["manager_id"]), int(context["employee_id"]),
+                       date.fromisoformat(context["period_start"]),
+                       date.fromisoformat(end) if end else None,
+                       str(context.get("role") or ""), context.get("period_key"),
+                       datetime.fromisoformat(meeting_at) if meeting_at else None)
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class TalkingPoint:
+    """An open topic of the pair ("topic: the hiring plan"), shown on both agendas."""
+
+    text: str  # user text, always shown as text
+    raised_by_name: str  # who raised it
     raised_on: date
 
 
@@ -103,6 +160,9 @@ class AgendaView:
     action_items: tuple[TaskLine, ...] = ()  # created from the notes of the last 1:1
     action_items_on: date | None = None  # the day of that 1:1
     goals_at_risk: tuple[GoalAtRisk, ...] = ()
+    # The day the pair's record counts from, when that is inside the quarter (the
+    # figures above cover only that part of it); None: the whole quarter counts.
+    tracked_since: date | None = None
     talking_points: tuple[TalkingPoint, ...] = ()
 
     def __post_init__(self) -> None:
@@ -197,3 +257,14 @@ class NudgeView:
     @property
     def is_manager(self) -> bool:
         return self.role == "manager"
+
+
+@dataclass(frozen=True)
+class AwayNoticeView:
+    """The other side of a pair is told, once, that someone will be away."""
+
+    recipient_name: str
+    away_name: str  # who is away
+    starts_on: date
+    ends_on: date  # both days included
+    excused: int  # the pair's check-ins excused by it

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from mail.write.render import RenderedEmail, _inliner, environment, oneline
+from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 
 @dataclass(frozen=True)
@@ -81,5 +81,5 @@ def render_answer(view: AnswerView) -> RenderedEmail:
     return RenderedEmail(
         subject=answer_subject(view.subject),
         text=env.get_template("answer.txt.j2").render(context),
-        html=_inliner().inline(env.get_template("answer.html.j2").render(context)),
+        html=css_inliner().inline(env.get_template("answer.html.j2").render(context)),
     )

@@ -45,7 +45,7 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.patches import Patch
 from PIL import Image  # a dependency of matplotlib
 
-from mail.write.digest import CheckinState, PersonFigures
+from mail.write.digest import CalibrationRow, CheckinState, PersonFigures, RatingLevel
 from mail.write.render import oneline
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "STATE_COLOURS",
     "STATE_LABELS",
     "WIDTH_INCHES",
+    "calibration_chart",
     "checkin_timeline_chart",
     "goal_progress_chart",
 ]
@@ -78,6 +79,7 @@ STATE_COLOURS: dict[CheckinState, str] = {
     "missed": _VERMILLION,
     "upcoming": "#ffffff",
     "inactive": "#e4e7eb",
+    "untracked": "#ffffff",  # outlined in the grid's grey: nothing was expected yet
 }
 STATE_LABELS: dict[CheckinState, str] = {
     "confirmed": "Held, confirmed by both",
@@ -87,8 +89,10 @@ STATE_LABELS: dict[CheckinState, str] = {
     "missed": "Missed",
     "upcoming": "Upcoming",
     "inactive": "Not active",
+    "untracked": "Before tracking",
 }
-_EDGES: dict[CheckinState, str] = {"upcoming": "#8c959f", "excused": "#a89a00"}
+_EDGES: dict[CheckinState, str] = {"upcoming": "#8c959f", "excused": "#a89a00",
+                                   "untracked": _GRID}
 
 _LOCK = threading.Lock()
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -188,8 +192,11 @@ def _hex(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
+# Ratings, lowest to highest: Okabe & Ito's vermillion, orange, grey, sky blue, blue.
+_RATING_STOPS = (_VERMILLION, "#E69F00", "#BBBBBB", _SKY, _BLUE)
+_GREEN = "#009E73"  # the team's goal progress; its adherence is drawn in _INK
 _EXACT = tuple(_hex(c) for c in ("#ffffff", _INK, _MUTED, _GRID, *STATE_COLOURS.values(),
-                                 *_EDGES.values()))
+                                 *_EDGES.values(), *_RATING_STOPS, _GREEN))
 
 
 def _snapped(palette: list[int]) -> list[int]:
@@ -423,9 +430,94 @@ def _checkin_timeline_chart(people: Sequence[PersonFigures], limit: int) -> byte
     height = figure.get_figheight()
     figure.legend(
         handles=[Patch(facecolor=STATE_COLOURS[s], edgecolor=_EDGES.get(s, STATE_COLOURS[s]),
-                       linewidth=0.5, label=STATE_LABELS[s]) for s in STATE_COLOURS],
+                       linewidth=0.5, label=STATE_LABELS[s]) for s in STATE_COLOURS
+                 if s != "untracked" or s in by_state],  # only a new install has it
         loc="upper left", bbox_to_anchor=(0.01, 1 - 0.56 / height), ncols=3,
         frameon=False, prop=_font(9), handlelength=1.2, columnspacing=1.4,
         handletextpad=0.5, labelspacing=0.3)
     return _png(figure)
 
+
+
+# --- calibration: ratings beside the record -------------------------------------------
+
+
+def _rating_colours(levels: int) -> list[str]:
+    """``levels`` colours from the lowest rating's to the highest's (the five stops,
+    picked evenly; between stops for longer scales)."""
+    if levels <= 1:
+        return [_BLUE]
+    out = []
+    for i in range(levels):
+        at = i * (len(_RATING_STOPS) - 1) / (levels - 1)
+        low, high = _hex(_RATING_STOPS[math.floor(at)]), _hex(
+            _RATING_STOPS[min(len(_RATING_STOPS) - 1, math.floor(at) + 1)])
+        share = at - math.floor(at)
+        out.append("#" + "".join(f"{round(a + (b - a) * share):02x}"
+                                 for a, b in zip(low, high, strict=True)))
+    return out
+
+
+def calibration_chart(rows: Sequence[CalibrationRow], scale: Sequence[RatingLevel]) -> bytes:
+    """One row per manager: on the left their ratings as shares of their rated reports,
+    lowest rating first; on the right their team's mean goal progress and check-in
+    adherence. Rows in the order given (the digest's calibration table)."""
+    with _LOCK:
+        return _calibration_chart(rows, scale)
+
+
+def _calibration_chart(rows: Sequence[CalibrationRow], scale: Sequence[RatingLevel]) -> bytes:
+    title = "Ratings beside the record"
+    shown = [r for r in rows if r.rated]
+    if not shown or not scale:
+        return _empty(title)
+    split = 3.55  # inches: the ratings end and the record begins
+    figure, axes = _frame(len(shown), top=1.12, bottom=0.35, left=_LEFT,
+                          right=WIDTH_INCHES - split + 0.1)
+    height = figure.get_figheight()
+    record = figure.add_axes(((split + 0.5) / WIDTH_INCHES, axes.get_position().y0,
+                              (WIDTH_INCHES - split - 0.8) / WIDTH_INCHES,
+                              axes.get_position().height))
+    record.set_ylim(len(shown) - 0.5, -0.5)
+    record.set_yticks([])
+    for side in ("top", "right", "left"):
+        record.spines[side].set_visible(False)
+    record.spines["bottom"].set_color(_GRID)
+    record.tick_params(axis="x", colors=_MUTED, length=0, pad=4)
+    _titles(figure, title, "Left: manager ratings, lowest first, as shares of the rated "
+            "reports. Right: the team's record")
+    colours = _rating_colours(len(scale))
+    lefts = [0.0] * len(shown)
+    for level, colour in enumerate(colours):
+        widths = [100 * r.distribution[level] / r.rated if level < len(r.distribution)
+                  else 0.0 for r in shown]
+        _bars(axes, list(range(len(shown))), lefts, widths, 0.72, colour)
+        lefts = [a + b for a, b in zip(lefts, widths, strict=True)]
+    rows_at = range(len(shown))
+    goals = [_number(r.goal_progress_mean) for r in shown]
+    adherence = [_number(r.adherence_mean) for r in shown]
+    _bars(record, [y - 0.19 for y in rows_at], [0.0] * len(shown), [g or 0.0 for g in goals],
+          0.36, _GREEN)
+    _bars(record, [y + 0.19 for y in rows_at], [0.0] * len(shown),
+          [a or 0.0 for a in adherence], 0.36, _INK)
+    for ax in (axes, record):
+        ax.set_xlim(0, 100)
+        ax.set_xticks([0, 50, 100], ["0%", "50%", "100%"])
+        _tick_labels(ax)
+        ax.grid(axis="x", color=_GRID, linewidth=0.6)
+        ax.set_axisbelow(True)
+    transform = axes.get_yaxis_transform()
+    for row, r in enumerate(shown):
+        axes.text(-0.015 * WIDTH_INCHES / (split - _LEFT), row, _label(r.manager_name),
+                  transform=transform, ha="right", va="center", fontproperties=_font(
+                      _LABEL_SIZE), color=_INK, parse_math=False, clip_on=False)
+    level_names = [f"{lv.value} {lv.label}".strip() if lv.label else str(lv.value)
+                   for lv in scale]
+    handles = [Patch(color=c, label=_label(n, 9, 90)) for c, n in zip(colours, level_names,
+                                                                        strict=True)]
+    handles += [Patch(color=_GREEN, label="Team goal progress"),
+                Patch(color=_INK, label="Team adherence")]
+    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.01, 1 - 0.56 / height),
+                  ncols=min(len(handles), 4), frameon=False, prop=_font(9), handlelength=1.2,
+                  columnspacing=1.2, handletextpad=0.5, labelspacing=0.3)
+    return _png(figure)

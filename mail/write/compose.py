@@ -50,7 +50,7 @@ from typing import Any
 from mail.write.render import RenderedEmail, oneline
 
 __all__ = [
-    "Attachment",
+    "AttachedFile",
     "InlineImage",
     "build_message",
     "format_address",
@@ -95,7 +95,7 @@ class InlineImage:
 
 
 @dataclass(frozen=True)
-class Attachment:
+class AttachedFile:
     """A file attached to the message, e.g. the figures of a digest as CSV."""
 
     filename: str
@@ -234,7 +234,7 @@ def build_message(
     auto_submitted: str = "auto-generated",
     extra_headers: dict[str, str] | None = None,
     inline_images: Sequence[InlineImage] = (),
-    attachments: Sequence[Attachment] = (),
+    attachments: Sequence[AttachedFile] = (),
 ) -> Message:
     """The complete message, ready for a transport (serialise it with :func:`to_bytes`).
     Raises ValueError on an
@@ -339,7 +339,7 @@ def _related(html: Message, images: list[tuple[str, InlineImage]]) -> Message:
     return related
 
 
-def _mixed(body: Message, files: list[tuple[tuple[str, str, dict[str, str]], Attachment]]
+def _mixed(body: Message, files: list[tuple[tuple[str, str, dict[str, str]], AttachedFile]]
            ) -> Message:
     mixed = _multipart("mixed")
     mixed.attach(body)

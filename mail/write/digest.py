@@ -15,9 +15,15 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
+from config.review_scale import RatingScale
+from config.review_scale import parse_scale as parse_rating_scale
+
 CheckinState = Literal["held", "confirmed", "excused", "disputed", "missed", "upcoming",
-                       "inactive"]
+                       "inactive", "untracked"]
 DigestKind = Literal["hr", "manager", "employee"]
+# The values of models.reviews.StepState and AckState (mail/ does not import models/).
+StepWord = Literal["pending", "waiting", "done", "missed"]
+AckWord = Literal["pending", "waiting", "agreed", "disputed", "resolved", "missed"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class PersonFigures:
     # Of checkins_excused, who gave the excuse (older records may say neither).
     checkins_excused_by_manager: int = 0
     checkins_excused_by_employee: int = 0
+    # The day the check-in record counts from (the pair's tracking start); None: no limit.
+    tracked_since: date | None = None
 
     @property
     def goals_at_risk(self) -> tuple[GoalLine, ...]:
@@ -90,7 +98,7 @@ class PersonFigures:
         """JSON-safe (ISO dates), for ``Evaluation.figures`` (by hand: ``asdict`` deep-copies
         and is the slowest part of snapshotting 10,000 people)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("active_from", "active_to", "last_checkin"):
+        for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             data[name] = _jsonable(data[name])
         data["initiatives"] = list(self.initiatives)
         data["goals"] = [goal.__dict__.copy() for goal in self.goals]
@@ -101,7 +109,7 @@ class PersonFigures:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PersonFigures:
         values = dict(data)
-        for name in ("active_from", "active_to", "last_checkin"):
+        for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             values[name] = _day(values.get(name))
         values["goals"] = tuple(GoalLine(**goal) for goal in values.get("goals", ()))
         values["timeline"] = tuple(
@@ -155,6 +163,7 @@ class DigestView:
     lowest_adherence: tuple[TeamRollup, ...] = ()  # HR: the managers to talk to first
     changes: tuple[str, ...] = field(default=())  # since the snapshot that was sent
     organisation: str = ""  # shown in the HR digest's subject and intro ("Acme")
+    cycle: CycleSummary | None = None  # the period's review cycle; None: no cycle
 
     @property
     def without_checkin_4_weeks(self) -> tuple[PersonFigures, ...]:
@@ -166,6 +175,126 @@ class DigestView:
     def goals_at_risk(self) -> tuple[tuple[PersonFigures, GoalLine], ...]:
         """Owned goals behind the time elapsed (each goal once, under its owner)."""
         return tuple((p, g) for p in self.people for g in p.goals if g.owned and g.at_risk)
+
+
+# --- the review cycle ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingLevel:
+    """One rating of a cycle's scale: its number and, when configured, its label."""
+
+    value: int
+    label: str = ""
+
+
+def rating_levels(scale: RatingScale | None) -> tuple[RatingLevel, ...]:
+    """The levels of a cycle's scale, lowest first; ``()`` when ratings are off."""
+    if scale is None:
+        return ()
+    return tuple(RatingLevel(value, scale.labels[value - scale.low] if scale.labels else "")
+                 for value in range(scale.low, scale.high + 1))
+
+
+def parse_scale(text: str | None) -> tuple[RatingLevel, ...]:
+    """``"1-5"`` or ``"1-5:Unsatisfactory,Below,Meets,Exceeds,Outstanding"`` → the levels;
+    ``None`` or ``""`` → ``()``. Read by ``config.review_scale`` (one reader for the
+    setting, the forms and the digests); raises its ValueError with the right form."""
+    return rating_levels(parse_rating_scale(text))
+
+
+@dataclass(frozen=True)
+class ReviewFigures:
+    """One person's review in the cycle, as far as this digest's reader may see it.
+
+    ``manager_rating`` and ``manager_comment`` reach an employee's own copy only once
+    the manager step is done; the comment is in no other copy, and no copy holds the
+    self-review's texts."""
+
+    person_id: int
+    name: str
+    manager_name: str | None  # the manager when the cycle opened
+    self_state: StepWord
+    manager_state: StepWord
+    ack_state: AckWord
+    self_rating: int | None = None
+    manager_rating: int | None = None
+    manager_comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CycleCompletion:
+    """One manager's reports in the cycle: how far each step got."""
+
+    manager_name: str
+    reviews: int
+    self_done: int
+    self_missed: int
+    manager_done: int
+    manager_missed: int
+    acknowledged: int  # agreed, or disputed and resolved
+    disputed: int  # open disputes
+    ack_missed: int
+
+    @property
+    def missed(self) -> int:
+        return self.self_missed + self.manager_missed + self.ack_missed
+
+
+@dataclass(frozen=True)
+class OpenDispute:
+    """An acknowledgement answered ``dispute:`` that HR has not resolved yet."""
+
+    employee_name: str
+    manager_name: str | None
+    first_line: str  # the dispute's first line
+    since: date | None
+
+
+@dataclass(frozen=True)
+class CalibrationRow:
+    """One manager's ratings beside their team's record: do the ratings follow it?
+
+    ``distribution`` counts the manager ratings per level of the cycle's scale, in
+    its order; the team figures are the mean and median of the rated and unrated
+    reports' own figures (``PersonFigures.goal_progress_end`` and ``adherence``)."""
+
+    manager_name: str
+    reviews: int
+    rated: int
+    distribution: tuple[int, ...]
+    mean_rating: float | None
+    goal_progress_mean: float | None
+    goal_progress_median: float | None
+    adherence_mean: float | None
+    adherence_median: float | None
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """The period's review cycle as one digest shows it: HR's copy has everyone's
+    reviews and the three tables; a manager's only their reports'; an employee's
+    only their own."""
+
+    period_label: str
+    opened: date
+    deadline: date
+    closed: bool
+    scale: tuple[RatingLevel, ...]  # () when ratings are off
+    reviews: tuple[ReviewFigures, ...]
+    completion: tuple[CycleCompletion, ...] = ()  # HR: by manager
+    disputes: tuple[OpenDispute, ...] = ()  # HR: open disputes, oldest first
+    calibration: tuple[CalibrationRow, ...] = ()  # HR: by manager
+
+    def review_of(self, person_id: int) -> ReviewFigures | None:
+        return next((r for r in self.reviews if r.person_id == person_id), None)
+
+    def label(self, rating: int | None) -> str:
+        """``4 Exceeds``, ``4`` without labels, ``–`` for none."""
+        if rating is None:
+            return "–"
+        level = next((lv for lv in self.scale if lv.value == rating), None)
+        return f"{rating} {level.label}" if level and level.label else str(rating)
 
 
 def _day(value: Any) -> date | None:

@@ -13,6 +13,11 @@ never start that way.
 
 The goal and timeline lists are not in the CSV (the email shows them); the
 number of goals at risk is.
+
+The review columns (the cycle's dates, the three steps' states, the self and
+manager ratings) are always there, so a spreadsheet built on the file keeps its
+columns: empty when the period has no review cycle or the person no review in
+it, and holding only what the digest's reader may see (``DigestView.cycle``).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
-from mail.write.digest import DigestView, PersonFigures
+from mail.write.digest import CycleSummary, DigestView, PersonFigures, ReviewFigures
 
-__all__ = ["COLUMNS", "figures_csv"]
+__all__ = ["COLUMNS", "FIGURE_COLUMNS", "REVIEW_COLUMNS", "CsvRow", "figures_csv"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,11 +53,21 @@ def _int(value: int | None) -> str:
     return "" if value is None else str(int(value))
 
 
-_Getter = Callable[[PersonFigures], str]
+@dataclass(frozen=True)
+class CsvRow:
+    """One person's line: their figures and, in a period with a cycle, their review."""
 
-#: (header, cell) in column order: every scalar field of PersonFigures, plus the
+    person: PersonFigures
+    review: ReviewFigures | None = None
+    cycle: CycleSummary | None = None
+
+
+_Getter = Callable[[PersonFigures], str]
+_ReviewGetter = Callable[[ReviewFigures, CycleSummary], str]
+
+#: (header, cell) of the figures: every scalar field of PersonFigures, plus the
 #: number of goals at risk.
-COLUMNS: tuple[tuple[str, _Getter], ...] = (
+FIGURE_COLUMNS: tuple[tuple[str, _Getter], ...] = (
     ("Person ID", lambda p: _int(p.person_id)),
     ("Name", lambda p: _text(p.name)),
     ("Email", lambda p: _text(p.email)),
@@ -70,6 +86,7 @@ COLUMNS: tuple[tuple[str, _Getter], ...] = (
     ("Tasks overdue", lambda p: _int(p.tasks_overdue)),
     ("Tasks blocked", lambda p: _int(p.tasks_blocked)),
     ("On-time rate (%)", lambda p: _percent(p.on_time_rate)),
+    ("Check-ins tracked since", lambda p: _day(p.tracked_since)),
     ("Check-ins expected", lambda p: _int(p.checkins_expected)),
     ("Check-ins held", lambda p: _int(p.checkins_held)),
     ("Check-ins confirmed by both", lambda p: _int(p.checkins_confirmed)),
@@ -85,12 +102,42 @@ COLUMNS: tuple[tuple[str, _Getter], ...] = (
     ("Team check-in adherence (%)", lambda p: _percent(p.team_adherence)),
 )
 
+#: (header, cell) of the review, when the person has one in the period's cycle.
+REVIEW_COLUMNS: tuple[tuple[str, _ReviewGetter], ...] = (
+    ("Review opened", lambda r, c: _day(c.opened)),
+    ("Review deadline", lambda r, c: _day(c.deadline)),
+    ("Self-review", lambda r, c: r.self_state),
+    ("Self rating", lambda r, c: _int(r.self_rating)),
+    ("Manager review", lambda r, c: r.manager_state),
+    ("Manager rating", lambda r, c: _int(r.manager_rating)),
+    ("Acknowledgement", lambda r, c: r.ack_state),
+)
+
+
+def _figure_cell(getter: _Getter) -> Callable[[CsvRow], str]:
+    return lambda row: getter(row.person)
+
+
+def _review_cell(getter: _ReviewGetter) -> Callable[[CsvRow], str]:
+    return lambda row: "" if row.review is None or row.cycle is None else getter(
+        row.review, row.cycle)
+
+
+#: (header, cell) in column order: the figures, then the review.
+COLUMNS: tuple[tuple[str, Callable[[CsvRow], str]], ...] = (
+    *((header, _figure_cell(getter)) for header, getter in FIGURE_COLUMNS),
+    *((header, _review_cell(getter)) for header, getter in REVIEW_COLUMNS),
+)
+
 
 def figures_csv(view: DigestView) -> bytes:
     """The people of ``view`` as CSV bytes (UTF-8 with BOM, CRLF), in the view's order."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, dialect="excel", lineterminator="\r\n")
     writer.writerow([header for header, _ in COLUMNS])
+    cycle = view.cycle
+    reviews = {r.person_id: r for r in cycle.reviews} if cycle is not None else {}
     for person in view.people:
-        writer.writerow([cell(person) for _, cell in COLUMNS])
+        row = CsvRow(person, reviews.get(person.person_id), cycle)
+        writer.writerow([cell(row) for _, cell in COLUMNS])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -11,6 +11,10 @@ again byte for byte. Three kinds:
   with their manager;
 - **employee**: their own figures, goals and check-in timeline.
 
+When the period has a review cycle (``DigestView.cycle``), each kind also shows
+its part of it right after the headline figures (``mail.write.digest_review``);
+without one the digest is exactly as before.
+
 Big organisations: every list is capped (the per-person table at
 ``PEOPLE_ROWS`` rows, those needing attention first) and says how many more
 there are; the attached CSV always has everyone, so the email stays small and
@@ -37,21 +41,25 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from mail.write.charts import checkin_timeline_chart, goal_progress_chart
-from mail.write.compose import Attachment, InlineImage
+from mail.write.charts import calibration_chart, checkin_timeline_chart, goal_progress_chart
+from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
 from mail.write.digest_csv import figures_csv
-from mail.write.render import RenderedEmail, _inliner, environment, oneline
+from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 __all__ = [
     "CHART_ROWS",
     "LIST_ROWS",
     "PEOPLE_ROWS",
     "TEXT_WIDTH",
+    "Capped",
+    "Col",
     "RenderedDigest",
+    "capped",
     "csv_name",
     "digest_subject",
     "render_digest",
+    "text_table",
 ]
 
 PEOPLE_ROWS = 50  # per-person table
@@ -74,6 +82,7 @@ STATE_WORDS = {
     "missed": "missed",
     "upcoming": "upcoming",
     "inactive": "not active",
+    "untracked": "before Drumbeat was tracking",
 }
 
 
@@ -94,9 +103,9 @@ class RenderedDigest:
         return RenderedEmail(self.subject, self.text, self.html)
 
     @property
-    def attachments(self) -> tuple[Attachment, ...]:
+    def attachments(self) -> tuple[AttachedFile, ...]:
         """The CSV, for ``build_message(attachments=...)``."""
-        return (Attachment(self.csv_name, "text/csv; charset=utf-8", self.csv),)
+        return (AttachedFile(self.csv_name, "text/csv; charset=utf-8", self.csv),)
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -170,20 +179,20 @@ def _fit(text: str, width: int) -> str:
 
 
 @dataclass(frozen=True)
-class _Col:
+class Col:
     header: str
     width: int
     right: bool = False
     gap: int = 2  # spaces before the column (none for the first)
 
 
-def _cell(text: str, col: _Col) -> str:
+def _cell(text: str, col: Col) -> str:
     text = _fit(text, col.width)
     pad = " " * (col.width - _width(text))
     return pad + text if col.right else text + pad
 
 
-def _table(cols: Sequence[_Col], rows: Sequence[Sequence[str]]) -> list[str]:
+def text_table(cols: Sequence[Col], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = []
     for cells in ([c.header for c in cols], *rows):
         parts = [(" " * (c.gap if i else 0)) + _cell(v, c)
@@ -218,7 +227,19 @@ def _joined_or_left(p: PersonFigures, view: DigestView) -> str:
         notes.append(f"joined {short(p.active_from)}")
     if p.active_to and p.active_to < view.period_end:
         notes.append(f"left {short(p.active_to)}")
+    if _tracked_late(p, view):
+        notes.append(f"tracked since {short(p.tracked_since)}")
     return ", ".join(notes)
+
+
+def _tracked_late(p: PersonFigures, view: DigestView) -> bool:
+    """Whether the record starts inside the period: then its figures cover less of it."""
+    return p.tracked_since is not None and p.tracked_since > view.period_start
+
+
+def tracked(p: PersonFigures, view: DigestView) -> str:
+    """`` Tracked since 7 Dec 2026.`` when the record starts inside the period, else ''."""
+    return f" Tracked since {day(p.tracked_since)}." if _tracked_late(p, view) else ""
 
 
 def _scope(view: DigestView) -> str:
@@ -248,7 +269,7 @@ class _Kpi:
 
 
 @dataclass(frozen=True)
-class _Capped:
+class Capped:
     rows: tuple[Any, ...]
     total: int
 
@@ -257,8 +278,8 @@ class _Capped:
         return self.total - len(self.rows)
 
 
-def _capped(items: Sequence[Any], limit: int) -> _Capped:
-    return _Capped(tuple(items[:limit]), len(items))
+def capped(items: Sequence[Any], limit: int) -> Capped:
+    return Capped(tuple(items[:limit]), len(items))
 
 
 def _group_kpis(view: DigestView, people: Sequence[PersonFigures],
@@ -316,12 +337,12 @@ def _person_kpis(p: PersonFigures) -> list[_Kpi]:
 
 
 def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool) -> list[str]:
-    cols = [_Col("Name", 18 if with_manager else 30)]
+    cols = [Col("Name", 18 if with_manager else 30)]
     if with_manager:
-        cols.append(_Col("Manager", 12))
-    cols += [_Col("Exp", 3, True), _Col("Held", 4, True, 1), _Col("Conf", 4, True, 1),
-             _Col("Disp", 4, True, 1), _Col("Exc", 3, True, 1), _Col("Adher.", 6, True),
-             _Col("Gap", 4, True)]
+        cols.append(Col("Manager", 12))
+    cols += [Col("Exp", 3, True), Col("Held", 4, True, 1), Col("Conf", 4, True, 1),
+             Col("Disp", 4, True, 1), Col("Exc", 3, True, 1), Col("Adher.", 6, True),
+             Col("Gap", 4, True)]
     body = []
     for p in rows:
         cells = [p.name]
@@ -333,7 +354,7 @@ def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool) -> list[s
         body.append(cells)
     excused = [f"{_fit(p.name, 24)}: {excused_by(p, _fit(p.name, 12))}" for p in rows
                if p.checkins_excused]
-    return _table(cols, body) + (["", "Excused, by who excused them:", *excused]
+    return text_table(cols, body) + (["", "Excused, by who excused them:", *excused]
                                  if excused else [])
 
 
@@ -351,10 +372,10 @@ def excused_by(p: PersonFigures, name: str | None = None) -> str:
 
 
 def _work_table(rows: Sequence[PersonFigures]) -> list[str]:
-    cols = [_Col("Name", 20), _Col("Goals", 5, True), _Col("Progress", 11, True),
-            _Col("Due", 3, True), _Col("Done", 4, True, 1), _Col("OnT", 3, True, 1),
-            _Col("Late", 4, True, 1), _Col("Blk", 3, True, 1), _Col("On time", 7, True)]
-    return _table(cols, [
+    cols = [Col("Name", 20), Col("Goals", 5, True), Col("Progress", 11, True),
+            Col("Due", 3, True), Col("Done", 4, True, 1), Col("OnT", 3, True, 1),
+            Col("Late", 4, True, 1), Col("Blk", 3, True, 1), Col("On time", 7, True)]
+    return text_table(cols, [
         [p.name, f"{p.goals_owned}/{p.goals_contributed}",
          span(p.goal_progress_start, p.goal_progress_end, "→"), str(p.tasks_due),
          str(p.tasks_done), str(p.tasks_done_on_time), str(p.tasks_overdue),
@@ -379,29 +400,29 @@ def _kpi_lines(kpis: Sequence[_Kpi]) -> list[str]:
 
 def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
     tables: dict[str, list[str]] = {}
-    team_cols = [_Col("Manager", 22), _Col("People", 6, True), _Col("Adher.", 6, True),
-                 _Col("On time", 7, True), _Col("Goals", 6, True), _Col("Risk", 7, True),
-                 _Col("4+ wk", 6, True)]
+    team_cols = [Col("Manager", 22), Col("People", 6, True), Col("Adher.", 6, True),
+                 Col("On time", 7, True), Col("Goals", 6, True), Col("Risk", 7, True),
+                 Col("4+ wk", 6, True)]
 
     def team_rows(teams: Sequence[TeamRollup]) -> list[list[str]]:
         return [[t.manager_name, num(t.people), pct(t.adherence), pct(t.on_time_rate),
                  pct(t.goal_progress_end), num(t.goals_at_risk),
                  num(t.without_checkin_4_weeks)] for t in teams]
 
-    tables["lowest"] = _table(team_cols, team_rows(ctx["lowest"].rows))
-    tables["teams"] = _table(team_cols, team_rows(ctx["teams"].rows))
-    tables["silent"] = _table(
-        [_Col("Name", 26), _Col("Manager", 20), _Col("Last check-in", 13), _Col("Days", 6, True)],
+    tables["lowest"] = text_table(team_cols, team_rows(ctx["lowest"].rows))
+    tables["teams"] = text_table(team_cols, team_rows(ctx["teams"].rows))
+    tables["silent"] = text_table(
+        [Col("Name", 26), Col("Manager", 20), Col("Last check-in", 13), Col("Days", 6, True)],
         [[p.name, p.manager_name or DASH, day(p.last_checkin) if p.last_checkin else "never",
           num(p.days_since_checkin)] for p in ctx["silent"].rows])
-    tables["at_risk"] = _table(
-        [_Col("Goal", 6), _Col("Title", 24), _Col("Owner", 16), _Col("Progress", 11, True),
-         _Col("Exp.", 7, True)],
+    tables["at_risk"] = text_table(
+        [Col("Goal", 6), Col("Title", 24), Col("Owner", 16), Col("Progress", 11, True),
+         Col("Exp.", 7, True)],
         [[g.ref, g.title, p.name, span(g.progress_start, g.progress_end, "→"),
           pct(g.expected)] for p, g in ctx["at_risk"].rows])
-    tables["initiatives"] = _table(
-        [_Col("Ref", 6), _Col("Initiative", 30), _Col("Progress", 11, True),
-         _Col("People", 6, True), _Col("Risk", 5, True)],
+    tables["initiatives"] = text_table(
+        [Col("Ref", 6), Col("Initiative", 30), Col("Progress", 11, True),
+         Col("People", 6, True), Col("Risk", 5, True)],
         [[i.ref, i.title, span(i.progress_start, i.progress_end, "→"), num(i.people),
           num(i.goals_at_risk)] for i in ctx["initiatives"].rows])
     rows = ctx["people"].rows
@@ -410,15 +431,15 @@ def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
     tables["kpis"] = _kpi_lines(ctx["kpis"])
     me = ctx["me"]
     if me is not None:
-        tables["goals"] = _table(
-            [_Col("Goal", 6), _Col("Title", 24), _Col("Role", 6), _Col("Progress", 11, True),
-             _Col("Exp.", 7, True), _Col("Status", 8)],
+        tables["goals"] = text_table(
+            [Col("Goal", 6), Col("Title", 24), Col("Role", 6), Col("Progress", 11, True),
+             Col("Exp.", 7, True), Col("Status", 8)],
             [[g.ref, g.title, "owner" if g.owned else "helps",
               span(g.progress_start, g.progress_end, "→"), pct(g.expected),
               "at risk" if g.at_risk else "on track" if g.expected is not None else DASH]
              for g in me.goals])
-        tables["timeline"] = _table(
-            [_Col("Period from", 14), _Col("Check-in", 30)],
+        tables["timeline"] = text_table(
+            [Col("Period from", 14), Col("Check-in", 30)],
             [[day(m.period_start), STATE_WORDS.get(m.state, m.state)]
              for m in _timeline(me)])
     return tables
@@ -475,6 +496,28 @@ def _charts(view: DigestView, people: Sequence[PersonFigures]
     return charts, images
 
 
+def _review_charts(view: DigestView, review: dict[str, Any]
+                   ) -> tuple[list[_Chart], list[InlineImage]]:
+    """HR's calibration chart: each manager's ratings beside their team's record."""
+    cycle = view.cycle
+    rows = review["calibration"].rows
+    if view.kind != "hr" or cycle is None or not cycle.scale or not any(r.rated for r in rows):
+        return [], []
+    label = _slug(view.period_label).lower()
+    cid = f"calibration.{label}@drumbeat.digest"
+    shown = min(len(rows), CHART_ROWS)
+    which = _plural(shown, "manager")
+    chart = _Chart(
+        cid, f"Bar chart: for {which}, the share of their reports given each rating of the "
+        f"{cycle.scale[0].value}-{cycle.scale[-1].value} scale, beside the team's mean goal "
+        "progress and check-in adherence. The same figures are in the table above.",
+        "Left: each manager's ratings, lowest (orange) to highest (dark blue), as shares of "
+        "their rated reports. Right: the team's mean goal progress (green) and check-in "
+        "adherence (black).")
+    return [chart], [InlineImage(cid, f"calibration-{label}.png",
+                                 calibration_chart(rows[:CHART_ROWS], cycle.scale))]
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 
@@ -501,6 +544,7 @@ def _context(view: DigestView) -> dict[str, Any]:
               else f"{day(start)} – {day(end)}")
     return {
         "view": view,
+        "review": _review(view),
         "kind": view.kind,
         "scope": _scope(view),
         "organisation": oneline(view.organisation),
@@ -509,16 +553,16 @@ def _context(view: DigestView) -> dict[str, Any]:
         "kpis": kpis,
         "me": me,
         "own": view.manager_self,
-        "lowest": _capped(sorted(view.lowest_adherence, key=_team_order), LOWEST_ROWS),
-        "silent": _capped(sorted(view.without_checkin_4_weeks, key=_silent_order), LIST_ROWS),
-        "at_risk": _capped(sorted(view.goals_at_risk, key=lambda pg: (
+        "lowest": capped(sorted(view.lowest_adherence, key=_team_order), LOWEST_ROWS),
+        "silent": capped(sorted(view.without_checkin_4_weeks, key=_silent_order), LIST_ROWS),
+        "at_risk": capped(sorted(view.goals_at_risk, key=lambda pg: (
             (pg[1].progress_end or 0.0) - (pg[1].expected or 0.0), pg[1].ref)), LIST_ROWS),
-        "teams": _capped(teams, TABLE_ROWS),
+        "teams": capped(teams, TABLE_ROWS),
         "teams_by_adherence": teams_by_adherence,
-        "initiatives": _capped(sorted(view.initiatives, key=lambda i: (
+        "initiatives": capped(sorted(view.initiatives, key=lambda i: (
             i.progress_end is None, i.progress_end or 0.0, oneline(i.title).casefold())),
             TABLE_ROWS),
-        "people": _capped(sorted(people, key=_attention), PEOPLE_ROWS),
+        "people": capped(sorted(people, key=_attention), PEOPLE_ROWS),
         "timeline": _timeline(me) if me else (),
         "state_words": STATE_WORDS,
         "low": LOW_ADHERENCE,
@@ -530,9 +574,20 @@ def _context(view: DigestView) -> dict[str, Any]:
         "short": short,
         "plural": _plural,
         "joined": lambda p: _joined_or_left(p, view),
+        "tracked": lambda p: tracked(p, view),
         "excused_by": excused_by,
         "width": TEXT_WIDTH,
     }
+
+
+def _review(view: DigestView) -> dict[str, Any] | None:
+    """The review cycle's section, when the period has one (imported here: that module
+    builds on this one's tables)."""
+    if view.cycle is None:
+        return None
+    from mail.write.digest_review import review_context
+
+    return review_context(view, view.cycle)
 
 
 def csv_name(view: DigestView) -> str:
@@ -543,7 +598,10 @@ def render_digest(view: DigestView, *, show_charts: bool = True) -> RenderedDige
     """Subject, plain text, inlined HTML, inline chart PNGs and the CSV of one digest."""
     ctx = _context(view)
     charts, images = _charts(view, view.people) if show_charts else ([], [])
+    review_charts, review_images = (_review_charts(view, ctx["review"])
+                                    if show_charts and ctx["review"] else ([], []))
     ctx["charts"] = charts
+    ctx["review_charts"] = review_charts
     ctx["csv_name"] = csv_name(view)
     ctx["subject"] = digest_subject(view)
     ctx["tables"] = _text_tables(ctx)
@@ -554,8 +612,8 @@ def render_digest(view: DigestView, *, show_charts: bool = True) -> RenderedDige
     return RenderedDigest(
         subject=ctx["subject"],
         text=text,
-        html=_inliner().inline(html),
-        images=tuple(images),
+        html=css_inliner().inline(html),
+        images=tuple(review_images + images),
         csv_name=ctx["csv_name"],
         csv=figures_csv(view),
     )

@@ -20,7 +20,7 @@ from importlib.resources import files
 import css_inline
 import jinja2
 
-from mail.write.agenda import AgendaView, GoalAtRisk, NudgeView, reply_examples
+from mail.write.agenda import AgendaView, AwayNoticeView, GoalAtRisk, NudgeView, reply_examples
 
 __all__ = [
     "RenderedEmail",
@@ -148,7 +148,8 @@ def environment() -> jinja2.Environment:
 
 
 @lru_cache(maxsize=1)
-def _inliner() -> css_inline.CSSInliner:
+def css_inliner() -> css_inline.CSSInliner:
+    """The one CSS inliner every HTML part goes through (built once per process)."""
     # keep_at_rules: ordinary rules become style= attributes, the dark-mode @media
     # block stays in a <style> tag (it cannot be inlined). No remote stylesheets.
     return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -167,7 +168,7 @@ def render_agenda(view: AgendaView) -> RenderedEmail:
     text = env.get_template("agenda.txt.j2").render(context)
     html = env.get_template("agenda.html.j2").render(context)
     return RenderedEmail(
-        subject=agenda_subject(view), text=text, html=_inliner().inline(html)
+        subject=agenda_subject(view), text=text, html=css_inliner().inline(html)
     )
 
 
@@ -179,5 +180,17 @@ def render_nudge(view: NudgeView) -> RenderedEmail:
     return RenderedEmail(
         subject=f"1:1 with {oneline(other)}: check-in agenda",
         text=env.get_template("nudge.txt.j2").render(context),
-        html=_inliner().inline(env.get_template("nudge.html.j2").render(context)),
+        html=css_inliner().inline(env.get_template("nudge.html.j2").render(context)),
+    )
+
+
+def render_away_notice(view: AwayNoticeView) -> RenderedEmail:
+    """The one notice to the other side of a pair that someone will be away."""
+    env = environment()
+    context = {"view": view}
+    return RenderedEmail(
+        subject=f"{oneline(view.away_name)} is away {date_human(view.starts_on)} – "
+                f"{date_human(view.ends_on)}",
+        text=env.get_template("away.txt.j2").render(context),
+        html=css_inliner().inline(env.get_template("away.html.j2").render(context)),
     )

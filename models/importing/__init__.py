@@ -1,6 +1,12 @@
-"""Loading a real company: the people CSV and the plan (YAML or CSV).
+"""Loading a real company: the people CSV, the plan (YAML or CSV) and earlier 1:1s.
 
-Reading and checking a file is pure (``people_file``, ``plan_file``: rows in,
-typed records and :class:`~models.importing.errors.ImportProblem` out); writing
-is one transaction (``load``) that either applies everything or nothing.
+Reading and checking a file is pure (rows in, typed records and problems out);
+writing is one transaction that applies everything or nothing:
+- ``csvfile``: opening the CSV files spreadsheets and HR systems export;
+- ``values``: readers for the values those files actually contain;
+- ``problems``: every refusal names the file, the row, the field and the fix;
+- ``people_file`` and ``load_people``: the people file, read, then written;
+- ``org_graph``: reporting-line checks (who would end up managing whom);
+- ``plan_file`` and ``load_plan``: the plan, read, then written in bulk;
+- ``meetings_file`` and ``load_meetings``: 1:1s kept before Drumbeat, back-filled.
 """

@@ -12,6 +12,10 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.importing.problems import ProblemLog
 
 
 @dataclass(frozen=True)
@@ -82,3 +86,18 @@ class CsvFile:
             padded = cells + [""] * (width - len(cells))
             extra = sum(1 for cell in cells[width:] if cell.strip())
             yield CsvRow(reader.line_num, dict(zip(self.columns, padded, strict=False)), extra)
+
+
+def check_header(columns: list[str], required: tuple[str, ...], known: tuple[str, ...],
+                 log: ProblemLog) -> tuple[list[str], bool]:
+    """(the columns we will not read, whether the rows can be read at all): a missing
+    required column or a column named twice is reported on row 1."""
+    missing = [name for name in required if name not in columns]
+    for name in missing:
+        log.add(1, None, f"the header has no {name!r} column",
+                f"The first row must name the columns; required: {', '.join(required)}.")
+    duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
+    for name in duplicated:
+        log.add(1, None, f"the column {name!r} appears twice", "Keep one of them.")
+    ignored = [c for c in columns if c and c not in known]
+    return ignored, not (missing or duplicated)

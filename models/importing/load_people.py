@@ -1,6 +1,9 @@
 """Writing a checked people file into the database: all of it, or (on any problem) none.
 
 People are matched by email, then by alias, so a re-import updates in place.
+A pair this import forms (a new person with a manager, or a manager change) is
+tracked from the row's ``tracking_from``, else from the import's ``tracking_from``
+(the CLI passes today); a row's ``tracking_from`` also moves an existing pair's.
 The checks that need the database (unknown managers, cycles through people
 not in the file, addresses owned by someone else) run before anything is
 written, and every problem is reported in one go.
@@ -9,7 +12,7 @@ written, and every problem is reported in one go.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -38,9 +41,12 @@ class PeopleSummary:
     unchanged: int = 0
 
 
-def load_people(session: Session, people: PeopleFile, defaults: Defaults | None = None
-                ) -> PeopleSummary:
-    """Apply ``people`` in the session's transaction; raises ImportFailed with every problem."""
+def load_people(session: Session, people: PeopleFile, defaults: Defaults | None = None,
+                tracking_from: date | None = None) -> PeopleSummary:
+    """Apply ``people`` in the session's transaction; raises ImportFailed with every problem.
+
+    ``tracking_from`` is when the pairs this import forms start being tracked (None:
+    at their first agenda)."""
     defaults = defaults or Defaults()
     log = people.problems
     existing = _existing_people(session)
@@ -75,6 +81,8 @@ def load_people(session: Session, people: PeopleFile, defaults: Defaults | None 
         person = person_for[record.email]
         if person.manager is not manager:
             person.manager = manager
+            if manager is not None and record.tracking_from is None:
+                person.tracking_from = tracking_from  # a new pair: counted from now
             changed.add(record.email)
     changed |= _apply_aliases(session, people.records, person_for)
     session.flush()
@@ -165,7 +173,7 @@ def _check_addresses(records: list[PersonRecord], matched: dict[str, Person | No
 
 
 FIELDS = ("name", "timezone", "cadence", "checkin_weekday", "checkin_time", "is_hr",
-          "active_from", "active_until")
+          "active_from", "active_until", "tracking_from")
 
 
 def _apply_fields(person: Person, record: PersonRecord) -> bool:

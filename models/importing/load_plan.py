@@ -29,7 +29,6 @@ CHUNK_SIZE = 5000
 MODELS = {Level.INITIATIVE: Initiative, Level.GOAL: Goal, Level.PROJECT: Project,
           Level.TASK: Task}
 PARENT_COLUMN = {Level.GOAL: "initiative_id", Level.PROJECT: "goal_id", Level.TASK: "project_id"}
-PARENT_LEVEL = {Level.GOAL: Level.INITIATIVE, Level.PROJECT: Level.GOAL, Level.TASK: Level.PROJECT}
 OPTIONAL = ("due", "description", "weight")
 # Flags that only group rows into statements; they are never sent to the database.
 EXPLICIT_COMPLETION = "_completed_on_given"

@@ -1,7 +1,9 @@
 """Reading the people CSV into checked records (pure: no database).
 
 Columns: email, name (required), manager_email, timezone, cadence,
-checkin_day, checkin_time, hr, aliases, active_from, active_until. A column
+checkin_day, checkin_time, hr, aliases, active_from, active_until,
+tracking_from (the day Drumbeat starts counting the person's 1:1s with their
+manager, when that is not the import's day). A column
 that is absent leaves existing values alone on re-import; an empty
 ``manager_email`` cell means "reports to nobody". Every problem is collected,
 not just the first, so one run shows everything to fix.
@@ -15,7 +17,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from models.importing.csvfile import CsvFile, CsvRow
+from models.importing.csvfile import CsvFile, CsvRow, check_header
 from models.importing.problems import ProblemLog
 from models.importing.values import (
     BadValue,
@@ -30,7 +32,7 @@ from models.importing.values import (
 
 COLUMNS = (
     "email", "name", "manager_email", "timezone", "cadence", "checkin_day",
-    "checkin_time", "hr", "aliases", "active_from", "active_until",
+    "checkin_time", "hr", "aliases", "active_from", "active_until", "tracking_from",
 )
 REQUIRED = ("email", "name")
 SYNONYMS = {
@@ -41,6 +43,8 @@ SYNONYMS = {
     "check_in_day": "checkin_day", "day": "checkin_day", "weekday": "checkin_day",
     "check_in_time": "checkin_time", "time": "checkin_time",
     "is_hr": "hr", "alias": "aliases", "start_date": "active_from", "end_date": "active_until",
+    "tracked_from": "tracking_from", "tracking_start": "tracking_from",
+    "tracked_since": "tracking_from",
 }
 
 
@@ -61,6 +65,7 @@ class PersonRecord:
     aliases: list[str] | None = None
     active_from: date | None = None
     active_until: date | None = None
+    tracking_from: date | None = None
 
 
 @dataclass
@@ -76,16 +81,8 @@ def read_people(path: Path) -> PeopleFile:
     """Read and check a people CSV; the file's own problems are in ``problems``."""
     log = ProblemLog(path.name)
     with CsvFile(path, SYNONYMS) as csv_file:
-        columns = csv_file.columns
-        missing = [name for name in REQUIRED if name not in columns]
-        for name in missing:
-            log.add(1, None, f"the header has no {name!r} column",
-                    f"The first row must name the columns; required: {', '.join(REQUIRED)}.")
-        duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
-        for name in duplicated:
-            log.add(1, None, f"the column {name!r} appears twice", "Keep one of them.")
-        ignored = [c for c in columns if c and c not in COLUMNS]
-        if missing or duplicated:
+        ignored, readable = check_header(csv_file.columns, REQUIRED, COLUMNS, log)
+        if not readable:
             return PeopleFile([], log, ignored)
         records = [_read_row(row, log) for row in csv_file.rows()]
     people = [record for record in records if record is not None]
@@ -136,6 +133,7 @@ def _read_row(row: CsvRow, log: ProblemLog) -> PersonRecord | None:
         aliases=_read_aliases(row, log) if "aliases" in cells else None,
         active_from=cell("active_from", read_date),
         active_until=cell("active_until", read_date),
+        tracking_from=cell("tracking_from", read_date),
     )
     if record.manager_email and record.manager_email == record.email:
         log.add(row.number, "manager_email", "a person cannot be their own manager",

@@ -2,7 +2,7 @@
 three steps (self-review, manager review, acknowledgement), their texts and states.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -26,8 +26,9 @@ def upgrade() -> None:
     sa.Column('period_end', sa.Date(), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline', sa.Date(), nullable=False),
-    sa.Column('scale', sa.String(length=64), nullable=True),
+    sa.Column('scale', sa.String(length=400), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('checked_on', sa.Date(), nullable=True),
     sa.CheckConstraint('deadline >= period_end', name=op.f('ck_review_cycle_deadline_after_period')),
     sa.CheckConstraint('period_end >= period_start', name=op.f('ck_review_cycle_period_ordered')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_review_cycle')),

@@ -1,0 +1,139 @@
+"""The answers to ``status`` and ``help`` (``mail.read.requests``): a person's page, and
+the reply grammar with their own tasks in the examples.
+
+Plain frozen views in, words out, like the agenda: the worker fills the views from the
+database (``workers.status_page``); nothing here knows about tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from mail.write.agenda import OPEN_STATUSES, GoalLine, TaskLine
+from mail.write.answer import answer_subject
+from mail.write.render import RenderedEmail, css_inliner, environment
+
+__all__ = ["CheckinLine", "HelpLine", "HelpView", "StatusView", "help_lines", "render_help",
+           "render_status"]
+
+
+@dataclass(frozen=True)
+class CheckinLine:
+    """One pair's check-ins this quarter, as ``drumbeat status --person`` lists them."""
+
+    other: str  # the other side's name
+    role: str  # theirs: "manager" or "report"
+    held: int
+    expected: int
+    adherence: float | None  # 0..1
+    last_met: date | None
+    tracked_since: date | None = None  # periods before it are not expected
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """A person's page: their tasks (open first), goals and check-ins this quarter."""
+
+    recipient_name: str
+    subject: str  # of the message we answer
+    person_name: str  # whose page: the recipient's own, or a report's
+    own: bool
+    tasks: tuple[TaskLine, ...]
+    goals: tuple[GoalLine, ...]
+    checkins: tuple[CheckinLine, ...]
+    quarter_label: str  # "2026-Q4"
+    today: date
+
+    @property
+    def open_tasks(self) -> tuple[TaskLine, ...]:
+        return tuple(task for task in self.tasks if task.status in OPEN_STATUSES)
+
+    @property
+    def finished_tasks(self) -> tuple[TaskLine, ...]:
+        return tuple(task for task in self.tasks if task.status not in OPEN_STATUSES)
+
+
+@dataclass(frozen=True)
+class HelpLine:
+    line: str  # what to write, e.g. "T-42 60% drafted the intro"
+    meaning: str
+
+
+@dataclass(frozen=True)
+class HelpView:
+    """The reply grammar for one person; ``note`` says why it is sent unasked."""
+
+    recipient_name: str
+    subject: str
+    lines: tuple[HelpLine, ...]
+    note: str | None = None
+
+
+FINISHED_SHOWN = 10  # done and dropped tasks on a page: the latest few are enough
+
+
+def render_status(view: StatusView) -> RenderedEmail:
+    return _render("status", view)
+
+
+def render_help(view: HelpView) -> RenderedEmail:
+    return _render("help", view)
+
+
+def _render(name: str, view: StatusView | HelpView) -> RenderedEmail:
+    env = environment()
+    context = {"view": view, "finished_shown": FINISHED_SHOWN}
+    return RenderedEmail(
+        subject=answer_subject(view.subject),
+        text=env.get_template(f"{name}.txt.j2").render(context),
+        html=css_inliner().inline(env.get_template(f"{name}.html.j2").render(context)),
+    )
+
+
+def help_lines(tasks: Sequence[TaskLine], today: date, *,
+               report: str | None = None) -> tuple[HelpLine, ...]:
+    """Every kind of line the grammar reads, each once, with the person's own open tasks
+    in the examples (in progress first), so an example can be copied and edited; the
+    generic ``T-12`` only for someone with no open task. ``report`` (a report's @name)
+    adds the manager's ``status @name``."""
+    open_ = sorted((t for t in tasks if t.status in OPEN_STATUSES),
+                   key=lambda t: OPEN_STATUSES.index(t.status))
+    refs = [t.ref for t in open_] or ["T-12"]
+
+    def ref(n: int) -> str:
+        return refs[n % len(refs)]
+
+    friday = today + timedelta(days=(4 - today.weekday()) % 7 + 7)
+    yesterday = today - timedelta(days=1)
+    lines = [
+        HelpLine(f"{ref(0)} 60% drafted the intro", "progress, with an optional note"),
+        HelpLine(f"{ref(1)} done", "done (also ✓ or 100%)"),
+        HelpLine(f"{ref(2)} blocked: waiting on legal", "blocked, and why"),
+        HelpLine(f"{ref(0)} started", "in progress"),
+        HelpLine(f"{ref(1)} due {friday.isoformat()}", "a new due date (also: due Friday)"),
+        HelpLine(f"{ref(2)} note: called the vendor", "a note"),
+        HelpLine(f"{ref(0)} done on {yesterday.isoformat()}",
+                 "the day it was done"),
+        HelpLine(f"{ref(1)} dropped: no longer needed", "dropped, and why"),
+        HelpLine(f"{ref(2)} handed back", "back to whoever gave it to you from 1:1 notes"),
+        HelpLine("new: Call the vendor by Friday", "a new task (P-3 for its project, "
+                 "@name for its owner)"),
+        HelpLine("met: yes 30min", f"the 1:1 was held (met: {yesterday.isoformat()} 45min "
+                 "for another day)"),
+        HelpLine("met: no, moved to Thursday", "the 1:1 was not held, and why"),
+        HelpLine("skip: vacation", "the 1:1 is excused this time"),
+        HelpLine("topic: the hiring plan", "a talking point on both agendas of your next 1:1, "
+                 "until it is held (topic @name: for a report's)"),
+        HelpLine("topic done: the hiring plan", "takes a talking point off (its first words "
+                 "will do)"),
+        HelpLine(f"away: {friday + timedelta(days=3):%d %b} - {friday + timedelta(days=7):%d %b}",
+                 "time away: your 1:1s in it are excused and the other side is told"),
+        HelpLine("status", "your tasks, goals and check-ins (on its own in a message)"),
+    ]
+    if report is not None:
+        lines.append(HelpLine(f"status @{report}", "the same page for someone who reports "
+                              "to you"))
+    lines.append(HelpLine("help", "this list (on its own in a message)"))
+    return tuple(lines)

@@ -13,6 +13,8 @@ Mail out:
   before each send.
 - ``sending``: claim, render once, build the MIME message, hand it over.
 - ``agendas``: which check-in agendas are due, and what each one says.
+- ``agenda_reads``: an agenda's work: open tasks grouped, the last 1:1's action items,
+  goals at risk, in a fixed number of queries.
 - ``evaluations``: a period's figures for everyone, in a fixed number of queries.
 - ``digests``: snapshot the figures, then the HR, manager and employee digests.
 - ``review_digest``: the period's review cycle in the digests.

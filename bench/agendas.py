@@ -364,6 +364,10 @@ def bare_views(org: Org, plan: Plan, meeting_at: datetime, now: datetime
             overdue=tuple(line(t) for t in open_ if t.due < today),
             due_soon=tuple(line(t) for t in open_ if today <= t.due < following),
             blocked=tuple(line(t) for t in tasks if t.status == "blocked"),
+            in_progress_later=tuple(line(t) for t in open_
+                                    if t.due >= following and t.status == "in_progress"),
+            not_started_later=tuple(line(t) for t in open_
+                                    if t.due >= following and t.status == "open"),
             done_recently=tuple(map(line, done)),
             goals=(GoalLine(f"G-{goal + 1}", plan.goal_title(goal),
                             sum(t.progress * t.weight for t in tasks) / weights),),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -152,11 +152,18 @@ FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=T
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")]
 
 
+def _now() -> datetime:
+    """Now on Drumbeat's clock (the simulated one in the demo)."""
+    from drumbeat.display import drumbeat_now
+
+    return drumbeat_now()
+
+
 def _today() -> date:
     """Today on Drumbeat's clock (the simulated one in the demo), in the default zone."""
-    from drumbeat.display import cli_zone, drumbeat_now
+    from drumbeat.display import cli_zone
 
-    return drumbeat_now().astimezone(cli_zone(None)).date()
+    return _now().astimezone(cli_zone(None)).date()
 
 
 @import_app.command("people")
@@ -200,7 +207,8 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
     with progress, _import_transaction(dry_run) as session:
         task = progress.add_task(f"importing {file.name}", total=None)
         summary = load_plan(session, read_plan(file, log), log,
-                            lambda done: progress.update(task, completed=done))
+                            lambda done: progress.update(task, completed=done),
+                            now=_now())
     verb = "would create" if dry_run else "created"
     parts = [f"{summary.created[level]} {level}s" for level in summary.created]
     matched = sum(summary.matched.values())
@@ -223,8 +231,9 @@ def import_meetings(file: FileArg, dry_run: DryRun = False) -> None:
     out.print(f"{file.name}: {verb} {summary.created} new, {summary.updated} updated, "
               f"{summary.unchanged} unchanged.")
     if summary.tracking_moved:
+        moved = len(summary.tracking_moved)
         out.print(f"Check-ins now counted from the earliest back-filled 1:1 for "
-                  f"{len(summary.tracking_moved)} people.")
+                  f"{moved} {'person' if moved == 1 else 'people'}.")
     if meetings.ignored_columns:
         out.print(f"Ignored columns: {', '.join(meetings.ignored_columns)}.", style="dim")
 

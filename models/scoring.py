@@ -68,6 +68,16 @@ Reporting windows (``quarter_window``, ``year_window``)
     ones ("2026-Q4", "2026"). Otherwise a fiscal year is named by the calendar
     year it ends in: starting in April, 2026-04-01..2027-03-31 is "FY2027" and
     its first quarter "FY2027-Q1".
+
+Goals at risk (``time_elapsed``, ``points_behind``)
+    A goal's time runs from the start of the fiscal year its due date falls in
+    (or its creation day, if earlier) to its due date; ``time_elapsed`` on a day
+    is the share of that span gone, clamped to [0, 100] and rounded to 1
+    decimal (100 when the span is empty, None without a due date). A goal that
+    is neither done nor dropped is *at risk* when its progress (None counts as
+    0) is more than ``AT_RISK_MARGIN`` (10) points behind that share;
+    ``points_behind`` is then the gap, rounded to 1 decimal. The digests judge
+    progress at the window's end, the agendas today's.
 """
 
 from __future__ import annotations
@@ -420,3 +430,29 @@ def year_window(day: date, fiscal_year_start_month: int = 1) -> tuple[date, date
     """The fiscal year containing ``day``: (first day, last day, label)."""
     fiscal = _fiscal_start(day, fiscal_year_start_month)
     return fiscal, _add_months(fiscal, 12) - _DAY, _year_label(fiscal)
+
+
+AT_RISK_MARGIN = 10.0  # percentage points behind the share of the goal's time elapsed
+
+
+def time_elapsed(due: date | None, created: date | None, day: date,
+                 fiscal_year_start_month: int = 1) -> float | None:
+    """The share of a goal's time elapsed on ``day``, in % (module docstring, Goals at risk)."""
+    if due is None:
+        return None
+    begun = year_window(due, fiscal_year_start_month)[0]
+    if created is not None:
+        begun = min(begun, created)
+    if due <= begun:
+        return 100.0
+    share = (day - begun).days / (due - begun).days
+    return round(min(100.0, max(0.0, share * 100)), 1)
+
+
+def points_behind(finished: bool, progress: float | None, expected: float | None
+                  ) -> float | None:
+    """How far an at-risk goal trails its time elapsed, in points; None when not at risk."""
+    if finished or expected is None:
+        return None
+    behind = expected - (progress or 0.0)
+    return round(behind, 1) if behind > AT_RISK_MARGIN else None

@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mail.write.agenda import AgendaView, GoalLine, TaskLine, reply_examples
+from mail.write.agenda import (
+    AgendaView,
+    GoalAtRisk,
+    GoalLine,
+    TalkingPoint,
+    TaskLine,
+    reply_examples,
+)
 from mail.write.render import bar, date_human, oneline, percent, render_agenda
 
 PRICING = "P-7 Mid-market pricing"
@@ -390,3 +397,119 @@ def test_filters() -> None:
     assert date_human(date(2026, 12, 3)) == "Thu 3 Dec"
     assert date_human(date(2027, 1, 1), today=date(2026, 12, 3)) == "Fri 1 Jan 2027"
     assert date_human(datetime(2026, 12, 3, 23, 30)) == "Thu 3 Dec"
+
+
+# --- all open work, action items, goals at risk, talking points ------------------------------
+
+
+def long_view(**changes: object) -> AgendaView:
+    """Ben with work in every group: in progress for next month, eight not started."""
+    later = tuple(task(f"T-{60 + i}", f"Later task {i}", date(2027, 1, 10 + i) if i < 7 else None)
+                  for i in range(8))  # in the worker's order: by due date, undated last
+    return make_view(
+        in_progress_later=(task("T-50", "Rebuild the price model", date(2027, 1, 15),
+                                "in_progress", 35, reason=None),),
+        not_started_later=later,
+        action_items=(task("T-70", "Send the deck to Ana", date(2026, 12, 4)),
+                      task("T-71", "Book the venue", None, "done", 100)),
+        action_items_on=date(2026, 11, 26),
+        goals_at_risk=(GoalAtRisk("G-3", "Grow mid-market revenue", 12.4, 3, False),
+                       GoalAtRisk("G-9", "Hire two engineers", 30.0, 0, True)),
+        talking_points=(TalkingPoint("the hiring plan", "José Núñez", date(2026, 11, 30)),),
+    ) if not changes else replace(long_view(), **changes)
+
+
+def test_every_open_task_appears_under_its_group_in_reading_order() -> None:
+    rendered = render_agenda(long_view())
+    headings = ["Overdue (2)", "Due before the next check-in (2)", "Blocked (1)",
+                "In progress, due later (1)", "Not started, due later or undated (8)",
+                "Done since the last check-in (1)"]
+    for lines in (rendered.text.splitlines(), visible(rendered.html)):
+        assert [index_of(lines, h) for h in headings] == sorted(
+            index_of(lines, h) for h in headings)
+        assert index_of(lines, "[T-50] Rebuild the price model — 35%, due Fri 15 Jan 2027") \
+            > index_of(lines, "In progress, due later")
+
+
+def test_a_long_group_shows_its_first_five_and_how_to_get_them_all() -> None:
+    rendered = render_agenda(long_view())
+    text, html = rendered.text.splitlines(), visible(rendered.html)
+    for lines in (text, html):
+        shown = [line for line in lines if line.startswith("[T-6")]
+        assert [line.split()[0] for line in shown] == ["[T-60]", "[T-61]", "[T-62]", "[T-63]",
+                                                       "[T-64]"]
+    assert '… 3 more: reply "status" for all 8' in text
+    assert "… 3 more: reply status for all 8" in html
+    assert "[T-67]" not in rendered.text and "[T-67]" not in rendered.html  # undated, last
+
+
+def test_a_task_without_an_update_for_three_weeks_says_since_when() -> None:
+    stale = task("T-80", "Audit the discounts", date(2027, 2, 1), "in_progress", 10)
+    view = make_view(in_progress_later=(replace(stale, stale_since=date(2026, 11, 9)),))
+    rendered = render_agenda(view)
+    line = "[T-80] Audit the discounts — 10%, due Mon 1 Feb 2027 · P-7 Mid-market pricing · " \
+           "no update since Mon 9 Nov"
+    assert line in rendered.text.splitlines()
+    assert line in visible(rendered.html)
+    assert rendered.text.count("no update since") == 1
+
+
+def test_the_last_meetings_action_items_show_with_their_state() -> None:
+    rendered = render_agenda(long_view())
+    for lines in ([x for x in rendered.text.splitlines() if x], visible(rendered.html)):
+        at = index_of(lines, next(x for x in lines
+                                  if x.casefold().startswith("action items from the last 1:1")))
+        assert lines[at].casefold() == "action items from the last 1:1 (thu 26 nov)"
+        assert lines[at + 1].startswith("[T-70] Send the deck to Ana — 0%, due Fri 4 Dec")
+        assert lines[at + 2].startswith("[T-71] Book the venue — done")
+
+
+@pytest.mark.parametrize(
+    ("view", "sentences"),
+    [
+        (long_view(), ["G-3 is 12 points behind; 3 of its open tasks are yours.",
+                       "G-9 is 30 points behind; you own it."]),
+        (as_manager(long_view()), [
+            "G-3 is 12 points behind; 3 of its open tasks are Ben Okafor's.",
+            "G-9 is 30 points behind; Ben Okafor owns it."]),
+        (long_view(goals_at_risk=(GoalAtRisk("G-3", "Grow", 11.0, 1, True),)),
+         ["G-3 is 11 points behind; you own it and 1 of its open tasks is yours."]),
+    ],
+)
+def test_a_goal_at_risk_is_named_with_the_readers_share_of_it(
+        view: AgendaView, sentences: list[str]) -> None:
+    rendered = render_agenda(view)
+    for sentence in sentences:
+        assert any(line.startswith(sentence) for line in rendered.text.splitlines())
+        assert any(line.startswith(sentence) for line in visible(rendered.html))
+
+
+def test_talking_points_show_who_raised_them_and_when() -> None:
+    rendered = render_agenda(long_view())
+    assert "- the hiring plan (José Núñez, Mon 30 Nov)" in rendered.text.splitlines()
+    assert "the hiring plan (José Núñez, Mon 30 Nov)" in visible(rendered.html)
+    assert "TALKING POINTS" not in render_agenda(make_view()).text
+
+
+_FACT = re.compile(r"^(\[[TG]-\d+\].*|G-\d+ is .*|… \d+ more.*|.*\(\d+\)"
+                   r"|.*, (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d+ \w{3}\))$")  # the last: talking points
+
+
+def facts(lines: list[str]) -> list[str]:
+    """Every task, goal, count, risk and talking point line, in order, marks evened out."""
+    found = []
+    for line in lines:
+        line = " ".join(line.replace('"', "").split())
+        if _FACT.match(line):
+            found.append(line.removeprefix("- "))
+    return found
+
+
+@pytest.mark.parametrize("view", [long_view(), as_manager(long_view()), make_view(),
+                                  no_tasks(make_view())])
+def test_the_text_and_html_parts_state_the_same_facts_in_the_same_order(
+        view: AgendaView) -> None:
+    rendered = render_agenda(view)
+    text_facts = facts(rendered.text.splitlines())
+    assert text_facts == facts(visible(rendered.html))
+    assert len(text_facts) >= 2

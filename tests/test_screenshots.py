@@ -36,12 +36,12 @@ def chromium() -> str:
     raise AssertionError("unreachable")
 
 
-def screenshot(html: Path, png: Path, height: int) -> tuple[int, int]:
-    """Headless Chromium at a mail client's width; returns the PNG's size."""
+def screenshot(html: Path, png: Path, height: int, width: int = 720) -> tuple[int, int]:
+    """Headless Chromium at a mail client's width (or a phone's); returns the PNG's size."""
     png.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                     "--hide-scrollbars", f"--screenshot={png}",
-                    f"--window-size=720,{height}", html.as_uri()],
+                    f"--window-size={width},{height}", html.as_uri()],
                    check=True, capture_output=True, timeout=120)
     header = png.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
@@ -57,6 +57,9 @@ def test_a_real_agenda_rendered_in_chromium(db: Database, tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert screenshot(html, SCREENSHOTS / "agenda.png", 1100) == (720, 1100)
     assert (SCREENSHOTS / "agenda.png").stat().st_size > 30_000  # not a blank page
+    # The same agenda on a phone: one column, nothing cut off at the right.
+    assert screenshot(html, SCREENSHOTS / "agenda-phone.png", 1200, 390) == (390, 1200)
+    assert (SCREENSHOTS / "agenda-phone.png").stat().st_size > 30_000
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)

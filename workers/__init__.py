@@ -13,6 +13,8 @@ Mail out:
   before each send.
 - ``sending``: claim, render once, build the MIME message, hand it over.
 - ``agendas``: which check-in agendas are due, and what each one says.
+- ``agenda_reads``: an agenda's work: open tasks grouped, the last 1:1's action items,
+  goals at risk, in a fixed number of queries.
 - ``evaluations``: a period's figures for everyone, in a fixed number of queries.
 - ``digests``: snapshot the figures, then the HR, manager and employee digests.
 - ``review_digest``: the period's review cycle in the digests.
@@ -24,6 +26,7 @@ Mail in:
 - ``imap_poller``: the IMAP door: poll, store, only then let the message go.
 - ``inbound``: the reply pipeline: read, understand, apply in one transaction, answer.
 - ``apply``: the reply commands, with the sender's permissions.
+- ``permissions``: who may do what, read from the reporting line.
 - ``notes``: forwarded 1:1 notes: the meeting and its action items.
 - ``review_answers``: an answer to a review form: store the step, move the review on.
 - ``talking_points``: topics for a pair's next 1:1: raised, shown, closed.

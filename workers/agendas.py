@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView, TaskLine
+from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView
 from mail.write.compose import make_message_id, thread_root_id
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
@@ -35,11 +35,18 @@ from models.checkins import (
 from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
-from models.plan import Project, Task, TaskStatus
+from models.plan import Task, TaskStatus
 from models.queries import checkin_record, goal_progress
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from models.talking_points import TimeAway
 from workers import outbox
+from workers.agenda_reads import (
+    LIVE,
+    goals_at_risk,
+    group_tasks,
+    last_action_items,
+    load_goals,
+)
 from workers.outbox import OutboxRow
 from workers.talking_points import agenda_points
 
@@ -48,7 +55,6 @@ if TYPE_CHECKING:  # the runtime lists this module's renderers
 
 AGENDA = "agenda"
 NUDGE = "nudge"
-OPEN = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value)
 
 
 def pair_schedules(session: Session) -> tuple[list[PairSchedule], dict[int, str]]:
@@ -193,12 +199,6 @@ def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedul
 
 # --- what an agenda says ---------------------------------------------------------------
 
-def _task_line(task: Task) -> TaskLine:
-    return TaskLine(ref=task.ref, title=task.title, due=task.due, status=task.status,
-                    progress=task.progress, project=f"{task.project.ref} {task.project.title}",
-                    blocked_reason=task.blocked_reason)
-
-
 def period_label(period: Period, cadence: Cadence) -> str:
     """How people name the period: "week 49", "weeks 49–50", "December"."""
     if cadence == Cadence.MONTHLY:
@@ -216,23 +216,24 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                             cadence=Cadence(employee.cadence), weekday=employee.checkin_weekday,
                             local_time=employee.checkin_time, timezone=employee.timezone)
     following = next_slot(schedule, meeting_at).at.astimezone(ZoneInfo(employee.timezone))
-    tasks = list(session.scalars(
-        select(Task)
-        .where(Task.owner_id == employee.id, Task.status != TaskStatus.DROPPED.value)
-        .options(selectinload(Task.project).selectinload(Project.goal))
-        .order_by(Task.due.is_(None), Task.due, Task.id)))
     previous = previous_slot(schedule, meeting_at - timedelta(microseconds=1))
     last_slot = previous.at if previous else meeting_at - timedelta(days=7)
-    overdue = [t for t in tasks if t.status in OPEN and t.due and t.due < today]
-    due_soon = [t for t in tasks
-                if t.status in OPEN and t.due and today <= t.due < following.date()]
-    blocked = [t for t in tasks if t.status == TaskStatus.BLOCKED.value]
-    done = [t for t in tasks if t.status == TaskStatus.DONE.value and t.completed_at
-            and t.completed_at >= last_slot]
+    tasks = list(session.scalars(
+        select(Task)
+        .where(Task.owner_id == employee.id,
+               or_(Task.status.in_(LIVE), and_(Task.status == TaskStatus.DONE.value,
+                                               Task.completed_at >= last_slot)))
+        .options(selectinload(Task.project))
+        .order_by(Task.due.is_(None), Task.due, Task.id)))
+    loaded = load_goals(session, employee.id, tasks)
+    groups = group_tasks(tasks, today, following.date(), last_slot)
     goal_ids = {t.project.goal_id for t in tasks if t.status != TaskStatus.DONE.value}
     progress = _goal_progress_cached(session, goal_ids, today, goal_cache)
     goals = sorted({t.project.goal for t in tasks if t.project.goal_id in goal_ids},
                    key=lambda g: g.id)
+    at_risk = goals_at_risk(employee.id, tasks, loaded, today, fiscal_year_start_month,
+                            lambda ids: _goal_progress_cached(session, ids, today, goal_cache))
+    items_on, items = last_action_items(session, manager.id, employee.id, today)
     window = quarter_window(today, fiscal_year_start_month)
     record = checkin_record(session, manager, employee, window, today).score
     tracked = employee.tracking_from
@@ -241,8 +242,10 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         manager_name=manager.name,
         meeting_at=meeting_at.astimezone(ZoneInfo(recipient.timezone)),
         period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence),
-        due_soon=tuple(map(_task_line, due_soon)), overdue=tuple(map(_task_line, overdue)),
-        blocked=tuple(map(_task_line, blocked)), done_recently=tuple(map(_task_line, done)),
+        due_soon=groups.due_soon, overdue=groups.overdue, blocked=groups.blocked,
+        done_recently=groups.done_recently, in_progress_later=groups.in_progress_later,
+        not_started_later=groups.not_started_later, action_items=items,
+        action_items_on=items_on, goals_at_risk=at_risk,
         goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,

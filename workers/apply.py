@@ -46,14 +46,21 @@ from mail.read.commands import (
 from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
-from models.people import Person, PersonAlias
+from models.people import Person
 from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
 from models.scoring import Cadence, Period, period_containing, quarter_window
 from models.talking_points import TalkingPoint
 from workers import away, talking_points
 from workers.outbox import OutboxRow
+from workers.permissions import (
+    manages,
+    may_change,
+    no_such_project,
+    person_named,
+    project_open_to,
+    reporting_line,
+)
 
-MAX_CHAIN = 64
 DEFAULT_DOMAIN = "drumbeat.localhost"  # config.settings' default for DRUMBEAT_MAIL_DOMAIN
 
 
@@ -92,64 +99,6 @@ class Outcome:
     done: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)   # (line, reason)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
-
-
-def manages(session: Session, manager_id: int, person_id: int) -> bool:
-    """True when ``manager_id`` is above ``person_id`` in the reporting line."""
-    current: int | None = person_id
-    for _ in range(MAX_CHAIN):
-        current = session.scalar(select(Person.manager_id).where(Person.id == current))
-        if current is None:
-            return False
-        if current == manager_id:
-            return True
-    return False
-
-
-def _may_change(session: Session, sender: Person, owner_id: int) -> bool:
-    return sender.id == owner_id or manages(session, sender.id, owner_id)
-
-
-def reporting_line(session: Session, person: Person) -> frozenset[int]:
-    """The people whose projects ``person`` may add tasks to: themself, their managers
-    up the chain (the line they report through), and their reports, recursively.
-    Peers and other teams are outside it. One query per level."""
-    line = {person.id}
-    current = person.manager_id
-    for _ in range(MAX_CHAIN):
-        if current is None or current in line:
-            break
-        line.add(current)
-        current = session.scalar(select(Person.manager_id).where(Person.id == current))
-    level = {person.id}
-    for _ in range(MAX_CHAIN):
-        level = set(session.scalars(select(Person.id).where(
-            Person.manager_id.in_(list(level))))) - line
-        if not level:
-            break
-        line |= level
-    return frozenset(line)
-
-
-def project_open_to(session: Session, ref: str, line: frozenset[int]) -> Project | None:
-    """The project ``ref`` names when someone of ``line`` owns it or has a task in it;
-    None for an unknown and a forbidden project alike (see ``no_such_project``)."""
-    parsed = parse_ref(ref)
-    project = session.get(Project, parsed[1]) if parsed and parsed[0] == "P" else None
-    if project is None:
-        return None
-    if project.owner_id in line:
-        return project
-    owners = session.scalars(select(Task.owner_id).where(Task.project_id == project.id)
-                             .distinct())
-    return project if any(owner in line for owner in owners) else None
-
-
-def no_such_project(ref: str) -> str:
-    """One answer for a project that does not exist and one the sender may not use, so
-    replies cannot be used to find out which projects exist or what they are called."""
-    return (f"there is no project {ref} you can add tasks to; see the P- references "
-            "in your agenda")
 
 
 def local_today(sender: Person, now: datetime) -> date:
@@ -236,7 +185,7 @@ class Applier:
         parsed = parse_ref(ref)
         task_id = parsed[1] if parsed and parsed[0] == "T" else None
         task = self._tasks.get(task_id) if task_id is not None else None
-        if task is None or not _may_change(self.session, self.sender, task.owner_id):
+        if task is None or not may_change(self.session, self.sender, task.owner_id):
             self.outcome.refused.append((line, f"{ref} is not one of your tasks or your "
                                          "reports' tasks; check the reference in your agenda"))
             return None
@@ -401,7 +350,7 @@ class Applier:
         if command.owner is None:
             return self.sender
         found = person_named(self.session, command.owner)
-        if found is None or not _may_change(self.session, self.sender, found.id):
+        if found is None or not may_change(self.session, self.sender, found.id):
             self.outcome.refused.append((command.line, f"I can't give a task to "
                                          f"'{command.owner}': name yourself or one of your "
                                          "reports, by email or @name"))
@@ -556,19 +505,6 @@ def _done_on_refusal(day: date, was: date | None, today: date, fiscal_year_start
         return (f"{task.ref} was done on {day_words(was)}, before the current period "
                 f"({label}); only {task.owner.name}'s manager can change that record")
     return None
-
-
-def person_named(session: Session, name: str) -> Person | None:
-    """An owner written as an email, or as @name matching one person's email or name."""
-    name = name.strip().lstrip("@").lower()
-    if "@" in name:
-        person = session.scalar(select(Person).where(Person.email == name))
-        return person or session.scalar(
-            select(Person).join(PersonAlias).where(PersonAlias.email == name))
-    matches = [p for p in session.scalars(select(Person)) if
-               p.email.split("@")[0] == name or p.email.split("@")[0].split(".")[0] == name
-               or p.name.lower() == name or p.name.lower().split()[0] == name]
-    return matches[0] if len(matches) == 1 else None
 
 
 def _changes_state(command: TaskUpdate | TaskDoneOn) -> bool:

@@ -18,10 +18,9 @@ Rules the scoring module leaves to us, documented here:
   tasks are in ("contributed"); their goal progress is the mean of those goals;
   Drumbeat's own "Outside the plan" items (``drumbeat:`` import keys) are not
   goals anyone is judged on;
-* a goal is *at risk* when it is not done and its progress at the window's end
-  is more than ``AT_RISK_MARGIN`` points behind the share of its time elapsed,
-  from the start of the fiscal year its due date falls in (or its creation, if
-  earlier) to its due date;
+* a goal is *at risk* by ``models.scoring.points_behind`` (more than 10 points
+  behind the share of its time elapsed), judged with its progress at the
+  window's end;
 * progress at the window's start counts the tasks that existed then: a plan
   imported mid-quarter starts from its projects' and goals' own figures;
 * check-ins count every meeting the person had as the employee, whoever the
@@ -62,12 +61,13 @@ from models.scoring import (
     on_time,
     period_containing,
     periods_in_window,
+    points_behind,
     quarter_window,
     rollup,
+    time_elapsed,
     year_window,
 )
 
-AT_RISK_MARGIN = 10.0  # percentage points behind the time elapsed
 SYSTEM_KEY = "drumbeat:"
 DROPPED = TaskStatus.DROPPED.value
 DONE = TaskStatus.DONE.value
@@ -325,24 +325,12 @@ def _goal_progress(sums: dict[int, list[float]], projects: dict[int, Row[Any]],
             for goal in goals.values()}
 
 
-def _expected(goal: Row[Any], day: date, fiscal_year_start_month: int) -> float | None:
-    """The share of the goal's time elapsed on ``day``, in % (module docstring)."""
-    if goal.due is None:
-        return None
-    begun = year_window(goal.due, fiscal_year_start_month)[0]
-    if goal.created_at is not None:
-        begun = min(begun, goal.created_at.date())
-    if goal.due <= begun:
-        return 100.0
-    share = (day - begun).days / (goal.due - begun).days
-    return round(min(100.0, max(0.0, share * 100)), 1)
-
-
 def _goal_line(goal: Row[Any], owned: bool, progress: tuple[float | None, float | None],
                window: Window, names: dict[int, str]) -> GoalLine:
-    expected = _expected(goal, window.judged_until, window.fiscal_year_start_month)
-    at_risk = (goal.status not in (DONE, DROPPED) and expected is not None
-               and (progress[1] or 0.0) + AT_RISK_MARGIN < expected)
+    created = goal.created_at.date() if goal.created_at is not None else None
+    expected = time_elapsed(goal.due, created, window.judged_until,
+                            window.fiscal_year_start_month)
+    at_risk = points_behind(goal.status in (DONE, DROPPED), progress[1], expected) is not None
     return GoalLine(f"G-{goal.id}", goal.title, names.get(goal.owner_id, "?"), owned,
                     progress[0], progress[1], expected, at_risk)
 

@@ -46,15 +46,13 @@ from workers.apply import (
     DEFAULT_MEETING_LINES_DAYS,
     Applier,
     Pair,
-    manages,
-    no_such_project,
     pair_from_agenda,
-    project_open_to,
-    reporting_line,
 )
+from workers.permissions import manages, no_such_project, project_open_to, reporting_line
 
 NOTES_LOCAL_PART = "notes"
 ONE_ON_ONE_KEY = "drumbeat:1on1"  # import_key prefix of the "from 1:1s" plan items
+ACTION_ITEM_NOTE = "action item from 1:1 notes"  # the history note of a task made from notes
 ACTIVE = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.BLOCKED.value)
 
 
@@ -343,7 +341,7 @@ def _create_task(session: Session, item: ActionItem, sender: Person,
     session.flush()
     session.add(TaskHistory(task_id=task.id, author_id=sender.id, inbound_message_id=inbound_id,
                             source="email", created_at=now, new_status=task.status,
-                            new_progress=0, new_due=task.due, note="action item from 1:1 notes"))
+                            new_progress=0, new_due=task.due, note=ACTION_ITEM_NOTE))
     due = f", due {day_words(task.due)}{_as_written(item)}" if task.due else ", no due date"
     outcome.done.append(f"{task.ref} created: {task.title} ({owner.name}{due}, "
                         f"{project.ref} {project.title})")

@@ -20,7 +20,7 @@ from models.people import Person
 from models.plan import Task
 from models.queries import checkin_pairs, checkin_record, goals_of, tasks_of
 from models.scoring import quarter_window
-from workers.apply import manages, person_named
+from workers.permissions import manages, person_named
 
 
 def task_line(task: Task) -> TaskLine:

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-__all__ = ["AgendaContext", "AgendaView", "AwayNoticeView", "GoalLine", "TalkingPoint",
-           "TaskLine", "reply_examples"]
+__all__ = ["AgendaContext", "AgendaView", "AwayNoticeView", "GoalAtRisk", "GoalLine",
+           "TalkingPoint", "TaskGroup", "TaskLine", "reply_examples"]
 
 OPEN_STATUSES = ("in_progress", "open", "blocked")  # ordered: examples must be stable
+GROUP_SHOWN = 5  # a longer group shows its first few and how many more ``status`` lists
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,23 @@ class TaskLine:
     progress: int  # 0..100
     project: str  # "P-7 Mid-market pricing"
     blocked_reason: str | None = None
+    stale_since: date | None = None  # last update, when three weeks or more ago
+
+
+@dataclass(frozen=True)
+class TaskGroup:
+    """One heading's tasks; a long group shows only its first ``GROUP_SHOWN``."""
+
+    heading: str
+    tasks: tuple[TaskLine, ...]
+
+    @property
+    def shown(self) -> tuple[TaskLine, ...]:
+        return self.tasks[:GROUP_SHOWN]
+
+    @property
+    def hidden(self) -> int:
+        return max(0, len(self.tasks) - GROUP_SHOWN)
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,18 @@ class GoalLine:
     ref: str  # "G-3"
     title: str
     progress: float | None  # 0..100
+
+
+@dataclass(frozen=True)
+class GoalAtRisk:
+    """A goal behind its time elapsed (``models.scoring.points_behind``), as it concerns
+    the agenda's employee: they own it, or have ``open_tasks`` under it, or both."""
+
+    ref: str  # "G-3"
+    title: str
+    behind: float  # percentage points
+    open_tasks: int  # the employee's open tasks under it
+    owned: bool  # the employee owns the goal
 
 
 @dataclass(frozen=True)
@@ -125,6 +155,11 @@ class AgendaView:
     expected: int
     adherence: float | None  # 0..1
     today: date  # the agenda's date, for "3 days overdue"
+    in_progress_later: tuple[TaskLine, ...] = ()  # in progress, due after the next check-in
+    not_started_later: tuple[TaskLine, ...] = ()  # not started, due later or undated
+    action_items: tuple[TaskLine, ...] = ()  # created from the notes of the last 1:1
+    action_items_on: date | None = None  # the day of that 1:1
+    goals_at_risk: tuple[GoalAtRisk, ...] = ()
     # The day the pair's record counts from, when that is inside the quarter (the
     # figures above cover only that part of it); None: the whole quarter counts.
     tracked_since: date | None = None
@@ -139,8 +174,19 @@ class AgendaView:
         return self.role == "manager"
 
     @property
+    def groups(self) -> tuple[TaskGroup, ...]:
+        """The task groups in reading order, empty ones left out; both parts list these."""
+        groups = (TaskGroup("Overdue", self.overdue),
+                  TaskGroup("Due before the next check-in", self.due_soon),
+                  TaskGroup("Blocked", self.blocked),
+                  TaskGroup("In progress, due later", self.in_progress_later),
+                  TaskGroup("Not started, due later or undated", self.not_started_later),
+                  TaskGroup("Done since the last check-in", self.done_recently))
+        return tuple(group for group in groups if group.tasks)
+
+    @property
     def has_tasks(self) -> bool:
-        return bool(self.overdue or self.due_soon or self.blocked or self.done_recently)
+        return bool(self.groups)
 
 
 def _first(tasks: list[TaskLine], used: set[str], *statuses: str) -> TaskLine | None:
@@ -171,7 +217,7 @@ def reply_examples(view: AgendaView) -> list[str]:
     line always close the list.
     """
     urgent = [*view.overdue, *view.due_soon]
-    candidates = [*urgent, *view.blocked]
+    candidates = [*urgent, *view.blocked, *view.in_progress_later, *view.not_started_later]
     used: set[str] = set()
     lines: list[str] = []
 

@@ -85,10 +85,15 @@ def _summary(cycle: CycleSummary) -> str:
     missed = sum((r.self_state == "missed") + (r.manager_state == "missed")
                  + (r.ack_state == "missed") for r in reviews)
     state = "closed" if cycle.closed else f"answers until {day(cycle.deadline)}"
-    return (f"Opened {day(cycle.opened)}, {state}. Of {total:,} reviews: {self_done:,} "
-            f"self-reviews done, {manager_done:,} manager reviews done, {acked:,} "
-            f"acknowledged, {disputed:,} disputed (open), {missed:,} "
-            f"{'step' if missed == 1 else 'steps'} missed.")
+    return (f"Opened {day(cycle.opened)}, {state}. Of {_count(total, 'review')}: "
+            f"{_count(self_done, 'self-review')} done, "
+            f"{_count(manager_done, 'manager review')} done, {acked:,} "
+            f"acknowledged, {disputed:,} disputed (open), {_count(missed, 'step')} missed.")
+
+
+def _count(number: int, noun: str) -> str:
+    """A count with its noun, singular for one, so a team of one reads right."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 # --- plain-text tables ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from importlib.resources import files
 import css_inline
 import jinja2
 
-from mail.write.agenda import AgendaView, AwayNoticeView, NudgeView, reply_examples
+from mail.write.agenda import AgendaView, AwayNoticeView, GoalAtRisk, NudgeView, reply_examples
 
 __all__ = [
     "RenderedEmail",
@@ -31,6 +31,7 @@ __all__ = [
     "oneline",
     "percent",
     "render_agenda",
+    "risk_sentence",
     "time_human",
 ]
 
@@ -107,6 +108,18 @@ def _possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
+def risk_sentence(goal: GoalAtRisk, view: AgendaView) -> str:
+    """"G-3 is 12 points behind; 3 of its open tasks are yours." (the manager reads the
+    employee's name), the same words in both parts."""
+    name = oneline(view.employee_name)
+    whose, owner = ((_possessive(name), f"{name} owns it") if view.is_manager
+                    else ("yours", "you own it"))
+    count = goal.open_tasks
+    share = f"{count} of its open tasks {'is' if count == 1 else 'are'} {whose}" if count else ""
+    who = " and ".join(part for part in (owner if goal.owned else "", share) if part)
+    return f"{oneline(goal.ref)} is {math.floor(goal.behind + 0.5)} points behind; {who}."
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The templates environment, built once on first use."""
@@ -129,6 +142,7 @@ def environment() -> jinja2.Environment:
         percent=percent,
         days=_days,
         possessive=_possessive,
+        risk=risk_sentence,
     )
     return env
 

@@ -53,8 +53,12 @@ def owner_addresses(session: Session) -> dict[str, int]:
 
 
 def load_plan(session: Session, records: Iterable[PlanRecord], log: ProblemLog,
-              progress: Callable[[int], None] | None = None) -> PlanSummary:
+              progress: Callable[[int], None] | None = None,
+              now: datetime | None = None) -> PlanSummary:
     """Upsert ``records`` in the session's transaction; raises ImportFailed on any problem.
+
+    New items are stamped ``now``: Drumbeat's clock (the CLI passes it, so a plan
+    imported on a simulated day was created that day), else the real one.
 
     ``log`` already holds the file's own problems and receives ours; writing
     continues after a problem only to find the rest, and the caller's
@@ -62,7 +66,7 @@ def load_plan(session: Session, records: Iterable[PlanRecord], log: ProblemLog,
     """
     owners = owner_addresses(session)
     before = _counts(session)
-    writer = _ChunkWriter(session)
+    writer = _ChunkWriter(session, now or utcnow())
     summary = PlanSummary()
     for record in records:
         summary.records += 1
@@ -100,8 +104,8 @@ def _counts(session: Session) -> dict[Level, int]:
 class _ChunkWriter:
     """Buffers records and writes them level by level, parents first."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session, self.now = session, now
         self.dialect = session.get_bind().dialect.name
         self.pending: dict[Level, list[dict[str, Any]]] = defaultdict(list)
         self.ids: dict[str, int] = {}  # parent import_key → id (not tasks: they have no children)
@@ -115,7 +119,7 @@ class _ChunkWriter:
         if record.parent_key in self.skipped:
             self.skipped.add(record.key)
             return
-        self.pending[record.level].append(_row(record, owner_id))
+        self.pending[record.level].append(_row(record, owner_id, self.now))
 
     def flush(self) -> None:
         for level in Level:
@@ -150,8 +154,7 @@ class _ChunkWriter:
                 self.ids.update((key, id_) for key, id_ in result)
 
 
-def _row(record: PlanRecord, owner_id: int) -> dict[str, Any]:
-    now = utcnow()
+def _row(record: PlanRecord, owner_id: int, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {"import_key": record.key, "parent_key": record.parent_key,
                            "title": record.title, "owner_id": owner_id,
                            "created_at": now, "updated_at": now}
@@ -168,19 +171,19 @@ def _row(record: PlanRecord, owner_id: int) -> dict[str, Any]:
         if progress is not None:
             row["progress"] = progress
         if record.level == Level.TASK:
-            row["completed_at"] = _completed_at(record, status)
+            row["completed_at"] = _completed_at(record, status, now)
             if record.completed_on is not None:
                 row[EXPLICIT_COMPLETION] = True
     return row
 
 
-def _completed_at(record: PlanRecord, status: TaskStatus) -> datetime | None:
+def _completed_at(record: PlanRecord, status: TaskStatus, now: datetime) -> datetime | None:
     """Noon UTC on the given day keeps the same calendar date from UTC-11 to UTC+11."""
     if status != TaskStatus.DONE:
         return None
     if record.completed_on is not None:
         return datetime.combine(record.completed_on, time(12), UTC)
-    return utcnow()
+    return now
 
 
 def _upsert_statement(dialect: str, table: Table, shape: frozenset[str]) -> Any:

@@ -36,16 +36,17 @@ from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
 from models.plan import Task, TaskStatus
-from models.queries import checkin_record, goal_progress
+from models.queries import goal_progress, record_of
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from models.talking_points import TimeAway
 from workers import outbox
 from workers.agenda_reads import (
     LIVE,
+    action_items,
     goals_at_risk,
     group_tasks,
-    last_action_items,
     load_goals,
+    pair_meetings,
 )
 from workers.outbox import OutboxRow
 from workers.talking_points import agenda_points
@@ -233,9 +234,10 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                    key=lambda g: g.id)
     at_risk = goals_at_risk(employee.id, tasks, loaded, today, fiscal_year_start_month,
                             lambda ids: _goal_progress_cached(session, ids, today, goal_cache))
-    items_on, items = last_action_items(session, manager.id, employee.id, today)
+    met = pair_meetings(session, manager.id, employee.id)
+    items = action_items(session, (manager.id, employee.id), met.action_item_ids, today)
     window = quarter_window(today, fiscal_year_start_month)
-    record = checkin_record(session, manager, employee, window, today).score
+    record = record_of(met.meetings, manager, employee, window, today).score
     tracked = employee.tracking_from
     return AgendaView(
         role=role, recipient_name=recipient.name, employee_name=employee.name,
@@ -245,7 +247,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         due_soon=groups.due_soon, overdue=groups.overdue, blocked=groups.blocked,
         done_recently=groups.done_recently, in_progress_later=groups.in_progress_later,
         not_started_later=groups.not_started_later, action_items=items,
-        action_items_on=items_on, goals_at_risk=at_risk,
+        action_items_on=met.last_held_on, goals_at_risk=at_risk,
         goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,

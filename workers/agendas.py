@@ -295,8 +295,9 @@ def _pair_of(session: Session, row: OutboundMessage
     """An agenda or nudge row's context, its manager and employee, and its reader."""
     context = AgendaContext.from_json(row.context)
     assert context is not None, f"outbox {row.id} names no pair"
-    manager = session.get(Person, context.manager_id)
-    employee = session.get(Person, context.employee_id)
+    people = {p.id: p for p in session.scalars(  # both in one statement
+        select(Person).where(Person.id.in_(context.pair)))}
+    manager, employee = people.get(context.manager_id), people.get(context.employee_id)
     assert manager is not None and employee is not None
     return context, manager, employee, employee if context.role == "employee" else manager
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView
+from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView, TalkingPoint
 from mail.write.compose import make_message_id, thread_root_id
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
@@ -49,7 +49,7 @@ from workers.agenda_reads import (
     pair_meetings,
 )
 from workers.outbox import OutboxRow
-from workers.talking_points import agenda_points
+from workers.talking_points import agenda_points, pair_with_points
 
 if TYPE_CHECKING:  # the runtime lists this module's renderers
     from workers.runtime import Runtime
@@ -210,8 +210,10 @@ def period_label(period: Period, cadence: Cadence) -> str:
 
 def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                 meeting_at: datetime, today: date, fiscal_year_start_month: int = 1,
-                goal_cache: GoalCache | None = None) -> AgendaView:
-    """Everything one agenda shows, read from the database as of ``today``."""
+                goal_cache: GoalCache | None = None,
+                talking_points: tuple[TalkingPoint, ...] | None = None) -> AgendaView:
+    """Everything one agenda shows, read from the database as of ``today``; the pair's
+    ``talking_points`` too, unless read already (``pair_with_points``)."""
     recipient = employee if role == "employee" else manager
     schedule = PairSchedule(manager_id=manager.id, employee_id=employee.id,
                             cadence=Cadence(employee.cadence), weekday=employee.checkin_weekday,
@@ -252,7 +254,8 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,
-        talking_points=agenda_points(session, (manager.id, employee.id)))
+        talking_points=(agenda_points(session, (manager.id, employee.id))
+                        if talking_points is None else talking_points))
 
 
 GOAL_PROGRESS_TTL = timedelta(seconds=60)
@@ -303,11 +306,14 @@ def _pair_of(session: Session, row: OutboundMessage
 
 
 def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
-    context, manager, employee, recipient = _pair_of(session, row)
+    context = AgendaContext.from_json(row.context)
+    assert context is not None, f"outbox {row.id} names no pair"
     assert context.meeting_at is not None, f"agenda {row.id} names no meeting"
+    manager, employee, points = pair_with_points(session, context.pair)
+    recipient = employee if context.role == "employee" else manager
     today = rt.clock().astimezone(ZoneInfo(recipient.timezone)).date()
     view = agenda_view(session, manager, employee, context.role, context.meeting_at, today,
-                       rt.settings.fiscal_year_start_month, rt.cache)
+                       rt.settings.fiscal_year_start_month, rt.cache, points)
     return render_agenda(view)
 
 

@@ -594,7 +594,7 @@ STAGES = (  # (owner path, attribute, label, depth); times are inclusive
     ("RENDERERS", "agenda", "render_agenda_row", 1),
     ("workers.agendas", "agenda_view", "agenda_view (reads)", 2),
     ("workers.agendas", "goal_progress", "goal_progress", 3),
-    ("workers.agendas", "checkin_record", "checkin_record", 3),
+    ("workers.agendas", "pair_meetings", "pair_meetings (record, last 1:1, notes)", 3),
     ("workers.agendas", "render_agenda", "render_agenda (Jinja2 + css-inline)", 2),
     ("inliner", "inline", "css-inline", 3),
     ("workers.sending", "build_message", "build_message (MIME tree)", 1),

@@ -6,8 +6,10 @@ and the roll-up arithmetic always goes through ``models.scoring``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Float, and_, bindparam, case, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -173,12 +175,21 @@ def checkin_record(session: Session, manager: Person, employee: Person,
     ``manager`` is the current one, whose active dates bound the expected periods.
     Periods that began before the pair's tracking start are not expected.
     """
-    start, end, _label = window
     meetings = session.execute(
         select(Meeting.status, Meeting.held_on, Meeting.period_start)
         .where(Meeting.employee_id == employee.id,
-               or_(Meeting.held_on.is_(None), Meeting.held_on <= end))
+               or_(Meeting.held_on.is_(None), Meeting.held_on <= window[1]))
     ).all()
+    return record_of(meetings, manager, employee, window, as_of)
+
+
+def record_of(meetings: Iterable[Any], manager: Person, employee: Person,
+              window: tuple[date, date, str], as_of: date) -> CheckinRecord:
+    """``checkin_record`` from the employee's meetings already read (rows with ``status``,
+    ``held_on`` and ``period_start``; those held after the window are left out here), so a
+    caller that reads them with more can score them without a statement of its own."""
+    start, end, _label = window
+    meetings = [m for m in meetings if m.held_on is None or m.held_on <= end]
     held = [m.held_on for m in meetings if m.status == MeetingStatus.HELD.value and m.held_on]
     excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
     cadence = Cadence(employee.cadence)

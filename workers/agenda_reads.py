@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -77,37 +78,60 @@ def group_tasks(tasks: Sequence[Task], today: date, following: date, since: date
     )
 
 
-def last_action_items(session: Session, manager_id: int, employee_id: int, today: date
-                      ) -> tuple[date | None, tuple[TaskLine, ...]]:
-    """The day of the pair's last held 1:1 and the tasks of the pair its notes created (or
-    named as already there), with their state now; three queries and the tasks' projects.
+@dataclass(frozen=True)
+class PairMeetings:
+    """The employee's meetings (for the check-in record: ``models.queries.record_of``), the
+    day of the pair's last held 1:1 and the tasks its notes created, by id in order."""
 
-    A notes message records in its outcome the meeting it logged and the tasks it made;
-    only the pair's own messages since that meeting's period began can be its notes.
+    meetings: tuple[Any, ...]
+    last_held_on: date | None
+    action_item_ids: tuple[int, ...]
+
+
+def pair_meetings(session: Session, manager_id: int, employee_id: int) -> PairMeetings:
+    """The check-in record's meetings, the pair's last held 1:1 and its notes, in one query.
+
+    The notes are joined to the last held meeting only: a notes message records in its
+    outcome the meeting it logged and the tasks it made, and only the pair's own messages
+    since that meeting's period began can be its notes.
     """
-    last = session.execute(
-        select(Meeting.id, Meeting.held_on, Meeting.period_start)
-        .where(Meeting.manager_id == manager_id, Meeting.employee_id == employee_id,
-               Meeting.status == MeetingStatus.HELD.value)
-        .order_by(Meeting.period_start.desc(), Meeting.id.desc()).limit(1)).first()
-    if last is None:
-        return None, ()
+    last_held = (select(Meeting.id)
+                 .where(Meeting.manager_id == manager_id, Meeting.employee_id == employee_id,
+                        Meeting.status == MeetingStatus.HELD.value)
+                 .order_by(Meeting.period_start.desc(), Meeting.id.desc()).limit(1)
+                 .scalar_subquery())
+    rows = session.execute(
+        select(Meeting.id, Meeting.manager_id, Meeting.status, Meeting.held_on,
+               Meeting.period_start, InboundMessage.received_at, InboundMessage.outcome)
+        .outerjoin(InboundMessage, and_(
+            Meeting.id == last_held,
+            InboundMessage.person_id.in_((manager_id, employee_id)),
+            InboundMessage.status == InboundStatus.APPLIED.value,
+            InboundMessage.outcome["meeting_id"].as_integer() == Meeting.id))
+        .where(Meeting.employee_id == employee_id)
+        .order_by(Meeting.id, InboundMessage.id)).all()
+    meetings = tuple({row.id: row for row in rows}.values())
+    held = [m for m in meetings
+            if m.manager_id == manager_id and m.status == MeetingStatus.HELD.value]
+    if not held:
+        return PairMeetings(meetings, None, ())
+    last = max(held, key=lambda m: (m.period_start, m.id))
     since = datetime.combine(last.period_start, time(), UTC) - timedelta(days=1)
-    outcomes = session.scalars(
-        select(InboundMessage.outcome)
-        .where(InboundMessage.person_id.in_((manager_id, employee_id)),
-               InboundMessage.received_at >= since,
-               InboundMessage.status == InboundStatus.APPLIED.value)
-        .order_by(InboundMessage.id))
-    ids = list(dict.fromkeys(_task_ids(o for o in outcomes
-                                       if o and o.get("kind") == "notes"
-                                       and o.get("meeting_id") == last.id)))
+    outcomes = (row.outcome for row in rows if row.id == last.id and row.outcome
+                and row.received_at >= since and row.outcome.get("kind") == "notes")
+    return PairMeetings(meetings, last.held_on, tuple(dict.fromkeys(_task_ids(outcomes))))
+
+
+def action_items(session: Session, pair: tuple[int, int], ids: Sequence[int], today: date
+                 ) -> tuple[TaskLine, ...]:
+    """The tasks the last 1:1's notes made, with their state now (none read when there are
+    none); the pair's own only: others' are not theirs to read."""
     if not ids:
-        return last.held_on, ()
-    tasks = {t.id: t for t in session.scalars(  # the pair's own: others' are not theirs to read
-        select(Task).where(Task.id.in_(ids), Task.owner_id.in_((manager_id, employee_id)))
+        return ()
+    tasks = {t.id: t for t in session.scalars(
+        select(Task).where(Task.id.in_(ids), Task.owner_id.in_(pair))
         .options(selectinload(Task.project)))}
-    return last.held_on, tuple(task_line(tasks[i], today) for i in ids if i in tasks)
+    return tuple(task_line(tasks[i], today) for i in ids if i in tasks)
 
 
 def _task_ids(outcomes: Iterable[dict[str, object]]) -> Iterable[int]:

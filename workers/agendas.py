@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView
+from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView, TalkingPoint
 from mail.write.compose import make_message_id, thread_root_id
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
@@ -36,19 +36,20 @@ from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
 from models.plan import Task, TaskStatus
-from models.queries import checkin_record, goal_progress
+from models.queries import goal_progress, record_of
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from models.talking_points import TimeAway
 from workers import outbox
 from workers.agenda_reads import (
     LIVE,
+    action_items,
     goals_at_risk,
     group_tasks,
-    last_action_items,
     load_goals,
+    pair_meetings,
 )
 from workers.outbox import OutboxRow
-from workers.talking_points import agenda_points
+from workers.talking_points import agenda_points, pair_with_points
 
 if TYPE_CHECKING:  # the runtime lists this module's renderers
     from workers.runtime import Runtime
@@ -209,8 +210,10 @@ def period_label(period: Period, cadence: Cadence) -> str:
 
 def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                 meeting_at: datetime, today: date, fiscal_year_start_month: int = 1,
-                goal_cache: GoalCache | None = None) -> AgendaView:
-    """Everything one agenda shows, read from the database as of ``today``."""
+                goal_cache: GoalCache | None = None,
+                talking_points: tuple[TalkingPoint, ...] | None = None) -> AgendaView:
+    """Everything one agenda shows, read from the database as of ``today``; the pair's
+    ``talking_points`` too, unless read already (``pair_with_points``)."""
     recipient = employee if role == "employee" else manager
     schedule = PairSchedule(manager_id=manager.id, employee_id=employee.id,
                             cadence=Cadence(employee.cadence), weekday=employee.checkin_weekday,
@@ -233,9 +236,10 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                    key=lambda g: g.id)
     at_risk = goals_at_risk(employee.id, tasks, loaded, today, fiscal_year_start_month,
                             lambda ids: _goal_progress_cached(session, ids, today, goal_cache))
-    items_on, items = last_action_items(session, manager.id, employee.id, today)
+    met = pair_meetings(session, manager.id, employee.id)
+    items = action_items(session, (manager.id, employee.id), met.action_item_ids, today)
     window = quarter_window(today, fiscal_year_start_month)
-    record = checkin_record(session, manager, employee, window, today).score
+    record = record_of(met.meetings, manager, employee, window, today).score
     tracked = employee.tracking_from
     return AgendaView(
         role=role, recipient_name=recipient.name, employee_name=employee.name,
@@ -245,12 +249,13 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         due_soon=groups.due_soon, overdue=groups.overdue, blocked=groups.blocked,
         done_recently=groups.done_recently, in_progress_later=groups.in_progress_later,
         not_started_later=groups.not_started_later, action_items=items,
-        action_items_on=items_on, goals_at_risk=at_risk,
+        action_items_on=met.last_held_on, goals_at_risk=at_risk,
         goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,
-        talking_points=agenda_points(session, (manager.id, employee.id)))
+        talking_points=(agenda_points(session, (manager.id, employee.id))
+                        if talking_points is None else talking_points))
 
 
 GOAL_PROGRESS_TTL = timedelta(seconds=60)
@@ -293,18 +298,22 @@ def _pair_of(session: Session, row: OutboundMessage
     """An agenda or nudge row's context, its manager and employee, and its reader."""
     context = AgendaContext.from_json(row.context)
     assert context is not None, f"outbox {row.id} names no pair"
-    manager = session.get(Person, context.manager_id)
-    employee = session.get(Person, context.employee_id)
+    people = {p.id: p for p in session.scalars(  # both in one statement
+        select(Person).where(Person.id.in_(context.pair)))}
+    manager, employee = people.get(context.manager_id), people.get(context.employee_id)
     assert manager is not None and employee is not None
     return context, manager, employee, employee if context.role == "employee" else manager
 
 
 def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
-    context, manager, employee, recipient = _pair_of(session, row)
+    context = AgendaContext.from_json(row.context)
+    assert context is not None, f"outbox {row.id} names no pair"
     assert context.meeting_at is not None, f"agenda {row.id} names no meeting"
+    manager, employee, points = pair_with_points(session, context.pair)
+    recipient = employee if context.role == "employee" else manager
     today = rt.clock().astimezone(ZoneInfo(recipient.timezone)).date()
     view = agenda_view(session, manager, employee, context.role, context.meeting_at, today,
-                       rt.settings.fiscal_year_start_month, rt.cache)
+                       rt.settings.fiscal_year_start_month, rt.cache, points)
     return render_agenda(view)
 
 

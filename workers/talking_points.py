@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from mail.read.commands import Topic, TopicDone
 from mail.write.agenda import TalkingPoint as TalkingPointLine
@@ -137,5 +138,28 @@ def agenda_points(session: Session, pair: tuple[int, int]) -> tuple[TalkingPoint
         .where(TalkingPoint.manager_id == pair[0], TalkingPoint.employee_id == pair[1],
                TalkingPoint.closed_at.is_(None))
         .order_by(TalkingPoint.id))
+    return _lines(rows)
+
+
+def pair_with_points(session: Session, pair: tuple[int, int]
+                     ) -> tuple[Person, Person, tuple[TalkingPointLine, ...]]:
+    """The pair's manager and employee and ``agenda_points``, in one query: the points
+    outer-joined to the employee's row (the manager's row comes with none)."""
+    raiser = aliased(Person)
+    rows = session.execute(
+        select(Person, TalkingPoint.text, raiser.name, TalkingPoint.raised_on)
+        .outerjoin(TalkingPoint, and_(
+            TalkingPoint.employee_id == Person.id, Person.id == pair[1],
+            TalkingPoint.manager_id == pair[0], TalkingPoint.closed_at.is_(None)))
+        .outerjoin(raiser, raiser.id == TalkingPoint.raised_by_id)
+        .where(Person.id.in_(pair))
+        .order_by(TalkingPoint.id)).all()
+    people = {row[0].id: row[0] for row in rows}
+    manager, employee = people.get(pair[0]), people.get(pair[1])
+    assert manager is not None and employee is not None, f"no pair {pair}"
+    return manager, employee, _lines(row[1:] for row in rows if row[1] is not None)
+
+
+def _lines(rows: Iterable[Any]) -> tuple[TalkingPointLine, ...]:
     return tuple(TalkingPointLine(text=text, raised_by_name=name or "", raised_on=raised_on)
                  for text, name, raised_on in rows)

@@ -35,7 +35,8 @@ from tests.test_digest_golden import seed
 from workers.actors import dispatch
 from workers.inbound import process
 from workers.intake import store_raw
-from workers.reviews import review_for, review_records
+from workers.review_digest import load_cycle
+from workers.reviews import review_for
 from workers.runtime import Runtime, configure, transport_for
 from workers.sending import deliver
 
@@ -285,9 +286,10 @@ def test_the_whole_cycle_by_email(rt: Runtime, db: Database, tmp_path: Path) -> 
 
     # The review beside the figures: the snapshot as sent, the review found by its side.
     with rt.sessions() as session:
-        records = review_records(session, "2026-Q4")
-        assert {session.get(Person, k).name: (r.self_rating, r.manager_rating, r.ack_state)
-                for k, r in records.items()} == {
+        cycle = load_cycle(session, "2026-Q4")
+        assert cycle is not None
+        assert {r.employee_name: (r.self_rating, r.manager_rating, r.ack_state)
+                for r in cycle.reviews} == {
             "Ann Lee": (4, 4, "resolved"), "Ben Roy": (3, None, "pending"),
             "Cai Wu": (None, 3, "agreed")}
         snapshot = session.scalar(select(Evaluation).where(Evaluation.person_id == ann.employee_id))

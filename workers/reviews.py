@@ -20,7 +20,6 @@ digest stays as sent while the review moves on.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -68,38 +67,6 @@ def review_for(session: Session, evaluation: Evaluation) -> Review | None:
     return session.scalar(select(Review).join(ReviewCycle).where(
         Review.employee_id == evaluation.person_id,
         ReviewCycle.period_label == evaluation.period_label))
-
-
-@dataclass(frozen=True)
-class ReviewRecord:
-    """One review as the digests, their CSV and calibration read it: states, ratings and
-    days, never the texts (those stay with the pair and HR)."""
-
-    review_id: int
-    employee_id: int
-    manager_id: int | None
-    period_label: str
-    self_state: str
-    manager_state: str
-    ack_state: str
-    self_rating: int | None
-    manager_rating: int | None
-    self_at: datetime | None
-    manager_at: datetime | None
-    ack_at: datetime | None
-    resolved_at: datetime | None
-    scale: str | None  # the cycle's, e.g. "1-5"
-
-
-def review_records(session: Session, period_label: str) -> dict[int, ReviewRecord]:
-    """Every review of a period by employee id, in one query (empty: no cycle)."""
-    rows = session.execute(select(Review, ReviewCycle.scale).join(ReviewCycle).where(
-        ReviewCycle.period_label == period_label))
-    return {review.employee_id: ReviewRecord(
-        review.id, review.employee_id, review.manager_id, period_label, review.self_state,
-        review.manager_state, review.ack_state, review.self_rating, review.manager_rating,
-        review.self_at, review.manager_at, review.ack_at, review.resolved_at, scale)
-        for review, scale in rows}
 
 
 # --- the outbox rows ---------------------------------------------------------------------

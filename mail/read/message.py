@@ -284,14 +284,8 @@ def _attached_message(part: Message, notes: Defects, where: str) -> bytes:
     if not isinstance(inner, Message):
         data = _payload(part, notes, where)
         return data.lstrip(b"\r\n")
-    data = _flatten(inner)
-    cte = _cte(part)
-    if cte == "base64":
-        data, damaged = b64decode_lenient(data)
-        if damaged:
-            notes.add(f"{where}: damaged base64 in the attached message")
-    elif cte == "quoted-printable":
-        data = binascii.a2b_qp(data)
+    data = _undo_base64_or_qp(_flatten(inner), _cte(part), notes,
+                              f"{where}: damaged base64 in the attached message")
     return data.lstrip(b"\r\n")
 
 
@@ -364,12 +358,9 @@ def _payload(part: Message, notes: Defects, where: str) -> bytes:
     """The part's body bytes with its transfer encoding undone, leniently."""
     data = _wire_bytes(part)
     cte = _cte(part)
-    if cte == "base64":
-        data, damaged = b64decode_lenient(data)
-        if damaged:
-            notes.add(f"{where}: damaged base64 (truncated or bad padding): decoded what was there")
-    elif cte == "quoted-printable":
-        data = binascii.a2b_qp(data)
+    if cte in {"base64", "quoted-printable"}:
+        data = _undo_base64_or_qp(data, cte, notes, f"{where}: damaged base64 (truncated "
+                                  "or bad padding): decoded what was there")
     elif cte in {"x-uuencode", "uuencode", "x-uue", "uue"}:
         try:
             decoded = part.get_payload(decode=True)
@@ -378,6 +369,17 @@ def _payload(part: Message, notes: Defects, where: str) -> bytes:
         data = decoded if isinstance(decoded, bytes) else data
     elif cte not in {"", "7bit", "8bit", "binary"}:
         notes.add(f"{where}: unknown Content-Transfer-Encoding {cte[:40]!r}, read as 8bit")
+    return data
+
+
+def _undo_base64_or_qp(data: bytes, cte: str, notes: Defects, damaged_note: str) -> bytes:
+    """Base64 (leniently, noting damage) or quoted-printable undone; anything else as given."""
+    if cte == "base64":
+        data, damaged = b64decode_lenient(data)
+        if damaged:
+            notes.add(damaged_note)
+    elif cte == "quoted-printable":
+        data = binascii.a2b_qp(data)
     return data
 
 

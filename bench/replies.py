@@ -9,7 +9,8 @@ Parsers (each must be importable; a peer that is not is skipped with a printed n
 * ``email-reply-parser`` (``email_reply_parser.EmailReplyParser.parse_reply``);
 * ``talon`` (``talon.quotations.extract_from_plain`` / ``extract_from_html``) and
   ``talon+sig`` (the same, then ``talon.signature.bruteforce.extract_signature``, talon's
-  documented way to drop a signature);
+  documented way to drop a signature; its machine-learning ``signature.extract(body,
+  sender)`` does not import with current scikit-learn, so the sender is ours alone);
 * ``quotequail`` (the reply parts of ``quote`` / ``quote_html`` with
   ``quote_intro_line=True``, so the "On … wrote:" line counts as quoted).
 

@@ -226,11 +226,6 @@ PUBLIC_DELIBERATE: dict[tuple[str, str], tuple[str, str]] = {
         "quoted lines before it calls them a quoted message, and returns nothing to unwrap)",
         "hello world\n\nHey: This is very important",
     ),
-    ("quotequail", "test_unwrap_html_tag_with_quote_in_name"): (
-        "'<div\"x>' is a tag to the HTML standard (and to lxml and browsers: the reader "
-        "sees 'Hi there'); quotequail writes that tag back out as the text '<div\"x>'",
-        "Hi there\n\nRegards",
-    ),
 }
 
 SIGNATURE = "we drop a signature after a '--' line"
@@ -245,10 +240,7 @@ PUBLIC_DELIBERATE_FULL: dict[tuple[str, str], tuple[str, str]] = {
     ("quotequail", "test_unwrap_10"): (
         SIGNATURE + " ('kthxbye')", "hello world\n\nHey: This is very important"),
     ("quotequail", "test_unwrap_html_tag_with_quote_in_name"): (
-        "we drop the sign-off ('Regards'), and read '<div\"x>' as the tag the HTML standard "
-        "makes of it (their expectation keeps it as text)",
-        "Hi there",
-    ),
+        SIGN_OFF + " ('Regards')", '<div"x>Hi there'),
     ("talon", "test_reply_wraps_quotations"): (SIGN_OFF + " ('Regards, Roman')", "Test reply"),
     ("talon", "test_reply_wraps_nested_quotations"): (
         SIGN_OFF + " ('Regards, Roman')", "Test reply"),

@@ -122,6 +122,7 @@ from mail.read.task_lines import (
     task_line,
     without_separators,
 )
+from mail.read.plan_lines import item_line, new_project_line, task_plan_line
 from mail.read.topic_lines import away_line, topic_line
 from mail.read.vocabulary import normalize_line
 
@@ -202,8 +203,9 @@ def _orphan_due_line(text: str, raw: str, ctx: DateContext) -> Command | LineErr
 # --- lines --------------------------------------------------------------------------------
 
 _LineMatcher = Callable[[str, str, DateContext], "Command | LineError | None"]
-_STANDALONE: tuple[_LineMatcher, ...] = (task_line, new_task_line, _met_line, _skip_line,
-                                          topic_line, away_line)
+_STANDALONE: tuple[_LineMatcher, ...] = (task_plan_line, task_line, new_task_line,
+                                          _met_line, _skip_line, topic_line, away_line,
+                                          item_line, new_project_line)
 _LINE_MATCHERS: tuple[_LineMatcher, ...] = (*_STANDALONE, _orphan_due_line)
 _FALLBACK = "I could not read this line. Write e.g. T-12 60% or met: yes"
 
@@ -247,6 +249,7 @@ def parse_commands(
     max_updates: int = 100,
     truncated: bool = False,
     date_budget: DateBudget | None = None,
+    fiscal_year_start_month: int = 1,
 ) -> Parsed:
     """Read a reply's new text, then its inline answers, into commands and errors.
 
@@ -261,8 +264,9 @@ def parse_commands(
     do. ``truncated`` says the reply text was cut before it got here, and the
     errors say so too. ``date_budget`` is the message's, when other readers of the
     same message (meeting notes' action items) spend from it too.
+    ``fiscal_year_start_month`` says which quarter "end of Q2" is.
     """
-    ctx = date_context(message_date, timezone, date_budget)
+    ctx = date_context(message_date, timezone, date_budget, fiscal_year_start_month)
     outcomes: list[Command | LineError] = []
     pending = [(None, line) for line in text.splitlines()]
     pending += [(ref, answer) for ref, answer in inline]
@@ -292,7 +296,8 @@ def parse_commands(
 # What a command line starts with, read cheaply (no normalisation): only for counting
 # the lines past the cap, which are never read.
 _COMMAND_START = re.compile(
-    rf"\s*(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+)?(?:[#\[(]?\s*T[{DASH}\s]?\d|new\b|\+\s"
+    rf"\s*(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+)?(?:[#\[(]?\s*T[{DASH}\s]?\d|[#\[(]?\s*[PG][{DASH}]\d"
+    r"|new\b|\+\s"
     r"|met\s*:|skip|excused|due\s*:|(?:topic|talking\s+point)[^:\n]{0,30}:"
     r"|(?:time\s+)?away\s*:)", re.I)
 

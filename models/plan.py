@@ -16,10 +16,10 @@ from typing import ClassVar
 
 from sqlalchemy import (
     CheckConstraint,
-    Index,
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,

@@ -113,6 +113,7 @@ from mail.read.dates import (
     date_context,
     read_relative,
 )
+from mail.read.plan_lines import item_line, new_project_line, task_plan_line
 from mail.read.task_lines import (
     DASH,
     REF,
@@ -122,7 +123,6 @@ from mail.read.task_lines import (
     task_line,
     without_separators,
 )
-from mail.read.plan_lines import item_line, new_project_line, task_plan_line
 from mail.read.topic_lines import away_line, topic_line
 from mail.read.vocabulary import normalize_line
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from models import InboundMessage, OutboundMessage, Person, Project, Task, TaskHistory
 from models.plan import Goal, PlanChange
-from tests.test_project_rights import Company, company, send  # noqa: F401 (fixture)
+from tests.test_project_rights import Company, company, send
 
 __all__ = ["company"]
 
@@ -241,7 +241,7 @@ def test_the_goal_owner_updates_a_measurable_goal(company: Company) -> None:
     answer = send(company, "mika", f"{revenue} = 3.1M")
     assert (f"{revenue} Revenue to €4M: ARR €3.1M, 52.6% of the way from €2.1M to €4M"
             in answer)
-    assert f"ARR €3.1M → €3.5M, 73.7% of the way" in send(company, "mika", f"{revenue} €3,5M")
+    assert "ARR €3.1M → €3.5M, 73.7% of the way" in send(company, "mika", f"{revenue} €3,5M")
     with company.rt.sessions() as session:
         goal = session.get(Goal, int(revenue[2:]))
         assert goal is not None and goal.metric_value == 3_500_000.0

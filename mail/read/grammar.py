@@ -56,6 +56,36 @@ Other lines::
     away: until 4 Jan | away: 24 Dec        check-ins in it are excused, their agendas
                                             not sent, the other side told once
 
+Plan lines (``mail.read.plan_lines``; who may use them is the applier's rule,
+``workers/permissions.py``)::
+
+    T-12 owner @bob                         hands the item over (also P-3, G-2); the
+    P-3 owner: ana@example.com              new owner is @name or an email; also "new
+    G-2 handed over to @ana                 owner", "assigned to"; one change a line
+    T-12 title: Draft the pricing memo      a new title (also P-3, G-2; at most 500
+                                            characters); also "renamed to:"
+    P-3 due 2027-02-01                      a project's or goal's new due date (a
+    G-2 due end of Q2                       task's is a task line, above); dates as
+                                            for due dates, and quarters: "end of Q2",
+                                            "Q2 2027", "FY2027-Q2", "end of this/next
+                                            quarter", counted from the fiscal year's
+                                            first month (a fiscal year is named by the
+                                            calendar year it ends in); without a year,
+                                            the next such quarter not yet over
+    new project: Pricing page under G-2 @ana by 2027-03-31
+                                            a new project under one goal (G-n required;
+                                            "under", "in", "for" optional), owner and
+                                            "by"/"due" date optional
+    G-2 = 3.1M | G-2 3.1M | G-2: €3,1 Mio   a measurable goal's latest figure, read by
+    G-2 is now 45%                          ``config.amounts`` (k, M, B; €, $, £, ¥, %;
+                                            a comma before three digits groups, before
+                                            fewer it is the decimal point); a figure
+                                            for a project is an error
+
+A project or goal reference is a command attempt only with its dash (``P-3``, ``[G-2]``,
+``#G-2``); written without one (``P1 incident``), the line is prose unless one of the
+plan clauses above follows.
+
 ``topic:`` text is at most 200 characters; an empty one is an error. Which pair a
 talking point belongs to: for ``topic @ana:``, the sender and that direct report; else
 the agenda replied to; else the sender and their own manager
@@ -68,8 +98,9 @@ days (``21 Dec-4 Jan`` and ``21.12.-4.1.`` too). It is an error when the last da
 before the first or has passed, the first day is more than a year ahead, or the range
 is longer than 90 days.
 
-A line that starts with a task reference, ``new:``, ``met:``, ``skip:``, ``due:``,
-``topic`` … ``:`` or ``away:`` is a command attempt: it becomes a command or a
+A line that starts with a task reference, a project or goal reference with its dash,
+``new:``, ``new project:``, ``met:``, ``skip:``, ``due:``, ``topic`` … ``:`` or ``away:``
+is a command attempt: it becomes a command or a
 ``LineError`` whose reason says what is wrong and shows the right form. Every other
 line is prose and is ignored, even when it mentions a task in the middle.
 

@@ -10,14 +10,20 @@ reference gets, so a reply cannot be used to learn what exists.
 from __future__ import annotations
 
 from datetime import date
+from email import message_from_bytes
+from email.policy import default
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from mail.read.grammar import parse_commands
 from models import InboundMessage, OutboundMessage, Person, Project, Task, TaskHistory
 from models.plan import Goal, PlanChange
+from tests.test_notes_pipeline import NOW
 from tests.test_project_rights import Company, company, send
+from workers.apply import Applier
+from workers.sending import deliver
 
 __all__ = ["company"]
 
@@ -263,3 +269,34 @@ def test_plan_history_cannot_be_rewritten(company: Company) -> None:
     send(company, "ann", f"{pricing} due 2027-02-01")
     with company.rt.sessions() as session, pytest.raises(DBAPIError), session.begin():
         session.execute(text("UPDATE plan_change SET new_value = '2030-01-01'"))
+
+
+def test_an_earlier_message_applied_late_does_not_undo_a_later_figure(
+        company: Company) -> None:
+    give_metric(company)
+    revenue = goal_ref(company)
+    send(company, "mika", f"{revenue} = 3.1M")
+    earlier = latest_message_from(company, "mika")
+    send(company, "mika", f"{revenue} = 3.5M")
+    with company.rt.sessions() as session, session.begin():  # the first one, retried late
+        mika = session.get(Person, company.people["mika"])
+        assert mika is not None
+        commands = parse_commands(f"{revenue} = 3.3M", message_date=NOW).commands
+        outcome = Applier(session, mika, inbound_id=earlier, now=NOW).apply(commands)
+    assert outcome.refused == [(f"{revenue} = 3.3M", (
+        f"{revenue} was not changed: a message that arrived after this one already set "
+        "its value; send the line again if it still holds"))]
+    with company.rt.sessions() as session:
+        goal = session.get(Goal, int(revenue[2:]))
+        assert goal is not None and goal.metric_value == 3_500_000.0
+
+
+def test_the_notice_is_sent_like_every_outbox_row(company: Company) -> None:
+    send(company, "ann", f"{task_ref(company, 'Interview customers')} owner @bob")
+    [notice] = handovers(company)
+    assert deliver(company.rt, notice.id) == "sent"
+    [mail] = [path for path in (company.rt.settings.maildir / "new").iterdir()  # type: ignore[operator]
+              if b"handed task" in path.read_bytes()]
+    message = message_from_bytes(mail.read_bytes(), policy=default)
+    assert message["To"] == "bob@acme.example"
+    assert message["Auto-Submitted"] == "auto-generated"

@@ -105,6 +105,21 @@ class _Change:
                 inbound_message_id=self.inbound_id, created_at=self.now))
         item.updated_at = self.now
 
+    def superseded(self, item: PlanItemRow, name: str) -> PlanOutcome | None:
+        """The refusal when a message that arrived after this one already changed this
+        field of a project or goal (two workers, or a late retry): the later word stands,
+        as for tasks. None when nothing later did."""
+        if isinstance(item, Task) or self.inbound_id is None:
+            return None
+        later = self.session.scalar(select(func.max(PlanChange.inbound_message_id)).where(
+            PlanChange.level == _level(item).value, PlanChange.item_id == item.id,
+            PlanChange.field == name))
+        if later is None or later <= self.inbound_id:
+            return None
+        return PlanOutcome(False, f"{item.ref} was not changed: a message that arrived after "
+                                  f"this one already set its {name}; send the line again if "
+                                  "it still holds")
+
     def owner(self, name: str) -> Person | None:
         return new_owner(self.session, self.sender, name,
                          handover_line(self.session, self.sender), self.today)
@@ -136,6 +151,8 @@ class _Change:
         owner = self.owner(command.owner)
         if owner is None:
             return PlanOutcome(False, no_such_owner(command.owner))
+        if (later := self.superseded(item, "owner")) is not None:
+            return later
         previous = self.session.get(Person, item.owner_id)
         assert previous is not None
         if owner.id == previous.id:
@@ -155,6 +172,8 @@ class _Change:
         item = self.item(command.item)
         if item is None:
             return PlanOutcome(False, no_such_item(command.item))
+        if (later := self.superseded(item, "title")) is not None:
+            return later
         old = item.title
         if old == command.title:
             return PlanOutcome(True, f"{item.ref} {old}: no change (the title is that already)")
@@ -166,6 +185,8 @@ class _Change:
         item = self.item(command.item)
         if item is None:
             return PlanOutcome(False, no_such_item(command.item))
+        if (later := self.superseded(item, "due")) is not None:
+            return later
         old = item.due
         was = f" (was {day_words(old)})" if old is not None and old != command.due else ""
         self.record(item, "due", old.isoformat() if old else None, command.due.isoformat(),
@@ -211,6 +232,8 @@ class _Change:
             return PlanOutcome(False, f"{goal.ref} is measured in {unit}, not "
                                       f"{command.unit}; write e.g. {goal.ref} = "
                                       f"{amount_words(command.value, unit)}")
+        if (later := self.superseded(goal, "value")) is not None:
+            return later
         old = goal.metric_value
         self.record(goal, "value", None if old is None else repr(old), repr(command.value),
                     "measured")

@@ -64,7 +64,7 @@ ASKED_ABOUT = "Lukáš Novák"
 PAGE_HEADING = re.compile(r"^(.+) page on (.+)\.$")
 # The plan by email: the measurable goal's owner, and who hands a project over to whom.
 ARR_OWNER, LEAVER, SUCCESSOR = "marcus.bell@", "hannah.schmidt@", "rafael.oliveira"
-HANDOVER_FROM = datetime(2026, 12, 7, tzinfo=UTC)
+HANDOVER_FROM = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -128,7 +128,7 @@ def open_tasks(agenda: EmailMessage) -> list[tuple[str, str, int]]:
 def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     """An employee's answer after the 1:1, in one of four mail clients' shapes."""
     key = str(agenda["Message-ID"])
-    if roll(key, 10) >= 8:  # two in ten don't answer this week
+    if roll(key, 10) >= 8 and ARR_OWNER not in str(agenda["To"]):  # two in ten don't answer
         return None
     tasks = open_tasks(agenda)
     lines = []
@@ -180,8 +180,9 @@ def plan_refs() -> PlanRefs:
 
 
 def plan_lines(sender: str, when: datetime) -> list[str]:
-    """The plan by email: Marcus sends his goal's ARR figure with each reply (it grows
-    through the quarter); Hannah hands her CRM project to Rafael in mid-December."""
+    """The plan by email: Marcus sends his goal's ARR figure with each reply (he always
+    answers; the figure grows through the quarter); Hannah hands her CRM project to
+    Rafael in her first reply from the last day of November."""
     refs = plan_refs()
     if ARR_OWNER in sender:
         weeks = (when - START).days // 7
@@ -504,9 +505,13 @@ def plan_changes() -> str:
             " FROM goal g WHERE metric = 'ARR'").fetchone()
     refs = plan_refs()
     share = (value - start) / (target - start) * 100
-    return (f"  Hannah handed {refs.crm_project} (CRM hygiene) over with `{refs.crm_project} "
-            f"owner @{SUCCESSOR}` before she leaves: its owner is {owner} now, and "
-            f"{counted(notices, 'hand-over notice')} told him;\n"
+    handed = (f"  Hannah handed {refs.crm_project} (CRM hygiene) over with "
+              f"`{refs.crm_project} owner @{SUCCESSOR}` before she leaves: its owner is "
+              f"{owner} now, and {counted(notices, 'hand-over notice')} told him;\n"
+              if refs.handed_over else
+              f"  Hannah did not reply before she left, so {refs.crm_project} (CRM hygiene) "
+              f"is still {owner}'s;\n")
+    return (handed +
             f"  Marcus sent {counted(figures, 'ARR figure')} with `{refs.arr_goal} = …` lines: "
             f"the measurable goal {refs.arr_goal} stands at €{value / 1e6:.2f}M of €4M, "
             f"{share:.0f}% of the way from €2.1M (agendas, status pages and the digests show "

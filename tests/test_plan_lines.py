@@ -86,6 +86,9 @@ def test_plan_lines_read_into_commands(line: str, command: Command) -> None:
 
 @pytest.mark.parametrize(("line", "reason"), [
     ("G-2 owner bob", "Name the new owner with @name or their email, e.g. G-2 owner @bob"),
+    ("T-12 ownership moved", "I could not read what changed for T-12. Write e.g. T-12 60%, "
+                             "T-12 done, T-12 blocked: waiting on legal, T-12 due Friday or "
+                             "T-12 note: called the vendor"),
     ("T-12 owner @bob and P-3", "Write one change per line, e.g. T-12 owner @bob"),
     ("T-12 title:", "Write the new title after the colon, e.g. T-12 title: Draft the "
                     "pricing memo"),
@@ -129,6 +132,8 @@ def test_prose_that_looks_like_a_reference_stays_prose(line: str) -> None:
     ("T-12 due end of Q2", TaskUpdate("T-12", due=date(2027, 6, 30))),
     ("T-12 note: the owner is Bob", TaskUpdate("T-12", note="the owner is Bob")),
     ("T-12 60% new owner soon", TaskUpdate("T-12", percent=60, note="new owner soon")),
+    ("T-12 done ownership is Bob's now", TaskUpdate("T-12", percent=100, status="done",
+                                                    note="ownership is Bob's now")),
 ])
 def test_task_lines_read_as_before(line: str, command: TaskUpdate) -> None:
     assert one(line) == TaskUpdate(**{**command.__dict__, "line": line})

@@ -38,7 +38,7 @@ MAX_TITLE_CHARS = 500  # the plan's title column
 ITEM_REF = re.compile(rf"[#\[(]?\s*([PG])(?P<dash>[{DASH}])?(\d{{1,9}})\s*[\])]?(?!\w)", re.I)
 _PERSON = r"@?([\w.+'-]+@[\w-]+(?:\.[\w-]+)+)|@([\w.+'-]+)"
 _OWNER = re.compile(
-    rf"(?:(?:new\s+)?owner\s*(?:is\s+|:\s*|to\s+|→\s*)?|hand(?:ed|ing)?\s+over\s+to\s+"
+    rf"(?:(?:new\s+)?owner(?!\w)\s*(?:is\s+|:\s*|to\s+|→\s*)?|hand(?:ed|ing)?\s+over\s+to\s+"
     rf"|handover\s+to\s+|(?:re)?assign(?:ed)?\s+to\s+)(?:{_PERSON})?", re.I)
 _TITLE = re.compile(r"(?:title|rename(?:d)?(?:\s+to)?|new\s+title)\s*:\s*", re.I)
 _DUE = re.compile(r"(?:new\s+due\s+date|due\s+date|due|deadline|moved\s+to|(?:re)?scheduled"

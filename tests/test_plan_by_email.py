@@ -300,3 +300,13 @@ def test_the_notice_is_sent_like_every_outbox_row(company: Company) -> None:
     message = message_from_bytes(mail.read_bytes(), policy=default)
     assert message["To"] == "bob@acme.example"
     assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_quarters_are_the_fiscal_years_of_the_installation(company: Company) -> None:
+    """With a fiscal year from April (FY2027 is Apr 2026 - Mar 2027), Q2 written on
+    3 Dec 2026 is the next one not yet over: Jul-Sep 2027."""
+    company.rt.settings = company.rt.settings.model_copy(
+        update={"fiscal_year_start_month": 4})
+    revenue = goal_ref(company)
+    assert f"{revenue} Revenue to €4M: due Thu 30 Sep 2027" in send(
+        company, "mika", f"{revenue} due end of Q2")

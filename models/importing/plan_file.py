@@ -136,17 +136,13 @@ READERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any],
-                 where: str, log: ProblemLog) -> PlanRecord | None:
-    """Check one item's values; None (with problems logged) when it cannot be imported."""
-    ok = True
-    title = str(values.get("title") or "").strip()
-    if not title:
-        log.add(row, f"{where} title", "is missing", f"Every {level} needs a title.")
-        ok = False
+def _read_values(readers: dict[str, Callable[[Any], Any]], values: dict[str, Any],
+                 row: int, where: str, log: ProblemLog) -> tuple[dict[str, Any], set[str]]:
+    """The values ``readers`` read (empty cells left out), and the names that failed
+    (each logged with its fix)."""
     checked: dict[str, Any] = {}
     failed: set[str] = set()
-    for name, reader in READERS.items():
+    for name, reader in readers.items():
         raw = values.get(name)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
@@ -155,7 +151,19 @@ def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any]
         except BadValue as exc:
             log.add(row, f"{where} {name}", exc.message, exc.hint)
             failed.add(name)
-            ok = False
+    return checked, failed
+
+
+def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any],
+                 where: str, log: ProblemLog) -> PlanRecord | None:
+    """Check one item's values; None (with problems logged) when it cannot be imported."""
+    ok = True
+    title = str(values.get("title") or "").strip()
+    if not title:
+        log.add(row, f"{where} title", "is missing", f"Every {level} needs a title.")
+        ok = False
+    checked, failed = _read_values(READERS, values, row, where, log)
+    ok = ok and not failed
     if "owner" not in checked and "owner" not in failed:
         log.add(row, f"{where} owner", "is missing",
                 f"Every {level} needs an owner: a person's email from the people file.")
@@ -186,18 +194,8 @@ def _read_metric(values: dict[str, Any], row: int, where: str,
     """A goal's metric; None when it has none, False (problems logged) when it is wrong.
     A unit written with the figures (``start: €2.1M``) is the unit when ``unit`` is not
     given; the figures may not name two different units."""
-    read: dict[str, Any] = {}
-    ok = True
-    for name, reader in _METRIC_READERS.items():
-        raw = values.get(name)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue
-        try:
-            read[name] = reader(raw)
-        except BadValue as exc:
-            log.add(row, f"{where} {name}", exc.message, exc.hint)
-            ok = False
-    if not ok:
+    read, failed = _read_values(_METRIC_READERS, values, row, where, log)
+    if failed:
         return False
     if not read:
         return None

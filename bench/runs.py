@@ -97,7 +97,7 @@ def record(rows: list[tuple[str, ...]], readme: Path = README) -> None:
         print("nothing to record: no figures")
         return
     readme.write_text(append_rows(readme.read_text(encoding="utf-8"), rows), encoding="utf-8")
-    print(f"recorded in {readme.relative_to(BENCH.parent)}:")
+    print(f"recorded in {readme}:")
     for row in rows:
         print("| " + " | ".join(row) + " |")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from results import growth, run_rows, scale_table, verdict_table
-from runs import bench_args, context, record, run_bench
+from runs import README, bench_args, context, record, run_bench
 
 SCALED = ("agendas", "intake", "digest")
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra arguments for one benchmark at every size (repeatable)")
     parser.add_argument("--record", action="store_true",
                         help="add the runs to bench/README.md's runs table")
+    parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\ngrowth targets\n")
     print(verdict_table(growth(runs)))
     if args.record:
-        record(rows)
+        record(rows, args.readme)
     if failed:
         print(f"FAILED: {', '.join(failed)}")
     return 1 if failed else 0

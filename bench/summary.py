@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from results import BENCHES, judge, run_rows, verdict_table
-from runs import bench_args, context, record, run_bench
+from runs import README, bench_args, context, record, run_bench
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra arguments for one benchmark (repeatable)")
     parser.add_argument("--record", action="store_true",
                         help="add the runs to bench/README.md's runs table")
+    parser.add_argument("--readme", type=Path, default=README, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     extra = bench_args(args.args)
     runs = [run_bench(name, extra.get(name, [])) for name in args.only or BENCHES]
@@ -42,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
               for state in ("met", "MISSED", "n/a")}
     print(f"\n{counts['met']} met, {counts['MISSED']} missed, {counts['n/a']} n/a")
     if args.record:
-        record([row for run in runs for row in run_rows(context(run), run.name, run.result)])
+        record([row for run in runs for row in run_rows(context(run), run.name, run.result)],
+               args.readme)
     failed = [run.name for run in runs if run.returncode != 0]
     if failed:
         print(f"FAILED: {', '.join(failed)}")

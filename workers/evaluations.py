@@ -357,10 +357,10 @@ def _goal_progress(edge: str, projects: dict[int, Row[Any]], goals: dict[int, Ro
     ``models.queries.cascade`` rolls it up: a project is the weighted mean of its live
     tasks (else its own figure)."""
     by_goal: dict[int, list[Weighted]] = defaultdict(list)
+    weighted_at, weights_at = f"{edge}_weighted", f"{edge}_weights"
     for project in projects.values():
-        weighted, weights = getattr(project, f"{edge}_weighted"), getattr(project,
-                                                                          f"{edge}_weights")
-        progress = (rollup([Weighted(weighted / weights)]) if weights
+        weights = getattr(project, weights_at)
+        progress = (rollup([Weighted(getattr(project, weighted_at) / weights)]) if weights
                     else float(project.progress))
         by_goal[project.goal_id].append(Weighted(progress, project.weight,
                                                  project.status == DROPPED))

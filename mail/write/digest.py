@@ -103,7 +103,7 @@ class PersonFigures:
         for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             data[name] = _jsonable(data[name])
         data["initiatives"] = list(self.initiatives)
-        data["goals"] = [list(goal.__dict__.values()) for goal in self.goals]
+        data["goals"] = [tuple(goal.__dict__.values()) for goal in self.goals]
         data["timeline"] = [{"period_start": mark.period_start.isoformat(),
                              "state": mark.state} for mark in self.timeline]
         return data

@@ -237,27 +237,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("var/bench"),
                         help="where the HR digest's HTML and CSV are written")
     parser.add_argument("--keep", action="store_true", help="keep the bench_* schema")
+    parser.add_argument("--reuse-schema", metavar="SCHEMA",
+                        help="measure again on a schema kept by an earlier --keep run (no "
+                             "setup; its Evaluation rows are deleted first; it is kept)")
     args = parser.parse_args(argv)
     from sqlalchemy import text
 
     from models.db import make_engine
 
-    schema = f"bench_{uuid.uuid4().hex[:8]}_digest"
-    print(f"setting up {args.people:,} people, {args.people * args.tasks_per_person:,} tasks "
-          f"and a year of weekly 1:1s in schema {schema} …", flush=True)
-    child = multiprocessing.get_context("spawn").Process(
-        target=setup, args=(args.database_url, schema, args.people, args.tasks_per_person))
-    child.start()
-    child.join()
-    if child.exitcode != 0:
-        print("VERIFICATION FAILED: the setup process failed", file=sys.stderr)
-        return 1
+    if args.reuse_schema:
+        schema = args.reuse_schema
+        print(f"measuring again on schema {schema} (its Evaluation rows deleted) …", flush=True)
+        with make_engine(schema_url(args.database_url, schema)).begin() as conn:
+            conn.execute(text("DELETE FROM evaluation"))
+    else:
+        schema = f"bench_{uuid.uuid4().hex[:8]}_digest"
+        print(f"setting up {args.people:,} people, {args.people * args.tasks_per_person:,} "
+              f"tasks and a year of weekly 1:1s in schema {schema} …", flush=True)
+        child = multiprocessing.get_context("spawn").Process(
+            target=setup, args=(args.database_url, schema, args.people, args.tasks_per_person))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            print("VERIFICATION FAILED: the setup process failed", file=sys.stderr)
+            return 1
     engine = make_engine(schema_url(args.database_url, schema))
     try:
         result = measure(engine, args.out, PERIODS[args.period])
     finally:
         engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse_schema):
             with make_engine(args.database_url).begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     timings = result["timings"]

@@ -75,13 +75,16 @@ def machine() -> str:
 
 
 def commit() -> str:
-    """The checkout's commit (``+`` when it has uncommitted changes), or n/a."""
+    """The checkout's commit (``+`` when it has uncommitted changes other than the runs
+    log's own), or n/a."""
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=BENCH, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=BENCH.parent, capture_output=True,
+                              text=True, check=True).stdout.strip()
     try:
         head = git("rev-parse", "--short", "HEAD")
-        return head + ("+" if git("status", "--porcelain", "--untracked-files=no") else "")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                    ":(exclude)bench/README.md")
+        return head + ("+" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "n/a"
 

@@ -78,6 +78,15 @@ def test_a_failed_bench_shows_every_target_as_not_applicable() -> None:
     assert {v.figure for v in verdicts} == {"seconds", "peak_rss_mb"}
 
 
+def test_the_digest_is_judged_by_the_targets_of_its_size() -> None:
+    at_30k = judge({"digest": {"people": "30000", "seconds": "28.3", "peak_rss_mb": "708"}})
+    assert [(v.figure, v.target, v.state) for v in at_30k] == [
+        ("seconds", "< 30", "met"), ("peak_rss_mb", "< 1000", "met")]
+    at_10k = judge({"digest": {"people": "10000", "seconds": "10.1", "peak_rss_mb": "311"}})
+    assert [(v.target, v.state) for v in at_10k] == [("< 10", "MISSED"), ("< 500", "met")]
+    assert judge({"digest": {"people": "60000", "seconds": "50"}}) == []  # no target there
+
+
 def test_the_targets_of_issue_19_are_in_the_table() -> None:
     wanted = {("agendas", "ratio_to_bare", ">=", 0.8), ("agendas", "cpu_ratio", "<=", 2.0),
               ("intake", "apply_ratio", ">=", 0.8), ("intake", "p50_ms", "<", 500),

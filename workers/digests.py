@@ -34,7 +34,7 @@ from models.evaluations import Evaluation
 from models.mailbox import OutboundMessage
 from models.people import Person
 from workers import outbox
-from workers.evaluations import Figures, Window, closed_windows, compute_figures
+from workers.evaluations import Figures, Window, closed_windows, compute_figures, gc_paused
 from workers.outbox import OutboxRow
 from workers.review_digest import cycle_for
 
@@ -73,6 +73,11 @@ class Snapshot:
 def take_snapshot(session: Session, figures: Figures, now: datetime) -> Snapshot:
     """Store every person's figures as an Evaluation row; rows already sent stay as they
     were and their changes are listed. Two statements however many people."""
+    with gc_paused():  # as for the figures: 10,000 rows of JSON, no cycles
+        return _take_snapshot(session, figures, now)
+
+
+def _take_snapshot(session: Session, figures: Figures, now: datetime) -> Snapshot:
     window = figures.window
     stored = {row.person_id: row for row in session.scalars(
         select(Evaluation).where(Evaluation.period_label == window.label))}

@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: test demo lint bench clean help
+.PHONY: test demo lint bench clean help catalogs
 
 help:
 	@echo "make demo   - a simulated quarter of the example company in about a minute:"
@@ -14,6 +14,8 @@ help:
 	@echo "              (everything in var/demo)"
 	@echo "make test   - lint and run the test suite (real SQLite, PostgreSQL and Redis)"
 	@echo "make bench  - run the benchmarks in bench/ against the local PostgreSQL and Redis"
+	@echo "make catalogs - extract the words of the mail (templates, mail/, workers/) and"
+	@echo "              update every language's catalog in templates/locales/"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -54,6 +56,21 @@ bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/abuse.py
 	$(BIN)/python bench/digest.py
+
+# The gettext catalogs: extracted with Babel from babel.cfg's files into the template
+# (.pot), then merged into each language's .po (new words empty, for a translator to
+# fill; tests/test_catalogs.py fails until they are). The .po files are compiled in
+# memory at run time (mail/write/language.py): no .mo in git, nothing to build.
+LOCALES = templates/locales
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file --sort-by-file \
+		--project=Drumbeat --copyright-holder="The Drumbeat authors" \
+		-o $(LOCALES)/drumbeat.pot .
+	for po in $(LOCALES)/*.po; do \
+		lang=$$(basename $$po .po); \
+		$(BIN)/pybabel update -i $(LOCALES)/drumbeat.pot -o $$po -l $$lang \
+			--ignore-obsolete --update-header-comment || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,6 +1,7 @@
 """Configuration every process reads: the workers, the command line and the migrations.
 
 - `settings`: the typed ``DRUMBEAT_*`` settings and the process-wide :func:`get_settings`.
+- `languages`: the languages mail is written in (one catalog each) and how a file names them.
 - `review_scale`: the review cycle's rating scale (``DRUMBEAT_REVIEW_SCALE``), as a type.
 
 A leaf package: it imports none of ours (not `drumbeat`, `models`, `mail` or

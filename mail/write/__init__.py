@@ -2,6 +2,7 @@
 
 - ``agenda``: what a check-in agenda shows (``AgendaView``) and the reply examples.
 - ``answer``: the answer to a message: done, refused, not understood.
+- ``language``: each reader's gettext catalog (Babel), and their locale's dates and numbers.
 - ``render``: views into a subject, a plain-text part and an HTML part (Jinja2).
 - ``compose``: rendered words into one threaded multipart MIME message.
 - ``digest``: what an evaluation digest shows, as plain data.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gettext
 import io
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
 
@@ -27,7 +28,8 @@ from babel.numbers import format_decimal, format_percent
 from config.languages import LANGUAGES
 
 __all__ = ["DEFAULT", "N_", "catalog_path", "day_text", "long_day_text", "month_text",
-           "number_text", "percent_text", "supported", "time_text", "translations"]
+           "number_text", "percent_figure_text", "percent_text", "supported", "time_text",
+           "translations"]
 
 DEFAULT = "en"
 DOMAIN = "drumbeat"
@@ -93,6 +95,15 @@ def month_text(value: date, language: str) -> str:
 def percent_text(shown: int, language: str) -> str:
     """A whole percentage as the locale writes it: ``42%``, ``42 %``."""
     return format_percent(shown / 100, locale=supported(language))
+
+
+def percent_figure_text(value: float, language: str) -> str:
+    """A stored percentage with at most one decimal: ``72.5%``, ``72,5 %``."""
+    shown = round(value, 1)
+    if supported(language) == DEFAULT:
+        return f"{shown:.0f}%" if shown == round(shown) else f"{shown:.1f}%"
+    return format_percent(Decimal(str(shown)) / 100, locale=language,
+                          decimal_quantization=False)
 
 
 def number_text(value: float, language: str, digits: int = 1) -> str:

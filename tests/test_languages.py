@@ -143,3 +143,13 @@ def test_no_english_is_left_in_a_german_agenda_frame() -> None:
     for english in ("Hi ", "YOUR TASKS", "How to reply", "so far", "overdue", " due "):
         assert english not in text, english
     assert not re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b", text)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_doubled_full_stop_after_a_date_that_ends_in_one(language: str) -> None:
+    """German, French and Portuguese short dates end in a full stop ("Do., 26. Nov.");
+    their sentences do not add a second one."""
+    agenda = render_agenda(replace(make_view(), locale=language)).text
+    notice = render_away_notice(AwayNoticeView("Ana", "Ben", date(2026, 12, 21),
+                                               date(2027, 1, 4), 0, locale=language)).text
+    assert ".." not in agenda and ".." not in notice

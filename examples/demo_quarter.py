@@ -15,8 +15,8 @@ When the quarter has closed, the scheduler sends the evaluation digests and, wit
 people answer their self-review forms, managers review their reports (one of them
 never does: reminded, then missed), employees acknowledge, one disputes and HR
 resolves it. Felix Wagner reads Drumbeat in German and Yuki Tanaka in Japanese (the
-people file's ``language`` column): their agendas, reminders, answers and review forms
-come in their language, and they answer with the same reply grammar (Felix writes
+people file's ``language`` column): their agendas, reminders, answers, review forms
+and own digests come in their language, and they answer with the same reply grammar (Felix writes
 ``erledigt`` for done). Then the script stops the server and tells the story of what
 happened and where to look.
 """
@@ -519,7 +519,8 @@ and told the other side;{asked}
 gets its receipt);
   Felix Wagner reads Drumbeat in German and Yuki Tanaka in Japanese (the people file's \
 language column): {counts['mail in de']} emails to Felix were German and \
-{counts['mail in ja']} to Yuki Japanese (agendas, reminders, answers, review forms), \
+{counts['mail in ja']} to Yuki Japanese (agendas, reminders, answers, review forms, \
+their own digests), \
 and Felix's replies wrote "erledigt" for done;
   when the quarter and the year closed, the scheduler sent {counts['digest']} evaluation \
 digests (HR, managers, employees).

@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
 
-.PHONY: test demo lint bench bench-deps bench-scale clean help
+.PHONY: test demo lint bench bench-deps bench-scale clean help catalogs
 
 help:
 	@echo "make demo   - a simulated quarter of the example company in about a minute:"
@@ -17,6 +17,8 @@ help:
 	@echo "              then one table: each figure, its target, met or missed (RECORD=1 logs it)"
 	@echo "make bench-scale - agendas, answers and digest at 1,000, 10,000 and 30,000 people"
 	@echo "              (SIZES=...): time, memory, CPU a message, and the growth targets"
+	@echo "make catalogs - extract the words of the mail (templates, mail/, workers/) and"
+	@echo "              update every language's catalog in templates/locales/"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -64,6 +66,21 @@ bench: bench-deps
 
 bench-scale: bench-deps
 	$(BIN)/python bench/scale.py --sizes $(SIZES) $(if $(RECORD),--record) $(BENCH_ARGS)
+
+# The gettext catalogs: extracted with Babel from babel.cfg's files into the template
+# (.pot), then merged into each language's .po (new words empty, for a translator to
+# fill; tests/test_catalogs.py fails until they are). The .po files are compiled in
+# memory at run time (mail/write/language.py): no .mo in git, nothing to build.
+LOCALES = templates/locales
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --add-location=file --sort-by-file \
+		--project=Drumbeat --copyright-holder="The Drumbeat authors" \
+		-o $(LOCALES)/drumbeat.pot .
+	for po in $(LOCALES)/*.po; do \
+		lang=$$(basename $$po .po); \
+		$(BIN)/pybabel update -i $(LOCALES)/drumbeat.pot -o $$po -l $$lang \
+			--ignore-obsolete --update-header-comment || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

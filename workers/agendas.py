@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from mail.write.agenda import AgendaContext, AgendaView, NudgeView, TalkingPoint
 from mail.write.compose import make_message_id, thread_root_id
+from mail.write.language import DEFAULT, month_text, translations
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
     PairSchedule,
@@ -201,12 +202,16 @@ def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedul
 
 # --- what an agenda says ---------------------------------------------------------------
 
-def period_label(period: Period, cadence: Cadence) -> str:
-    """How people name the period: "week 49", "weeks 49–50", "December"."""
+def period_label(period: Period, cadence: Cadence, language: str = DEFAULT) -> str:
+    """How people name the period, in the reader's language: "week 49", "weeks 49–50",
+    "December" ("KW 49", "第49週", "Dezember")."""
     if cadence == Cadence.MONTHLY:
-        return period.start.strftime("%B")
+        return month_text(period.start, language)
+    tr = translations(language)
     first, last = period.start.isocalendar().week, period.end.isocalendar().week
-    return f"week {first}" if first == last else f"weeks {first}–{last}"
+    if first == last:
+        return tr.gettext("week %(week)d") % {"week": first}
+    return tr.gettext("weeks %(first)d–%(last)d") % {"first": first, "last": last}
 
 
 def agenda_view(session: Session, manager: Person, employee: Person, role: str,
@@ -247,7 +252,8 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         role=role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name,
         meeting_at=meeting_at.astimezone(ZoneInfo(recipient.timezone)),
-        period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence),
+        period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence,
+                                  recipient.language),
         due_soon=groups.due_soon, overdue=groups.overdue, blocked=groups.blocked,
         done_recently=groups.done_recently, in_progress_later=groups.in_progress_later,
         not_started_later=groups.not_started_later, action_items=items,
@@ -257,7 +263,8 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,
         talking_points=(agenda_points(session, (manager.id, employee.id))
-                        if talking_points is None else talking_points))
+                        if talking_points is None else talking_points),
+        locale=recipient.language)
 
 
 GOAL_PROGRESS_TTL = timedelta(seconds=60)
@@ -325,5 +332,6 @@ def render_nudge_row(session: Session, row: OutboundMessage, rt: Runtime) -> Ren
     period = Period(context.period_start, context.period_end)
     return render_nudge(NudgeView(
         role=context.role, recipient_name=recipient.name, employee_name=employee.name,
-        manager_name=manager.name, period_label=period_label(period, Cadence(employee.cadence)),
-        period_start=period.start, period_end=period.end))
+        manager_name=manager.name,
+        period_label=period_label(period, Cadence(employee.cadence), recipient.language),
+        period_start=period.start, period_end=period.end, locale=recipient.language))

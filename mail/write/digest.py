@@ -170,6 +170,7 @@ class DigestView:
     changes: tuple[str, ...] = field(default=())  # since the snapshot that was sent
     organisation: str = ""  # shown in the HR digest's subject and intro ("Acme")
     cycle: CycleSummary | None = None  # the period's review cycle; None: no cycle
+    locale: str = "en"  # the reader's language (an employee's own summary is written in it)
 
     @property
     def without_checkin_4_weeks(self) -> tuple[PersonFigures, ...]:

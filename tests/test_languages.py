@@ -17,8 +17,15 @@ import pytest
 
 from config.languages import LANGUAGES, known_language
 from mail.read.grammar import parse_commands
-from mail.write.agenda import AwayNoticeView, GoalAtRisk, NudgeView, reply_examples
+from mail.write.agenda import (
+    AwayNoticeView,
+    GoalAtRisk,
+    NudgeView,
+    measure_words,
+    reply_examples,
+)
 from mail.write.answer import AnswerView, received_words, render_answer
+from mail.write.handover import HandoverView, render_handover
 from mail.write.render import render_agenda, render_away_notice, render_nudge
 from mail.write.status import HelpView, help_lines, render_help
 from tests.test_agenda_render import as_manager, make_view, no_tasks, visible
@@ -153,3 +160,31 @@ def test_no_doubled_full_stop_after_a_date_that_ends_in_one(language: str) -> No
     notice = render_away_notice(AwayNoticeView("Ana", "Ben", date(2026, 12, 21),
                                                date(2027, 1, 4), 0, locale=language)).text
     assert ".." not in agenda and ".." not in notice
+
+
+def test_a_handover_notice_in_the_new_owners_language() -> None:
+    view = HandoverView("Felix Wagner", "T-12", "task", "Preisseite", "Ann Lee", "Bo Chen",
+                        date(2027, 3, 31), "P-3 Pricing", date(2026, 12, 7), locale="de")
+    words = render_handover(view)
+    assert words.subject == "Ann Lee hat dir Aufgabe T-12 übergeben: Preisseite"
+    assert "Ann Lee hat dir Aufgabe T-12 übergeben (vorher bei Bo Chen):" in words.text
+    assert "Teil von P-3 Pricing" in words.text and "fällig Mi., 31. März 2027" in words.text
+    assert "handed" not in words.text + words.html
+    english = render_handover(replace(view, locale="en"))
+    assert english.subject == "Ann Lee handed you task T-12: Preisseite"
+    assert "Ann Lee handed task T-12 over to you (it was Bo Chen's):" in english.text
+
+
+def _spaced(text: str) -> str:
+    """The locale's no-break spaces (CLDR) read as plain ones."""
+    return re.sub("[\u00a0\u202f]", " ", text)
+
+
+def test_a_measured_goal_in_the_readers_words_and_numbers() -> None:
+    assert (measure_words("ARR", "€", 2.1e6, 4e6, 3.1e6, "en")
+            == "ARR €3.1M of €4M (from €2.1M)")
+    assert (_spaced(measure_words("ARR", "€", 2.1e6, 4e6, 3.1e6, "de"))
+            == "ARR 3,1 Mio. € von 4 Mio. € (ausgehend von 2,1 Mio. €)")
+    assert _spaced(measure_words("Churn", "%", 5, 2, None, "fr")) == (
+        "Churn pas encore mesuré (de 5 % à 2 %)")
+    assert "万" in measure_words("ARR", "€", 2.1e6, 4e6, 3.1e6, "ja")

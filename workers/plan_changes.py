@@ -133,7 +133,8 @@ class _Change:
         words = render_handover(HandoverView(
             owner.name, item.ref, _KIND[item.ref[0]], item.title, self.sender.name,
             previous.name if previous is not None else None, item.due,
-            f"{parent.ref} {parent.title}" if parent is not None else None, self.today))
+            f"{parent.ref} {parent.title}" if parent is not None else None, self.today,
+            owner.language))
         return [OutboxRow(
             dedupe_key=handover_dedupe_key(item.ref, owner.id, self.inbound_id, self.now),
             kind=HANDOVER, to_address=owner.email, subject=words.subject,

@@ -30,15 +30,16 @@ def task_line(task: Task) -> TaskLine:
                     blocked_reason=task.blocked_reason)
 
 
-def goal_line(goal: Goal, figure: GoalFigure | None, progress: float | None = None
-              ) -> GoalLine:
+def goal_line(goal: Goal, figure: GoalFigure | None, progress: float | None = None,
+              language: str = DEFAULT) -> GoalLine:
     """A goal's line: its progress and, for a measurable goal, its figure worded and its
     tasks' roll-up beside it. ``progress`` serves when no ``figure`` was read."""
     if figure is None or figure.measure is None:
         return GoalLine(goal.ref, goal.title, figure.progress if figure else progress)
     m = figure.measure
     return GoalLine(goal.ref, goal.title, figure.progress,
-                    measure_words(m.metric, m.unit, m.start, m.target, m.value), figure.rolled)
+                    measure_words(m.metric, m.unit, m.start, m.target, m.value, language),
+                    figure.rolled)
 
 
 def whose_page(session: Session, sender: Person, request: Request) -> Person | None:
@@ -75,7 +76,8 @@ def status_view(session: Session, sender: Person, person: Person, subject: str,
         recipient_name=sender.name, subject=subject, person_name=person.name,
         own=person.id == sender.id,
         tasks=tuple(task_line(task) for task in tasks_of(session, person)),
-        goals=tuple(goal_line(goal, figure) for goal, figure in goals_of(session, person, today)),
+        goals=tuple(goal_line(goal, figure, language=sender.language)
+                    for goal, figure in goals_of(session, person, today)),
         checkins=tuple(checkins), quarter_label=window[2], today=today,
         locale=sender.language)
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from config.amounts import amount_words
-from mail.write.language import DEFAULT, translations
+from mail.write.language import DEFAULT, amount_text, translations
 
 __all__ = ["AgendaContext", "AgendaView", "AwayNoticeView", "GoalAtRisk", "GoalLine",
            "TalkingPoint", "TaskGroup", "TaskLine", "reply_examples"]
@@ -66,13 +65,17 @@ class GoalLine:
 
 
 def measure_words(metric: str, unit: str | None, start: float, target: float,
-                  value: float | None) -> str:
-    """``ARR €3.1M of €4M (from €2.1M)``: a measurable goal's figure as its line shows it."""
+                  value: float | None, language: str = DEFAULT) -> str:
+    """``ARR €3.1M of €4M (from €2.1M)``: a measurable goal's figure as its line shows it,
+    in the reader's language and number forms (``ARR 3,1 Mio. € von 4 Mio. €``)."""
+    tr = translations(language)
+    figures = {"metric": metric, "start": amount_text(start, unit, language),
+               "target": amount_text(target, unit, language)}
     if value is None:
-        return (f"{metric} not measured yet (from {amount_words(start, unit)} to "
-                f"{amount_words(target, unit)})")
-    return (f"{metric} {amount_words(value, unit)} of {amount_words(target, unit)} "
-            f"(from {amount_words(start, unit)})")
+        return tr.gettext("%(metric)s not measured yet (from %(start)s to %(target)s)"
+                          ) % figures
+    return tr.gettext("%(metric)s %(value)s of %(target)s (from %(start)s)") % {
+        **figures, "value": amount_text(value, unit, language)}
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from mail.write.language import DEFAULT, translations
 from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
-__all__ = ["HandoverView", "render_handover"]
+__all__ = ["HandoverView", "kind_word", "render_handover"]
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,31 @@ class HandoverView:
     due: date | None
     under: str | None  # "P-3 Pricing", "G-2 Grow ARR": what the item is part of
     today: date
+    locale: str = DEFAULT  # the new owner's language
+
+
+def kind_word(kind: str, language: str) -> str:
+    """``task``, ``Aufgabe``, ``タスク``: the item's kind in the reader's words."""
+    tr = translations(language)
+    words = {"task": tr.pgettext("plan item", "task"),
+             "project": tr.pgettext("plan item", "project"),
+             "goal": tr.pgettext("plan item", "goal")}
+    return words.get(kind, kind)
 
 
 def render_handover(view: HandoverView) -> RenderedEmail:
-    env = environment()
-    context = {"view": view}
-    verb = "handed you" if view.from_name is not None else "gave you the new"
+    """The notice in the new owner's language."""
+    env = environment(view.locale)
+    tr = translations(view.locale)
+    kind = kind_word(view.kind, view.locale)
+    context = {"view": view, "kind": kind}
+    words = {"by": oneline(view.by_name), "kind": kind, "ref": view.ref,
+             "title": oneline(view.title)}
+    subject = (tr.gettext("%(by)s handed you %(kind)s %(ref)s: %(title)s")
+               if view.from_name is not None else
+               tr.gettext("%(by)s gave you the new %(kind)s %(ref)s: %(title)s"))
     return RenderedEmail(
-        subject=f"{oneline(view.by_name)} {verb} {view.kind} {view.ref}: "
-                f"{oneline(view.title)}"[:200],
+        subject=(subject % words)[:200],
         text=env.get_template("handover.txt.j2").render(context),
         html=css_inliner().inline(env.get_template("handover.html.j2").render(context)),
     )

@@ -23,11 +23,18 @@ from importlib.resources import files
 from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import (
+    format_compact_currency,
+    format_compact_decimal,
+    format_decimal,
+    format_percent,
+)
 
+from config.amounts import amount_words
 from config.languages import LANGUAGES
 
-__all__ = ["DEFAULT", "N_", "catalog_path", "day_text", "long_day_text", "month_text",
+__all__ = ["DEFAULT", "N_", "amount_text", "catalog_path", "day_text", "long_day_text",
+           "month_text",
            "number_text", "percent_figure_text", "percent_text", "supported", "time_text",
            "translations"]
 
@@ -109,3 +116,24 @@ def percent_figure_text(value: float, language: str) -> str:
 def number_text(value: float, language: str, digits: int = 1) -> str:
     """A number with the locale's separators: ``1,234.5``, ``1.234,5``."""
     return format_decimal(round(value, digits), locale=supported(language))
+
+
+_CURRENCIES = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
+
+
+def amount_text(value: float, unit: str | None, language: str) -> str:
+    """A measured figure as the reader's locale writes it short: ``€3.1M`` in English
+    (``config.amounts.amount_words``, what people type), ``3,1 Mio. €``, ``€310万``."""
+    language = supported(language)
+    if language == DEFAULT:
+        return amount_words(value, unit)
+    if unit == "%":
+        return format_percent(Decimal(str(round(value, 2))) / 100, locale=language,
+                              decimal_quantization=False)
+    if unit in _CURRENCIES:
+        return format_compact_currency(value, _CURRENCIES[unit], locale=language,
+                                       fraction_digits=2)
+    number = format_compact_decimal(value, locale=language, fraction_digits=2)
+    if number.lstrip("-").isdigit():  # no short form in this locale: group the digits
+        number = format_decimal(round(value, 2), locale=language)
+    return f"{number} {unit}" if unit else number

@@ -64,3 +64,24 @@ def test_status_and_help_in_german(rt: tuple[Runtime, dict[str, int]]) -> None:
     text, _html = ask(runtime, ids["ann"], "help", "ann@acme.example")
     assert "Antworte auf eine beliebige Drumbeat-E-Mail" in text
     assert "erledigt (auch ✓ oder 100%)" in text
+
+
+def test_the_lines_that_confirm_a_change_and_a_refusal_are_german(
+        rt: tuple[Runtime, dict[str, int]]) -> None:
+    runtime, ids = rt
+    agenda = send_agendas(runtime, ids["ann"])
+    memo = task_titled(runtime, "Draft the")
+    with runtime.sessions() as session, session.begin():
+        session.execute(update(Task).where(Task.id == memo.id).values(progress=40))
+    raw = reply_to(agenda, f"{memo.ref} 60%\nT-99999 erledigt\n\n{quoted(agenda)}")
+    inbound_id = RawStore(runtime.engine, clock=runtime.clock)(raw, None, [], None)
+    [added] = process(runtime, inbound_id).answers
+    with runtime.sessions() as session:
+        assert session.get(Task, memo.id).progress == 60  # type: ignore[union-attr]
+        answer = session.get(OutboundMessage, added.outbox_id)
+        assert answer is not None and answer.body_text is not None
+    text = answer.body_text.replace("\u00a0", " ")
+    [line] = [line for line in text.splitlines() if line.startswith(f"  - {memo.ref} ")]
+    assert line.endswith(": 40 % → 60 %")  # the title is shown on one line before it
+    assert "T-99999 ist keine deiner Aufgaben und keine Aufgabe deines Teams" in text
+    assert "is not one of your tasks" not in text and "→ 60%" not in text

@@ -51,6 +51,8 @@ from mail.read.commands import (
 )
 from mail.write.agenda import AgendaContext
 from mail.write.answer import day_words, duration_words, first_words
+from mail.write.language import DEFAULT, translations
+from mail.write.render import percent
 from models.meetings import Meeting, MeetingStatus, Says, meeting_status
 from models.people import Person
 from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
@@ -123,6 +125,8 @@ class Applier:
         self.mail_domain = mail_domain  # for the away notices' Message-IDs and threads
         self.fiscal_year_start_month = fiscal_year_start_month  # "the current period"
         self.sender = sender
+        self.language = sender.language  # the answer's reader: its lines in their words
+        self._ = translations(sender.language).gettext
         self.inbound_id = inbound_id
         self.now = now
         self.pair = pair
@@ -207,7 +211,7 @@ class Applier:
         task_id = parsed[1] if parsed and parsed[0] == "T" else None
         task = self._tasks.get(task_id) if task_id is not None else None
         if task is None or not may_change(self.session, self.sender, task.owner_id):
-            self.outcome.refused.append((line, no_such_task(ref)))
+            self.outcome.refused.append((line, no_such_task(ref, self.language)))
             return None
         return task
 
@@ -221,9 +225,9 @@ class Applier:
         if command.status == TaskStatus.DROPPED.value and not (
                 manages(self.session, self.sender.id, task.owner_id)
                 or self._given_from_notes(task)):
-            self.outcome.refused.append((command.line, f"only {task.owner.name}'s manager can "
-                                         f"drop {task.ref}; write '{task.ref} blocked: why' "
-                                         "or ask your manager"))
+            self.outcome.refused.append((command.line, self._(
+                "only %(name)s's manager can drop %(ref)s; write '%(ref)s blocked: why' or "
+                "ask your manager") % {"name": task.owner.name, "ref": task.ref}))
             return
         if self._superseded(task, command):
             return
@@ -247,7 +251,7 @@ class Applier:
             source="email", created_at=self.now, old_status=old[0], new_status=status,
             old_progress=old[1], new_progress=progress, old_due=old[2], new_due=task.due,
             note=command.note))
-        self.outcome.done.append(_describe(task, old, command.note))
+        self.outcome.done.append(_describe(task, old, command.note, self.language))
 
     def _task_done_on(self, command: TaskDoneOn) -> None:
         """``T-12 done on 3 Dec``: when the task was completed (marking it done if it is
@@ -261,7 +265,8 @@ class Applier:
         was = task.completed_at.astimezone(UTC).date() if (
             task.status == TaskStatus.DONE.value and task.completed_at) else None
         refusal = _done_on_refusal(command.on, was, today, self.fiscal_year_start_month,
-                                   task, manages(self.session, self.sender.id, task.owner_id))
+                                   task, manages(self.session, self.sender.id, task.owner_id),
+                                   self.language)
         if refusal is not None:
             self.outcome.refused.append((command.line, refusal))
             return
@@ -282,9 +287,11 @@ class Applier:
             source="email", created_at=self.now, old_status=old[0], new_status=task.status,
             old_progress=old[1], new_progress=task.progress, old_due=task.due,
             new_due=task.due, note=note))
-        words = f"marked done on {day_words(command.on)}" + (
-            f" (was {day_words(was)})" if was and was != command.on else "") + (
-            f", note “{first_words(command.note)}”" if command.note else "")
+        words = self._("marked done on %(day)s") % {"day": day_words(command.on, self.language)}
+        if was and was != command.on:
+            words += " " + self._("(was %(day)s)") % {"day": day_words(was, self.language)}
+        if command.note:
+            words += ", " + self._("note “%(words)s”") % {"words": first_words(command.note)}
         self.outcome.done.append(f"{task.ref} {task.title}: {words}")
 
     def _given_from_notes(self, task: Task) -> bool:
@@ -296,10 +303,10 @@ class Applier:
     def _hand_back(self, task: Task, command: TaskUpdate) -> None:
         """The task goes back to whoever created it from notes; nothing else changes."""
         if not self._given_from_notes(task):
-            self.outcome.refused.append((command.line, f"{task.ref} cannot be handed back: "
-                                         "only a task someone else created for you from 1:1 "
-                                         f"notes can; write '{task.ref} blocked: why' or ask "
-                                         "your manager"))
+            self.outcome.refused.append((command.line, self._(
+                "%(ref)s cannot be handed back: only a task someone else created for you from "
+                "1:1 notes can; write '%(ref)s blocked: why' or ask your manager")
+                % {"ref": task.ref}))
             return
         creator = self.session.get(Person, task.from_notes_by_id)
         assert creator is not None
@@ -311,7 +318,9 @@ class Applier:
             source="email", created_at=self.now, old_status=task.status,
             new_status=task.status, old_progress=task.progress, new_progress=task.progress,
             old_due=task.due, new_due=task.due, note=note))
-        self.outcome.done.append(f"{task.ref} {task.title}: {note}")
+        words = self._("handed back to %(name)s") % {"name": creator.name} + (
+            f": {command.note}" if command.note else "")
+        self.outcome.done.append(f"{task.ref} {task.title}: {words}")
 
     def _superseded(self, task: Task, command: TaskUpdate | TaskDoneOn) -> bool:
         """True (and answered) when a message that arrived after this one already set
@@ -321,10 +330,10 @@ class Applier:
         if self.inbound_id is None or later is None or later <= self.inbound_id \
                 or not _changes_state(command):
             return False
-        self.outcome.refused.append((command.line, f"{task.ref} was not changed: a message "
-                                     f"that arrived after this one already set it "
-                                     f"({_state(task)}); send the line again if it still "
-                                     "holds"))
+        self.outcome.refused.append((command.line, self._(
+            "%(ref)s was not changed: a message that arrived after this one already set it "
+            "(%(state)s); send the line again if it still holds")
+            % {"ref": task.ref, "state": _state(task, self.language)}))
         return True
 
     @staticmethod
@@ -362,18 +371,20 @@ class Applier:
                                      inbound_message_id=self.inbound_id, source="email",
                                      created_at=self.now, new_status=task.status,
                                      new_progress=0, new_due=task.due, note="created by email"))
-        due = f", due {day_words(task.due)}" if task.due else ""
-        self.outcome.done.append(f"{task.ref} created: {task.title} ({owner.name}{due}, "
-                                 f"{project.ref} {project.title})")
+        who = owner.name + (", " + self._("due %(day)s") % {
+            "day": day_words(task.due, self.language)} if task.due else "")
+        self.outcome.done.append(self._("%(ref)s created: %(title)s (%(who)s, %(project)s)") % {
+            "ref": task.ref, "title": task.title, "who": who,
+            "project": f"{project.ref} {project.title}"})
 
     def _owner(self, command: NewTask) -> Person | None:
         if command.owner is None:
             return self.sender
         found = person_named(self.session, command.owner)
         if found is None or not may_change(self.session, self.sender, found.id):
-            self.outcome.refused.append((command.line, f"I can't give a task to "
-                                         f"'{command.owner}': name yourself or one of your "
-                                         "reports, by email or @name"))
+            self.outcome.refused.append((command.line, self._(
+                "I can't give a task to '%(name)s': name yourself or one of your reports, by "
+                "email or @name") % {"name": command.owner}))
             return None
         return found
 
@@ -383,7 +394,8 @@ class Applier:
                 self._line = reporting_line(self.session, self.sender)
             project = project_open_to(self.session, command.project, self._line)
             if project is None:
-                self.outcome.refused.append((command.line, no_such_project(command.project)))
+                self.outcome.refused.append((command.line, no_such_project(command.project,
+                                                                           self.language)))
             return project
         projects = set(self.session.scalars(select(Task.project_id).where(
             Task.owner_id == owner.id, Task.status.in_(
@@ -391,8 +403,9 @@ class Applier:
                  TaskStatus.BLOCKED.value)))).all())
         if len(projects) == 1:
             return self.session.get(Project, projects.pop())
-        self.outcome.refused.append((command.line, "which project? Add its reference, e.g. "
-                                     f"'new: {command.title} P-3'"))
+        self.outcome.refused.append((command.line, self._(
+            "which project? Add its reference, e.g. '%(example)s'") % {
+            "example": f"new: {command.title} P-3"}))
         return None
 
     # --- meetings ------------------------------------------------------------------
@@ -406,17 +419,18 @@ class Applier:
         assert manager is not None and employee is not None
         if pair.meeting_lines_closed:
             assert pair.period_end is not None and pair.meeting_lines_until is not None
-            self.outcome.refused.append((command.line, (
-                f"this agenda's 1:1 period ended on {pair.period_end:%a %d %b %Y} and its "
-                f"meeting lines could be sent until {pair.meeting_lines_until:%a %d %b %Y}, "
-                "so the meeting record was not changed; its task lines still count. Log a "
-                "later 1:1 by replying to a newer agenda")))
+            self.outcome.refused.append((command.line, self._(
+                "this agenda's 1:1 period ended on %(end)s and its meeting lines could be "
+                "sent until %(until)s, so the meeting record was not changed; its task lines "
+                "still count. Log a later 1:1 by replying to a newer agenda") % {
+                "end": day_words(pair.period_end, self.language),
+                "until": day_words(pair.meeting_lines_until, self.language)}))
             return
         cadence = Cadence(employee.cadence)
         today = local_today(self.sender, self.now)
         day = command.on or today
         refusal = _meeting_day_refusal(day, today, cadence, self.sender.id == manager.id,
-                                       manager.name)
+                                       manager.name, self.language)
         if refusal is not None:
             self.outcome.refused.append((command.line, refusal))
             return
@@ -428,16 +442,16 @@ class Applier:
         if command.excused:
             setattr(meeting, f"{side}_says", None)
             meeting.excused_by_id, meeting.reason = self.sender.id, command.reason
-            words = f"skipped ({command.reason})" if command.reason else "skipped"
+            words = self._("skipped") + (f" ({command.reason})" if command.reason else "")
         elif command.held is False:
             setattr(meeting, f"{side}_says", Says.NOT_HELD.value)
             meeting.reason = command.reason
-            words = "not held" + (f" ({command.reason})" if command.reason else "")
+            words = self._("not held") + (f" ({command.reason})" if command.reason else "")
         else:
             setattr(meeting, f"{side}_says", Says.HELD.value)
             meeting.held_on = day
             meeting.duration_minutes = command.minutes or meeting.duration_minutes
-            words = f"held on {day_words(day)}" + (
+            words = self._("held on %(day)s") % {"day": day_words(day, self.language)} + (
                 f", {duration_words(meeting.duration_minutes)}"
                 if meeting.duration_minutes else "")
         if not command.excused and meeting.excused_by_id == self.sender.id:
@@ -448,9 +462,10 @@ class Applier:
         meeting.source_message_id = meeting.source_message_id or self.inbound_id
         self.meeting = meeting
         if meeting.status == MeetingStatus.DISPUTED.value:
-            words += (f"; {other.name} logged it otherwise, so the record shows this 1:1 as "
-                      "disputed until you agree")
-        self.outcome.done.append(f"1:1 with {other.name}, {period.key}: {words}")
+            words += "; " + self._("%(name)s logged it otherwise, so the record shows this 1:1 "
+                                   "as disputed until you agree") % {"name": other.name}
+        self.outcome.done.append(self._("1:1 with %(name)s, %(period)s: %(words)s") % {
+            "name": other.name, "period": period.key, "words": words})
 
     def _meeting_row(self, manager_id: int, employee_id: int, period: Period) -> Meeting:
         """The pair's meeting of ``period``: touched earlier by this message, stored, or new."""
@@ -479,8 +494,8 @@ class Applier:
                 reports = self.session.scalar(_ANY_REPORT, {"manager_id": self.sender.id})
             if reports is None:  # only a manager of their own: unambiguous
                 return Pair(self.sender.manager_id, self.sender.id)
-        self.outcome.refused.append((line, "which 1:1? Reply to that check-in's agenda email "
-                                     "so I know who met"))
+        self.outcome.refused.append((line, self._(
+            "which 1:1? Reply to that check-in's agenda email so I know who met")))
         return None
 
 
@@ -495,35 +510,43 @@ _ANY_REPORT = select(Person.id).where(Person.manager_id == bindparam("manager_id
 
 
 def _meeting_day_refusal(day: date, today: date, cadence: Cadence, from_manager: bool,
-                         manager_name: str) -> str | None:
+                         manager_name: str, language: str = DEFAULT) -> str | None:
     """Why a meeting date may not be logged (None: it may): never in the future, and
     before the previous cadence period only by the manager."""
+    _ = translations(language).gettext
     if day > today:
-        return f"{day:%a %d %b %Y} is in the future; log a 1:1 once it has taken place"
+        return _("%(day)s is in the future; log a 1:1 once it has taken place") % {
+            "day": day_words(day, language)}
     previous = period_containing(period_containing(today, cadence).start - timedelta(days=1),
                                  cadence)
     if day < previous.start and not from_manager:
-        return (f"{day:%a %d %b %Y} is before the previous 1:1 period ({previous.key}); "
-                f"only {manager_name} can log a meeting that long ago")
+        return _("%(day)s is before the previous 1:1 period (%(period)s); only %(name)s can "
+                 "log a meeting that long ago") % {"day": day_words(day, language),
+                                                   "period": previous.key, "name": manager_name}
     return None
 
 
 def _done_on_refusal(day: date, was: date | None, today: date, fiscal_year_start_month: int,
-                     task: Task, above_owner: bool) -> str | None:
+                     task: Task, above_owner: bool, language: str = DEFAULT) -> str | None:
     """Why a completion day may not be set (None: it may): never in the future; and a
     closed period's record (a new day, or the day it holds now, before the current
     quarter) only by someone above the owner (or an owner with no manager)."""
+    _ = translations(language).gettext
     if day > today:
-        return f"{day_words(day)} is in the future; mark a task done once it is finished"
+        return _("%(day)s is in the future; mark a task done once it is finished") % {
+            "day": day_words(day, language)}
     if above_owner or task.owner.manager_id is None:
         return None
     start, _end, label = quarter_window(today, fiscal_year_start_month)
     if day < start:
-        return (f"{day_words(day)} is before the current period ({label}); only "
-                f"{task.owner.name}'s manager can set a completion date in an earlier period")
+        return _("%(day)s is before the current period (%(period)s); only %(name)s's manager "
+                 "can set a completion date in an earlier period") % {
+            "day": day_words(day, language), "period": label, "name": task.owner.name}
     if was is not None and was < start:
-        return (f"{task.ref} was done on {day_words(was)}, before the current period "
-                f"({label}); only {task.owner.name}'s manager can change that record")
+        return _("%(ref)s was done on %(day)s, before the current period (%(period)s); only "
+                 "%(name)s's manager can change that record") % {
+            "ref": task.ref, "day": day_words(was, language), "period": label,
+            "name": task.owner.name}
     return None
 
 
@@ -534,28 +557,42 @@ def _changes_state(command: TaskUpdate | TaskDoneOn) -> bool:
     return command.status is not None or command.percent is not None or command.due is not None
 
 
-def _state(task: Task) -> str:
-    words = [task.status.replace("_", " ")]
+def _status_words(status: str, language: str) -> str:
+    """``in progress``, ``in Arbeit``: a task's status as the answer's reader says it."""
+    tr = translations(language)
+    words = {"open": tr.pgettext("task status", "open"),
+             "in_progress": tr.pgettext("task status", "in progress"),
+             "blocked": tr.pgettext("task status", "blocked"),
+             "done": tr.pgettext("task status", "done"),
+             "dropped": tr.pgettext("task status", "dropped")}
+    return words.get(status, status.replace("_", " "))
+
+
+def _state(task: Task, language: str = DEFAULT) -> str:
+    words = [_status_words(task.status, language)]
     if task.status != TaskStatus.DONE.value:
-        words.append(f"{task.progress}%")
+        words.append(percent(task.progress, language))
     if task.due is not None:
-        words.append(f"due {task.due:%a %d %b %Y}")
+        words.append(translations(language).gettext("due %(day)s") % {
+            "day": day_words(task.due, language)})
     return ", ".join(words)
 
 
-def _describe(task: Task, old: tuple[str, int, date | None], note: str | None = None) -> str:
+def _describe(task: Task, old: tuple[str, int, date | None], note: str | None = None,
+              language: str = DEFAULT) -> str:
     """The answer's line for a task: what changed, the due date as read (weekday and
     date) and the note's first words, so the sender sees at a glance what was stored."""
+    _ = translations(language).gettext
     changes = []
     if task.status != old[0]:
-        changes.append(task.status.replace("_", " "))
+        changes.append(_status_words(task.status, language))
     if task.progress != old[1] and task.status != TaskStatus.DONE.value:
-        changes.append(f"{old[1]}% → {task.progress}%")
+        changes.append(f"{percent(old[1], language)} → {percent(task.progress, language)}")
     if task.due != old[2] and task.due is not None:
-        changes.append(f"due {day_words(task.due)}")
+        changes.append(_("due %(day)s") % {"day": day_words(task.due, language)})
     if note:
-        changes.append(f"note “{first_words(note)}”")
-    what = ", ".join(changes) or f"no change ({_state(task)})"
+        changes.append(_("note “%(words)s”") % {"words": first_words(note)})
+    what = ", ".join(changes) or _("no change (%(state)s)") % {"state": _state(task, language)}
     return f"{task.ref} {task.title}: {what}"
 
 

@@ -18,12 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from babel.dates import format_interval
+from babel.lists import format_list
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mail.read.commands import Away
 from mail.write.agenda import AwayNoticeView
 from mail.write.compose import make_message_id, thread_root_id
+from mail.write.language import DEFAULT, supported, translations
 from mail.write.render import render_away_notice
 from models.checkins import PairSchedule, slot_in_period
 from models.mailbox import OutboundMessage
@@ -116,10 +119,20 @@ def take_time_away(session: Session, sender: Person, command: Away, *, today: da
     sent = set(session.scalars(select(OutboundMessage.dedupe_key).where(
         OutboundMessage.dedupe_key.in_([row.dedupe_key for row in rows])))) if rows else set()
     new = [row for row in rows if row.dedupe_key not in sent]
-    checkins = f"{excused} check-in{'' if excused == 1 else 's'} excused"
+    shown = (range_words(start, end, today) if supported(sender.language) == DEFAULT
+             else format_interval(start, end, "yMMMd" if start.year != today.year
+                                  or end.year != today.year else "MMMd",
+                                  locale=sender.language))
+    away = translations(sender.language).ngettext(
+        "Away %(dates)s: %(num)d check-in excused", "Away %(dates)s: %(num)d check-ins excused",
+        excused) % {"dates": shown, "num": excused}
     if not told:
-        return f"Away {words}: {checkins}", new
-    names = ", ".join(told[:-1]) + (" and " if len(told) > 1 else "") + told[-1]
-    tell = (f"{names} {'is' if len(told) == 1 else 'are'} told" if new
-            else f"{names} {'was' if len(told) == 1 else 'were'} told already")
-    return f"Away {words}: {checkins}; {tell}", new
+        return away, new
+    tr = translations(sender.language)
+    names = (", ".join(told[:-1]) + (" and " if len(told) > 1 else "") + told[-1]
+             if supported(sender.language) == DEFAULT
+             else format_list(told, locale=sender.language))
+    tell = (tr.ngettext("%(names)s is told", "%(names)s are told", len(told)) if new
+            else tr.ngettext("%(names)s was told already", "%(names)s were told already",
+                             len(told))) % {"names": names}
+    return f"{away}; {tell}", new

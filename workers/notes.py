@@ -37,6 +37,7 @@ from mail.read.notes_reading import Notes, NotesReading, understand_notes, which
 from mail.read.own_words import SentMail
 from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, day_words, first_words
+from mail.write.language import translations
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
@@ -110,6 +111,7 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
         reading = understand_notes(parsed, sender_name=sender.name, timezone=sender.timezone,
                                    now=now, max_updates=max_updates)
     notes, commands, dates = reading.notes, reading.commands, reading.dates
+    _ = translations(sender.language).gettext  # the answer's reader
     pair, question = which_pair(session, sender, agenda, notes, parsed, now.date(), now=now,
                                 meeting_lines_days=meeting_lines_days)
     if pair is None:
@@ -132,17 +134,19 @@ def apply_notes(session: Session, row: InboundMessage, parsed: ParsedMessage, se
     meeting = applier.meeting
     if meeting is not None and store_text and notes.text.strip():
         meeting.notes = _with_notes(meeting.notes, notes.text)
-        outcome.done.insert(1, f"notes stored with this 1:1: “{first_words(notes.text)}”")
+        outcome.done.insert(1, _("notes stored with this 1:1: “%(words)s”") % {
+            "words": first_words(notes.text)})
     items = _action_items(session, notes.text, manager, employee, sender, day, dates)
     created = [_create_task(session, item, sender, (manager, employee), row.id, now, outcome)
                for item in items]
     session.flush()
     made = [ref for ref in created if ref is not None]
-    hint = (f"A wrong owner or date? Reply with one line per task, e.g. '{made[0]} due "
-            f"2026-12-18' or '{made[0]} dropped: not an action item'." if made else None)
+    hint = (_("A wrong owner or date? Reply with one line per task, e.g. '%(ref)s due "
+              "2026-12-18' or '%(ref)s dropped: not an action item'.") % {"ref": made[0]}
+            if made else None)
     view = AnswerView(sender.name, parsed.subject, tuple(outcome.done), tuple(outcome.refused),
                       tuple(outcome.not_understood), hint if outcome.done else
-                      "I found nothing to log in your notes.")
+                      _("I found nothing to log in your notes."))
     result = {"kind": "notes", "logged": meeting is not None, "manager_id": manager.id,
               "employee_id": employee.id, "day": day.isoformat(),
               "meeting_id": meeting.id if meeting is not None else None,
@@ -202,14 +206,15 @@ def which_pair(session: Session, sender: Person, agenda: AgendaContext | None,
         return pair_from_agenda(forwarded, moment, meeting_lines_days=meeting_lines_days), ""
     people = counterparts(session, sender, today)
     if not people:
-        return None, ("I couldn't log these notes: you have no 1:1s in Drumbeat (no "
-                      "reports and no manager).")
+        return None, translations(sender.language).gettext(
+            "I couldn't log these notes: you have no 1:1s in Drumbeat (no reports and no "
+            "manager).")
     candidates = [_candidate(person) for person in people]
     named = with_line(notes.own) or with_line(notes.text)
     if named:
         found = match_people(named, candidates)
         if len(found) != 1:
-            return None, _ask(named, found, candidates)
+            return None, _ask(named, found, candidates, sender.language)
         return _pair_of(sender, people, found[0].key), ""
     for found in (_in_forwards(notes.forwards, candidates, sender),
                   _in_subjects(parsed, notes.forwards, candidates),
@@ -217,10 +222,10 @@ def which_pair(session: Session, sender: Person, agenda: AgendaContext | None,
         if len(found) == 1:
             return _pair_of(sender, people, found[0].key), ""
         if len(found) > 1:
-            return None, _ask(None, found, candidates)
+            return None, _ask(None, found, candidates, sender.language)
     if len(people) == 1:
         return _pair_of(sender, people, people[0].id), ""
-    return None, _ask(None, (), candidates)
+    return None, _ask(None, (), candidates, sender.language)
 
 
 def _pair_of(sender: Person, people: Sequence[Person], other_id: int) -> Pair:
@@ -253,20 +258,22 @@ def _in_calendar(calendar: Sequence[str], candidates: Sequence[Candidate], sende
     return tuple(c for c in candidates if c.email in attendees)
 
 
-def _ask(named: str | None, found: Sequence[Candidate], candidates: Sequence[Candidate]) -> str:
+def _ask(named: str | None, found: Sequence[Candidate], candidates: Sequence[Candidate],
+         language: str) -> str:
     """The question the answer asks; it lists only the sender's own 1:1 partners."""
+    _ = translations(language).gettext
     listed = found or candidates
     names = "; ".join(f"{c.name} <{c.email}>" for c in listed[:20])
     if named and found:
-        start = f"'{named}' could be more than one person"
+        start = _("'%(name)s' could be more than one person") % {"name": named}
     elif named:
-        start = f"'{named}' is not one of your 1:1s"
+        start = _("'%(name)s' is not one of your 1:1s") % {"name": named}
     elif found:
-        start = "these notes mention more than one of your 1:1s"
+        start = _("these notes mention more than one of your 1:1s")
     else:
-        start = "I couldn't tell whose 1:1 these notes are about"
-    return (f"I logged nothing: {start}. Forward them again with a first line "
-            f"'with: NAME or EMAIL'. Your 1:1s: {names}.")
+        start = _("I couldn't tell whose 1:1 these notes are about")
+    return _("I logged nothing: %(why)s. Forward them again with a first line 'with: NAME "
+             "or EMAIL'. Your 1:1s: %(names)s.") % {"why": start, "names": names}
 
 
 def _with_notes(existing: str | None, text: str) -> str:
@@ -314,25 +321,32 @@ def _create_task(session: Session, item: ActionItem, sender: Person,
                  pair: tuple[Person, Person], inbound_id: int, now: datetime,
                  outcome: Any) -> str | None:
     """One action item as a task, or the reason it was not created (in the answer)."""
-    fix = f"reply with 'new: {item.what or 'TITLE'} @OWNER by DATE' to add it"
+    language = sender.language  # the answer's reader
+    _ = translations(language).gettext
+    fix = _("reply with '%(example)s' to add it") % {
+        "example": f"new: {item.what or 'TITLE'} @OWNER by DATE"}
     if item.problem or item.owner is None:
-        reason = item.problem or "no owner named"
-        outcome.refused.append((item.line, f"not created: {reason}; {fix}"))
+        reason = item.problem or _("no owner named")
+        outcome.refused.append((item.line, _("not created: %(why)s") % {"why": reason}
+                                + f"; {fix}"))
         return None
     owner = session.get(Person, item.owner)
     if owner is None or not (owner in pair or manages(session, sender.id, owner.id)):
-        outcome.refused.append((item.line, "not created: you can give tasks to the people "
-                                "of this 1:1 and your own reports only"))
+        outcome.refused.append((item.line, _(
+            "not created: you can give tasks to the people of this 1:1 and your own reports "
+            "only")))
         return None
     existing = session.scalar(select(Task).where(
         Task.owner_id == owner.id, func.lower(Task.title) == item.what.lower(),
         Task.status.in_(ACTIVE)).limit(1))
     if existing is not None:
-        outcome.done.append(f"{existing.ref} already there: {existing.title} ({owner.name})")
+        outcome.done.append(_("%(ref)s already there: %(title)s (%(name)s)") % {
+            "ref": existing.ref, "title": existing.title, "name": owner.name})
         return existing.ref
     project = _project_for(session, item, owner, sender)
     if project is None:
-        outcome.refused.append((item.line, f"not created: {no_such_project(item.project)}"))
+        outcome.refused.append((item.line, _("not created: %(why)s") % {
+            "why": no_such_project(item.project, language)}))
         return None
     task = Task(title=item.what[:500], owner_id=owner.id, project_id=project.id, due=item.due,
                 status=TaskStatus.OPEN.value, progress=0, weight=1.0, created_at=now,
@@ -342,19 +356,22 @@ def _create_task(session: Session, item: ActionItem, sender: Person,
     session.add(TaskHistory(task_id=task.id, author_id=sender.id, inbound_message_id=inbound_id,
                             source="email", created_at=now, new_status=task.status,
                             new_progress=0, new_due=task.due, note=ACTION_ITEM_NOTE))
-    due = f", due {day_words(task.due)}{_as_written(item)}" if task.due else ", no due date"
-    outcome.done.append(f"{task.ref} created: {task.title} ({owner.name}{due}, "
-                        f"{project.ref} {project.title})")
+    due = (_("due %(day)s") % {"day": day_words(task.due, language)} + _as_written(item, language)
+           if task.due else _("no due date"))
+    outcome.done.append(_("%(ref)s created: %(title)s (%(who)s, %(project)s)") % {
+        "ref": task.ref, "title": task.title, "who": f"{owner.name}, {due}",
+        "project": f"{project.ref} {project.title}"})
     return task.ref
 
 
-def _as_written(item: ActionItem) -> str:
+def _as_written(item: ActionItem, language: str) -> str:
     """`` as read from “by Friday”``: the words a due date was read from, so a wrong
     reading shows at a glance (nothing when they were the date itself)."""
     written = (item.due_text or "").strip()
     if not written or item.due is None or item.due.isoformat() in written:
         return ""
-    return f" as read from “{first_words(written)}”"
+    return " " + translations(language).gettext("as read from “%(words)s”") % {
+        "words": first_words(written)}
 
 
 def _project_for(session: Session, item: ActionItem, owner: Person, sender: Person

@@ -21,6 +21,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mail.write.language import DEFAULT, translations
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, parse_ref
 
@@ -79,11 +80,12 @@ def project_open_to(session: Session, ref: str, line: frozenset[int]) -> Project
     return project if any(owner in line for owner in owners) else None
 
 
-def no_such_project(ref: str) -> str:
+def no_such_project(ref: str, language: str = DEFAULT) -> str:
     """One answer for a project that does not exist and one the sender may not use, so
     replies cannot be used to find out which projects exist or what they are called."""
-    return (f"there is no project {ref} you can add tasks to; see the P- references "
-            "in your agenda")
+    return translations(language).gettext(
+        "there is no project %(ref)s you can add tasks to; see the P- references in your "
+        "agenda") % {"ref": ref}
 
 
 def person_named(session: Session, name: str) -> Person | None:
@@ -120,20 +122,24 @@ def may_change_item(session: Session, sender: Person, item: PlanItemRow) -> bool
     return sender.id in owners_above(item) or manages(session, sender.id, item.owner_id)
 
 
-def no_such_task(ref: str) -> str:
+def no_such_task(ref: str, language: str = DEFAULT) -> str:
     """One answer for a task that does not exist and one the sender may not touch."""
-    return (f"{ref} is not one of your tasks or your reports' tasks; check the reference "
-            "in your agenda")
+    return translations(language).gettext(
+        "%(ref)s is not one of your tasks or your reports' tasks; check the reference in "
+        "your agenda") % {"ref": ref}
 
 
-def no_such_item(ref: str) -> str:
+def no_such_item(ref: str, language: str = DEFAULT) -> str:
     """One answer for an item that does not exist and one outside the sender's scope
     (``may_change_item``), so a reply never reveals what someone else works on."""
     if ref.startswith("T-"):
-        return no_such_task(ref)
-    kind = "projects" if ref.startswith("P-") else "goals"
-    return (f"{ref} is not one of your {kind}, under one of yours, or your reports'; "
-            "check the reference in your agenda")
+        return no_such_task(ref, language)
+    tr = translations(language)
+    if ref.startswith("P-"):
+        return tr.gettext("%(ref)s is not one of your projects, under one of yours, or your "
+                          "reports'; check the reference in your agenda") % {"ref": ref}
+    return tr.gettext("%(ref)s is not one of your goals, under one of yours, or your "
+                      "reports'; check the reference in your agenda") % {"ref": ref}
 
 
 def handover_line(session: Session, sender: Person) -> frozenset[int]:
@@ -155,7 +161,8 @@ def new_owner(session: Session, sender: Person, name: str, line: frozenset[int],
     return found
 
 
-def no_such_owner(name: str) -> str:
+def no_such_owner(name: str, language: str = DEFAULT) -> str:
     """One answer for a new owner nobody is called and one who may not be named."""
-    return (f"I can't hand it to '{name}': name someone of your team, your managers' or "
-            "your reports', by email or @name")
+    return translations(language).gettext(
+        "I can't hand it to '%(name)s': name someone of your team, your managers' or your "
+        "reports', by email or @name") % {"name": name}

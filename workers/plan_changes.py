@@ -23,6 +23,7 @@ from mail.read.commands import GoalValue, ItemDue, ItemOwner, ItemTitle, NewProj
 from mail.write.answer import day_words
 from mail.write.compose import make_message_id
 from mail.write.handover import HandoverView, render_handover
+from mail.write.language import amount_text, percent_figure_text, translations
 from models.people import Person
 from models.plan import (
     Goal,
@@ -77,6 +78,8 @@ class _Change:
                  now: datetime, today: date, domain: str) -> None:
         self.session, self.sender, self.inbound_id = session, sender, inbound_id
         self.now, self.today, self.domain = now, today, domain
+        self.language = sender.language  # the answer's reader: its lines in their words
+        self._ = translations(sender.language).gettext
 
     def item(self, ref: str) -> PlanItemRow | None:
         """The task, project or goal ``ref`` names, locked, if the sender's scope holds it."""
@@ -116,9 +119,19 @@ class _Change:
             PlanChange.field == name))
         if later is None or later <= self.inbound_id:
             return None
-        return PlanOutcome(False, f"{item.ref} was not changed: a message that arrived after "
-                                  f"this one already set its {name}; send the line again if "
-                                  "it still holds")
+        return PlanOutcome(False, self._(
+            "%(ref)s was not changed: a message that arrived after this one already set its "
+            "%(field)s; send the line again if it still holds") % {
+            "ref": item.ref, "field": self._field(name)})
+
+    def _field(self, name: str) -> str:
+        """A field's name in the reader's words."""
+        tr = translations(self.language)
+        words = {"owner": tr.pgettext("plan field", "owner"),
+                 "title": tr.pgettext("plan field", "title"),
+                 "due": tr.pgettext("plan field", "due date"),
+                 "value": tr.pgettext("plan field", "value")}
+        return words.get(name, name)
 
     def owner(self, name: str) -> Person | None:
         return new_owner(self.session, self.sender, name,
@@ -148,91 +161,102 @@ class _Change:
     def hand_over(self, command: ItemOwner) -> PlanOutcome:
         item = self.item(command.item)
         if item is None:
-            return PlanOutcome(False, no_such_item(command.item))
+            return PlanOutcome(False, no_such_item(command.item, self.language))
         owner = self.owner(command.owner)
         if owner is None:
-            return PlanOutcome(False, no_such_owner(command.owner))
+            return PlanOutcome(False, no_such_owner(command.owner, self.language))
         if (later := self.superseded(item, "owner")) is not None:
             return later
         previous = self.session.get(Person, item.owner_id)
         assert previous is not None
         if owner.id == previous.id:
-            return PlanOutcome(True, f"{item.ref} {item.title}: no change ({owner.name} "
-                                     "owns it already)")
+            return PlanOutcome(True, f"{item.ref} {item.title}: " + self._(
+                "no change (%(name)s owns it already)") % {"name": owner.name})
         self.record(item, "owner", previous.email, owner.email,
                     f"owner: {previous.name} → {owner.name}")
         item.owner_id = owner.id
         if isinstance(item, Task):
             item.from_notes_by_id = None  # handed over: no longer a task to hand back
         notices = self.notice(item, owner, previous)
-        told = f"; {owner.name} is told" if notices else ""
-        return PlanOutcome(True, f"{item.ref} {item.title}: owner {previous.name} → "
-                                 f"{owner.name}{told}", notices)
+        told = self._("; %(name)s is told") % {"name": owner.name} if notices else ""
+        return PlanOutcome(True, f"{item.ref} {item.title}: " + self._(
+            "owner %(old)s → %(new)s") % {"old": previous.name, "new": owner.name} + told,
+            notices)
 
     def retitle(self, command: ItemTitle) -> PlanOutcome:
         item = self.item(command.item)
         if item is None:
-            return PlanOutcome(False, no_such_item(command.item))
+            return PlanOutcome(False, no_such_item(command.item, self.language))
         if (later := self.superseded(item, "title")) is not None:
             return later
         old = item.title
         if old == command.title:
-            return PlanOutcome(True, f"{item.ref} {old}: no change (the title is that already)")
+            return PlanOutcome(True, f"{item.ref} {old}: " + self._(
+                "no change (the title is that already)"))
         self.record(item, "title", old, command.title, f"title: “{old}” → “{command.title}”")
         item.title = command.title
-        return PlanOutcome(True, f"{item.ref}: title “{old}” → “{command.title}”")
+        return PlanOutcome(True, f"{item.ref}: " + self._("title “%(old)s” → “%(new)s”") % {
+            "old": old, "new": command.title})
 
     def move_due(self, command: ItemDue) -> PlanOutcome:
         item = self.item(command.item)
         if item is None:
-            return PlanOutcome(False, no_such_item(command.item))
+            return PlanOutcome(False, no_such_item(command.item, self.language))
         if (later := self.superseded(item, "due")) is not None:
             return later
         old = item.due
-        was = f" (was {day_words(old)})" if old is not None and old != command.due else ""
+        was = " " + self._("(was %(day)s)") % {"day": day_words(old, self.language)} if (
+            old is not None and old != command.due) else ""
         self.record(item, "due", old.isoformat() if old else None, command.due.isoformat(),
                     f"due {command.due.isoformat()}")
         item.due = command.due
-        return PlanOutcome(True, f"{item.ref} {item.title}: due {day_words(command.due)}{was}")
+        return PlanOutcome(True, f"{item.ref} {item.title}: " + self._("due %(day)s") % {
+            "day": day_words(command.due, self.language)} + was)
 
     def new_project(self, command: NewProject) -> PlanOutcome:
         goal = self.item(command.goal)
         if not isinstance(goal, Goal):
-            return PlanOutcome(False, no_such_item(command.goal))
+            return PlanOutcome(False, no_such_item(command.goal, self.language))
         owner = self.sender if command.owner is None else self.owner(command.owner)
         if owner is None:
-            return PlanOutcome(False, no_such_owner(command.owner or ""))
+            return PlanOutcome(False, no_such_owner(command.owner or "", self.language))
         taken = self.session.scalar(select(Project.id).where(
             Project.goal_id == goal.id,
             func.lower(Project.title) == command.title.lower()).limit(1))
         if taken is not None:
-            return PlanOutcome(False, f"{goal.ref} already has a project called "
-                                      f"“{command.title}”: P-{taken}")
+            return PlanOutcome(False, self._(
+                "%(ref)s already has a project called “%(title)s”: %(project)s") % {
+                "ref": goal.ref, "title": command.title, "project": f"P-{taken}"})
         project = Project(title=command.title, owner_id=owner.id, goal_id=goal.id,
                           due=command.due, status=TaskStatus.OPEN.value, progress=0,
                           weight=1.0, created_at=self.now, updated_at=self.now)
         self.session.add(project)
         self.session.flush()
         self.record(project, "created", None, command.title, "created by email")
-        due = f", due {day_words(project.due)}" if project.due else ""
+        who = owner.name + (", " + self._("due %(day)s") % {
+            "day": day_words(project.due, self.language)} if project.due else "")
         notices = self.notice(project, owner, None)
-        told = f"; {owner.name} is told" if notices else ""
-        return PlanOutcome(True, f"{project.ref} created: {project.title} ({owner.name}{due}, "
-                                 f"under {goal.ref} {goal.title}){told}", notices)
+        told = self._("; %(name)s is told") % {"name": owner.name} if notices else ""
+        return PlanOutcome(True, self._(
+            "%(ref)s created: %(title)s (%(who)s, under %(goal)s)") % {
+            "ref": project.ref, "title": project.title, "who": who,
+            "goal": f"{goal.ref} {goal.title}"} + told, notices)
 
     def measure(self, command: GoalValue) -> PlanOutcome:
         goal = self.item(command.goal)
         if not isinstance(goal, Goal):
-            return PlanOutcome(False, no_such_item(command.goal))
+            return PlanOutcome(False, no_such_item(command.goal, self.language))
         if goal.metric is None or goal.metric_start is None or goal.metric_target is None:
-            return PlanOutcome(False, f"{goal.ref} has no metric to measure; its progress "
-                                      "comes from its projects' tasks (a plan file can give "
-                                      "it metric:, start: and target:)")
+            return PlanOutcome(False, self._(
+                "%(ref)s has no metric to measure; its progress comes from its projects' "
+                "tasks (a plan file can give it metric:, start: and target:)")
+                % {"ref": goal.ref})
         unit = goal.metric_unit
         if command.unit is not None and unit is not None and command.unit != unit:
-            return PlanOutcome(False, f"{goal.ref} is measured in {unit}, not "
-                                      f"{command.unit}; write e.g. {goal.ref} = "
-                                      f"{amount_words(command.value, unit)}")
+            return PlanOutcome(False, self._(
+                "%(ref)s is measured in %(unit)s, not %(written)s; write e.g. %(example)s") % {
+                "ref": goal.ref, "unit": unit, "written": command.unit,
+                "example": f"{goal.ref} = {amount_words(command.value, unit)}"})
         if (later := self.superseded(goal, "value")) is not None:
             return later
         old = goal.metric_value
@@ -240,11 +264,14 @@ class _Change:
                     "measured")
         goal.metric_value = command.value
         share = measured_progress(goal.metric_start, goal.metric_target, command.value)
-        was = f"{amount_words(old, unit)} → " if old is not None else ""
+        lang = self.language
+        was = f"{amount_text(old, unit, lang)} → " if old is not None else ""
         return PlanOutcome(True, (
-            f"{goal.ref} {goal.title}: {goal.metric} {was}{amount_words(command.value, unit)}"
-            f", {share or 0:g}% of the way from {amount_words(goal.metric_start, unit)} to "
-            f"{amount_words(goal.metric_target, unit)}"))
+            f"{goal.ref} {goal.title}: {goal.metric} {was}{amount_text(command.value, unit, lang)}"
+            ", " + self._("%(share)s of the way from %(start)s to %(target)s") % {
+                "share": percent_figure_text(share or 0, lang),
+                "start": amount_text(goal.metric_start, unit, lang),
+                "target": amount_text(goal.metric_target, unit, lang)}))
 
 
 def _level(item: Project | Goal | PlanItemRow) -> PlanLevel:

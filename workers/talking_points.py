@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mail.read.commands import Topic, TopicDone
 from mail.write.agenda import TalkingPoint as TalkingPointLine
+from mail.write.language import N_, translations
 from models.meetings import Meeting
 from models.people import Person
 from models.talking_points import TalkingPoint
@@ -28,7 +29,7 @@ from models.talking_points import TalkingPoint
 __all__ = ["close_after_meeting", "close_topic", "open_points", "raise_topic", "topic_pair"]
 
 Said = tuple[bool, str]  # (done, the answer's words): done False is a refusal
-ASK_WHICH = ("which 1:1? Reply to that check-in's agenda, or name the report: "
+ASK_WHICH = N_("which 1:1? Reply to that check-in's agenda, or name the report: "
              "topic @ana: the hiring plan")
 
 
@@ -42,24 +43,26 @@ def _named(person: Person, name: str) -> bool:
 def topic_pair(session: Session, sender: Person, agenda_pair: tuple[int, int] | None,
                report: str | None) -> tuple[int, int] | str:
     """The (manager, employee) a talking point belongs to, or why none could be told."""
+    _ = translations(sender.language).gettext  # the answer's reader
     if report is not None:
         reports = session.scalars(select(Person).where(Person.manager_id == sender.id)).all()
         found = [p for p in reports if _named(p, report.lstrip("@").lower())]
         if len(found) != 1:
-            return (f"'@{report}' is not one of your direct reports; name them by email or "
-                    "@name, e.g. topic @ana: the hiring plan")
+            return _("'@%(name)s' is not one of your direct reports; name them by email or "
+                     "@name, e.g. topic @ana: the hiring plan") % {"name": report}
         return sender.id, found[0].id
     if agenda_pair is not None and sender.id in agenda_pair:
         return agenda_pair
     if sender.manager_id is not None:
         return sender.manager_id, sender.id
-    return ASK_WHICH
+    return _(ASK_WHICH)
 
 
 def raise_topic(session: Session, sender: Person, command: Topic,
                 agenda_pair: tuple[int, int] | None, *, inbound_id: int | None,
                 now: datetime, today: date) -> tuple[Said, TalkingPoint | None]:
     """Add the point (an open point of the same words is not added twice)."""
+    _ = translations(sender.language).gettext  # the answer's reader
     pair = topic_pair(session, sender, agenda_pair, command.report)
     if isinstance(pair, str):
         return (False, pair), None
@@ -67,18 +70,21 @@ def raise_topic(session: Session, sender: Person, command: Topic,
     assert other is not None
     same = [p for p in open_points(session, pair) if p.text.lower() == command.text.lower()]
     if same:
-        return (True, f"Topic already on your next 1:1 with {other.name}: {same[0].text}"), None
+        return (True, _("Topic already on your next 1:1 with %(name)s: %(topic)s") % {
+            "name": other.name, "topic": same[0].text}), None
     point = TalkingPoint(manager_id=pair[0], employee_id=pair[1], text=command.text,
                          raised_by_id=sender.id, raised_at=now, raised_on=today,
                          source_message_id=inbound_id)
     session.add(point)
-    return (True, f"Topic added for your next 1:1 with {other.name}: {command.text}"), point
+    return (True, _("Topic added for your next 1:1 with %(name)s: %(topic)s") % {
+        "name": other.name, "topic": command.text}), point
 
 
 def close_topic(session: Session, sender: Person, command: TopicDone,
                 agenda_pair: tuple[int, int] | None, *, now: datetime) -> Said:
     """Close the one open point of the sender's pairs (the agenda's, or the named
     report's, when given) whose words start with ``command.text``."""
+    _ = translations(sender.language).gettext  # the answer's reader
     if command.report is not None or agenda_pair is not None:
         pair = topic_pair(session, sender, agenda_pair, command.report)
         if isinstance(pair, str):
@@ -93,17 +99,19 @@ def close_topic(session: Session, sender: Person, command: TopicDone,
     exact = [p for p in points if p.text.lower() == wanted]
     found = exact or [p for p in points if p.text.lower().startswith(wanted)]
     if not found:
-        return False, ("no open topic of yours starts with that; the open ones are on your "
-                       "agenda, e.g. topic done: the hiring plan")
+        return False, _("no open topic of yours starts with that; the open ones are on your "
+                        "agenda, e.g. topic done: the hiring plan")
     if len(found) > 1:
         names = "; ".join(p.text for p in found[:5])
-        return False, f"more than one open topic starts with that ({names}); write more of it"
+        return False, _("more than one open topic starts with that (%(topics)s); write more "
+                        "of it") % {"topics": names}
     point = found[0]
     point.closed_at, point.closed_by_id = now, sender.id
     other = session.get(Person, point.employee_id if point.manager_id == sender.id
                         else point.manager_id)
     assert other is not None
-    return True, f"Topic closed for your 1:1s with {other.name}: {point.text}"
+    return True, _("Topic closed for your 1:1s with %(name)s: %(topic)s") % {
+        "name": other.name, "topic": point.text}
 
 
 def open_points(session: Session, pair: tuple[int, int]) -> list[TalkingPoint]:

@@ -493,7 +493,7 @@ def test_a_record_that_starts_inside_the_quarter_says_since_when() -> None:
 @pytest.mark.parametrize("language", ["de", "ja"])
 def test_an_employees_own_digest_is_in_their_language(language: str) -> None:
     """The employee summary speaks the reader's language, numbers and dates included;
-    the same view's team and HR digests (reports over many people) stay English."""
+    the same view's HR digest stays English (README, Languages)."""
     rendered = render_digest(employee_view(locale=language))
     text = " ".join(rendered.text.split())
     if language == "de":
@@ -508,5 +508,31 @@ def test_an_employees_own_digest_is_in_their_language(language: str) -> None:
         assert "あなたの目標" in rendered.text
     assert "Here is your" not in text and "How the figures" not in text
     assert f'<html lang="{language}">' in rendered.html
-    assert render_digest(manager_view(locale=language)).subject == \
-        "Drumbeat · 2026-Q4 evaluation — your team"
+    assert render_digest(hr_view(locale=language)).subject == \
+        "Drumbeat · 2026-Q4 evaluation (updated) — Acme (HR)"
+
+
+def test_a_team_digest_is_in_its_managers_language() -> None:
+    """A German manager reads the team digest in German: the words, the tables' headers,
+    the figures' forms and the chart descriptions; the CSV keeps its English columns."""
+    english = render_digest(manager_view())
+    rendered = render_digest(manager_view(locale="de"))
+    text = " ".join(rendered.text.split())
+    assert rendered.subject == "Drumbeat · Auswertung 2026-Q4 — dein Team"
+    assert text.startswith("Hallo Ana Ruiz, Hier ist die Auswertung 2026-Q4 deines Teams: "
+                           "Zielfortschritt und Check-in-Verlauf deiner 3 direkten "
+                           "Teammitglieder")
+    assert "DEINE EIGENEN CHECK-INS" in rendered.text and "DEIN TEAM" in rendered.text
+    assert "Mit Hannah Lee: 6 von 6 fälligen Check-ins stattgefunden (100 %)" in text
+    assert re.search(r"^Name +Erw +Ist +Best +Str\. +Ent +Quote +Abst$", rendered.text, re.M)
+    assert re.search(r"^Ben Okafor .* 41,7\s% +42$", rendered.text, re.M)
+    assert "Zeiträume" in text and "SEIT 4 WOCHEN ODER LÄNGER KEIN CHECK-IN" in rendered.text
+    html = rendered.html
+    assert '<html lang="de">' in html and "Fällige Aufgaben" in html
+    assert "Zielfortschritt zu Beginn (hell) und am Ende (dunkel) des Quartals" in html
+    for english_words in ("Here is your", "YOUR TEAM", "Your own check-ins", "Goals at risk",
+                          "expected check-ins held", "Lowest check-in adherence", "Charts",
+                          "Own / help", "Tasks due", "How the figures"):
+        assert english_words in english.text + english.html
+        assert english_words not in rendered.text + html, english_words
+    assert rendered.csv == english.csv  # the CSV's columns are English for every reader

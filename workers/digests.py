@@ -340,8 +340,8 @@ def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDi
 
 def _in_readers_language(session: Session, row: OutboundMessage, view: DigestView
                          ) -> DigestView:
-    """An employee's own summary is written in their language (team and HR digests,
-    reports over many people, stay English)."""
+    """The reader's language on the view: an employee's own summary and a manager's team
+    digest are written in it (the HR digest is still English; ``digest_render._words``)."""
     reader = session.get(Person, row.recipient_id) if row.recipient_id else None
     return replace(view, locale=reader.language) if reader is not None else view
 

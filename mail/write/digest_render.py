@@ -211,14 +211,14 @@ def _team_order(t: TeamRollup) -> tuple[bool, float, str]:
     return (t.adherence is None, t.adherence or 0.0, oneline(t.manager_name).casefold())
 
 
-def _joined_or_left(p: PersonFigures, view: DigestView) -> str:
+def _joined_or_left(p: PersonFigures, view: DigestView, words: DigestWords) -> str:
     notes = []
     if p.active_from and p.active_from > view.period_start:
-        notes.append(f"joined {short(p.active_from)}")
+        notes.append(words._("joined %(day)s", day=words.short(p.active_from)))
     if p.active_to and p.active_to < view.period_end:
-        notes.append(f"left {short(p.active_to)}")
+        notes.append(words._("left %(day)s", day=words.short(p.active_to)))
     if _tracked_late(p, view):
-        notes.append(f"tracked since {short(p.tracked_since)}")
+        notes.append(words._("tracked since %(day)s", day=words.short(p.tracked_since)))
     return ", ".join(notes)
 
 
@@ -239,8 +239,9 @@ def _scope(view: DigestView) -> str:
 
 
 def _words(view: DigestView) -> DigestWords:
-    """The employee's own summary is in their language; team and HR digests in English."""
-    return DigestWords(view.locale if view.kind == "employee" else DEFAULT)
+    """An employee's own summary and a manager's team digest are in the reader's language;
+    the HR digest is still English."""
+    return DigestWords(view.locale if view.kind in ("employee", "manager") else DEFAULT)
 
 
 def digest_subject(view: DigestView) -> str:
@@ -249,13 +250,14 @@ def digest_subject(view: DigestView) -> str:
     if view.kind == "employee":
         return _words(view).subject(oneline(view.period_label), bool(view.changes),
                                     _scope(view) == "quarter")
-    head = f"Drumbeat · {oneline(view.period_label)} evaluation"
+    words = _words(view)
+    head = words._("Drumbeat · %(period)s evaluation", period=oneline(view.period_label))
     if view.changes:
-        head += " (updated)"
+        head = words._("%(head)s (updated)", head=head)
     if view.kind == "hr":
         org = oneline(view.organisation)
         return f"{head} — {org} (HR)" if org else f"{head} — HR"
-    return f"{head} — your team"
+    return words._("%(head)s — your team", head=head)
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,7 @@ def capped(items: Sequence[Any], limit: int) -> Capped:
 
 
 def _group_kpis(view: DigestView, people: Sequence[PersonFigures],
-                adherence: float | None) -> list[_Kpi]:
+                adherence: float | None, words: DigestWords) -> list[_Kpi]:
     expected = sum(p.checkins_expected for p in people)
     held = sum(p.checkins_held for p in people)
     due = sum(p.tasks_due for p in people)
@@ -291,19 +293,26 @@ def _group_kpis(view: DigestView, people: Sequence[PersonFigures],
     at_risk = len(view.goals_at_risk)
     start = _mean([p.goal_progress_start for p in people])
     end = _mean([p.goal_progress_end for p in people])
+    _, pct, num = words._, words.pct, words.num
+    joined_words = (_("%(num)s joined during the quarter", num=num(joined))
+                    if _scope(view) == "quarter"
+                    else _("%(num)s joined during the year", num=num(joined)))
     return [
-        _Kpi(num(len(people)), "people" if view.kind == "hr" else "direct reports",
-             f"{joined:,} joined during the {_scope(view)}" if joined else ""),
-        _Kpi(pct(adherence), "check-in adherence",
-             f"{held:,} of {expected:,} check-ins held" if expected else "no check-ins expected",
+        _Kpi(num(len(people)), _("people") if view.kind == "hr" else _("direct reports"),
+             joined_words if joined else ""),
+        _Kpi(pct(adherence), _("check-in adherence"),
+             _("%(held)s of %(expected)s check-ins held", held=num(held),
+               expected=num(expected)) if expected else _("no check-ins expected"),
              alert=adherence is not None and adherence < LOW_ADHERENCE),
-        _Kpi(pct(_ratio(on_time, due)), "on-time rate",
-             f"{on_time:,} of {due:,} tasks done on time" if due else "no tasks due"),
-        _Kpi(pct(end), "mean goal progress",
-             f"from {pct(start)} at the start" if start is not None else ""),
-        _Kpi(num(at_risk), "goals at risk", "behind the time elapsed", alert=at_risk > 0),
-        _Kpi(num(silent), "without a check-in for 4+ weeks",
-             "person" if silent == 1 else "people", alert=silent > 0),
+        _Kpi(pct(_ratio(on_time, due)), _("on-time rate"),
+             _("%(done)s of %(due)s tasks done on time", done=num(on_time), due=num(due))
+             if due else _("no tasks due")),
+        _Kpi(pct(end), _("mean goal progress"),
+             _("from %(start)s at the start", start=pct(start)) if start is not None else ""),
+        _Kpi(num(at_risk), _("goals at risk"), _("behind the time elapsed"),
+             alert=at_risk > 0),
+        _Kpi(num(silent), _("without a check-in for 4+ weeks"),
+             words.ngettext("person", "people", silent), alert=silent > 0),
     ]
 
 
@@ -314,13 +323,19 @@ def _person_kpis(p: PersonFigures, words: DigestWords) -> list[_Kpi]:
 # --- text tables ----------------------------------------------------------------------------
 
 
-def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool) -> list[str]:
-    cols = [Col("Name", 18 if with_manager else 30)]
+def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool,
+                    words: DigestWords) -> list[str]:
+    _, pct, num = words._, words.pct, words.num
+    cols = [Col(_("Name"), 18 if with_manager else 30)]
     if with_manager:
-        cols.append(Col("Manager", 12))
-    cols += [Col("Exp", 3, True), Col("Held", 4, True, 1), Col("Conf", 4, True, 1),
-             Col("Disp", 4, True, 1), Col("Exc", 3, True, 1), Col("Adher.", 6, True),
-             Col("Gap", 4, True)]
+        cols.append(Col(_("Manager"), 12))
+    cols += [Col(words.pgettext("column, 3 wide", "Exp"), 3, True),
+             Col(words.pgettext("column, 4 wide", "Held"), 4, True, 1),
+             Col(words.pgettext("column, 4 wide", "Conf"), 4, True, 1),
+             Col(words.pgettext("column, 4 wide", "Disp"), 4, True, 1),
+             Col(words.pgettext("column, 3 wide", "Exc"), 3, True, 1),
+             Col(words.pgettext("column, 6 wide", "Adher."), 6, True),
+             Col(words.pgettext("column, 4 wide", "Gap"), 4, True)]
     body = []
     for p in rows:
         cells = [p.name]
@@ -330,9 +345,9 @@ def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool) -> list[s
                   str(p.checkins_disputed), str(p.checkins_excused), pct(p.adherence),
                   num(p.longest_gap_days)]
         body.append(cells)
-    excused = [f"{_fit(p.name, 24)}: {excused_by(p, _fit(p.name, 12))}" for p in rows
+    excused = [f"{_fit(p.name, 24)}: {excused_by(p, _fit(p.name, 12), words)}" for p in rows
                if p.checkins_excused]
-    return text_table(cols, body) + (["", "Excused, by who excused them:", *excused]
+    return text_table(cols, body) + (["", _("Excused, by who excused them:"), *excused]
                                  if excused else [])
 
 
@@ -342,10 +357,15 @@ def excused_by(p: PersonFigures, name: str | None = None,
     return (words or DigestWords()).excused_by(p, name or oneline(p.name))
 
 
-def _work_table(rows: Sequence[PersonFigures]) -> list[str]:
-    cols = [Col("Name", 20), Col("Goals", 5, True), Col("Progress", 11, True),
-            Col("Due", 3, True), Col("Done", 4, True, 1), Col("OnT", 3, True, 1),
-            Col("Late", 4, True, 1), Col("Blk", 3, True, 1), Col("On time", 7, True)]
+def _work_table(rows: Sequence[PersonFigures], words: DigestWords) -> list[str]:
+    _, pct, span = words._, words.pct, words.span
+    cols = [Col(_("Name"), 20), Col(words.pgettext("column, 5 wide", "Goals"), 5, True),
+            Col(_("Progress"), 11, True), Col(words.pgettext("column, 3 wide", "Due"), 3, True),
+            Col(words.pgettext("column, 4 wide", "Done"), 4, True, 1),
+            Col(words.pgettext("column, 3 wide", "OnT"), 3, True, 1),
+            Col(words.pgettext("column, 4 wide", "Late"), 4, True, 1),
+            Col(words.pgettext("column, 3 wide", "Blk"), 3, True, 1),
+            Col(words.pgettext("column, 7 wide", "On time"), 7, True)]
     return text_table(cols, [
         [p.name, f"{p.goals_owned}/{p.goals_contributed}",
          span(p.goal_progress_start, p.goal_progress_end, "→"), str(p.tasks_due),
@@ -373,9 +393,14 @@ def _kpi_lines(kpis: Sequence[_Kpi]) -> list[str]:
 
 def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
     tables: dict[str, list[str]] = {}
-    team_cols = [Col("Manager", 22), Col("People", 6, True), Col("Adher.", 6, True),
-                 Col("On time", 7, True), Col("Goals", 6, True), Col("Risk", 7, True),
-                 Col("4+ wk", 6, True)]
+    words = ctx["words"]
+    _, pct, num, span, day = words._, words.pct, words.num, words.span, words.day
+    team_cols = [Col(_("Manager"), 22), Col(words.pgettext("column, 6 wide", "People"), 6, True),
+                 Col(words.pgettext("column, 6 wide", "Adher."), 6, True),
+                 Col(words.pgettext("column, 7 wide", "On time"), 7, True),
+                 Col(words.pgettext("column, 6 wide", "Goals"), 6, True),
+                 Col(words.pgettext("column, 7 wide", "Risk"), 7, True),
+                 Col(words.pgettext("column, 6 wide", "4+ wk"), 6, True)]
 
     def team_rows(teams: Sequence[TeamRollup]) -> list[list[str]]:
         return [[t.manager_name, num(t.people), pct(t.adherence), pct(t.on_time_rate),
@@ -385,26 +410,28 @@ def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
     tables["lowest"] = text_table(team_cols, team_rows(ctx["lowest"].rows))
     tables["teams"] = text_table(team_cols, team_rows(ctx["teams"].rows))
     tables["silent"] = text_table(
-        [Col("Name", 26), Col("Manager", 20), Col("Last check-in", 13), Col("Days", 6, True)],
-        [[p.name, p.manager_name or DASH, day(p.last_checkin) if p.last_checkin else "never",
+        [Col(_("Name"), 26), Col(_("Manager"), 20),
+         Col(words.pgettext("column, 13 wide", "Last check-in"), 13),
+         Col(words.pgettext("column, 6 wide", "Days"), 6, True)],
+        [[p.name, p.manager_name or DASH, day(p.last_checkin) if p.last_checkin else _("never"),
           num(p.days_since_checkin)] for p in ctx["silent"].rows])
     tables["at_risk"] = text_table(
-        [Col("Goal", 6), Col("Title", 24), Col("Owner", 16), Col("Progress", 11, True),
-         Col("Exp.", 7, True)],
+        [Col(_("Goal"), 6), Col(_("Title"), 24), Col(words.pgettext("column", "Owner"), 16),
+         Col(_("Progress"), 11, True), Col(_("Exp."), 7, True)],
         [[g.ref, g.title, p.name, span(g.progress_start, g.progress_end, "→"),
           pct(g.expected)] for p, g in ctx["at_risk"].rows])
     tables["initiatives"] = text_table(
-        [Col("Ref", 6), Col("Initiative", 30), Col("Progress", 11, True),
-         Col("People", 6, True), Col("Risk", 5, True)],
+        [Col(words.pgettext("column, 6 wide", "Ref"), 6), Col(_("Initiative"), 30),
+         Col(_("Progress"), 11, True), Col(words.pgettext("column, 6 wide", "People"), 6, True),
+         Col(words.pgettext("column, 5 wide", "Risk"), 5, True)],
         [[i.ref, i.title, span(i.progress_start, i.progress_end, "→"), num(i.people),
           num(i.goals_at_risk)] for i in ctx["initiatives"].rows])
     rows = ctx["people"].rows
-    tables["checkins"] = _checkins_table(rows, with_manager=ctx["kind"] == "hr")
-    tables["work"] = _work_table(rows)
+    tables["checkins"] = _checkins_table(rows, ctx["kind"] == "hr", words)
+    tables["work"] = _work_table(rows, words)
     tables["kpis"] = _kpi_lines(ctx["kpis"])
-    me, words = ctx["me"], ctx["words"]
+    me = ctx["me"]
     if me is not None:
-        _ = words._
         goals, marks = words.goal_rows(me), words.timeline_rows(_timeline(me))
         # Another language's words may be longer: the title column gives them room.
         role = max([6, *(_width(row[2]) for row in goals)])
@@ -437,6 +464,8 @@ class _Chart:
 def _charts(view: DigestView, people: Sequence[PersonFigures]
             ) -> tuple[list[_Chart], list[InlineImage]]:
     label = _slug(view.period_label).lower()
+    words = _words(view)
+    _, num = words._, words.num
     charts: list[_Chart] = []
     images: list[InlineImage] = []
 
@@ -449,16 +478,20 @@ def _charts(view: DigestView, people: Sequence[PersonFigures]
                   if p.goal_progress_start is not None or p.goal_progress_end is not None]
     if view.kind != "employee" and with_goals:
         shown = min(len(with_goals), CHART_ROWS)
-        which = (f"the {shown:,} people with the lowest progress of {len(with_goals):,}"
-                 if shown < len(with_goals) else _plural(shown, "person", "people"))
+        which = (_("the %(shown)s people with the lowest progress of %(total)s",
+                   shown=num(shown), total=num(len(with_goals)))
+                 if shown < len(with_goals) else words.ngettext("%(num)s person",
+                                                                "%(num)s people", shown))
         add("goal-progress", goal_progress_chart(people, limit=CHART_ROWS),
-            f"Bar chart: goal progress at the start and end of {oneline(view.period_label)} "
-            f"for {which}, lowest first. The same figures are in the tables below.",
-            f"Goal progress at the start (light) and end (dark) of the {_scope(view)}, "
-            f"{which}, lowest first.")
+            _("Bar chart: goal progress at the start and end of %(period)s for %(which)s, "
+              "lowest first. The same figures are in the tables below.",
+              period=oneline(view.period_label), which=which),
+            _("Goal progress at the start (light) and end (dark) of the quarter, %(which)s, "
+              "lowest first.", which=which) if _scope(view) == "quarter" else
+            _("Goal progress at the start (light) and end (dark) of the year, %(which)s, "
+              "lowest first.", which=which))
     with_timeline = [p for p in people if p.timeline]
-    if view.kind == "employee" and with_timeline:  # one person's, in their language
-        words = _words(view)
+    if view.kind == "employee" and with_timeline:  # one person's
         add("checkins", checkin_timeline_chart(people, limit=CHART_ROWS),
             words._("Timeline chart: one cell per check-in period of %(period)s, coloured "
                     "held, confirmed, excused, disputed, missed, upcoming or not active. The "
@@ -468,15 +501,18 @@ def _charts(view: DigestView, people: Sequence[PersonFigures]
                     "upcoming, grey not active."))
     elif with_timeline:
         shown = min(len(with_timeline), CHART_ROWS)
-        which = (f"the {shown:,} people with the lowest adherence of {len(with_timeline):,}"
-                 if shown < len(with_timeline) else _plural(shown, "person", "people"))
+        which = (_("the %(shown)s people with the lowest adherence of %(total)s",
+                   shown=num(shown), total=num(len(with_timeline)))
+                 if shown < len(with_timeline) else words.ngettext("%(num)s person",
+                                                                   "%(num)s people", shown))
         add("checkins", checkin_timeline_chart(people, limit=CHART_ROWS),
-            f"Timeline chart: one row per person, one cell per check-in period of "
-            f"{oneline(view.period_label)}, coloured held, confirmed, excused, disputed, "
-            f"missed, upcoming or not active, for {which}. The counts are in the tables below.",
-            f"Check-ins per cadence period, {which}: dark blue held and confirmed by both, "
-            "light blue held, yellow excused, purple disputed, orange missed, white upcoming, "
-            "grey not active.")
+            _("Timeline chart: one row per person, one cell per check-in period of "
+              "%(period)s, coloured held, confirmed, excused, disputed, missed, upcoming or "
+              "not active, for %(which)s. The counts are in the tables below.",
+              period=oneline(view.period_label), which=which),
+            _("Check-ins per cadence period, %(which)s: dark blue held and confirmed by both, "
+              "light blue held, yellow excused, purple disputed, orange missed, white "
+              "upcoming, grey not active.", which=which))
     return charts, images
 
 
@@ -516,10 +552,10 @@ def _context(view: DigestView) -> dict[str, Any]:
         own = view.manager_self
         team = own.team_adherence if own and own.team_adherence is not None else _ratio(
             sum(p.checkins_held for p in people), sum(p.checkins_expected for p in people))
-        kpis = _group_kpis(view, people, team)
+        kpis = _group_kpis(view, people, team, words)
     else:
         kpis = _group_kpis(view, people, _ratio(sum(p.checkins_held for p in people),
-                                                sum(p.checkins_expected for p in people)))
+                                                sum(p.checkins_expected for p in people)), words)
     teams = list(view.teams)
     teams_by_adherence = len(teams) > TABLE_ROWS
     teams.sort(key=_team_order if teams_by_adherence
@@ -558,7 +594,7 @@ def _context(view: DigestView) -> dict[str, Any]:
         "day": words.day,
         "short": words.short,
         "plural": _plural,
-        "joined": lambda p: _joined_or_left(p, view),
+        "joined": lambda p: _joined_or_left(p, view, words),
         "tracked": lambda p: tracked(p, view, words),
         "excused_by": lambda p: excused_by(p, words=words),
         "width": TEXT_WIDTH,

@@ -29,9 +29,9 @@ from mail.write.digest import (
     DigestView,
     ReviewFigures,
 )
-from mail.write.digest_render import DASH, Col, capped, day, pct, text_table
+from mail.write.digest_render import DASH, Col, _width, capped, day, pct, text_table
 from mail.write.digest_words import DigestWords
-from mail.write.language import DEFAULT
+from mail.write.language import DEFAULT, translations
 from mail.write.render import oneline
 
 __all__ = ["ACK_WORDS", "STEP_WORDS", "calibration_order", "review_context"]
@@ -77,7 +77,23 @@ def calibration_order(rows: Sequence[CalibrationRow]) -> list[CalibrationRow]:
     return [rows[i] for i in order]
 
 
-def _summary(cycle: CycleSummary) -> str:
+def step_words(words: DigestWords) -> tuple[dict[str, str], dict[str, str]]:
+    """``STEP_WORDS`` and ``ACK_WORDS`` in the reader's words."""
+    if words.english:
+        return STEP_WORDS, ACK_WORDS
+    tr = translations(words.language)
+    said = {"not yet": tr.pgettext("review step", "not yet"),
+            "waiting": tr.pgettext("review step", "waiting"),
+            "done": tr.pgettext("review step", "done"),
+            "missed": tr.pgettext("review step", "missed"),
+            "agreed": tr.pgettext("review step", "agreed"),
+            "disputed": tr.pgettext("review step", "disputed"),
+            "resolved": tr.pgettext("review step", "resolved")}
+    return ({k: said[v] for k, v in STEP_WORDS.items()},
+            {k: said[v] for k, v in ACK_WORDS.items()})
+
+
+def _summary(cycle: CycleSummary, words: DigestWords) -> str:
     reviews = cycle.reviews
     total = len(reviews)
     self_done = sum(1 for r in reviews if r.self_state == "done")
@@ -86,23 +102,27 @@ def _summary(cycle: CycleSummary) -> str:
     disputed = sum(1 for r in reviews if r.ack_state == "disputed")
     missed = sum((r.self_state == "missed") + (r.manager_state == "missed")
                  + (r.ack_state == "missed") for r in reviews)
-    state = "closed" if cycle.closed else f"answers until {day(cycle.deadline)}"
-    return (f"Opened {day(cycle.opened)}, {state}. Of {_count(total, 'review')}: "
-            f"{_count(self_done, 'self-review')} done, "
-            f"{_count(manager_done, 'manager review')} done, {acked:,} "
-            f"acknowledged, {disputed:,} disputed (open), {_count(missed, 'step')} missed.")
-
-
-def _count(number: int, noun: str) -> str:
-    """A count with its noun, singular for one, so a team of one reads right."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+    _ = words._
+    state = _("closed") if cycle.closed else _("answers until %(day)s",
+                                                 day=words.day(cycle.deadline))
+    return _("Opened %(day)s, %(state)s. Of %(reviews)s: %(own)s done, %(manager)s done, "
+             "%(acked)s acknowledged, %(disputed)s disputed (open), %(missed)s missed.",
+             day=words.day(cycle.opened), state=state,
+             reviews=words.ngettext("%(num)s review", "%(num)s reviews", total),
+             own=words.ngettext("%(num)s self-review", "%(num)s self-reviews", self_done),
+             manager=words.ngettext("%(num)s manager review", "%(num)s manager reviews",
+                                    manager_done),
+             acked=words.num(acked), disputed=words.num(disputed),
+             missed=words.ngettext("%(num)s step", "%(num)s steps", missed))
 
 
 # --- plain-text tables ------------------------------------------------------------------
 
 
-def _text_tables(ctx: dict[str, Any], cycle: CycleSummary) -> dict[str, list[str]]:
+def _text_tables(ctx: dict[str, Any], cycle: CycleSummary,
+                 words: DigestWords) -> dict[str, list[str]]:
     tables: dict[str, list[str]] = {}
+    _, steps, acks = words._, ctx["step_words"], ctx["ack_words"]
     tables["completion"] = text_table(
         [Col("Manager", 22), Col("Reviews", 7, True), Col("Self", 6, True),
          Col("Mgr", 6, True), Col("Ack'd", 6, True), Col("Disp.", 5, True),
@@ -129,12 +149,16 @@ def _text_tables(ctx: dict[str, Any], cycle: CycleSummary) -> dict[str, list[str
           *counts(r), _mean_rating(r.mean_rating), pct(r.goal_progress_mean),
           pct(r.goal_progress_median), pct(r.adherence_mean), pct(r.adherence_median)]
          for r in ctx["calibration"].rows])
-    tables["team"] = text_table(
-        [Col("Name", 16), Col("Self", 7), Col("Rating", 11), Col("Manager", 7),
-         Col("Rating", 11), Col("Ack.", 8)],
-        [[r.name, STEP_WORDS[r.self_state], cycle.label(r.self_rating),
-          STEP_WORDS[r.manager_state], cycle.label(r.manager_rating), ACK_WORDS[r.ack_state]]
-         for r in ctx["team"].rows])
+    rows = [[r.name, steps[r.self_state], cycle.label(r.self_rating),
+             steps[r.manager_state], cycle.label(r.manager_rating), acks[r.ack_state]]
+            for r in ctx["team"].rows]
+    heads = [_("Name"), words.pgettext("review column", "Self"), _("Rating"),
+             _("Manager"), _("Rating"), words.pgettext("review column", "Ack.")]
+    widths = [16, 7, 11, 7, 11, 8]
+    if not words.english:  # another language's words may be longer: room for them
+        widths = [max(w, _width(head), *(_width(row[i]) for row in rows if i))
+                  for i, (w, head) in enumerate(zip(widths, heads, strict=True))]
+    tables["team"] = text_table([Col(h, w) for h, w in zip(heads, widths, strict=True)], rows)
     return tables
 
 
@@ -184,14 +208,15 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
     """What the templates' review section reads, under ``ctx["review"]``."""
     me = view.people[0] if view.kind == "employee" and view.people else None
     mine = cycle.review_of(me.person_id) if me else None
-    words = DigestWords(view.locale if view.kind == "employee" else DEFAULT)
+    words = DigestWords(view.locale if view.kind in ("employee", "manager") else DEFAULT)
+    steps, acks = step_words(words)
     manager = oneline((mine.manager_name if mine else None) or words._("Your manager"))
     calibration = calibration_order(cycle.calibration)
     if len(calibration) <= TABLE_ROWS:
         calibration.sort(key=lambda r: oneline(r.manager_name).casefold())
     ctx: dict[str, Any] = {
         "cycle": cycle,
-        "summary": _summary(cycle),
+        "summary": _summary(cycle, words),
         "completion": capped(sorted(cycle.completion, key=_completion_order), TABLE_ROWS),
         "disputes": capped(sorted(cycle.disputes, key=lambda d: (
             d.since is None, d.since or cycle.opened, oneline(d.employee_name).casefold())),
@@ -205,13 +230,13 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
         "comment": [oneline(line) for line in (mine.manager_comment or "").splitlines()
                     if line.strip()] if mine and mine.manager_state == "done" else [],
         "manager": manager,
-        "step_words": STEP_WORDS,
-        "ack_words": ACK_WORDS,
+        "step_words": steps,
+        "ack_words": acks,
         "label": cycle.label,
         "mean_rating": _mean_rating,
         "rating_day": day,
     }
-    ctx["tables"] = _text_tables(ctx, cycle)
+    ctx["tables"] = _text_tables(ctx, cycle, words)
     return ctx
 
 

@@ -1,9 +1,10 @@
-"""An employee's own digest in their language: its figures' words, dates and numbers.
+"""A digest in its reader's language: its figures' words, dates and numbers.
 
-The employee summary is mail to one person, so it is written in their language like an
-agenda; the HR and team digests are reports over many people (tables, a CSV, calibration)
-and stay English. ``DigestWords`` is what ``digest_render`` asks for the words of the
-employee's parts; in English it gives exactly what the digest always said.
+An employee's own summary and a manager's team digest are mail to one person, so they
+are written in the reader's language like an agenda; the HR digest is still English,
+and every digest's CSV keeps English column headers (a spreadsheet reads the same
+columns whoever received it). ``DigestWords`` is what ``digest_render`` and
+``digest_review`` ask for words; in English it gives exactly what the digest always said.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class DigestWords:
     def _(self, message: str, **values: Any) -> str:
         words = translations(self.language).gettext(message)
         return words % values if values else words
+
+    def pgettext(self, context: str, message: str) -> str:
+        """A word with a context: a column header of a given width, for instance."""
+        return translations(self.language).pgettext(context, message)
 
     def ngettext(self, one: str, many: str, count: int, **values: Any) -> str:
         return translations(self.language).ngettext(one, many, count) % {

@@ -175,7 +175,8 @@ def environment(language: str = DEFAULT) -> jinja2.Environment:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(language=language, _code=_code,
                        _span_code=lambda value: Markup('<span class="code">{}</span>').format(
-                           value))
+                           value),
+                       _muted=lambda value: Markup('<span class="muted">{}</span>').format(value))
     env.filters.update(
         oneline=oneline,
         bar=partial(bar, language=language),

@@ -197,3 +197,24 @@ def test_the_csv_has_the_review_columns_empty_without_a_cycle() -> None:
     assert [with_cycle["<b>Eve</b>"][c] for c in review_columns[2:]] == [
         "missed", "", "done", "3", "waiting"]
     assert with_cycle["王芳"]["Review opened"] == ""  # no review of theirs in the cycle
+
+
+def test_an_hr_digest_is_in_its_readers_language() -> None:
+    """HR reads the company's digest, its review cycle part included, in their language."""
+    english = render_digest(hr_view(cycle=cycle()))
+    rendered = render_digest(hr_view(locale="de", cycle=cycle()))
+    assert rendered.subject == "Drumbeat · Auswertung 2026-Q4 (aktualisiert) — Acme (HR)"
+    assert english.subject == "Drumbeat · 2026-Q4 evaluation (updated) — Acme (HR)"
+    text = " ".join(rendered.text.split())
+    assert text.startswith("Hallo Priya Shah, Hier ist die Auswertung 2026-Q4 für Acme: "
+                           "Zielfortschritt und Check-in-Verlauf von 6 Personen")
+    for heading in ("FÜHRUNGSKRÄFTE, MIT DENEN DU ZUERST SPRECHEN SOLLTEST", "NACH INITIATIVE",
+                    "DER BEURTEILUNGSZYKLUS 2026-Q4", "Offene Widersprüche:"):
+        assert heading in rendered.text
+    assert "Ben Okafor (Führungskraft Ana Ruiz), seit 12.01.2027:" in text
+    assert re.search(r"^Ana Ruiz +3 +0 +1 +1 +1 +0 +3,0 +68,8\s%", rendered.text, re.M)
+    assert "Kalibrierung: Bewertungen neben dem Verlauf" in rendered.html
+    for english_words in ("Managers to talk to first", "By initiative", "review cycle",
+                          "Open disputes", "Calibration", "Completion by manager"):
+        assert english_words in english.text + english.html
+        assert english_words not in rendered.text + rendered.html, english_words

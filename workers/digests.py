@@ -340,8 +340,8 @@ def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDi
 
 def _in_readers_language(session: Session, row: OutboundMessage, view: DigestView
                          ) -> DigestView:
-    """The reader's language on the view: an employee's own summary and a manager's team
-    digest are written in it (the HR digest is still English; ``digest_render._words``)."""
+    """The reader's language on the view: every digest is written in it (its CSV's
+    columns stay English)."""
     reader = session.get(Person, row.recipient_id) if row.recipient_id else None
     return replace(view, locale=reader.language) if reader is not None else view
 

@@ -46,7 +46,6 @@ from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
 from mail.write.digest_csv import figures_csv
 from mail.write.digest_words import STATE_WORDS, DigestWords
-from mail.write.language import DEFAULT
 from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 __all__ = [
@@ -239,9 +238,8 @@ def _scope(view: DigestView) -> str:
 
 
 def _words(view: DigestView) -> DigestWords:
-    """An employee's own summary and a manager's team digest are in the reader's language;
-    the HR digest is still English."""
-    return DigestWords(view.locale if view.kind in ("employee", "manager") else DEFAULT)
+    """Every digest is in its reader's language (the CSV's columns stay English)."""
+    return DigestWords(view.locale)
 
 
 def digest_subject(view: DigestView) -> str:
@@ -256,7 +254,8 @@ def digest_subject(view: DigestView) -> str:
         head = words._("%(head)s (updated)", head=head)
     if view.kind == "hr":
         org = oneline(view.organisation)
-        return f"{head} — {org} (HR)" if org else f"{head} — HR"
+        return (words._("%(head)s — %(organisation)s (HR)", head=head, organisation=org)
+                if org else words._("%(head)s — HR", head=head))
     return words._("%(head)s — your team", head=head)
 
 
@@ -526,14 +525,16 @@ def _review_charts(view: DigestView, review: dict[str, Any]
     label = _slug(view.period_label).lower()
     cid = f"calibration.{label}@drumbeat.digest"
     shown = min(len(rows), CHART_ROWS)
-    which = _plural(shown, "manager")
+    words = _words(view)
+    which = words.ngettext("%(num)s manager", "%(num)s managers", shown)
     chart = _Chart(
-        cid, f"Bar chart: for {which}, the share of their reports given each rating of the "
-        f"{cycle.scale[0].value}-{cycle.scale[-1].value} scale, beside the team's mean goal "
-        "progress and check-in adherence. The same figures are in the table above.",
-        "Left: each manager's ratings, lowest (orange) to highest (dark blue), as shares of "
-        "their rated reports. Right: the team's mean goal progress (green) and check-in "
-        "adherence (black).")
+        cid, words._("Bar chart: for %(which)s, the share of their reports given each rating "
+                     "of the %(scale)s scale, beside the team's mean goal progress and "
+                     "check-in adherence. The same figures are in the table above.",
+                     which=which, scale=f"{cycle.scale[0].value}-{cycle.scale[-1].value}"),
+        words._("Left: each manager's ratings, lowest (orange) to highest (dark blue), as "
+                "shares of their rated reports. Right: the team's mean goal progress (green) "
+                "and check-in adherence (black)."))
     return [chart], [InlineImage(cid, f"calibration-{label}.png",
                                  calibration_chart(rows[:CHART_ROWS], cycle.scale))]
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from mail.write.digest import (
     CalibrationRow,
     CycleCompletion,
@@ -29,9 +31,9 @@ from mail.write.digest import (
     DigestView,
     ReviewFigures,
 )
-from mail.write.digest_render import DASH, Col, _width, capped, day, pct, text_table
+from mail.write.digest_render import DASH, Col, _width, capped, text_table
 from mail.write.digest_words import DigestWords
-from mail.write.language import DEFAULT, translations
+from mail.write.language import translations
 from mail.write.render import oneline
 
 __all__ = ["ACK_WORDS", "STEP_WORDS", "calibration_order", "review_context"]
@@ -45,8 +47,13 @@ ACK_WORDS = {"pending": "not yet", "waiting": "waiting", "agreed": "agreed",
              "disputed": "disputed", "resolved": "resolved", "missed": "missed"}
 
 
-def _mean_rating(value: float | None) -> str:
-    return DASH if value is None else f"{value:.1f}"
+def _mean_rating(value: float | None, words: DigestWords | None = None) -> str:
+    """``3.5`` (``3,5``): a mean rating with one decimal, as the reader writes it."""
+    if value is None:
+        return DASH
+    if words is None or words.english:
+        return f"{value:.1f}"
+    return format_decimal(value, "0.0", locale=words.language)
 
 
 def _record(row: CalibrationRow) -> float | None:
@@ -124,9 +131,12 @@ def _text_tables(ctx: dict[str, Any], cycle: CycleSummary,
     tables: dict[str, list[str]] = {}
     _, steps, acks = words._, ctx["step_words"], ctx["ack_words"]
     tables["completion"] = text_table(
-        [Col("Manager", 22), Col("Reviews", 7, True), Col("Self", 6, True),
-         Col("Mgr", 6, True), Col("Ack'd", 6, True), Col("Disp.", 5, True),
-         Col("Missed", 6, True)],
+        [Col(_("Manager"), 22), Col(words.pgettext("column, 7 wide", "Reviews"), 7, True),
+         Col(words.pgettext("column, 6 wide", "Self"), 6, True),
+         Col(words.pgettext("column, 6 wide", "Mgr"), 6, True),
+         Col(words.pgettext("column, 6 wide", "Ack'd"), 6, True),
+         Col(words.pgettext("column, 5 wide", "Disp."), 5, True),
+         Col(words.pgettext("column, 6 wide", "Missed"), 6, True)],
         [[c.manager_name, f"{c.reviews:,}", f"{c.self_done:,}", f"{c.manager_done:,}",
           f"{c.acknowledged:,}", f"{c.disputed:,}", f"{c.missed:,}"]
          for c in ctx["completion"].rows])
@@ -137,17 +147,23 @@ def _text_tables(ctx: dict[str, Any], cycle: CycleSummary,
         def counts(row: CalibrationRow) -> list[str]:
             return [str(n) for n in row.distribution]
     else:
-        level_cols = [Col(f"Ratings {levels[0]}…{levels[-1]}", 19)]
+        level_cols = [Col(_("Ratings %(first)s…%(last)s", first=levels[0], last=levels[-1]),
+                          19)]
 
         def counts(row: CalibrationRow) -> list[str]:
             return ["·".join(str(n) for n in row.distribution)]
+    wide = 5 if words.english else 6  # "68,8 %": the locale's percent may need a column more
     tables["calibration"] = text_table(
-        [Col("Manager", 14), Col("N", 3, True), *level_cols, Col("Mean", 4, True),
-         Col("Goals", 5, True), Col("med", 5, True, 1), Col("Adh.", 5, True),
-         Col("med", 5, True, 1)],
+        [Col(_("Manager"), 14), Col("N", 3, True), *level_cols,
+         Col(words.pgettext("column, 4 wide", "Mean"), 4, True),
+         Col(words.pgettext("column, 5 wide", "Goals"), wide, True),
+         Col(words.pgettext("column, 5 wide", "med"), wide, True, 1),
+         Col(words.pgettext("column, 5 wide", "Adh."), wide, True),
+         Col(words.pgettext("column, 5 wide", "med"), wide, True, 1)],
         [[r.manager_name, f"{r.rated}/{r.reviews}" if r.rated != r.reviews else str(r.rated),
-          *counts(r), _mean_rating(r.mean_rating), pct(r.goal_progress_mean),
-          pct(r.goal_progress_median), pct(r.adherence_mean), pct(r.adherence_median)]
+          *counts(r), _mean_rating(r.mean_rating, words), words.pct(r.goal_progress_mean),
+          words.pct(r.goal_progress_median), words.pct(r.adherence_mean),
+          words.pct(r.adherence_median)]
          for r in ctx["calibration"].rows])
     rows = [[r.name, steps[r.self_state], cycle.label(r.self_rating),
              steps[r.manager_state], cycle.label(r.manager_rating), acks[r.ack_state]]
@@ -208,7 +224,7 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
     """What the templates' review section reads, under ``ctx["review"]``."""
     me = view.people[0] if view.kind == "employee" and view.people else None
     mine = cycle.review_of(me.person_id) if me else None
-    words = DigestWords(view.locale if view.kind in ("employee", "manager") else DEFAULT)
+    words = DigestWords(view.locale)
     steps, acks = step_words(words)
     manager = oneline((mine.manager_name if mine else None) or words._("Your manager"))
     calibration = calibration_order(cycle.calibration)
@@ -233,8 +249,8 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
         "step_words": steps,
         "ack_words": acks,
         "label": cycle.label,
-        "mean_rating": _mean_rating,
-        "rating_day": day,
+        "mean_rating": lambda value: _mean_rating(value, words),
+        "rating_day": words.day,
     }
     ctx["tables"] = _text_tables(ctx, cycle, words)
     return ctx

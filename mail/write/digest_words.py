@@ -1,9 +1,9 @@
 """A digest in its reader's language: its figures' words, dates and numbers.
 
-An employee's own summary and a manager's team digest are mail to one person, so they
-are written in the reader's language like an agenda; the HR digest is still English,
-and every digest's CSV keeps English column headers (a spreadsheet reads the same
-columns whoever received it). ``DigestWords`` is what ``digest_render`` and
+Every digest is mail to one person (an employee's own summary, a manager's team digest,
+the HR digest), so it is written in the reader's language like an agenda; every digest's
+CSV keeps English column headers (a spreadsheet reads the same columns whoever received
+it). ``DigestWords`` is what ``digest_render`` and
 ``digest_review`` ask for words; in English it gives exactly what the digest always said.
 """
 

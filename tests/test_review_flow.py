@@ -316,3 +316,23 @@ def _rows(rt: Runtime, to: str, form: str) -> list[OutboundMessage]:
         return [r for r in session.scalars(select(OutboundMessage).where(
             OutboundMessage.kind == "review", OutboundMessage.to_address == to)
             .order_by(OutboundMessage.id)) if r.context["form"] == form]
+
+
+def test_a_german_employee_is_answered_in_german(rt: Runtime, db: Database) -> None:
+    """The answer to a review form is in its sender's language, like every answer."""
+    seed(db)
+    with db.session() as session, session.begin():
+        ann = session.scalar(select(Person).where(Person.email == "ann@acme.example"))
+        assert ann is not None
+        ann.language = "de"
+    tick(rt, OPENS)
+    ann_self = form(rt, "self", "ann@acme.example")
+    replies = Replies(rt)
+    answer = replies.send(ann_self, "ann@acme.example", gmail(ann_self, (
+        "wins: closed the pricing project\nrating: 4\n")), day(4, 11))
+    text = " ".join((answer.body_text or "").split())
+    assert "Deine Selbsteinschätzung 2026-Q4 ist erfasst (wins, Bewertung 4" in text
+    assert "bekommt sie mit deinen Zahlen." in text and "is recorded" not in text
+    again = replies.send(ann_self, "ann@acme.example", gmail(ann_self, "wins: more\n"),
+                             day(5, 11))
+    assert "Deine Selbsteinschätzung wurde am" in " ".join((again.body_text or "").split())

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from config.review_scale import parse_scale
 from mail.read.review_form import FormKind, ReviewAnswer
 from mail.write.answer import day_words
+from mail.write.language import DEFAULT, translations
 from mail.write.review_mail import ReviewFormContext
 from models.people import Person
 from models.reviews import AckState, Review, StepState
@@ -76,16 +77,20 @@ def apply_answer(session: Session, context: ReviewFormContext, sender: Person,
         session, review.cycle, review, cycle_dates(review.cycle), now, domain))
     label = review.cycle.period_label
     scale = parse_scale(review.cycle.scale)
+    language = sender.language  # the answer's reader
+    _ = translations(language).gettext
 
     def rating(value: int) -> str:
-        return scale.label(value) if scale else str(value)
+        return _("rating %(rating)s") % {"rating": scale.label(value) if scale else str(value)}
 
     if form == FormKind.SELF:
-        if _closed(review.self_state, "Your self-review", review.self_at, result, review):
+        if _closed(review.self_state, "Your self-review", review.self_at, result, review,
+                   language):
             return result
         if not any((answer.wins, answer.misses, answer.next, answer.rating is not None)):
-            return _nothing(result, "self-review", "write wins:, misses: and next: at the top "
-                            "of your reply, e.g. wins: shipped the billing flow")
+            return _nothing(result, "self-review", _(
+                "write wins:, misses: and next: at the top of your reply, e.g. wins: shipped "
+                "the billing flow"), language)
         review.self_wins, review.self_misses, review.self_next = (
             answer.wins, answer.misses, answer.next)
         review.self_rating = answer.rating
@@ -94,59 +99,68 @@ def apply_answer(session: Session, context: ReviewFormContext, sender: Person,
         parts = [name for name, value in (("wins", answer.wins), ("misses", answer.misses),
                                           ("next", answer.next)) if value]
         if answer.rating is not None:
-            parts.append(f"rating {rating(answer.rating)}")
-        manager = review.manager.name if review.manager else "your manager"
-        result.done.append(f"Your {label} self-review is recorded ({', '.join(parts)}); "
-                           f"{manager} gets it with your figures.")
+            parts.append(rating(answer.rating))
+        manager = review.manager.name if review.manager else _("your manager")
+        result.done.append(_("Your %(period)s self-review is recorded (%(parts)s); %(manager)s "
+                             "gets it with your figures.") % {
+            "period": label, "parts": ", ".join(parts), "manager": manager})
     elif form == FormKind.MANAGER:
         if _closed(review.manager_state, f"Your review of {review.employee.name}",
-                   review.manager_at, result, review):
+                   review.manager_at, result, review, language):
             return result
         if (scale is not None or not answer.comment) and answer.rating is None:
             need = "rating: N and comment:" if scale else "comment:"
-            return _nothing(result, "review", f"write {need} at the top of your reply")
+            return _nothing(result, "review", _("write %(form)s at the top of your reply") % {
+                "form": need}, language)
         review.manager_rating, review.manager_comment = answer.rating, answer.comment
         review.manager_state, review.manager_at = StepState.DONE.value, now
         review.manager_message_id = inbound_id
-        shown = [f"rating {rating(answer.rating)}"] if answer.rating is not None else []
-        shown += ["comment"] if answer.comment else []
-        result.done.append(f"Your {label} review of {review.employee.name} is recorded "
-                           f"({', '.join(shown)}); {review.employee.name} is asked to "
-                           "acknowledge it.")
+        shown = [rating(answer.rating)] if answer.rating is not None else []
+        shown += [_("comment")] if answer.comment else []
+        result.done.append(_("Your %(period)s review of %(name)s is recorded (%(parts)s); "
+                             "%(name)s is asked to acknowledge it.") % {
+            "period": label, "name": review.employee.name, "parts": ", ".join(shown)})
     elif form == FormKind.ACK:
         if review.ack_state != AckState.WAITING.value:
-            result.refused.append(("acknowledgement", _ack_closed(review)))
+            result.refused.append(("acknowledgement", _ack_closed(review, language)))
             return result
         if not answer.agree and not answer.dispute:
-            return _nothing(result, "acknowledgement", "write agree, or dispute: what you "
-                            "disagree with")
+            return _nothing(result, "acknowledgement", _(
+                "write agree, or dispute: what you disagree with"), language)
         review.ack_at = now
         if answer.agree:
             review.ack_state = AckState.AGREED.value
-            result.done.append(f"You agreed with your {label} review. Thank you.")
+            result.done.append(_("You agreed with your %(period)s review. Thank you.") % {
+                "period": label})
         else:
             review.ack_state, review.dispute_text = AckState.DISPUTED.value, answer.dispute
             hr = hr_people(session)
             result.new_rows += _added(session, [
                 form_row(review.cycle, review, "dispute", person, now, domain)
                 for person in hr])
-            sent = (f"was sent to HR ({len(hr)} {'person' if len(hr) == 1 else 'people'})"
-                    if hr else "is listed for HR (no one is flagged HR in Drumbeat yet, so "
-                    "no mail went out; tell your HR team)")
-            result.done.append(f"Your dispute of your {label} review is recorded and {sent}; "
-                               "it stays open until HR resolves it.")
+            words = {"period": label, "num": len(hr)}
+            result.done.append((translations(language).ngettext(
+                "Your dispute of your %(period)s review is recorded and was sent to HR "
+                "(%(num)d person); it stays open until HR resolves it.",
+                "Your dispute of your %(period)s review is recorded and was sent to HR "
+                "(%(num)d people); it stays open until HR resolves it.", len(hr)) if hr else _(
+                "Your dispute of your %(period)s review is recorded and is listed for HR (no "
+                "one is flagged HR in Drumbeat yet, so no mail went out; tell your HR team); "
+                "it stays open until HR resolves it.")) % words)
     else:
         if review.ack_state != AckState.DISPUTED.value:
-            result.refused.append(("resolved:", "this dispute is already resolved"
+            result.refused.append(("resolved:", _("this dispute is already resolved")
                                    if review.ack_state == AckState.RESOLVED.value
-                                   else "this review is not disputed"))
+                                   else _("this review is not disputed")))
             return result
         if not answer.resolved:
-            return _nothing(result, "resolution", "write resolved: what was decided")
+            return _nothing(result, "resolution", _("write resolved: what was decided"),
+                            language)
         review.ack_state, review.resolution_text = AckState.RESOLVED.value, answer.resolved
         review.resolved_by_id, review.resolved_at = sender.id, now
-        result.done.append(f"The dispute of {review.employee.name}'s {label} review is "
-                           "resolved.")
+        result.done.append(_("The dispute of %(possessive)s %(period)s review is resolved.") % {
+            "possessive": f"{review.employee.name}'s", "name": review.employee.name,
+            "period": label})
     review.updated_at = now
     session.flush()
     result.new_rows += _added(session, step_rows(
@@ -160,35 +174,48 @@ def _added(session: Session, rows: Sequence[OutboxRow]) -> list[AddedRow]:
             for outbox_id in outbox.add_rows(session, [row])]
 
 
-def _nothing(result: ReviewOutcome, what: str, form: str) -> ReviewOutcome:
+def _nothing(result: ReviewOutcome, what: str, form: str,
+             language: str = DEFAULT) -> ReviewOutcome:
     if not result.not_understood:
-        result.not_understood.append((f"({what})", f"I found no {what} in your message; "
-                                      f"{form}"))
+        _ = translations(language).gettext
+        found = {"self-review": _("I found no self-review in your message"),
+                 "review": _("I found no review in your message"),
+                 "acknowledgement": _("I found no acknowledgement in your message"),
+                 "resolution": _("I found no resolution in your message")}[what]
+        result.not_understood.append((f"({what})", f"{found}; {form}"))
     return result
 
 
 def _closed(state: str, what: str, at: datetime | None, result: ReviewOutcome,
-            review: Review) -> bool:
+            review: Review, language: str = DEFAULT) -> bool:
     """Refuse an answer to a step that no longer waits (answered, or missed)."""
     if state == StepState.WAITING.value:
         return False
+    _ = translations(language).gettext
+    own = what.startswith("Your self")
+    said = _("Your self-review") if own else _("Your review of %(name)s") % {
+        "name": review.employee.name}
     if state == StepState.DONE.value and at is not None:
-        reason = f"{what} was recorded on {day_words(at.date())}; it stays as written. " \
-                 "Ask HR if something in it is wrong."
+        reason = _("%(what)s was recorded on %(day)s; it stays as written. Ask HR if "
+                   "something in it is wrong.") % {"what": said,
+                                                   "day": day_words(at.date(), language)}
     else:
         dates = cycle_dates(review.cycle)
-        last = dates.self_due if what.startswith("Your self") else dates.manager_due
-        reason = f"{what} was due by {day_words(last)} and is recorded as missed."
+        last = dates.self_due if own else dates.manager_due
+        reason = _("%(what)s was due by %(day)s and is recorded as missed.") % {
+            "what": said, "day": day_words(last, language)}
     result.refused.append((what.split(" ", 1)[1], reason))
     return True
 
 
-def _ack_closed(review: Review) -> str:
+def _ack_closed(review: Review, language: str = DEFAULT) -> str:
+    _ = translations(language).gettext
     state = review.ack_state
     if state in (AckState.AGREED.value, AckState.DISPUTED.value, AckState.RESOLVED.value):
-        return f"you answered this on {day_words(review.ack_at.date())}" if review.ack_at \
-            else "already answered"
+        return _("you answered this on %(day)s") % {
+            "day": day_words(review.ack_at.date(), language)} if review.ack_at \
+            else _("already answered")
     if state == AckState.MISSED.value:
-        return f"the acknowledgement was due by {day_words(cycle_dates(review.cycle).deadline)}" \
-               " and is recorded as missed"
-    return "there is no review to acknowledge yet"
+        return _("the acknowledgement was due by %(day)s and is recorded as missed") % {
+            "day": day_words(cycle_dates(review.cycle).deadline, language)}
+    return _("there is no review to acknowledge yet")

@@ -23,13 +23,13 @@ claimed with its status, in the same transaction as the changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from config.review_scale import parse_scale
 from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
@@ -56,7 +56,7 @@ from workers import failures, metrics, notes, outbox, review_answers, status_pag
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
-from workers.runtime import Runtime, sender_policy_for
+from workers.runtime import Runtime, one_statement, sender_policy_for
 
 log = logging.getLogger("drumbeat.inbound")
 ANSWER = "answer"
@@ -127,7 +127,8 @@ def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processe
         return Processed(facts)
     understood = _understand(rt, facts, now)
     with rt.sessions() as session, session.begin():
-        row = session.get(InboundMessage, inbound_id, with_for_update=True)
+        row = session.get(InboundMessage, inbound_id, with_for_update=True,
+                          options=_WITHOUT_RAW)  # the bytes were read before
         if row is None or row.status != InboundStatus.RECEIVED.value:
             return Processed(row.status if row else "missing")
         answering = _Answering(rt, now, send_now, in_thread=understood.in_thread)
@@ -135,6 +136,9 @@ def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processe
         outcome = row.outcome
     metrics.processed(result.status, outcome)  # counted once committed
     return result
+
+
+_WITHOUT_RAW = (defer(InboundMessage.raw),)
 
 
 @dataclass(frozen=True)
@@ -174,16 +178,30 @@ class _Understood:
     in_thread: bool = False  # a reply to one of our emails to the sender (a receipt is due)
     request: Request | None = None  # the whole reply was "status" or "help"
     review: ReviewAnswer | None = None  # a reply to a review form: its answer, read
+    # The sender's row as read before the transaction (detached): the transaction takes
+    # it over rather than reading it again.
+    person: Person | None = field(default=None, compare=False, repr=False)
 
 
 def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
     """The row's bytes and envelope, or its status when it is not waiting.
 
     The try is counted here, before any work, so one that crashes or reaches the
-    time limit still counts; past MAX_ATTEMPTS tries the message is failed for good."""
+    time limit still counts; past MAX_ATTEMPTS tries the message is failed for good.
+    On a batch's PostgreSQL connection the count is one statement in autocommit."""
+    counted = one_statement(rt, _BEGIN_INBOUND, (inbound_id,))
+    if counted:
+        attempts, _error, raw, envelope_to, peer_address = counted[0]
+        if attempts <= MAX_ATTEMPTS:
+            return _Stored(inbound_id, raw or b"", tuple(envelope_to or ()), peer_address,
+                           attempts)
     with rt.sessions() as session, session.begin():
-        found = failures.begin_inbound(session, inbound_id, InboundMessage.raw,
-                                       InboundMessage.envelope_to, InboundMessage.peer_address)
+        columns = (InboundMessage.raw, InboundMessage.envelope_to, InboundMessage.peer_address)
+        found = session.execute(select(  # counted above: the try past the last
+            InboundMessage.attempts, InboundMessage.error, *columns).where(
+            InboundMessage.id == inbound_id,
+            InboundMessage.status == InboundStatus.RECEIVED.value)).first() if counted \
+            else failures.begin_inbound(session, inbound_id, *columns)
         if found is None:
             status = session.scalar(select(InboundMessage.status).where(
                 InboundMessage.id == inbound_id))
@@ -196,6 +214,13 @@ def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
             return InboundStatus.FAILED.value
     return _Stored(inbound_id, found.raw or b"", tuple(found.envelope_to or ()),
                    found.peer_address, found.attempts)
+
+
+# failures.begin_inbound as one prepared statement (its columns as _read wants them)
+_BEGIN_INBOUND = (
+    "UPDATE inbound_message SET attempts = attempts + 1 WHERE id = %s AND status = "
+    f"'{InboundStatus.RECEIVED.value}' RETURNING attempts, error, raw, envelope_to, "
+    "peer_address")
 
 
 def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
@@ -226,9 +251,9 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     if established.temporary and stored.attempts < MAX_ATTEMPTS:
         raise SenderCheckDelayed(established.problem or "a DKIM key lookup took too long")
     if established.how == Vouch.NONE:
-        return _Understood(parsed, kind, established, sender_id, agenda, None)
+        return _Understood(parsed, kind, established, sender_id, agenda, None, person=sender)
     understood = partial(_Understood, parsed, kind, established, sender_id, agenda,
-                         in_thread=in_thread)
+                         in_thread=in_thread, person=sender)
     if to_notes:  # what Drumbeat wrote and the sender forwarded (``sent``) is left out
         reading = understand_notes(parsed, sender_name=sender_name, timezone=timezone,
                                          now=now,
@@ -327,7 +352,7 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
         _record_automatic(session, row, kind, now)
         return Processed(row.status)
     row.authenticated_by = established.how.value
-    sender = session.get(Person, understood.sender_id) if understood.sender_id else None
+    sender = _sender_in(session, understood)
     if sender is None:  # a stranger, or a From nobody can read: stored, never answered
         return _ignore(row, now, established.problem or "the sender is not a Drumbeat user")
     if established.how == Vouch.NONE:
@@ -367,6 +392,14 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
     row.status, row.outcome, row.person_id = status.value, outcome_json, sender.id
     row.processed_at = now
     return Processed(row.status, answers)
+
+
+def _sender_in(session: Session, understood: _Understood) -> Person | None:
+    """The sender in the transaction's session: the row read a moment ago taken over
+    without a second SELECT (``merge(load=False)``), or read by id when none was kept."""
+    if understood.person is not None:
+        return session.merge(understood.person, load=False)
+    return session.get(Person, understood.sender_id) if understood.sender_id else None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ itself by being imported: the renderers are listed in :func:`outgoing_kinds`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -139,6 +140,31 @@ def one_connection(rt: Runtime) -> Iterator[Runtime]:
     with rt.engine.connect() as connection:
         yield replace(rt, sessions=sessionmaker(bind=connection, expire_on_commit=False),
                       connection=connection)
+
+
+def one_statement(rt: Runtime, sql: str, params: tuple[Any, ...]) -> list[Any] | None:
+    """``sql`` as a transaction of its own on the batch's PostgreSQL connection, in
+    autocommit and prepared: one round trip, where a session costs a second for the
+    COMMIT and the ORM's Python besides. Returns its rows; None when there is no such
+    connection free (no batch, SQLite, a transaction open), for the caller to use a
+    session. A connection found closed is marked invalid before the error goes on, so
+    the batch tries the message again on a new one."""
+    connection = rt.connection
+    if connection is None or connection.dialect.name != "postgresql" \
+            or connection.invalidated or connection.in_transaction():
+        return None
+    driver = connection.connection.driver_connection
+    try:
+        driver.autocommit = True  # no transaction is open (checked above)
+        cursor = driver.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []
+    except Exception as error:
+        if getattr(driver, "closed", False):
+            connection.invalidate(error)
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # a dead connection keeps its setting
+            driver.autocommit = False
 
 
 def runtime() -> Runtime:

@@ -56,7 +56,7 @@ from workers import failures, metrics, notes, outbox, review_answers, status_pag
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
-from workers.runtime import Runtime, one_statement, sender_policy_for
+from workers.runtime import Runtime, one_statement, read_session, sender_policy_for
 
 log = logging.getLogger("drumbeat.inbound")
 ANSWER = "answer"
@@ -231,7 +231,7 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         return _Understood(parsed, kind, _NOBODY, None, None, None)
     from_address, _problem = strict_from(stored.raw, parsed.raw_headers)  # read once, above
     agenda_id = _token_agenda_id(parsed, stored, rt.settings.secret_key.get_secret_value())
-    with rt.sessions() as session:
+    with read_session(rt) as session:
         sender = person_by_address(session, from_address) if from_address else None
         agenda = _agenda_facts(session, agenda_id)
         in_thread = sender is not None and _in_our_thread(session, sender.id, agenda,

@@ -144,20 +144,40 @@ def one_connection(rt: Runtime) -> Iterator[Runtime]:
 
 def one_statement(rt: Runtime, sql: str, params: tuple[Any, ...]) -> list[Any] | None:
     """``sql`` as a transaction of its own on the batch's PostgreSQL connection, in
-    autocommit and prepared: one round trip, where a session costs a second for the
-    COMMIT and the ORM's Python besides. Returns its rows; None when there is no such
+    autocommit and prepared: one round trip, where a session costs two more (BEGIN and
+    COMMIT) and the ORM's Python besides. Returns its rows; None when there is no such
     connection free (no batch, SQLite, a transaction open), for the caller to use a
-    session. A connection found closed is marked invalid before the error goes on, so
-    the batch tries the message again on a new one."""
+    session."""
+    with _autocommit(rt) as driver:
+        if driver is None:
+            return None
+        cursor = driver.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def read_session(rt: Runtime) -> Iterator[Session]:
+    """A session for reads that need no snapshot of their own: on a batch's PostgreSQL
+    connection it runs in autocommit, so its SELECTs cost no BEGIN and no ROLLBACK round
+    trip; elsewhere a plain session. Never write in it: nothing would roll back."""
+    with _autocommit(rt), rt.sessions() as session:
+        yield session
+
+
+@contextmanager
+def _autocommit(rt: Runtime) -> Iterator[Any | None]:
+    """The batch's PostgreSQL driver connection switched to autocommit for the block;
+    None when there is none free. A connection found closed is marked invalid before the
+    error goes on, so the batch tries the message again on a new one."""
     connection = rt.connection
     if connection is None or connection.dialect.name != "postgresql" \
             or connection.invalidated or connection.in_transaction():
-        return None
+        yield None
+        return
     driver = connection.connection.driver_connection
     try:
         driver.autocommit = True  # no transaction is open (checked above)
-        cursor = driver.execute(sql, params, prepare=True)
-        return cursor.fetchall() if cursor.description else []
+        yield driver
     except Exception as error:
         if getattr(driver, "closed", False):
             connection.invalidate(error)

@@ -56,7 +56,7 @@ from workers import failures, metrics, notes, outbox, review_answers, status_pag
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
-from workers.runtime import Runtime, one_statement, read_session, sender_policy_for
+from workers.runtime import Runtime, read_session, sender_policy_for
 
 log = logging.getLogger("drumbeat.inbound")
 ANSWER = "answer"
@@ -122,7 +122,7 @@ def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processe
     ``send_email``.
     """
     now = rt.clock()
-    facts = _read(rt, inbound_id)
+    facts = failures.begin_inbound_try(rt, inbound_id, MAX_ATTEMPTS)
     if isinstance(facts, str):
         return Processed(facts)
     understood = _understand(rt, facts, now)
@@ -139,17 +139,6 @@ def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processe
 
 
 _WITHOUT_RAW = (defer(InboundMessage.raw),)
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """What processing needs of a stored row, read without locking it."""
-
-    id: int
-    raw: bytes
-    envelope_to: tuple[str, ...]
-    peer_address: str | None
-    attempts: int = 1  # this try included
 
 
 @dataclass(frozen=True)
@@ -183,47 +172,7 @@ class _Understood:
     person: Person | None = field(default=None, compare=False, repr=False)
 
 
-def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
-    """The row's bytes and envelope, or its status when it is not waiting.
-
-    The try is counted here, before any work, so one that crashes or reaches the
-    time limit still counts; past MAX_ATTEMPTS tries the message is failed for good.
-    On a batch's PostgreSQL connection the count is one statement in autocommit."""
-    counted = one_statement(rt, _BEGIN_INBOUND, (inbound_id,))
-    if counted:
-        attempts, _error, raw, envelope_to, peer_address = counted[0]
-        if attempts <= MAX_ATTEMPTS:
-            return _Stored(inbound_id, raw or b"", tuple(envelope_to or ()), peer_address,
-                           attempts)
-    with rt.sessions() as session, session.begin():
-        columns = (InboundMessage.raw, InboundMessage.envelope_to, InboundMessage.peer_address)
-        found = session.execute(select(  # counted above: the try past the last
-            InboundMessage.attempts, InboundMessage.error, *columns).where(
-            InboundMessage.id == inbound_id,
-            InboundMessage.status == InboundStatus.RECEIVED.value)).first() if counted \
-            else failures.begin_inbound(session, inbound_id, *columns)
-        if found is None:
-            status = session.scalar(select(InboundMessage.status).where(
-                InboundMessage.id == inbound_id))
-            return str(status) if status is not None else "missing"
-        if found.attempts > MAX_ATTEMPTS:  # every try so far began and never finished
-            session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
-                status=InboundStatus.FAILED.value, processed_at=rt.clock(),
-                attempts=InboundMessage.attempts - 1,
-                error=failures.gave_up(found.attempts - 1, found.error)))
-            return InboundStatus.FAILED.value
-    return _Stored(inbound_id, found.raw or b"", tuple(found.envelope_to or ()),
-                   found.peer_address, found.attempts)
-
-
-# failures.begin_inbound as one prepared statement (its columns as _read wants them)
-_BEGIN_INBOUND = (
-    "UPDATE inbound_message SET attempts = attempts + 1 WHERE id = %s AND status = "
-    f"'{InboundStatus.RECEIVED.value}' RETURNING attempts, error, raw, envelope_to, "
-    "peer_address")
-
-
-def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
+def _understand(rt: Runtime, stored: failures.Stored, now: datetime) -> _Understood:
     """Parse, classify and establish the sender; for a reply, read its commands too."""
     parsed = parse_message(stored.raw)
     kind = classify(parsed, stored.raw)
@@ -299,7 +248,7 @@ def _policy(rt: Runtime) -> SenderPolicy:
     return policy
 
 
-def _token_agenda_id(parsed: ParsedMessage, stored: _Stored, secret: str) -> int | None:
+def _token_agenda_id(parsed: ParsedMessage, stored: failures.Stored, secret: str) -> int | None:
     """The outbox id a genuine checkin+TOKEN recipient names; a forged token names nothing."""
     for address in [*stored.envelope_to, *parsed.to, *parsed.cc]:
         token = token_from_address(address)

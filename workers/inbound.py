@@ -554,11 +554,6 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
     """One answer per message, and at most ``answering.hourly_cap`` per address; only
     ever to a known person's own address (never to a From line we could not tie to them)."""
     now, rt = answering.now, answering.rt
-    recent = session.scalar(_RECENT_ANSWERS, {
-        "address": address, "since": now - timedelta(hours=1)}) or 0
-    if recent >= answering.hourly_cap:
-        log.warning("not answering %s: %d answers in the last hour", address, recent)
-        return ()
     reader = session.get(Person, recipient_id) if recipient_id is not None else None
     if (isinstance(view, AnswerView) and reader is not None
             and row.received_at is not None):  # on Drumbeat's clock, in their zone
@@ -573,4 +568,10 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         in_reply_to=in_reply_to, references_header=references,
         context={"inbound_id": row.id, "auto_submitted": "auto-replied", **kept},
         created_at=now, claimed=answering.send_now)
-    return tuple(AddedRow(outbox_id, answer) for outbox_id in outbox.add_rows(session, [answer]))
+    since = now - timedelta(hours=1)
+    added = outbox.add_capped(session, answer, since=since, cap=answering.hourly_cap)
+    if not added:  # answered before (a retry), or the hourly cap: say which
+        recent = session.scalar(_RECENT_ANSWERS, {"address": address, "since": since}) or 0
+        if recent >= answering.hourly_cap:
+            log.warning("not answering %s: %d answers in the last hour", address, recent)
+    return tuple(AddedRow(outbox_id, answer) for outbox_id in added)

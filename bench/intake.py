@@ -610,9 +610,11 @@ def run_bare_apply(context: Any, engine: Any, admin: Any, url: str, sink: Sink,
     meter.start()
     process.start()
     say(f"bare apply pipeline: {len(row_ids):,} replies, one process …")
-    if not control.poll(3_600):
-        process.kill()
-        raise Failure("the bare apply pipeline did not finish within an hour")
+    deadline = time.monotonic() + 3_600
+    while not control.poll(1.0):
+        if not process.is_alive() or time.monotonic() > deadline:
+            process.kill()
+            raise Failure(f"the bare apply pipeline stopped (exit status {process.exitcode})")
     figures: Any = control.recv()
     process.join()
     used = meter.stop()

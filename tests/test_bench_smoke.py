@@ -48,3 +48,23 @@ def test_abuse_benchmark_runs_at_a_tiny_size_and_mails_no_stranger() -> None:
         r"p99_legit_alone_ms=\d+", last)
     assert match, last
     assert (match[2], match[3], match[4]) == ("0", "12", "0"), result.stdout + result.stderr
+
+
+def test_intake_benchmark_runs_beside_its_bare_pipelines_at_a_tiny_size() -> None:
+    """A tiny backlog through the bare accept, the bare apply pipeline and the real
+    smtpd and workers: one result line with every key the summary reads, every reply
+    applied and answered once (the rates depend on the machine, not checked)."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "intake.py"), "--messages", "40", "--people",
+         "20", "--rate", "10", "--steady-seconds", "2", "--database-url", POSTGRES_URL],
+        capture_output=True, text=True, timeout=400, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"messages=40 people=20 applied_per_s=[\d.]+ bare_apply_per_s=[\d.]+ "
+        r"apply_ratio=[\d.]+ p50_ms=\d+ p99_ms=\d+ lost=(\d+) applied_twice=(\d+) "
+        r"accept_per_s=[\d.]+ bare_accept_per_s=[\d.]+ ratio_to_bare=[\d.]+ "
+        r"cpu_ms_per_reply=[\d.]+ apply_cpu_ms=[\d.]+ bare_apply_cpu_ms=[\d.]+", last)
+    assert match, last
+    assert (match[1], match[2]) == ("0", "0"), result.stdout + result.stderr
+    assert "60 replies answered 250" in result.stdout, result.stdout

@@ -33,7 +33,8 @@ Mail in:
 - ``away``: time away: the periods it excuses, and the other side told once.
 - ``plan_changes``: the plan by email: hand-overs, titles, dates, new projects, goal figures.
 - ``status_page``: the answers to ``status`` and ``help``.
-- ``failures``: bounded failure: what keeps failing ends as ``failed``.
+- ``failures``: bounded failure: a try counted before its work; what keeps failing ends
+  as ``failed``.
 - ``retention``: what is kept of a processed message, and for how long.
 
 May import ``config``, ``models`` and ``mail``; nothing in ``models`` or ``mail`` imports

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+from sqlalchemy.exc import IntegrityError
 
 from config.settings import Settings
 from workers import agendas, digests, failures, inbound, metrics, outbox, retention, reviews
@@ -91,7 +92,9 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
     claimed with the changes, so no second queue trip is needed; a failed send goes to
     ``send_email``'s retries, a lost worker to the sweeper. When the batch's connection
     was lost (a database restart), the message is tried once more: the connection
-    reconnects on its next use. False when the time limit interrupted it."""
+    reconnects on its next use; so it is when a concurrent message's transaction won a
+    race (both inserted one meeting, a deadlock): the second try sees its commit.
+    False when the time limit interrupted it."""
     try:
         processed = inbound.process(rt, inbound_id, send_now=True)
     except inbound.SenderCheckDelayed as exc:
@@ -100,10 +103,10 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
         inbound.record_failure(rt, inbound_id, f"waiting: {exc}")
         return True
     except failures.INTERRUPTIONS as exc:
-        if not again and isinstance(exc, Exception) and rt.connection is not None \
-                and rt.connection.invalidated:
-            log.warning("the database connection was lost; processing inbound message %s "
-                        "again on a new one", inbound_id, extra={"inbound_id": inbound_id})
+        if not again and isinstance(exc, Exception) and (_lost(rt) or _conflict(exc)):
+            log.warning("processing inbound message %s again: %s", inbound_id,
+                        "the database connection was lost" if _lost(rt) else
+                        failures.describe(exc), extra={"inbound_id": inbound_id})
             return _process_and_answer(rt, inbound_id, again=True)
         log.exception("processing inbound message %s failed", inbound_id,
                       extra={"inbound_id": inbound_id})
@@ -127,6 +130,19 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
                           extra={"outbox_id": outbox_id})
             finished = finished and isinstance(exc, Exception)
     return finished
+
+
+def _lost(rt: Runtime) -> bool:
+    return rt.connection is not None and rt.connection.invalidated
+
+
+CONFLICTS = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
+
+
+def _conflict(exc: Exception) -> bool:
+    """An error a concurrent transaction caused, which trying again at once resolves."""
+    return isinstance(exc, IntegrityError) or getattr(
+        getattr(exc, "orig", None), "sqlstate", None) in CONFLICTS
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)

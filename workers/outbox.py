@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
@@ -85,6 +85,34 @@ def add_rows(session: Session, rows: Sequence[OutboxRow]) -> list[int]:
     values = [row.values() for row in rows]
     # With RETURNING only the rows actually inserted come back (executemany for several).
     return list(session.scalars(statement, values[0] if len(values) == 1 else values))
+
+
+def add_capped(session: Session, row: OutboxRow, *, since: datetime, cap: int) -> list[int]:
+    """Insert ``row`` unless its dedupe key is taken or its address got ``cap`` rows of
+    its kind since ``since`` (the answers' hourly cap): one statement whose condition is
+    the count, so a reply's answer costs one round trip, not two. The id when created."""
+    statement = _capped_insert_statement(session.get_bind().dialect.name, row.kind)
+    return list(session.scalars(statement, {**row.values(), "since": since, "cap": cap}))
+
+
+@lru_cache(maxsize=8)
+def _capped_insert_statement(dialect: str, kind: str) -> Insert:
+    """Built once per dialect and kind. The kind is a literal so PostgreSQL can always use
+    the partial index for answers (migration 0003), in a prepared statement's generic
+    plan too."""
+    assert kind.isidentifier(), kind  # a constant of the code, never a message's text
+    table = OutboundMessage.__table__
+    names = list(OutboxRow("", kind, "", "", "", datetime.min).values())
+    params = {name: bindparam(name, type_=table.c[name].type) for name in names}
+    recent = select(func.count()).select_from(table).where(
+        table.c.kind == literal_column(f"'{kind}'"),
+        table.c.to_address == params["to_address"],
+        table.c.created_at >= bindparam("since", type_=table.c.created_at.type))
+    source = select(*params.values()).where(recent.scalar_subquery() < bindparam("cap"))
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return (insert(table).from_select(names, source)
+            .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+            .returning(table.c.id))
 
 
 @lru_cache(maxsize=4)

@@ -9,6 +9,7 @@ itself by being imported: the renderers are listed in :func:`outgoing_kinds`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -139,6 +140,51 @@ def one_connection(rt: Runtime) -> Iterator[Runtime]:
     with rt.engine.connect() as connection:
         yield replace(rt, sessions=sessionmaker(bind=connection, expire_on_commit=False),
                       connection=connection)
+
+
+def one_statement(rt: Runtime, sql: str, params: tuple[Any, ...]) -> list[Any] | None:
+    """``sql`` as a transaction of its own on the batch's PostgreSQL connection, in
+    autocommit and prepared: one round trip, where a session costs two more (BEGIN and
+    COMMIT) and the ORM's Python besides. Returns its rows; None when there is no such
+    connection free (no batch, SQLite, a transaction open), for the caller to use a
+    session."""
+    with _autocommit(rt) as driver:
+        if driver is None:
+            return None
+        cursor = driver.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def read_session(rt: Runtime) -> Iterator[Session]:
+    """A session for reads that need no snapshot of their own: on a batch's PostgreSQL
+    connection it runs in autocommit, so its SELECTs cost no BEGIN and no ROLLBACK round
+    trip; elsewhere a plain session. Never write in it: nothing would roll back."""
+    with _autocommit(rt), rt.sessions() as session:
+        yield session
+
+
+@contextmanager
+def _autocommit(rt: Runtime) -> Iterator[Any | None]:
+    """The batch's PostgreSQL driver connection switched to autocommit for the block;
+    None when there is none free. A connection found closed is marked invalid before the
+    error goes on, so the batch tries the message again on a new one."""
+    connection = rt.connection
+    if connection is None or connection.dialect.name != "postgresql" \
+            or connection.invalidated or connection.in_transaction():
+        yield None
+        return
+    driver = connection.connection.driver_connection
+    try:
+        driver.autocommit = True  # no transaction is open (checked above)
+        yield driver
+    except Exception as error:
+        if getattr(driver, "closed", False):
+            connection.invalidate(error)
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # a dead connection keeps its setting
+            driver.autocommit = False
 
 
 def runtime() -> Runtime:

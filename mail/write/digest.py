@@ -211,6 +211,12 @@ class DigestView:
         """Owned goals behind the time elapsed (each goal once, under its owner)."""
         return tuple((p, g) for p in self.people for g in p.goals if g.owned and g.at_risk)
 
+    @property
+    def measured_goals(self) -> tuple[tuple[PersonFigures, GoalLine], ...]:
+        """Owned goals with a metric (each goal once, under its owner)."""
+        return tuple((p, g) for p in self.people for g in p.goals
+                     if g.owned and g.metric is not None)
+
 
 # --- the review cycle ----------------------------------------------------------------
 

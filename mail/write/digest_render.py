@@ -370,6 +370,10 @@ def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
         [[g.ref, g.title, p.name, span(g.progress_start, g.progress_end, "→"),
           pct(g.expected)] for p, g in ctx["at_risk"].rows]),
         [g for _, g in ctx["at_risk"].rows], ctx["words"])
+    tables["measured"] = _measures_under(text_table(
+        [Col("Goal", 6), Col("Title", 24), Col("Owner", 16), Col("Progress", 11, True)],
+        [[g.ref, g.title, p.name, span(g.progress_start, g.progress_end, "→")]
+         for p, g in ctx["measured"].rows]), [g for _, g in ctx["measured"].rows], ctx["words"])
     tables["initiatives"] = text_table(
         [Col("Ref", 6), Col("Initiative", 30), Col("Progress", 11, True),
          Col("People", 6, True), Col("Risk", 5, True)],
@@ -529,6 +533,8 @@ def _context(view: DigestView) -> dict[str, Any]:
         "silent": capped(sorted(view.without_checkin_4_weeks, key=_silent_order), LIST_ROWS),
         "at_risk": capped(sorted(view.goals_at_risk, key=lambda pg: (
             (pg[1].progress_end or 0.0) - (pg[1].expected or 0.0), pg[1].ref)), LIST_ROWS),
+        "measured": capped(sorted(view.measured_goals, key=lambda pg: (
+            pg[1].progress_end or 0.0, pg[1].ref)), LIST_ROWS),
         "teams": capped(teams, TABLE_ROWS),
         "teams_by_adherence": teams_by_adherence,
         "initiatives": capped(sorted(view.initiatives, key=lambda i: (
@@ -549,7 +555,7 @@ def _context(view: DigestView) -> dict[str, Any]:
         "joined": lambda p: _joined_or_left(p, view),
         "tracked": lambda p: tracked(p, view, words),
         "excused_by": lambda p: excused_by(p, words=words),
-        "measured": lambda goals: any(g.metric is not None for g in goals),
+        "has_measure": lambda goals: any(g.metric is not None for g in goals),
         "width": TEXT_WIDTH,
     }
 

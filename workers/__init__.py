@@ -16,6 +16,8 @@ Mail out:
 - ``agenda_reads``: an agenda's work: open tasks grouped, the last 1:1's action items,
   goals at risk, in a fixed number of queries.
 - ``evaluations``: a period's figures for everyone, in a fixed number of queries.
+- ``evaluation_goals``: the goals' side of those figures: progress at the window's edges
+  (measured, with the tasks' roll-up beside it), goal lines, initiatives.
 - ``digests``: snapshot the figures, then the HR, manager and employee digests.
 - ``review_digest``: the period's review cycle in the digests.
 - ``reviews``: the review cycle by email: open it, send the forms, remind, record what was missed.

@@ -4,8 +4,9 @@
   mail (agendas, nudges, digests, answers); :func:`add_rows` inserts them with
   ``ON CONFLICT (dedupe_key) DO NOTHING`` and returns only the ids it created, so a
   tick run twice (or by two schedulers) queues each email once.
-* :func:`claim` is one conditional UPDATE: of two workers holding the same id,
-  one wins; a row already sent is never claimed again.
+* :func:`claim` is one conditional UPDATE for a whole batch of ids: of two workers
+  holding the same id, one wins; a row already sent is never claimed again.
+  :func:`store_words` and :func:`mark_sent` are likewise one statement a batch.
 * :func:`stale_ids` finds rows a lost broker message or a crashed worker left
   behind, for the sweeper to queue again.
 """
@@ -18,11 +19,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+from mail.write.render import RenderedEmail
 from models.mailbox import OutboundMessage, OutboundStatus
 
 WAITING = (OutboundStatus.PENDING.value, OutboundStatus.QUEUED.value)
@@ -96,40 +98,69 @@ def _insert_statement(dialect: str) -> Insert:
             .returning(table.c.id))
 
 
-def claim(session: Session, outbox_id: int, now: datetime, stale: timedelta) -> bool:
-    """Take the row for sending; False when it is sent, failed, or another worker has it."""
+@dataclass(frozen=True)
+class Claimed:
+    """A row this worker took, as the claim's RETURNING gave it: its try's number and the
+    words an earlier try stored (None when it has none yet)."""
+
+    outbox_id: int
+    attempts: int
+    words: RenderedEmail | None
+
+
+def claim(session: Session, outbox_ids: Sequence[int], now: datetime, stale: timedelta
+          ) -> list[Claimed]:
+    """Take the rows for sending, in one statement; those sent, failed, or another
+    worker's are left out. Of two workers holding the same id, one wins."""
     model = OutboundMessage
-    result = session.execute(
+    rows = session.execute(
         update(model)
-        .where(model.id == outbox_id, or_(
+        .where(model.id.in_(outbox_ids), or_(
             model.status.in_(WAITING),
             and_(model.status == OutboundStatus.CLAIMED.value, model.claimed_at < now - stale),
         ))
         .values(status=OutboundStatus.CLAIMED.value, claimed_at=now,
                 attempts=model.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+        .returning(model.id, model.attempts, model.subject, model.body_text, model.body_html)
+        .execution_options(synchronize_session=False))
+    return [Claimed(row.id, row.attempts, None if row.body_text is None else
+                    RenderedEmail(row.subject, row.body_text, row.body_html or ""))
+            for row in rows]
 
 
-def mark_row_sent(session: Session, outbox_id: int, now: datetime) -> None:
-    """The claimed row is sent: the relay has its message."""
-    _finish(session, outbox_id, status=OutboundStatus.SENT.value, sent_at=now, last_error=None)
+def store_words(session: Session, words: Mapping[int, RenderedEmail]) -> None:
+    """Keep the first try's words on claimed rows (one executemany), so every retry sends
+    the same and the reply parser knows what was sent."""
+    if not words:
+        return
+    table = OutboundMessage.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("row_id"), table.c.body_text.is_(None))
+        .values(subject=bindparam("new_subject"), body_text=bindparam("new_text"),
+                body_html=bindparam("new_html")),
+        [{"row_id": outbox_id, "new_subject": w.subject, "new_text": w.text,
+          "new_html": w.html} for outbox_id, w in words.items()])
+
+
+def mark_sent(session: Session, outbox_ids: Sequence[int], now: datetime) -> None:
+    """The claimed rows are sent: the relay has their messages."""
+    _finish(session, outbox_ids, status=OutboundStatus.SENT.value, sent_at=now,
+            last_error=None)
 
 
 def mark_failed(session: Session, outbox_id: int, answer: str) -> None:
-    _finish(session, outbox_id, status=OutboundStatus.FAILED.value, last_error=answer)
+    _finish(session, [outbox_id], status=OutboundStatus.FAILED.value, last_error=answer)
 
 
 def release(session: Session, outbox_id: int, answer: str) -> None:
     """Back to the queue after a temporary failure; the retry (or the sweeper) sends it."""
-    _finish(session, outbox_id, status=OutboundStatus.QUEUED.value, last_error=answer)
+    _finish(session, [outbox_id], status=OutboundStatus.QUEUED.value, last_error=answer)
 
 
-def _finish(session: Session, outbox_id: int, **values: Any) -> None:
+def _finish(session: Session, outbox_ids: Sequence[int], **values: Any) -> None:
     session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.id == outbox_id,
+        .where(OutboundMessage.id.in_(outbox_ids),
                OutboundMessage.status == OutboundStatus.CLAIMED.value)
         .values(**values)
         .execution_options(synchronize_session=False)

@@ -6,7 +6,8 @@
   tick run twice (or by two schedulers) queues each email once.
 * :func:`claim` is one conditional UPDATE for a whole batch of ids: of two workers
   holding the same id, one wins; a row already sent is never claimed again.
-  :func:`store_words` and :func:`mark_sent` are likewise one statement a batch.
+  It stores the first try's words with the claim; :func:`mark_sent` is likewise one
+  statement for many rows.
 * :func:`stale_ids` finds rows a lost broker message or a crashed worker left
   behind, for the sweeper to queue again.
 """
@@ -20,7 +21,20 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    or_,
+    select,
+    text,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
@@ -126,46 +140,76 @@ def _insert_statement(dialect: str) -> Insert:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A row this worker took, as the claim's RETURNING gave it: its try's number and the
-    words an earlier try stored (None when it has none yet)."""
+    """A row this worker took: its try's number and the words it is sent with (an
+    earlier try's, when one stored them; None only for a row nobody gave words)."""
 
     outbox_id: int
     attempts: int
     words: RenderedEmail | None
 
 
-def claim(session: Session, outbox_ids: Sequence[int], now: datetime, stale: timedelta
-          ) -> list[Claimed]:
-    """Take the rows for sending, in one statement; those sent, failed, or another
-    worker's are left out. Of two workers holding the same id, one wins."""
+def claim(session: Session, words: Mapping[int, RenderedEmail | None], now: datetime,
+          stale: timedelta) -> list[Claimed]:
+    """Take the rows (``words``' keys) for sending, and keep the first try's words on
+    those that have none, so every retry sends the same and the reply parser knows what
+    was sent. Rows sent, failed, or another worker's are left out: of two workers holding
+    the same id, one wins. One statement on PostgreSQL; on SQLite the words follow in a
+    second (an executemany)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _claim_postgresql(session, words, now, stale)
     model = OutboundMessage
     rows = session.execute(
         update(model)
-        .where(model.id.in_(outbox_ids), or_(
+        .where(model.id.in_(list(words)), or_(
             model.status.in_(WAITING),
             and_(model.status == OutboundStatus.CLAIMED.value, model.claimed_at < now - stale),
         ))
         .values(status=OutboundStatus.CLAIMED.value, claimed_at=now,
                 attempts=model.attempts + 1)
         .returning(model.id, model.attempts, model.subject, model.body_text, model.body_html)
-        .execution_options(synchronize_session=False))
-    return [Claimed(row.id, row.attempts, None if row.body_text is None else
-                    RenderedEmail(row.subject, row.body_text, row.body_html or ""))
-            for row in rows]
+        .execution_options(synchronize_session=False)).all()
+    new = {row.id: words[row.id] for row in rows if row.body_text is None and words[row.id]}
+    if new:
+        session.execute(
+            update(model.__table__)
+            .where(model.id == bindparam("row_id"), model.body_text.is_(None))
+            .values(subject=bindparam("new_subject"), body_text=bindparam("new_text"),
+                    body_html=bindparam("new_html")),
+            [{"row_id": outbox_id, "new_subject": w.subject, "new_text": w.text,
+              "new_html": w.html} for outbox_id, w in new.items() if w])
+    return [Claimed(row.id, row.attempts, new.get(row.id) or _stored(row)) for row in rows]
 
 
-def store_words(session: Session, words: Mapping[int, RenderedEmail]) -> None:
-    """Keep the first try's words on claimed rows (one executemany), so every retry sends
-    the same and the reply parser knows what was sent."""
-    if not words:
-        return
-    table = OutboundMessage.__table__
-    session.execute(
-        update(table).where(table.c.id == bindparam("row_id"), table.c.body_text.is_(None))
-        .values(subject=bindparam("new_subject"), body_text=bindparam("new_text"),
-                body_html=bindparam("new_html")),
-        [{"row_id": outbox_id, "new_subject": w.subject, "new_text": w.text,
-          "new_html": w.html} for outbox_id, w in words.items()])
+def _claim_postgresql(session: Session, words: Mapping[int, RenderedEmail | None],
+                      now: datetime, stale: timedelta) -> list[Claimed]:
+    """``claim`` as one UPDATE ... FROM (VALUES the ids and their new words): one new
+    version of each row, not two. (Each word a parameter of its own: as text arrays,
+    psycopg would escape every agenda's HTML character by character.)"""
+    model = OutboundMessage
+    new = values(column("row_id", Integer), column("new_subject", Text),
+                 column("new_text", Text), column("new_html", Text), name="new").data(
+        [(outbox_id, *((w.subject, w.text, w.html) if w else (None, None, None)))
+         for outbox_id, w in words.items()])
+    fresh = and_(model.body_text.is_(None), new.c.new_text.is_not(None))
+    rows = session.execute(
+        update(model)
+        .where(model.id == new.c.row_id, or_(
+            model.status.in_(WAITING),
+            and_(model.status == OutboundStatus.CLAIMED.value, model.claimed_at < now - stale),
+        ))
+        .values(status=OutboundStatus.CLAIMED.value, claimed_at=now,
+                attempts=model.attempts + 1,
+                subject=case((fresh, new.c.new_subject), else_=model.subject),
+                body_html=case((fresh, new.c.new_html), else_=model.body_html),
+                body_text=func.coalesce(model.body_text, new.c.new_text))
+        .returning(model.id, model.attempts, model.subject, model.body_text, model.body_html)
+        .execution_options(synchronize_session=False)).all()
+    return [Claimed(row.id, row.attempts, _stored(row)) for row in rows]
+
+
+def _stored(row: Any) -> RenderedEmail | None:
+    return None if row.body_text is None else RenderedEmail(row.subject, row.body_text,
+                                                            row.body_html or "")
 
 
 def mark_sent(session: Session, outbox_ids: Sequence[int], now: datetime) -> None:

@@ -128,15 +128,14 @@ def _deliver(rt: Runtime, batch: _Batch) -> None:
         prepared = _render(rt, session, batch.still_to_send(rows), batch)
     stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
     with rt.sessions() as session, session.begin():
-        claimed = outbox.claim(session, list(prepared), rt.clock(), stale)
-        outbox.store_words(session, {c.outbox_id: words for c in claimed if c.words is None
-                                     and (words := prepared[c.outbox_id].words) is not None})
+        claimed = outbox.claim(session, {outbox_id: item.words for outbox_id, item
+                                         in prepared.items()}, rt.clock(), stale)
         batch.claimed_now(session, [c.outbox_id for c in claimed])
     outgoing = []
     for claim in claimed:
         item = prepared[claim.outbox_id]
         message = batch.attempt([claim.outbox_id], partial(
-            build_for, rt, item.row, item.images, item.files, words=claim.words or item.words))
+            build_for, rt, item.row, item.images, item.files, words=claim.words))
         if message is not None:
             outgoing.append(Outgoing(claim.outbox_id, message, claim.attempts,
                                      item.row.to_address, item.row.kind))

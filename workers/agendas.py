@@ -226,6 +226,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
     record = record_of(met.meetings, manager, employee, window, today).score
     tracked = employee.tracking_from
     return AgendaView(
+        # who reads it (role, recipient_name, meeting_at): kept in step with ``addressed``
         role=role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name,
         meeting_at=meeting_at.astimezone(ZoneInfo(recipient.timezone)),
@@ -240,6 +241,14 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,
         talking_points=reads.points.get(pair, ()))
+
+
+def addressed(view: AgendaView, manager: Person, employee: Person, role: str) -> AgendaView:
+    """The pair's agenda as ``role``'s side reads it: everything else in it is the
+    pair's, the same for both sides on the same day."""
+    recipient = employee if role == "employee" else manager
+    return replace(view, role=role, recipient_name=recipient.name,
+                   meeting_at=view.meeting_at.astimezone(ZoneInfo(recipient.timezone)))
 
 
 def _schedule_of(manager: Person, employee: Person) -> PairSchedule:
@@ -305,7 +314,8 @@ def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runti
                     ) -> Callable[[OutboundMessage], RenderedEmail]:
     """Read what a batch's agendas show, for all of them at once (their people, then
     ``read_agendas``: a fixed number of queries however many rows), and return the
-    renderer of one of them."""
+    renderer of one of them. A pair's two agendas of one day share one view, addressed
+    to each side."""
     contexts = {row.id: _agenda_context(row) for row in rows}
     people = {p.id: p for p in session.scalars(select(Person).where(
         Person.id.in_({i for c in contexts.values() for i in c.pair})))}
@@ -313,15 +323,19 @@ def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runti
                                 c.meeting_at) for c in contexts.values()}
     reads = read_agendas(session, list(slots), min(slots.values()))
     clock = rt.clock()
+    views: dict[tuple[tuple[int, int], datetime, date], AgendaView] = {}
 
     def render(row: OutboundMessage) -> RenderedEmail:
         context = contexts[row.id]
         manager, employee = people[context.manager_id], people[context.employee_id]
         recipient = employee if context.role == "employee" else manager
         today = clock.astimezone(ZoneInfo(recipient.timezone)).date()
-        return render_agenda(agenda_view(
-            session, manager, employee, context.role, context.meeting_at, today,
-            rt.settings.fiscal_year_start_month, rt.cache, reads))
+        pair_day = (context.pair, context.meeting_at, today)  # the other side's view is it
+        if pair_day not in views:
+            views[pair_day] = agenda_view(
+                session, manager, employee, context.role, context.meeting_at, today,
+                rt.settings.fiscal_year_start_month, rt.cache, reads)
+        return render_agenda(addressed(views[pair_day], manager, employee, context.role))
     return render
 
 

@@ -8,6 +8,7 @@ connects anywhere and tests can bind them to a broker of their own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import dramatiq
@@ -21,6 +22,8 @@ from workers.sending import RetryLater, deliver, deliver_batch, send_claimed
 log = logging.getLogger("drumbeat.actors")
 QUEUE = "drumbeat"
 _placeholder = StubBroker()
+SEND_BATCH = 32  # rows a send_batch message carries; see queue_batches
+ADD_AT_ONCE = 32 * SEND_BATCH  # agenda rows a dispatch transaction adds before queueing them
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=3)
@@ -29,37 +32,46 @@ def dispatch_due(now: str | None = None) -> None:
     (ISO 8601) to the outbox, then queue them."""
     rt = runtime()
     moment = datetime.fromisoformat(now) if now else rt.clock()
-    ids = dispatch(rt, moment)
-    queue_batches(ids)
+    ids = dispatch(rt, moment, queue_batches)
     if ids:
         log.info("dispatch at %s: %d new outbox rows", moment.isoformat(), len(ids))
 
 
-def dispatch(rt: Runtime, moment: datetime) -> list[int]:
-    """The outbox rows due at ``moment``, added (each kind in its own short transaction);
-    the ids of those created. The review cycle comes after the digests: it opens once
-    their snapshot of the period exists."""
+def dispatch(rt: Runtime, moment: datetime,
+             queue: Callable[[list[int]], None] = lambda _ids: None) -> list[int]:
+    """The outbox rows due at ``moment``, added in short transactions (the agendas
+    ``ADD_AT_ONCE`` rows at a time), each given to ``queue`` as soon as it commits: the
+    first agendas are on their way while the rest are still added, and the other worker
+    threads do not wait idle for the whole tick. The ids of the rows created. Adding is
+    idempotent (dedupe keys), so a tick stopped halfway is finished by the next. The
+    review cycle comes after the digests: it opens once their snapshot exists."""
     settings = rt.settings
     with rt.sessions() as session, session.begin():
-        ids = agendas.dispatch_due(
+        rows = agendas.due_rows(
             session, moment, timedelta(hours=settings.agenda_lead_hours), settings.mail_domain,
             timedelta(hours=settings.nudge_within_hours))
+    ids: list[int] = []
+    for start in range(0, len(rows), ADD_AT_ONCE):
+        with rt.sessions() as session, session.begin():
+            added = outbox.add_rows(session, rows[start:start + ADD_AT_ONCE])
+        queue(added)
+        ids += added
     with rt.sessions() as session, session.begin():
-        ids += digests.dispatch_due(session, moment, settings.mail_domain,
-                                    settings.fiscal_year_start_month,
-                                    settings.digest_delay_days,
-                                    settings.digest_employee_summaries)
+        added = digests.dispatch_due(session, moment, settings.mail_domain,
+                                     settings.fiscal_year_start_month,
+                                     settings.digest_delay_days,
+                                     settings.digest_employee_summaries)
+    queue(added)
+    ids += added
     with rt.sessions() as session, session.begin():
-        ids += reviews.dispatch_due(
+        added = reviews.dispatch_due(
             session, moment, domain=settings.mail_domain,
             fiscal_year_start_month=settings.fiscal_year_start_month,
             delay_days=settings.digest_delay_days, kinds=settings.reviewed_kinds,
             step_days=settings.review_step_days, remind_days=settings.review_remind_days,
             scale_text=settings.review_scale)
-    return ids
-
-
-SEND_BATCH = 32  # rows a send_batch message carries; see queue_batches
+    queue(added)
+    return ids + added
 
 
 def queue_batches(outbox_ids: list[int]) -> None:

@@ -78,12 +78,19 @@ def dedupe_key(kind: str, recipient_id: int, slot_pair: tuple[int, int], period:
 def dispatch_due(session: Session, now: datetime, lead: timedelta, domain: str,
                  nudge_within: timedelta) -> list[int]:
     """Add the outbox rows due at ``now``; returns the ids of rows it created."""
+    return outbox.add_rows(session, due_rows(session, now, lead, domain, nudge_within))
+
+
+def due_rows(session: Session, now: datetime, lead: timedelta, domain: str,
+             nudge_within: timedelta) -> list[OutboxRow]:
+    """The outbox rows due at ``now`` (a pair's two agendas next to each other), for the
+    caller to add; untracked pairs start being tracked in ``session``."""
     schedules, emails = pair_schedules(session)
     slots = _not_away(session, _not_on_leave(session, due_agendas(now, schedules, lead)))
     _start_tracking(session, slots)
     rows = [row for slot in slots for row in _agenda_rows(slot, emails, domain, now)]
     rows += _nudge_rows(session, now, schedules, emails, domain, nudge_within)
-    return outbox.add_rows(session, rows)
+    return rows
 
 
 def _meetings_in(session: Session, keys: set[tuple[int, int, date]],

@@ -22,22 +22,18 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
-    Text,
     and_,
     bindparam,
-    case,
-    column,
     func,
     or_,
     select,
     text,
     update,
-    values,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import TextClause
 
 from mail.write.render import RenderedEmail
 from models.mailbox import OutboundMessage, OutboundStatus
@@ -185,26 +181,34 @@ def _claim_postgresql(session: Session, words: Mapping[int, RenderedEmail | None
     """``claim`` as one UPDATE ... FROM (VALUES the ids and their new words): one new
     version of each row, not two. (Each word a parameter of its own: as text arrays,
     psycopg would escape every agenda's HTML character by character.)"""
-    model = OutboundMessage
-    new = values(column("row_id", Integer), column("new_subject", Text),
-                 column("new_text", Text), column("new_html", Text), name="new").data(
-        [(outbox_id, *((w.subject, w.text, w.html) if w else (None, None, None)))
-         for outbox_id, w in words.items()])
-    fresh = and_(model.body_text.is_(None), new.c.new_text.is_not(None))
-    rows = session.execute(
-        update(model)
-        .where(model.id == new.c.row_id, or_(
-            model.status.in_(WAITING),
-            and_(model.status == OutboundStatus.CLAIMED.value, model.claimed_at < now - stale),
-        ))
-        .values(status=OutboundStatus.CLAIMED.value, claimed_at=now,
-                attempts=model.attempts + 1,
-                subject=case((fresh, new.c.new_subject), else_=model.subject),
-                body_html=case((fresh, new.c.new_html), else_=model.body_html),
-                body_text=func.coalesce(model.body_text, new.c.new_text))
-        .returning(model.id, model.attempts, model.subject, model.body_text, model.body_html)
-        .execution_options(synchronize_session=False)).all()
-    return [Claimed(row.id, row.attempts, _stored(row)) for row in rows]
+    params: dict[str, Any] = {"now": now, "stale_before": now - stale}
+    for n, (outbox_id, w) in enumerate(words.items()):
+        params.update({f"id_{n}": outbox_id, f"subject_{n}": w.subject if w else None,
+                       f"text_{n}": w.text if w else None, f"html_{n}": w.html if w else None})
+    rows = session.execute(_claim_statement(len(words)), params).all()
+    return [Claimed(row.id, row.attempts, _stored(row) or words[row.id]) for row in rows]
+
+
+@lru_cache(maxsize=64)
+def _claim_statement(size: int) -> TextClause:
+    """Written once per batch size, so its compiled form is reused."""
+    new = ", ".join(f"(CAST(:id_{n} AS integer), CAST(:subject_{n} AS text), "
+                    f"CAST(:text_{n} AS text), CAST(:html_{n} AS text))" for n in range(size))
+    fresh = "o.body_text IS NULL AND new.text IS NOT NULL"
+    ours = "o.body_text = new.text"  # after the SET: the words sent along were stored
+    return text(
+        f"UPDATE outbound_message AS o SET status = '{OutboundStatus.CLAIMED.value}', "
+        "claimed_at = :now, attempts = o.attempts + 1, "
+        f"subject = CASE WHEN {fresh} THEN new.subject ELSE o.subject END, "
+        f"body_html = CASE WHEN {fresh} THEN new.html ELSE o.body_html END, "
+        "body_text = COALESCE(o.body_text, new.text) "
+        f"FROM (VALUES {new}) AS new (id, subject, text, html) "
+        "WHERE o.id = new.id AND (o.status IN ("
+        + ", ".join(f"'{status}'" for status in WAITING)
+        + f") OR (o.status = '{OutboundStatus.CLAIMED.value}' AND o.claimed_at < :stale_before)) "
+        "RETURNING o.id, o.attempts, "  # the words only when not the ones sent along
+        + ", ".join(f"CASE WHEN {ours} THEN NULL ELSE o.{name} END AS {name}"
+                    for name in ("subject", "body_text", "body_html")))
 
 
 def _stored(row: Any) -> RenderedEmail | None:

@@ -591,38 +591,48 @@ class InlinerProxy:
 
 
 STAGES = (  # (owner path, attribute, label, depth); times are inclusive
-    ("workers.sending", "deliver", "deliver (whole)", 0),
-    ("workers.outbox", "claim", "outbox.claim (UPDATE)", 1),
-    ("RENDERERS", "agenda", "render_agenda_row", 1),
-    ("workers.agendas", "agenda_view", "agenda_view (reads)", 2),
-    ("workers.agendas", "goal_progress", "goal_progress", 3),
-    ("workers.agendas", "pair_meetings", "pair_meetings (record, last 1:1, notes)", 3),
+    ("workers.sending", "deliver_batch", "deliver_batch (whole)", 0),
+    ("workers.sending", "_render", "read the rows, render them", 1),
+    ("RENDERERS", "agenda", "agenda_renderer (the batch's people)", 2),
+    ("workers.agendas", "read_agendas", "read_agendas (the batch's work)", 3),
+    ("workers.agendas", "agenda_view", "agenda_view (a pair's view)", 2),
+    ("workers.agendas", "record_of", "record_of (the check-in record)", 3),
+    ("workers.agendas", "_goal_progress_cached", "goal progress (cached)", 3),
     ("workers.agendas", "render_agenda", "render_agenda (Jinja2 + css-inline)", 2),
     ("inliner", "inline", "css-inline", 3),
+    ("workers.outbox", "claim", "outbox.claim with the words (UPDATE)", 1),
     ("workers.sending", "build_message", "build_message (MIME tree)", 1),
     ("transport", "send", "transport.send", 1),
     ("smtplib.SMTP", "sendmail", "smtplib sendmail (wire)", 2),
-    ("workers.outbox", "mark_row_sent", "outbox.mark_row_sent (UPDATE)", 1),
+    ("workers.sending", "_record_sent", "mark sent (UPDATE, a group of rows)", 1),
     ("sqlalchemy.orm.session.SessionTransaction", "commit", "commits (with flush)", 1),
     ("dialect", "do_ping", "pool pre-ping (SELECT 1)", 1),
 )
 
 
 def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any) -> None:
-    """Send agenda rows again in this process (one thread): first with stopwatches and a
-    SQL statement counter, then under cProfile; EXPLAIN ANALYZE one agenda's SELECTs."""
+    """Send agenda rows again in this process (one thread), in batches as the workers
+    do: first with stopwatches and a SQL statement counter, then under cProfile; EXPLAIN
+    ANALYZE one batch's SELECTs."""
     from config.settings import Settings
     from mail.write import render as mail_render
     from workers import sending
-    from workers.runtime import configure
+    from workers.actors import SEND_BATCH
+    from workers.runtime import configure, one_connection
+
+    def send(ids: list[int]) -> None:
+        for start in range(0, len(ids), SEND_BATCH):
+            with one_connection(rt) as batch_rt:
+                sending.deliver_batch(batch_rt, ids[start:start + SEND_BATCH])
 
     n = args.profile_rows
-    ids = reset_rows(engine, 2 * n + 1, 0)
+    ids = reset_rows(engine, 2 * n + SEND_BATCH, 0)
     settings = Settings(database_url=url, smtp_host="127.0.0.1", smtp_port=sink.port,
                         smtp_starttls=False, mail_domain=DOMAIN,
                         secret_key=SECRET)  # type: ignore[arg-type]
     rt = configure(settings)
-    sending.deliver(rt, ids[0])  # warm up: templates, connection pool, prepared statements
+    send(ids[:SEND_BATCH])  # warm up: templates, connection pool, prepared statements
+    ids = ids[SEND_BATCH:]
 
     watch = Stopwatch()
     inliner = InlinerProxy(mail_render.css_inliner())
@@ -634,17 +644,17 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
     mail_render.css_inliner = lambda: inliner  # type: ignore[assignment]
     with StatementCounter([rt.engine]) as sql:
         wall, cpu = time.perf_counter(), time.thread_time()
-        for number, outbox_id in enumerate(ids[1:n + 1]):
-            sql.capture = number == n - 1
-            sending.deliver(rt, outbox_id)
+        for start in range(0, n, SEND_BATCH):
+            sql.capture = start + SEND_BATCH >= n
+            send(ids[start:min(start + SEND_BATCH, n)])
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     watch.restore()
     mail_render.css_inliner = original_inliner  # type: ignore[assignment]
 
-    print(f"Profile of deliver(), one thread in the benchmark process, {n} agenda rows "
-          f"(stopwatches, no profiler):")
+    print(f"Profile of deliver_batch(), one thread in the benchmark process, {n} agenda rows "
+          f"in batches of {SEND_BATCH} (stopwatches, no profiler):")
     print(f"  per message: {wall / n * 1000:.2f} ms wall, {cpu / n * 1000:.2f} ms CPU; "
-          f"{sum(sql.count.values()) / n:.1f} SQL statements, {sql.checkouts / n:.1f} "
+          f"{sum(sql.count.values()) / n:.2f} SQL statements, {sql.checkouts / n:.2f} "
           f"connection checkouts (each one a pre-ping round trip)")
     print(f"  {'stage (inclusive)':<42} {'wall ms':>8} {'CPU ms':>8}")
     for _path, _attribute, label, depth in STAGES:
@@ -652,17 +662,16 @@ def profile_deliver(args: argparse.Namespace, url: str, sink: Sink, engine: Any)
             print(f"  {'  ' * depth + label:<42} {watch.wall[label] / n * 1000:8.2f} "
                   f"{watch.cpu[label] / n * 1000:8.2f}")
     sql.print_table(n, "a msg", 42)
-    explain(rt.engine, sql.captured, "one agenda")
+    explain(rt.engine, sql.captured, "one batch")
 
     profiler = cProfile.Profile()
     profiler.enable()
-    for outbox_id in ids[n + 1:]:
-        sending.deliver(rt, outbox_id)
+    send(ids[n:])
     profiler.disable()
     rt.engine.dispose()
     sink.take()
     print_top_functions(profiler, Path(args.profile) / "deliver.prof",
-                        f"{len(ids) - n - 1} more rows")
+                        f"{len(ids) - n} more rows")
 
 
 # --- the parent: set up, run both phases, verify, report ---------------------------------------
@@ -716,7 +725,7 @@ def orchestrate(args: argparse.Namespace) -> int:
                                if not args.skip_bare else SKIPPED_BARE)
             figures["real"] = run_real(args, url, now, sink, expected, engine, work)
             figures["check"] = verify(engine, org, figures["real"].pop("records"))
-            if args.profile and figures["check"]["rows"] > 2 * args.profile_rows:
+            if args.profile and figures["check"]["rows"] > 2 * args.profile_rows + 32:
                 profile_deliver(args, url, sink, engine)
             figures["sink_rss_mb"] = sink.peak_rss_mb()
     except Failure as exc:
@@ -837,9 +846,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "sessions: a work-around for dispatch_due's row-value IN lists, "
                              "which exceed PostgreSQL's default 2MB from about 5,000 pairs")
     parser.add_argument("--profile", metavar="DIR",
-                        help="afterwards, send 300 agendas again through deliver() in this "
-                             "process with stopwatches and a SQL statement count, then 300 "
-                             "more under cProfile (written to DIR/deliver.prof)")
+                        help="afterwards, send 300 agendas again through deliver_batch() in "
+                             "this process with stopwatches and a SQL statement count, then "
+                             "300 more under cProfile (written to DIR/deliver.prof)")
     parser.add_argument("--profile-rows", type=int, default=300, help=argparse.SUPPRESS)
     parser.add_argument("--skip-bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

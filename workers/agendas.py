@@ -323,18 +323,19 @@ def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runti
     ``read_agendas``: a fixed number of queries however many rows), and return the
     renderer of one of them. A pair's two agendas of one day share one view, addressed
     to each side."""
-    contexts = {row.id: _agenda_context(row) for row in rows}
+    contexts = [context for context in map(_readable_context, rows) if context]
     people = {p.id: p for p in session.scalars(select(Person).where(
-        Person.id.in_({i for c in contexts.values() for i in c.pair})))}
+        Person.id.in_({i for c in contexts for i in c.pair})))}
     slots = {c.pair: _last_slot(_schedule_of(people[c.manager_id], people[c.employee_id]),
-                                c.meeting_at) for c in contexts.values()}
-    reads = read_agendas(session, list(slots), min(slots.values()))
+                                c.meeting_at) for c in contexts if set(c.pair) <= people.keys()}
+    reads = read_agendas(session, list(slots), min(slots.values())) if slots else None
     clock = rt.clock()
     views: dict[tuple[tuple[int, int], datetime, date], AgendaView] = {}
 
     def render(row: OutboundMessage) -> RenderedEmail:
-        context = contexts[row.id]
-        manager, employee = people[context.manager_id], people[context.employee_id]
+        context = _agenda_context(row)  # a malformed row fails here, alone
+        manager, employee = people.get(context.manager_id), people.get(context.employee_id)
+        assert manager is not None and employee is not None, f"agenda {row.id}: no such pair"
         recipient = employee if context.role == "employee" else manager
         today = clock.astimezone(ZoneInfo(recipient.timezone)).date()
         pair_day = (context.pair, context.meeting_at, today)  # the other side's view is it
@@ -349,6 +350,15 @@ def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runti
 def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
     """One agenda row's words: a batch of one."""
     return agenda_renderer(session, [row], rt)(row)
+
+
+def _readable_context(row: OutboundMessage) -> AgendaContext | None:
+    """The row's context, or None when it is malformed: its own rendering then fails and
+    is recorded on it, while the batch's reads go on for the others."""
+    try:
+        return _agenda_context(row)
+    except Exception:
+        return None
 
 
 def _agenda_context(row: OutboundMessage) -> AgendaContext:

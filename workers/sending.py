@@ -126,6 +126,7 @@ def _deliver(rt: Runtime, batch: _Batch) -> None:
         rows = list(session.scalars(select(OutboundMessage).where(
             OutboundMessage.id.in_(list(batch.waiting)))))
         prepared = _render(rt, session, batch.still_to_send(rows), batch)
+    batch.record_failures()
     stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
     with rt.sessions() as session, session.begin():
         claimed = outbox.claim(session, {outbox_id: item.words for outbox_id, item
@@ -139,6 +140,7 @@ def _deliver(rt: Runtime, batch: _Batch) -> None:
         if message is not None:
             outgoing.append(Outgoing(claim.outbox_id, message, claim.attempts,
                                      item.row.to_address, item.row.kind))
+    batch.record_failures()
     _hand_over_all(rt, outgoing, batch)
 
 
@@ -286,6 +288,7 @@ class _Batch:
     claimed: dict[int, None] = field(default_factory=dict)  # try counted; not offered yet
     handing_over: int | None = None  # the relay may have it from here on
     handed: list[Outgoing] = field(default_factory=list)  # the relay has them; mark to come
+    failed: list[tuple[int, bool, BaseException]] = field(default_factory=list)  # counted?
     done: Delivered = field(default_factory=Delivered)
 
     def settle(self, outbox_id: int, status: str) -> None:
@@ -316,23 +319,27 @@ class _Batch:
                 self.settle(outbox_id, statuses.get(outbox_id, "missing"))
 
     def attempt(self, outbox_ids: Sequence[int], work: Callable[[], T]) -> T | None:
-        """``work`` for these rows; its error is recorded on them alone (None then)."""
+        """``work`` for these rows; its error is kept for them alone (None then), to be
+        recorded by ``record_failures`` once no session of the batch is open (on SQLite
+        an open one holds the write lock)."""
         try:
             return work()
         except Exception as error:
-            self.fail(outbox_ids, error)
+            log.error("outbox %s could not be sent", ", ".join(map(str, outbox_ids)),
+                      exc_info=error, extra={"outbox_id": outbox_ids[0]})
+            for outbox_id in outbox_ids:
+                self.failed.append((outbox_id, outbox_id in self.claimed, error))
+                self.settle(outbox_id, Status.QUEUED.value)  # until recorded
             return None
 
-    def fail(self, outbox_ids: Sequence[int], error: BaseException) -> None:
-        if not outbox_ids:
-            return
-        log.error("outbox %s could not be sent", ", ".join(map(str, outbox_ids)),
-                  exc_info=error, extra={"outbox_id": outbox_ids[0]})
-        for outbox_id in outbox_ids:
-            counted = outbox_id in self.claimed
+    def record_failures(self) -> None:
+        """Each failed row's error, kept on it: queued again for the sweeper, or failed
+        once its tries are used (a try not counted by a claim is counted here)."""
+        for outbox_id, counted, error in self.failed:
             self.settle(outbox_id, failures.record_send_failure(
                 self.rt, outbox_id, failures.describe(error),
                 self.rt.settings.send_max_attempts, counted=counted))
+        self.failed = []
 
     def mark_handed(self) -> None:
         if not self.handed:
@@ -354,7 +361,12 @@ class _Batch:
             log.exception("outbox %s were sent but could not be marked",
                           [item.outbox_id for item in self.handed])
             unmarked = True
-        self.fail([*self.waiting, *self.claimed], error)
+        if self.waiting or self.claimed:
+            log.error("outbox %s could not be sent", [*self.waiting, *self.claimed],
+                      exc_info=error)
+        self.failed += [(outbox_id, False, error) for outbox_id in self.waiting]
+        self.failed += [(outbox_id, True, error) for outbox_id in self.claimed]
+        self.record_failures()
         return unmarked
 
 

@@ -151,6 +151,8 @@ def claim(session: Session, words: Mapping[int, RenderedEmail | None], now: date
     was sent. Rows sent, failed, or another worker's are left out: of two workers holding
     the same id, one wins. One statement on PostgreSQL; on SQLite the words follow in a
     second (an executemany)."""
+    if not words:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         return _claim_postgresql(session, words, now, stale)
     model = OutboundMessage

@@ -127,6 +127,8 @@ def _deliver(rt: Runtime, batch: _Batch) -> None:
             OutboundMessage.id.in_(list(batch.waiting)))))
         prepared = _render(rt, session, batch.still_to_send(rows), batch)
     batch.record_failures()
+    if not prepared:
+        return
     stale = timedelta(minutes=rt.settings.outbox_stale_minutes)
     with rt.sessions() as session, session.begin():
         claimed = outbox.claim(session, {outbox_id: item.words for outbox_id, item
@@ -361,9 +363,8 @@ class _Batch:
             log.exception("outbox %s were sent but could not be marked",
                           [item.outbox_id for item in self.handed])
             unmarked = True
-        if self.waiting or self.claimed:
-            log.error("outbox %s could not be sent", [*self.waiting, *self.claimed],
-                      exc_info=error)
+        log.error("a batch of outbox rows was interrupted; not sent: %s",
+                  [*self.waiting, *self.claimed], exc_info=error)
         self.failed += [(outbox_id, False, error) for outbox_id in self.waiting]
         self.failed += [(outbox_id, True, error) for outbox_id in self.claimed]
         self.record_failures()

@@ -2,6 +2,7 @@
 
 - `settings`: the typed ``DRUMBEAT_*`` settings and the process-wide :func:`get_settings`.
 - `review_scale`: the review cycle's rating scale (``DRUMBEAT_REVIEW_SCALE``), as a type.
+- `amounts`: a measurable goal's figures (``2.1M``, ``€4M``, ``45%``), read and written alike.
 
 A leaf package: it imports none of ours (not `drumbeat`, `models`, `mail` or
 `workers`), so whatever runs Drumbeat code can read its settings without pulling

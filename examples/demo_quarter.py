@@ -62,6 +62,9 @@ TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)%")
 ASKER, ASKER_MANAGER = "lukas.novak@", "kenji.watanabe@"
 ASKED_ABOUT = "Lukáš Novák"
 PAGE_HEADING = re.compile(r"^(.+) page on (.+)\.$")
+# The plan by email: the measurable goal's owner, and who hands a project over to whom.
+ARR_OWNER, LEAVER, SUCCESSOR = "marcus.bell@", "hannah.schmidt@", "rafael.oliveira"
+HANDOVER_FROM = datetime(2026, 11, 30, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -125,7 +128,7 @@ def open_tasks(agenda: EmailMessage) -> list[tuple[str, str, int]]:
 def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     """An employee's answer after the 1:1, in one of four mail clients' shapes."""
     key = str(agenda["Message-ID"])
-    if roll(key, 10) >= 8:  # two in ten don't answer this week
+    if roll(key, 10) >= 8 and ARR_OWNER not in str(agenda["To"]):  # two in ten don't answer
         return None
     tasks = open_tasks(agenda)
     lines = []
@@ -138,6 +141,7 @@ def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     if roll(key, 29) == 0:  # a week off, announced two weeks ahead
         first = (when + timedelta(days=14)).date()
         lines.append(f"away: {first.isoformat()} - {(first + timedelta(days=6)).isoformat()}")
+    lines += plan_lines(str(agenda["To"]), when)
     style = roll(key, 4)
     if style == 2 and tasks:  # inline: answers right under the quoted task lines
         answered = []
@@ -151,6 +155,42 @@ def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     else:
         body = in_client(agenda, "\n".join(lines), style)
     return answer_to(agenda, body, when)
+
+
+@dataclass
+class PlanRefs:
+    """The plan items the story changes by email, read from the database once."""
+
+    arr_goal: str  # Marcus's measurable goal: ARR from €2.1M to €4M
+    crm_project: str  # Hannah's project, handed to Rafael before she leaves
+    handed_over: bool = False
+
+
+_REFS: list[PlanRefs] = []
+
+
+def plan_refs() -> PlanRefs:
+    if not _REFS:
+        with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
+            goal = db.execute("SELECT id FROM goal WHERE metric = 'ARR'").fetchone()[0]
+            project = db.execute("SELECT id FROM project WHERE title = "
+                                 "'CRM hygiene and pipeline reporting'").fetchone()[0]
+        _REFS.append(PlanRefs(f"G-{goal}", f"P-{project}"))
+    return _REFS[0]
+
+
+def plan_lines(sender: str, when: datetime) -> list[str]:
+    """The plan by email: Marcus sends his goal's ARR figure with each reply (he always
+    answers; the figure grows through the quarter); Hannah hands her CRM project to
+    Rafael in her first reply from the last day of November."""
+    refs = plan_refs()
+    if ARR_OWNER in sender:
+        weeks = (when - START).days // 7
+        return [f"{refs.arr_goal} = {2.3 + 0.06 * weeks:.2f}M"]
+    if LEAVER in sender and when >= HANDOVER_FROM and not refs.handed_over:
+        refs.handed_over = True
+        return [f"{refs.crm_project} owner @{SUCCESSOR}"]
+    return []
 
 
 def in_client(original: EmailMessage, answer: str, style: int) -> str:
@@ -452,6 +492,32 @@ def topics_and_time_away() -> tuple[int, int, int, int]:
     return int(raised), int(closed), int(ranges), int(excused)
 
 
+def plan_changes() -> str:
+    """What the plan by email did, read from the database: the hand-over and the goal."""
+    with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
+        notices = db.execute("SELECT count(*) FROM outbound_message WHERE kind = 'handover'"
+                             ).fetchone()[0]
+        owner = db.execute("SELECT p.name FROM project j JOIN person p ON p.id = j.owner_id "
+                           "WHERE j.title = 'CRM hygiene and pipeline reporting'").fetchone()[0]
+        start, target, value, figures = db.execute(
+            "SELECT metric_start, metric_target, metric_value, (SELECT count(*) FROM "
+            "plan_change c WHERE c.level = 'goal' AND c.item_id = g.id AND c.field = 'value')"
+            " FROM goal g WHERE metric = 'ARR'").fetchone()
+    refs = plan_refs()
+    share = (value - start) / (target - start) * 100
+    handed = (f"  Hannah handed {refs.crm_project} (CRM hygiene) over with "
+              f"`{refs.crm_project} owner @{SUCCESSOR}` before she leaves: its owner is "
+              f"{owner} now, and {counted(notices, 'hand-over notice')} told him;\n"
+              if refs.handed_over else
+              f"  Hannah did not reply before she left, so {refs.crm_project} (CRM hygiene) "
+              f"is still {owner}'s;\n")
+    return (handed +
+            f"  Marcus sent {counted(figures, 'ARR figure')} with `{refs.arr_goal} = …` lines: "
+            f"the measurable goal {refs.arr_goal} stands at €{value / 1e6:.2f}M of €4M, "
+            f"{share:.0f}% of the way from €2.1M (agendas, status pages and the digests show "
+            "it, its tasks' roll-up beside it);")
+
+
 def story(counts: Counter[str], pages: list[str]) -> None:
     raised, closed, ranges, excused = topics_and_time_away()
     asked = "".join(f"\n  {page};" for page in pages) or "\n  nobody asked for a page;"
@@ -464,7 +530,8 @@ answers, and managers forwarded {counts['notes']} sets of 1:1 notes with action 
   {raised} talking points were put on the next 1:1's agendas with topic: lines, and \
 {closed} of them were closed by the 1:1 that followed;
   people announced {ranges} weeks away with away: lines, which excused {excused} check-ins \
-and told the other side;{asked}
+and told the other side;
+{plan_changes()}{asked}
   Drumbeat answered {counts['answer']} of those messages (every reply in its threads \
 gets its receipt);
   when the quarter and the year closed, the scheduler sent {counts['digest']} evaluation \

@@ -13,6 +13,14 @@ Progress roll-up (``rollup``)
     [0, 100] and rounded to 1 decimal. A done task counts as 100: the caller
     passes that, since ``rollup`` knows no statuses.
 
+Measurable goals (``measured_progress``, ``goal_progress_of``)
+    A goal with a metric (start, target and the latest value) is measured: its
+    progress is (value - start) / (target - start), in %, clamped to [0, 100] and
+    rounded to 1 decimal, so a falling target (churn from 8% to 5%) works the same
+    way and a value past the target is 100. Without a value yet it is None (not
+    measured yet), as it is when start equals target. A goal without a metric keeps
+    the weighted task roll-up; a measured goal's roll-up is still shown beside it.
+
 On-time rate (``on_time``)
     A task is *due in the window* when it is not dropped and its due date d has
     start <= d <= end and, if ``as_of`` is given, d <= as_of (a task not yet due
@@ -99,6 +107,8 @@ __all__ = [
     "Weighted",
     "adherence",
     "counted_from",
+    "goal_progress_of",
+    "measured_progress",
     "on_time",
     "period_containing",
     "periods_in_window",
@@ -146,6 +156,20 @@ def rollup(children: Sequence[Weighted], own_progress: float | None = None) -> f
         return None if own_progress is None else _percent(own_progress)
     total = sum(weight for weight, _ in counted)
     return _percent(sum(weight * progress for weight, progress in counted) / total)
+
+
+def measured_progress(start: float | None, target: float | None,
+                      value: float | None) -> float | None:
+    """A measured goal's progress in % (module docstring, Measurable goals)."""
+    if start is None or target is None or value is None or start == target:
+        return None
+    return _percent((value - start) / (target - start) * 100)
+
+
+def goal_progress_of(measured: bool, measured_value: float | None,
+                     rolled: float | None) -> float | None:
+    """A goal's progress: the measured figure when it has a metric, else the roll-up."""
+    return measured_value if measured else rolled
 
 
 def _percent(value: float) -> float:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
-from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView
+from mail.write.agenda import AgendaContext, AgendaView, NudgeView
 from mail.write.compose import make_message_id, thread_root_id
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
@@ -36,12 +36,13 @@ from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
 from models.plan import TaskStatus
-from models.queries import goal_progress, record_of
+from models.queries import goal_figures, goal_progress, record_of
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from models.talking_points import TimeAway
 from workers import outbox
 from workers.agenda_reads import AgendaReads, goals_at_risk, group_tasks, read_agendas
 from workers.outbox import OutboxRow
+from workers.status_page import goal_line
 
 if TYPE_CHECKING:  # the runtime lists this module's renderers
     from workers.runtime import Runtime
@@ -228,6 +229,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                    key=lambda g: g.id)
     at_risk = goals_at_risk(employee.id, tasks, reads.goals, today, fiscal_year_start_month,
                             lambda ids: _goal_progress_cached(session, ids, today, goal_cache))
+    measured = goal_figures(session, {g.id for g in goals if g.metric is not None}, today)
     met = reads.meetings[pair]
     window = quarter_window(today, fiscal_year_start_month)
     record = record_of(met.meetings, manager, employee, window, today).score
@@ -243,7 +245,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         not_started_later=groups.not_started_later,
         action_items=reads.action_items(pair, today),
         action_items_on=met.last_held_on, goals_at_risk=at_risk,
-        goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
+        goals=tuple(goal_line(g, measured.get(g.id), progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,

@@ -18,6 +18,8 @@ Rules the scoring module leaves to us, documented here:
   tasks are in ("contributed"); their goal progress is the mean of those goals;
   Drumbeat's own "Outside the plan" items (``drumbeat:`` import keys) are not
   goals anyone is judged on;
+* a measurable goal's progress at a moment is its measure's, from the figure it had
+  then (``_measured_values``); other goals roll up their projects' tasks;
 * a goal is *at risk* by ``models.scoring.points_behind`` (more than 10 points
   behind the share of its time elapsed), judged with its progress at the
   window's end;
@@ -52,12 +54,23 @@ from sqlalchemy.orm import Session
 from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, active_span
-from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
+from models.plan import (
+    Goal,
+    Initiative,
+    PlanChange,
+    PlanLevel,
+    Project,
+    Task,
+    TaskHistory,
+    TaskStatus,
+)
 from models.scoring import (
     Cadence,
     TaskDue,
     Weighted,
     adherence,
+    goal_progress_of,
+    measured_progress,
     on_time,
     period_containing,
     periods_in_window,
@@ -200,7 +213,8 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
         Project.id, Project.goal_id, Project.status, Project.progress, Project.weight))}
     goals = {row.id: row for row in read(select(
         Goal.id, Goal.title, Goal.owner_id, Goal.initiative_id, Goal.status, Goal.progress,
-        Goal.weight, Goal.due, Goal.created_at, Goal.import_key,
+        Goal.weight, Goal.due, Goal.created_at, Goal.import_key, Goal.metric,
+        Goal.metric_start, Goal.metric_target, Goal.metric_value,
         Initiative.title.label("initiative_title"), Initiative.progress.label("i_progress"),
         Initiative.import_key.label("i_key"))
         .join(Initiative, Initiative.id == Goal.initiative_id))}
@@ -217,8 +231,11 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
         .group_by(Meeting.employee_id))}
 
     names = {person.id: person.name for person in people}
-    goal_start = _goal_progress(tally.start_sums, projects, goals)
-    goal_end = _goal_progress(tally.end_sums, projects, goals)
+    measured_start = _measured_values(session, goals, at_start.moment, now)
+    measured_end = _measured_values(session, goals, at_end.moment, now)
+    queries += measured_start.queries + measured_end.queries
+    goal_start = _goal_progress(tally.start_sums, projects, goals, measured_start.values)
+    goal_end = _goal_progress(tally.end_sums, projects, goals, measured_end.values)
     by_employee: dict[int, list[Row[Any]]] = defaultdict(list)
     for meeting in meetings:
         by_employee[meeting.employee_id].append(meeting)
@@ -310,10 +327,41 @@ def _system(goal: Row[Any]) -> bool:
                 (goal.i_key or "").startswith(SYSTEM_KEY))
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """Measurable goals' figures at a moment, and the reads it took (0 or 1)."""
+
+    values: dict[int, float | None]
+    queries: int
+
+
+def _measured_values(session: Session, goals: dict[int, Row[Any]], moment: datetime,
+                     now: datetime) -> _Measured:
+    """Each measurable goal's figure at ``moment``: the current one unless a figure sent
+    later replaced it, then the ``old_value`` of the first such change (the history is
+    append-only, so this is exact). No read when no goal is measurable."""
+    measured = [goal.id for goal in goals.values() if goal.metric is not None]
+    values: dict[int, float | None] = {goal_id: goals[goal_id].metric_value
+                                       for goal_id in measured}
+    if not measured or moment >= now:
+        return _Measured(values, 0)
+    ranked = select(
+        PlanChange.item_id, PlanChange.old_value,
+        func.row_number().over(partition_by=PlanChange.item_id,
+                               order_by=(PlanChange.created_at, PlanChange.id)).label("rank"),
+    ).where(PlanChange.level == PlanLevel.GOAL.value, PlanChange.field == "value",
+            PlanChange.created_at >= moment, PlanChange.item_id.in_(measured)).subquery()
+    for row in session.execute(select(ranked).where(ranked.c.rank == 1)):
+        values[row.item_id] = None if row.old_value is None else float(row.old_value)
+    return _Measured(values, 1)
+
+
 def _goal_progress(sums: dict[int, list[float]], projects: dict[int, Row[Any]],
-                   goals: dict[int, Row[Any]]) -> dict[int, float | None]:
-    """Every goal's rolled-up progress at a moment, as ``models.queries.cascade`` rolls
-    it up: a project is the weighted mean of its live tasks (else its own figure)."""
+                   goals: dict[int, Row[Any]], measured: dict[int, float | None]
+                   ) -> dict[int, float | None]:
+    """Every goal's progress at a moment, as ``models.queries.cascade`` works it out: a
+    project is the weighted mean of its live tasks (else its own figure), a goal the
+    weighted mean of its projects, or its measure's share when it has a metric."""
     by_goal: dict[int, list[Weighted]] = defaultdict(list)
     for project in projects.values():
         total = sums.get(project.id)
@@ -321,8 +369,11 @@ def _goal_progress(sums: dict[int, list[float]], projects: dict[int, Row[Any]],
                     else float(project.progress))
         by_goal[project.goal_id].append(Weighted(progress, project.weight,
                                                  project.status == DROPPED))
-    return {goal.id: rollup(by_goal.get(goal.id, []), float(goal.progress))
-            for goal in goals.values()}
+    return {goal.id: goal_progress_of(
+        goal.metric is not None,
+        measured_progress(goal.metric_start, goal.metric_target, measured.get(goal.id)),
+        rollup(by_goal.get(goal.id, []), float(goal.progress)))
+        for goal in goals.values()}
 
 
 def _goal_line(goal: Row[Any], owned: bool, progress: tuple[float | None, float | None],

@@ -246,7 +246,8 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
                               message_date=parsed.date or now, timezone=timezone,
                               inline=reply.inline,
                               max_updates=rt.settings.max_updates_per_message,
-                              truncated=reply.truncated)
+                              truncated=reply.truncated,
+                              fiscal_year_start_month=rt.settings.fiscal_year_start_month)
     request = None if reply.inline or form else read_request(reply.text)
     return understood(commands, reply.written, request=request, review=review)
 

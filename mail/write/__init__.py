@@ -10,6 +10,7 @@
 - ``digest_review``: the review cycle's part of a digest (completion, disputes, calibration).
 - ``review_mail``: the review cycle's forms and notices, as views and words.
 - ``status``: the answers to ``status`` (a person's page) and ``help`` (the grammar).
+- ``handover``: the notice a new owner gets when an item of the plan is handed to them.
 - ``charts``: PNG charts from plain figures.
 - ``tokens``: the signed reply address of an agenda.
 """

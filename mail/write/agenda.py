@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from config.amounts import amount_words
+
 __all__ = ["AgendaContext", "AgendaView", "AwayNoticeView", "GoalAtRisk", "GoalLine",
            "TalkingPoint", "TaskGroup", "TaskLine", "reply_examples"]
 
@@ -52,11 +54,24 @@ class TaskGroup:
 
 @dataclass(frozen=True)
 class GoalLine:
-    """One goal and its rolled-up progress (None when nothing under it is measured)."""
+    """One goal and its progress (None when nothing under it is measured): a measurable
+    goal's is its measure's (``measure`` words it), with its tasks' roll-up in ``rolled``."""
 
     ref: str  # "G-3"
     title: str
     progress: float | None  # 0..100
+    measure: str | None = None  # "ARR €3.1M of €4M (from €2.1M)", see measure_words
+    rolled: float | None = None  # 0..100, the tasks' roll-up beside a measure
+
+
+def measure_words(metric: str, unit: str | None, start: float, target: float,
+                  value: float | None) -> str:
+    """``ARR €3.1M of €4M (from €2.1M)``: a measurable goal's figure as its line shows it."""
+    if value is None:
+        return (f"{metric} not measured yet (from {amount_words(start, unit)} to "
+                f"{amount_words(target, unit)})")
+    return (f"{metric} {amount_words(value, unit)} of {amount_words(target, unit)} "
+            f"(from {amount_words(start, unit)})")
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,7 @@ def help_lines(tasks: Sequence[TaskLine], today: date, *,
         return refs[n % len(refs)]
 
     friday = today + timedelta(days=(4 - today.weekday()) % 7 + 7)
+    quarter_end = date(today.year + 1, 3, 31)
     yesterday = today - timedelta(days=1)
     lines = [
         HelpLine(f"{ref(0)} 60% drafted the intro", "progress, with an optional note"),
@@ -120,6 +121,15 @@ def help_lines(tasks: Sequence[TaskLine], today: date, *,
         HelpLine(f"{ref(2)} handed back", "back to whoever gave it to you from 1:1 notes"),
         HelpLine("new: Call the vendor by Friday", "a new task (P-3 for its project, "
                  "@name for its owner)"),
+        HelpLine(f"{ref(0)} owner @name", "hands it over (also P-3 and G-2; the new owner "
+                 "is told)"),
+        HelpLine(f"{ref(1)} title: A clearer title", "renames it (also P-3 and G-2)"),
+        HelpLine(f"P-3 due {quarter_end.isoformat()}", "a project's new due date (G-2 for a "
+                 "goal's)"),
+        HelpLine("G-2 due end of Q2", "a goal's new due date (Q1-Q4 of the fiscal year)"),
+        HelpLine(f"new project: Pricing page under G-2 @name by {quarter_end.isoformat()}",
+                 "a new project under a goal"),
+        HelpLine("G-2 = 3.1M", "a measurable goal's latest figure (k, M, €, % as you like)"),
         HelpLine("met: yes 30min", f"the 1:1 was held (met: {yesterday.isoformat()} 45min "
                  "for another day)"),
         HelpLine("met: no, moved to Thursday", "the 1:1 was not held, and why"),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mail.write.agenda import AgendaContext, AgendaView, NudgeView
 from mail.write.compose import make_message_id, thread_root_id
+from mail.write.language import DEFAULT, month_text, translations
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
     PairSchedule,
@@ -200,12 +201,16 @@ def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedul
 
 # --- what an agenda says ---------------------------------------------------------------
 
-def period_label(period: Period, cadence: Cadence) -> str:
-    """How people name the period: "week 49", "weeks 49–50", "December"."""
+def period_label(period: Period, cadence: Cadence, language: str = DEFAULT) -> str:
+    """How people name the period, in the reader's language: "week 49", "weeks 49–50",
+    "December" ("KW 49", "第49週", "Dezember")."""
     if cadence == Cadence.MONTHLY:
-        return period.start.strftime("%B")
+        return month_text(period.start, language)
+    tr = translations(language)
     first, last = period.start.isocalendar().week, period.end.isocalendar().week
-    return f"week {first}" if first == last else f"weeks {first}–{last}"
+    if first == last:
+        return tr.gettext("week %(week)d") % {"week": first}
+    return tr.gettext("weeks %(first)d–%(last)d") % {"first": first, "last": last}
 
 
 def agenda_view(session: Session, manager: Person, employee: Person, role: str,
@@ -235,11 +240,12 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
     record = record_of(met.meetings, manager, employee, window, today).score
     tracked = employee.tracking_from
     return AgendaView(
-        # who reads it (role, recipient_name, meeting_at): kept in step with ``addressed``
+        # who reads it (role, recipient_name, meeting_at, locale): in step with ``addressed``
         role=role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name,
         meeting_at=meeting_at.astimezone(ZoneInfo(recipient.timezone)),
-        period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence),
+        period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence,
+                                  recipient.language),
         due_soon=groups.due_soon, overdue=groups.overdue, blocked=groups.blocked,
         done_recently=groups.done_recently, in_progress_later=groups.in_progress_later,
         not_started_later=groups.not_started_later,
@@ -249,15 +255,16 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,
-        talking_points=reads.points.get(pair, ()))
+        talking_points=reads.points.get(pair, ()), locale=recipient.language)
 
 
 def addressed(view: AgendaView, manager: Person, employee: Person, role: str) -> AgendaView:
     """The pair's agenda as ``role``'s side reads it: everything else in it is the
-    pair's, the same for both sides on the same day."""
+    pair's, the same for both sides on the same day in the same language."""
     recipient = employee if role == "employee" else manager
     return replace(view, role=role, recipient_name=recipient.name,
-                   meeting_at=view.meeting_at.astimezone(ZoneInfo(recipient.timezone)))
+                   meeting_at=view.meeting_at.astimezone(ZoneInfo(recipient.timezone)),
+                   locale=recipient.language)
 
 
 def _schedule_of(manager: Person, employee: Person) -> PairSchedule:
@@ -324,7 +331,7 @@ def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runti
     """Read what a batch's agendas show, for all of them at once (their people, then
     ``read_agendas``: a fixed number of queries however many rows), and return the
     renderer of one of them. A pair's two agendas of one day share one view, addressed
-    to each side."""
+    to each side (when both read the same language)."""
     contexts = [context for context in map(_readable_context, rows) if context]
     people = {p.id: p for p in session.scalars(select(Person).where(
         Person.id.in_({i for c in contexts for i in c.pair})))}
@@ -332,7 +339,7 @@ def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runti
                                 c.meeting_at) for c in contexts if set(c.pair) <= people.keys()}
     reads = read_agendas(session, list(slots), min(slots.values())) if slots else None
     clock = rt.clock()
-    views: dict[tuple[tuple[int, int], datetime, date], AgendaView] = {}
+    views: dict[tuple[tuple[int, int], datetime, date, str], AgendaView] = {}
 
     def render(row: OutboundMessage) -> RenderedEmail:
         context = _agenda_context(row)  # a malformed row fails here, alone
@@ -340,7 +347,8 @@ def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runti
         assert manager is not None and employee is not None, f"agenda {row.id}: no such pair"
         recipient = employee if context.role == "employee" else manager
         today = clock.astimezone(ZoneInfo(recipient.timezone)).date()
-        pair_day = (context.pair, context.meeting_at, today)  # the other side's view is it
+        # the other side's view is this one when they read the same language on the same day
+        pair_day = (context.pair, context.meeting_at, today, recipient.language)
         if pair_day not in views:
             views[pair_day] = agenda_view(
                 session, manager, employee, context.role, context.meeting_at, today,
@@ -376,5 +384,6 @@ def render_nudge_row(session: Session, row: OutboundMessage, rt: Runtime) -> Ren
     period = Period(context.period_start, context.period_end)
     return render_nudge(NudgeView(
         role=context.role, recipient_name=recipient.name, employee_name=employee.name,
-        manager_name=manager.name, period_label=period_label(period, Cadence(employee.cadence)),
-        period_start=period.start, period_end=period.end))
+        manager_name=manager.name,
+        period_label=period_label(period, Cadence(employee.cadence), recipient.language),
+        period_start=period.start, period_end=period.end, locale=recipient.language))

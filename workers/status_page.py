@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from mail.read.requests import Request
 from mail.write.agenda import GoalLine, TaskLine, measure_words
+from mail.write.language import DEFAULT, translations
 from mail.write.status import CheckinLine, HelpView, StatusView, help_lines
 from models.people import Person
 from models.plan import Goal, Task
@@ -51,11 +52,12 @@ def whose_page(session: Session, sender: Person, request: Request) -> Person | N
     return found if manages(session, sender.id, found.id) else None
 
 
-def nobody_named(about: str) -> str:
+def nobody_named(about: str, language: str = DEFAULT) -> str:
     """The answer to ``status @name`` for an unknown name and a forbidden one alike."""
-    return (f"I know nobody called “{about}” among the people who report to you, so "
-            "there is no page to show. Write status on its own for your own page, or "
-            "status @name for someone in your reporting line.")
+    return translations(language).gettext(
+        "I know nobody called “%(name)s” among the people who report to you, so there is "
+        "no page to show. Write status on its own for your own page, or status @name for "
+        "someone in your reporting line.") % {"name": about}
 
 
 def status_view(session: Session, sender: Person, person: Person, subject: str,
@@ -74,7 +76,8 @@ def status_view(session: Session, sender: Person, person: Person, subject: str,
         own=person.id == sender.id,
         tasks=tuple(task_line(task) for task in tasks_of(session, person)),
         goals=tuple(goal_line(goal, figure) for goal, figure in goals_of(session, person, today)),
-        checkins=tuple(checkins), quarter_label=window[2], today=today)
+        checkins=tuple(checkins), quarter_label=window[2], today=today,
+        locale=sender.language)
 
 
 def help_view(session: Session, sender: Person, subject: str, today: date,
@@ -85,8 +88,9 @@ def help_view(session: Session, sender: Person, subject: str, today: date,
                    if role == "report"), None)
     tasks = [task_line(task) for task in tasks_of(session, sender)[:20]]
     return HelpView(sender.name, subject,
-                    help_lines(tasks, today, report=_at_name(report) if report else None),
-                    note)
+                    help_lines(tasks, today, report=_at_name(report) if report else None,
+                               language=sender.language),
+                    note, locale=sender.language)
 
 
 def _at_name(person: Person) -> str:

@@ -17,7 +17,7 @@ Task lines (the reference first, an optional colon after it)::
     T-12 60%            progress; "T-12: 60% drafted the intro" keeps a note;
                         "100%" means done; below 0 or above 100 is an error
     T-12 done           done (progress 100); also complete(d), finished, ✓ ✔ ☑,
-                        erledigt, fait, hecho, feito, fatto, klaar
+                        erledigt, fait, hecho, feito, fatto, klaar, 完了, 完成
     T-12 blocked: why   blocked, the reason is the note (optional)
     T-12 started        in progress; also "in progress", "working on it"
     T-12 due Friday     new due date; also "due: 18 Dec", "moved to Tuesday",

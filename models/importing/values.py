@@ -17,6 +17,7 @@ from zoneinfo import available_timezones
 from email_validator import EmailNotValidError, validate_email
 
 from config.amounts import Amount, read_amount
+from config.languages import known_language, unknown_language_hint
 from models.plan import TaskStatus
 from models.scoring import Cadence
 
@@ -108,6 +109,15 @@ def read_timezone(text: str) -> str:
         return canonical
     raise BadValue(f"{value!r} is not a time zone",
                    "Use an IANA name such as Europe/Berlin, America/New_York or Asia/Tokyo.")
+
+
+def read_language(text: str) -> str:
+    """A language Drumbeat ships mail in: ``de``, ``de-DE``, ``German``, ``日本語`` → ``de``."""
+    code = known_language(text)
+    if code is None:
+        raise BadValue(f"{text.strip()!r} is not a language Drumbeat writes mail in",
+                       unknown_language_hint())
+    return code
 
 
 def read_cadence(text: str) -> Cadence:

@@ -11,10 +11,10 @@ Wiring and running:
 Mail out:
 - ``outbox``: rows first (the typed ``OutboxRow``), broker messages second, a claim
   before each send.
-- ``sending``: claim, render once, build the MIME message, hand it over.
+- ``sending``: a batch of rows at a time: render once, claim, build, hand over, mark sent.
 - ``agendas``: which check-in agendas are due, and what each one says.
 - ``agenda_reads``: an agenda's work: open tasks grouped, the last 1:1's action items,
-  goals at risk, in a fixed number of queries.
+  goals at risk, in a fixed number of queries per batch of agendas.
 - ``evaluations``: a period's figures for everyone, in a fixed number of queries.
 - ``evaluation_goals``: the goals' side of those figures: progress at the window's edges
   (measured, with the tasks' roll-up beside it), goal lines, initiatives.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -32,7 +32,10 @@ from workers import agendas, digests, review_forms, reviews
 
 T = TypeVar("T")
 RENDERED_KEPT = 1000  # rows whose words and pictures a process keeps between render and parts
-Renderer = Callable[[Session, OutboundMessage, "Runtime"], RenderedEmail]
+RowRenderer = Callable[[Session, OutboundMessage, "Runtime"], RenderedEmail]
+# A batch's rows of one kind in, its reads done once, the renderer of each of them out.
+Renderer = Callable[[Session, Sequence[OutboundMessage], "Runtime"],
+                    Callable[[OutboundMessage], RenderedEmail]]
 Parts = Callable[[Session, OutboundMessage, "Runtime"],
                  tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]]
 
@@ -41,7 +44,10 @@ Parts = Callable[[Session, OutboundMessage, "Runtime"],
 class Renderers:
     """How outbox rows of each kind become words when first sent (rows stored with
     their words, like answers, need none), and the pictures and files a kind carries
-    (made again on a retry, from the same stored figures, so every try sends the same)."""
+    (made again on a retry, from the same stored figures, so every try sends the same).
+
+    A kind's renderer takes all the rows of that kind in a batch, so what they show
+    can be read once for all of them (agendas); ``one_by_one`` renders each alone."""
 
     words: dict[str, Renderer] = field(default_factory=dict)
     parts: dict[str, Parts] = field(default_factory=dict)
@@ -50,10 +56,19 @@ class Renderers:
 def outgoing_kinds() -> Renderers:
     """Every kind of row the scheduler queues, and what renders it."""
     return Renderers(
-        words={agendas.AGENDA: agendas.render_agenda_row, agendas.NUDGE: agendas.render_nudge_row,
-               digests.DIGEST: digests.render_digest_row,
-               reviews.REVIEW: review_forms.render_review_row},
+        words={agendas.AGENDA: agendas.agenda_renderer,
+               agendas.NUDGE: one_by_one(agendas.render_nudge_row),
+               digests.DIGEST: one_by_one(digests.render_digest_row),
+               reviews.REVIEW: one_by_one(review_forms.render_review_row)},
         parts={digests.DIGEST: digests.digest_parts, reviews.REVIEW: review_forms.review_parts})
+
+
+def one_by_one(render: RowRenderer) -> Renderer:
+    """A kind whose rows share nothing worth reading once: each rendered on its own."""
+    def each(session: Session, _rows: Sequence[OutboundMessage], rt: Runtime
+             ) -> Callable[[OutboundMessage], RenderedEmail]:
+        return lambda row: render(session, row, rt)
+    return each
 
 
 @dataclass

@@ -198,7 +198,9 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
     """Import or update the plan: initiatives → goals → projects → tasks.
 
     YAML (nested, see examples/northwind/plan.yaml) or CSV (one row per task).
-    Items are matched by their path of titles, so importing again updates in place.
+    An item pinned with its reference (ref: T-12, as `drumbeat export plan`
+    writes) is updated in place even when its title or place changed; other items
+    are matched by their path of titles, so importing again updates in place.
     """
     log = ProblemLog(file.name)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
@@ -211,9 +213,9 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
                             now=_now())
     verb = "would create" if dry_run else "created"
     parts = [f"{summary.created[level]} {level}s" for level in summary.created]
-    matched = sum(summary.matched.values())
-    out.print(f"{file.name}: {verb} {', '.join(parts)}; {matched} items already there "
-              "(updated where the file differs).")
+    matched, changed = sum(summary.matched.values()), sum(summary.changed.values())
+    out.print(f"{file.name}: {verb} {', '.join(parts)}; {matched} items already there, "
+              f"{changed} changed.")
 
 
 @import_app.command("meetings")

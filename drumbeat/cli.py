@@ -287,7 +287,15 @@ def main() -> None:
 
 
 def _register_mail_commands() -> None:
-    from drumbeat import cli_digest, cli_doctor, cli_mail, cli_outbox, cli_review, cli_serve
+    from drumbeat import (
+        cli_digest,
+        cli_doctor,
+        cli_export,
+        cli_mail,
+        cli_outbox,
+        cli_review,
+        cli_serve,
+    )
 
     cli_serve.register(app)
     cli_mail.register(app)
@@ -295,6 +303,7 @@ def _register_mail_commands() -> None:
     cli_outbox.register(app)
     cli_doctor.register(app)
     cli_review.register(app)
+    cli_export.register(app)
 
 
 _register_mail_commands()

@@ -7,7 +7,7 @@ is one more :class:`PlanField` line, and both directions know it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -121,3 +121,25 @@ def status_and_progress(status: str, progress: int) -> tuple[str | None, str | N
         return None, None
     implied = progress == 0 or (status == TaskStatus.DONE.value and progress == 100)
     return status, None if implied else str(progress)
+
+
+def export_values(level: Level, stored: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, text) for each field of an item as the importer reads them back; a value at
+    its default, or empty, is left out (the importer then keeps what is stored)."""
+    status, progress = status_and_progress(stored["status"], stored["progress"])
+    pairs = []
+    for field in FIELDS:
+        if level not in field.levels:
+            continue
+        if field.name == "status":
+            text = status
+        elif field.name == "progress":
+            text = progress
+        elif field.name == "completed_on" and stored["status"] != TaskStatus.DONE.value:
+            continue  # only a done item has a completion day
+        else:
+            value = stored[field.stored]
+            text = None if value is None or value == field.default else field.write(value)
+        if text:
+            pairs.append((field.name, text))
+    return pairs

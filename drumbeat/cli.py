@@ -42,7 +42,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 import_app = typer.Typer(help="Load a company: people, then the plan (and, if you had them, "
-                         "earlier 1:1s).", no_args_is_help=True)
+                         "earlier 1:1s). `drumbeat export` writes the plan and the people "
+                         "back out as these files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 

@@ -215,7 +215,9 @@ class _CsvRows:
 
     def __init__(self, writer: Any) -> None:
         self.writer = writer
-        self.index = {name: i for i, name in enumerate(CSV_COLUMNS)}
+        position = {name: i for i, name in enumerate(CSV_COLUMNS)}
+        self.index = {(level, key): position[csv_column(level, key)] for level in Level
+                      for key in ("ref", "title", *(f.name for f in FIELDS if level in f.levels))}
         self.chain: list[tuple[PlanItem, bool]] = []  # the current parents, written yet?
 
     def add(self, item: PlanItem) -> None:
@@ -244,11 +246,11 @@ class _CsvRows:
 
     def _fill(self, cells: list[str], item: PlanItem, with_values: bool) -> None:
         index, level = self.index, item.level
-        cells[index[csv_column(level, "ref")]] = item.ref
-        cells[index[csv_column(level, "title")]] = item.title
+        cells[index[level, "ref"]] = item.ref
+        cells[index[level, "title"]] = item.title
         if with_values:
             for key, text in item.values:
-                cells[index[csv_column(level, key)]] = text
+                cells[index[level, key]] = text
 
 
 def write_plan_csv(items: Iterator[PlanItem], out: TextIO,

@@ -111,7 +111,7 @@ def _counts(session: Session) -> dict[Level, int]:
             for level, model in MODELS.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Pending:
     """A record waiting in the buffer: who it is, and where to point a problem."""
 

@@ -302,21 +302,28 @@ def _read_csv_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
             yield from _csv_row_records(row, parents, seen, log)
 
 
-def _level_cells(cells: dict[str, str], level: Level) -> dict[str, str | None]:
-    return {name: cells.get(csv_column(level, name)) for name in ("ref", *VALUE_FIELDS)}
+_KEYS = ("ref", *VALUE_FIELDS)
+_LEVEL_COLUMNS = {level: tuple((name, csv_column(level, name)) for name in _KEYS)
+                  for level in Level}
+_COLUMNS_FROM = {level: tuple(column for deeper in tuple(Level)[tuple(Level).index(level):]
+                              for _, column in _LEVEL_COLUMNS[deeper]) for level in Level}
 
 
+@lru_cache(maxsize=4096)
 def _ref_handle(text: str) -> str:
     """A parent's ref cell as the record's handle spells it (``p3`` → ``P-3``)."""
     parsed = parse_ref(text)
     return f"{parsed[0]}-{parsed[1]}" if parsed else text
 
+
+def _level_cells(cells: dict[str, str], level: Level) -> dict[str, str | None]:
+    return {name: cells.get(column) for name, column in _LEVEL_COLUMNS[level]}
+
+
 def _blank_from(cells: dict[str, str], level: Level) -> bool:
     """True when this level and every level below it are empty: a row for its parents only
     (how an export writes a project that has no tasks yet)."""
-    levels = tuple(Level)
-    return not any((value or "").strip() for deeper in levels[levels.index(level):]
-                   for value in _level_cells(cells, deeper).values())
+    return not any(cells.get(column, "").strip() for column in _COLUMNS_FROM[level])
 
 
 def _csv_row_records(row: CsvRow, parents: dict[str, bool], seen: _Seen,
@@ -326,11 +333,10 @@ def _csv_row_records(row: CsvRow, parents: dict[str, bool], seen: _Seen,
     path: list[str] = []
     parent: str | None = None
     for level in PARENT_LEVELS:
-        if path and _blank_from(cells, level):
+        title = cells.get(level.value, "").strip()
+        if not title and path and _blank_from(cells, level):
             return
-        values = _level_cells(cells, level)
-        title = (values["title"] or "").strip()
-        ref_cell = (values["ref"] or "").strip()
+        ref_cell = cells.get(f"{level.value}_ref", "").strip()
         handle = (_ref_handle(ref_cell) if ref_cell else
                   _parent_key((*path, title)) if title else None)
         if handle is not None and handle in parents:
@@ -339,6 +345,7 @@ def _csv_row_records(row: CsvRow, parents: dict[str, bool], seen: _Seen,
             path.append(title)
             parent = handle
             continue
+        values = _level_cells(cells, level)
         label = f"{level} {title!r}" if title else level.value
         record = _make_record(level, row.number, path, values, label, log, parent)
         if handle is not None:
@@ -350,7 +357,7 @@ def _csv_row_records(row: CsvRow, parents: dict[str, bool], seen: _Seen,
         path.append(title)
         parent = record.handle
         yield record
-    if _blank_from(cells, Level.TASK):
+    if not cells.get("task", "").strip() and _blank_from(cells, Level.TASK):
         return
     values = _level_cells(cells, Level.TASK)
     title = (values["title"] or "").strip()

@@ -4,7 +4,9 @@ Records stream in from ``plan_file`` and are upserted in chunks with set-based
 ``INSERT … ON CONFLICT (import_key) DO UPDATE`` (PostgreSQL and SQLite), so a
 500,000-task plan never becomes 500,000 ORM objects; a pinned record
 (``ref: T-12``) is upserted on its id instead, once the id is known to exist.
-Only items whose values differ are rewritten, and the summary counts them.
+Only items whose values differ are rewritten (stamped with the import's time,
+which is how the summary counts them); tasks go through psycopg's pipelined
+``executemany``, parents with ``RETURNING`` for their children's ids.
 Columns a record leaves out keep their stored values on re-import; status and
 progress always travel together, so the database's "done means 100%" check
 always holds.
@@ -98,11 +100,15 @@ def load_plan(session: Session, records: Iterable[PlanRecord], log: ProblemLog,
     if progress:
         progress(summary.records)
     after = _counts(session)
-    for level in Level:
+    now_ = writer.now
+    for level, model in MODELS.items():
         created = after[level] - before[level]
+        # Only a row the import inserted or changed carries its timestamp.
+        stamped = session.scalar(select(func.count()).select_from(model)
+                                 .where(model.updated_at == now_)) or 0
         summary.created[level.value] = created
         summary.matched[level.value] = writer.written[level] - created
-        summary.changed[level.value] = writer.affected[level] - created
+        summary.changed[level.value] = stamped - created
     return summary
 
 
@@ -137,7 +143,6 @@ class _ChunkWriter:
         self.pending: dict[Level, list[tuple[_Pending, dict[str, Any]]]] = defaultdict(list)
         self.ids: dict[str, int] = {}  # parent handle → id (not tasks: they have no children)
         self.written: dict[Level, int] = defaultdict(int)
-        self.affected: dict[Level, int] = defaultdict(int)  # inserted or changed
         self.skipped: set[str] = set()
         self.moves = KeyMoves(session)
 
@@ -225,12 +230,10 @@ class _ChunkWriter:
         for shape, shaped_rows in by_shape.items():
             statement = _upsert_statement(self.dialect, table, shape, on)
             if level == Level.TASK or on == "id":
-                result = self.session.execute(statement.returning(table.c.id), shaped_rows)
-                self.affected[level] += len(result.all())
+                self.session.execute(statement, shaped_rows)
                 continue
             returning = statement.returning(table.c.import_key, table.c.id)
             returned = dict(self.session.execute(returning, shaped_rows).all())
-            self.affected[level] += len(returned)
             unchanged = [row["import_key"] for row in shaped_rows
                          if row["import_key"] not in returned]
             if unchanged:
@@ -246,7 +249,9 @@ class KeyMoves:
     A key is released (set to NULL) as soon as its pinned item is met, so that
     two items may swap titles; the new keys are written at the end, refused if
     another item holds one. Items that never had a path key (made by email or
-    from 1:1 notes) are left without one: only their ref finds them.
+    from 1:1 notes) are left without one: only their ref finds them. A key is
+    bookkeeping, so moving it leaves ``updated_at`` alone: the summary counts the items
+    the import changed by that stamp.
     """
 
     def __init__(self, session: Session) -> None:
@@ -266,7 +271,7 @@ class KeyMoves:
             return
         table: Table = MODELS[level].__table__  # type: ignore[assignment]
         self.session.execute(update(table).where(table.c.id.in_([id_ for _, id_ in items]))
-                             .values(import_key=None))
+                             .values(import_key=None, updated_at=table.c.updated_at))
         self.moved[level].extend(items)
 
     def apply(self, log: ProblemLog) -> None:
@@ -292,7 +297,7 @@ class KeyMoves:
                 return
             self.session.execute(
                 update(table).where(table.c.id == bindparam("moved_id"))
-                .values(import_key=bindparam("new_key")),
+                .values(import_key=bindparam("new_key"), updated_at=table.c.updated_at),
                 [{"moved_id": id_, "new_key": item.key} for item, id_ in items])
 
 

@@ -64,6 +64,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP as SMTP_POLICY
@@ -159,7 +160,10 @@ def set_up(root: Path) -> Company:
         ctx = context.get(str(message["Message-ID"]))
         if ctx and ctx.get("manager_id") and message["Reply-To"]:
             agendas.append(Agenda(str(message["To"]).lower(), str(message["Reply-To"]),
-                                  str(message["Message-ID"]), str(message["Subject"]),
+                                  str(message["Message-ID"]),
+                                  # decoded: a German or Japanese reader's subject is
+                                  # an encoded word, folded over lines
+                                  str(make_header(decode_header(str(message["Subject"])))),
                                   int(ctx["employee_id"])))
     agendas = [a for a in sorted(agendas, key=lambda a: a.message_id)
                if open_tasks.get(a.employee_id)]

@@ -9,7 +9,8 @@ Parsers (each must be importable; a peer that is not is skipped with a printed n
 * ``email-reply-parser`` (``email_reply_parser.EmailReplyParser.parse_reply``);
 * ``talon`` (``talon.quotations.extract_from_plain`` / ``extract_from_html``) and
   ``talon+sig`` (the same, then ``talon.signature.bruteforce.extract_signature``, talon's
-  documented way to drop a signature);
+  documented way to drop a signature; its machine-learning ``signature.extract(body,
+  sender)`` does not import with current scikit-learn, so the sender is ours alone);
 * ``quotequail`` (the reply parts of ``quote`` / ``quote_html`` with
   ``quote_intro_line=True``, so the "On … wrote:" line counts as quoted).
 
@@ -68,14 +69,15 @@ if str(REPO) not in sys.path:
 from bench.corpora import (  # noqa: E402
     DISCOURSE_DELIBERATE,
     FIXTURES,
-    PUBLIC_DELIBERATE,
     PUBLIC_SUITES,
     agenda_echoes,
     discourse_expected,
     discourse_paths,
     expected_text,
+    intended,
     normalize,
     reply_cases,
+    signature_cases,
 )
 from mail.read.grammar import parse_commands  # noqa: E402
 from mail.read.html_text import html_to_text  # noqa: E402
@@ -96,6 +98,7 @@ class Case:
     raw: bytes | None = None  # our corpus: the whole message, for ``inspect_message``
     commands: tuple[dict[str, Any], ...] | None = None  # our corpus: expected commands
     intent: str | None = None  # what we return on purpose where we disagree with them
+    sender: str | None = None  # the From display name, for parsers that take it
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ class Parser:
     name: str
     plain: Callable[[str], str]
     html: Callable[[str], str] | None = None  # None: the HTML as text, then ``plain``
+    # Its text at the quote stage (signatures still in), where it has one; else its text.
+    quote_plain: Callable[[str], str] | None = None
+    quote_html: Callable[[str], str] | None = None
+    with_sender: Callable[[str, str], str] | None = None  # plain text and the sender's name
 
 
 # -- the parsers ---------------------------------------------------------------------------
@@ -116,9 +123,26 @@ def _ours_html(html: str) -> str:
     return extract_reply(None, html).text
 
 
+def _ours_with_sender(text: str, sender: str) -> str:
+    return extract_reply(text, sender_name=sender).text
+
+
+def _ours_quote_free(text: str) -> str:
+    return extract_reply(text).quote_free
+
+
+def _ours_quote_free_html(html: str) -> str:
+    return extract_reply(None, html).quote_free
+
+
 def load_parsers() -> tuple[list[Parser], list[str]]:
     """Ours and every peer that imports; notes say which did not and why."""
-    parsers = [Parser("ours", _ours_plain, _ours_html)]
+    parsers = [
+        Parser(
+            "ours", _ours_plain, _ours_html, _ours_quote_free, _ours_quote_free_html,
+            _ours_with_sender,
+        )
+    ]
     notes: list[str] = []
     try:
         from mailparser_reply import EmailReplyParser as MailParserReply
@@ -176,15 +200,20 @@ def load_parsers() -> tuple[list[Parser], list[str]]:
     return parsers, notes
 
 
-def run(parser: Parser, case: Case) -> str:
-    """The parser's new text for a case; a parser that raises returns "" (a miss)."""
+def run(parser: Parser, case: Case, *, quote_stage: bool = False) -> str:
+    """The parser's new text for a case (at its quote stage: ``quote_stage``); a parser
+    that raises returns "" (a miss)."""
+    plain = (quote_stage and parser.quote_plain) or parser.plain
+    html = (quote_stage and parser.quote_html) or parser.html
     try:
+        if case.sender and case.text and parser.with_sender and not quote_stage:
+            return parser.with_sender(case.text, case.sender) or ""
         if case.text and case.text.strip():
-            return parser.plain(case.text) or ""
+            return plain(case.text) or ""
         if case.html and case.html.strip():
-            if parser.html is not None:
-                return parser.html(case.html) or ""
-            return parser.plain(html_to_text(case.html)) or ""
+            if html is not None:
+                return html(case.html) or ""
+            return plain(html_to_text(case.html)) or ""
     except Exception:  # a peer's crash is its miss, not the benchmark's
         return ""
     return ""
@@ -229,12 +258,13 @@ def discourse_cases() -> list[Case]:
     return cases
 
 
-def public_suite(suite: str) -> list[Case]:
+def public_suite(suite: str, *, full: bool) -> list[Case]:
     """talon's or quotequail's reply cases (forwards left out), from ``tests/fixtures/corpora``,
-    with our deliberate answers (``bench.corpora.PUBLIC_DELIBERATE``) attached."""
+    with our deliberate answers attached: the whole pipeline's (``full``,
+    ``PUBLIC_DELIBERATE_FULL``) or the quote stage's (``PUBLIC_DELIBERATE``)."""
     out = []
     for case in reply_cases(suite):
-        deliberate = PUBLIC_DELIBERATE.get((suite, case.id))
+        deliberate = intended(case, full=full)
         out.append(
             Case(
                 case.id,
@@ -246,6 +276,14 @@ def public_suite(suite: str) -> list[Case]:
             )
         )
     return out
+
+
+def talon_signature_suite() -> list[Case]:
+    """talon's signature fixtures: the body without the signature talon expects cut."""
+    return [
+        Case(case.name, case.body, None, case.expected, sender=case.sender)
+        for case in signature_cases()
+    ]
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -308,10 +346,16 @@ def measure_drumbeat(
 
 
 def measure(
-    parsers: list[Parser], cases: list[Case], label: str, misses: dict[str, list[str]]
+    parsers: list[Parser],
+    cases: list[Case],
+    label: str,
+    misses: dict[str, list[str]],
+    *,
+    quote_stage: bool = False,
 ) -> tuple[dict[str, Score], dict[str, Score]]:
     """Exact matches against their expectations, and against our stated answer where we
-    differ on purpose (``Case.intent``; the same as theirs elsewhere)."""
+    differ on purpose (``Case.intent``; the same as theirs elsewhere); ``quote_stage``
+    reads each parser's text before its signature cut, where it has one."""
     scores = {p.name: Score() for p in parsers}
     ours = {p.name: Score() for p in parsers}
     for case in cases:
@@ -321,7 +365,7 @@ def measure(
             else Case(case.name, case.text, case.html, case.intent, compare=case.compare)
         )
         for parser in parsers:
-            got = run(parser, case)
+            got = run(parser, case, quote_stage=quote_stage)
             ok = matches(got, case)
             scores[parser.name].hits += ok
             scores[parser.name].total += 1
@@ -362,13 +406,22 @@ def main(argv: list[str] | None = None) -> int:
     text, commands, leaks = measure_drumbeat(parsers, corpus, misses)
     rows += [("drumbeat", text), ("drumbeat-cmd", commands)]
 
-    suites: dict[str, list[Case]] = {"discourse": discourse_cases()}
-    suites |= {suite: public_suite(suite) for suite in PUBLIC_SUITES}
     theirs: dict[str, dict[str, Score]] = {}
     intended: dict[str, dict[str, Score]] = {}
-    for label, cases in suites.items():
-        theirs[label], intended[label] = measure(parsers, cases, label, misses)
-    rows += list(theirs.items())
+    theirs["discourse"], intended["discourse"] = measure(
+        parsers, discourse_cases(), "discourse", misses
+    )
+    for suite in PUBLIC_SUITES:  # quote stage against theirs; the whole pipeline as well
+        theirs[suite], _ = measure(
+            parsers, public_suite(suite, full=False), suite, misses, quote_stage=True
+        )
+        theirs[f"{suite}_full"], intended[suite] = measure(
+            parsers, public_suite(suite, full=True), f"{suite}_full", misses
+        )
+    theirs["talon_signatures"], _ = measure(
+        parsers, talon_signature_suite(), "talon_signatures", misses
+    )
+    rows += [(label.replace("_", "-"), scores) for label, scores in theirs.items()]
     rows += [(label + "*", scores) for label, scores in intended.items()]
 
     for note in notes:
@@ -377,9 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     for line in table(rows, names):
         print(line)
     print(
-        "(* = where we differ on purpose, scored against our stated answer: signatures, "
-        "sign-offs,\n mobile footers and quoted lines are not new text; see "
-        "bench/corpora.py's DISCOURSE_DELIBERATE and PUBLIC_DELIBERATE)"
+        "(talon, quotequail: our quote stage (ReplyText.quote_free: quotes and attributions "
+        "cut,\n signature, sign-off and footers still in), as their quote removers work; "
+        "-full: the whole pipeline;\n * = the whole pipeline where we differ on purpose, "
+        "scored against our stated answer: signatures,\n sign-offs, mobile footers and "
+        "quoted lines are not new text; see bench/corpora.py's\n DISCOURSE_DELIBERATE, "
+        "PUBLIC_DELIBERATE and PUBLIC_DELIBERATE_FULL)"
     )
     print()
     print("agenda leaks (drumbeat fixtures where a command repeats the quoted agenda):")
@@ -399,9 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     bests = {"corpus": best(text)} | {label: best(scores) for label, scores in theirs.items()}
     print("\nbest peers: " + " ".join(f"{label}={name}" for label, (name, _) in bests.items()))
     figures = [f"ours_corpus={text['ours'].percent:.1f}"]
-    for label in suites:
-        figures.append(f"ours_{label}={theirs[label]['ours'].percent:.1f}")
-        figures.append(f"ours_{label}_intended={intended[label]['ours'].percent:.1f}")
+    for label, scores in theirs.items():
+        figures.append(f"ours_{label}={scores['ours'].percent:.1f}")
+        if label in intended:
+            figures.append(f"ours_{label}_intended={intended[label]['ours'].percent:.1f}")
     figures += [f"best_peer_{label}={percent:.1f}" for label, (_, percent) in bests.items()]
     print(" ".join(figures))
     return 0

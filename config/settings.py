@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.languages import known_language, unknown_language_hint
 from config.review_scale import RatingScale, parse_scale
 
 DEFAULT_VAR_DIR = Path("var")
@@ -158,6 +159,9 @@ class Settings(BaseSettings):
     )
     imap_interval_seconds: float = Field(default=30, gt=0, description="Polling interval.")
     default_timezone: str = "UTC"
+    default_language: str = Field(
+        default="en", description="Language of imported people without one (a shipped catalog)."
+    )
     default_cadence: str = "weekly"
     default_checkin_day: str = "monday"
     default_checkin_time: time = time(10, 0)
@@ -242,6 +246,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from exc
         return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _shipped_language(cls, value: str) -> str:
+        code = known_language(value)
+        if code is None:
+            raise ValueError(f"no mail catalog ships for language {value!r}. "
+                             f"{unknown_language_hint()}")
+        return code
 
     @field_validator("trusted_relays")
     @classmethod

@@ -126,6 +126,7 @@ def _defaults(settings: Settings) -> Defaults:
     try:
         return Defaults(
             timezone=settings.default_timezone,
+            language=settings.default_language,
             cadence=read_cadence(settings.default_cadence).value,
             checkin_weekday=read_weekday(settings.default_checkin_day),
             checkin_time=settings.default_checkin_time,

@@ -16,9 +16,18 @@ from rich.tree import Tree
 from sqlalchemy.orm import Session
 
 from drumbeat.display import clean_text, safe_text
+from mail.write.agenda import measure_words
 from models.people import Person
 from models.plan import TaskStatus
-from models.queries import Node, cascade, checkin_pairs, checkin_record, goals_of, tasks_of
+from models.queries import (
+    Measure,
+    Node,
+    cascade,
+    checkin_pairs,
+    checkin_record,
+    goals_of,
+    tasks_of,
+)
 from models.scoring import quarter_window
 
 BAR_WIDTH = 20
@@ -50,6 +59,8 @@ def _label(node: Node, today: date) -> Text:
     if node.due:
         late = node.due < today and node.status != TaskStatus.DONE
         text.append(f" · due {node.due.isoformat()}", style="red" if late else "dim")
+    if node.measure is not None:
+        text.append(f" · {clean_text(_measured(node.measure, node.rolled))}", style="cyan")
     if node.tasks:
         text.append(f" · {node.done}/{node.tasks} tasks done", style="dim")
     if node.overdue:
@@ -57,6 +68,13 @@ def _label(node: Node, today: date) -> Text:
     if node.blocked:
         text.append(f" · {node.blocked} blocked", style="red")
     return text
+
+
+def _measured(measure: Measure, rolled: float | None) -> str:
+    """``ARR €3.1M of €4M (from €2.1M), tasks 63%``: a measured goal and its roll-up."""
+    tasks = "–" if rolled is None else f"{rolled:.0f}%"
+    return (measure_words(measure.metric, measure.unit, measure.start, measure.target,
+                          measure.value) + f", tasks {tasks}")
 
 
 def render_cascade(session: Session, today: date) -> Tree | Text:
@@ -123,13 +141,16 @@ def _tasks_table(session: Session, person: Person, today: date) -> Table:
 def _goals_table(session: Session, person: Person, today: date) -> Table:
     """The goals the person owns or has open tasks under."""
     table = Table(title="Goals", title_justify="left", expand=False)
-    for column in ("ref", "goal", "progress"):
+    for column in ("ref", "goal", "progress", "measured"):
         table.add_column(column, no_wrap=column == "ref")
     goals = goals_of(session, person, today)
-    for goal, progress in goals:
-        table.add_row(goal.ref, safe_text(goal.title, TITLE_CHARS), bar(progress, 10))
+    for goal, figure in goals:
+        measured = (safe_text(_measured(figure.measure, figure.rolled))
+                    if figure.measure is not None else "")
+        table.add_row(goal.ref, safe_text(goal.title, TITLE_CHARS), bar(figure.progress, 10),
+                      measured)
     if not goals:
-        table.add_row("", "no goals", "")
+        table.add_row("", "no goals", "", "")
     return table
 
 

@@ -14,12 +14,16 @@ When the quarter has closed, the scheduler sends the evaluation digests and, wit
 ``DRUMBEAT_REVIEW_PERIODS=quarter`` (the Makefile sets it), opens the review cycle:
 people answer their self-review forms, managers review their reports (one of them
 never does: reminded, then missed), employees acknowledge, one disputes and HR
-resolves it. Then the script stops the server and tells the story of what happened
-and where to look.
+resolves it. Felix Wagner reads Drumbeat in German and Yuki Tanaka in Japanese (the
+people file's ``language`` column): their agendas, reminders, answers, review forms
+and own digests come in their language, and they answer with the same reply grammar (Felix writes
+``erledigt`` for done). Then the script stops the server and tells the story of what
+happened and where to look.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import re
@@ -38,6 +42,10 @@ from email.policy import default
 from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from pathlib import Path
 
+from babel.dates import get_month_names
+
+from mail.write.language import translations
+
 DEMO = Path(os.environ.get("DRUMBEAT_DEMO_DIR", "var/demo"))
 MAILDIR = DEMO / "maildir" / "new"
 DRUMBEAT = str(Path(sys.executable).with_name("drumbeat"))
@@ -51,17 +59,55 @@ REVIEW_END = datetime(2027, 1, 22, 12, 0, tzinfo=UTC)
 REVIEW_SECONDS = 90.0
 REAL_SECONDS = 60.0
 SPEED = (END - START).total_seconds() / REAL_SECONDS
-CHECKIN = re.compile(r"is on \w{3} (\d{1,2}) (\w{3}) at (\d{2}):(\d{2})")
-MONTHS = {m: n for n, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+# When the 1:1 is, as its reader's agenda says it: "is on Thu 3 Dec at 10:00",
+# "ist am Do., 3. Dez. um 10:00", "12月3日(木) 10:00".
+CHECKIN = {
+    "en": re.compile(r"is on \w{3} (?P<day>\d{1,2}) (?P<month>\w{3}) at "
+                     r"(?P<hh>\d{2}):(?P<mm>\d{2})"),
+    "de": re.compile(r"ist am \w+\., (?P<day>\d{1,2})\. (?P<month>\w+)\.? um "
+                     r"(?P<hh>\d{2}):(?P<mm>\d{2})"),
+    "ja": re.compile(r"(?P<month>\d{1,2})月(?P<day>\d{1,2})日\(.\) (?P<hh>\d{1,2}):(?P<mm>\d{2})"),
+}
+MONTHS = {language: {name.rstrip("."): number for number, name in
+                     get_month_names("abbreviated", locale=language).items()}
+          for language in ("en", "de")}
+PEOPLE = Path(__file__).with_name("northwind") / "people.csv"
 RELAY_NETWORK = "127.0.0.1/32"
 TOPICS = ("the hiring plan", "next quarter's goals", "the on-call rota", "training budget")
-TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)%")
+TASK_LINE = re.compile(r"^\[(T-\d+)\] (.*?) — (\d+)\s?%")  # "30%", "30 %"
 # Who asks for a page by email, and when: the employee his own before a November 1:1,
 # his manager the employee's before a December one (agendas name the pair in the subject).
 ASKER, ASKER_MANAGER = "lukas.novak@", "kenji.watanabe@"
 ASKED_ABOUT = "Lukáš Novák"
 PAGE_HEADING = re.compile(r"^(.+) page on (.+)\.$")
+# The plan by email: the measurable goal's owner, and who hands a project over to whom.
+ARR_OWNER, LEAVER, SUCCESSOR = "marcus.bell@", "hannah.schmidt@", "rafael.oliveira"
+HANDOVER_FROM = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def languages() -> dict[str, str]:
+    """Who reads Drumbeat in which language, as the people file says (English: not listed)."""
+    with PEOPLE.open(encoding="utf-8") as people:
+        return {row["email"].lower(): row["language"] for row in csv.DictReader(people)
+                if row.get("language")}
+
+
+LANGUAGE = languages()
+
+
+def language_of(message: EmailMessage) -> str:
+    return LANGUAGE.get(str(message["To"]).lower(), "en")
+
+
+def said(language: str, words: str, **values: str) -> str:
+    """What Drumbeat writes for ``words`` in ``language`` (its own catalog)."""
+    return translations(language).gettext(words) % values
+
+
+def kind_of(message: EmailMessage) -> str:
+    """What Drumbeat sent, whatever the language: its Message-ID names the kind
+    (``<…agenda@northwind.example>``)."""
+    return str(message["Message-ID"]).rsplit("@", 1)[0].rsplit(".", 1)[-1]
 
 
 def free_port() -> int:
@@ -103,12 +149,14 @@ def text_of(message: EmailMessage) -> str:
 
 def checkin_time(agenda: EmailMessage) -> datetime | None:
     """When the agenda's 1:1 is (read from its first line, as a person would)."""
-    match = CHECKIN.search(text_of(agenda))
+    language = language_of(agenda)
+    match = CHECKIN.get(language, CHECKIN["en"]).search(text_of(agenda))
     if not match:
         return None
     sent = parsedate_to_datetime(str(agenda["Date"]))
-    day, month, hour, minute = (int(match.group(1)), MONTHS[match.group(2)],
-                                int(match.group(3)), int(match.group(4)))
+    month_text = match.group("month")
+    month = int(month_text) if month_text.isdigit() else MONTHS[language][month_text]
+    day, hour, minute = int(match.group("day")), int(match.group("hh")), int(match.group("mm"))
     year = sent.year + (1 if month < sent.month else 0)
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
@@ -125,12 +173,13 @@ def open_tasks(agenda: EmailMessage) -> list[tuple[str, str, int]]:
 def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     """An employee's answer after the 1:1, in one of four mail clients' shapes."""
     key = str(agenda["Message-ID"])
-    if roll(key, 10) >= 8:  # two in ten don't answer this week
+    if roll(key, 10) >= 8 and ARR_OWNER not in str(agenda["To"]):  # two in ten don't answer
         return None
     tasks = open_tasks(agenda)
+    done = translations(language_of(agenda)).pgettext("reply command", "done")  # erledigt
     lines = []
     for ref, _title, percent in tasks[:2]:
-        lines.append(f"{ref} done" if percent >= 60 or roll(key + ref, 4) == 0
+        lines.append(f"{ref} {done}" if percent >= 60 or roll(key + ref, 4) == 0
                      else f"{ref} {min(95, percent + 25)}% making progress")
     lines.append("skip: vacation" if roll(key, 17) == 0 else "met: yes 30min")
     if roll(key, 5) == 0:  # a topic for the next 1:1, on both agendas until it is held
@@ -138,6 +187,7 @@ def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     if roll(key, 29) == 0:  # a week off, announced two weeks ahead
         first = (when + timedelta(days=14)).date()
         lines.append(f"away: {first.isoformat()} - {(first + timedelta(days=6)).isoformat()}")
+    lines += plan_lines(str(agenda["To"]), when)
     style = roll(key, 4)
     if style == 2 and tasks:  # inline: answers right under the quoted task lines
         answered = []
@@ -151,6 +201,42 @@ def employee_reply(agenda: EmailMessage, when: datetime) -> EmailMessage | None:
     else:
         body = in_client(agenda, "\n".join(lines), style)
     return answer_to(agenda, body, when)
+
+
+@dataclass
+class PlanRefs:
+    """The plan items the story changes by email, read from the database once."""
+
+    arr_goal: str  # Marcus's measurable goal: ARR from €2.1M to €4M
+    crm_project: str  # Hannah's project, handed to Rafael before she leaves
+    handed_over: bool = False
+
+
+_REFS: list[PlanRefs] = []
+
+
+def plan_refs() -> PlanRefs:
+    if not _REFS:
+        with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
+            goal = db.execute("SELECT id FROM goal WHERE metric = 'ARR'").fetchone()[0]
+            project = db.execute("SELECT id FROM project WHERE title = "
+                                 "'CRM hygiene and pipeline reporting'").fetchone()[0]
+        _REFS.append(PlanRefs(f"G-{goal}", f"P-{project}"))
+    return _REFS[0]
+
+
+def plan_lines(sender: str, when: datetime) -> list[str]:
+    """The plan by email: Marcus sends his goal's ARR figure with each reply (he always
+    answers; the figure grows through the quarter); Hannah hands her CRM project to
+    Rafael in her first reply from the last day of November."""
+    refs = plan_refs()
+    if ARR_OWNER in sender:
+        weeks = (when - START).days // 7
+        return [f"{refs.arr_goal} = {2.3 + 0.06 * weeks:.2f}M"]
+    if LEAVER in sender and when >= HANDOVER_FROM and not refs.handed_over:
+        refs.handed_over = True
+        return [f"{refs.crm_project} owner @{SUCCESSOR}"]
+    return []
 
 
 def in_client(original: EmailMessage, answer: str, style: int) -> str:
@@ -195,11 +281,12 @@ def review_reply(form: EmailMessage, counts: Counter[str], when: datetime
     it), a manager's review (one manager never does), an acknowledgement (the first
     one disputes), HR's resolution of the dispute. Reminders are not answered."""
     subject, key = str(form["Subject"]), str(form["Message-ID"])
-    if subject.startswith("Reminder:"):
+    language = language_of(form)
+    if subject.startswith(said(language, "Reminder: %(subject)s", subject="")):
         counts["review reminder"] += 1
         return None
     style = roll(key, 3)
-    if subject.endswith("self-review"):
+    if subject == said(language, "Your %(period)s self-review", period="2026-Q4"):
         if roll(str(form["To"]), 6) == 0:
             return None
         answer = (f"wins: {WINS[roll(key, len(WINS))]}\nand helped on the Q4 close\n"
@@ -211,7 +298,8 @@ def review_reply(form: EmailMessage, counts: Counter[str], when: datetime
             return None  # every HR person gets the dispute; the first one resolves it
         answer, kind = "resolved: met both; the vendor delay is noted, the rating stands", \
             "resolution"
-    elif subject.endswith("please acknowledge"):
+    elif subject == said(language, "Your %(period)s review: please acknowledge",
+                         period="2026-Q4"):
         if not counts["dispute"]:
             answer, kind = ("dispute: the on-time rate counts tasks that waited on the "
                             "vendor\nfor three weeks"), "dispute"
@@ -413,25 +501,27 @@ def read(message: EmailMessage, play: Play, clock: Clock) -> None:
     if asker is not None:
         play.pages.append(page_read(asker, message))
     submitted = str(message.get("Auto-Submitted", ""))
-    subject = str(message["Subject"])
+    kind, language = kind_of(message), language_of(message)
+    if language != "en":
+        counts[f"mail in {language}"] += 1
     if submitted == "auto-replied":
         counts["answer"] += 1
-    elif "evaluation" in subject:
+    elif kind == "digest":
         counts["digest"] += 1
-    elif "no 1:1 with" in text_of(message) and "on record for" in text_of(message):
+    elif kind == "nudge":
         counts["reminder"] += 1
-    elif "review" in subject and "2026-Q4" in subject:
+    elif kind == "review":
         found = review_reply(message, counts, clock.now())
         if found is not None:
             reply, _kind = found
             due.append((clock.now() + timedelta(hours=2), reply, "review reply"))
-    elif subject.startswith("1:1 with"):
+    elif kind == "agenda":
         counts["agenda"] += 1
         after = (checkin_time(message) or clock.now()) + timedelta(hours=3)
         asking = status_request(message, clock.now() + timedelta(hours=1), play.asked)
         if asking is not None:  # read before the 1:1, a page asked for
             due.append((clock.now() + timedelta(hours=1), asking, "status request"))
-        if "YOUR TASKS" in text_of(message):
+        if said(language, "Your tasks").upper() in text_of(message):
             reply = employee_reply(message, after)
             if reply is not None:
                 due.append((after, reply, "reply"))
@@ -452,6 +542,32 @@ def topics_and_time_away() -> tuple[int, int, int, int]:
     return int(raised), int(closed), int(ranges), int(excused)
 
 
+def plan_changes() -> str:
+    """What the plan by email did, read from the database: the hand-over and the goal."""
+    with sqlite3.connect(DEMO / "drumbeat.sqlite", timeout=30) as db:
+        notices = db.execute("SELECT count(*) FROM outbound_message WHERE kind = 'handover'"
+                             ).fetchone()[0]
+        owner = db.execute("SELECT p.name FROM project j JOIN person p ON p.id = j.owner_id "
+                           "WHERE j.title = 'CRM hygiene and pipeline reporting'").fetchone()[0]
+        start, target, value, figures = db.execute(
+            "SELECT metric_start, metric_target, metric_value, (SELECT count(*) FROM "
+            "plan_change c WHERE c.level = 'goal' AND c.item_id = g.id AND c.field = 'value')"
+            " FROM goal g WHERE metric = 'ARR'").fetchone()
+    refs = plan_refs()
+    share = (value - start) / (target - start) * 100
+    handed = (f"  Hannah handed {refs.crm_project} (CRM hygiene) over with "
+              f"`{refs.crm_project} owner @{SUCCESSOR}` before she leaves: its owner is "
+              f"{owner} now, and {counted(notices, 'hand-over notice')} told him;\n"
+              if refs.handed_over else
+              f"  Hannah did not reply before she left, so {refs.crm_project} (CRM hygiene) "
+              f"is still {owner}'s;\n")
+    return (handed +
+            f"  Marcus sent {counted(figures, 'ARR figure')} with `{refs.arr_goal} = …` lines: "
+            f"the measurable goal {refs.arr_goal} stands at €{value / 1e6:.2f}M of €4M, "
+            f"{share:.0f}% of the way from €2.1M (agendas, status pages and the digests show "
+            "it, its tasks' roll-up beside it);")
+
+
 def story(counts: Counter[str], pages: list[str]) -> None:
     raised, closed, ranges, excused = topics_and_time_away()
     asked = "".join(f"\n  {page};" for page in pages) or "\n  nobody asked for a page;"
@@ -464,9 +580,15 @@ answers, and managers forwarded {counts['notes']} sets of 1:1 notes with action 
   {raised} talking points were put on the next 1:1's agendas with topic: lines, and \
 {closed} of them were closed by the 1:1 that followed;
   people announced {ranges} weeks away with away: lines, which excused {excused} check-ins \
-and told the other side;{asked}
+and told the other side;
+{plan_changes()}{asked}
   Drumbeat answered {counts['answer']} of those messages (every reply in its threads \
 gets its receipt);
+  Felix Wagner reads Drumbeat in German and Yuki Tanaka in Japanese (the people file's \
+language column): {counts['mail in de']} emails to Felix were German and \
+{counts['mail in ja']} to Yuki Japanese (agendas, reminders, answers, review forms, \
+their own digests), \
+and Felix's replies wrote "erledigt" for done;
   when the quarter and the year closed, the scheduler sent {counts['digest']} evaluation \
 digests (HR, managers, employees).
 

@@ -26,7 +26,16 @@ from models.mailbox import (
 )
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, PersonAlias
-from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
+from models.plan import (
+    Goal,
+    Initiative,
+    PlanChange,
+    PlanLevel,
+    Project,
+    Task,
+    TaskHistory,
+    TaskStatus,
+)
 from models.reviews import AckState, Review, ReviewCycle, StepState
 from models.talking_points import TalkingPoint, TimeAway
 
@@ -45,6 +54,8 @@ __all__ = [
     "OutboundStatus",
     "Person",
     "PersonAlias",
+    "PlanChange",
+    "PlanLevel",
     "Project",
     "Review",
     "ReviewCycle",

@@ -156,7 +156,7 @@ _NOT_RAW = re.compile("[^\x09\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U000
 _PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\n\r\t]*")
 
 
-TEXT_KEYS = frozenset({"title", "description", "owner"})  # read back as text, not numbers
+TEXT_KEYS = frozenset({"title", "description", "owner", "metric", "unit"})  # text, never numbers
 
 
 @lru_cache(maxsize=65536)

@@ -63,6 +63,8 @@ class Person(Base):
     )
     is_hr: Mapped[bool] = mapped_column(Boolean, default=False)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The language Drumbeat writes to this person in: a shipped catalog (config.languages).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     cadence: Mapped[str] = mapped_column(String(16), default=Cadence.WEEKLY.value)
     checkin_weekday: Mapped[int] = mapped_column(Integer, default=0)
     checkin_time: Mapped[time] = mapped_column(Time, default=time(10, 0))

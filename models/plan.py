@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -48,6 +49,16 @@ def parse_ref(text: str) -> tuple[str, int] | None:
     return match.group(1).upper(), int(match.group(2))
 
 
+def _item_checks() -> tuple[CheckConstraint, ...]:
+    """The checks every level of the cascade has (new objects each: one per table)."""
+    return (
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+        CheckConstraint("weight > 0", name="weight_positive"),
+        CheckConstraint("status <> 'done' OR progress = 100", name="done_is_100"),
+        one_of("status", TaskStatus),
+    )
+
+
 class PlanItem:
     """Columns shared by every level of the cascade."""
 
@@ -74,12 +85,7 @@ class PlanItem:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[CheckConstraint, ...]:
-        return (
-            CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
-            CheckConstraint("weight > 0", name="weight_positive"),
-            CheckConstraint("status <> 'done' OR progress = 100", name="done_is_100"),
-            one_of("status", TaskStatus),
-        )
+        return _item_checks()
 
     @property
     def ref(self) -> str:
@@ -98,10 +104,29 @@ class Initiative(PlanItem, Base):
 
 
 class Goal(PlanItem, Base):
-    """A measurable goal serving one initiative."""
+    """A measurable goal serving one initiative.
+
+    A goal may carry a metric (``ARR`` from 2.1M to 4M, in €): its progress is then the
+    measured share of the way from start to target (``models.scoring.measured_progress``),
+    and its projects' roll-up is shown beside it; ``metric_value`` is the latest figure
+    (the plan file's ``value``, or ``G-2 = 3.1M`` by email), None until one is given.
+    """
 
     __tablename__ = "goal"
     REF_PREFIX = "G"
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[CheckConstraint, ...]:
+        return (*_item_checks(),
+                CheckConstraint("metric IS NULL OR (metric_start IS NOT NULL AND "
+                                "metric_target IS NOT NULL AND metric_start <> metric_target)",
+                                name="metric_complete"))
+
+    metric: Mapped[str | None] = mapped_column(String(100))
+    metric_unit: Mapped[str | None] = mapped_column(String(16))
+    metric_start: Mapped[float | None] = mapped_column(Float)
+    metric_target: Mapped[float | None] = mapped_column(Float)
+    metric_value: Mapped[float | None] = mapped_column(Float)
 
     initiative_id: Mapped[int] = mapped_column(
         ForeignKey("initiative.id", ondelete="CASCADE"), index=True
@@ -150,6 +175,42 @@ class Task(PlanItem, Base):
     updates: Mapped[list[TaskHistory]] = relationship(
         back_populates="task", order_by="TaskHistory.id", passive_deletes=True
     )
+
+
+class PlanLevel(StrEnum):
+    """The levels above tasks, whose changes by email ``PlanChange`` records."""
+
+    INITIATIVE = "initiative"
+    GOAL = "goal"
+    PROJECT = "project"
+
+
+class PlanChange(Base):
+    """One change to an initiative, goal or project by email: who, when, from which
+    message, which field, and its old and new values as the answer worded them.
+
+    Append-only like the task history (a trigger refuses UPDATE, migration 0010);
+    tasks keep theirs in ``TaskHistory``. ``field`` is ``owner``, ``title``, ``due``,
+    ``value`` (a measurable goal's figure) or ``created``.
+    """
+
+    __tablename__ = "plan_change"
+    __table_args__ = (one_of("level", PlanLevel),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(16))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_message.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+Index("ix_plan_change_item", PlanChange.level, PlanChange.item_id, PlanChange.created_at)
 
 
 class TaskHistory(Base):

@@ -22,6 +22,8 @@ from models.scoring import (
     Cadence,
     Weighted,
     adherence,
+    goal_progress_of,
+    measured_progress,
     period_containing,
     periods_in_window,
     rollup,
@@ -30,9 +32,34 @@ from models.scoring import (
 OPEN_STATUSES = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value, TaskStatus.BLOCKED.value)
 
 
+@dataclass(frozen=True)
+class Measure:
+    """A measurable goal's metric and latest figure (``models.plan.Goal``'s metric columns)."""
+
+    metric: str
+    unit: str | None
+    start: float
+    target: float
+    value: float | None
+
+    @property
+    def progress(self) -> float | None:
+        """The measured share of the way from start to target (``models.scoring``)."""
+        return measured_progress(self.start, self.target, self.value)
+
+
+def measure_of(goal: Goal) -> Measure | None:
+    """The goal's metric, or None when it has none (its progress is the roll-up)."""
+    if goal.metric is None or goal.metric_start is None or goal.metric_target is None:
+        return None
+    return Measure(goal.metric, goal.metric_unit, goal.metric_start, goal.metric_target,
+                   goal.metric_value)
+
+
 @dataclass
 class Node:
-    """One item of the cascade with its rolled-up progress and task counts."""
+    """One item of the cascade with its rolled-up progress and task counts. A measured
+    goal's ``progress`` is its measure's, and ``rolled`` keeps its projects' roll-up."""
 
     ref: str
     title: str
@@ -46,6 +73,8 @@ class Node:
     overdue: int = 0
     blocked: int = 0
     children: list[Node] = field(default_factory=list)
+    measure: Measure | None = None
+    rolled: float | None = None  # goals: the weighted roll-up of their projects' tasks
 
 
 def cascade(session: Session, today: date) -> list[Node]:
@@ -63,7 +92,7 @@ def cascade(session: Session, today: date) -> list[Node]:
     initiatives: list[Node] = []
     by_initiative: dict[int, list[Node]] = {}
     for goal_id, node in goals.items():
-        _roll_up(node)
+        _roll_up_goal(node)
         by_initiative.setdefault(goal_parent[goal_id], []).append(node)
     for initiative in session.execute(select(Initiative).order_by(Initiative.id)).scalars():
         node = _node(initiative, owners)
@@ -75,7 +104,17 @@ def cascade(session: Session, today: date) -> list[Node]:
 
 def _node(item: Initiative | Goal | Project, owners: dict[int, str]) -> Node:
     return Node(item.ref, item.title, owners.get(item.owner_id, "?"), item.due, item.status,
-                float(item.progress), item.weight)
+                float(item.progress), item.weight,
+                measure=measure_of(item) if isinstance(item, Goal) else None)
+
+
+def _roll_up_goal(node: Node) -> None:
+    """A goal's roll-up, kept in ``rolled``; its progress is the measure's when it has one."""
+    _roll_up(node)
+    node.rolled = node.progress
+    node.progress = goal_progress_of(node.measure is not None,
+                                     node.measure.progress if node.measure else None,
+                                     node.rolled)
 
 
 def _roll_up(node: Node) -> None:
@@ -219,26 +258,42 @@ def checkin_pairs(session: Session, person: Person) -> list[tuple[Person, Person
     return pairs
 
 
-def goals_of(session: Session, person: Person, today: date) -> list[tuple[Goal, float | None]]:
-    """The goals a person owns or has open tasks under, with their rolled-up progress."""
+@dataclass(frozen=True)
+class GoalFigure:
+    """A goal's progress (measured when it has a metric, else rolled up), its projects'
+    task roll-up beside it, and its measure (None: not measurable)."""
+
+    progress: float | None
+    rolled: float | None
+    measure: Measure | None = None
+
+
+def goals_of(session: Session, person: Person, today: date) -> list[tuple[Goal, GoalFigure]]:
+    """The goals a person owns or has open tasks under, with their figures."""
     under_tasks = (select(Project.goal_id).join(Task, Task.project_id == Project.id)
                    .where(Task.owner_id == person.id, Task.status.in_(OPEN_STATUSES)))
     goals = list(session.scalars(select(Goal).where(
         or_(Goal.owner_id == person.id, Goal.id.in_(under_tasks))).order_by(Goal.id)))
-    progress = goal_progress(session, {goal.id for goal in goals}, today)
-    return [(goal, progress.get(goal.id)) for goal in goals]
+    figures = goal_figures(session, {goal.id for goal in goals}, today)
+    return [(goal, figures[goal.id]) for goal in goals]
 
 
-def goal_progress(session: Session, goal_ids: set[int], today: date) -> dict[int, float | None]:
-    """Rolled-up progress of some goals, computed exactly as ``cascade`` does."""
+def goal_figures(session: Session, goal_ids: set[int], today: date) -> dict[int, GoalFigure]:
+    """Some goals' figures, computed exactly as ``cascade`` does."""
     if not goal_ids:
         return {}
     owners: dict[int, str] = {}
     projects = _project_nodes(session, today, owners, goal_ids)
-    result: dict[int, float | None] = {}
+    result: dict[int, GoalFigure] = {}
     for goal in session.scalars(select(Goal).where(Goal.id.in_(goal_ids))):
         node = _node(goal, owners)
         node.children = projects.get(goal.id, [])
-        _roll_up(node)
-        result[goal.id] = node.progress
+        _roll_up_goal(node)
+        result[goal.id] = GoalFigure(node.progress, node.rolled, node.measure)
     return result
+
+
+def goal_progress(session: Session, goal_ids: set[int], today: date) -> dict[int, float | None]:
+    """Some goals' progress (measured, or rolled up), computed exactly as ``cascade`` does."""
+    return {goal_id: figure.progress
+            for goal_id, figure in goal_figures(session, goal_ids, today).items()}

@@ -13,6 +13,14 @@ Progress roll-up (``rollup``)
     [0, 100] and rounded to 1 decimal. A done task counts as 100: the caller
     passes that, since ``rollup`` knows no statuses.
 
+Measurable goals (``measured_progress``, ``goal_progress_of``)
+    A goal with a metric (start, target and the latest value) is measured: its
+    progress is (value - start) / (target - start), in %, clamped to [0, 100] and
+    rounded to 1 decimal, so a falling target (churn from 8% to 5%) works the same
+    way and a value past the target is 100. Without a value yet it is None (not
+    measured yet), as it is when start equals target. A goal without a metric keeps
+    the weighted task roll-up; a measured goal's roll-up is still shown beside it.
+
 On-time rate (``on_time``)
     A task is *due in the window* when it is not dropped and its due date d has
     start <= d <= end and, if ``as_of`` is given, d <= as_of (a task not yet due
@@ -82,10 +90,12 @@ Goals at risk (``time_elapsed``, ``points_behind``)
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 __all__ = [
@@ -99,6 +109,8 @@ __all__ = [
     "Weighted",
     "adherence",
     "counted_from",
+    "goal_progress_of",
+    "measured_progress",
     "on_time",
     "period_containing",
     "periods_in_window",
@@ -138,14 +150,34 @@ def rollup(children: Sequence[Weighted], own_progress: float | None = None) -> f
     Falling back to ``own_progress`` lets a project without tasks (or a goal
     without projects) still report the figure its owner typed in.
     """
-    for child in children:
-        if not 0 < child.weight < _INF:  # also rejects NaN
-            raise ValueError(f"weight must be finite and > 0, got {child.weight!r}")
-    counted = [(c.weight, c.progress) for c in children if not c.dropped and c.progress is not None]
+    total: float = 0
+    weighted: float = 0
+    counted = False
+    for child in children:  # one pass: a digest rolls up every project twice
+        weight = child.weight
+        if not 0 < weight < _INF:  # also rejects NaN
+            raise ValueError(f"weight must be finite and > 0, got {weight!r}")
+        if not child.dropped and child.progress is not None:
+            counted = True
+            total += weight
+            weighted += weight * child.progress
     if not counted:
         return None if own_progress is None else _percent(own_progress)
-    total = sum(weight for weight, _ in counted)
-    return _percent(sum(weight * progress for weight, progress in counted) / total)
+    return _percent(weighted / total)
+
+
+def measured_progress(start: float | None, target: float | None,
+                      value: float | None) -> float | None:
+    """A measured goal's progress in % (module docstring, Measurable goals)."""
+    if start is None or target is None or value is None or start == target:
+        return None
+    return _percent((value - start) / (target - start) * 100)
+
+
+def goal_progress_of(measured: bool, measured_value: float | None,
+                     rolled: float | None) -> float | None:
+    """A goal's progress: the measured figure when it has a metric, else the roll-up."""
+    return measured_value if measured else rolled
 
 
 def _percent(value: float) -> float:
@@ -213,7 +245,7 @@ class Period:
         if self.end < self.start:
             raise ValueError(f"period ends before it starts: {self.start}..{self.end}")
 
-    @property
+    @cached_property  # asked for every person of a digest: periods are shared (below)
     def anchor(self) -> date:
         """The middle day: decides which window the period belongs to."""
         return self.start + timedelta(days=(self.end - self.start).days // 2)
@@ -249,6 +281,7 @@ def _month_end(day: date) -> date:
     return following - _DAY
 
 
+@lru_cache(maxsize=4096, typed=True)  # periods are immutable; a digest asks for the same days
 def period_containing(day: date, cadence: Cadence) -> Period:
     """The period of ``cadence`` that ``day`` falls in."""
     if cadence is Cadence.WEEKLY:
@@ -264,13 +297,18 @@ def period_containing(day: date, cadence: Cadence) -> Period:
 
 def periods_in_window(start: date, end: date, cadence: Cadence) -> list[Period]:
     """The periods whose anchor lies in [start, end], in order (empty if end < start)."""
+    return list(_periods_in_window(start, end, cadence))
+
+
+@lru_cache(maxsize=256, typed=True)  # a digest asks once per person for the same window
+def _periods_in_window(start: date, end: date, cadence: Cadence) -> tuple[Period, ...]:
     periods: list[Period] = []
     period = period_containing(start, cadence)
     while period.start <= end:
         if start <= period.anchor <= end:
             periods.append(period)
         period = period_containing(period.end + _DAY, cadence)
-    return periods
+    return tuple(periods)
 
 
 # --- check-in adherence -------------------------------------------------------
@@ -362,16 +400,23 @@ def _count_periods(
 ) -> tuple[int, int, int]:
     """(expected, held, excused) by rules 1-3 of the module docstring."""
     expected = hits = excused = 0
+    held, excused_days = sorted(held), sorted(excused_days)
     for period in periods:
-        was_held = any(d in period for d in held)
+        was_held = _any_within(held, period)
         if as_of is not None and period.end > as_of and not was_held:
             continue  # rule 1: still running and nothing to show yet
-        if any(d in period for d in excused_days):
+        if _any_within(excused_days, period):
             excused += 1  # rule 2: excused wins over a meeting held anyway
             continue
         expected += 1
         hits += was_held
     return expected, hits, excused
+
+
+def _any_within(days: Sequence[date], period: Period) -> bool:
+    """Whether any of the sorted ``days`` falls inside ``period``."""
+    i = bisect_left(days, period.start)
+    return i < len(days) and days[i] <= period.end
 
 
 def _bookends(

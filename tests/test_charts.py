@@ -163,3 +163,19 @@ def test_threads_get_the_same_pictures() -> None:
         got = list(pool.map(lambda f: f(people), [goal_progress_chart,
                                                   checkin_timeline_chart] * 4))
     assert got == expected
+
+
+def test_cjk_names_are_drawn_with_noto_sans_cjk_not_as_boxes() -> None:
+    """With Debian's fonts-noto-cjk installed (CI installs it), 王芳 is drawn in its own
+    glyphs, measured as wide as they are, and the chart differs from one with a Latin name."""
+    from mail.write import charts
+    from tests.conftest import service_missing
+
+    if not any(Path(regular).is_file() for regular, _bold in charts.CJK_FONTS):
+        service_missing("Noto Sans CJK", FileNotFoundError("install Debian's fonts-noto-cjk"))
+    assert charts._label("王芳 (Fang Wang)") == "王芳 (Fang Wang)"
+    assert charts._points("王芳", 10) == pytest.approx(20, abs=1)
+    people = acme_people()
+    chinese = [replace(people[0], name="王芳"), *people[1:]]
+    boxed = [replace(people[0], name="□□"), *people[1:]]
+    assert goal_progress_chart(chinese) != goal_progress_chart(boxed)

@@ -488,3 +488,25 @@ def test_a_record_that_starts_inside_the_quarter_says_since_when() -> None:
     # from before the quarter it is the whole quarter: nothing to say
     whole = replace(ben, tracked_since=START - timedelta(days=90))
     assert "racked since" not in render_digest(employee_view(people=(whole,))).text
+
+
+@pytest.mark.parametrize("language", ["de", "ja"])
+def test_an_employees_own_digest_is_in_their_language(language: str) -> None:
+    """The employee summary speaks the reader's language, numbers and dates included;
+    the same view's team and HR digests (reports over many people) stay English."""
+    rendered = render_digest(employee_view(locale=language))
+    text = " ".join(rendered.text.split())
+    if language == "de":
+        assert rendered.subject == "Drumbeat · Auswertung 2026-Q4 — dein Quartal"
+        assert "5 von 12 fälligen Check-ins stattgefunden (41,7 %)" in text
+        assert "12 fällig im Lauf des Quartals: 10 erledigt, 8 pünktlich, 4 überfällig" in text
+        assert "DEINE ZIELE" in rendered.text and "gefährdet" in text
+        assert re.search(r"^05.10.2026 +ausgefallen$", rendered.text, re.M)
+    else:
+        assert rendered.subject == "Drumbeat · 2026-Q4 の評価 — あなたの四半期"
+        assert "予定 12 回中 5 回のチェックインを実施(41.7%)" in text
+        assert "あなたの目標" in rendered.text
+    assert "Here is your" not in text and "How the figures" not in text
+    assert f'<html lang="{language}">' in rendered.html
+    assert render_digest(manager_view(locale=language)).subject == \
+        "Drumbeat · 2026-Q4 evaluation — your team"

@@ -81,6 +81,9 @@ def changed_company(company: Database) -> Database:  # noqa: F811
             Project.title == "Mid-market pricing & packaging"))
     by_email(company, "grace.kim@northwind.example",
              f"new: Call the two biggest resellers P-{pricing} due 2026-12-18")
+    with company.session() as session:
+        arr = session.scalar(select(Goal.id).where(Goal.metric == "ARR"))
+    by_email(company, "marcus.bell@northwind.example", f"G-{arr} = 3.1M")
     return company
 
 
@@ -166,12 +169,17 @@ def test_the_export_holds_the_changes_made_by_email(changed_company: Database,
         assert f"- ref: T-{book}\n                title: {PRICE_BOOK}\n" in text
         assert "title: Call the two biggest resellers\n" in text
         assert "due: 2027-01-22\n" in text
+        assert ("        metric: ARR\n        start: 2100000\n        target: 4000000\n"
+                "        unit: €\n        value: 3100000\n") in text
     else:
         rows = {row["ref"]: row for row in csv.DictReader(io.StringIO(text))}
         assert (rows[f"T-{model}"]["status"], rows[f"T-{model}"]["progress"]) \
             == ("in_progress", "90")
         assert rows[f"T-{book}"]["status"] == "done"
         assert rows[f"T-{task_id(changed_company, PRICING_PAGE)}"]["due"] == "2027-01-22"
+        [arr] = [row for row in rows.values() if row["goal_metric"] == "ARR"]
+        assert (arr["goal_start"], arr["goal_target"], arr["goal_unit"], arr["goal_value"]) \
+            == ("2100000", "4000000", "€", "3100000")
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -406,6 +414,7 @@ def test_people_export_round_trips_and_an_edit_changes_that_person(
     text = path.read_text(encoding="utf-8")
     assert "fang.wang@northwind.example,王芳," in text
     assert "sanjay.k@northwind.example" in text  # an alias
+    assert text.splitlines()[0].endswith(",tracking_from,language")
     path.write_text(text.replace("fang.wang@northwind.example,王芳,",
                                  "fang.wang@northwind.example,Wang Fang,"), encoding="utf-8")
     with unit_of_work(company.sessions) as session:

@@ -98,6 +98,10 @@ GRAMMAR: list[tuple[str, Command]] = [
     ("T-12 ✔", done()),
     ("T-12 ✔️", done()),
     ("T-12 ☑", done()),
+    ("T-12 完了", done()),  # the Japanese agenda's example
+    ("T-12 完成", done()),  # the Chinese one's
+    ("T-12 已完成", done()),
+    ("T-12 済み", done()),
     ("T-12 100%", done()),
     ("T-12 100% done", done()),
     ("T-12 done!", done()),

@@ -345,6 +345,28 @@ def test_deployment_defaults_apply_to_new_people_only(db: Database, tmp_path: Pa
         "Europe/Berlin", "biweekly", 3, time(9, 15))
 
 
+def test_each_person_gets_their_language_or_the_default(db: Database, tmp_path: Path) -> None:
+    with unit_of_work(db.sessions) as session:
+        load_people(session, read_people(write(
+            tmp_path, "email,name,language\nann@x.com,Ann,de-DE\nbob@x.com,Bob,日本語\n"
+                      "cy@x.com,Cy,\n")), Defaults(language="fr"))
+    people = everyone(db)
+    assert [people[a].language for a in ("ann@x.com", "bob@x.com", "cy@x.com")] == [
+        "de", "ja", "fr"]
+
+    import_people(db, write(tmp_path, "email,name\nann@x.com,Ann\n"))  # no column: kept
+    assert everyone(db)["ann@x.com"].language == "de"
+
+
+def test_a_language_without_a_catalog_is_refused(db: Database, tmp_path: Path) -> None:
+    failure = refused(db, write(tmp_path, "email,name,language\nann@x.com,Ann,Klingon\n"))
+    assert problems(failure) == [
+        "people.csv, row 2, language: 'Klingon' is not a language Drumbeat writes mail in. "
+        "Use one of en (English), de (Deutsch), fr (Français), es (Español), "
+        "pt (Português), ja (日本語), zh (中文)."]
+    assert count(db, Person) == 0
+
+
 def test_aliases_replaced_on_reimport(db: Database, tmp_path: Path) -> None:
     import_people(db, write(tmp_path, "email,name,aliases\nann@x.com,Ann,a1@x.com; A2@x.com\n"))
     assert sorted(a.email for a in everyone(db)["ann@x.com"].aliases) == ["a1@x.com", "a2@x.com"]

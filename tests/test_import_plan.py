@@ -355,6 +355,8 @@ def write_flat_csv(document: dict[str, Any], path: Path) -> Path:
     header = [f"{level}{suffix}" for level in parents
               for suffix in ("", "_owner", "_due", "_weight", "_description")]
     header += ["task", "owner", "due", "weight", "status", "progress", "description"]
+    metric = ("metric", "start", "target", "unit", "value")  # a measurable goal's
+    header += [f"goal_{name}" for name in metric]
 
     def values(item: dict[str, Any]) -> list[Any]:
         return [item.get(k, "") for k in ("owner", "due", "weight", "description")]
@@ -369,6 +371,7 @@ def write_flat_csv(document: dict[str, Any], path: Path) -> Path:
                     for task in project["tasks"]:
                         row: list[Any] = []
                         chain = (initiative, goal, project)
+                        new_goal = (initiative["title"], goal["title"]) not in seen
                         for depth, item in enumerate(chain):
                             key = tuple(i["title"] for i in chain[:depth + 1])
                             # Parent values only the first time the parent appears.
@@ -378,6 +381,7 @@ def write_flat_csv(document: dict[str, Any], path: Path) -> Path:
                         row += [task["title"], task["owner"], task.get("due", ""),
                                 task.get("weight", ""), task.get("status", ""),
                                 task.get("progress", ""), task.get("description", "")]
+                        row += [goal.get(name, "") if new_goal else "" for name in metric]
                         writer.writerow(row)
     return path
 
@@ -685,7 +689,7 @@ def test_error_in_the_last_task_writes_nothing(
 
     failure = refused(company, write(tmp_path, example_text() + LAST_TASK_BROKEN))
 
-    assert problems(failure)[0].startswith("plan.yaml, line 652, initiative 'Keep every customer")
+    assert problems(failure)[0].startswith("plan.yaml, line 662, initiative 'Keep every customer")
     assert "› task 'One last thing' owner: no person has the address" in problems(failure)[0]
     assert counts(company) == NOTHING
     assert snapshot(company) == before

@@ -95,3 +95,24 @@ def test_a_review_forms_context_reads_back_and_no_other_context_names_a_form() -
                   {"inbound_id": 4, "view": {}}, {"review_id": 7, "form": "rating"},
                   {"review_id": "x", "form": "self"}):
         assert ReviewFormContext.from_json(other) is None
+
+
+@pytest.mark.parametrize("language", ["de", "ja"])
+@pytest.mark.parametrize("form", FORMS)
+def test_a_form_in_another_language_is_read_the_same(form: str, language: str) -> None:
+    """A German or Japanese form keeps the keywords the review reader reads; sent back
+    whole it answers nothing, and a keyword typed above it is read."""
+    rendered, _ = render_review_mail(view(form, locale=language))
+    assert "Hi " not in rendered.text and "How to reply" not in rendered.html
+    reply = extract_reply(rendered.text, sent_lines=rendered.text.splitlines())
+    assert not read_review_form(reply.text, FormKind(form), SCALE).answered
+
+
+def test_a_german_self_review_form_shows_german_figures() -> None:
+    rendered, _ = render_review_mail(view("self", locale="de"))
+    assert rendered.subject == "Deine Selbsteinschätzung für 2026-Q4"
+    assert "Zielfortschritt: 21,7 % → 45,9 %" in rendered.text  # one line: plain spaces
+    assert "Check-ins: 10 von 12 stattgefunden (83,3 %)" in rendered.text
+    assert "G-1 Revenue: 21,7\u00a0% → 45,9\u00a0%, gefährdet (mitgewirkt)" in rendered.text
+    assert "Do., 7. Jan. 2027" in rendered.text
+    assert "    wins: was in diesem Zeitraum gut lief" in rendered.text

@@ -1,9 +1,10 @@
-"""The README's screenshots are real: this test renders a real agenda and a real HR
-digest, opens them in headless Chromium and writes ``docs/screenshots/*.png``.
+"""The README's screenshots are real: this test renders a real agenda (and one in
+Japanese) and a real HR digest, opens them in headless Chromium and writes
+``docs/screenshots/*.png``.
 
 Run it after changing a template and commit the new pictures. Chromium comes from
-Debian's ``chromium`` package (``.ci/run`` installs it); locally the test skips
-without it, under CI it fails.
+Debian's ``chromium`` package and the Japanese glyphs from ``fonts-noto-cjk``
+(``.ci/run`` installs both); locally the test skips without them, under CI it fails.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from drumbeat.cli_digest import write_preview
+from mail.write.charts import CJK_FONTS
 from mail.write.digest_render import render_digest
 from tests.conftest import Database, service_missing
 from tests.test_cli_mail import NOW, company_env, drumbeat
@@ -60,6 +62,21 @@ def test_a_real_agenda_rendered_in_chromium(db: Database, tmp_path: Path) -> Non
     # The same agenda on a phone: one column, nothing cut off at the right.
     assert screenshot(html, SCREENSHOTS / "agenda-phone.png", 1200, 390) == (390, 1200)
     assert (SCREENSHOTS / "agenda-phone.png").stat().st_size > 30_000
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_real_agenda_in_japanese_rendered_in_chromium(db: Database, tmp_path: Path) -> None:
+    """Yuki Tanaka reads Drumbeat in Japanese (the example company's people file)."""
+    if not any(Path(regular).is_file() for regular, _bold in CJK_FONTS):
+        service_missing("Noto Sans CJK", FileNotFoundError("install Debian's fonts-noto-cjk"))
+    env = company_env(db, tmp_path)
+    html = tmp_path / "agenda-ja.html"
+    result = drumbeat(env, "agendas", "preview", "yuki.tanaka@northwind.example", "--now",
+                      NOW, "--html", str(html))
+    assert result.returncode == 0, result.stderr
+    assert "返信のしかた" in html.read_text(encoding="utf-8")
+    assert screenshot(html, SCREENSHOTS / "agenda-ja.png", 1000) == (720, 1000)
+    assert (SCREENSHOTS / "agenda-ja.png").stat().st_size > 30_000
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)

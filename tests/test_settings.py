@@ -46,6 +46,7 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 @pytest.mark.parametrize("variable, value, words", [
     ("DRUMBEAT_DEFAULT_TIMEZONE", "Mars/Base", "unknown IANA time zone"),
+    ("DRUMBEAT_DEFAULT_LANGUAGE", "tlh", "no mail catalog ships for language 'tlh'"),
     ("DRUMBEAT_FISCAL_YEAR_START_MONTH", "13", "less than or equal to 12"),
     ("DRUMBEAT_SMTP_PORT", "smtp", "valid integer"),
 ])
@@ -110,3 +111,11 @@ def test_the_settings_load_without_the_command_line_or_the_domain() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_default_language_is_read_as_a_shipped_catalog(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings().default_language == "en"
+    monkeypatch.setenv("DRUMBEAT_DEFAULT_LANGUAGE", "de-DE")
+    assert Settings().default_language == "de"

@@ -31,6 +31,7 @@ Mail in:
 - ``review_answers``: an answer to a review form: store the step, move the review on.
 - ``talking_points``: topics for a pair's next 1:1: raised, shown, closed.
 - ``away``: time away: the periods it excuses, and the other side told once.
+- ``plan_changes``: the plan by email: hand-overs, titles, dates, new projects, goal figures.
 - ``status_page``: the answers to ``status`` and ``help``.
 - ``failures``: bounded failure: what keeps failing ends as ``failed``.
 - ``retention``: what is kept of a processed message, and for how long.

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from mail.write.agenda import AgendaContext, AgendaView, GoalLine, NudgeView, TalkingPoint
+from mail.write.agenda import AgendaContext, AgendaView, NudgeView, TalkingPoint
 from mail.write.compose import make_message_id, thread_root_id
+from mail.write.language import DEFAULT, month_text, translations
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
 from models.checkins import (
     PairSchedule,
@@ -36,7 +37,7 @@ from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
 from models.plan import Task, TaskStatus
-from models.queries import goal_progress, record_of
+from models.queries import goal_figures, goal_progress, record_of
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from models.talking_points import TimeAway
 from workers import outbox
@@ -49,6 +50,7 @@ from workers.agenda_reads import (
     pair_meetings,
 )
 from workers.outbox import OutboxRow
+from workers.status_page import goal_line
 from workers.talking_points import agenda_points, pair_with_points
 
 if TYPE_CHECKING:  # the runtime lists this module's renderers
@@ -200,12 +202,16 @@ def _nudge_rows(session: Session, now: datetime, schedules: Iterable[PairSchedul
 
 # --- what an agenda says ---------------------------------------------------------------
 
-def period_label(period: Period, cadence: Cadence) -> str:
-    """How people name the period: "week 49", "weeks 49–50", "December"."""
+def period_label(period: Period, cadence: Cadence, language: str = DEFAULT) -> str:
+    """How people name the period, in the reader's language: "week 49", "weeks 49–50",
+    "December" ("KW 49", "第49週", "Dezember")."""
     if cadence == Cadence.MONTHLY:
-        return period.start.strftime("%B")
+        return month_text(period.start, language)
+    tr = translations(language)
     first, last = period.start.isocalendar().week, period.end.isocalendar().week
-    return f"week {first}" if first == last else f"weeks {first}–{last}"
+    if first == last:
+        return tr.gettext("week %(week)d") % {"week": first}
+    return tr.gettext("weeks %(first)d–%(last)d") % {"first": first, "last": last}
 
 
 def agenda_view(session: Session, manager: Person, employee: Person, role: str,
@@ -236,6 +242,7 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                    key=lambda g: g.id)
     at_risk = goals_at_risk(employee.id, tasks, loaded, today, fiscal_year_start_month,
                             lambda ids: _goal_progress_cached(session, ids, today, goal_cache))
+    measured = goal_figures(session, {g.id for g in goals if g.metric is not None}, today)
     met = pair_meetings(session, manager.id, employee.id)
     items = action_items(session, (manager.id, employee.id), met.action_item_ids, today)
     window = quarter_window(today, fiscal_year_start_month)
@@ -245,17 +252,19 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
         role=role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name,
         meeting_at=meeting_at.astimezone(ZoneInfo(recipient.timezone)),
-        period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence),
+        period_label=period_label(_period_of(schedule, meeting_at), schedule.cadence,
+                                  recipient.language),
         due_soon=groups.due_soon, overdue=groups.overdue, blocked=groups.blocked,
         done_recently=groups.done_recently, in_progress_later=groups.in_progress_later,
         not_started_later=groups.not_started_later, action_items=items,
         action_items_on=met.last_held_on, goals_at_risk=at_risk,
-        goals=tuple(GoalLine(g.ref, g.title, progress.get(g.id)) for g in goals),
+        goals=tuple(goal_line(g, measured.get(g.id), progress.get(g.id)) for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,
         talking_points=(agenda_points(session, (manager.id, employee.id))
-                        if talking_points is None else talking_points))
+                        if talking_points is None else talking_points),
+        locale=recipient.language)
 
 
 GOAL_PROGRESS_TTL = timedelta(seconds=60)
@@ -323,5 +332,6 @@ def render_nudge_row(session: Session, row: OutboundMessage, rt: Runtime) -> Ren
     period = Period(context.period_start, context.period_end)
     return render_nudge(NudgeView(
         role=context.role, recipient_name=recipient.name, employee_name=employee.name,
-        manager_name=manager.name, period_label=period_label(period, Cadence(employee.cadence)),
-        period_start=period.start, period_end=period.end))
+        manager_name=manager.name,
+        period_label=period_label(period, Cadence(employee.cadence), recipient.language),
+        period_start=period.start, period_end=period.end, locale=recipient.language))

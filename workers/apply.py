@@ -36,8 +36,14 @@ from mail.read.commands import (
     HANDED_BACK,
     Away,
     Command,
+    GoalValue,
+    ItemDue,
+    ItemOwner,
+    ItemTitle,
     MeetingReport,
+    NewProject,
     NewTask,
+    PlanCommand,
     TaskDoneOn,
     TaskUpdate,
     Topic,
@@ -50,12 +56,13 @@ from models.people import Person
 from models.plan import Project, Task, TaskHistory, TaskStatus, parse_ref
 from models.scoring import Cadence, Period, period_containing, quarter_window
 from models.talking_points import TalkingPoint
-from workers import away, talking_points
+from workers import away, plan_changes, talking_points
 from workers.outbox import OutboxRow
 from workers.permissions import (
     manages,
     may_change,
     no_such_project,
+    no_such_task,
     person_named,
     project_open_to,
     reporting_line,
@@ -138,11 +145,25 @@ class Applier:
                 self._new_task(command)
             elif isinstance(command, MeetingReport):
                 self._meeting(command)
+            elif isinstance(command, ItemOwner | ItemTitle | ItemDue | NewProject | GoalValue):
+                self._plan_change(command)
             else:
                 self._about_the_one_on_one(command)
         talking_points.close_after_meeting(self.session, self._meetings.values(), self.now,
                                            keep=self._raised)
         return self.outcome
+
+    # --- the plan by email (workers/plan_changes.py) -------------------------------------
+
+    def _plan_change(self, command: PlanCommand) -> None:
+        result = plan_changes.apply_plan_command(
+            self.session, self.sender, command, inbound_id=self.inbound_id, now=self.now,
+            today=local_today(self.sender, self.now), domain=self.mail_domain)
+        self.notices += result.notices
+        if result.ok:
+            self.outcome.done.append(result.words)
+        else:
+            self.outcome.refused.append((command.line, result.words))
 
     # --- talking points and time away (workers/talking_points.py, workers/away.py) ----
 
@@ -186,8 +207,7 @@ class Applier:
         task_id = parsed[1] if parsed and parsed[0] == "T" else None
         task = self._tasks.get(task_id) if task_id is not None else None
         if task is None or not may_change(self.session, self.sender, task.owner_id):
-            self.outcome.refused.append((line, f"{ref} is not one of your tasks or your "
-                                         "reports' tasks; check the reference in your agenda"))
+            self.outcome.refused.append((line, no_such_task(ref)))
             return None
         return task
 

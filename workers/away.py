@@ -102,7 +102,8 @@ def take_time_away(session: Session, sender: Person, command: Away, *, today: da
                     for period, _day in _slot_days(employee, manager.id, start, end))
         excused += count
         told.append(other.name)
-        notice = render_away_notice(AwayNoticeView(other.name, sender.name, start, end, count))
+        notice = render_away_notice(AwayNoticeView(other.name, sender.name, start, end, count,
+                                                 other.language))
         root = thread_root_id(manager.id, employee.id, domain)
         rows.append(OutboxRow(
             dedupe_key=away_dedupe_key(other.id, (manager.id, employee.id), start, end),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from models.evaluations import Evaluation
 from models.mailbox import OutboundMessage
 from models.people import Person
 from workers import outbox
-from workers.evaluations import Figures, Window, closed_windows, compute_figures
+from workers.evaluations import Figures, Window, closed_windows, compute_figures, gc_paused
 from workers.outbox import OutboxRow
 from workers.review_digest import cycle_for
 
@@ -73,6 +73,11 @@ class Snapshot:
 def take_snapshot(session: Session, figures: Figures, now: datetime) -> Snapshot:
     """Store every person's figures as an Evaluation row; rows already sent stay as they
     were and their changes are listed. Two statements however many people."""
+    with gc_paused():  # as for the figures: 10,000 rows of JSON, no cycles
+        return _take_snapshot(session, figures, now)
+
+
+def _take_snapshot(session: Session, figures: Figures, now: datetime) -> Snapshot:
     window = figures.window
     stored = {row.person_id: row for row in session.scalars(
         select(Evaluation).where(Evaluation.period_label == window.label))}
@@ -329,7 +334,16 @@ def view_for_row(session: Session, row: OutboundMessage) -> DigestView:
 
 def _rendered(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedDigest:
     """Rendered once per row and process: the text and the pictures come from one view."""
-    return rt.rendered_once(DIGEST, row.id, lambda: render_digest(view_for_row(session, row)))
+    return rt.rendered_once(DIGEST, row.id, lambda: render_digest(
+        _in_readers_language(session, row, view_for_row(session, row))))
+
+
+def _in_readers_language(session: Session, row: OutboundMessage, view: DigestView
+                         ) -> DigestView:
+    """An employee's own summary is written in their language (team and HR digests,
+    reports over many people, stay English)."""
+    reader = session.get(Person, row.recipient_id) if row.recipient_id else None
+    return replace(view, locale=reader.language) if reader is not None else view
 
 
 def render_digest_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:

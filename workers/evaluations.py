@@ -1,10 +1,13 @@
 """Evaluation figures for everyone, for one quarter or year, in a fixed number of queries.
 
-Seven bulk reads (people, tasks, task history at the window's two edges,
-projects, goals with their initiatives, meetings), however large the company;
-then every figure goes through ``models.scoring``, the same functions
-``drumbeat status`` uses, so the digest, its CSV, the Evaluation rows and the
-status view agree. Progress at a moment is the task's current progress unless
+Seven bulk reads, however large the company: people; projects with their tasks'
+weighted progress at the window's two edges summed by the database; per task
+owner the goals they work under and their tasks blocked at the end (one row a
+person); the tasks due in the window; goals with their initiatives; meetings,
+and each employee's last earlier one. No task row comes to Python except those
+due in the window; every figure then goes through ``models.scoring``, the same
+functions ``drumbeat status`` uses, so the digest, its CSV, the Evaluation rows
+and the status view agree. Progress at a moment is the task's current progress unless
 its history changed it later: then it is the ``old_progress`` of the first
 change after that moment (history is append-only, so this is exact). The one
 exception is a corrected fact: a task that is done, with a completion day before
@@ -18,6 +21,8 @@ Rules the scoring module leaves to us, documented here:
   tasks are in ("contributed"); their goal progress is the mean of those goals;
   Drumbeat's own "Outside the plan" items (``drumbeat:`` import keys) are not
   goals anyone is judged on;
+* a measurable goal's progress at a moment is its measure's, from the figure it had
+  then (``_measured_values``); other goals roll up their projects' tasks;
 * a goal is *at risk* by ``models.scoring.points_behind`` (more than 10 points
   behind the share of its time elapsed), judged with its progress at the
   window's end;
@@ -40,24 +45,49 @@ Rules the scoring module leaves to us, documented here:
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, active_span
-from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
+from models.plan import (
+    Goal,
+    Initiative,
+    PlanChange,
+    PlanLevel,
+    Project,
+    Task,
+    TaskHistory,
+    TaskStatus,
+)
 from models.scoring import (
     Cadence,
     TaskDue,
     Weighted,
     adherence,
+    goal_progress_of,
+    measured_progress,
     on_time,
     period_containing,
     periods_in_window,
@@ -71,6 +101,8 @@ from models.scoring import (
 SYSTEM_KEY = "drumbeat:"
 DROPPED = TaskStatus.DROPPED.value
 DONE = TaskStatus.DONE.value
+HELD, EXCUSED, DISPUTED = (MeetingStatus.HELD.value, MeetingStatus.EXCUSED.value,
+                           MeetingStatus.DISPUTED.value)
 
 
 @dataclass(frozen=True)
@@ -144,38 +176,108 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time(0), UTC)
 
 
-class _Progress:
-    """Task progress and status at a moment, from one read of the first later change."""
+@dataclass(frozen=True)
+class _StateAt:
+    """A task's progress and status at a moment, as SQL over ``Task`` and the first history
+    change at or after the moment (``change``, outer-joined; None when the moment is not
+    in the past: nothing changed since). The rule is the module docstring's."""
 
-    def __init__(self, session: Session, moment: datetime, now: datetime) -> None:
-        self.moment = moment
-        self.changes: dict[int, tuple[int | None, str | None]] = {}
-        if moment < now:
-            ranked = select(
-                TaskHistory.task_id, TaskHistory.old_progress, TaskHistory.old_status,
-                func.row_number().over(partition_by=TaskHistory.task_id,
-                                       order_by=(TaskHistory.created_at, TaskHistory.id))
-                .label("rank"),
-            ).where(TaskHistory.created_at >= moment).subquery()
-            self.changes = {row.task_id: (row.old_progress, row.old_status) for row in
-                            session.execute(select(ranked).where(ranked.c.rank == 1))}
+    moment: datetime
+    change: Subquery | None
+    exists: ColumnElement[bool]  # False for a task made later
+    progress: ColumnElement[Any]
+    status: ColumnElement[Any]
 
-    def of(self, task: Row[Any]) -> tuple[float, str] | None:
-        """(progress, status) at the moment; None for a task made later."""
-        if task.created_at is not None and task.created_at > self.moment:
-            return None
-        if task.status == DONE and task.completed_at is not None \
-                and task.completed_at < self.moment:
-            return 100.0, DONE  # done then, as corrected (module docstring)
-        old = self.changes.get(task.id)
-        if old is None:
-            return float(task.progress), task.status
-        progress = task.progress if old[0] is None else old[0]
-        return float(progress), old[1] or task.status
+    def joined(self, statement: Select[Any]) -> Select[Any]:
+        if self.change is None:
+            return statement
+        return statement.outerjoin(self.change, self.change.c.task_id == Task.id)
+
+
+def _state_at(moment: datetime, now: datetime) -> _StateAt:
+    exists = or_(Task.created_at.is_(None), Task.created_at <= moment)
+    done_before = and_(Task.status == DONE, Task.completed_at.is_not(None),
+                       Task.completed_at < moment)  # done then, as corrected
+    if moment >= now:
+        return _StateAt(moment, None, exists,
+                        case((done_before, 100), else_=Task.progress),
+                        case((done_before, DONE), else_=Task.status))
+    ranked = select(
+        TaskHistory.task_id, TaskHistory.old_progress, TaskHistory.old_status,
+        func.row_number().over(partition_by=TaskHistory.task_id,
+                               order_by=(TaskHistory.created_at, TaskHistory.id))
+        .label("rank"),
+    ).where(TaskHistory.created_at >= moment).subquery()
+    change = select(ranked.c.task_id, ranked.c.old_progress, ranked.c.old_status).where(
+        ranked.c.rank == 1).subquery()
+    changed = change.c.task_id.is_not(None)
+    return _StateAt(
+        moment, change, exists,
+        case((done_before, 100), (changed, func.coalesce(change.c.old_progress, Task.progress)),
+             else_=Task.progress),
+        case((done_before, DONE),
+             (changed, func.coalesce(func.nullif(change.c.old_status, ""), Task.status)),
+             else_=Task.status))
+
+
+def _projects(start: _StateAt, end: _StateAt) -> Select[Any]:
+    """Every project with its live tasks' weighted progress summed at both edges (NULL
+    where it had no live task then: the project's own figure counts)."""
+    sums: list[Any] = []
+    for state, edge in ((start, "start"), (end, "end")):
+        live = and_(state.exists, state.status != DROPPED)
+        sums += [func.sum(case((live, Task.weight * state.progress))).label(f"{edge}_weighted"),
+                 func.sum(case((live, Task.weight))).label(f"{edge}_weights")]
+    per_project = end.joined(start.joined(select(Task.project_id, *sums).select_from(Task))
+                             ).group_by(Task.project_id).subquery()
+    return select(Project.id, Project.goal_id, Project.status, Project.progress, Project.weight,
+                  *(per_project.c[f"{edge}_{what}"] for edge in ("start", "end")
+                    for what in ("weighted", "weights"))
+                  ).outerjoin(per_project, per_project.c.project_id == Project.id)
+
+
+def _owners(end: _StateAt) -> Select[Any]:
+    """Per task owner: the projects of their tasks (ids joined by commas: one row a person
+    however many tasks; a join to the goals here takes the database three times as long)
+    and how many of their tasks were blocked at the end."""
+    blocked = and_(end.exists, end.status == TaskStatus.BLOCKED.value)
+    return end.joined(
+        select(Task.owner_id, func.sum(case((blocked, 1), else_=0)).label("blocked"),
+               func.aggregate_strings(cast(Task.project_id, String), ",").label("projects"))
+        .select_from(Task)).group_by(Task.owner_id)
+
+
+@dataclass(frozen=True)
+class _TaskFigures:
+    """What the figures need of the tasks, summed by the database: per owner the goals
+    they work under, their tasks blocked at the end and their tasks due in the window."""
+
+    goals: dict[int, set[int]]
+    blocked: dict[int, int]
+    due: dict[int, list[TaskDue]]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while tens of thousands of rows and figures
+    are built: they hold no cycles, and its passes over them took a third of the CPU of
+    10,000 people's figures. It runs again (and collects) when the block ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def compute_figures(session: Session, window: Window, now: datetime | None = None) -> Figures:
     """Every active person's figures for ``window``; a constant number of queries."""
+    with gc_paused():
+        return _compute_figures(session, window, now)
+
+
+def _compute_figures(session: Session, window: Window, now: datetime | None) -> Figures:
     now = now or datetime.now(UTC)
     queries = 0
 
@@ -188,19 +290,23 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
                          Person.cadence, Person.active_from, Person.active_until,
                          Person.tracking_from)
                   .order_by(Person.id))
-    at_start = _Progress(session, _moment(window.start), now)
-    at_end = _Progress(session, _moment(window.judged_until + timedelta(days=1)), now)
-    queries += (1 if at_start.moment < now else 0) + (1 if at_end.moment < now else 0)
-    queries += 1
-    tally = _TaskTally(session.execute(  # streamed: half a million rows need not sit in memory
-        select(Task.id, Task.owner_id, Task.project_id, Task.status, Task.progress,
-               Task.weight, Task.due, Task.completed_at, Task.created_at)
-        .execution_options(yield_per=20_000)), at_start, at_end, window)
-    projects = {row.id: row for row in read(select(
-        Project.id, Project.goal_id, Project.status, Project.progress, Project.weight))}
+    at_start = _state_at(_moment(window.start), now)
+    at_end = _state_at(_moment(window.judged_until + timedelta(days=1)), now)
+    projects = {row.id: row for row in read(_projects(at_start, at_end))}
+    tasks = _TaskFigures({}, {}, defaultdict(list))
+    goal_of = {project.id: project.goal_id for project in projects.values()}
+    for row in read(_owners(at_end)):
+        tasks.goals[row.owner_id] = {goal_of[int(p)] for p in row.projects.split(",")}
+        tasks.blocked[row.owner_id] = int(row.blocked)
+    for row in read(select(Task.owner_id, Task.due, Task.completed_at).where(
+            Task.due >= window.start, Task.due <= window.judged_until,
+            Task.status != DROPPED)):  # judged by ``on_time``, which would skip the rest
+        completed = row.completed_at.date() if row.completed_at else None
+        tasks.due[row.owner_id].append(TaskDue(row.due, completed))
     goals = {row.id: row for row in read(select(
         Goal.id, Goal.title, Goal.owner_id, Goal.initiative_id, Goal.status, Goal.progress,
-        Goal.weight, Goal.due, Goal.created_at, Goal.import_key,
+        Goal.weight, Goal.due, Goal.created_at, Goal.import_key, Goal.metric,
+        Goal.metric_start, Goal.metric_target, Goal.metric_value,
         Initiative.title.label("initiative_title"), Initiative.progress.label("i_progress"),
         Initiative.import_key.label("i_key"))
         .join(Initiative, Initiative.id == Goal.initiative_id))}
@@ -217,8 +323,11 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
         .group_by(Meeting.employee_id))}
 
     names = {person.id: person.name for person in people}
-    goal_start = _goal_progress(tally.start_sums, projects, goals)
-    goal_end = _goal_progress(tally.end_sums, projects, goals)
+    measured_start = _measured_values(session, goals, at_start.moment, now)
+    measured_end = _measured_values(session, goals, at_end.moment, now)
+    queries += measured_start.queries + measured_end.queries
+    goal_start = _goal_progress("start", projects, goals, measured_start.values)
+    goal_end = _goal_progress("end", projects, goals, measured_end.values)
     by_employee: dict[int, list[Row[Any]]] = defaultdict(list)
     for meeting in meetings:
         by_employee[meeting.employee_id].append(meeting)
@@ -234,45 +343,14 @@ def compute_figures(session: Session, window: Window, now: datetime | None = Non
             continue
         manager = people_by_id.get(person.manager_id) if person.manager_id else None
         own = owned.get(person.id, [])
-        contributed = sorted({projects[p].goal_id for p in tally.projects.get(person.id, ())
-                              if p in projects} - set(own))
+        contributed = sorted(tasks.goals.get(person.id, set()) - set(own))
         figures[person.id] = _person(
-            person, manager, window, tally, lines,
-            [lines.line(g, True) for g in own],
-            [lines.line(g, False) for g in contributed if lines.visible(g)],
+            person, manager, window, tasks, lines, own,
+            [g for g in contributed if lines.visible(g)],
             by_employee.get(person.id, []), earlier.get(person.id))
     _add_team_adherence(figures, people)
     initiatives = _initiatives(goals, goal_start, goal_end, figures.values())
     return Figures(window, list(figures.values()), initiatives, queries)
-
-
-class _TaskTally:
-    """One pass over every task: per project the weighted sums at both edges, per owner
-    the punctuality inputs, the blocked count and the projects they work in."""
-
-    def __init__(self, tasks: Iterable[Row[Any]], at_start: _Progress, at_end: _Progress,
-                 window: Window) -> None:
-        self.start_sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        self.end_sums: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        self.due: dict[int, list[TaskDue]] = defaultdict(list)
-        self.blocked: dict[int, int] = defaultdict(int)
-        self.projects: dict[int, set[int]] = defaultdict(set)
-        blocked = TaskStatus.BLOCKED.value
-        for task in tasks:
-            end_state = at_end.of(task)
-            for state, sums in ((at_start.of(task), self.start_sums),
-                                (end_state, self.end_sums)):
-                if state is not None and state[1] != DROPPED:
-                    total = sums[task.project_id]
-                    total[0] += task.weight * state[0]
-                    total[1] += task.weight
-            if end_state is not None and end_state[1] == blocked:
-                self.blocked[task.owner_id] += 1
-            if task.due is not None and window.start <= task.due <= window.end:
-                completed = task.completed_at.date() if task.completed_at else None
-                self.due[task.owner_id].append(TaskDue(task.due, completed,
-                                                       task.status == DROPPED))
-            self.projects[task.owner_id].add(task.project_id)
 
 
 class _GoalLines:
@@ -285,6 +363,7 @@ class _GoalLines:
         self._lines: dict[tuple[int, bool], GoalLine] = {}
         self._visible = {g.id for g in goals.values()
                          if not _system(g) and g.status != DROPPED}
+        self._initiatives = {g.id: str(g.initiative_title) for g in goals.values()}
 
     def visible(self, goal_id: int) -> bool:
         return goal_id in self._visible
@@ -297,7 +376,7 @@ class _GoalLines:
         return self._lines[key]
 
     def initiative(self, goal_id: int) -> str:
-        return str(self.goals[goal_id].initiative_title)
+        return self._initiatives[goal_id]
 
 
 def _overlaps(person: Row[Any], window: Window) -> bool:
@@ -310,19 +389,54 @@ def _system(goal: Row[Any]) -> bool:
                 (goal.i_key or "").startswith(SYSTEM_KEY))
 
 
-def _goal_progress(sums: dict[int, list[float]], projects: dict[int, Row[Any]],
-                   goals: dict[int, Row[Any]]) -> dict[int, float | None]:
-    """Every goal's rolled-up progress at a moment, as ``models.queries.cascade`` rolls
-    it up: a project is the weighted mean of its live tasks (else its own figure)."""
+@dataclass(frozen=True)
+class _Measured:
+    """Measurable goals' figures at a moment, and the reads it took (0 or 1)."""
+
+    values: dict[int, float | None]
+    queries: int
+
+
+def _measured_values(session: Session, goals: dict[int, Row[Any]], moment: datetime,
+                     now: datetime) -> _Measured:
+    """Each measurable goal's figure at ``moment``: the current one unless a figure sent
+    later replaced it, then the ``old_value`` of the first such change (the history is
+    append-only, so this is exact). No read when no goal is measurable."""
+    measured = [goal.id for goal in goals.values() if goal.metric is not None]
+    values: dict[int, float | None] = {goal_id: goals[goal_id].metric_value
+                                       for goal_id in measured}
+    if not measured or moment >= now:
+        return _Measured(values, 0)
+    ranked = select(
+        PlanChange.item_id, PlanChange.old_value,
+        func.row_number().over(partition_by=PlanChange.item_id,
+                               order_by=(PlanChange.created_at, PlanChange.id)).label("rank"),
+    ).where(PlanChange.level == PlanLevel.GOAL.value, PlanChange.field == "value",
+            PlanChange.created_at >= moment, PlanChange.item_id.in_(measured)).subquery()
+    for row in session.execute(select(ranked).where(ranked.c.rank == 1)):
+        values[row.item_id] = None if row.old_value is None else float(row.old_value)
+    return _Measured(values, 1)
+
+
+def _goal_progress(edge: str, projects: dict[int, Row[Any]], goals: dict[int, Row[Any]],
+                   measured: dict[int, float | None]) -> dict[int, float | None]:
+    """Every goal's progress at a window's edge ("start" or "end"), as
+    ``models.queries.cascade`` works it out: a project is the weighted mean of its live
+    tasks (else its own figure), a goal the weighted mean of its projects, or its
+    measure's share when it has a metric."""
     by_goal: dict[int, list[Weighted]] = defaultdict(list)
+    weighted_at, weights_at = f"{edge}_weighted", f"{edge}_weights"
     for project in projects.values():
-        total = sums.get(project.id)
-        progress = (rollup([Weighted(total[0] / total[1])]) if total and total[1]
+        weights = getattr(project, weights_at)
+        progress = (rollup([Weighted(getattr(project, weighted_at) / weights)]) if weights
                     else float(project.progress))
         by_goal[project.goal_id].append(Weighted(progress, project.weight,
                                                  project.status == DROPPED))
-    return {goal.id: rollup(by_goal.get(goal.id, []), float(goal.progress))
-            for goal in goals.values()}
+    return {goal.id: goal_progress_of(
+        goal.metric is not None,
+        measured_progress(goal.metric_start, goal.metric_target, measured.get(goal.id)),
+        rollup(by_goal.get(goal.id, []), float(goal.progress)))
+        for goal in goals.values()}
 
 
 def _goal_line(goal: Row[Any], owned: bool, progress: tuple[float | None, float | None],
@@ -344,13 +458,16 @@ def _percent(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
 
 
-def _person(person: Row[Any], manager: Row[Any] | None, window: Window, tally: _TaskTally,
-            lines: _GoalLines, owned: list[GoalLine], contributed: list[GoalLine],
+def _person(person: Row[Any], manager: Row[Any] | None, window: Window, tasks: _TaskFigures,
+            lines: _GoalLines, owned_ids: list[int], contributed_ids: list[int],
             meetings: Sequence[Row[Any]], held_before: date | None) -> PersonFigures:
+    owned = [lines.line(g, True) for g in owned_ids]
+    contributed = [lines.line(g, False) for g in contributed_ids]
     goals = [*owned, *contributed]
-    punctual = on_time(tally.due.get(person.id, ()), window.start, window.end, window.as_of)
+    punctual = on_time(tasks.due.get(person.id, ()), window.start, window.end, window.as_of)
     checkins = _checkins(person, manager, window, meetings, held_before)
-    initiatives = tuple(dict.fromkeys(lines.initiative(int(g.ref[2:])) for g in goals))
+    initiatives = tuple(dict.fromkeys(lines.initiative(g) for g in [*owned_ids,
+                                                                    *contributed_ids]))
     return PersonFigures(
         person_id=person.id, name=person.name, email=person.email,
         manager_name=manager.name if manager else None, active_from=person.active_from,
@@ -360,7 +477,7 @@ def _person(person: Row[Any], manager: Row[Any] | None, window: Window, tally: _
         goal_progress_end=_mean(line.progress_end for line in goals), goals=tuple(goals),
         tasks_due=punctual.due, tasks_done=punctual.done,
         tasks_done_on_time=punctual.done_on_time, tasks_overdue=punctual.overdue,
-        tasks_blocked=tally.blocked.get(person.id, 0), on_time_rate=_percent(punctual.rate),
+        tasks_blocked=tasks.blocked.get(person.id, 0), on_time_rate=_percent(punctual.rate),
         **checkins)
 
 
@@ -372,10 +489,9 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
                 "checkins_excused": 0, "adherence": None, "longest_gap_days": None,
                 "last_checkin": None, "days_since_checkin": None, "timeline": (),
                 "tracked_since": None}
-    held = [m for m in meetings if m.status == MeetingStatus.HELD.value and m.held_on
-            and m.held_on <= window.end]
-    excused = [m.period_start for m in meetings if m.status == MeetingStatus.EXCUSED.value]
-    disputed = [m.period_start for m in meetings if m.status == MeetingStatus.DISPUTED.value]
+    held = [m for m in meetings if m.status == HELD and m.held_on and m.held_on <= window.end]
+    excused = [m.period_start for m in meetings if m.status == EXCUSED]
+    disputed = [m.period_start for m in meetings if m.status == DISPUTED]
     spans = (active_span(person), active_span(manager))
     cadence = Cadence(person.cadence)
     held_on = [m.held_on for m in held] + ([held_before] if held_before else [])
@@ -388,17 +504,24 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
     in_window = [m for m in held if window.start <= m.held_on <= until]
     confirmed = {m.held_on for m in in_window if m.confirmed_by_manager and
                  m.confirmed_by_employee}
+
+    def periods_of(days: Iterable[date]) -> set[date]:  # the starts of the periods they fall in
+        return {period_containing(day, cadence).start for day in days}
+
+    excused_in, disputed_in, confirmed_in = (periods_of(excused), periods_of(disputed),
+                                             periods_of(confirmed))
+    held_in = periods_of(m.held_on for m in in_window)
     timeline = []
     for period in periods_in_window(window.start, window.end, cadence):
-        if not all(span.covers(period.anchor) for span in spans):
+        if not (spans[0].covers(period.anchor) and spans[1].covers(period.anchor)):
             state = "inactive"
         elif tracked is not None and period.start < tracked:
             state = "untracked"
-        elif any(day in period for day in excused):
+        elif period.start in excused_in:
             state = "excused"
-        elif any(m.held_on in period for m in in_window):
-            state = "confirmed" if any(day in period for day in confirmed) else "held"
-        elif any(day in period for day in disputed):
+        elif period.start in held_in:
+            state = "confirmed" if period.start in confirmed_in else "held"
+        elif period.start in disputed_in:
             state = "disputed"
         elif period.end > until:
             state = "upcoming"
@@ -407,10 +530,12 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
         timeline.append(CheckinMark(period.start, state))  # type: ignore[arg-type]
     joined = max(window.start, person.active_from or window.start, tracked or window.start)
     since = score.last_held or joined
+    # judged by ``adherence`` (its rule 1): over by ``as_of``, or already with a meeting
     counted = {mark.period_start for mark in timeline if mark.state in ("excused", "disputed")
-               and _judged(mark.period_start, cadence, window, in_window)}
+               and (period_containing(mark.period_start, cadence).end <= window.as_of
+                    or mark.period_start in held_in)}
     excusers = [m.manager_id if m.excused_by_id == m.manager_id else person.id
-                for m in meetings if m.status == MeetingStatus.EXCUSED.value
+                for m in meetings if m.status == EXCUSED
                 and m.period_start in counted and m.excused_by_id is not None]
     return {"checkins_disputed": sum(1 for mark in timeline if mark.state == "disputed"
                                      and mark.period_start in counted),
@@ -422,14 +547,6 @@ def _checkins(person: Row[Any], manager: Row[Any] | None, window: Window,
             "longest_gap_days": score.longest_gap_days, "last_checkin": score.last_held,
             "days_since_checkin": max(0, (until - since).days), "timeline": tuple(timeline),
             "tracked_since": tracked}
-
-
-def _judged(period_start: date, cadence: Cadence, window: Window,
-            held: Sequence[Row[Any]]) -> bool:
-    """Whether ``adherence`` judges the period (its rule 1): over by ``as_of``, or
-    already with a meeting held in it."""
-    period = period_containing(period_start, cadence)
-    return period.end <= window.as_of or any(m.held_on in period for m in held)
 
 
 def _add_team_adherence(figures: dict[int, PersonFigures], people: Sequence[Row[Any]]) -> None:

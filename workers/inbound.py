@@ -45,6 +45,7 @@ from mail.read.review_form import FormKind, ReviewAnswer, read_review_form
 from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, received_words, render_answer, short_subject
 from mail.write.compose import make_message_id, threading_ids
+from mail.write.language import N_
 from mail.write.render import RenderedEmail
 from mail.write.review_mail import ReviewFormContext
 from mail.write.status import HelpView, StatusView, render_help, render_status
@@ -246,7 +247,8 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
                               message_date=parsed.date or now, timezone=timezone,
                               inline=reply.inline,
                               max_updates=rt.settings.max_updates_per_message,
-                              truncated=reply.truncated)
+                              truncated=reply.truncated,
+                              fiscal_year_start_month=rt.settings.fiscal_year_start_month)
     request = None if reply.inline or form else read_request(reply.text)
     return understood(commands, reply.written, request=request, review=review)
 
@@ -430,7 +432,7 @@ def _unvouched(session: Session, row: InboundMessage, parsed: ParsedMessage, sen
                                          answering, dedupe_key=f"{UNVOUCHED}:{sender.id}:{day}"))
 
 
-UNVOUCHED_NOTE = (
+UNVOUCHED_NOTE = N_(
     "Drumbeat received a message in your name, but could not confirm that it came from "
     "you, so nothing was changed. Updates count when you reply to the agenda Drumbeat sent you "
     "(its Reply-To address is yours alone), or when your company's mail server signs "
@@ -503,7 +505,7 @@ def _apply(session: Session, row: InboundMessage, understood: _Understood, sende
     return result, answers
 
 
-NOTHING_UNDERSTOOD = ("I found no updates in your message, so nothing was changed. "
+NOTHING_UNDERSTOOD = N_("I found no updates in your message, so nothing was changed. "
                       "These are the lines I read:")
 
 
@@ -518,7 +520,7 @@ def _asked(session: Session, sender: Person, subject: str, request: Request | No
     person = status_page.whose_page(session, sender, request)
     if person is None:
         return AnswerView(sender.name, subject, (), (), (),
-                          status_page.nobody_named(request.about or ""))
+                          status_page.nobody_named(request.about or "", sender.language))
     return status_page.status_view(
         session, sender, person, subject, today,
         fiscal_year_start_month=answering.rt.settings.fiscal_year_start_month)
@@ -578,9 +580,12 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         log.warning("not answering %s: %d answers in the last hour", address, recent)
         return ()
     reader = session.get(Person, recipient_id) if recipient_id is not None else None
+    if reader is not None:  # in their language
+        view = replace(view, locale=reader.language)
     if (isinstance(view, AnswerView) and reader is not None
             and row.received_at is not None):  # on Drumbeat's clock, in their zone
-        view = replace(view, received=received_words(row.received_at, reader.timezone))
+        view = replace(view, received=received_words(row.received_at, reader.timezone,
+                                                     reader.language))
     rendered, kept = _rendered(view)
     in_reply_to, references = threading_ids(  # a synthetic id is no message's: left out
         parsed.message_id if parsed.has_message_id else None, parsed.references)

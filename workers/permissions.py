@@ -4,15 +4,25 @@ People change their own tasks and managers their reports' down the line
 (``manages``, ``may_change``); a sender may add tasks only to projects of their
 reporting line (``reporting_line``, ``project_open_to``), and every other project is
 answered as unknown (``no_such_project``), so replies never reveal what exists.
+
+Changes to the plan by email (hand-overs, titles, due dates, new projects, a goal's
+figure) are open to a wider scope (``may_change_item``): the item's owner, anyone above
+the owner in the reporting line, and the owner of anything the item is under (a goal's
+owner for its projects and their tasks, a project's for its tasks). Any other item is
+answered exactly like an unknown one (``no_such_item``). A new owner must be a known,
+active person of the sender's team (``handover_line``: their manager's reporting line, so
+peers too; ``new_owner``): we never mail a stranger.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.people import Person, PersonAlias
-from models.plan import Project, Task, parse_ref
+from models.plan import Goal, Initiative, Project, Task, parse_ref
 
 MAX_CHAIN = 64  # longest reporting line walked: a cycle in bad data cannot loop forever
 
@@ -87,3 +97,65 @@ def person_named(session: Session, name: str) -> Person | None:
                p.email.split("@")[0] == name or p.email.split("@")[0].split(".")[0] == name
                or p.name.lower() == name or p.name.lower().split()[0] == name]
     return matches[0] if len(matches) == 1 else None
+
+
+PlanItemRow = Task | Project | Goal | Initiative
+
+
+def owners_above(item: PlanItemRow) -> list[int]:
+    """The item's owner, then the owners of what it is under, up to its initiative."""
+    owners = [item.owner_id]
+    parent: PlanItemRow | None = (item.project if isinstance(item, Task) else
+                                  item.goal if isinstance(item, Project) else
+                                  item.initiative if isinstance(item, Goal) else None)
+    while parent is not None:
+        owners.append(parent.owner_id)
+        parent = (parent.goal if isinstance(parent, Project) else
+                  parent.initiative if isinstance(parent, Goal) else None)
+    return owners
+
+
+def may_change_item(session: Session, sender: Person, item: PlanItemRow) -> bool:
+    """The sender owns the item or something it is under, or is above its owner."""
+    return sender.id in owners_above(item) or manages(session, sender.id, item.owner_id)
+
+
+def no_such_task(ref: str) -> str:
+    """One answer for a task that does not exist and one the sender may not touch."""
+    return (f"{ref} is not one of your tasks or your reports' tasks; check the reference "
+            "in your agenda")
+
+
+def no_such_item(ref: str) -> str:
+    """One answer for an item that does not exist and one outside the sender's scope
+    (``may_change_item``), so a reply never reveals what someone else works on."""
+    if ref.startswith("T-"):
+        return no_such_task(ref)
+    kind = "projects" if ref.startswith("P-") else "goals"
+    return (f"{ref} is not one of your {kind}, under one of yours, or your reports'; "
+            "check the reference in your agenda")
+
+
+def handover_line(session: Session, sender: Person) -> frozenset[int]:
+    """Whom the sender may hand an item to: their manager's reporting line (the managers
+    up the chain, the sender's peers and everyone below them), or their own when they
+    report to nobody."""
+    base = session.get(Person, sender.manager_id) if sender.manager_id else None
+    return reporting_line(session, base or sender)
+
+
+def new_owner(session: Session, sender: Person, name: str, line: frozenset[int],
+              today: date) -> Person | None:
+    """The person ``name`` names when they may be given an item: known, active
+    ``today`` and in ``line`` (``handover_line``); None otherwise, whichever the
+    reason, so the answer cannot be used to learn who works here."""
+    found = person_named(session, name)
+    if found is None or found.id not in line or not found.is_active_on(today):
+        return None
+    return found
+
+
+def no_such_owner(name: str) -> str:
+    """One answer for a new owner nobody is called and one who may not be named."""
+    return (f"I can't hand it to '{name}': name someone of your team, your managers' or "
+            "your reports', by email or @name")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from config.review_scale import RatingScale, parse_scale
 from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import PersonFigures
+from mail.write.language import DEFAULT
 from mail.write.render import RenderedEmail
 from mail.write.review_mail import (
     ReviewFormContext,
@@ -77,7 +78,8 @@ def view_for_row(session: Session, row: OutboundMessage) -> ReviewMailView:
         answer_by=cycle_dates(cycle).due(_DUE_STEP[form]),
         scale=scale.steps if scale and form in ("self", "manager") else (),
         figures=figures_of(session, review) if with_figures else None,
-        texts=texts_of(review, scale), reminder=context.reminder)
+        texts=texts_of(review, scale), reminder=context.reminder,
+        locale=recipient.language if recipient else DEFAULT)
 
 
 def _rendered(session: Session, row: OutboundMessage, rt: Runtime

@@ -14,11 +14,12 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from mail.read.requests import Request
-from mail.write.agenda import GoalLine, TaskLine
+from mail.write.agenda import GoalLine, TaskLine, measure_words
+from mail.write.language import DEFAULT, translations
 from mail.write.status import CheckinLine, HelpView, StatusView, help_lines
 from models.people import Person
-from models.plan import Task
-from models.queries import checkin_pairs, checkin_record, goals_of, tasks_of
+from models.plan import Goal, Task
+from models.queries import GoalFigure, checkin_pairs, checkin_record, goals_of, tasks_of
 from models.scoring import quarter_window
 from workers.permissions import manages, person_named
 
@@ -27,6 +28,17 @@ def task_line(task: Task) -> TaskLine:
     return TaskLine(ref=task.ref, title=task.title, due=task.due, status=task.status,
                     progress=task.progress, project=f"{task.project.ref} {task.project.title}",
                     blocked_reason=task.blocked_reason)
+
+
+def goal_line(goal: Goal, figure: GoalFigure | None, progress: float | None = None
+              ) -> GoalLine:
+    """A goal's line: its progress and, for a measurable goal, its figure worded and its
+    tasks' roll-up beside it. ``progress`` serves when no ``figure`` was read."""
+    if figure is None or figure.measure is None:
+        return GoalLine(goal.ref, goal.title, figure.progress if figure else progress)
+    m = figure.measure
+    return GoalLine(goal.ref, goal.title, figure.progress,
+                    measure_words(m.metric, m.unit, m.start, m.target, m.value), figure.rolled)
 
 
 def whose_page(session: Session, sender: Person, request: Request) -> Person | None:
@@ -40,11 +52,12 @@ def whose_page(session: Session, sender: Person, request: Request) -> Person | N
     return found if manages(session, sender.id, found.id) else None
 
 
-def nobody_named(about: str) -> str:
+def nobody_named(about: str, language: str = DEFAULT) -> str:
     """The answer to ``status @name`` for an unknown name and a forbidden one alike."""
-    return (f"I know nobody called “{about}” among the people who report to you, so "
-            "there is no page to show. Write status on its own for your own page, or "
-            "status @name for someone in your reporting line.")
+    return translations(language).gettext(
+        "I know nobody called “%(name)s” among the people who report to you, so there is "
+        "no page to show. Write status on its own for your own page, or status @name for "
+        "someone in your reporting line.") % {"name": about}
 
 
 def status_view(session: Session, sender: Person, person: Person, subject: str,
@@ -62,9 +75,9 @@ def status_view(session: Session, sender: Person, person: Person, subject: str,
         recipient_name=sender.name, subject=subject, person_name=person.name,
         own=person.id == sender.id,
         tasks=tuple(task_line(task) for task in tasks_of(session, person)),
-        goals=tuple(GoalLine(goal.ref, goal.title, progress)
-                    for goal, progress in goals_of(session, person, today)),
-        checkins=tuple(checkins), quarter_label=window[2], today=today)
+        goals=tuple(goal_line(goal, figure) for goal, figure in goals_of(session, person, today)),
+        checkins=tuple(checkins), quarter_label=window[2], today=today,
+        locale=sender.language)
 
 
 def help_view(session: Session, sender: Person, subject: str, today: date,
@@ -75,8 +88,9 @@ def help_view(session: Session, sender: Person, subject: str, today: date,
                    if role == "report"), None)
     tasks = [task_line(task) for task in tasks_of(session, sender)[:20]]
     return HelpView(sender.name, subject,
-                    help_lines(tasks, today, report=_at_name(report) if report else None),
-                    note)
+                    help_lines(tasks, today, report=_at_name(report) if report else None,
+                               language=sender.language),
+                    note, locale=sender.language)
 
 
 def _at_name(person: Person) -> str:

@@ -25,6 +25,7 @@
 - ``vocabulary``: the multilingual words the readers share (header labels, separators, prefixes).
 - ``dates``: dates as written in mail, the one place ``dateparser`` is called, under a budget.
 - ``topic_lines``: the grammar's ``topic:``, ``topic done:`` and ``away:`` lines.
+- ``plan_lines``: the plan lines: hand-overs, titles, due dates, new projects, goal figures.
 - ``requests``: a reply whose whole new text is ``status`` or ``help``.
 - ``review_form``: an answer to a review form (``wins:``, ``rating: 4``, ``agree``, ``dispute:``).
 - ``inspect``: all of the above for one message, as ``drumbeat inspect`` prints it.

@@ -13,10 +13,16 @@ __all__ = [
     "HANDED_BACK",
     "Away",
     "Command",
+    "GoalValue",
+    "ItemDue",
+    "ItemOwner",
+    "ItemTitle",
     "LineError",
     "MeetingReport",
+    "NewProject",
     "NewTask",
     "Parsed",
+    "PlanCommand",
     "TaskDoneOn",
     "TaskUpdate",
     "Topic",
@@ -104,6 +110,61 @@ class Away:
 
 
 @dataclass(frozen=True)
+class ItemOwner:
+    """A hand-over ("T-12 owner @bob", "P-3 owner @ana", "G-2 owner ana@example.com");
+    the new owner as written, lower-cased, found and checked when applying."""
+
+    item: str  # canonical "T-12", "P-3" or "G-2"
+    owner: str
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class ItemTitle:
+    """A new title ("T-12 title: Draft the pricing memo")."""
+
+    item: str
+    title: str
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class ItemDue:
+    """A project's or goal's new due date ("P-3 due 2027-02-01", "G-2 due end of Q2");
+    a task's is a ``TaskUpdate``."""
+
+    item: str  # "P-3" or "G-2"
+    due: date
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class NewProject:
+    """A project to create under a goal ("new project: Pricing page under G-2 @ana by
+    2027-03-31"); the owner defaults to the sender, decided when applying."""
+
+    title: str
+    goal: str  # "G-2"
+    owner: str | None = None
+    due: date | None = None
+    line: str = ""
+
+
+@dataclass(frozen=True)
+class GoalValue:
+    """A measurable goal's latest figure ("G-2 = 3.1M", "G-2 3.1M", "G-2 45%"): ``unit``
+    is the symbol written with it, if any, checked against the goal's when applying."""
+
+    goal: str  # "G-2"
+    value: float
+    unit: str | None = None
+    line: str = ""
+
+
+PlanCommand = ItemOwner | ItemTitle | ItemDue | NewProject | GoalValue
+
+
+@dataclass(frozen=True)
 class LineError:
     """A line that looked like a command but could not be read; the reply quotes both."""
 
@@ -114,7 +175,8 @@ class LineError:
         return f"{self.line}: {self.reason}"
 
 
-Command = TaskUpdate | TaskDoneOn | NewTask | MeetingReport | Topic | TopicDone | Away
+Command = (TaskUpdate | TaskDoneOn | NewTask | MeetingReport | Topic | TopicDone | Away
+           | ItemOwner | ItemTitle | ItemDue | NewProject | GoalValue)
 
 _JSON_TYPES: dict[type, str] = {
     TaskUpdate: "task_update",
@@ -124,6 +186,11 @@ _JSON_TYPES: dict[type, str] = {
     Topic: "topic",
     TopicDone: "topic_done",
     Away: "away",
+    ItemOwner: "item_owner",
+    ItemTitle: "item_title",
+    ItemDue: "item_due",
+    NewProject: "new_project",
+    GoalValue: "goal_value",
 }
 _JSON_FIELDS: dict[type, tuple[str, ...]] = {
     TaskUpdate: ("task", "percent", "status", "due", "note"),
@@ -133,6 +200,11 @@ _JSON_FIELDS: dict[type, tuple[str, ...]] = {
     Topic: ("text", "report"),
     TopicDone: ("text", "report"),
     Away: ("start", "end"),
+    ItemOwner: ("item", "owner"),
+    ItemTitle: ("item", "title"),
+    ItemDue: ("item", "due"),
+    NewProject: ("title", "goal", "owner", "due"),
+    GoalValue: ("goal", "value", "unit"),
 }
 
 

@@ -4,7 +4,8 @@ Two kinds of date are read:
 
 - dates written relative to a message, in a reply's commands and in meeting notes'
   action items (``read_date``, ``read_relative``): "Friday", "18.12.", "next week";
-  the rules are the reply grammar's (``mail.read.grammar``'s docstring), and the
+  the rules are the reply grammar's (``mail.read.grammar``'s docstring; quarters,
+  "end of Q2", count from the fiscal year's first month), and the
   notes reader adds its own ("end of month", "12/4" read both ways) in front of them;
 - the date a mail client wrote in a forwarded header block (``read_header_date``):
   "Mon, 23 Nov 2026 10:15 +0100", "Montag, 23. November 2026 10:15", "2026年11月23日".
@@ -87,6 +88,7 @@ class DateContext:
 
     now: datetime  # naive, in the sender's time zone
     budget: DateBudget = field(default_factory=DateBudget)
+    fiscal_year_start_month: int = 1  # what "Q2" means (DRUMBEAT_FISCAL_YEAR_START_MONTH)
 
     @property
     def today(self) -> date:
@@ -94,7 +96,8 @@ class DateContext:
 
 
 def date_context(
-    message_date: datetime, timezone: str, budget: DateBudget | None = None
+    message_date: datetime, timezone: str, budget: DateBudget | None = None,
+    fiscal_year_start_month: int = 1,
 ) -> DateContext:
     """Convert the message date to the sender's zone; an unknown zone falls back to UTC."""
     try:
@@ -103,7 +106,8 @@ def date_context(
         zone = ZoneInfo("UTC")
     aware = message_date if message_date.tzinfo else message_date.replace(tzinfo=UTC)
     return DateContext(now=aware.astimezone(zone).replace(tzinfo=None),
-                       budget=budget if budget is not None else DateBudget())
+                       budget=budget if budget is not None else DateBudget(),
+                       fiscal_year_start_month=fiscal_year_start_month)
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -166,6 +170,45 @@ def _numeric_date(text: str, today: date, *, past: bool) -> date | None:
     return None
 
 
+# "end of Q2", "Q2", "Q2 2027", "FY2027-Q2", "end of this quarter", "end of next quarter":
+# the quarter's last day, quarters counted from the fiscal year's first month.
+_QUARTER = re.compile(
+    r"(?:(?:the\s+)?end\s+of\s+)?(?:(?:fy\s?(?P<fy>\d{4})\s*[-/]?\s*)?q(?P<q>[1-4])"
+    r"(?:\s*[-/]?\s*(?:fy\s?)?(?P<year>\d{4}))?|(?P<which>this|the|next)\s+quarter)")
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _quarter_end(m: re.Match[str], today: date, start_month: int, *, past: bool) -> date:
+    """The last day of the quarter ``m`` names. A fiscal year is named by the calendar
+    year it ends in (starting in April, FY2027 is 2026-04-01..2027-03-31); without a
+    year, the next quarter of that number not yet over (for the past: the last begun)."""
+    def fiscal_start(year: int) -> date:
+        return date(year - (1 if start_month != 1 else 0), start_month, 1)
+
+    if m["which"]:
+        begun = fiscal_start(today.year + (1 if start_month != 1 and today.month >= start_month
+                                           else 0))
+        quarter = ((today.year - begun.year) * 12 + today.month - begun.month) // 3
+        start = _add_months(begun, 3 * (quarter + (1 if m["which"] == "next" else 0)))
+        return _add_months(start, 3) - timedelta(days=1)
+    number = int(m["q"]) - 1
+    label = m["fy"] or m["year"]
+
+    def end_of(year: int) -> date:
+        return _add_months(fiscal_start(year), 3 * number + 3) - timedelta(days=1)
+
+    if label:
+        return end_of(int(label))
+    ends = [end_of(year) for year in range(today.year - 1, today.year + 3)]
+    if past:
+        return [end for end in ends if _add_months(end, -3) < today][-1]
+    return next(end for end in ends if end >= today)
+
+
 def _free_form_date(text: str, ctx: DateContext, *, past: bool) -> date | None:
     """Everything our own rules do not cover, from the message's budget."""
     settings = {
@@ -185,6 +228,8 @@ def read_relative(text: str, ctx: DateContext, *, past: bool = False) -> date | 
     """A date written in a reply, or None; ``past`` for meetings, the future otherwise."""
     text = text.strip().rstrip(".!?").strip()
     lowered = text.lower()
+    if m := _QUARTER.fullmatch(lowered):
+        return _quarter_end(m, ctx.today, ctx.fiscal_year_start_month, past=past)
     if len(text) < 3 or len(text) > 60 or lowered.isdigit():
         return None  # "5" or "a" would be read as May or January: too surprising
     if lowered in _RELATIVE_DAYS:

@@ -17,7 +17,7 @@ Task lines (the reference first, an optional colon after it)::
     T-12 60%            progress; "T-12: 60% drafted the intro" keeps a note;
                         "100%" means done; below 0 or above 100 is an error
     T-12 done           done (progress 100); also complete(d), finished, ✓ ✔ ☑,
-                        erledigt, fait, hecho, feito, fatto, klaar
+                        erledigt, fait, hecho, feito, fatto, klaar, 完了, 完成
     T-12 blocked: why   blocked, the reason is the note (optional)
     T-12 started        in progress; also "in progress", "working on it"
     T-12 due Friday     new due date; also "due: 18 Dec", "moved to Tuesday",
@@ -56,6 +56,36 @@ Other lines::
     away: until 4 Jan | away: 24 Dec        check-ins in it are excused, their agendas
                                             not sent, the other side told once
 
+Plan lines (``mail.read.plan_lines``; who may use them is the applier's rule,
+``workers/permissions.py``)::
+
+    T-12 owner @bob                         hands the item over (also P-3, G-2); the
+    P-3 owner: ana@example.com              new owner is @name or an email; also "new
+    G-2 handed over to @ana                 owner", "assigned to"; one change a line
+    T-12 title: Draft the pricing memo      a new title (also P-3, G-2; at most 500
+                                            characters); also "renamed to:"
+    P-3 due 2027-02-01                      a project's or goal's new due date (a
+    G-2 due end of Q2                       task's is a task line, above); dates as
+                                            for due dates, and quarters: "end of Q2",
+                                            "Q2 2027", "FY2027-Q2", "end of this/next
+                                            quarter", counted from the fiscal year's
+                                            first month (a fiscal year is named by the
+                                            calendar year it ends in); without a year,
+                                            the next such quarter not yet over
+    new project: Pricing page under G-2 @ana by 2027-03-31
+                                            a new project under one goal (G-n required;
+                                            "under", "in", "for" optional), owner and
+                                            "by"/"due" date optional
+    G-2 = 3.1M | G-2 3.1M | G-2: €3,1 Mio   a measurable goal's latest figure, read by
+    G-2 is now 45%                          ``config.amounts`` (k, M, B; €, $, £, ¥, %;
+                                            a comma before three digits groups, before
+                                            fewer it is the decimal point); a figure
+                                            for a project is an error
+
+A project or goal reference is a command attempt only with its dash (``P-3``, ``[G-2]``,
+``#G-2``); written without one (``P1 incident``), the line is prose unless one of the
+plan clauses above follows.
+
 ``topic:`` text is at most 200 characters; an empty one is an error. Which pair a
 talking point belongs to: for ``topic @ana:``, the sender and that direct report; else
 the agenda replied to; else the sender and their own manager
@@ -68,8 +98,9 @@ days (``21 Dec-4 Jan`` and ``21.12.-4.1.`` too). It is an error when the last da
 before the first or has passed, the first day is more than a year ahead, or the range
 is longer than 90 days.
 
-A line that starts with a task reference, ``new:``, ``met:``, ``skip:``, ``due:``,
-``topic`` … ``:`` or ``away:`` is a command attempt: it becomes a command or a
+A line that starts with a task reference, a project or goal reference with its dash,
+``new:``, ``new project:``, ``met:``, ``skip:``, ``due:``, ``topic`` … ``:`` or ``away:``
+is a command attempt: it becomes a command or a
 ``LineError`` whose reason says what is wrong and shows the right form. Every other
 line is prose and is ignored, even when it mentions a task in the middle.
 
@@ -113,6 +144,7 @@ from mail.read.dates import (
     date_context,
     read_relative,
 )
+from mail.read.plan_lines import item_line, new_project_line, task_plan_line
 from mail.read.task_lines import (
     DASH,
     REF,
@@ -202,8 +234,9 @@ def _orphan_due_line(text: str, raw: str, ctx: DateContext) -> Command | LineErr
 # --- lines --------------------------------------------------------------------------------
 
 _LineMatcher = Callable[[str, str, DateContext], "Command | LineError | None"]
-_STANDALONE: tuple[_LineMatcher, ...] = (task_line, new_task_line, _met_line, _skip_line,
-                                          topic_line, away_line)
+_STANDALONE: tuple[_LineMatcher, ...] = (task_plan_line, task_line, new_task_line,
+                                          _met_line, _skip_line, topic_line, away_line,
+                                          item_line, new_project_line)
 _LINE_MATCHERS: tuple[_LineMatcher, ...] = (*_STANDALONE, _orphan_due_line)
 _FALLBACK = "I could not read this line. Write e.g. T-12 60% or met: yes"
 
@@ -247,6 +280,7 @@ def parse_commands(
     max_updates: int = 100,
     truncated: bool = False,
     date_budget: DateBudget | None = None,
+    fiscal_year_start_month: int = 1,
 ) -> Parsed:
     """Read a reply's new text, then its inline answers, into commands and errors.
 
@@ -261,8 +295,9 @@ def parse_commands(
     do. ``truncated`` says the reply text was cut before it got here, and the
     errors say so too. ``date_budget`` is the message's, when other readers of the
     same message (meeting notes' action items) spend from it too.
+    ``fiscal_year_start_month`` says which quarter "end of Q2" is.
     """
-    ctx = date_context(message_date, timezone, date_budget)
+    ctx = date_context(message_date, timezone, date_budget, fiscal_year_start_month)
     outcomes: list[Command | LineError] = []
     pending = [(None, line) for line in text.splitlines()]
     pending += [(ref, answer) for ref, answer in inline]
@@ -292,7 +327,8 @@ def parse_commands(
 # What a command line starts with, read cheaply (no normalisation): only for counting
 # the lines past the cap, which are never read.
 _COMMAND_START = re.compile(
-    rf"\s*(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+)?(?:[#\[(]?\s*T[{DASH}\s]?\d|new\b|\+\s"
+    rf"\s*(?:[-*•·◦▪‣–—]\s*|\d{{1,3}}[.)]\s+)?(?:[#\[(]?\s*T[{DASH}\s]?\d|[#\[(]?\s*[PG][{DASH}]\d"
+    r"|new\b|\+\s"
     r"|met\s*:|skip|excused|due\s*:|(?:topic|talking\s+point)[^:\n]{0,30}:"
     r"|(?:time\s+)?away\s*:)", re.I)
 

@@ -8,6 +8,8 @@ becomes text.
 
 Signatures are marked the same way (Outlook on the web's ``div#Signature``,
 Gmail's ``gmail_signature``, Thunderbird's ``moz-signature``) and go with the quotes.
+A "tag" no markup would name (``<jane@x.org>`` that iOS Mail leaves unescaped in an
+attribution line) is read as the text it was.
 
 Four entry points, all pure and all total (they never raise, whatever the input):
 
@@ -186,7 +188,28 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         # <style> block that the converter ignores: render them as plain lines.
         if "msonormal" in (paragraph.get("class") or "").casefold():
             paragraph.tag = "div"
+    for element in [e for e in tree.iter() if isinstance(e.tag, str) and not _is_tag_name(e.tag)]:
+        _as_typed_text(element)
     return tree
+
+
+# A name markup uses: letters, digits, "-", "_", ".", and one namespace colon ("o:p").
+_TAG_NAME = re.compile(r"[^\W\d][\w.-]*(?::[^\W\d][\w.-]*)?")
+
+
+def _is_tag_name(tag: str) -> bool:
+    return tag.isalnum() or bool(_TAG_NAME.fullmatch(tag))
+
+
+def _as_typed_text(element: lxml.html.HtmlElement) -> None:
+    """An "element" no markup would name (``<ann@x.org>``, ``<key=value>``, ``<div"x>``)
+    is text the sender's client failed to escape, typically the address in an
+    attribution line ("Jane Roe <jane@x.org> wrote:", iOS Mail): it is read as the text
+    it was, so the address is not lost."""
+    attributes = "".join(f' {name}="{value}"' if value else f" {name}"
+                         for name, value in element.attrib.items())
+    element.text = f"<{element.tag}{attributes}>" + (element.text or "")
+    element.drop_tag()
 
 
 def _too_deep(tree: lxml.html.HtmlElement) -> bool:

@@ -113,10 +113,12 @@ def cut_at_reply_header(draft: Draft) -> None:
     interleaved (or bottom-posted) reply: only the attribution goes. Followed by
     unquoted text, it introduces an original the client did not mark (Yahoo), or
     one that lost its marks: everything goes, so an original is never applied.
+    A cut at the writer's own signature (``--``, "Sent from my iPhone") notes the lines
+    from there to the quoted original as ``draft.footer`` (the quote stage keeps them).
     """
     lines = draft.lines
     dropped: set[int] = set()
-    index, cut = 0, len(lines)
+    index, cut, span = 0, len(lines), 0
     while index < len(lines):
         line = lines[index]
         if line.quoted or not 2 <= len(line.body) <= MAX_HEADER or line.blank:
@@ -134,17 +136,37 @@ def cut_at_reply_header(draft: Draft) -> None:
             index += 1
     draft.rest = lines[cut:]
     draft.lines = [line for number, line in enumerate(lines[:cut]) if number not in dropped]
+    if cut < len(lines) and not span and _is_signature_boundary(lines[cut].body):
+        draft.footer = lines[cut : _quote_boundary(lines, cut + 1)]
 
 
 def _is_reply_boundary(lines: list[Line], index: int) -> bool:
     """A header other than an attribution, or a signature: the new text ends here."""
-    body = lines[index].body
-    return (
-        is_separator(body)
-        or bool(header_block_len(lines, index))
-        or is_signature_delimiter(body)
-        or is_mobile_signature(body)
-    )
+    return _is_quote_boundary(lines, index) or _is_signature_boundary(lines[index].body)
+
+
+def _is_quote_boundary(lines: list[Line], index: int) -> bool:
+    """A header other than an attribution: a separator or Outlook's From/Sent block."""
+    return is_separator(lines[index].body) or bool(header_block_len(lines, index))
+
+
+def _is_signature_boundary(body: str) -> bool:
+    """``--`` or "Sent from my iPhone": the writer's own footer starts here."""
+    return is_signature_delimiter(body) or is_mobile_signature(body)
+
+
+def _quote_boundary(lines: list[Line], start: int) -> int:
+    """Where the quoted original starts below a signature: its first quoted line or
+    header (the end of the message when there is none)."""
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if line.quoted:
+            return index
+        if line.blank or not 2 <= len(line.body) <= MAX_HEADER:
+            continue
+        if attribution_len(lines, index) or _is_quote_boundary(lines, index):
+            return index
+    return len(lines)
 
 
 def attribution_len(lines: list[Line], index: int, *, nested: bool = False) -> int:

@@ -60,6 +60,8 @@ class Draft:
 
     lines: list[Line]  # above the cut, still to be read
     rest: list[Line] = field(default_factory=list)  # below the cut
+    footer: list[Line] = field(default_factory=list)  # a signature the cut opened on, to the quote
+    quote_free: list[str] = field(default_factory=list)  # the text before footers are cut
     text: list[str] = field(default_factory=list)
     inline: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)

@@ -24,6 +24,7 @@ Then the stages:
    line (``> [T-42] …``) into an inline answer for that task;
 3. harvest inline answers the cut removed (Outlook answers typed inside the
    unquoted original, under lines we recognise as ours);
+(the text is noted here as ``quote_free``: the quote stage, footers still in), then
 4. drop disclaimers, then 5. the signature: a closing sign-off and the name
    block under it, or the sender's bare name (``mail.read.signature``);
 6. tidy: no trailing lines without a letter or digit, single blank lines.
@@ -75,6 +76,10 @@ class ReplyText:
     written: str = ""  # everything the person wrote, in order: text and inline answers
     truncated: bool = False  # the message was longer than MAX_TEXT_CHARS: only its start was read
     signature: str = ""  # the sign-off and name block cut from the end (also in ``removed``)
+    # The quote stage: the text with only quotes, attribution lines and forwarded blocks
+    # cut, its signature, sign-off, mobile footer and disclaimer still in (what quote
+    # removers such as talon's ``extract_from_plain`` return; never read as commands).
+    quote_free: str = ""
 
 
 # A reply is read whole, so its size bounds the work: past this many characters (a few
@@ -122,6 +127,7 @@ def _extract(
         written=_written(draft),
         truncated=truncated,
         signature="\n".join(draft.signature).strip("\n"),
+        quote_free=_collapse_blank_lines(_without_trailing_marks(draft.quote_free)),
     )
 
 
@@ -150,6 +156,15 @@ def _unmark(line: str, inline: list[tuple[str, str]]) -> str:
     if _MARK not in line:
         return line
     return inline[int(line.rsplit(_MARK, 1)[1])][1]
+
+
+def _without_trailing_marks(lines: list[str]) -> list[str]:
+    """No inline-answer placeholders, trailing spaces or trailing lines without a letter
+    or digit."""
+    kept = [line.rstrip() for line in lines if _MARK not in line]
+    while kept and not has_content(kept[-1]):
+        kept.pop()
+    return kept
 
 
 def _collapse_blank_lines(lines: list[str]) -> str:
@@ -335,6 +350,15 @@ def _header_len(lines: list[Line], index: int) -> int:
     return after - index + block if block else 1
 
 
+# -- the quote stage: what is left once quotes are out -------------------------------------
+
+
+def _keep_quote_free_text(draft: Draft) -> None:
+    """Note the text as it stands before any footer is cut, with the signature the
+    reply-header cut stopped at (``--``, "Sent from my iPhone") put back under it."""
+    draft.quote_free = [*draft.text, *(line.raw for line in draft.footer)]
+
+
 # -- stage 4: disclaimers ------------------------------------------------------------------
 
 
@@ -433,6 +457,7 @@ _STAGES: tuple[Callable[[Draft], None], ...] = (
     cut_at_reply_header,
     _split_quotes_and_answers,
     _harvest_answers_below_cut,
+    _keep_quote_free_text,
     _drop_disclaimers,
     _drop_signature,
     _tidy,

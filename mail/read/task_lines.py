@@ -103,7 +103,8 @@ _PERCENT = re.compile(
 _NEGATIVE_PERCENT = re.compile(r"[:\s]*[-−]\s*\d+(?:[.,]\d+)?\s*%")
 _DONE = re.compile(
     r"(?:done|complete|completed|finished|closed|[✓✔☑✅]|erledigt|fertig|fait|termin[ée]e?"
-    r"|hecho|terminado|feito|conclu[íi]do|fatto|finito|klaar|afgerond|gedaan)" + WORD_END,
+    r"|hecho|terminado|feito|conclu[íi]do|fatto|finito|klaar|afgerond|gedaan"
+    r"|完了|済み|已完成|完成)" + WORD_END,
     re.I,
 )
 _STARTED = re.compile(

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from config.amounts import amount_words
+from mail.write.language import DEFAULT, translations
+
 __all__ = ["AgendaContext", "AgendaView", "AwayNoticeView", "GoalAtRisk", "GoalLine",
            "TalkingPoint", "TaskGroup", "TaskLine", "reply_examples"]
 
@@ -52,11 +55,24 @@ class TaskGroup:
 
 @dataclass(frozen=True)
 class GoalLine:
-    """One goal and its rolled-up progress (None when nothing under it is measured)."""
+    """One goal and its progress (None when nothing under it is measured): a measurable
+    goal's is its measure's (``measure`` words it), with its tasks' roll-up in ``rolled``."""
 
     ref: str  # "G-3"
     title: str
     progress: float | None  # 0..100
+    measure: str | None = None  # "ARR €3.1M of €4M (from €2.1M)", see measure_words
+    rolled: float | None = None  # 0..100, the tasks' roll-up beside a measure
+
+
+def measure_words(metric: str, unit: str | None, start: float, target: float,
+                  value: float | None) -> str:
+    """``ARR €3.1M of €4M (from €2.1M)``: a measurable goal's figure as its line shows it."""
+    if value is None:
+        return (f"{metric} not measured yet (from {amount_words(start, unit)} to "
+                f"{amount_words(target, unit)})")
+    return (f"{metric} {amount_words(value, unit)} of {amount_words(target, unit)} "
+            f"(from {amount_words(start, unit)})")
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,7 @@ class AgendaView:
     # figures above cover only that part of it); None: the whole quarter counts.
     tracked_since: date | None = None
     talking_points: tuple[TalkingPoint, ...] = ()
+    locale: str = DEFAULT  # the reader's language: a shipped catalog (config.languages)
 
     def __post_init__(self) -> None:
         if self.role not in ("employee", "manager"):
@@ -175,13 +192,16 @@ class AgendaView:
 
     @property
     def groups(self) -> tuple[TaskGroup, ...]:
-        """The task groups in reading order, empty ones left out; both parts list these."""
-        groups = (TaskGroup("Overdue", self.overdue),
-                  TaskGroup("Due before the next check-in", self.due_soon),
-                  TaskGroup("Blocked", self.blocked),
-                  TaskGroup("In progress, due later", self.in_progress_later),
-                  TaskGroup("Not started, due later or undated", self.not_started_later),
-                  TaskGroup("Done since the last check-in", self.done_recently))
+        """The task groups in reading order, empty ones left out; both parts list these
+        (headings in the reader's language)."""
+        tr = translations(self.locale)
+        groups = (TaskGroup(tr.gettext("Overdue"), self.overdue),
+                  TaskGroup(tr.gettext("Due before the next check-in"), self.due_soon),
+                  TaskGroup(tr.gettext("Blocked"), self.blocked),
+                  TaskGroup(tr.gettext("In progress, due later"), self.in_progress_later),
+                  TaskGroup(tr.gettext("Not started, due later or undated"),
+                            self.not_started_later),
+                  TaskGroup(tr.gettext("Done since the last check-in"), self.done_recently))
         return tuple(group for group in groups if group.tasks)
 
     @property
@@ -214,8 +234,12 @@ def reply_examples(view: AgendaView) -> list[str]:
     percentage for something in progress or late, ``done`` for something due
     soon, a new due date for something overdue. Generic ``T-12`` lines appear
     only when the agenda lists no task at all. A meeting line and an excuse
-    line always close the list.
+    line always close the list. The notes are in the reader's language; the keywords
+    are ones the grammar reads (``done`` as ``erledigt``, ``fait``, ... where it has
+    the word: the catalog's "reply command" context).
     """
+    tr = translations(view.locale)
+    done = tr.pgettext("reply command", "done")
     urgent = [*view.overdue, *view.due_soon]
     candidates = [*urgent, *view.blocked, *view.in_progress_later, *view.not_started_later]
     used: set[str] = set()
@@ -224,22 +248,25 @@ def reply_examples(view: AgendaView) -> list[str]:
     moving = _first(candidates, used, "in_progress")
     if moving is not None:
         used.add(moving.ref)
-        lines.append(f"{moving.ref} {_next_percent(moving.progress)}% drafted the intro")
+        lines.append(f"{moving.ref} {_next_percent(moving.progress)}% "
+                     + tr.gettext("drafted the intro"))
     finishing = _first([*view.due_soon, *view.overdue], used, "in_progress", "open")
     if finishing is not None:
         used.add(finishing.ref)
-        lines.append(f"{finishing.ref} done")
+        lines.append(f"{finishing.ref} {done}")
     late = _first(list(view.overdue), used)
     if late is not None:
         lines.append(f"{late.ref} due {_friday_next_week(view.today).isoformat()}")
     elif (stuck := _first(urgent, used, "open")) is not None:
-        lines.append(f"{stuck.ref} blocked: waiting on legal")
+        lines.append(f"{stuck.ref} blocked: " + tr.gettext("waiting on legal"))
 
     if not lines and view.done_recently:
-        lines.append(f"{view.done_recently[0].ref} note: shared the results with the team")
+        lines.append(f"{view.done_recently[0].ref} note: "
+                     + tr.gettext("shared the results with the team"))
     if not lines:
-        lines = ["T-12 60% drafted the intro", "new: Call the vendor by Friday"]
-    return [*lines, "met: yes", "skip: vacation"]
+        lines = ["T-12 60% " + tr.gettext("drafted the intro"),
+                 "new: " + tr.gettext("Call the vendor by Friday")]
+    return [*lines, "met: yes", "skip: " + tr.gettext("vacation")]
 
 
 @dataclass(frozen=True)
@@ -253,6 +280,7 @@ class NudgeView:
     period_label: str              # "week 49"
     period_start: date
     period_end: date
+    locale: str = DEFAULT  # the reader's language
 
     @property
     def is_manager(self) -> bool:
@@ -268,3 +296,4 @@ class AwayNoticeView:
     starts_on: date
     ends_on: date  # both days included
     excused: int  # the pair's check-ins excused by it
+    locale: str = DEFAULT  # the reader's language

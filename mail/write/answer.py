@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
+from mail.write.language import DEFAULT, long_day_text, translations
 from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 
@@ -23,6 +26,7 @@ class AnswerView:
     not_understood: tuple[tuple[str, str], ...]  # (line, reason with the right form)
     note: str | None = None  # e.g. why nothing was applied at all
     received: str | None = None  # when we received the message, in the reader's words
+    locale: str = DEFAULT  # the reader's language
 
 
 SHORT_SUBJECT_CHARS = 60
@@ -40,9 +44,9 @@ FIRST_WORDS = 8
 FIRST_WORDS_CHARS = 80
 
 
-def day_words(day: date) -> str:
+def day_words(day: date, language: str = DEFAULT) -> str:
     """``Fri 18 Dec 2026``: a date with its weekday, the way answers confirm one."""
-    return f"{day:%a %d %b %Y}"
+    return long_day_text(day, language)
 
 
 def duration_words(minutes: int) -> str:
@@ -64,10 +68,20 @@ def first_words(text: str, count: int = FIRST_WORDS, limit: int = FIRST_WORDS_CH
     return shown + ("…" if len(words) > count or len(text) > read else "")
 
 
-def received_words(moment: datetime, timezone: str) -> str:
-    """``Mon 07 Dec 2026 at 14:05 (Europe/Berlin)``: a moment in the reader's time zone."""
+def received_words(moment: datetime, timezone: str, language: str = DEFAULT) -> str:
+    """``Mon 07 Dec 2026 at 14:05 (Europe/Berlin)``: a moment in the reader's time zone
+    (and language)."""
     local = moment.astimezone(ZoneInfo(timezone))
-    return f"{day_words(local.date())} at {local:%H:%M} ({timezone})"
+    words = translations(language).gettext("%(day)s at %(time)s (%(zone)s)")
+    return words % {"day": day_words(local.date(), language), "time": f"{local:%H:%M}",
+                    "zone": timezone}
+
+
+def reply_reminder(language: str) -> list[str]:
+    """The four lines every answer ends with, keywords the grammar reads in any language."""
+    tr = translations(language)
+    return ["T-12 60%", "T-12 " + tr.pgettext("reply command", "done"),
+            "T-12 blocked: " + tr.gettext("waiting on legal"), "met: yes"]
 
 
 def answer_subject(subject: str) -> str:
@@ -76,8 +90,11 @@ def answer_subject(subject: str) -> str:
 
 
 def render_answer(view: AnswerView) -> RenderedEmail:
-    env = environment()
-    context = {"view": view}
+    env = environment(view.locale)
+    examples = reply_reminder(view.locale)
+    context = {"view": view, "examples_text": ", ".join(f'"{line}"' for line in examples),
+               "examples_html": Markup(", ").join(
+                   Markup('<span class="code">{}</span>').format(line) for line in examples)}
     return RenderedEmail(
         subject=answer_subject(view.subject),
         text=env.get_template("answer.txt.j2").render(context),

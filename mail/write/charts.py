@@ -15,9 +15,13 @@ same figures give the same bytes (a golden hash is possible on one matplotlib
 and Pillow version). matplotlib itself is not thread-safe, so drawing is
 serialised by a module lock.
 
-Names are drawn as plain text (no mathtext: a ``$`` in a name is just a ``$``);
-characters DejaVu Sans has no glyph for are drawn as ``□``, the HTML part of the
-digest has every name in full.
+Names are drawn as plain text (no mathtext: a ``$`` in a name is just a ``$``).
+Chinese, Japanese and Korean names need a font DejaVu Sans is not: when Debian's
+``fonts-noto-cjk`` is installed (``.ci/run`` installs it; the slim Docker image does
+not), Noto Sans
+CJK is the fallback for the glyphs DejaVu Sans lacks (matplotlib's per-glyph font
+fallback); characters neither has are drawn as ``□``, and the HTML part of the digest
+has every name in full.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import matplotlib
 if "matplotlib.pyplot" not in sys.modules:  # never switch a backend someone else is using
     matplotlib.use("Agg")
 
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
@@ -107,26 +112,67 @@ def _font_paths() -> tuple[str, str]:
     return str(folder / "DejaVuSans.ttf"), str(folder / "DejaVuSans-Bold.ttf")
 
 
+# Where Debian's fonts-noto-cjk puts Noto Sans CJK (regular, bold), newest layout first.
+CJK_FONTS = (("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+              "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+             ("/usr/share/fonts/opentype/noto-cjk/NotoSansCJK-Regular.ttc",
+              "/usr/share/fonts/opentype/noto-cjk/NotoSansCJK-Bold.ttc"))
+
+
+@lru_cache(maxsize=1)
+def _cjk_family() -> str | None:
+    """Noto Sans CJK's family name, registered with matplotlib, when it is installed."""
+    for regular, bold in CJK_FONTS:
+        if Path(regular).is_file():
+            for path in (regular, bold):
+                if Path(path).is_file():
+                    font_manager.fontManager.addfont(path)
+            return str(FT2Font(regular).family_name)
+    return None
+
+
 @lru_cache(maxsize=1)
 def _measurer() -> FT2Font:
     return FT2Font(_font_paths()[0])
 
 
 @lru_cache(maxsize=1)
+def _cjk_measurer() -> FT2Font | None:
+    family = _cjk_family()
+    return FT2Font(next(r for r, _b in CJK_FONTS if Path(r).is_file())) if family else None
+
+
+@lru_cache(maxsize=1)
 def _glyphs() -> frozenset[int]:
-    return frozenset(_measurer().get_charmap())
+    cjk = _cjk_measurer()
+    return frozenset(_measurer().get_charmap()) | (
+        frozenset(cjk.get_charmap()) if cjk is not None else frozenset())
 
 
 def _points(text: str, size: float) -> float:
-    """The drawn width of ``text`` in DejaVu Sans at ``size`` points, in points."""
-    font = _measurer()  # only used under _LOCK
-    font.set_size(size, 72)
-    font.set_text(text, 0.0)
-    return font.get_width_height()[0] / 64
+    """The drawn width of ``text`` at ``size`` points, in points: DejaVu Sans, and Noto
+    Sans CJK for what DejaVu Sans has no glyph for."""
+    latin, cjk = _measurer(), _cjk_measurer()  # only used under _LOCK
+    own = frozenset(latin.get_charmap()) if cjk is not None else None
+    width = 0.0
+    run_font, run = latin, ""
+    for ch in text + "\0":
+        font = latin if ch == "\0" or own is None or ord(ch) in own or cjk is None else cjk
+        if (font is not run_font or ch == "\0") and run:
+            run_font.set_size(size, 72)
+            run_font.set_text(run, 0.0)
+            width += run_font.get_width_height()[0] / 64
+            run = ""
+        run_font, run = font, run + ("" if ch == "\0" else ch)
+    return width
 
 
 def _font(size: float, bold: bool = False) -> FontProperties:
-    return FontProperties(fname=_font_paths()[1 if bold else 0], size=size)
+    cjk = _cjk_family()
+    if cjk is None:
+        return FontProperties(fname=_font_paths()[1 if bold else 0], size=size)
+    return FontProperties(family=["DejaVu Sans", cjk], weight="bold" if bold else "normal",
+                          size=size)
 
 
 def _label(value: object, size: float = _LABEL_SIZE, room: float = _NAME_POINTS) -> str:

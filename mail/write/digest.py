@@ -96,12 +96,14 @@ class PersonFigures:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe (ISO dates), for ``Evaluation.figures`` (by hand: ``asdict`` deep-copies
-        and is the slowest part of snapshotting 10,000 people)."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        and is the slowest part of snapshotting 10,000 people). A goal line is a list of
+        its fields in order, not an object: a person has up to dozens, and their keys
+        were half the snapshot's bytes (``from_json`` reads both forms)."""
+        data = {name: getattr(self, name) for name in _PERSON_FIELDS}
         for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             data[name] = _jsonable(data[name])
         data["initiatives"] = list(self.initiatives)
-        data["goals"] = [goal.__dict__.copy() for goal in self.goals]
+        data["goals"] = [tuple(goal.__dict__.values()) for goal in self.goals]
         data["timeline"] = [{"period_start": mark.period_start.isoformat(),
                              "state": mark.state} for mark in self.timeline]
         return data
@@ -111,13 +113,17 @@ class PersonFigures:
         values = dict(data)
         for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             values[name] = _day(values.get(name))
-        values["goals"] = tuple(GoalLine(**goal) for goal in values.get("goals", ()))
+        values["goals"] = tuple(GoalLine(*goal) if isinstance(goal, list) else GoalLine(**goal)
+                                for goal in values.get("goals", ()))
         values["timeline"] = tuple(
             CheckinMark(date.fromisoformat(mark["period_start"]), mark["state"])
             for mark in values.get("timeline", ()))
         values["initiatives"] = tuple(values.get("initiatives", ()))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+_PERSON_FIELDS = tuple(f.name for f in fields(PersonFigures))
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,7 @@ class DigestView:
     changes: tuple[str, ...] = field(default=())  # since the snapshot that was sent
     organisation: str = ""  # shown in the HR digest's subject and intro ("Acme")
     cycle: CycleSummary | None = None  # the period's review cycle; None: no cycle
+    locale: str = "en"  # the reader's language (an employee's own summary is written in it)
 
     @property
     def without_checkin_4_weeks(self) -> tuple[PersonFigures, ...]:

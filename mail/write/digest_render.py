@@ -45,6 +45,8 @@ from mail.write.charts import calibration_chart, checkin_timeline_chart, goal_pr
 from mail.write.compose import AttachedFile, InlineImage
 from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
 from mail.write.digest_csv import figures_csv
+from mail.write.digest_words import STATE_WORDS, DigestWords
+from mail.write.language import DEFAULT
 from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 __all__ = [
@@ -73,18 +75,6 @@ LOW_ADHERENCE = 50.0  # shown in red below this
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DASH = "–"
-
-STATE_WORDS = {
-    "confirmed": "held, confirmed by both",
-    "held": "held",
-    "excused": "excused",
-    "disputed": "disputed (the two sides logged it differently)",
-    "missed": "missed",
-    "upcoming": "upcoming",
-    "inactive": "not active",
-    "untracked": "before Drumbeat was tracking",
-}
-
 
 @dataclass(frozen=True)
 class RenderedDigest:
@@ -237,27 +227,35 @@ def _tracked_late(p: PersonFigures, view: DigestView) -> bool:
     return p.tracked_since is not None and p.tracked_since > view.period_start
 
 
-def tracked(p: PersonFigures, view: DigestView) -> str:
+def tracked(p: PersonFigures, view: DigestView, words: DigestWords | None = None) -> str:
     """`` Tracked since 7 Dec 2026.`` when the record starts inside the period, else ''."""
-    return f" Tracked since {day(p.tracked_since)}." if _tracked_late(p, view) else ""
+    if not _tracked_late(p, view) or p.tracked_since is None:
+        return ""
+    return " " + (words or DigestWords()).tracked(p.tracked_since)
 
 
 def _scope(view: DigestView) -> str:
     return "quarter" if re.search(r"Q[1-4]\b", view.period_label) else "year"
 
 
+def _words(view: DigestView) -> DigestWords:
+    """The employee's own summary is in their language; team and HR digests in English."""
+    return DigestWords(view.locale if view.kind == "employee" else DEFAULT)
+
+
 def digest_subject(view: DigestView) -> str:
     """``Drumbeat · 2026-Q4 evaluation — Acme (HR)``, ``… — your team``,
     ``… — your quarter``; ``(updated)`` when it lists changes since it was sent."""
+    if view.kind == "employee":
+        return _words(view).subject(oneline(view.period_label), bool(view.changes),
+                                    _scope(view) == "quarter")
     head = f"Drumbeat · {oneline(view.period_label)} evaluation"
     if view.changes:
         head += " (updated)"
     if view.kind == "hr":
         org = oneline(view.organisation)
         return f"{head} — {org} (HR)" if org else f"{head} — HR"
-    if view.kind == "manager":
-        return f"{head} — your team"
-    return f"{head} — your {_scope(view)}"
+    return f"{head} — your team"
 
 
 @dataclass(frozen=True)
@@ -309,28 +307,8 @@ def _group_kpis(view: DigestView, people: Sequence[PersonFigures],
     ]
 
 
-def _person_kpis(p: PersonFigures) -> list[_Kpi]:
-    risky = len(p.goals_at_risk)
-    return [
-        _Kpi(pct(p.goal_progress_end), "goal progress",
-             f"from {pct(p.goal_progress_start)} at the start"
-             if p.goal_progress_start is not None else ""),
-        _Kpi(pct(p.on_time_rate), "on-time rate",
-             f"{p.tasks_done_on_time:,} of {p.tasks_due:,} tasks done on time"
-             if p.tasks_due else "no tasks due"),
-        _Kpi(pct(p.adherence), "check-in adherence",
-             f"{p.checkins_held:,} of {p.checkins_expected:,} check-ins held"
-             if p.checkins_expected else "no check-ins expected",
-             alert=p.adherence is not None and p.adherence < LOW_ADHERENCE),
-        _Kpi(num(p.longest_gap_days), "longest gap (days)", "between check-ins"),
-        _Kpi(short(p.last_checkin) if p.last_checkin else "none", "last check-in",
-             "" if p.days_since_checkin is None
-             else f"{p.days_since_checkin:,} days before the end" if p.last_checkin
-             else f"none in {p.days_since_checkin:,} days",
-             alert=p.checkins_expected > 0 and (p.days_since_checkin is None
-                                                or p.days_since_checkin >= SILENT_DAYS)),
-        _Kpi(num(risky), "goals at risk", "behind the time elapsed", alert=risky > 0),
-    ]
+def _person_kpis(p: PersonFigures, words: DigestWords) -> list[_Kpi]:
+    return [_Kpi(*card) for card in words.kpis(p, SILENT_DAYS, LOW_ADHERENCE)]
 
 
 # --- text tables ----------------------------------------------------------------------------
@@ -358,17 +336,10 @@ def _checkins_table(rows: Sequence[PersonFigures], with_manager: bool) -> list[s
                                  if excused else [])
 
 
-def excused_by(p: PersonFigures, name: str | None = None) -> str:
+def excused_by(p: PersonFigures, name: str | None = None,
+               words: DigestWords | None = None) -> str:
     """Who excused a person's excused periods: their manager or they themself."""
-    parts = [f"{p.checkins_excused_by_manager} by the manager"] \
-        if p.checkins_excused_by_manager else []
-    if p.checkins_excused_by_employee:
-        parts.append(f"{p.checkins_excused_by_employee} by {name or oneline(p.name)}")
-    unknown = p.checkins_excused - p.checkins_excused_by_manager \
-        - p.checkins_excused_by_employee
-    if unknown > 0:
-        parts.append(f"{unknown} not recorded")
-    return f"{p.checkins_excused} excused ({', '.join(parts)})"
+    return (words or DigestWords()).excused_by(p, name or oneline(p.name))
 
 
 def _work_table(rows: Sequence[PersonFigures]) -> list[str]:
@@ -388,10 +359,12 @@ def _kpi_lines(kpis: Sequence[_Kpi]) -> list[str]:
     on its own line, under the others, when the line would be too long."""
     lines = []
     for k in kpis:
-        head = f"  {_fit(k.label[:1].upper() + k.label[1:], 31):<31} {k.value:>7}"
+        label = _fit(k.label[:1].upper() + k.label[1:], 31)  # padded by display width
+        head = f"  {label}{' ' * (31 - _width(label))} " \
+            f"{' ' * max(0, 7 - _width(k.value))}{k.value}"
         if not k.detail:
             lines.append(head)
-        elif len(head) + 2 + _width(k.detail) <= TEXT_WIDTH:
+        elif _width(head) + 2 + _width(k.detail) <= TEXT_WIDTH:
             lines.append(f"{head}  {k.detail}")
         else:
             lines += [head, "    " + _fit(k.detail, TEXT_WIDTH - 4)]
@@ -429,19 +402,21 @@ def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
     tables["checkins"] = _checkins_table(rows, with_manager=ctx["kind"] == "hr")
     tables["work"] = _work_table(rows)
     tables["kpis"] = _kpi_lines(ctx["kpis"])
-    me = ctx["me"]
+    me, words = ctx["me"], ctx["words"]
     if me is not None:
+        _ = words._
+        goals, marks = words.goal_rows(me), words.timeline_rows(_timeline(me))
+        # Another language's words may be longer: the title column gives them room.
+        role = max([6, *(_width(row[2]) for row in goals)])
+        status = min(12, max([8, *(_width(row[5]) for row in goals)]))
         tables["goals"] = text_table(
-            [Col("Goal", 6), Col("Title", 24), Col("Role", 6), Col("Progress", 11, True),
-             Col("Exp.", 7, True), Col("Status", 8)],
-            [[g.ref, g.title, "owner" if g.owned else "helps",
-              span(g.progress_start, g.progress_end, "→"), pct(g.expected),
-              "at risk" if g.at_risk else "on track" if g.expected is not None else DASH]
-             for g in me.goals])
+            [Col(_("Goal"), 6), Col(_("Title"), 24 - (role - 6) - (status - 8)),
+             Col(_("Role"), role), Col(_("Progress"), 11, True), Col(_("Exp."), 7, True),
+             Col(_("Status"), status)], goals)
         tables["timeline"] = text_table(
-            [Col("Period from", 14), Col("Check-in", 30)],
-            [[day(m.period_start), STATE_WORDS.get(m.state, m.state)]
-             for m in _timeline(me)])
+            [Col(_("Period from"), 14),
+             Col(_("Check-in"), min(52, max([30, *(_width(row[1]) for row in marks)])))],
+            marks)
     return tables
 
 
@@ -482,7 +457,16 @@ def _charts(view: DigestView, people: Sequence[PersonFigures]
             f"Goal progress at the start (light) and end (dark) of the {_scope(view)}, "
             f"{which}, lowest first.")
     with_timeline = [p for p in people if p.timeline]
-    if with_timeline:
+    if view.kind == "employee" and with_timeline:  # one person's, in their language
+        words = _words(view)
+        add("checkins", checkin_timeline_chart(people, limit=CHART_ROWS),
+            words._("Timeline chart: one cell per check-in period of %(period)s, coloured "
+                    "held, confirmed, excused, disputed, missed, upcoming or not active. The "
+                    "counts are in the table below.", period=oneline(view.period_label)),
+            words._("Your check-ins per cadence period: dark blue held and confirmed by both, "
+                    "light blue held, yellow excused, purple disputed, orange missed, white "
+                    "upcoming, grey not active."))
+    elif with_timeline:
         shown = min(len(with_timeline), CHART_ROWS)
         which = (f"the {shown:,} people with the lowest adherence of {len(with_timeline):,}"
                  if shown < len(with_timeline) else _plural(shown, "person", "people"))
@@ -523,10 +507,11 @@ def _review_charts(view: DigestView, review: dict[str, Any]
 
 def _context(view: DigestView) -> dict[str, Any]:
     people = list(view.people)
+    words = _words(view)
     me: PersonFigures | None = None
     if view.kind == "employee":
         me = people[0] if people else None
-        kpis = _person_kpis(me) if me else []
+        kpis = _person_kpis(me, words) if me else []
     elif view.kind == "manager":
         own = view.manager_self
         team = own.team_adherence if own and own.team_adherence is not None else _ratio(
@@ -539,17 +524,16 @@ def _context(view: DigestView) -> dict[str, Any]:
     teams_by_adherence = len(teams) > TABLE_ROWS
     teams.sort(key=_team_order if teams_by_adherence
                else lambda t: oneline(t.manager_name).casefold())
-    start, end = view.period_start, view.period_end
-    period = (f"{short(start)} – {day(end)}" if start.year == end.year
-              else f"{day(start)} – {day(end)}")
     return {
         "view": view,
         "review": _review(view),
         "kind": view.kind,
         "scope": _scope(view),
+        **words.scope(_scope(view) == "quarter"),
+        "words": words,
         "organisation": oneline(view.organisation),
-        "period": period,
-        "as_of": day(view.as_of),
+        "period": words.period(view.period_start, view.period_end),
+        "as_of": words.day(view.as_of),
         "kpis": kpis,
         "me": me,
         "own": view.manager_self,
@@ -565,17 +549,18 @@ def _context(view: DigestView) -> dict[str, Any]:
         "people": capped(sorted(people, key=_attention), PEOPLE_ROWS),
         "timeline": _timeline(me) if me else (),
         "state_words": STATE_WORDS,
+        "state": words.state,
         "low": LOW_ADHERENCE,
         "silent_days": SILENT_DAYS,
-        "pct": pct,
-        "span": span,
-        "num": num,
-        "day": day,
-        "short": short,
+        "pct": words.pct,
+        "span": words.span,
+        "num": words.num,
+        "day": words.day,
+        "short": words.short,
         "plural": _plural,
         "joined": lambda p: _joined_or_left(p, view),
-        "tracked": lambda p: tracked(p, view),
-        "excused_by": excused_by,
+        "tracked": lambda p: tracked(p, view, words),
+        "excused_by": lambda p: excused_by(p, words=words),
         "width": TEXT_WIDTH,
     }
 
@@ -606,7 +591,7 @@ def render_digest(view: DigestView, *, show_charts: bool = True) -> RenderedDige
     ctx["subject"] = digest_subject(view)
     ctx["tables"] = _text_tables(ctx)
     ctx["preheader"] = " · ".join(f"{k.value} {k.label}" for k in ctx["kpis"][1:4])
-    env = environment()
+    env = environment(ctx["words"].language)
     text = re.sub(r"\n{3,}", "\n\n", env.get_template("digest.txt.j2").render(ctx))
     html = env.get_template("digest.html.j2").render(ctx)
     return RenderedDigest(

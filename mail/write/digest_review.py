@@ -30,6 +30,8 @@ from mail.write.digest import (
     ReviewFigures,
 )
 from mail.write.digest_render import DASH, Col, capped, day, pct, text_table
+from mail.write.digest_words import DigestWords
+from mail.write.language import DEFAULT
 from mail.write.render import oneline
 
 __all__ = ["ACK_WORDS", "STEP_WORDS", "calibration_order", "review_context"]
@@ -139,35 +141,40 @@ def _text_tables(ctx: dict[str, Any], cycle: CycleSummary) -> dict[str, list[str
 # --- the context the templates read --------------------------------------------------------
 
 
-def _own_lines(cycle: CycleSummary, mine: ReviewFigures | None, manager: str) -> list[str]:
-    """The employee's own review, one sentence per step."""
+def _own_lines(cycle: CycleSummary, mine: ReviewFigures | None, manager: str,
+               words: DigestWords) -> list[str]:
+    """The employee's own review, one sentence per step, in their language."""
+    _ = words._
     if mine is None:
-        return [f"You were not part of the {oneline(cycle.period_label)} review cycle."]
+        return [_("You were not part of the %(period)s review cycle.",
+                  period=oneline(cycle.period_label))]
     rated = cycle.scale != ()
+    self_rated = rated and mine.self_rating is not None
+    manager_rated = rated and mine.manager_rating is not None
     self_line = {
-        "done": "Your self-review is in" + (
-            f", rating {cycle.label(mine.self_rating)}." if rated and mine.self_rating
-            is not None else "."),
-        "waiting": f"Your self-review is waiting for your answer (until "
-                   f"{day(cycle.deadline)}).",
-        "missed": "Your self-review was not answered by the deadline.",
-        "pending": "Your self-review has not started yet.",
+        "done": _("Your self-review is in, rating %(rating)s.",
+                  rating=cycle.label(mine.self_rating)) if self_rated
+        else _("Your self-review is in."),
+        "waiting": _("Your self-review is waiting for your answer (until %(day)s).",
+                     day=words.day(cycle.deadline)),
+        "missed": _("Your self-review was not answered by the deadline."),
+        "pending": _("Your self-review has not started yet."),
     }[mine.self_state]
     manager_line = {
-        "done": f"{manager}'s review is in" + (
-            f": rating {cycle.label(mine.manager_rating)}." if rated and mine.manager_rating
-            is not None else "."),
-        "waiting": f"{manager}'s review is not in yet.",
-        "missed": f"{manager} did not answer by the deadline.",
-        "pending": f"{manager}'s review comes after your self-review.",
+        "done": _("%(manager)s's review is in: rating %(rating)s.", manager=manager,
+                  rating=cycle.label(mine.manager_rating)) if manager_rated
+        else _("%(manager)s's review is in.", manager=manager),
+        "waiting": _("%(manager)s's review is not in yet.", manager=manager),
+        "missed": _("%(manager)s did not answer by the deadline.", manager=manager),
+        "pending": _("%(manager)s's review comes after your self-review.", manager=manager),
     }[mine.manager_state]
     ack_line = {
-        "agreed": "You agreed with the review.",
-        "disputed": "You disputed the review; HR has it and will answer.",
-        "resolved": "You disputed the review, and HR resolved it.",
-        "waiting": "Your acknowledgement is waiting: answer the review email with "
-                   "agree or dispute: and why.",
-        "missed": "The review was not acknowledged by the deadline.",
+        "agreed": _("You agreed with the review."),
+        "disputed": _("You disputed the review; HR has it and will answer."),
+        "resolved": _("You disputed the review, and HR resolved it."),
+        "waiting": _("Your acknowledgement is waiting: answer the review email with agree "
+                     "or dispute: and why."),
+        "missed": _("The review was not acknowledged by the deadline."),
         "pending": "",
     }[mine.ack_state]
     return [line for line in (self_line, manager_line, ack_line) if line]
@@ -177,7 +184,8 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
     """What the templates' review section reads, under ``ctx["review"]``."""
     me = view.people[0] if view.kind == "employee" and view.people else None
     mine = cycle.review_of(me.person_id) if me else None
-    manager = oneline((mine.manager_name if mine else None) or "Your manager")
+    words = DigestWords(view.locale if view.kind == "employee" else DEFAULT)
+    manager = oneline((mine.manager_name if mine else None) or words._("Your manager"))
     calibration = calibration_order(cycle.calibration)
     if len(calibration) <= TABLE_ROWS:
         calibration.sort(key=lambda r: oneline(r.manager_name).casefold())
@@ -193,7 +201,7 @@ def review_context(view: DigestView, cycle: CycleSummary) -> dict[str, Any]:
         "team": capped(sorted(cycle.reviews, key=lambda r: oneline(r.name).casefold()),
                        TEAM_ROWS),
         "mine": mine,
-        "own_lines": _own_lines(cycle, mine, manager),
+        "own_lines": _own_lines(cycle, mine, manager, words),
         "comment": [oneline(line) for line in (mine.manager_comment or "").splitlines()
                     if line.strip()] if mine and mine.manager_state == "done" else [],
         "manager": manager,

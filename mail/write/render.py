@@ -1,10 +1,11 @@
 """Turning an agenda view into a subject, a plain-text part and an HTML part.
 
-One Jinja2 environment serves both parts: ``.html.j2`` templates autoescape,
-``.txt.j2`` ones do not, and every piece of user text in the plain part goes
-through ``oneline`` so a title can never start a new line (replies quote those
-lines, and the reply parser reads them back). The HTML is made for mail clients:
-CSS is inlined, and only the dark-mode ``@media`` rules stay in a ``<style>`` tag.
+One Jinja2 environment per language serves both parts (``jinja2.ext.i18n`` with the
+language's catalog installed, new-style gettext; ``mail.write.language``):
+``.html.j2`` templates autoescape, ``.txt.j2`` ones do not, and every piece of user
+text in the plain part goes through ``oneline`` so a title can never start a new line
+(replies quote those lines, and the reply parser reads them back). The HTML is made
+for mail clients: CSS is inlined, and only the dark-mode ``@media`` rules stay in a ``<style>`` tag.
 """
 
 from __future__ import annotations
@@ -14,13 +15,22 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from importlib.resources import files
 
 import css_inline
 import jinja2
+from markupsafe import Markup
 
 from mail.write.agenda import AgendaView, AwayNoticeView, GoalAtRisk, NudgeView, reply_examples
+from mail.write.language import (
+    DEFAULT,
+    day_text,
+    percent_text,
+    supported,
+    time_text,
+    translations,
+)
 
 __all__ = [
     "RenderedEmail",
@@ -34,10 +44,6 @@ __all__ = [
     "risk_sentence",
     "time_human",
 ]
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 @dataclass(frozen=True)
 class RenderedEmail:
@@ -60,8 +66,9 @@ def oneline(value: object) -> str:
     return " ".join(text.split())
 
 
-def percent(value: float | None) -> str:
-    """``42%`` for a 0..100 figure; never shows 100% or 0% for work that is not."""
+def percent(value: float | None, language: str = DEFAULT) -> str:
+    """``42%`` for a 0..100 figure (``42 %`` in German); never shows 100% or 0% for work
+    that is not."""
     if value is None:
         return "–"
     shown = math.floor(value + 0.5)
@@ -69,7 +76,7 @@ def percent(value: float | None) -> str:
         shown = 99
     elif shown <= 0 < value:
         shown = 1
-    return f"{shown}%"
+    return f"{shown}%" if language == DEFAULT else percent_text(shown, language)
 
 
 def _filled(value: float | None, width: int) -> int:
@@ -77,30 +84,25 @@ def _filled(value: float | None, width: int) -> int:
     return min(width, max(0, math.floor(share * width + 0.5)))
 
 
-def bar(value: float | None, width: int = 10) -> str:
+def bar(value: float | None, width: int = 10, language: str = DEFAULT) -> str:
     """A text progress bar: ``█████░░░░░ 50%`` (``░░░░░░░░░░ –`` when unknown)."""
     filled = _filled(value, width)
-    return "█" * filled + "░" * (width - filled) + " " + percent(value)
+    return "█" * filled + "░" * (width - filled) + " " + percent(value, language)
 
 
-def date_human(value: date | datetime | None, today: date | None = None) -> str:
-    """``Thu 3 Dec``: short and unambiguous in any locale; the year only when it is
-    not ``today``'s."""
+def date_human(value: date | datetime | None, today: date | None = None,
+               language: str = DEFAULT) -> str:
+    """``Thu 3 Dec`` (``Do., 3. Dez.``, ``12月3日(木)``): short and unambiguous; the year
+    only when it is not ``today``'s."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = value.date()
-    shown = f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]}"
-    return shown if today is None or today.year == value.year else f"{shown} {value.year}"
+    day = value.date() if isinstance(value, datetime) else value
+    return day_text(day, language, with_year=today is not None and today.year != day.year)
 
 
-def time_human(value: datetime) -> str:
+def time_human(value: datetime, language: str = DEFAULT) -> str:
     """``09:30``, in the value's own time zone (the reader's, for a meeting)."""
-    return f"{value:%H:%M}"
-
-
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
+    return time_text(value, language)
 
 
 def _possessive(name: str) -> str:
@@ -108,21 +110,57 @@ def _possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
+def _strong(value: object) -> Markup:
+    """User text in bold inside a translated HTML sentence (escaped)."""
+    return Markup("<strong>{}</strong>").format(value)
+
+
+def _code(value: object) -> Markup:
+    """A command word inside a translated HTML sentence, set as code (escaped)."""
+    return Markup('<code class="code">{}</code>').format(value)
+
+
 def risk_sentence(goal: GoalAtRisk, view: AgendaView) -> str:
     """"G-3 is 12 points behind; 3 of its open tasks are yours." (the manager reads the
     employee's name), the same words in both parts."""
+    tr = translations(view.locale)
     name = oneline(view.employee_name)
-    whose, owner = ((_possessive(name), f"{name} owns it") if view.is_manager
-                    else ("yours", "you own it"))
     count = goal.open_tasks
-    share = f"{count} of its open tasks {'is' if count == 1 else 'are'} {whose}" if count else ""
-    who = " and ".join(part for part in (owner if goal.owned else "", share) if part)
-    return f"{oneline(goal.ref)} is {math.floor(goal.behind + 0.5)} points behind; {who}."
+    args = {"ref": oneline(goal.ref), "points": math.floor(goal.behind + 0.5),
+            "name": name, "possessive": _possessive(name), "num": count}
+    if goal.owned and count and view.is_manager:
+        sentence = tr.ngettext(
+            "%(ref)s is %(points)d points behind; %(name)s owns it and %(num)d of its "
+            "open tasks is %(possessive)s.",
+            "%(ref)s is %(points)d points behind; %(name)s owns it and %(num)d of its "
+            "open tasks are %(possessive)s.", count)
+    elif goal.owned and count:
+        sentence = tr.ngettext(
+            "%(ref)s is %(points)d points behind; you own it and %(num)d of its open "
+            "tasks is yours.",
+            "%(ref)s is %(points)d points behind; you own it and %(num)d of its open "
+            "tasks are yours.", count)
+    elif count and view.is_manager:
+        sentence = tr.ngettext(
+            "%(ref)s is %(points)d points behind; %(num)d of its open tasks is %(possessive)s.",
+            "%(ref)s is %(points)d points behind; %(num)d of its open tasks are "
+            "%(possessive)s.", count)
+    elif count:
+        sentence = tr.ngettext(
+            "%(ref)s is %(points)d points behind; %(num)d of its open tasks is yours.",
+            "%(ref)s is %(points)d points behind; %(num)d of its open tasks are yours.", count)
+    elif view.is_manager:
+        sentence = tr.gettext("%(ref)s is %(points)d points behind; %(name)s owns it.")
+    else:
+        sentence = tr.gettext("%(ref)s is %(points)d points behind; you own it.")
+    return sentence % args
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """The templates environment, built once on first use."""
+@cache
+def environment(language: str = DEFAULT) -> jinja2.Environment:
+    """The templates environment of one language (its catalog installed for
+    ``{{ _("...") }}``, its dates and percents in the filters), built once on first use."""
+    language = supported(language)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(files("templates"))),
         autoescape=jinja2.select_autoescape(
@@ -132,17 +170,23 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(language=language, _code=_code,
+                       _span_code=lambda value: Markup('<span class="code">{}</span>').format(
+                           value))
     env.filters.update(
         oneline=oneline,
-        bar=bar,
+        bar=partial(bar, language=language),
         bar_cells=_filled,
-        date_human=date_human,
-        time_human=time_human,
-        percent=percent,
-        days=_days,
+        date_human=partial(date_human, language=language),
+        time_human=partial(time_human, language=language),
+        percent=partial(percent, language=language),
         possessive=_possessive,
+        strong=_strong,
         risk=risk_sentence,
+        translated=lambda text: translations(language).gettext(text) if text else text,
     )
     return env
 
@@ -155,15 +199,17 @@ def css_inliner() -> css_inline.CSSInliner:
     return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
-def agenda_subject(view: AgendaView) -> str:
-    """The same subject for every agenda of a pair, so mail clients thread them."""
+def agenda_subject(view: AgendaView | NudgeView) -> str:
+    """The same subject for every agenda of a pair, so mail clients thread them (in the
+    reader's language; the thread headers keep the two sides' copies together)."""
     other = view.employee_name if view.is_manager else view.manager_name
-    return f"1:1 with {oneline(other)}: check-in agenda"
+    return translations(view.locale).gettext("1:1 with %(name)s: check-in agenda") % {
+        "name": oneline(other)}
 
 
 def render_agenda(view: AgendaView) -> RenderedEmail:
     """Subject, plain text and inlined HTML of one agenda."""
-    env = environment()
+    env = environment(view.locale)
     context = {"view": view, "examples": reply_examples(view)}
     text = env.get_template("agenda.txt.j2").render(context)
     html = env.get_template("agenda.html.j2").render(context)
@@ -174,11 +220,11 @@ def render_agenda(view: AgendaView) -> RenderedEmail:
 
 def render_nudge(view: NudgeView) -> RenderedEmail:
     """The reminder for a period that closed with no meeting logged; threads with the agendas."""
-    env = environment()
+    env = environment(view.locale)
     other = view.employee_name if view.is_manager else view.manager_name
     context = {"view": view, "other": other}
     return RenderedEmail(
-        subject=f"1:1 with {oneline(other)}: check-in agenda",
+        subject=agenda_subject(view),
         text=env.get_template("nudge.txt.j2").render(context),
         html=css_inliner().inline(env.get_template("nudge.html.j2").render(context)),
     )
@@ -186,11 +232,13 @@ def render_nudge(view: NudgeView) -> RenderedEmail:
 
 def render_away_notice(view: AwayNoticeView) -> RenderedEmail:
     """The one notice to the other side of a pair that someone will be away."""
-    env = environment()
+    env = environment(view.locale)
     context = {"view": view}
+    subject = translations(view.locale).gettext("%(name)s is away %(first)s – %(last)s")
     return RenderedEmail(
-        subject=f"{oneline(view.away_name)} is away {date_human(view.starts_on)} – "
-                f"{date_human(view.ends_on)}",
+        subject=subject % {"name": oneline(view.away_name),
+                           "first": date_human(view.starts_on, language=view.locale),
+                           "last": date_human(view.ends_on, language=view.locale)},
         text=env.get_template("away.txt.j2").render(context),
         html=css_inliner().inline(env.get_template("away.html.j2").render(context)),
     )

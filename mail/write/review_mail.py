@@ -23,7 +23,8 @@ from mail.write.answer import day_words
 from mail.write.charts import checkin_timeline_chart, goal_progress_chart
 from mail.write.compose import InlineImage
 from mail.write.digest import PersonFigures
-from mail.write.digest_render import STATE_WORDS, day, pct, span
+from mail.write.digest_render import DASH
+from mail.write.language import DEFAULT, N_, day_text, percent_figure_text, translations
 from mail.write.render import RenderedEmail, css_inliner, environment, oneline
 
 __all__ = ["FORMS", "ReviewFormContext", "ReviewMailView", "ReviewTexts", "render_review_mail",
@@ -94,30 +95,52 @@ class ReviewMailView:
     figures: PersonFigures | None  # the employee's, as snapshotted
     texts: ReviewTexts
     reminder: int = 0  # 0: the form itself; n: the n-th reminder
+    locale: str = DEFAULT  # the reader's language
 
 
 def review_subject(view: ReviewMailView) -> str:
     """One subject per review and recipient, so every reminder threads with its form."""
-    label, employee = oneline(view.period_label), oneline(view.employee_name)
-    subject = {"self": f"Your {label} self-review",
-               "manager": f"{label} review of {employee}",
-               "ack": f"Your {label} review: please acknowledge",
-               "dispute": f"{label} review of {employee}: disputed"}[view.form]
-    return f"Reminder: {subject}" if view.reminder else subject
+    tr = translations(view.locale)
+    words = {"period": oneline(view.period_label), "name": oneline(view.employee_name)}
+    subject = tr.gettext(_SUBJECTS[view.form]) % words
+    return tr.gettext("Reminder: %(subject)s") % {"subject": subject} if view.reminder \
+        else subject
 
 
-def _figure_lines(p: PersonFigures) -> list[tuple[str, str]]:
+_SUBJECTS = {"self": N_("Your %(period)s self-review"),
+             "manager": N_("%(period)s review of %(name)s"),
+             "ack": N_("Your %(period)s review: please acknowledge"),
+             "dispute": N_("%(period)s review of %(name)s: disputed")}
+
+
+def _pct(value: float | None, language: str) -> str:
+    return DASH if value is None else percent_figure_text(value, language)
+
+
+def _span(start: float | None, end: float | None, language: str) -> str:
+    """``20% → 45%``; a lone dash when neither is known."""
+    if start is None and end is None:
+        return DASH
+    return f"{_pct(start, language)} → {_pct(end, language)}"
+
+
+def _figure_lines(p: PersonFigures, language: str) -> list[tuple[str, str]]:
     """The figures a reviewer looks at first, as (label, value) rows."""
-    rows = [("Goal progress", span(p.goal_progress_start, p.goal_progress_end)),
-            ("Tasks", f"{p.tasks_done} done of {p.tasks_due} due, {p.tasks_done_on_time} on "
-                      f"time ({pct(p.on_time_rate)})" if p.tasks_due else "no tasks due"),
-            ("Check-ins", f"{p.checkins_held} of {p.checkins_expected} held "
-                          f"({pct(p.adherence)})" if p.checkins_expected
-             else "none expected"),
-            ("Longest gap", f"{p.longest_gap_days} days" if p.longest_gap_days is not None
-             else "–")]
+    tr = translations(language)
+    _ = tr.gettext
+    tasks = _("%(done)d done of %(due)d due, %(on_time)d on time (%(rate)s)") % {
+        "done": p.tasks_done, "due": p.tasks_due, "on_time": p.tasks_done_on_time,
+        "rate": _pct(p.on_time_rate, language)} if p.tasks_due else _("no tasks due")
+    checkins = _("%(held)d of %(expected)d held (%(rate)s)") % {
+        "held": p.checkins_held, "expected": p.checkins_expected,
+        "rate": _pct(p.adherence, language)} if p.checkins_expected else _("none expected")
+    gap = DASH if p.longest_gap_days is None else tr.ngettext(
+        "%(num)d day", "%(num)d days", p.longest_gap_days) % {"num": p.longest_gap_days}
+    rows = [(_("Goal progress"), _span(p.goal_progress_start, p.goal_progress_end, language)),
+            (_("Tasks"), tasks), (_("Check-ins"), checkins), (_("Longest gap"), gap)]
     if p.tasks_overdue or p.tasks_blocked:
-        rows.append(("Open", f"{p.tasks_overdue} overdue, {p.tasks_blocked} blocked"))
+        rows.append((_("Open"), _("%(overdue)d overdue, %(blocked)d blocked") % {
+            "overdue": p.tasks_overdue, "blocked": p.tasks_blocked}))
     return rows
 
 
@@ -127,17 +150,26 @@ def _charts(view: ReviewMailView) -> list[tuple[str, str, bytes]]:
     if p is None or view.form not in ("self", "manager"):
         return []
     label = "".join(ch if ch.isalnum() else "-" for ch in view.period_label).lower()
+    tr = translations(view.locale)
     found = []
     if p.goals:
         found.append((f"review-goals.{label}@drumbeat.review",
-                      f"Bar chart: goal progress at the start and end of {view.period_label}. "
-                      "The same figures are written above.", goal_progress_chart([p])))
+                      tr.gettext("Bar chart: goal progress at the start and end of %(period)s. "
+                                 "The same figures are written above.")
+                      % {"period": view.period_label}, goal_progress_chart([p])))
     if p.timeline:
         found.append((f"review-checkins.{label}@drumbeat.review",
-                      f"Timeline: one cell per check-in period of {view.period_label}, "
-                      "held, excused, disputed or missed. The counts are written above.",
-                      checkin_timeline_chart([p])))
+                      tr.gettext("Timeline: one cell per check-in period of %(period)s, held, "
+                                 "excused, disputed or missed. The counts are written above.")
+                      % {"period": view.period_label}, checkin_timeline_chart([p])))
     return found
+
+
+def _day(value: date, language: str) -> str:
+    """``3 Dec 2026``: a period's first or last day."""
+    if language == DEFAULT:
+        return f"{value.day} {value:%b} {value.year}"
+    return day_text(value, language, with_year=True)
 
 
 def render_review_mail(view: ReviewMailView, *, show_charts: bool = True
@@ -146,14 +178,15 @@ def render_review_mail(view: ReviewMailView, *, show_charts: bool = True
     charts = _charts(view) if show_charts else []
     context = {
         "view": view, "subject": review_subject(view),
-        "figures": _figure_lines(view.figures) if view.figures else [],
+        "figures": _figure_lines(view.figures, view.locale) if view.figures else [],
         "goals": view.figures.goals if view.figures else (),
         "charts": [(cid, alt) for cid, alt, _png in charts],
-        "answer_by": day_words(view.answer_by) if view.answer_by else None,
-        "period": f"{day(view.period_start)} – {day(view.period_end)}",
-        "pct": pct, "span": span, "state_words": STATE_WORDS,
+        "answer_by": day_words(view.answer_by, view.locale) if view.answer_by else None,
+        "period": f"{_day(view.period_start, view.locale)} – {_day(view.period_end, view.locale)}",
+        "span": lambda start, end: _span(start, end, view.locale),
+        "done_word": translations(view.locale).pgettext("reply command", "done"),
     }
-    env = environment()
+    env = environment(view.locale)
     rendered = RenderedEmail(
         review_subject(view), env.get_template("review.txt.j2").render(context),
         css_inliner().inline(env.get_template("review.html.j2").render(context)))

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from mail.write.agenda import OPEN_STATUSES, GoalLine, TaskLine
 from mail.write.answer import answer_subject
+from mail.write.language import DEFAULT, translations
 from mail.write.render import RenderedEmail, css_inliner, environment
 
 __all__ = ["CheckinLine", "HelpLine", "HelpView", "StatusView", "help_lines", "render_help",
@@ -45,6 +46,7 @@ class StatusView:
     checkins: tuple[CheckinLine, ...]
     quarter_label: str  # "2026-Q4"
     today: date
+    locale: str = DEFAULT  # the reader's language
 
     @property
     def open_tasks(self) -> tuple[TaskLine, ...]:
@@ -69,6 +71,7 @@ class HelpView:
     subject: str
     lines: tuple[HelpLine, ...]
     note: str | None = None
+    locale: str = DEFAULT  # the reader's language
 
 
 FINISHED_SHOWN = 10  # done and dropped tasks on a page: the latest few are enough
@@ -83,7 +86,7 @@ def render_help(view: HelpView) -> RenderedEmail:
 
 
 def _render(name: str, view: StatusView | HelpView) -> RenderedEmail:
-    env = environment()
+    env = environment(view.locale)
     context = {"view": view, "finished_shown": FINISHED_SHOWN}
     return RenderedEmail(
         subject=answer_subject(view.subject),
@@ -93,11 +96,15 @@ def _render(name: str, view: StatusView | HelpView) -> RenderedEmail:
 
 
 def help_lines(tasks: Sequence[TaskLine], today: date, *,
-               report: str | None = None) -> tuple[HelpLine, ...]:
+               report: str | None = None, language: str = DEFAULT) -> tuple[HelpLine, ...]:
     """Every kind of line the grammar reads, each once, with the person's own open tasks
     in the examples (in progress first), so an example can be copied and edited; the
     generic ``T-12`` only for someone with no open task. ``report`` (a report's @name)
-    adds the manager's ``status @name``."""
+    adds the manager's ``status @name``. The meanings and the examples' notes are in
+    ``language``; the keywords stay the grammar's."""
+    tr = translations(language)
+    _ = tr.gettext
+    done = tr.pgettext("reply command", "done")
     open_ = sorted((t for t in tasks if t.status in OPEN_STATUSES),
                    key=lambda t: OPEN_STATUSES.index(t.status))
     refs = [t.ref for t in open_] or ["T-12"]
@@ -106,34 +113,46 @@ def help_lines(tasks: Sequence[TaskLine], today: date, *,
         return refs[n % len(refs)]
 
     friday = today + timedelta(days=(4 - today.weekday()) % 7 + 7)
+    quarter_end = date(today.year + 1, 3, 31)
     yesterday = today - timedelta(days=1)
+    away_from, away_to = friday + timedelta(days=3), friday + timedelta(days=7)
     lines = [
-        HelpLine(f"{ref(0)} 60% drafted the intro", "progress, with an optional note"),
-        HelpLine(f"{ref(1)} done", "done (also ✓ or 100%)"),
-        HelpLine(f"{ref(2)} blocked: waiting on legal", "blocked, and why"),
-        HelpLine(f"{ref(0)} started", "in progress"),
-        HelpLine(f"{ref(1)} due {friday.isoformat()}", "a new due date (also: due Friday)"),
-        HelpLine(f"{ref(2)} note: called the vendor", "a note"),
-        HelpLine(f"{ref(0)} done on {yesterday.isoformat()}",
-                 "the day it was done"),
-        HelpLine(f"{ref(1)} dropped: no longer needed", "dropped, and why"),
-        HelpLine(f"{ref(2)} handed back", "back to whoever gave it to you from 1:1 notes"),
-        HelpLine("new: Call the vendor by Friday", "a new task (P-3 for its project, "
-                 "@name for its owner)"),
-        HelpLine("met: yes 30min", f"the 1:1 was held (met: {yesterday.isoformat()} 45min "
-                 "for another day)"),
-        HelpLine("met: no, moved to Thursday", "the 1:1 was not held, and why"),
-        HelpLine("skip: vacation", "the 1:1 is excused this time"),
-        HelpLine("topic: the hiring plan", "a talking point on both agendas of your next 1:1, "
-                 "until it is held (topic @name: for a report's)"),
-        HelpLine("topic done: the hiring plan", "takes a talking point off (its first words "
-                 "will do)"),
-        HelpLine(f"away: {friday + timedelta(days=3):%d %b} - {friday + timedelta(days=7):%d %b}",
-                 "time away: your 1:1s in it are excused and the other side is told"),
-        HelpLine("status", "your tasks, goals and check-ins (on its own in a message)"),
+        HelpLine(f"{ref(0)} 60% " + _("drafted the intro"), _("progress, with an optional note")),
+        HelpLine(f"{ref(1)} {done}", _("done (also ✓ or 100%)")),
+        HelpLine(f"{ref(2)} blocked: " + _("waiting on legal"), _("blocked, and why")),
+        HelpLine(f"{ref(0)} started", _("in progress")),
+        HelpLine(f"{ref(1)} due {friday.isoformat()}", _("a new due date (also: due Friday)")),
+        HelpLine(f"{ref(2)} note: " + _("called the vendor"), _("a note")),
+        HelpLine(f"{ref(0)} done on {yesterday.isoformat()}", _("the day it was done")),
+        HelpLine(f"{ref(1)} dropped: " + _("no longer needed"), _("dropped, and why")),
+        HelpLine(f"{ref(2)} handed back", _("back to whoever gave it to you from 1:1 notes")),
+        HelpLine("new: " + _("Call the vendor by Friday"),
+                 _("a new task (P-3 for its project, @name for its owner)")),
+        HelpLine(f"{ref(0)} owner @name",
+                 _("hands it over (also P-3 and G-2; the new owner is told)")),
+        HelpLine(f"{ref(1)} title: " + _("A clearer title"),
+                 _("renames it (also P-3 and G-2)")),
+        HelpLine(f"P-3 due {quarter_end.isoformat()}",
+                 _("a project's new due date (G-2 for a goal's)")),
+        HelpLine("G-2 due end of Q2", _("a goal's new due date (Q1-Q4 of the fiscal year)")),
+        HelpLine("new project: " + _("Pricing page") + f" under G-2 @name by "
+                 f"{quarter_end.isoformat()}", _("a new project under a goal")),
+        HelpLine("G-2 = 3.1M", _("a measurable goal's latest figure (k, M, €, % as you like)")),
+        HelpLine("met: yes 30min", _("the 1:1 was held (met: %(day)s 45min for another day)")
+                 % {"day": yesterday.isoformat()}),
+        HelpLine("met: no, " + _("moved to Thursday"), _("the 1:1 was not held, and why")),
+        HelpLine("skip: " + _("vacation"), _("the 1:1 is excused this time")),
+        HelpLine("topic: " + _("the hiring plan"),
+                 _("a talking point on both agendas of your next 1:1, until it is held "
+                   "(topic @name: for a report's)")),
+        HelpLine("topic done: " + _("the hiring plan"),
+                 _("takes a talking point off (its first words will do)")),
+        HelpLine(f"away: {away_from:%d %b} - {away_to:%d %b}",
+                 _("time away: your 1:1s in it are excused and the other side is told")),
+        HelpLine("status", _("your tasks, goals and check-ins (on its own in a message)")),
     ]
     if report is not None:
-        lines.append(HelpLine(f"status @{report}", "the same page for someone who reports "
-                              "to you"))
-    lines.append(HelpLine("help", "this list (on its own in a message)"))
+        lines.append(HelpLine(f"status @{report}",
+                              _("the same page for someone who reports to you")))
+    lines.append(HelpLine("help", _("this list (on its own in a message)")))
     return tuple(lines)

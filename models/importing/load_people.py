@@ -29,6 +29,7 @@ class Defaults:
     """Values for columns a new person's row leaves empty."""
 
     timezone: str = "UTC"
+    language: str = "en"
     cadence: str = Cadence.WEEKLY.value
     checkin_weekday: int = 0
     checkin_time: time = time(10, 0)
@@ -65,7 +66,8 @@ def load_people(session: Session, people: PeopleFile, defaults: Defaults | None 
         person = matched[record.email]
         if person is None:
             person = Person(email=record.email, name=record.name, timezone=defaults.timezone,
-                            cadence=defaults.cadence, checkin_weekday=defaults.checkin_weekday,
+                            language=defaults.language, cadence=defaults.cadence,
+                            checkin_weekday=defaults.checkin_weekday,
                             checkin_time=defaults.checkin_time)
             session.add(person)
             summary.created.append(record.email)
@@ -173,7 +175,7 @@ def _check_addresses(records: list[PersonRecord], matched: dict[str, Person | No
 
 
 FIELDS = ("name", "timezone", "cadence", "checkin_weekday", "checkin_time", "is_hr",
-          "active_from", "active_until", "tracking_from")
+          "active_from", "active_until", "tracking_from", "language")
 
 
 def _apply_fields(person: Person, record: PersonRecord) -> bool:

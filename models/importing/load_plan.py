@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.importing.plan_file import Level, PlanRecord
+from models.importing.plan_file import GoalMetric, Level, PlanRecord
 from models.importing.problems import ProblemLog
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskStatus
@@ -308,6 +308,11 @@ def _row(record: PlanRecord, owner_id: int, now: datetime) -> dict[str, Any]:
         value = getattr(record, name)
         if value is not None:
             row[name] = value
+    if record.metric is not None:  # the whole metric, but a figure not given is kept
+        for name, column in GoalMetric.COLUMNS.items():
+            value = getattr(record.metric, name)
+            if value is not None or name != "value":
+                row[column] = value
     status, progress = record.status, record.progress
     if status is not None or progress is not None:
         if status is None:

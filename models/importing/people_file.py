@@ -3,7 +3,8 @@
 Columns: email, name (required), manager_email, timezone, cadence,
 checkin_day, checkin_time, hr, aliases, active_from, active_until,
 tracking_from (the day Drumbeat starts counting the person's 1:1s with their
-manager, when that is not the import's day). A column
+manager, when that is not the import's day), language (the one Drumbeat writes to
+them in: ``de``, ``ja``, ...). A column
 that is absent leaves existing values alone on re-import; an empty
 ``manager_email`` cell means "reports to nobody". Every problem is collected,
 not just the first, so one run shows everything to fix.
@@ -26,6 +27,7 @@ from models.importing.values import (
     read_cadence,
     read_date,
     read_email,
+    read_language,
     read_time,
     read_timezone,
     read_weekday,
@@ -66,6 +68,7 @@ PEOPLE_FORMAT = (
     PeopleColumn("active_from", "active_from", _day),
     PeopleColumn("active_until", "active_until", _day),
     PeopleColumn("tracking_from", "tracking_from", _day),
+    PeopleColumn("language", "language"),
 )
 COLUMNS = tuple(column.name for column in PEOPLE_FORMAT)
 REQUIRED = ("email", "name")
@@ -79,6 +82,7 @@ SYNONYMS = {
     "is_hr": "hr", "alias": "aliases", "start_date": "active_from", "end_date": "active_until",
     "tracked_from": "tracking_from", "tracking_start": "tracking_from",
     "tracked_since": "tracking_from",
+    "lang": "language", "locale": "language", "preferred_language": "language",
 }
 
 
@@ -100,6 +104,7 @@ class PersonRecord:
     active_from: date | None = None
     active_until: date | None = None
     tracking_from: date | None = None
+    language: str | None = None
 
 
 @dataclass
@@ -168,6 +173,7 @@ def _read_row(row: CsvRow, log: ProblemLog) -> PersonRecord | None:
         active_from=cell("active_from", read_date),
         active_until=cell("active_until", read_date),
         tracking_from=cell("tracking_from", read_date),
+        language=cell("language", read_language),
     )
     if record.manager_email and record.manager_email == record.email:
         log.add(row.number, "manager_email", "a person cannot be their own manager",

@@ -20,11 +20,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -41,10 +41,31 @@ from models.importing.plan_format import (
     read_ref,
 )
 from models.importing.problems import ProblemLog
-from models.importing.values import BadValue
+from models.importing.values import BadValue, read_figure, read_label
 from models.plan import TaskStatus, parse_ref
 
 __all__ = ["Level", "PlanRecord", "import_key", "read_plan"]
+
+
+@dataclass(frozen=True)
+class GoalMetric:
+    """A measurable goal's metric as the plan file gives it (``metric: ARR``, ``start:
+    2.1M``, ``target: 4M``, ``unit: €``, and optionally the latest ``value``): the one
+    list of these fields, for the reader here and for whatever writes a plan back out.
+    ``COLUMNS`` maps each to its ``goal`` column."""
+
+    metric: str
+    start: float
+    target: float
+    unit: str | None = None
+    value: float | None = None  # None: the file does not say (a stored figure is kept)
+
+    COLUMNS: ClassVar[dict[str, str]] = {
+        "metric": "metric", "start": "metric_start", "target": "metric_target",
+        "unit": "metric_unit", "value": "metric_value"}
+
+
+METRIC_FIELDS = tuple(field.name for field in fields(GoalMetric))  # goals only
 
 
 @dataclass
@@ -63,6 +84,7 @@ class PlanRecord:
     status: TaskStatus | None = None
     progress: int | None = None
     completed_on: date | None = None
+    metric: GoalMetric | None = None  # goals only
     label: str = ""  # where it is, for messages: "initiative 'X' › goal 'Y' › task 'Z'"
     ref: int | None = None  # the pinned item's id (``ref: T-12`` → 12)
 
@@ -95,7 +117,26 @@ def read_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
 # --- one item's values, shared by both forms --------------------------------------------
 
 READERS: dict[str, Callable[[Any], Any]] = {
-    field.name: field.read for field in FIELDS if field.name != "description"}
+    field.name: field.read for field in FIELDS
+    if field.name != "description" and field.name not in METRIC_FIELDS}
+
+
+def _read_values(readers: dict[str, Callable[[Any], Any]], values: dict[str, Any],
+                 row: int, where: str, log: ProblemLog) -> tuple[dict[str, Any], set[str]]:
+    """The values ``readers`` read (empty cells left out), and the names that failed
+    (each logged with its fix)."""
+    checked: dict[str, Any] = {}
+    failed: set[str] = set()
+    for name, reader in readers.items():
+        raw = values.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            continue
+        try:
+            checked[name] = reader(raw)
+        except BadValue as exc:
+            log.add(row, f"{where} {name}", exc.message, exc.hint)
+            failed.add(name)
+    return checked, failed
 
 
 def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any],
@@ -106,18 +147,8 @@ def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any]
     if not title:
         log.add(row, f"{where} title", "is missing", f"Every {level} needs a title.")
         ok = False
-    checked: dict[str, Any] = {}
-    failed: set[str] = set()
-    for name, reader in READERS.items():
-        raw = values.get(name)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue
-        try:
-            checked[name] = reader(raw)
-        except BadValue as exc:
-            log.add(row, f"{where} {name}", exc.message, exc.hint)
-            failed.add(name)
-            ok = False
+    checked, failed = _read_values(READERS, values, row, where, log)
+    ok = ok and not failed
     if "owner" not in checked and "owner" not in failed:
         log.add(row, f"{where} owner", "is missing",
                 f"Every {level} needs an owner: a person's email from the people file.")
@@ -131,7 +162,8 @@ def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any]
         except BadValue as exc:
             log.add(row, f"{where} ref", exc.message, exc.hint)
             ok = False
-    if not ok:
+    metric = _read_metric(values, row, where, log) if level == Level.GOAL else None
+    if metric is False or not ok:
         return None
     description = values.get("description")
     if parent is None and path:
@@ -143,8 +175,48 @@ def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any]
         description=str(description).strip() if description else None,
         weight=checked.get("weight"), status=checked.get("status"),
         progress=checked.get("progress"), completed_on=checked.get("completed_on"),
-        label=where,
+        metric=metric or None, label=where,
     )
+
+
+_METRIC_READERS: dict[str, Callable[[Any], Any]] = {
+    "metric": read_label(100), "start": read_figure, "target": read_figure,
+    "unit": read_label(16), "value": read_figure}
+
+
+def _read_metric(values: dict[str, Any], row: int, where: str,
+                 log: ProblemLog) -> GoalMetric | bool | None:
+    """A goal's metric; None when it has none, False (problems logged) when it is wrong.
+    A unit written with the figures (``start: €2.1M``) is the unit when ``unit`` is not
+    given; the figures may not name two different units."""
+    read, failed = _read_values(_METRIC_READERS, values, row, where, log)
+    if failed:
+        return False
+    if not read:
+        return None
+    if "metric" not in read or not read["metric"]:
+        log.add(row, f"{where} metric", "is missing",
+                "A goal with start, target, unit or value needs a metric: its name, e.g. ARR.")
+        return False
+    missing = [name for name in ("start", "target") if name not in read]
+    if missing:
+        log.add(row, f"{where} {missing[0]}", "is missing",
+                "A measurable goal needs a start and a target, e.g. start: 2.1M, target: 4M.")
+        return False
+    figures = [read[name] for name in ("start", "target", "value") if name in read]
+    units = {figure.unit for figure in figures if figure.unit} | (
+        {read["unit"]} if read.get("unit") else set())
+    if len(units) > 1:
+        log.add(row, f"{where} unit", f"the figures name {' and '.join(sorted(units))}",
+                "Give one unit: unit: € and the figures without a symbol, or all in €.")
+        return False
+    if read["start"].value == read["target"].value:
+        log.add(row, f"{where} target", "equals the start",
+                "The target is where the goal ends: a figure other than the start.")
+        return False
+    return GoalMetric(read["metric"], read["start"].value, read["target"].value,
+                      next(iter(units), None),
+                      read["value"].value if "value" in read else None)
 
 
 def _settle_status(checked: dict[str, Any], row: int, where: str, log: ProblemLog) -> bool:

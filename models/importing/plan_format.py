@@ -52,6 +52,11 @@ def _utc_day(value: datetime) -> str:
     return value.astimezone(UTC).date().isoformat()
 
 
+def _figure(value: float) -> str:
+    """A goal's figure as the reader takes it back: 2100000, 0.35 (never 2.1e+06)."""
+    return str(int(value)) if value == int(value) else repr(value)
+
+
 @dataclass(frozen=True)
 class PlanField:
     """One value of an item: its key in the file, how to read it, how to write it back.
@@ -77,11 +82,19 @@ FIELDS = (
     PlanField("status", read_status, "status"),
     PlanField("progress", read_progress, "progress"),
     PlanField("completed_on", read_date, "completed_at", _utc_day, levels=(Level.TASK,)),
+    # A measurable goal: plan_file reads these five together (GoalMetric), the export
+    # writes each from its column.
+    PlanField("metric", _text, "metric", _text, levels=(Level.GOAL,)),
+    PlanField("start", _text, "metric_start", _figure, levels=(Level.GOAL,)),
+    PlanField("target", _text, "metric_target", _figure, levels=(Level.GOAL,)),
+    PlanField("unit", _text, "metric_unit", _text, levels=(Level.GOAL,)),
+    PlanField("value", _text, "metric_value", _figure, levels=(Level.GOAL,)),
 )
 FIELD_NAMES = tuple(field.name for field in FIELDS)
 VALUE_FIELDS = ("title", *FIELD_NAMES)
-ALLOWED_KEYS = {
-    level: {"ref", *VALUE_FIELDS} | ({CHILDREN[level][0]} if level in CHILDREN else set())
+ALLOWED_KEYS = {  # completed_on is accepted (and unused) above tasks, as it always was
+    level: {"ref", "title", "completed_on", *(f.name for f in FIELDS if level in f.levels)}
+    | ({CHILDREN[level][0]} if level in CHILDREN else set())
     for level in Level
 }
 

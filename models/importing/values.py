@@ -7,13 +7,17 @@ accepted forms. Pure functions: the file readers turn BadValue into problems.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 from functools import lru_cache
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
+from config.amounts import Amount, read_amount
+from config.languages import known_language, unknown_language_hint
 from models.plan import TaskStatus
 from models.scoring import Cadence
 
@@ -107,6 +111,15 @@ def read_timezone(text: str) -> str:
                    "Use an IANA name such as Europe/Berlin, America/New_York or Asia/Tokyo.")
 
 
+def read_language(text: str) -> str:
+    """A language Drumbeat ships mail in: ``de``, ``de-DE``, ``German``, ``日本語`` → ``de``."""
+    code = known_language(text)
+    if code is None:
+        raise BadValue(f"{text.strip()!r} is not a language Drumbeat writes mail in",
+                       unknown_language_hint())
+    return code
+
+
 def read_cadence(text: str) -> Cadence:
     """weekly, biweekly (bi-weekly, fortnightly) or monthly."""
     cadence = CADENCE_WORDS.get(text.strip().lower())
@@ -165,6 +178,37 @@ def read_weight(value: object) -> float:
         raise BadValue(f"{value!r} is not a positive weight",
                        "Write a positive number, e.g. 1 or 2.5.")
     return number
+
+
+def read_figure(value: object) -> Amount:
+    """A measurable goal's figure: ``2.1M``, ``€4M``, ``45%``, ``1,200``, or a number YAML
+    already read (``config.amounts`` reads it, as the reply grammar does)."""
+    if isinstance(value, bool):
+        raise BadValue(f"{value!r} is not a figure", _FIGURE_HINT)
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise BadValue(f"{value!r} is not a figure", _FIGURE_HINT)
+        return Amount(float(value))
+    found = read_amount(str(value))
+    if found is None:
+        raise BadValue(f"{str(value).strip()!r} is not a figure", _FIGURE_HINT)
+    return found
+
+
+_FIGURE_HINT = "Write a number, with k, M or B if you like and a unit: 2.1M, €4M, 45%."
+
+
+def read_label(limit: int) -> Callable[[object], str]:
+    """A short piece of text (a metric's name, a unit) of at most ``limit`` characters."""
+
+    def read(value: object) -> str:
+        text = " ".join(str(value).split())
+        if len(text) > limit:
+            raise BadValue(f"is longer than {limit} characters",
+                           f"Keep it to {limit} characters.")
+        return text
+
+    return read
 
 
 _TZ_CACHE: dict[str, str] = {}

@@ -29,7 +29,10 @@ def test_import_benchmark_runs_and_verifies_at_a_tiny_size() -> None:
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(
         r"people=40 tasks=200 seconds=[\d.]+ rows_per_s=\d+ peak_rss_mb=[\d.]+ "
-        r"bulk_seconds=[\d.]+ ratio_to_bulk=[\d.]+ reimport_seconds=[\d.]+", last), last
+        r"bulk_seconds=[\d.]+ ratio_to_bulk=[\d.]+ reimport_seconds=[\d.]+ "
+        r"export_seconds=[\d.]+ export_ratio=[\d.]+ export_peak_rss_mb=[\d.]+", last), last
+    assert "verified: the export has one row per task, and importing it changed nothing" \
+        in result.stdout
 
 
 def test_abuse_benchmark_runs_at_a_tiny_size_and_mails_no_stranger() -> None:

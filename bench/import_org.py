@@ -9,13 +9,16 @@ that each peak RSS is its own, against PostgreSQL:
   transaction each) into a fresh schema A: the figure that matters;
 * ``reimport`` the same plan file again into schema A (update in place);
 * ``bulk``     the baseline: bare SQLAlchemy Core ``conn.execute(insert(table), rows)``
-  of the same rows (same columns, same values, precomputed ids) into schema B.
+  of the same rows (same columns, same values, precomputed ids) into schema B;
+* ``export``   ``drumbeat export plan --out export.csv`` (the command itself, in
+  process) of schema A: the whole plan, every item pinned by its ref;
+* ``roundtrip`` that export imported back into schema A, which must change nothing.
 
 Afterwards the row counts are checked and schema A is compared with schema B
 value by value; any difference exits non-zero. The last stdout line is::
 
     people=… tasks=… seconds=… rows_per_s=… peak_rss_mb=… bulk_seconds=… ratio_to_bulk=…
-    reimport_seconds=…
+    reimport_seconds=… export_seconds=… export_ratio=… export_peak_rss_mb=…
 
 (on one line). Run ``.venv/bin/python bench/import_org.py --help`` for the options.
 """
@@ -48,6 +51,7 @@ INITIATIVES = 10
 BATCH = 5000
 RATIO_TARGET = 3.0
 RSS_TARGET_MB = 400.0
+EXPORT_RATIO_TARGET = 2.0  # export_seconds / the import's own seconds
 DOMAIN = "northwind-bench.example"
 PLAN_START = date(2026, 1, 5)  # due dates spread over the year from here
 AS_OF = PLAN_START + timedelta(days=150)  # earlier due dates are mostly done
@@ -535,7 +539,62 @@ def phase_bulk(args: argparse.Namespace, shape: Shape, work: Path) -> dict[str, 
     return result
 
 
-PHASES = {"import": phase_import, "reimport": phase_reimport, "bulk": phase_bulk}
+def schema_url(url: str, schema: str) -> str:
+    """``url`` with the schema as the search path, as a DRUMBEAT_DATABASE_URL."""
+    from sqlalchemy.engine import make_url
+
+    with_path = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return with_path.render_as_string(hide_password=False)
+
+
+def phase_export(args: argparse.Namespace, shape: Shape, work: Path) -> dict[str, Any]:
+    """``drumbeat export plan --out export.csv``, run as the command line runs it."""
+    os.environ["DRUMBEAT_DATABASE_URL"] = schema_url(args.database_url, args.schema)
+    from config.settings import get_settings
+    from drumbeat.cli import app
+
+    get_settings.cache_clear()
+    result: dict[str, Any] = {"baseline_rss_mb": peak_rss_mb()}
+    target = work / "export.csv"
+    say("drumbeat export plan --out export.csv …")
+    start = time.perf_counter()
+    code = app(["export", "plan", "--out", str(target)], standalone_mode=False)
+    result["seconds"] = time.perf_counter() - start
+    if code not in (None, 0):
+        raise Failure(f"drumbeat export plan exited with status {code}")
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["megabytes"] = target.stat().st_size / 1e6
+    with target.open(encoding="utf-8") as handle:
+        result["rows"] = sum(1 for _ in handle) - 1
+    return result
+
+
+def phase_roundtrip(args: argparse.Namespace, shape: Shape, work: Path) -> dict[str, Any]:
+    """The export imported back: every item pinned, nothing may change."""
+    from models.db import session_factory, unit_of_work
+    from models.importing.load_plan import load_plan
+    from models.importing.plan_file import read_plan
+    from models.importing.problems import ProblemLog
+
+    engine = phase_engine(args.database_url, args.schema)
+    result: dict[str, Any] = {"baseline_rss_mb": peak_rss_mb()}
+    with progress_bar() as bar:
+        job = bar.add_task("importing export.csv", total=shape.plan_records)
+        start = time.perf_counter()
+        with unit_of_work(session_factory(engine)) as session:
+            log = ProblemLog("export.csv")
+            summary = load_plan(session, read_plan(work / "export.csv", log), log,
+                                progress=lambda n: bar.update(job, completed=n))
+        result["seconds"] = time.perf_counter() - start
+    result["plan_created"] = summary.created
+    result["plan_changed"] = summary.changed
+    result["peak_rss_mb"] = peak_rss_mb()
+    engine.dispose()
+    return result
+
+
+PHASES = {"import": phase_import, "reimport": phase_reimport, "bulk": phase_bulk,
+          "export": phase_export, "roundtrip": phase_roundtrip}
 
 
 def run_phase(args: argparse.Namespace) -> None:
@@ -675,6 +734,19 @@ def orchestrate(args: argparse.Namespace) -> int:
                 raise Failure(f"the re-import created rows: {figures['reimport']['plan_created']}")
 
             checkpoint(admin)
+            figures["export"] = spawn("export", schemas["import"], work, args)
+            if figures["export"]["rows"] != shape.tasks:
+                raise Failure(f"the export has {figures['export']['rows']:,} rows, "
+                              f"expected one per task ({shape.tasks:,})")
+            figures["roundtrip"] = spawn("roundtrip", schemas["import"], work, args)
+            touched = {level: figures["roundtrip"][key][level] for key in
+                       ("plan_created", "plan_changed") for level in shape.counts()
+                       if level != "person" and figures["roundtrip"][key][level]}
+            if touched:
+                raise Failure(f"importing the export created or changed items: {touched}")
+            check_counts(a_engine, shape, "importing the export")
+
+            checkpoint(admin)
             figures["bulk"] = spawn("bulk", schemas["bulk"], work, args)
             check_counts(b_engine, shape, "the bulk insert")
             say("comparing the imported rows with the baseline's …")
@@ -701,6 +773,9 @@ def orchestrate(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace, shape: Shape, server: str, generate_seconds: float,
            sizes: dict[str, float], figures: dict[str, dict[str, Any]]) -> None:
     imp, again, bulk = figures["import"], figures["reimport"], figures["bulk"]
+    export, roundtrip = figures["export"], figures["roundtrip"]
+    export_ratio = export["seconds"] / imp["seconds"]
+    export_peak = export["peak_rss_mb"]
     seconds, bulk_seconds = imp["seconds"], bulk["seconds"]
     ratio = seconds / bulk_seconds
     peak = imp["peak_rss_mb"]
@@ -723,22 +798,39 @@ def report(args: argparse.Namespace, shape: Shape, server: str, generate_seconds
         f"  bulk Core insert   {bulk_seconds:8.2f} s  ({table_seconds}); building the dicts "
         f"{bulk['build_seconds']:.2f} s not counted; peak RSS {bulk['peak_rss_mb']:.1f} MB",
         f"  ratio import/bulk  {ratio:8.2f}",
+        f"  export plan        {export['seconds']:8.2f} s  (drumbeat export plan --out "
+        f"export.csv: {export['rows']:,} rows, {export['megabytes']:.1f} MB; peak RSS "
+        f"{export_peak:.1f} MB, at start {export['baseline_rss_mb']:.1f} MB)",
+        f"  ratio export/import{export_ratio:8.2f}",
+        f"  import the export  {roundtrip['seconds']:8.2f} s  (every item pinned by ref: "
+        f"0 created, 0 changed; peak RSS {roundtrip['peak_rss_mb']:.1f} MB)",
         "  verified: row counts, and the imported values equal the baseline's",
+        "  verified: the export has one row per task, and importing it changed nothing",
     ]
     missed = []
     if ratio > RATIO_TARGET:
         missed.append(f"TARGET MISSED: ratio_to_bulk {ratio:.2f} > {RATIO_TARGET}")
     if peak >= RSS_TARGET_MB:
         missed.append(f"TARGET MISSED: peak_rss_mb {peak:.1f} >= {RSS_TARGET_MB:.0f}")
+    if export_ratio > EXPORT_RATIO_TARGET:
+        missed.append(f"TARGET MISSED: export_ratio {export_ratio:.2f} > {EXPORT_RATIO_TARGET}")
+    if export_peak >= RSS_TARGET_MB:
+        missed.append(f"TARGET MISSED: export_peak_rss_mb {export_peak:.1f} >= "
+                      f"{RSS_TARGET_MB:.0f}")
     lines.append(f"Targets: ratio_to_bulk <= {RATIO_TARGET} "
                  f"{'met' if ratio <= RATIO_TARGET else 'MISSED'}; peak_rss_mb < "
-                 f"{RSS_TARGET_MB:.0f} {'met' if peak < RSS_TARGET_MB else 'MISSED'}")
+                 f"{RSS_TARGET_MB:.0f} {'met' if peak < RSS_TARGET_MB else 'MISSED'}; "
+                 f"export_ratio <= {EXPORT_RATIO_TARGET} "
+                 f"{'met' if export_ratio <= EXPORT_RATIO_TARGET else 'MISSED'}; "
+                 f"export_peak_rss_mb < {RSS_TARGET_MB:.0f} "
+                 f"{'met' if export_peak < RSS_TARGET_MB else 'MISSED'}")
     lines += missed
     lines.append(
         f"people={shape.people} tasks={shape.tasks} seconds={seconds:.2f} "
         f"rows_per_s={shape.rows / seconds:.0f} peak_rss_mb={peak:.1f} "
         f"bulk_seconds={bulk_seconds:.2f} ratio_to_bulk={ratio:.2f} "
-        f"reimport_seconds={again['seconds']:.2f}")
+        f"reimport_seconds={again['seconds']:.2f} export_seconds={export['seconds']:.2f} "
+        f"export_ratio={export_ratio:.2f} export_peak_rss_mb={export_peak:.1f}")
     print("\n".join(lines), flush=True)
 
 

@@ -6,6 +6,7 @@ This package is the command line and what only it needs:
 - `cli_serve`: ``drumbeat serve``, the whole service in one process;
 - `cli_digest`, `cli_review`, `cli_outbox`, `cli_doctor`: digests, the review
   cycle's status, the outbox, and the deployment checks;
+- `cli_export`: ``drumbeat export plan|people``, files the importer reads back;
 - `status`: ``drumbeat status`` rendered (the cascade, or one person's page);
 - `display`, `logs`: what the console shows, and log lines (text or JSON);
 - `health`: ``/healthz`` and ``/metrics`` over HTTP;

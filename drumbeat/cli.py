@@ -42,7 +42,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 import_app = typer.Typer(help="Load a company: people, then the plan (and, if you had them, "
-                         "earlier 1:1s).", no_args_is_help=True)
+                         "earlier 1:1s). `drumbeat export` writes the plan and the people "
+                         "back out as these files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 
@@ -199,7 +200,9 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
     """Import or update the plan: initiatives → goals → projects → tasks.
 
     YAML (nested, see examples/northwind/plan.yaml) or CSV (one row per task).
-    Items are matched by their path of titles, so importing again updates in place.
+    An item pinned with its reference (ref: T-12, as `drumbeat export plan`
+    writes) is updated in place even when its title or place changed; other items
+    are matched by their path of titles, so importing again updates in place.
     """
     log = ProblemLog(file.name)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
@@ -212,9 +215,9 @@ def import_plan(file: FileArg, dry_run: DryRun = False) -> None:
                             now=_now())
     verb = "would create" if dry_run else "created"
     parts = [f"{summary.created[level]} {level}s" for level in summary.created]
-    matched = sum(summary.matched.values())
-    out.print(f"{file.name}: {verb} {', '.join(parts)}; {matched} items already there "
-              "(updated where the file differs).")
+    matched, changed = sum(summary.matched.values()), sum(summary.changed.values())
+    out.print(f"{file.name}: {verb} {', '.join(parts)}; {matched} items already there, "
+              f"{changed} changed.")
 
 
 @import_app.command("meetings")
@@ -286,7 +289,15 @@ def main() -> None:
 
 
 def _register_mail_commands() -> None:
-    from drumbeat import cli_digest, cli_doctor, cli_mail, cli_outbox, cli_review, cli_serve
+    from drumbeat import (
+        cli_digest,
+        cli_doctor,
+        cli_export,
+        cli_mail,
+        cli_outbox,
+        cli_review,
+        cli_serve,
+    )
 
     cli_serve.register(app)
     cli_mail.register(app)
@@ -294,6 +305,7 @@ def _register_mail_commands() -> None:
     cli_outbox.register(app)
     cli_doctor.register(app)
     cli_review.register(app)
+    cli_export.register(app)
 
 
 _register_mail_commands()

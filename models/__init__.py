@@ -6,7 +6,8 @@ What lives here:
 - pure rules over plain data: ``scoring`` (every figure a digest shows), ``checkins``
   (when each 1:1 and its agenda are due), ``review_cycle`` (who holds a review up);
 - ``queries``: read-side queries that turn the tables into plain data;
-- ``importing``: the people, plan and meetings files; ``migrations`` (Alembic) and
+- ``importing``: the people, plan and meetings files; ``exporting``: the plan and the
+  people written back out as those files; ``migrations`` (Alembic) and
   ``migrate`` (applying them from code); ``db``: engines, sessions, the unit of work.
 
 Who may import it: ``drumbeat`` (CLI), ``workers`` and tests. ``models`` never

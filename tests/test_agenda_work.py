@@ -198,9 +198,9 @@ def test_reading_an_agenda_takes_the_same_queries_however_much_work_there_is(
             goal.due = date(2026, 12, 31)  # judged for risk from the start
     run(runtime, gmail_forward("with: Ann\n\nACTION: Ann to send the memo by Friday\n"))
     few = statements()
-    # the check-in record, the last 1:1 and its notes are one statement (15 or 16 by
-    # backend); each read on its own was two more
-    assert few <= 16
+    # an agenda alone is a batch of one: the meetings and the notes of the last held 1:1
+    # are two statements for the whole batch (16 or 17 by backend)
+    assert few <= 17
     with runtime.sessions() as session, session.begin():
         mika = session.get(Person, ids["mika"])
         initiative = Initiative(title="More", owner=mika)

@@ -36,7 +36,8 @@ def run(url: str, *args: str) -> tuple[int, str, str]:
 
 def test_every_command_explains_itself() -> None:
     for args in ([], ["db"], ["import"], ["import", "people"], ["import", "plan"],
-                 ["import", "meetings"], ["status"], ["db", "upgrade"]):
+                 ["import", "meetings"], ["status"], ["db", "upgrade"], ["export"],
+                 ["export", "plan"], ["export", "people"]):
         result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "120"})
         assert result.exit_code == 0, args
         assert "Usage: " in result.stdout
@@ -138,3 +139,64 @@ def test_a_bad_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
     assert "setting DRUMBEAT_DEFAULT_TIMEZONE" in result.stderr
     assert "unknown IANA time zone" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_export_imports_back_unchanged_through_the_command_line(
+    db: Database, tmp_path: Path
+) -> None:
+    run(db.url, "import", "people", str(EXAMPLES / "people.csv"))
+    run(db.url, "import", "plan", str(EXAMPLES / "plan.yaml"))
+
+    code, stdout, stderr = run(db.url, "export", "plan")
+    assert code == 0, stderr
+    assert stdout.startswith("# The plan as Drumbeat holds it")
+    assert "  - ref: I-1\n    title: Win the mid-market\n" in stdout
+    assert "exported 3 initiatives, 9 goals, 23 projects, 113 tasks." in stderr
+    exported = tmp_path / "plan.yaml"
+    exported.write_text(stdout, encoding="utf-8")
+    code, stdout, _ = run(db.url, "import", "plan", str(exported))
+    assert code == 0
+    assert "created 0 initiatives, 0 goals, 0 projects, 0 tasks; 148 items already there, " \
+        "0 changed." in stdout
+
+    flat = tmp_path / "plan.csv"
+    code, stdout, stderr = run(db.url, "export", "plan", "--out", str(flat))
+    assert code == 0 and stdout == ""
+    assert f"to {flat}" in stderr
+    assert flat.read_text(encoding="utf-8").startswith("initiative_ref,initiative,")
+    edited = flat.read_text(encoding="utf-8").replace(
+        ",Draft the pricing memo,", ",Draft the pricing memo (v2),")
+    flat.write_text(edited, encoding="utf-8")
+    code, stdout, _ = run(db.url, "import", "plan", str(flat))
+    assert code == 0 and "148 items already there, 1 changed." in stdout
+
+    people = tmp_path / "people.csv"
+    code, _, stderr = run(db.url, "export", "people", "-o", str(people))
+    assert code == 0 and "exported 30 people" in stderr
+    code, stdout, _ = run(db.url, "import", "people", str(people))
+    assert code == 0 and "imported 0 new, 0 updated, 30 unchanged." in stdout
+
+
+def test_export_problems_are_clear_errors_not_tracebacks(db: Database, tmp_path: Path) -> None:
+    run(db.url, "import", "people", str(EXAMPLES / "people.csv"))
+    run(db.url, "import", "plan", str(EXAMPLES / "plan.yaml"))
+    nowhere = tmp_path / "missing" / "plan.yaml"
+    code, _, stderr = run(db.url, "export", "plan", "--out", str(nowhere))
+    assert code == 1 and "cannot write" in stderr and "Traceback" not in stderr
+    assert not nowhere.parent.exists()
+
+    code, _, stderr = run(db.url, "export", "plan", "--format", "xml")
+    assert code == 2 and "'xml' is not one of" in stderr
+
+    pinned = tmp_path / "pinned.yaml"
+    pinned.write_text(
+        (EXAMPLES / "plan.yaml").read_text(encoding="utf-8").replace(
+            "  - title: Win the mid-market\n", "  - title: Win the mid-market\n    ref: I-42\n"),
+        encoding="utf-8")
+    code, _, stderr = run(db.url, "import", "plan", str(pinned))
+    assert code == 1 and "Traceback" not in stderr
+    line = (EXAMPLES / "plan.yaml").read_text(encoding="utf-8").splitlines().index(
+        "  - title: Win the mid-market") + 1
+    assert f"pinned.yaml, line {line}, initiative 'Win the mid-market' ref: there is no " \
+        "I-42." in stderr
+    assert "1 problem(s); nothing was imported" in stderr

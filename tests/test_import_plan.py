@@ -513,7 +513,7 @@ REFUSALS = {
     "children at the wrong level": (
         SMALL_PLAN.replace("    goals:", "    tasks: []\n    goals:"),
         "plan.yaml, line 2, initiative 'Win the mid-market': has an unknown field 'tasks'. "
-        "Allowed: completed_on, description, due, goals, owner, progress, status, title, "
+        "Allowed: completed_on, description, due, goals, owner, progress, ref, status, title, "
         "weight.",
     ),
     "empty file": (

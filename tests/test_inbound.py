@@ -606,3 +606,44 @@ def test_a_signed_mail_whose_key_lookup_times_out_waits_for_a_later_try(
         row.attempts = MAX_ATTEMPTS - 1  # this is its last try
     slower = replace(rt, cache={SenderPolicy: SenderPolicy(dns=slow_dns, dkim_timeout=0.2)})
     assert process(slower, last).status == "rejected"
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_meeting_another_worker_logged_meanwhile_still_applies_the_reply_at_once(
+        sent_agenda: tuple[Runtime, dict[str, int], OutboundMessage],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two ``met: yes`` of one pair applied at the same moment both find no meeting and
+    both insert one: the later commit fails on the meeting's unique key. The worker tries
+    that reply again at once, finds the other's meeting and applies the reply to it, so
+    nothing waits minutes for the sweeper (PostgreSQL: SQLite writes one at a time)."""
+    from workers import apply
+    from workers.actors import process_inbound_batch
+
+    rt, ids, agenda = sent_agenda
+    original = apply.Applier._meeting_row
+    raced: list[int] = []
+
+    def the_other_worker_commits_first(self: apply.Applier, manager_id: int,
+                                       employee_id: int, period: object) -> Meeting:
+        meeting = original(self, manager_id, employee_id, period)  # type: ignore[arg-type]
+        if meeting.id is None and not raced:  # new here: Mika's reply commits its row now
+            with rt.engine.begin() as other:
+                other.execute(Meeting.__table__.insert().values(
+                    manager_id=manager_id, employee_id=employee_id,
+                    period_start=meeting.period_start, period_end=meeting.period_end,
+                    status="held", manager_says="held", confirmed_by_manager=True,
+                    confirmed_by_employee=False, created_at=REPLY_AT, updated_at=REPLY_AT))
+            raced.append(employee_id)
+        return meeting
+
+    monkeypatch.setattr(apply.Applier, "_meeting_row", the_other_worker_commits_first)
+    inbound_id = receive(rt, reply_to(agenda, "met: yes"))
+    process_inbound_batch([inbound_id])
+    assert raced == [ids["ann"]]
+    with rt.sessions() as session:
+        row = session.get(InboundMessage, inbound_id)
+        assert row is not None and (row.status, row.attempts) == ("applied", 2)
+        meeting = session.scalar(select(Meeting).where(Meeting.employee_id == ids["ann"]))
+        assert meeting is not None
+        assert (meeting.manager_says, meeting.employee_says) == ("held", "held")
+    assert [a.in_reply_to for a in answers(rt)] == ["<reply-1@mail.example>"]

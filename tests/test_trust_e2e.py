@@ -141,7 +141,8 @@ class Service:
         return emails | {str(e).lower() for (e,) in self.rows(select(PersonAlias.email))}
 
 
-AGENDA_USES = 2  # answers per hour per address are capped at 5
+AGENDA_USES = 2  # tests an agenda serves: its recipient stays well under the answer caps
+# (60 an hour for replies in our threads, THREAD_ANSWERS_PER_HOUR; 5 for other mail)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ Wiring and running:
 Mail out:
 - ``outbox``: rows first (the typed ``OutboxRow``), broker messages second, a claim
   before each send.
-- ``sending``: claim, render once, build the MIME message, hand it over.
+- ``sending``: a batch of rows at a time: render once, claim, build, hand over, mark sent.
 - ``agendas``: which check-in agendas are due, and what each one says.
 - ``agenda_reads``: an agenda's work: open tasks grouped, the last 1:1's action items,
-  goals at risk, in a fixed number of queries.
+  goals at risk, in a fixed number of queries per batch of agendas.
 - ``evaluations``: a period's figures for everyone, in a fixed number of queries.
+- ``evaluation_goals``: the goals' side of those figures: progress at the window's edges
+  (measured, with the tasks' roll-up beside it), goal lines, initiatives.
 - ``digests``: snapshot the figures, then the HR, manager and employee digests.
 - ``review_digest``: the period's review cycle in the digests.
 - ``reviews``: the review cycle by email: open it, send the forms, remind, record what was missed.
@@ -33,7 +35,8 @@ Mail in:
 - ``away``: time away: the periods it excuses, and the other side told once.
 - ``plan_changes``: the plan by email: hand-overs, titles, dates, new projects, goal figures.
 - ``status_page``: the answers to ``status`` and ``help``.
-- ``failures``: bounded failure: what keeps failing ends as ``failed``.
+- ``failures``: bounded failure: a try counted before its work; what keeps failing ends
+  as ``failed``.
 - ``retention``: what is kept of a processed message, and for how long.
 
 May import ``config``, ``models`` and ``mail``; nothing in ``models`` or ``mail`` imports

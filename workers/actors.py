@@ -8,19 +8,23 @@ connects anywhere and tests can bind them to a broker of their own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+from sqlalchemy.exc import IntegrityError
 
 from config.settings import Settings
 from workers import agendas, digests, failures, inbound, metrics, outbox, retention, reviews
 from workers.runtime import Runtime, one_connection, runtime
-from workers.sending import RetryLater, deliver, send_claimed
+from workers.sending import RetryLater, deliver, deliver_batch, send_claimed
 
 log = logging.getLogger("drumbeat.actors")
 QUEUE = "drumbeat"
 _placeholder = StubBroker()
+SEND_BATCH = 32  # rows a send_batch message carries; see queue_batches
+ADD_AT_ONCE = 32 * SEND_BATCH  # agenda rows a dispatch transaction adds before queueing them
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=3)
@@ -29,43 +33,76 @@ def dispatch_due(now: str | None = None) -> None:
     (ISO 8601) to the outbox, then queue them."""
     rt = runtime()
     moment = datetime.fromisoformat(now) if now else rt.clock()
-    ids = dispatch(rt, moment)
-    for outbox_id in ids:
-        send_email.send(outbox_id)
+    ids = dispatch(rt, moment, queue_batches)
     if ids:
         log.info("dispatch at %s: %d new outbox rows", moment.isoformat(), len(ids))
 
 
-def dispatch(rt: Runtime, moment: datetime) -> list[int]:
-    """The outbox rows due at ``moment``, added (each kind in its own short transaction);
-    the ids of those created. The review cycle comes after the digests: it opens once
-    their snapshot of the period exists."""
+def dispatch(rt: Runtime, moment: datetime,
+             queue: Callable[[list[int]], None] = lambda _ids: None) -> list[int]:
+    """The outbox rows due at ``moment``, added in short transactions (the agendas
+    ``ADD_AT_ONCE`` rows at a time), each given to ``queue`` as soon as it commits: the
+    first agendas are on their way while the rest are still added, and the other worker
+    threads do not wait idle for the whole tick. The ids of the rows created. Adding is
+    idempotent (dedupe keys), so a tick stopped halfway is finished by the next. The
+    review cycle comes after the digests: it opens once their snapshot exists."""
     settings = rt.settings
     with rt.sessions() as session, session.begin():
-        ids = agendas.dispatch_due(
+        rows = agendas.due_rows(
             session, moment, timedelta(hours=settings.agenda_lead_hours), settings.mail_domain,
             timedelta(hours=settings.nudge_within_hours))
+    ids: list[int] = []
+    for start in range(0, len(rows), ADD_AT_ONCE):
+        with rt.sessions() as session, session.begin():
+            added = outbox.add_rows(session, rows[start:start + ADD_AT_ONCE])
+        queue(added)
+        ids += added
     with rt.sessions() as session, session.begin():
-        ids += digests.dispatch_due(session, moment, settings.mail_domain,
-                                    settings.fiscal_year_start_month,
-                                    settings.digest_delay_days,
-                                    settings.digest_employee_summaries)
+        added = digests.dispatch_due(session, moment, settings.mail_domain,
+                                     settings.fiscal_year_start_month,
+                                     settings.digest_delay_days,
+                                     settings.digest_employee_summaries)
+    queue(added)
+    ids += added
     with rt.sessions() as session, session.begin():
-        ids += reviews.dispatch_due(
+        added = reviews.dispatch_due(
             session, moment, domain=settings.mail_domain,
             fiscal_year_start_month=settings.fiscal_year_start_month,
             delay_days=settings.digest_delay_days, kinds=settings.reviewed_kinds,
             step_days=settings.review_step_days, remind_days=settings.review_remind_days,
             scale_text=settings.review_scale)
-    return ids
+    queue(added)
+    return ids + added
+
+
+def queue_batches(outbox_ids: list[int]) -> None:
+    """Queue rows to send as ``send_batch`` messages of up to ``SEND_BATCH`` ids, in id
+    order: a pair's two agendas were added together, so they share a batch's reads. A
+    batch is small enough to finish well inside the time limit, and the tick's batches
+    spread over every worker thread."""
+    for start in range(0, len(outbox_ids), SEND_BATCH):
+        send_batch.send(outbox_ids[start:start + SEND_BATCH])
+
+
+@dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
+def send_batch(outbox_ids: list[int]) -> None:
+    """Send a batch of outbox rows on one database connection (``deliver_batch``). The
+    rows the relay asked to retry go out again as one batch after the backoff of the
+    refused row's tries; anything else (a bug, the time limit) is recorded on its row:
+    queued for the sweeper, or failed once its tries are used."""
+    with one_connection(runtime()) as rt:
+        done = deliver_batch(rt, outbox_ids)
+    if done.to_retry:
+        send_batch.send_with_options(args=(done.to_retry,),
+                                     delay=int(done.retry_after * 1000))
 
 
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=8, min_backoff=15_000,
                 max_backoff=3_600_000)
 def send_email(outbox_id: int) -> None:
-    """Send one outbox row; a temporary failure raises RetryLater and is retried with backoff.
-    Anything else (a bug, the time limit) is recorded on the row: queued for the sweeper,
-    or failed once its tries are used."""
+    """Send one outbox row (a batch of one); a temporary failure raises RetryLater and is
+    retried with backoff. Anything else (a bug, the time limit) is recorded on the row:
+    queued for the sweeper, or failed once its tries are used."""
     deliver(runtime(), outbox_id)
 
 
@@ -91,7 +128,9 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
     claimed with the changes, so no second queue trip is needed; a failed send goes to
     ``send_email``'s retries, a lost worker to the sweeper. When the batch's connection
     was lost (a database restart), the message is tried once more: the connection
-    reconnects on its next use. False when the time limit interrupted it."""
+    reconnects on its next use; so it is when a concurrent message's transaction won a
+    race (both inserted one meeting, a deadlock): the second try sees its commit.
+    False when the time limit interrupted it."""
     try:
         processed = inbound.process(rt, inbound_id, send_now=True)
     except inbound.SenderCheckDelayed as exc:
@@ -100,10 +139,10 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
         inbound.record_failure(rt, inbound_id, f"waiting: {exc}")
         return True
     except failures.INTERRUPTIONS as exc:
-        if not again and isinstance(exc, Exception) and rt.connection is not None \
-                and rt.connection.invalidated:
-            log.warning("the database connection was lost; processing inbound message %s "
-                        "again on a new one", inbound_id, extra={"inbound_id": inbound_id})
+        if not again and isinstance(exc, Exception) and (_lost(rt) or _conflict(exc)):
+            log.warning("processing inbound message %s again: %s", inbound_id,
+                        "the database connection was lost" if _lost(rt) else
+                        failures.describe(exc), extra={"inbound_id": inbound_id})
             return _process_and_answer(rt, inbound_id, again=True)
         log.exception("processing inbound message %s failed", inbound_id,
                       extra={"inbound_id": inbound_id})
@@ -129,6 +168,19 @@ def _process_and_answer(rt: Runtime, inbound_id: int, *, again: bool = False) ->
     return finished
 
 
+def _lost(rt: Runtime) -> bool:
+    return rt.connection is not None and rt.connection.invalidated
+
+
+CONFLICTS = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
+
+
+def _conflict(exc: Exception) -> bool:
+    """An error a concurrent transaction caused, which trying again at once resolves."""
+    return isinstance(exc, IntegrityError) or getattr(
+        getattr(exc, "orig", None), "sqlstate", None) in CONFLICTS
+
+
 @dramatiq.actor(broker=_placeholder, queue_name=QUEUE, max_retries=0)
 def sweep_outbox() -> None:
     """Queue again the rows whose broker message was lost or whose worker died; give up
@@ -144,8 +196,7 @@ def sweep_outbox() -> None:
                     len(failed_in), len(failed_out))
     with rt.sessions() as session:
         ids = outbox.stale_ids(session, rt.clock(), stale)
-    for outbox_id in ids:
-        send_email.send(outbox_id)
+    queue_batches(ids)
     if ids:
         log.info("sweeper queued %d stale outbox rows again", len(ids))
     with rt.sessions() as session:
@@ -167,14 +218,14 @@ def housekeeping(now: str | None = None) -> None:
                  cleared, rt.settings.raw_retention_days)
 
 
-ACTORS = (dispatch_due, send_email, process_inbound, process_inbound_batch, sweep_outbox,
-          housekeeping)
+ACTORS = (dispatch_due, send_batch, send_email, process_inbound, process_inbound_batch,
+          sweep_outbox, housekeeping)
 
 
 def bind(broker: dramatiq.Broker, settings: Settings) -> None:
     """Declare the actors on ``broker`` with the retry policy from ``settings``."""
     time_limit = int(settings.message_time_limit_seconds * 1000)
-    for actor in (send_email, process_inbound, process_inbound_batch):
+    for actor in (send_batch, send_email, process_inbound, process_inbound_batch):
         actor.options["time_limit"] = time_limit
     send_email.options.update(
         max_retries=settings.send_max_attempts,

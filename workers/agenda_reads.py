@@ -1,9 +1,10 @@
 """What an agenda says about the work: every open task grouped, the last 1:1's action
 items, the goals at risk.
 
-Each is read in a fixed number of queries per agenda, however many tasks, goals or
-meetings the pair has (no query per task or per goal); goal progress, the one figure
-many agendas share, comes through the worker's cache (``progress_of``). The grouping
+Each is read in a fixed number of queries per batch of agendas (``read_agendas``),
+however many pairs, tasks, goals or meetings it holds (no query per pair, task or
+goal); goal progress, the one figure many agendas share, comes through the worker's
+cache (``progress_of``). The grouping
 and the risk rule are pure: the risk is ``models.scoring.points_behind``, the rule the
 digests use, judged on today's progress.
 """
@@ -11,7 +12,7 @@ digests use, judged on today's progress.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,10 +21,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mail.write.agenda import GoalAtRisk, TaskLine
+from mail.write.agenda import TalkingPoint as TalkingPointLine
 from models.mailbox import InboundMessage, InboundStatus
 from models.meetings import Meeting, MeetingStatus
 from models.plan import Goal, Task, TaskStatus
 from models.scoring import points_behind, time_elapsed
+from workers.talking_points import agenda_points
 
 STALE_AFTER = timedelta(days=21)  # "no update since …" from three weeks on
 OPEN = (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value)
@@ -88,50 +91,103 @@ class PairMeetings:
     action_item_ids: tuple[int, ...]
 
 
-def pair_meetings(session: Session, manager_id: int, employee_id: int) -> PairMeetings:
-    """The check-in record's meetings, the pair's last held 1:1 and its notes, in one query.
+Pair = tuple[int, int]  # (manager, employee)
 
-    The notes are joined to the last held meeting only: a notes message records in its
-    outcome the meeting it logged and the tasks it made, and only the pair's own messages
-    since that meeting's period began can be its notes.
+
+@dataclass(frozen=True)
+class AgendaReads:
+    """What the agendas of a batch of pairs show about the work, read for all of them
+    at once (``read_agendas``); each agenda then takes its own pair's part."""
+
+    tasks: dict[int, list[Task]]  # by employee, in due-date order
+    goals: dict[int, Goal]  # of ``load_goals``
+    meetings: dict[Pair, PairMeetings]
+    items: dict[int, Task]  # the action items' tasks, by id
+    points: dict[Pair, tuple[TalkingPointLine, ...]]
+
+    def tasks_of(self, employee_id: int, since: datetime) -> list[Task]:
+        """The employee's open tasks and those done ``since`` their last check-in."""
+        return [t for t in self.tasks.get(employee_id, ()) if t.status in LIVE
+                or (t.completed_at is not None and t.completed_at >= since)]
+
+    def action_items(self, pair: Pair, today: date) -> tuple[TaskLine, ...]:
+        """The tasks the pair's last 1:1's notes made, with their state now; the pair's
+        own only: others' are not theirs to read."""
+        ids = self.meetings[pair].action_item_ids
+        return tuple(task_line(self.items[i], today) for i in ids
+                     if i in self.items and self.items[i].owner_id in pair)
+
+
+def read_agendas(session: Session, pairs: Collection[Pair], since: datetime) -> AgendaReads:
+    """For the agendas of ``pairs`` (done tasks from ``since``, the earliest last check-in
+    of them), in a fixed number of queries however many pairs: tasks with their projects,
+    goals, meetings, the notes of the last held ones, their action items, talking points."""
+    employees = {employee for _manager, employee in pairs}
+    tasks = list(session.scalars(
+        select(Task)
+        .where(Task.owner_id.in_(employees),
+               or_(Task.status.in_(LIVE), and_(Task.status == TaskStatus.DONE.value,
+                                               Task.completed_at >= since)))
+        .options(selectinload(Task.project))
+        .order_by(Task.due.is_(None), Task.due, Task.id)))
+    by_owner: dict[int, list[Task]] = {}
+    for task in tasks:
+        by_owner.setdefault(task.owner_id, []).append(task)
+    meetings = pair_meetings(session, pairs)
+    wanted = {i for met in meetings.values() for i in met.action_item_ids}
+    items = {t.id: t for t in session.scalars(
+        select(Task).where(Task.id.in_(wanted)).options(selectinload(Task.project)))
+    } if wanted else {}
+    return AgendaReads(tasks=by_owner, goals=load_goals(session, employees, tasks),
+                       meetings=meetings, items=items, points=agenda_points(session, pairs))
+
+
+def pair_meetings(session: Session, pairs: Collection[Pair]) -> dict[Pair, PairMeetings]:
+    """The check-in record's meetings, each pair's last held 1:1 and its notes, in two
+    queries for all the pairs.
+
+    A notes message records in its outcome the meeting it logged and the tasks it made;
+    only the pair's own messages since that meeting's period began can be its notes.
     """
-    last_held = (select(Meeting.id)
-                 .where(Meeting.manager_id == manager_id, Meeting.employee_id == employee_id,
-                        Meeting.status == MeetingStatus.HELD.value)
-                 .order_by(Meeting.period_start.desc(), Meeting.id.desc()).limit(1)
-                 .scalar_subquery())
     rows = session.execute(
-        select(Meeting.id, Meeting.manager_id, Meeting.status, Meeting.held_on,
-               Meeting.period_start, InboundMessage.received_at, InboundMessage.outcome)
-        .outerjoin(InboundMessage, and_(
-            Meeting.id == last_held,
-            InboundMessage.person_id.in_((manager_id, employee_id)),
-            InboundMessage.status == InboundStatus.APPLIED.value,
-            InboundMessage.outcome["meeting_id"].as_integer() == Meeting.id))
-        .where(Meeting.employee_id == employee_id)
-        .order_by(Meeting.id, InboundMessage.id)).all()
-    meetings = tuple({row.id: row for row in rows}.values())
-    held = [m for m in meetings
-            if m.manager_id == manager_id and m.status == MeetingStatus.HELD.value]
-    if not held:
-        return PairMeetings(meetings, None, ())
-    last = max(held, key=lambda m: (m.period_start, m.id))
-    since = datetime.combine(last.period_start, time(), UTC) - timedelta(days=1)
-    outcomes = (row.outcome for row in rows if row.id == last.id and row.outcome
-                and row.received_at >= since and row.outcome.get("kind") == "notes")
-    return PairMeetings(meetings, last.held_on, tuple(dict.fromkeys(_task_ids(outcomes))))
+        select(Meeting.id, Meeting.manager_id, Meeting.employee_id, Meeting.status,
+               Meeting.held_on, Meeting.period_start)
+        .where(Meeting.employee_id.in_({employee for _manager, employee in pairs}))
+        .order_by(Meeting.id)).all()
+    last: dict[Pair, Any] = {}
+    for row in rows:
+        pair = (row.manager_id, row.employee_id)
+        if row.status == MeetingStatus.HELD.value and pair in pairs and (
+                pair not in last or (row.period_start, row.id) > (last[pair].period_start,
+                                                                   last[pair].id)):
+            last[pair] = row
+    notes = _notes_of(session, last)
+    return {pair: PairMeetings(
+        tuple(row for row in rows if row.employee_id == pair[1]),
+        last[pair].held_on if pair in last else None,
+        tuple(dict.fromkeys(_task_ids(notes.get(pair, ()))))) for pair in pairs}
 
 
-def action_items(session: Session, pair: tuple[int, int], ids: Sequence[int], today: date
-                 ) -> tuple[TaskLine, ...]:
-    """The tasks the last 1:1's notes made, with their state now (none read when there are
-    none); the pair's own only: others' are not theirs to read."""
-    if not ids:
-        return ()
-    tasks = {t.id: t for t in session.scalars(
-        select(Task).where(Task.id.in_(ids), Task.owner_id.in_(pair))
-        .options(selectinload(Task.project)))}
-    return tuple(task_line(tasks[i], today) for i in ids if i in tasks)
+def _notes_of(session: Session, last: dict[Pair, Any]) -> dict[Pair, list[dict[str, Any]]]:
+    """The outcomes of the notes that logged each pair's last held meeting, in order."""
+    if not last:
+        return {}
+    logged = InboundMessage.outcome["meeting_id"].as_integer()
+    by_meeting = {row.id: pair for pair, row in last.items()}
+    found: dict[Pair, list[dict[str, Any]]] = {}
+    for person_id, received_at, outcome, meeting_id in session.execute(
+            select(InboundMessage.person_id, InboundMessage.received_at,
+                   InboundMessage.outcome, logged)
+            .where(logged.in_(by_meeting), InboundMessage.status == InboundStatus.APPLIED.value,
+                   InboundMessage.person_id.in_({p for pair in last for p in pair}))
+            .order_by(InboundMessage.id)):
+        pair = by_meeting.get(meeting_id)
+        since = datetime.combine(last[pair].period_start, time(), UTC) - timedelta(days=1) \
+            if pair else None
+        if pair and person_id in pair and outcome and received_at >= since \
+                and outcome.get("kind") == "notes":
+            found.setdefault(pair, []).append(outcome)
+    return found
 
 
 def _task_ids(outcomes: Iterable[dict[str, object]]) -> Iterable[int]:
@@ -141,12 +197,13 @@ def _task_ids(outcomes: Iterable[dict[str, object]]) -> Iterable[int]:
                 yield int(ref[2:])
 
 
-def load_goals(session: Session, employee_id: int, tasks: Sequence[Task]) -> dict[int, Goal]:
+def load_goals(session: Session, employee_ids: Collection[int], tasks: Sequence[Task]
+               ) -> dict[int, Goal]:
     """In one query, the goals of the tasks' projects (so ``project.goal`` needs no query of
-    its own) and the live, dated goals the employee owns."""
+    its own) and the live, dated goals the employees own."""
     return {goal.id: goal for goal in session.scalars(select(Goal).where(or_(
         Goal.id.in_({t.project.goal_id for t in tasks}),
-        and_(Goal.owner_id == employee_id, Goal.status.not_in(FINISHED),
+        and_(Goal.owner_id.in_(employee_ids), Goal.status.not_in(FINISHED),
              Goal.due.is_not(None)))))}
 
 

@@ -12,16 +12,16 @@ import gave one) is tracked from the period of its first agenda.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
 
-from mail.write.agenda import AgendaContext, AgendaView, NudgeView, TalkingPoint
+from mail.write.agenda import AgendaContext, AgendaView, NudgeView
 from mail.write.compose import make_message_id, thread_root_id
 from mail.write.language import DEFAULT, month_text, translations
 from mail.write.render import RenderedEmail, render_agenda, render_nudge
@@ -36,22 +36,14 @@ from models.checkins import (
 from models.mailbox import OutboundMessage
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person
-from models.plan import Task, TaskStatus
+from models.plan import TaskStatus
 from models.queries import goal_figures, goal_progress, record_of
 from models.scoring import ActiveSpan, Cadence, Period, period_containing, quarter_window
 from models.talking_points import TimeAway
 from workers import outbox
-from workers.agenda_reads import (
-    LIVE,
-    action_items,
-    goals_at_risk,
-    group_tasks,
-    load_goals,
-    pair_meetings,
-)
+from workers.agenda_reads import AgendaReads, goals_at_risk, group_tasks, read_agendas
 from workers.outbox import OutboxRow
 from workers.status_page import goal_line
-from workers.talking_points import agenda_points, pair_with_points
 
 if TYPE_CHECKING:  # the runtime lists this module's renderers
     from workers.runtime import Runtime
@@ -88,12 +80,19 @@ def dedupe_key(kind: str, recipient_id: int, slot_pair: tuple[int, int], period:
 def dispatch_due(session: Session, now: datetime, lead: timedelta, domain: str,
                  nudge_within: timedelta) -> list[int]:
     """Add the outbox rows due at ``now``; returns the ids of rows it created."""
+    return outbox.add_rows(session, due_rows(session, now, lead, domain, nudge_within))
+
+
+def due_rows(session: Session, now: datetime, lead: timedelta, domain: str,
+             nudge_within: timedelta) -> list[OutboxRow]:
+    """The outbox rows due at ``now`` (a pair's two agendas next to each other), for the
+    caller to add; untracked pairs start being tracked in ``session``."""
     schedules, emails = pair_schedules(session)
     slots = _not_away(session, _not_on_leave(session, due_agendas(now, schedules, lead)))
     _start_tracking(session, slots)
     rows = [row for slot in slots for row in _agenda_rows(slot, emails, domain, now)]
     rows += _nudge_rows(session, now, schedules, emails, domain, nudge_within)
-    return outbox.add_rows(session, rows)
+    return rows
 
 
 def _meetings_in(session: Session, keys: set[tuple[int, int, date]],
@@ -216,39 +215,32 @@ def period_label(period: Period, cadence: Cadence, language: str = DEFAULT) -> s
 
 def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                 meeting_at: datetime, today: date, fiscal_year_start_month: int = 1,
-                goal_cache: GoalCache | None = None,
-                talking_points: tuple[TalkingPoint, ...] | None = None) -> AgendaView:
-    """Everything one agenda shows, read from the database as of ``today``; the pair's
-    ``talking_points`` too, unless read already (``pair_with_points``)."""
+                goal_cache: GoalCache | None = None, reads: AgendaReads | None = None
+                ) -> AgendaView:
+    """Everything one agenda shows, as of ``today``: from its batch's ``reads``, or read
+    for this pair alone (a batch of one)."""
     recipient = employee if role == "employee" else manager
-    schedule = PairSchedule(manager_id=manager.id, employee_id=employee.id,
-                            cadence=Cadence(employee.cadence), weekday=employee.checkin_weekday,
-                            local_time=employee.checkin_time, timezone=employee.timezone)
+    schedule = _schedule_of(manager, employee)
     following = next_slot(schedule, meeting_at).at.astimezone(ZoneInfo(employee.timezone))
-    previous = previous_slot(schedule, meeting_at - timedelta(microseconds=1))
-    last_slot = previous.at if previous else meeting_at - timedelta(days=7)
-    tasks = list(session.scalars(
-        select(Task)
-        .where(Task.owner_id == employee.id,
-               or_(Task.status.in_(LIVE), and_(Task.status == TaskStatus.DONE.value,
-                                               Task.completed_at >= last_slot)))
-        .options(selectinload(Task.project))
-        .order_by(Task.due.is_(None), Task.due, Task.id)))
-    loaded = load_goals(session, employee.id, tasks)
+    last_slot = _last_slot(schedule, meeting_at)
+    pair = (manager.id, employee.id)
+    if reads is None:
+        reads = read_agendas(session, [pair], last_slot)
+    tasks = reads.tasks_of(employee.id, last_slot)
     groups = group_tasks(tasks, today, following.date(), last_slot)
     goal_ids = {t.project.goal_id for t in tasks if t.status != TaskStatus.DONE.value}
     progress = _goal_progress_cached(session, goal_ids, today, goal_cache)
     goals = sorted({t.project.goal for t in tasks if t.project.goal_id in goal_ids},
                    key=lambda g: g.id)
-    at_risk = goals_at_risk(employee.id, tasks, loaded, today, fiscal_year_start_month,
+    at_risk = goals_at_risk(employee.id, tasks, reads.goals, today, fiscal_year_start_month,
                             lambda ids: _goal_progress_cached(session, ids, today, goal_cache))
     measured = goal_figures(session, {g.id for g in goals if g.metric is not None}, today)
-    met = pair_meetings(session, manager.id, employee.id)
-    items = action_items(session, (manager.id, employee.id), met.action_item_ids, today)
+    met = reads.meetings[pair]
     window = quarter_window(today, fiscal_year_start_month)
     record = record_of(met.meetings, manager, employee, window, today).score
     tracked = employee.tracking_from
     return AgendaView(
+        # who reads it (role, recipient_name, meeting_at, locale): in step with ``addressed``
         role=role, recipient_name=recipient.name, employee_name=employee.name,
         manager_name=manager.name,
         meeting_at=meeting_at.astimezone(ZoneInfo(recipient.timezone)),
@@ -256,16 +248,36 @@ def agenda_view(session: Session, manager: Person, employee: Person, role: str,
                                   recipient.language),
         due_soon=groups.due_soon, overdue=groups.overdue, blocked=groups.blocked,
         done_recently=groups.done_recently, in_progress_later=groups.in_progress_later,
-        not_started_later=groups.not_started_later, action_items=items,
+        not_started_later=groups.not_started_later,
+        action_items=reads.action_items(pair, today),
         action_items_on=met.last_held_on, goals_at_risk=at_risk,
         goals=tuple(goal_line(g, measured.get(g.id), progress.get(g.id), recipient.language)
                     for g in goals),
         last_meeting=record.last_held, quarter_label=window[2], held=record.held,
         expected=record.expected, adherence=record.rate, today=today,
         tracked_since=tracked if tracked and tracked > window[0] else None,
-        talking_points=(agenda_points(session, (manager.id, employee.id))
-                        if talking_points is None else talking_points),
-        locale=recipient.language)
+        talking_points=reads.points.get(pair, ()), locale=recipient.language)
+
+
+def addressed(view: AgendaView, manager: Person, employee: Person, role: str) -> AgendaView:
+    """The pair's agenda as ``role``'s side reads it: everything else in it is the
+    pair's, the same for both sides on the same day in the same language."""
+    recipient = employee if role == "employee" else manager
+    return replace(view, role=role, recipient_name=recipient.name,
+                   meeting_at=view.meeting_at.astimezone(ZoneInfo(recipient.timezone)),
+                   locale=recipient.language)
+
+
+def _schedule_of(manager: Person, employee: Person) -> PairSchedule:
+    return PairSchedule(manager_id=manager.id, employee_id=employee.id,
+                        cadence=Cadence(employee.cadence), weekday=employee.checkin_weekday,
+                        local_time=employee.checkin_time, timezone=employee.timezone)
+
+
+def _last_slot(schedule: PairSchedule, meeting_at: datetime) -> datetime:
+    """The pair's check-in before this one: tasks done since then are "done recently"."""
+    previous = previous_slot(schedule, meeting_at - timedelta(microseconds=1))
+    return previous.at if previous else meeting_at - timedelta(days=7)
 
 
 GOAL_PROGRESS_TTL = timedelta(seconds=60)
@@ -315,16 +327,56 @@ def _pair_of(session: Session, row: OutboundMessage
     return context, manager, employee, employee if context.role == "employee" else manager
 
 
+def agenda_renderer(session: Session, rows: Sequence[OutboundMessage], rt: Runtime
+                    ) -> Callable[[OutboundMessage], RenderedEmail]:
+    """Read what a batch's agendas show, for all of them at once (their people, then
+    ``read_agendas``: a fixed number of queries however many rows), and return the
+    renderer of one of them. A pair's two agendas of one day share one view, addressed
+    to each side (when both read the same language)."""
+    contexts = [context for context in map(_readable_context, rows) if context]
+    people = {p.id: p for p in session.scalars(select(Person).where(
+        Person.id.in_({i for c in contexts for i in c.pair})))}
+    slots = {c.pair: _last_slot(_schedule_of(people[c.manager_id], people[c.employee_id]),
+                                c.meeting_at) for c in contexts if set(c.pair) <= people.keys()}
+    reads = read_agendas(session, list(slots), min(slots.values())) if slots else None
+    clock = rt.clock()
+    views: dict[tuple[tuple[int, int], datetime, date, str], AgendaView] = {}
+
+    def render(row: OutboundMessage) -> RenderedEmail:
+        context = _agenda_context(row)  # a malformed row fails here, alone
+        manager, employee = people.get(context.manager_id), people.get(context.employee_id)
+        assert manager is not None and employee is not None, f"agenda {row.id}: no such pair"
+        recipient = employee if context.role == "employee" else manager
+        today = clock.astimezone(ZoneInfo(recipient.timezone)).date()
+        # the other side's view is this one when they read the same language on the same day
+        pair_day = (context.pair, context.meeting_at, today, recipient.language)
+        if pair_day not in views:
+            views[pair_day] = agenda_view(
+                session, manager, employee, context.role, context.meeting_at, today,
+                rt.settings.fiscal_year_start_month, rt.cache, reads)
+        return render_agenda(addressed(views[pair_day], manager, employee, context.role))
+    return render
+
+
 def render_agenda_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:
+    """One agenda row's words: a batch of one."""
+    return agenda_renderer(session, [row], rt)(row)
+
+
+def _readable_context(row: OutboundMessage) -> AgendaContext | None:
+    """The row's context, or None when it is malformed: its own rendering then fails and
+    is recorded on it, while the batch's reads go on for the others."""
+    try:
+        return _agenda_context(row)
+    except Exception:
+        return None
+
+
+def _agenda_context(row: OutboundMessage) -> AgendaContext:
     context = AgendaContext.from_json(row.context)
     assert context is not None, f"outbox {row.id} names no pair"
     assert context.meeting_at is not None, f"agenda {row.id} names no meeting"
-    manager, employee, points = pair_with_points(session, context.pair)
-    recipient = employee if context.role == "employee" else manager
-    today = rt.clock().astimezone(ZoneInfo(recipient.timezone)).date()
-    view = agenda_view(session, manager, employee, context.role, context.meeting_at, today,
-                       rt.settings.fiscal_year_start_month, rt.cache, points)
-    return render_agenda(view)
+    return context
 
 
 def render_nudge_row(session: Session, row: OutboundMessage, rt: Runtime) -> RenderedEmail:

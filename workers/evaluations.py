@@ -22,7 +22,8 @@ Rules the scoring module leaves to us, documented here:
   Drumbeat's own "Outside the plan" items (``drumbeat:`` import keys) are not
   goals anyone is judged on;
 * a measurable goal's progress at a moment is its measure's, from the figure it had
-  then (``_measured_values``); other goals roll up their projects' tasks;
+  then (``workers.evaluation_goals``), with its tasks' roll-up kept beside it; other goals roll
+  up their projects' tasks;
 * a goal is *at risk* by ``models.scoring.points_behind`` (more than 10 points
   behind the share of its time elapsed), judged with its progress at the
   window's end;
@@ -68,14 +69,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from mail.write.digest import CheckinMark, GoalLine, InitiativeRollup, PersonFigures
+from mail.write.digest import CheckinMark, InitiativeRollup, PersonFigures
 from models.meetings import Meeting, MeetingStatus
 from models.people import Person, active_span
 from models.plan import (
     Goal,
     Initiative,
-    PlanChange,
-    PlanLevel,
     Project,
     Task,
     TaskHistory,
@@ -84,21 +83,20 @@ from models.plan import (
 from models.scoring import (
     Cadence,
     TaskDue,
-    Weighted,
     adherence,
-    goal_progress_of,
-    measured_progress,
     on_time,
     period_containing,
     periods_in_window,
-    points_behind,
     quarter_window,
-    rollup,
-    time_elapsed,
     year_window,
 )
+from workers.evaluation_goals import (
+    GoalLines,
+    goal_edge,
+    initiatives_of,
+    measured_values,
+)
 
-SYSTEM_KEY = "drumbeat:"
 DROPPED = TaskStatus.DROPPED.value
 DONE = TaskStatus.DONE.value
 HELD, EXCUSED, DISPUTED = (MeetingStatus.HELD.value, MeetingStatus.EXCUSED.value,
@@ -306,7 +304,7 @@ def _compute_figures(session: Session, window: Window, now: datetime | None) -> 
     goals = {row.id: row for row in read(select(
         Goal.id, Goal.title, Goal.owner_id, Goal.initiative_id, Goal.status, Goal.progress,
         Goal.weight, Goal.due, Goal.created_at, Goal.import_key, Goal.metric,
-        Goal.metric_start, Goal.metric_target, Goal.metric_value,
+        Goal.metric_unit, Goal.metric_start, Goal.metric_target, Goal.metric_value,
         Initiative.title.label("initiative_title"), Initiative.progress.label("i_progress"),
         Initiative.import_key.label("i_key"))
         .join(Initiative, Initiative.id == Goal.initiative_id))}
@@ -323,15 +321,15 @@ def _compute_figures(session: Session, window: Window, now: datetime | None) -> 
         .group_by(Meeting.employee_id))}
 
     names = {person.id: person.name for person in people}
-    measured_start = _measured_values(session, goals, at_start.moment, now)
-    measured_end = _measured_values(session, goals, at_end.moment, now)
+    measured_start = measured_values(session, goals, at_start.moment, now)
+    measured_end = measured_values(session, goals, at_end.moment, now)
     queries += measured_start.queries + measured_end.queries
-    goal_start = _goal_progress("start", projects, goals, measured_start.values)
-    goal_end = _goal_progress("end", projects, goals, measured_end.values)
+    goal_start = goal_edge("start", projects, goals, measured_start.values)
+    goal_end = goal_edge("end", projects, goals, measured_end.values)
     by_employee: dict[int, list[Row[Any]]] = defaultdict(list)
     for meeting in meetings:
         by_employee[meeting.employee_id].append(meeting)
-    lines = _GoalLines(goals, goal_start, goal_end, window, names)
+    lines = GoalLines(goals, goal_start, goal_end, window, names)
     owned: dict[int, list[int]] = defaultdict(list)
     for goal in goals.values():
         if lines.visible(goal.id):
@@ -349,104 +347,13 @@ def _compute_figures(session: Session, window: Window, now: datetime | None) -> 
             [g for g in contributed if lines.visible(g)],
             by_employee.get(person.id, []), earlier.get(person.id))
     _add_team_adherence(figures, people)
-    initiatives = _initiatives(goals, goal_start, goal_end, figures.values())
+    initiatives = initiatives_of(goals, goal_start.progress, goal_end.progress, figures.values())
     return Figures(window, list(figures.values()), initiatives, queries)
-
-
-class _GoalLines:
-    """Each goal's line, made once (owned and contributed variants)."""
-
-    def __init__(self, goals: dict[int, Row[Any]], start: dict[int, float | None],
-                 end: dict[int, float | None], window: Window, names: dict[int, str]) -> None:
-        self.goals, self.start, self.end, self.window, self.names = (goals, start, end,
-                                                                     window, names)
-        self._lines: dict[tuple[int, bool], GoalLine] = {}
-        self._visible = {g.id for g in goals.values()
-                         if not _system(g) and g.status != DROPPED}
-        self._initiatives = {g.id: str(g.initiative_title) for g in goals.values()}
-
-    def visible(self, goal_id: int) -> bool:
-        return goal_id in self._visible
-
-    def line(self, goal_id: int, owned: bool) -> GoalLine:
-        key = (goal_id, owned)
-        if key not in self._lines:
-            self._lines[key] = _goal_line(self.goals[goal_id], owned, (
-                self.start.get(goal_id), self.end.get(goal_id)), self.window, self.names)
-        return self._lines[key]
-
-    def initiative(self, goal_id: int) -> str:
-        return self._initiatives[goal_id]
 
 
 def _overlaps(person: Row[Any], window: Window) -> bool:
     start, end = person.active_from, person.active_until
     return (start is None or start <= window.judged_until) and (end is None or end >= window.start)
-
-
-def _system(goal: Row[Any]) -> bool:
-    return bool((goal.import_key or "").startswith(SYSTEM_KEY) or
-                (goal.i_key or "").startswith(SYSTEM_KEY))
-
-
-@dataclass(frozen=True)
-class _Measured:
-    """Measurable goals' figures at a moment, and the reads it took (0 or 1)."""
-
-    values: dict[int, float | None]
-    queries: int
-
-
-def _measured_values(session: Session, goals: dict[int, Row[Any]], moment: datetime,
-                     now: datetime) -> _Measured:
-    """Each measurable goal's figure at ``moment``: the current one unless a figure sent
-    later replaced it, then the ``old_value`` of the first such change (the history is
-    append-only, so this is exact). No read when no goal is measurable."""
-    measured = [goal.id for goal in goals.values() if goal.metric is not None]
-    values: dict[int, float | None] = {goal_id: goals[goal_id].metric_value
-                                       for goal_id in measured}
-    if not measured or moment >= now:
-        return _Measured(values, 0)
-    ranked = select(
-        PlanChange.item_id, PlanChange.old_value,
-        func.row_number().over(partition_by=PlanChange.item_id,
-                               order_by=(PlanChange.created_at, PlanChange.id)).label("rank"),
-    ).where(PlanChange.level == PlanLevel.GOAL.value, PlanChange.field == "value",
-            PlanChange.created_at >= moment, PlanChange.item_id.in_(measured)).subquery()
-    for row in session.execute(select(ranked).where(ranked.c.rank == 1)):
-        values[row.item_id] = None if row.old_value is None else float(row.old_value)
-    return _Measured(values, 1)
-
-
-def _goal_progress(edge: str, projects: dict[int, Row[Any]], goals: dict[int, Row[Any]],
-                   measured: dict[int, float | None]) -> dict[int, float | None]:
-    """Every goal's progress at a window's edge ("start" or "end"), as
-    ``models.queries.cascade`` works it out: a project is the weighted mean of its live
-    tasks (else its own figure), a goal the weighted mean of its projects, or its
-    measure's share when it has a metric."""
-    by_goal: dict[int, list[Weighted]] = defaultdict(list)
-    weighted_at, weights_at = f"{edge}_weighted", f"{edge}_weights"
-    for project in projects.values():
-        weights = getattr(project, weights_at)
-        progress = (rollup([Weighted(getattr(project, weighted_at) / weights)]) if weights
-                    else float(project.progress))
-        by_goal[project.goal_id].append(Weighted(progress, project.weight,
-                                                 project.status == DROPPED))
-    return {goal.id: goal_progress_of(
-        goal.metric is not None,
-        measured_progress(goal.metric_start, goal.metric_target, measured.get(goal.id)),
-        rollup(by_goal.get(goal.id, []), float(goal.progress)))
-        for goal in goals.values()}
-
-
-def _goal_line(goal: Row[Any], owned: bool, progress: tuple[float | None, float | None],
-               window: Window, names: dict[int, str]) -> GoalLine:
-    created = goal.created_at.date() if goal.created_at is not None else None
-    expected = time_elapsed(goal.due, created, window.judged_until,
-                            window.fiscal_year_start_month)
-    at_risk = points_behind(goal.status in (DONE, DROPPED), progress[1], expected) is not None
-    return GoalLine(f"G-{goal.id}", goal.title, names.get(goal.owner_id, "?"), owned,
-                    progress[0], progress[1], expected, at_risk)
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -459,7 +366,7 @@ def _percent(rate: float | None) -> float | None:
 
 
 def _person(person: Row[Any], manager: Row[Any] | None, window: Window, tasks: _TaskFigures,
-            lines: _GoalLines, owned_ids: list[int], contributed_ids: list[int],
+            lines: GoalLines, owned_ids: list[int], contributed_ids: list[int],
             meetings: Sequence[Row[Any]], held_before: date | None) -> PersonFigures:
     owned = [lines.line(g, True) for g in owned_ids]
     contributed = [lines.line(g, False) for g in contributed_ids]
@@ -561,36 +468,3 @@ def _add_team_adherence(figures: dict[int, PersonFigures], people: Sequence[Row[
         figures[manager_id] = replace(
             figures[manager_id], reports=len(team),
             team_adherence=round(held / expected * 100, 1) if expected else None)
-
-
-def _initiatives(goals: dict[int, Row[Any]], start: dict[int, float | None],
-                 end: dict[int, float | None], people: Iterable[PersonFigures]
-                 ) -> list[InitiativeRollup]:
-    grouped: dict[int, list[Row[Any]]] = defaultdict(list)
-    for goal in goals.values():
-        if not _system(goal):
-            grouped[goal.initiative_id].append(goal)
-    working: dict[str, set[int]] = defaultdict(set)
-    at_risk: dict[str, int] = defaultdict(int)
-    for person in people:
-        for title in person.initiatives:
-            working[title].add(person.person_id)
-        for line in person.goals:
-            if line.owned and line.at_risk:
-                goal = goals.get(int(line.ref[2:]))
-                if goal is not None:
-                    at_risk[goal.initiative_title] += 1
-    result = []
-    for initiative_id, members in sorted(grouped.items()):
-        first = members[0]
-
-        def rolled(values: dict[int, float | None], items: list[Row[Any]] = members,
-                   own: float = float(first.i_progress)) -> float | None:
-            return rollup([Weighted(values.get(g.id), g.weight, g.status == DROPPED)
-                           for g in items], own)
-
-        result.append(InitiativeRollup(
-            f"I-{initiative_id}", first.initiative_title, rolled(start), rolled(end),
-            len(working.get(first.initiative_title, ())),
-            at_risk.get(first.initiative_title, 0)))
-    return result

@@ -9,6 +9,7 @@ and the sweeper gives up on it instead of queueing it again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from models.db import session_factory
 from models.mailbox import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
-from workers.runtime import Runtime
+from workers.runtime import Runtime, one_statement
 
 __all__ = [
     "INTERRUPTIONS",
     "MAX_INBOUND_ATTEMPTS",
+    "Stored",
     "begin_inbound",
+    "begin_inbound_try",
     "describe",
     "fail_exhausted",
     "gave_up",
@@ -62,6 +65,57 @@ def begin_inbound(session: Session, inbound_id: int, *columns: Any) -> Row[Any] 
         .values(attempts=InboundMessage.attempts + 1)
         .returning(InboundMessage.attempts, InboundMessage.error, *columns)
         .execution_options(synchronize_session=False)).first()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What processing needs of a stored row whose try is counted, read without locking it."""
+
+    id: int
+    raw: bytes
+    envelope_to: tuple[str, ...]
+    peer_address: str | None
+    attempts: int = 1  # this try included
+
+
+def begin_inbound_try(rt: Runtime, inbound_id: int,
+                      max_attempts: int = MAX_INBOUND_ATTEMPTS) -> Stored | str:
+    """Count a try of a waiting message before any work: its bytes and envelope, or its
+    status when it is not waiting. A try that crashes or reaches the time limit still
+    counts; past ``max_attempts`` tries the message is failed for good. On a batch's
+    PostgreSQL connection the count is one statement in autocommit."""
+    counted = one_statement(rt, _BEGIN_INBOUND, (inbound_id,))
+    if counted:
+        attempts, _error, raw, envelope_to, peer_address = counted[0]
+        if attempts <= max_attempts:
+            return Stored(inbound_id, raw or b"", tuple(envelope_to or ()), peer_address,
+                          attempts)
+    with rt.sessions() as session, session.begin():
+        columns = (InboundMessage.raw, InboundMessage.envelope_to, InboundMessage.peer_address)
+        found = session.execute(select(  # counted above: the try past the last
+            InboundMessage.attempts, InboundMessage.error, *columns).where(
+            InboundMessage.id == inbound_id,
+            InboundMessage.status == InboundStatus.RECEIVED.value)).first() if counted \
+            else begin_inbound(session, inbound_id, *columns)
+        if found is None:
+            status = session.scalar(select(InboundMessage.status).where(
+                InboundMessage.id == inbound_id))
+            return str(status) if status is not None else "missing"
+        if found.attempts > max_attempts:  # every try so far began and never finished
+            session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
+                status=InboundStatus.FAILED.value, processed_at=rt.clock(),
+                attempts=InboundMessage.attempts - 1,
+                error=gave_up(found.attempts - 1, found.error)))
+            return InboundStatus.FAILED.value
+    return Stored(inbound_id, found.raw or b"", tuple(found.envelope_to or ()),
+                  found.peer_address, found.attempts)
+
+
+# begin_inbound as one prepared statement, with the columns begin_inbound_try reads
+_BEGIN_INBOUND = (
+    "UPDATE inbound_message SET attempts = attempts + 1 WHERE id = %s AND status = "
+    f"'{InboundStatus.RECEIVED.value}' RETURNING attempts, error, raw, envelope_to, "
+    "peer_address")
 
 
 def record_inbound_failure(rt: Runtime, inbound_id: int, error: str,

@@ -23,13 +23,13 @@ claimed with its status, in the same transaction as the changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from config.review_scale import parse_scale
 from mail.read.authentication import Established, SenderPolicy, Vouch, establish, strict_from
@@ -57,7 +57,7 @@ from workers import failures, metrics, notes, outbox, review_answers, status_pag
 from workers.apply import Applier, local_today, pair_from_agenda
 from workers.outbox import AddedRow, OutboxRow
 from workers.retention import clear_raw
-from workers.runtime import Runtime, sender_policy_for
+from workers.runtime import Runtime, read_session, sender_policy_for
 
 log = logging.getLogger("drumbeat.inbound")
 ANSWER = "answer"
@@ -123,12 +123,13 @@ def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processe
     ``send_email``.
     """
     now = rt.clock()
-    facts = _read(rt, inbound_id)
+    facts = failures.begin_inbound_try(rt, inbound_id, MAX_ATTEMPTS)
     if isinstance(facts, str):
         return Processed(facts)
     understood = _understand(rt, facts, now)
     with rt.sessions() as session, session.begin():
-        row = session.get(InboundMessage, inbound_id, with_for_update=True)
+        row = session.get(InboundMessage, inbound_id, with_for_update=True,
+                          options=_WITHOUT_RAW)  # the bytes were read before
         if row is None or row.status != InboundStatus.RECEIVED.value:
             return Processed(row.status if row else "missing")
         answering = _Answering(rt, now, send_now, in_thread=understood.in_thread)
@@ -138,15 +139,7 @@ def process(rt: Runtime, inbound_id: int, *, send_now: bool = False) -> Processe
     return result
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """What processing needs of a stored row, read without locking it."""
-
-    id: int
-    raw: bytes
-    envelope_to: tuple[str, ...]
-    peer_address: str | None
-    attempts: int = 1  # this try included
+_WITHOUT_RAW = (defer(InboundMessage.raw),)
 
 
 @dataclass(frozen=True)
@@ -175,31 +168,12 @@ class _Understood:
     in_thread: bool = False  # a reply to one of our emails to the sender (a receipt is due)
     request: Request | None = None  # the whole reply was "status" or "help"
     review: ReviewAnswer | None = None  # a reply to a review form: its answer, read
+    # The sender's row as read before the transaction (detached): the transaction takes
+    # it over rather than reading it again.
+    person: Person | None = field(default=None, compare=False, repr=False)
 
 
-def _read(rt: Runtime, inbound_id: int) -> _Stored | str:
-    """The row's bytes and envelope, or its status when it is not waiting.
-
-    The try is counted here, before any work, so one that crashes or reaches the
-    time limit still counts; past MAX_ATTEMPTS tries the message is failed for good."""
-    with rt.sessions() as session, session.begin():
-        found = failures.begin_inbound(session, inbound_id, InboundMessage.raw,
-                                       InboundMessage.envelope_to, InboundMessage.peer_address)
-        if found is None:
-            status = session.scalar(select(InboundMessage.status).where(
-                InboundMessage.id == inbound_id))
-            return str(status) if status is not None else "missing"
-        if found.attempts > MAX_ATTEMPTS:  # every try so far began and never finished
-            session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(
-                status=InboundStatus.FAILED.value, processed_at=rt.clock(),
-                attempts=InboundMessage.attempts - 1,
-                error=failures.gave_up(found.attempts - 1, found.error)))
-            return InboundStatus.FAILED.value
-    return _Stored(inbound_id, found.raw or b"", tuple(found.envelope_to or ()),
-                   found.peer_address, found.attempts)
-
-
-def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
+def _understand(rt: Runtime, stored: failures.Stored, now: datetime) -> _Understood:
     """Parse, classify and establish the sender; for a reply, read its commands too."""
     parsed = parse_message(stored.raw)
     kind = classify(parsed, stored.raw)
@@ -207,7 +181,7 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
         return _Understood(parsed, kind, _NOBODY, None, None, None)
     from_address, _problem = strict_from(stored.raw, parsed.raw_headers)  # read once, above
     agenda_id = _token_agenda_id(parsed, stored, rt.settings.secret_key.get_secret_value())
-    with rt.sessions() as session:
+    with read_session(rt) as session:
         sender = person_by_address(session, from_address) if from_address else None
         agenda = _agenda_facts(session, agenda_id)
         in_thread = sender is not None and _in_our_thread(session, sender.id, agenda,
@@ -227,9 +201,9 @@ def _understand(rt: Runtime, stored: _Stored, now: datetime) -> _Understood:
     if established.temporary and stored.attempts < MAX_ATTEMPTS:
         raise SenderCheckDelayed(established.problem or "a DKIM key lookup took too long")
     if established.how == Vouch.NONE:
-        return _Understood(parsed, kind, established, sender_id, agenda, None)
+        return _Understood(parsed, kind, established, sender_id, agenda, None, person=sender)
     understood = partial(_Understood, parsed, kind, established, sender_id, agenda,
-                         in_thread=in_thread)
+                         in_thread=in_thread, person=sender)
     if to_notes:  # what Drumbeat wrote and the sender forwarded (``sent``) is left out
         reading = understand_notes(parsed, sender_name=sender_name, timezone=timezone,
                                          now=now,
@@ -276,7 +250,7 @@ def _policy(rt: Runtime) -> SenderPolicy:
     return policy
 
 
-def _token_agenda_id(parsed: ParsedMessage, stored: _Stored, secret: str) -> int | None:
+def _token_agenda_id(parsed: ParsedMessage, stored: failures.Stored, secret: str) -> int | None:
     """The outbox id a genuine checkin+TOKEN recipient names; a forged token names nothing."""
     for address in [*stored.envelope_to, *parsed.to, *parsed.cc]:
         token = token_from_address(address)
@@ -329,7 +303,7 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
         _record_automatic(session, row, kind, now)
         return Processed(row.status)
     row.authenticated_by = established.how.value
-    sender = session.get(Person, understood.sender_id) if understood.sender_id else None
+    sender = _sender_in(session, understood)
     if sender is None:  # a stranger, or a From nobody can read: stored, never answered
         return _ignore(row, now, established.problem or "the sender is not a Drumbeat user")
     if established.how == Vouch.NONE:
@@ -369,6 +343,14 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
     row.status, row.outcome, row.person_id = status.value, outcome_json, sender.id
     row.processed_at = now
     return Processed(row.status, answers)
+
+
+def _sender_in(session: Session, understood: _Understood) -> Person | None:
+    """The sender in the transaction's session: the row read a moment ago taken over
+    without a second SELECT (``merge(load=False)``), or read by id when none was kept."""
+    if understood.person is not None:
+        return session.merge(understood.person, load=False)
+    return session.get(Person, understood.sender_id) if understood.sender_id else None
 
 
 @dataclass(frozen=True)
@@ -574,11 +556,6 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
     """One answer per message, and at most ``answering.hourly_cap`` per address; only
     ever to a known person's own address (never to a From line we could not tie to them)."""
     now, rt = answering.now, answering.rt
-    recent = session.scalar(_RECENT_ANSWERS, {
-        "address": address, "since": now - timedelta(hours=1)}) or 0
-    if recent >= answering.hourly_cap:
-        log.warning("not answering %s: %d answers in the last hour", address, recent)
-        return ()
     reader = session.get(Person, recipient_id) if recipient_id is not None else None
     if reader is not None:  # in their language
         view = replace(view, locale=reader.language)
@@ -596,4 +573,10 @@ def _answer(session: Session, row: InboundMessage, parsed: ParsedMessage,
         in_reply_to=in_reply_to, references_header=references,
         context={"inbound_id": row.id, "auto_submitted": "auto-replied", **kept},
         created_at=now, claimed=answering.send_now)
-    return tuple(AddedRow(outbox_id, answer) for outbox_id in outbox.add_rows(session, [answer]))
+    since = now - timedelta(hours=1)
+    added = outbox.add_capped(session, answer, since=since, cap=answering.hourly_cap)
+    if not added:  # answered before (a retry), or the hourly cap: say which
+        recent = session.scalar(_RECENT_ANSWERS, {"address": address, "since": since}) or 0
+        if recent >= answering.hourly_cap:
+            log.warning("not answering %s: %d answers in the last hour", address, recent)
+    return tuple(AddedRow(outbox_id, answer) for outbox_id in added)

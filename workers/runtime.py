@@ -9,8 +9,9 @@ itself by being imported: the renderers are listed in :func:`outgoing_kinds`.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,10 @@ from workers import agendas, digests, review_forms, reviews
 
 T = TypeVar("T")
 RENDERED_KEPT = 1000  # rows whose words and pictures a process keeps between render and parts
-Renderer = Callable[[Session, OutboundMessage, "Runtime"], RenderedEmail]
+RowRenderer = Callable[[Session, OutboundMessage, "Runtime"], RenderedEmail]
+# A batch's rows of one kind in, its reads done once, the renderer of each of them out.
+Renderer = Callable[[Session, Sequence[OutboundMessage], "Runtime"],
+                    Callable[[OutboundMessage], RenderedEmail]]
 Parts = Callable[[Session, OutboundMessage, "Runtime"],
                  tuple[tuple[InlineImage, ...], tuple[AttachedFile, ...]]]
 
@@ -40,7 +44,10 @@ Parts = Callable[[Session, OutboundMessage, "Runtime"],
 class Renderers:
     """How outbox rows of each kind become words when first sent (rows stored with
     their words, like answers, need none), and the pictures and files a kind carries
-    (made again on a retry, from the same stored figures, so every try sends the same)."""
+    (made again on a retry, from the same stored figures, so every try sends the same).
+
+    A kind's renderer takes all the rows of that kind in a batch, so what they show
+    can be read once for all of them (agendas); ``one_by_one`` renders each alone."""
 
     words: dict[str, Renderer] = field(default_factory=dict)
     parts: dict[str, Parts] = field(default_factory=dict)
@@ -49,10 +56,19 @@ class Renderers:
 def outgoing_kinds() -> Renderers:
     """Every kind of row the scheduler queues, and what renders it."""
     return Renderers(
-        words={agendas.AGENDA: agendas.render_agenda_row, agendas.NUDGE: agendas.render_nudge_row,
-               digests.DIGEST: digests.render_digest_row,
-               reviews.REVIEW: review_forms.render_review_row},
+        words={agendas.AGENDA: agendas.agenda_renderer,
+               agendas.NUDGE: one_by_one(agendas.render_nudge_row),
+               digests.DIGEST: one_by_one(digests.render_digest_row),
+               reviews.REVIEW: one_by_one(review_forms.render_review_row)},
         parts={digests.DIGEST: digests.digest_parts, reviews.REVIEW: review_forms.review_parts})
+
+
+def one_by_one(render: RowRenderer) -> Renderer:
+    """A kind whose rows share nothing worth reading once: each rendered on its own."""
+    def each(session: Session, _rows: Sequence[OutboundMessage], rt: Runtime
+             ) -> Callable[[OutboundMessage], RenderedEmail]:
+        return lambda row: render(session, row, rt)
+    return each
 
 
 @dataclass
@@ -139,6 +155,51 @@ def one_connection(rt: Runtime) -> Iterator[Runtime]:
     with rt.engine.connect() as connection:
         yield replace(rt, sessions=sessionmaker(bind=connection, expire_on_commit=False),
                       connection=connection)
+
+
+def one_statement(rt: Runtime, sql: str, params: tuple[Any, ...]) -> list[Any] | None:
+    """``sql`` as a transaction of its own on the batch's PostgreSQL connection, in
+    autocommit and prepared: one round trip, where a session costs two more (BEGIN and
+    COMMIT) and the ORM's Python besides. Returns its rows; None when there is no such
+    connection free (no batch, SQLite, a transaction open), for the caller to use a
+    session."""
+    with _autocommit(rt) as driver:
+        if driver is None:
+            return None
+        cursor = driver.execute(sql, params, prepare=True)
+        return cursor.fetchall() if cursor.description else []
+
+
+@contextmanager
+def read_session(rt: Runtime) -> Iterator[Session]:
+    """A session for reads that need no snapshot of their own: on a batch's PostgreSQL
+    connection it runs in autocommit, so its SELECTs cost no BEGIN and no ROLLBACK round
+    trip; elsewhere a plain session. Never write in it: nothing would roll back."""
+    with _autocommit(rt), rt.sessions() as session:
+        yield session
+
+
+@contextmanager
+def _autocommit(rt: Runtime) -> Iterator[Any | None]:
+    """The batch's PostgreSQL driver connection switched to autocommit for the block;
+    None when there is none free. A connection found closed is marked invalid before the
+    error goes on, so the batch tries the message again on a new one."""
+    connection = rt.connection
+    if connection is None or connection.dialect.name != "postgresql" \
+            or connection.invalidated or connection.in_transaction():
+        yield None
+        return
+    driver = connection.connection.driver_connection
+    try:
+        driver.autocommit = True  # no transaction is open (checked above)
+        yield driver
+    except Exception as error:
+        if getattr(driver, "closed", False):
+            connection.invalidate(error)
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # a dead connection keeps its setting
+            driver.autocommit = False
 
 
 def runtime() -> Runtime:

@@ -12,11 +12,10 @@ so a topic raised in a meeting's own notes waits for the next one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from mail.read.commands import Topic, TopicDone
@@ -138,36 +137,21 @@ def close_after_meeting(session: Session, meetings: Iterable[Meeting], now: date
     return closed
 
 
-def agenda_points(session: Session, pair: tuple[int, int]) -> tuple[TalkingPointLine, ...]:
-    """The pair's open points as the agenda shows them, with who raised each (one query)."""
-    rows = session.execute(
-        select(TalkingPoint.text, Person.name, TalkingPoint.raised_on)
-        .outerjoin(Person, Person.id == TalkingPoint.raised_by_id)
-        .where(TalkingPoint.manager_id == pair[0], TalkingPoint.employee_id == pair[1],
-               TalkingPoint.closed_at.is_(None))
-        .order_by(TalkingPoint.id))
-    return _lines(rows)
-
-
-def pair_with_points(session: Session, pair: tuple[int, int]
-                     ) -> tuple[Person, Person, tuple[TalkingPointLine, ...]]:
-    """The pair's manager and employee and ``agenda_points``, in one query: the points
-    outer-joined to the employee's row (the manager's row comes with none)."""
+def agenda_points(session: Session, pairs: Collection[tuple[int, int]]
+                  ) -> dict[tuple[int, int], tuple[TalkingPointLine, ...]]:
+    """The pairs' open points as their agendas show them, with who raised each, oldest
+    first: one query for all the pairs (those with none are left out)."""
     raiser = aliased(Person)
     rows = session.execute(
-        select(Person, TalkingPoint.text, raiser.name, TalkingPoint.raised_on)
-        .outerjoin(TalkingPoint, and_(
-            TalkingPoint.employee_id == Person.id, Person.id == pair[1],
-            TalkingPoint.manager_id == pair[0], TalkingPoint.closed_at.is_(None)))
+        select(TalkingPoint.manager_id, TalkingPoint.employee_id, TalkingPoint.text,
+               raiser.name, TalkingPoint.raised_on)
         .outerjoin(raiser, raiser.id == TalkingPoint.raised_by_id)
-        .where(Person.id.in_(pair))
-        .order_by(TalkingPoint.id)).all()
-    people = {row[0].id: row[0] for row in rows}
-    manager, employee = people.get(pair[0]), people.get(pair[1])
-    assert manager is not None and employee is not None, f"no pair {pair}"
-    return manager, employee, _lines(row[1:] for row in rows if row[1] is not None)
-
-
-def _lines(rows: Iterable[Any]) -> tuple[TalkingPointLine, ...]:
-    return tuple(TalkingPointLine(text=text, raised_by_name=name or "", raised_on=raised_on)
-                 for text, name, raised_on in rows)
+        .where(TalkingPoint.employee_id.in_({employee for _manager, employee in pairs}),
+               TalkingPoint.closed_at.is_(None))
+        .order_by(TalkingPoint.id))
+    found: dict[tuple[int, int], list[TalkingPointLine]] = {}
+    for manager_id, employee_id, text, name, raised_on in rows:
+        if (manager_id, employee_id) in pairs:
+            found.setdefault((manager_id, employee_id), []).append(TalkingPointLine(
+                text=text, raised_by_name=name or "", raised_on=raised_on))
+    return {pair: tuple(lines) for pair, lines in found.items()}

@@ -2,7 +2,9 @@
 
 Failures are sorted into the two kinds the outbox acts on: temporary (connection
 refused or dropped, 4xx: try again later) and permanent (5xx: record the
-server's answer and stop). One SMTP connection is kept per thread and reused.
+server's answer and stop). Of the temporary ones, ``RelayUnavailable`` says the
+relay itself is unusable (not this message), so a batch stops at it. One SMTP
+connection is kept per thread and reused across messages and batches.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ class TemporaryFailure(DeliveryError):
     """Worth retrying: the relay was unreachable or answered 4xx."""
 
 
+class RelayUnavailable(TemporaryFailure):
+    """The relay (or the Maildir) could not be reached or used at all: every message
+    would meet the same, so a sender of many stops at the first."""
+
+
 class PermanentFailure(DeliveryError):
     """Not worth retrying: the relay answered 5xx for this message or recipient."""
 
@@ -55,7 +62,7 @@ class MaildirTransport:
             with self._lock:
                 self._maildir.add(to_bytes(message))
         except OSError as exc:  # a full or unwritable disk: worth trying again later
-            raise TemporaryFailure(f"cannot write to {self.path}: {exc}") from exc
+            raise RelayUnavailable(f"cannot write to {self.path}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -117,13 +124,13 @@ class SmtpTransport:
                 self._drop()
                 if not fresh:
                     continue  # a reused connection the relay had closed: try a new one once
-                raise TemporaryFailure(f"connection lost: {exc}") from exc
+                raise RelayUnavailable(f"connection lost: {exc}") from exc
             except (smtplib.SMTPConnectError, smtplib.SMTPAuthenticationError,
                     smtplib.SMTPNotSupportedError) as exc:
                 # The relay itself is unusable (greeting refused, login failed): every
                 # message would fail alike, so wait for the operator rather than give up.
                 self._drop()
-                raise TemporaryFailure(f"relay {self.config.host}: {exc}") from exc
+                raise RelayUnavailable(f"relay {self.config.host}: {exc}") from exc
             except smtplib.SMTPRecipientsRefused as exc:
                 self._reset()
                 raise _classify(*next(iter(exc.recipients.values()))) from exc
@@ -132,7 +139,7 @@ class SmtpTransport:
                 raise _classify(exc.smtp_code, exc.smtp_error) from exc
             except (OSError, smtplib.SMTPException) as exc:
                 self._drop()
-                raise TemporaryFailure(f"cannot reach {self.config.host}:{self.config.port}: "
+                raise RelayUnavailable(f"cannot reach {self.config.host}:{self.config.port}: "
                                        f"{exc}") from exc
             if refused:
                 raise _classify(*next(iter(refused.values())))

@@ -38,6 +38,25 @@ class GoalLine:
     progress_end: float | None
     expected: float | None  # % of the goal's time elapsed at the period's end (None: no due)
     at_risk: bool  # behind the time elapsed
+    # A measurable goal (``metric`` set): ``progress_*`` are its measure's share of the way
+    # from ``metric_start`` to ``metric_target``; its figure at the period's end and its
+    # tasks' roll-up at both edges are shown beside them. None for any other goal.
+    metric: str | None = None  # "ARR"
+    unit: str | None = None  # "€"
+    metric_start: float | None = None
+    metric_target: float | None = None
+    value_end: float | None = None  # the figure at the period's end (None: not measured yet)
+    rolled_start: float | None = None  # its projects' tasks rolled up, 0..100
+    rolled_end: float | None = None
+
+    @property
+    def tasks_end(self) -> float | None:
+        """The goal's tasks rolled up at the period's end: beside a measure, its
+        ``rolled_end``; without one that is its progress."""
+        return self.rolled_end if self.metric is not None else self.progress_end
+
+
+_PLAIN_GOAL = 8  # a goal line's fields before the measure's: all a goal without one stores
 
 
 @dataclass(frozen=True)
@@ -94,16 +113,25 @@ class PersonFigures:
     def goals_at_risk(self) -> tuple[GoalLine, ...]:
         return tuple(goal for goal in self.goals if goal.at_risk)
 
+    @property
+    def goal_tasks_end(self) -> float | None:
+        """``goal_progress_end`` with each measurable goal's tasks rolled up in place of its
+        measure (the same mean when none of the goals has a metric)."""
+        known = [tasks for tasks in (goal.tasks_end for goal in self.goals) if tasks is not None]
+        return round(sum(known) / len(known), 1) if known else None
+
     def to_json(self) -> dict[str, Any]:
         """JSON-safe (ISO dates), for ``Evaluation.figures`` (by hand: ``asdict`` deep-copies
         and is the slowest part of snapshotting 10,000 people). A goal line is a list of
         its fields in order, not an object: a person has up to dozens, and their keys
-        were half the snapshot's bytes (``from_json`` reads both forms)."""
+        were half the snapshot's bytes (``from_json`` reads both forms); a goal without a
+        metric stores only its first eight, as before measurable goals."""
         data = {name: getattr(self, name) for name in _PERSON_FIELDS}
         for name in ("active_from", "active_to", "last_checkin", "tracked_since"):
             data[name] = _jsonable(data[name])
         data["initiatives"] = list(self.initiatives)
-        data["goals"] = [tuple(goal.__dict__.values()) for goal in self.goals]
+        data["goals"] = [line if line[_PLAIN_GOAL] is not None else line[:_PLAIN_GOAL]
+                         for line in (tuple(goal.__dict__.values()) for goal in self.goals)]
         data["timeline"] = [{"period_start": mark.period_start.isoformat(),
                              "state": mark.state} for mark in self.timeline]
         return data
@@ -182,6 +210,12 @@ class DigestView:
     def goals_at_risk(self) -> tuple[tuple[PersonFigures, GoalLine], ...]:
         """Owned goals behind the time elapsed (each goal once, under its owner)."""
         return tuple((p, g) for p in self.people for g in p.goals if g.owned and g.at_risk)
+
+    @property
+    def measured_goals(self) -> tuple[tuple[PersonFigures, GoalLine], ...]:
+        """Owned goals with a metric (each goal once, under its owner)."""
+        return tuple((p, g) for p in self.people for g in p.goals
+                     if g.owned and g.metric is not None)
 
 
 # --- the review cycle ----------------------------------------------------------------

@@ -12,7 +12,9 @@ with an apostrophe (OWASP's advice). Numbers and dates are written by us and
 never start that way.
 
 The goal and timeline lists are not in the CSV (the email shows them); the
-number of goals at risk is.
+number of goals at risk is, and, last, the goal progress at the end with each
+measurable goal's tasks rolled up in place of its measure (equal to the goal
+progress for a person none of whose goals has a metric).
 
 The review columns (the cycle's dates, the three steps' states, the self and
 manager ratings) are always there, so a spreadsheet built on the file keeps its
@@ -30,7 +32,8 @@ from datetime import date
 
 from mail.write.digest import CycleSummary, DigestView, PersonFigures, ReviewFigures
 
-__all__ = ["COLUMNS", "FIGURE_COLUMNS", "REVIEW_COLUMNS", "CsvRow", "figures_csv"]
+__all__ = ["COLUMNS", "FIGURE_COLUMNS", "REVIEW_COLUMNS", "ROLLUP_COLUMN", "CsvRow",
+           "figures_csv"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -114,6 +117,12 @@ REVIEW_COLUMNS: tuple[tuple[str, _ReviewGetter], ...] = (
 )
 
 
+#: (header, cell) of the last column, added after the review's (a spreadsheet built on the
+#: older file keeps its columns): ``PersonFigures.goal_tasks_end``.
+ROLLUP_COLUMN: tuple[str, _Getter] = ("Goal tasks rolled up at end (%)",
+                                      lambda p: _percent(p.goal_tasks_end))
+
+
 def _figure_cell(getter: _Getter) -> Callable[[CsvRow], str]:
     return lambda row: getter(row.person)
 
@@ -123,10 +132,11 @@ def _review_cell(getter: _ReviewGetter) -> Callable[[CsvRow], str]:
         row.review, row.cycle)
 
 
-#: (header, cell) in column order: the figures, then the review.
+#: (header, cell) in column order: the figures, the review, the goals' tasks rolled up.
 COLUMNS: tuple[tuple[str, Callable[[CsvRow], str]], ...] = (
     *((header, _figure_cell(getter)) for header, getter in FIGURE_COLUMNS),
     *((header, _review_cell(getter)) for header, getter in REVIEW_COLUMNS),
+    (ROLLUP_COLUMN[0], _figure_cell(ROLLUP_COLUMN[1])),
 )
 
 

@@ -38,12 +38,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from mail.write.charts import calibration_chart, checkin_timeline_chart, goal_progress_chart
 from mail.write.compose import AttachedFile, InlineImage
-from mail.write.digest import CheckinMark, DigestView, PersonFigures, TeamRollup
+from mail.write.digest import CheckinMark, DigestView, GoalLine, PersonFigures, TeamRollup
 from mail.write.digest_csv import figures_csv
 from mail.write.digest_words import STATE_WORDS, DigestWords
 from mail.write.render import RenderedEmail, css_inliner, environment, oneline
@@ -72,7 +71,6 @@ TEXT_WIDTH = 72
 SILENT_DAYS = 28
 LOW_ADHERENCE = 50.0  # shown in red below this
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DASH = "–"
 
 @dataclass(frozen=True)
@@ -100,32 +98,10 @@ class RenderedDigest:
 # --- formatting --------------------------------------------------------------------------
 
 
-def pct(value: float | None) -> str:
-    """``72.5%``, ``100%``, ``–`` for None: the figure as stored (one decimal)."""
-    if value is None:
-        return DASH
-    return f"{value:.0f}%" if value == round(value) else f"{value:.1f}%"
-
-
-def span(start: float | None, end: float | None, sep: str = " → ") -> str:
-    """``20% → 45%``; a lone dash when neither is known."""
-    if start is None and end is None:
-        return DASH
-    return f"{pct(start)}{sep}{pct(end)}"
-
-
-def num(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}"
-
-
-def day(value: date | None) -> str:
-    """``3 Dec 2026``."""
-    return DASH if value is None else f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
-def short(value: date | None) -> str:
-    """``3 Dec``."""
-    return DASH if value is None else f"{value.day} {_MONTHS[value.month - 1]}"
+# The HR and manager digests' forms, in English: what an employee's copy uses in theirs.
+_ENGLISH = DigestWords()
+pct, span, num, day, short = _ENGLISH.pct, _ENGLISH.span, _ENGLISH.num, _ENGLISH.day, \
+    _ENGLISH.short
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -414,11 +390,17 @@ def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
          Col(words.pgettext("column, 6 wide", "Days"), 6, True)],
         [[p.name, p.manager_name or DASH, day(p.last_checkin) if p.last_checkin else _("never"),
           num(p.days_since_checkin)] for p in ctx["silent"].rows])
-    tables["at_risk"] = text_table(
+    tables["at_risk"] = _measures_under(text_table(
         [Col(_("Goal"), 6), Col(_("Title"), 24), Col(words.pgettext("column", "Owner"), 16),
          Col(_("Progress"), 11, True), Col(_("Exp."), 7, True)],
         [[g.ref, g.title, p.name, span(g.progress_start, g.progress_end, "→"),
-          pct(g.expected)] for p, g in ctx["at_risk"].rows])
+          pct(g.expected)] for p, g in ctx["at_risk"].rows]),
+        [g for _, g in ctx["at_risk"].rows], ctx["words"])
+    tables["measured"] = _measures_under(text_table(
+        [Col(_("Goal"), 6), Col(_("Title"), 24), Col(words.pgettext("column", "Owner"), 16),
+         Col(_("Progress"), 11, True)],
+        [[g.ref, g.title, p.name, span(g.progress_start, g.progress_end, "→")]
+         for p, g in ctx["measured"].rows]), [g for _, g in ctx["measured"].rows], ctx["words"])
     tables["initiatives"] = text_table(
         [Col(words.pgettext("column, 6 wide", "Ref"), 6), Col(_("Initiative"), 30),
          Col(_("Progress"), 11, True), Col(words.pgettext("column, 6 wide", "People"), 6, True),
@@ -435,15 +417,26 @@ def _text_tables(ctx: dict[str, Any]) -> dict[str, list[str]]:
         # Another language's words may be longer: the title column gives them room.
         role = max([6, *(_width(row[2]) for row in goals)])
         status = min(12, max([8, *(_width(row[5]) for row in goals)]))
-        tables["goals"] = text_table(
+        tables["goals"] = _measures_under(text_table(
             [Col(_("Goal"), 6), Col(_("Title"), 24 - (role - 6) - (status - 8)),
              Col(_("Role"), role), Col(_("Progress"), 11, True), Col(_("Exp."), 7, True),
-             Col(_("Status"), status)], goals)
+             Col(_("Status"), status)], goals), me.goals, words)
         tables["timeline"] = text_table(
             [Col(_("Period from"), 14),
              Col(_("Check-in"), min(52, max([30, *(_width(row[1]) for row in marks)])))],
             marks)
     return tables
+
+
+def _measures_under(table: list[str], goals: Sequence[GoalLine], words: DigestWords
+                    ) -> list[str]:
+    """A goal table with each measurable goal's measure and tasks on the line under its row
+    (its Progress is the measure's share of the way)."""
+    lines = table[:2]
+    for row, goal in zip(table[2:], goals, strict=True):
+        beside = words.beside(goal)
+        lines += [row] if beside is None else [row, "        " + _fit(beside, TEXT_WIDTH - 8)]
+    return lines
 
 
 def _timeline(p: PersonFigures) -> tuple[CheckinMark, ...]:
@@ -578,6 +571,8 @@ def _context(view: DigestView) -> dict[str, Any]:
         "silent": capped(sorted(view.without_checkin_4_weeks, key=_silent_order), LIST_ROWS),
         "at_risk": capped(sorted(view.goals_at_risk, key=lambda pg: (
             (pg[1].progress_end or 0.0) - (pg[1].expected or 0.0), pg[1].ref)), LIST_ROWS),
+        "measured": capped(sorted(view.measured_goals, key=lambda pg: (
+            pg[1].progress_end or 0.0, pg[1].ref)), LIST_ROWS),
         "teams": capped(teams, TABLE_ROWS),
         "teams_by_adherence": teams_by_adherence,
         "initiatives": capped(sorted(view.initiatives, key=lambda i: (
@@ -598,6 +593,7 @@ def _context(view: DigestView) -> dict[str, Any]:
         "joined": lambda p: _joined_or_left(p, view, words),
         "tracked": lambda p: tracked(p, view, words),
         "excused_by": lambda p: excused_by(p, words=words),
+        "has_measure": lambda goals: any(g.metric is not None for g in goals),
         "width": TEXT_WIDTH,
     }
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from babel.dates import format_date, format_skeleton
 
-from mail.write.digest import CheckinMark, PersonFigures
+from mail.write.digest import CheckinMark, GoalLine, PersonFigures
 from mail.write.language import (
     DEFAULT,
     N_,
+    amount_text,
     number_text,
     percent_figure_text,
     supported,
@@ -173,6 +174,28 @@ class DigestWords:
                  self.span(g.progress_start, g.progress_end, "→"), self.pct(g.expected),
                  self._("at risk") if g.at_risk else self._("on track")
                  if g.expected is not None else DASH] for g in p.goals]
+
+    def measure(self, g: GoalLine) -> str:
+        """``ARR €3.1M of €4M (from €2.1M)``: a measurable goal's figure at the period's
+        end, worded as agendas and ``status`` word it."""
+        def amount(value: float | None) -> str:
+            return DASH if value is None else amount_text(value, g.unit, self.language)
+
+        words = {"metric": g.metric or "", "start": amount(g.metric_start),
+                 "target": amount(g.metric_target)}
+        if g.value_end is None:
+            return self._("%(metric)s not measured yet (from %(start)s to %(target)s)", **words)
+        return self._("%(metric)s %(value)s of %(target)s (from %(start)s)",
+                      value=amount(g.value_end), **words)
+
+    def tasks(self, g: GoalLine) -> str:
+        """``tasks 10% → 13%``: a measurable goal's tasks rolled up at the start and end."""
+        return f"{self._('tasks')} {self.span(g.rolled_start, g.rolled_end)}"
+
+    def beside(self, g: GoalLine) -> str | None:
+        """A measurable goal's measure and its tasks, the line under its row; None for a
+        goal without a metric (its progress is its tasks')."""
+        return None if g.metric is None else f"{self.measure(g)} · {self.tasks(g)}"
 
     def timeline_rows(self, marks: Sequence[CheckinMark]) -> list[list[str]]:
         return [[self.day(m.period_start), self.state(m.state)] for m in marks]

@@ -7,6 +7,9 @@ writing is one transaction that applies everything or nothing:
 - ``problems``: every refusal names the file, the row, the field and the fix;
 - ``people_file`` and ``load_people``: the people file, read, then written;
 - ``org_graph``: reporting-line checks (who would end up managing whom);
-- ``plan_file`` and ``load_plan``: the plan, read, then written in bulk;
+- ``plan_format``: the plan file's keys and columns, read by ``plan_file`` and
+  written back by ``models.exporting``;
+- ``plan_file`` and ``load_plan``: the plan, read (items pinned by ref, or matched
+  by their path of titles), then written in bulk;
 - ``meetings_file`` and ``load_meetings``: 1:1s kept before Drumbeat, back-filled.
 """

@@ -2,9 +2,14 @@
 
 Records stream in from ``plan_file`` and are upserted in chunks with set-based
 ``INSERT … ON CONFLICT (import_key) DO UPDATE`` (PostgreSQL and SQLite), so a
-500,000-task plan never becomes 500,000 ORM objects. Columns a record leaves
-out keep their stored values on re-import; status and progress always travel
-together, so the database's "done means 100%" check always holds.
+500,000-task plan never becomes 500,000 ORM objects; a pinned record
+(``ref: T-12``) is upserted on its id instead, once the id is known to exist.
+Only items whose values differ are rewritten (stamped with the import's time,
+which is how the summary counts them); tasks go through psycopg's pipelined
+``executemany``, parents with ``RETURNING`` for their children's ids.
+Columns a record leaves out keep their stored values on re-import; status and
+progress always travel together, so the database's "done means 100%" check
+always holds.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +33,7 @@ from models.plan import Goal, Initiative, Project, Task, TaskStatus
 CHUNK_SIZE = 5000
 MODELS = {Level.INITIATIVE: Initiative, Level.GOAL: Goal, Level.PROJECT: Project,
           Level.TASK: Task}
+SYSTEM_KEY_PREFIX = "drumbeat:"  # keys Drumbeat gives its own items (the 1:1 action items)
 PARENT_COLUMN = {Level.GOAL: "initiative_id", Level.PROJECT: "goal_id", Level.TASK: "project_id"}
 OPTIONAL = ("due", "description", "weight")
 # Flags that only group rows into statements; they are never sent to the database.
@@ -42,6 +48,7 @@ class PlanSummary:
 
     created: dict[str, int] = field(default_factory=dict)
     matched: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)  # matched items the file changed
     records: int = 0
 
 
@@ -66,7 +73,7 @@ def load_plan(session: Session, records: Iterable[PlanRecord], log: ProblemLog,
     """
     owners = owner_addresses(session)
     before = _counts(session)
-    writer = _ChunkWriter(session, now or utcnow())
+    writer = _ChunkWriter(session, now or utcnow(), log)
     summary = PlanSummary()
     for record in records:
         summary.records += 1
@@ -87,12 +94,21 @@ def load_plan(session: Session, records: Iterable[PlanRecord], log: ProblemLog,
         log.add(None, None, "the plan has no items", "Add at least one initiative.")
     log.raise_if_any()
     writer.flush()
+    log.raise_if_any()
+    writer.finish()
+    log.raise_if_any()
     if progress:
         progress(summary.records)
     after = _counts(session)
-    for level in Level:
-        summary.created[level.value] = after[level] - before[level]
-        summary.matched[level.value] = writer.written[level] - summary.created[level.value]
+    now_ = writer.now
+    for level, model in MODELS.items():
+        created = after[level] - before[level]
+        # Only a row the import inserted or changed carries its timestamp.
+        stamped = session.scalar(select(func.count()).select_from(model)
+                                 .where(model.updated_at == now_)) or 0
+        summary.created[level.value] = created
+        summary.matched[level.value] = writer.written[level] - created
+        summary.changed[level.value] = stamped - created
     return summary
 
 
@@ -101,42 +117,109 @@ def _counts(session: Session) -> dict[Level, int]:
             for level, model in MODELS.items()}
 
 
-class _ChunkWriter:
-    """Buffers records and writes them level by level, parents first."""
+@dataclass(slots=True)
+class _Pending:
+    """A record waiting in the buffer: who it is, and where to point a problem."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
-        self.session, self.now = session, now
+    handle: str
+    ref: int | None
+    key: str
+    parent: str | None
+    row: int
+    label: str
+
+
+class _ChunkWriter:
+    """Buffers records and writes them level by level, parents first.
+
+    Unpinned records are upserted on ``import_key``, pinned ones on their id
+    (after checking that the id exists); a pinned item that moved or was renamed
+    takes its new path key at the end, once every item has let go of its old one.
+    """
+
+    def __init__(self, session: Session, now: datetime, log: ProblemLog) -> None:
+        self.session, self.now, self.log = session, now, log
         self.dialect = session.get_bind().dialect.name
-        self.pending: dict[Level, list[dict[str, Any]]] = defaultdict(list)
-        self.ids: dict[str, int] = {}  # parent import_key → id (not tasks: they have no children)
+        self.pending: dict[Level, list[tuple[_Pending, dict[str, Any]]]] = defaultdict(list)
+        self.ids: dict[str, int] = {}  # parent handle → id (not tasks: they have no children)
         self.written: dict[Level, int] = defaultdict(int)
         self.skipped: set[str] = set()
+        self.moves = KeyMoves(session)
 
     def skip(self, record: PlanRecord) -> None:
-        self.skipped.add(record.key)
+        self.skipped.add(record.handle)
 
     def add(self, record: PlanRecord, owner_id: int) -> None:
         if record.parent_key in self.skipped:
-            self.skipped.add(record.key)
+            self.skipped.add(record.handle)
             return
-        self.pending[record.level].append(_row(record, owner_id, self.now))
+        pending = _Pending(record.handle, record.ref, record.key, record.parent_key,
+                           record.row, record.label)
+        self.pending[record.level].append((pending, _row(record, owner_id, self.now)))
 
     def flush(self) -> None:
         for level in Level:
-            rows = self.pending.pop(level, [])
-            if not rows:
+            entries = self.pending.pop(level, [])
+            if not entries:
                 continue
-            if level in PARENT_COLUMN:
-                column = PARENT_COLUMN[level]
-                for row in rows:
-                    row[column] = self.ids[row.pop("parent_key")]
-            else:
-                for row in rows:
-                    row.pop("parent_key")
-            self._upsert(level, rows)
-            self.written[level] += len(rows)
+            entries = self._with_parents(level, entries)
+            pinned = self._existing_pins(level, [e for e in entries if e[0].ref is not None])
+            loose = [row for item, row in entries if item.ref is None]
+            for item, row in pinned:
+                row["id"] = item.ref
+                del row["import_key"]
+                if level != Level.TASK:
+                    self.ids[item.handle] = item.ref  # type: ignore[assignment]
+            self._upsert(level, loose, on="import_key")
+            self._upsert(level, [row for _, row in pinned], on="id")
+            self.written[level] += len(loose) + len(pinned)
 
-    def _upsert(self, level: Level, rows: list[dict[str, Any]]) -> None:
+    def finish(self) -> None:
+        """Give moved pinned items their new path keys (problems go to the log)."""
+        self.moves.apply(self.log)
+
+    def _with_parents(self, level: Level, entries: list[tuple[_Pending, dict[str, Any]]]
+                      ) -> list[tuple[_Pending, dict[str, Any]]]:
+        """Each row's parent id; a row whose parent was refused is dropped (told already)."""
+        kept = []
+        column = PARENT_COLUMN.get(level)
+        for item, row in entries:
+            if column is not None:
+                parent_id = self.ids.get(item.parent)  # type: ignore[arg-type]
+                if parent_id is None:
+                    if not self.log:
+                        raise RuntimeError(f"{item.label}: its parent was never written")
+                    self.skipped.add(item.handle)
+                    continue
+                row[column] = parent_id
+            kept.append((item, row))
+        return kept
+
+    def _existing_pins(self, level: Level, entries: list[tuple[_Pending, dict[str, Any]]]
+                       ) -> list[tuple[_Pending, dict[str, Any]]]:
+        """The pinned rows whose item exists; a ref to nothing is a problem."""
+        if not entries:
+            return []
+        table: Table = MODELS[level].__table__  # type: ignore[assignment]
+        wanted = [item.ref for item, _ in entries]
+        stored = dict(self.session.execute(
+            select(table.c.id, table.c.import_key).where(table.c.id.in_(wanted))).all())
+        kept = []
+        for item, row in entries:
+            if item.ref not in stored:
+                self.log.add(item.row, f"{item.label} ref", f"there is no {item.handle}",
+                             f"Use the reference of an existing {level} (drumbeat export "
+                             "plan shows them all), or remove the ref to create a new one.")
+                self.skipped.add(item.handle)
+                continue
+            self.moves.note(level, item, stored[item.ref])
+            kept.append((item, row))
+        self.moves.release(level)
+        return kept
+
+    def _upsert(self, level: Level, rows: list[dict[str, Any]], on: str) -> None:
+        if not rows:
+            return
         table: Table = MODELS[level].__table__  # type: ignore[assignment]
         by_shape: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -145,18 +228,81 @@ class _ChunkWriter:
                 row.pop(flag, None)
             by_shape[shape].append(row)
         for shape, shaped_rows in by_shape.items():
-            statement = _upsert_statement(self.dialect, table, shape)
-            if level == Level.TASK:
+            statement = _upsert_statement(self.dialect, table, shape, on)
+            if level == Level.TASK or on == "id":
                 self.session.execute(statement, shaped_rows)
-            else:
-                returning = statement.returning(table.c.import_key, table.c.id)
-                result = self.session.execute(returning, shaped_rows)
-                self.ids.update((key, id_) for key, id_ in result)
+                continue
+            returning = statement.returning(table.c.import_key, table.c.id)
+            returned = dict(self.session.execute(returning, shaped_rows).all())
+            unchanged = [row["import_key"] for row in shaped_rows
+                         if row["import_key"] not in returned]
+            if unchanged:
+                returned.update(self.session.execute(
+                    select(table.c.import_key, table.c.id)
+                    .where(table.c.import_key.in_(unchanged))).all())
+            self.ids.update(returned)
+
+
+class KeyMoves:
+    """Pinned items that now sit at another path of titles, and so take its key.
+
+    A key is released (set to NULL) as soon as its pinned item is met, so that
+    two items may swap titles; the new keys are written at the end, refused if
+    another item holds one. Items that never had a path key (made by email or
+    from 1:1 notes) are left without one: only their ref finds them. A key is
+    bookkeeping, so moving it leaves ``updated_at`` alone: the summary counts the items
+    the import changed by that stamp.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending: dict[Level, list[tuple[_Pending, int]]] = defaultdict(list)
+        self.moved: dict[Level, list[tuple[_Pending, int]]] = defaultdict(list)
+
+    def note(self, level: Level, item: _Pending, stored_key: str | None) -> None:
+        if stored_key is None or stored_key.startswith(SYSTEM_KEY_PREFIX):
+            return
+        if stored_key != item.key:
+            self.pending[level].append((item, item.ref))  # type: ignore[arg-type]
+
+    def release(self, level: Level) -> None:
+        items = self.pending.pop(level, [])
+        if not items:
+            return
+        table: Table = MODELS[level].__table__  # type: ignore[assignment]
+        self.session.execute(update(table).where(table.c.id.in_([id_ for _, id_ in items]))
+                             .values(import_key=None, updated_at=table.c.updated_at))
+        self.moved[level].extend(items)
+
+    def apply(self, log: ProblemLog) -> None:
+        for level, items in self.moved.items():
+            table: Table = MODELS[level].__table__  # type: ignore[assignment]
+            first: dict[str, _Pending] = {}
+            for item, _ in items:
+                other = first.setdefault(item.key, item)
+                if other is not item:
+                    log.add(item.row, item.label, f"{item.handle} would have the same title "
+                            f"as {other.handle} under one parent",
+                            "Titles must be unique within their parent.")
+            for start in range(0, len(items), CHUNK_SIZE):
+                keys = [item.key for item, _ in items[start:start + CHUNK_SIZE]]
+                for key, id_ in self.session.execute(
+                        select(table.c.import_key, table.c.id)
+                        .where(table.c.import_key.in_(keys))):
+                    item = first[key]
+                    log.add(item.row, item.label, f"{item.handle} would have the same title "
+                            f"as {MODELS[level].REF_PREFIX}-{id_} under one parent",
+                            "Titles must be unique within their parent: rename one of them.")
+            if log:
+                return
+            self.session.execute(
+                update(table).where(table.c.id == bindparam("moved_id"))
+                .values(import_key=bindparam("new_key"), updated_at=table.c.updated_at),
+                [{"moved_id": id_, "new_key": item.key} for item, id_ in items])
 
 
 def _row(record: PlanRecord, owner_id: int, now: datetime) -> dict[str, Any]:
-    row: dict[str, Any] = {"import_key": record.key, "parent_key": record.parent_key,
-                           "title": record.title, "owner_id": owner_id,
+    row: dict[str, Any] = {"import_key": record.key, "title": record.title, "owner_id": owner_id,
                            "created_at": now, "updated_at": now}
     for name in OPTIONAL:
         value = getattr(record, name)
@@ -191,8 +337,10 @@ def _completed_at(record: PlanRecord, status: TaskStatus, now: datetime) -> date
     return now
 
 
-def _upsert_statement(dialect: str, table: Table, shape: frozenset[str]) -> Any:
-    """INSERT … ON CONFLICT (import_key) DO UPDATE the columns this shape gives."""
+def _upsert_statement(dialect: str, table: Table, shape: frozenset[str], on: str) -> Any:
+    """INSERT … ON CONFLICT (``on``: import_key, or id for pinned items) DO UPDATE the
+    columns this shape gives, where one of them differs: an unchanged item is not
+    rewritten (and keeps its updated_at), and RETURNING counts the items changed."""
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     if insert is None:
         raise RuntimeError(f"importing plans needs PostgreSQL or SQLite, not {dialect}")
@@ -200,10 +348,15 @@ def _upsert_statement(dialect: str, table: Table, shape: frozenset[str]) -> Any:
     excluded = statement.excluded
     updates: dict[str, Any] = {
         name: excluded[name] for name in shape
-        if name not in ("import_key", "created_at", *FLAGS)
+        if name not in ("id", "import_key", "created_at", *FLAGS)
     }
     done = TaskStatus.DONE.value
-    if "completed_at" in shape and EXPLICIT_COMPLETION not in shape:
+    if EXPLICIT_COMPLETION in shape:
+        # completed_on names a day: a completion stored at any time of that day stays.
+        updates["completed_at"] = case(
+            (_same_utc_day(dialect, table.c.completed_at, excluded.completed_at),
+             table.c.completed_at), else_=excluded.completed_at)
+    elif "completed_at" in shape:
         # Keep the first completion time when a done item is imported as done again.
         updates["completed_at"] = case(
             (excluded.status == done, func.coalesce(table.c.completed_at, excluded.completed_at)),
@@ -220,13 +373,13 @@ def _upsert_statement(dialect: str, table: Table, shape: frozenset[str]) -> Any:
             (excluded.status == done, 100),
             (and_(table.c.status == done, excluded.status != TaskStatus.DROPPED.value), 0),
             else_=table.c.progress)
-    if table.name != "task":
-        # Parents are always touched: RETURNING must hand back their ids for the children.
-        return statement.on_conflict_do_update(index_elements=[table.c.import_key],
-                                               set_=updates)
-    # A task the file does not change is not rewritten: a re-import of an unchanged
-    # plan writes nothing (and leaves updated_at alone).
     changes = [table.c[name].is_distinct_from(value) for name, value in updates.items()
                if name != "updated_at"]
-    return statement.on_conflict_do_update(index_elements=[table.c.import_key], set_=updates,
+    return statement.on_conflict_do_update(index_elements=[table.c[on]], set_=updates,
                                            where=or_(*changes))
+
+
+def _same_utc_day(dialect: str, stored: Any, given: Any) -> Any:
+    if dialect == "postgresql":
+        return func.date(func.timezone("UTC", stored)) == func.date(func.timezone("UTC", given))
+    return func.date(stored) == func.date(given)

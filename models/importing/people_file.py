@@ -21,6 +21,7 @@ from typing import Any
 from models.importing.csvfile import CsvFile, CsvRow, check_header
 from models.importing.problems import ProblemLog
 from models.importing.values import (
+    WEEKDAY_NAMES,
     BadValue,
     read_bool,
     read_cadence,
@@ -32,11 +33,44 @@ from models.importing.values import (
     read_weekday,
 )
 
-COLUMNS = (
-    "email", "name", "manager_email", "timezone", "cadence", "checkin_day",
-    "checkin_time", "hr", "aliases", "active_from", "active_until", "tracking_from",
-    "language",
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _clock(value: time) -> str:
+    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+
+
+@dataclass(frozen=True)
+class PeopleColumn:
+    """A column of the people file, and how the export writes a stored person into it.
+
+    ``stored`` is the attribute of the exported row (``manager_email`` and ``aliases``
+    are looked up; the rest are the person's own columns).
+    """
+
+    name: str
+    stored: str
+    write: Callable[[Any], str] = str
+
+
+PEOPLE_FORMAT = (
+    PeopleColumn("email", "email"),
+    PeopleColumn("name", "name"),
+    PeopleColumn("manager_email", "manager_email", lambda v: v or ""),
+    PeopleColumn("timezone", "timezone"),
+    PeopleColumn("cadence", "cadence"),
+    PeopleColumn("checkin_day", "checkin_weekday", lambda v: WEEKDAY_NAMES[v].capitalize()),
+    PeopleColumn("checkin_time", "checkin_time", _clock),
+    PeopleColumn("hr", "is_hr", lambda v: "yes" if v else "no"),
+    PeopleColumn("aliases", "aliases", "; ".join),
+    PeopleColumn("active_from", "active_from", _day),
+    PeopleColumn("active_until", "active_until", _day),
+    PeopleColumn("tracking_from", "tracking_from", _day),
+    PeopleColumn("language", "language"),
 )
+COLUMNS = tuple(column.name for column in PEOPLE_FORMAT)
 REQUIRED = ("email", "name")
 SYNONYMS = {
     "e_mail": "email", "email_address": "email", "work_email": "email",

@@ -9,8 +9,10 @@ Two forms, one stream of :class:`PlanRecord`, parents always before children:
   of a 500,000-task export only one key per task is kept (to catch duplicate
   titles, about 150 bytes each), never the rows.
 
-An item's identity is its path of titles (case and spacing ignored), hashed
-into ``import_key``: importing the same file again finds the same rows.
+An item pinned with ``ref: T-12`` (CSV: ``ref``, ``project_ref`` …) is that item,
+whatever its title or place; an unpinned item's identity is its path of titles
+(case and spacing ignored), hashed into ``import_key``: importing the same file
+again finds the same rows. The keys and columns are listed in ``plan_format``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import date
-from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,34 +29,22 @@ from typing import Any, ClassVar
 import yaml
 
 from models.importing.csvfile import CsvFile, CsvRow
-from models.importing.problems import ProblemLog
-from models.importing.values import (
-    BadValue,
-    read_date,
-    read_email,
-    read_figure,
-    read_label,
-    read_progress,
-    read_status,
-    read_weight,
+from models.importing.plan_format import (
+    ALLOWED_KEYS,
+    CHILDREN,
+    FIELDS,
+    PARENT_LEVELS,
+    REF_PREFIX,
+    VALUE_FIELDS,
+    Level,
+    csv_column,
+    read_ref,
 )
-from models.plan import TaskStatus
+from models.importing.problems import ProblemLog
+from models.importing.values import BadValue, read_figure, read_label
+from models.plan import TaskStatus, parse_ref
 
-
-class Level(StrEnum):
-    INITIATIVE = "initiative"
-    GOAL = "goal"
-    PROJECT = "project"
-    TASK = "task"
-
-
-CHILDREN = {
-    Level.INITIATIVE: ("goals", Level.GOAL),
-    Level.GOAL: ("projects", Level.PROJECT),
-    Level.PROJECT: ("tasks", Level.TASK),
-}
-VALUE_FIELDS = ("title", "owner", "due", "description", "weight", "status", "progress",
-                "completed_on")
+__all__ = ["Level", "PlanRecord", "import_key", "read_plan"]
 
 
 @dataclass(frozen=True)
@@ -77,11 +66,6 @@ class GoalMetric:
 
 
 METRIC_FIELDS = tuple(field.name for field in fields(GoalMetric))  # goals only
-ALLOWED_KEYS = {
-    level: set(VALUE_FIELDS) | ({CHILDREN[level][0]} if level in CHILDREN else set())
-    | (set(METRIC_FIELDS) if level == Level.GOAL else set())
-    for level in Level
-}
 
 
 @dataclass
@@ -90,8 +74,8 @@ class PlanRecord:
 
     level: Level
     row: int
-    key: str
-    parent_key: str | None
+    key: str  # the path of titles, hashed: what import_key becomes
+    parent_key: str | None  # the parent's ``handle``
     title: str
     owner_email: str
     due: date | None = None
@@ -102,6 +86,12 @@ class PlanRecord:
     completed_on: date | None = None
     metric: GoalMetric | None = None  # goals only
     label: str = ""  # where it is, for messages: "initiative 'X' › goal 'Y' › task 'Z'"
+    ref: int | None = None  # the pinned item's id (``ref: T-12`` → 12)
+
+    @property
+    def handle(self) -> str:
+        """Who this item is within the file: its ref when pinned, else its path key."""
+        return f"{REF_PREFIX[self.level]}-{self.ref}" if self.ref is not None else self.key
 
 
 def import_key(titles: list[str] | tuple[str, ...]) -> str:
@@ -127,13 +117,8 @@ def read_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
 # --- one item's values, shared by both forms --------------------------------------------
 
 READERS: dict[str, Callable[[Any], Any]] = {
-    "owner": read_email,
-    "due": read_date,
-    "weight": read_weight,
-    "status": read_status,
-    "progress": read_progress,
-    "completed_on": read_date,
-}
+    field.name: field.read for field in FIELDS
+    if field.name != "description" and field.name not in METRIC_FIELDS}
 
 
 def _read_values(readers: dict[str, Callable[[Any], Any]], values: dict[str, Any],
@@ -155,7 +140,7 @@ def _read_values(readers: dict[str, Callable[[Any], Any]], values: dict[str, Any
 
 
 def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any],
-                 where: str, log: ProblemLog) -> PlanRecord | None:
+                 where: str, log: ProblemLog, parent: str | None = None) -> PlanRecord | None:
     """Check one item's values; None (with problems logged) when it cannot be imported."""
     ok = True
     title = str(values.get("title") or "").strip()
@@ -169,13 +154,23 @@ def _make_record(level: Level, row: int, path: list[str], values: dict[str, Any]
                 f"Every {level} needs an owner: a person's email from the people file.")
         ok = False
     ok = _settle_status(checked, row, where, log) and ok
+    ref = None
+    raw_ref = values.get("ref")
+    if raw_ref is not None and str(raw_ref).strip():
+        try:
+            ref = read_ref(raw_ref, level)
+        except BadValue as exc:
+            log.add(row, f"{where} ref", exc.message, exc.hint)
+            ok = False
     metric = _read_metric(values, row, where, log) if level == Level.GOAL else None
     if metric is False or not ok:
         return None
     description = values.get("description")
+    if parent is None and path:
+        parent = _parent_key(tuple(path))
     return PlanRecord(
-        level=level, row=row, key=import_key([*path, title]),
-        parent_key=_parent_key(tuple(path)) if path else None, title=title,
+        level=level, row=row, key=import_key([*path, title]), ref=ref,
+        parent_key=parent, title=title,
         owner_email=checked["owner"], due=checked.get("due"),
         description=str(description).strip() if description else None,
         weight=checked.get("weight"), status=checked.get("status"),
@@ -286,11 +281,40 @@ def _read_yaml_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
         log.add(None, None, "has no initiatives",
                 "Start the file with 'initiatives:' and a list of initiatives under it.")
         return
-    yield from _walk(items, Level.INITIATIVE, [], "", log, set())
+    yield from _walk(items, Level.INITIATIVE, [], "", log, _Seen())
+
+
+class _Seen:
+    """What the file already named: unpinned items by path, pinned ones by ref."""
+
+    def __init__(self) -> None:
+        self.paths: dict[str, int | None] = {}
+        self.refs: dict[str, int | None] = {}
+
+    def twice(self, record: PlanRecord, log: ProblemLog) -> bool:
+        """True (and a problem logged) when the file names this item a second time."""
+        if record.ref is None:
+            if record.key in self.paths:
+                log.add(record.row, record.label,
+                        f"the same {record.level} title appears twice under one parent",
+                        "Titles must be unique within their parent.")
+                return True
+            self.paths[record.key] = record.row
+            return False
+        handle = record.handle
+        if handle in self.refs:
+            earlier = self.refs[handle]
+            log.add(record.row, f"{record.label} ref",
+                    f"{handle} is already given to the {record.level} on {log.unit} {earlier}",
+                    "Each reference pins one item: remove it from one of the two.")
+            return True
+        self.refs[handle] = record.row
+        return False
 
 
 def _walk(items: Any, level: Level, path: list[str], where: str, log: ProblemLog,
-          seen: set[str], parent_row: int | None = None) -> Iterator[PlanRecord]:
+          seen: _Seen, parent_row: int | None = None,
+          parent: str | None = None) -> Iterator[PlanRecord]:
     """Yield each item then its children; a refused item's children are still checked."""
     if not isinstance(items, list):
         log.add(parent_row, where.rstrip(" ›") or None, f"the {level}s must be a list",
@@ -306,18 +330,16 @@ def _walk(items: Any, level: Level, path: list[str], where: str, log: ProblemLog
         title = str(item.get("title") or "").strip()
         label = f"{where}{level} {title!r}" if title else label
         _check_keys(item, level, row, label, log)
-        record = _make_record(level, row, path, item, label, log)
-        if record is not None and record.key in seen:
-            log.add(row, label, f"the same {level} title appears twice under one parent",
-                    "Titles must be unique within their parent.")
+        record = _make_record(level, row, path, item, label, log, parent)
+        if record is not None and seen.twice(record, log):
             continue
         if record is not None:
-            seen.add(record.key)
             yield record
         if level in CHILDREN and title:
             children_key, child_level = CHILDREN[level]
             yield from _walk(item.get(children_key) or [], child_level, [*path, title],
-                             f"{label} › ", log, seen, row)
+                             f"{label} › ", log, seen, row,
+                             record.handle if record is not None else None)
 
 
 def _check_keys(item: dict[str, Any], level: Level, row: int | None, label: str,
@@ -334,9 +356,8 @@ def _check_keys(item: dict[str, Any], level: Level, row: int | None, label: str,
 # --- CSV, one row per task ------------------------------------------------------------------
 
 CSV_SYNONYMS = {"task_title": "task", "title": "task", "task_owner": "owner",
-                "task_due": "due", "initiative_title": "initiative", "goal_title": "goal",
-                "project_title": "project"}
-PARENT_LEVELS = (Level.INITIATIVE, Level.GOAL, Level.PROJECT)
+                "task_due": "due", "task_ref": "ref", "initiative_title": "initiative",
+                "goal_title": "goal", "project_title": "project"}
 CSV_REQUIRED = ("initiative", "goal", "project", "task", "owner")
 
 
@@ -347,47 +368,81 @@ def _read_csv_plan(path: Path, log: ProblemLog) -> Iterator[PlanRecord]:
             log.add(1, None, f"the header lacks {', '.join(missing)}",
                     "A plan CSV needs the columns: " + ", ".join(CSV_REQUIRED) + ".")
             return
-        parents: dict[str, bool] = {}  # key -> whether the parent could be read
-        task_rows: dict[str, int] = {}
+        parents: dict[str, bool] = {}  # handle -> whether the parent could be read
+        seen = _Seen()
         for row in csv_file.rows():
-            yield from _csv_row_records(row, parents, task_rows, log)
+            yield from _csv_row_records(row, parents, seen, log)
 
 
-def _csv_row_records(row: CsvRow, parents: dict[str, bool], task_rows: dict[str, int],
+_KEYS = ("ref", *VALUE_FIELDS)
+_LEVEL_COLUMNS = {level: tuple((name, csv_column(level, name)) for name in _KEYS)
+                  for level in Level}
+_COLUMNS_FROM = {level: tuple(column for deeper in tuple(Level)[tuple(Level).index(level):]
+                              for _, column in _LEVEL_COLUMNS[deeper]) for level in Level}
+
+
+@lru_cache(maxsize=4096)
+def _ref_handle(text: str) -> str:
+    """A parent's ref cell as the record's handle spells it (``p3`` → ``P-3``)."""
+    parsed = parse_ref(text)
+    return f"{parsed[0]}-{parsed[1]}" if parsed else text
+
+
+def _level_cells(cells: dict[str, str], level: Level) -> dict[str, str | None]:
+    return {name: cells.get(column) for name, column in _LEVEL_COLUMNS[level]}
+
+
+def _blank_from(cells: dict[str, str], level: Level) -> bool:
+    """True when this level and every level below it are empty: a row for its parents only
+    (how an export writes a project that has no tasks yet)."""
+    return not any(cells.get(column, "").strip() for column in _COLUMNS_FROM[level])
+
+
+def _csv_row_records(row: CsvRow, parents: dict[str, bool], seen: _Seen,
                      log: ProblemLog) -> Iterator[PlanRecord]:
     """The parents this row introduces, then its task; a parent's problem is told once."""
     cells = row.cells
     path: list[str] = []
+    parent: str | None = None
     for level in PARENT_LEVELS:
         title = cells.get(level.value, "").strip()
-        key = _parent_key((*path, title)) if title else None
-        if key is not None and key in parents:
-            if not parents[key]:
+        if not title and path and _blank_from(cells, level):
+            return
+        ref_cell = cells.get(f"{level.value}_ref", "").strip()
+        handle = (_ref_handle(ref_cell) if ref_cell else
+                  _parent_key((*path, title)) if title else None)
+        if handle is not None and handle in parents:
+            if not parents[handle]:
                 return
             path.append(title)
+            parent = handle
             continue
-        names = (*VALUE_FIELDS, *(METRIC_FIELDS if level == Level.GOAL else ()))
-        values = {name: cells.get(f"{level.value}_{name}") for name in names}
-        values["title"] = title
+        values = _level_cells(cells, level)
         label = f"{level} {title!r}" if title else level.value
-        record = _make_record(level, row.number, path, values, label, log)
-        if key is not None:
-            parents[key] = record is not None
+        record = _make_record(level, row.number, path, values, label, log, parent)
+        if handle is not None:
+            parents[handle] = record is not None
         if record is None:
             return
+        if record.ref is not None and seen.twice(record, log):
+            return
         path.append(title)
+        parent = record.handle
         yield record
-    values = {name: cells.get(name) for name in VALUE_FIELDS}
-    title = cells.get("task", "").strip()
-    values["title"] = title
+    if not cells.get("task", "").strip() and _blank_from(cells, Level.TASK):
+        return
+    values = _level_cells(cells, Level.TASK)
+    title = (values["title"] or "").strip()
     task = _make_record(Level.TASK, row.number, path, values,
-                        f"task {title!r}" if title else "task", log)
+                        f"task {title!r}" if title else "task", log, parent)
     if task is None:
         return
-    earlier = task_rows.setdefault(task.key, row.number)
-    if earlier != row.number:
+    earlier = seen.paths.get(task.key) if task.ref is None else None
+    if earlier is not None:
         log.add(row.number, "task", f"the task {task.title!r} is already on row {earlier}",
                 "Titles must be unique within their project.")
+        return
+    if seen.twice(task, log):
         return
     yield task
 

@@ -35,7 +35,7 @@ __all__ = ["OURS_BY_SHAPE", "OwnWords", "SentMail", "is_ours_by_shape", "sort_fo
 OURS_BY_SHAPE: tuple[str, ...] = (
     "Reply to this email with one line per update, for example:",  # agenda
     "Quoted text, including this agenda, is ignored",  # agenda
-    'Write one update per line, e.g. "T-12 60%", "T-12 done"',  # answer
+    "Write one update per line, e.g.",  # answer
     "Missed check-ins happen; this is just so the record shows what really happened.",  # nudge
     "How the figures are computed: goal progress is the weighted mean",  # digest
     "Digests never include meeting notes.",  # digest

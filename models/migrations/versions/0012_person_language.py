@@ -1,7 +1,7 @@
 """The language Drumbeat writes to each person in.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07
 """
 

@@ -320,9 +320,7 @@ def _run(session: Session, row: InboundMessage, understood: _Understood,
             form = agenda.review
         agenda = None
     if agenda is not None and not _in_pair(sender, agenda):
-        return _reject(session, row, parsed, answering,
-                       "This reply answers someone else's agenda, so nothing was "
-                       "changed. Reply to your own agenda.", person=sender)
+        return _reject(session, row, parsed, answering, SOMEONE_ELSES_AGENDA, person=sender)
     # a reply to one of our answers names no pair: the sender's own updates, no 1:1
     pair = agenda.context if agenda is not None else None
     if understood.notes_read is not None:  # notes: to notes@, or a forward to an agenda's address
@@ -414,6 +412,9 @@ def _unvouched(session: Session, row: InboundMessage, parsed: ParsedMessage, sen
                                          answering, dedupe_key=f"{UNVOUCHED}:{sender.id}:{day}"))
 
 
+# Worded in the sender's language where the answer is written (the ``translated`` filter).
+SOMEONE_ELSES_AGENDA = N_("This reply answers someone else's agenda, so nothing was "
+                          "changed. Reply to your own agenda.")
 UNVOUCHED_NOTE = N_(
     "Drumbeat received a message in your name, but could not confirm that it came from "
     "you, so nothing was changed. Updates count when you reply to the agenda Drumbeat sent you "

@@ -85,3 +85,21 @@ def test_the_lines_that_confirm_a_change_and_a_refusal_are_german(
     assert line.endswith(": 40 % → 60 %")  # the title is shown on one line before it
     assert "T-99999 ist keine deiner Aufgaben und keine Aufgabe deines Teams" in text
     assert "is not one of your tasks" not in text and "→ 60%" not in text
+
+
+def test_the_explanation_of_a_line_drumbeat_could_not_read_is_german(
+        rt: tuple[Runtime, dict[str, int]]) -> None:
+    runtime, ids = rt
+    agenda = send_agendas(runtime, ids["ann"])
+    raw = reply_to(agenda, f"due: Freitag\nmet: 2099-01-05\n\n{quoted(agenda)}")
+    inbound_id = RawStore(runtime.engine, clock=runtime.clock)(raw, None, [], None)
+    [added] = process(runtime, inbound_id).answers
+    with runtime.sessions() as session:
+        answer = session.get(OutboundMessage, added.outbox_id)
+        assert answer is not None and answer.body_text is not None
+    text = answer.body_text
+    assert '"due: Freitag": Sag, welche Aufgabe gemeint ist, z. B. T-12 due Friday' in text
+    assert ('"met: 2099-01-05": 2099-01-05 liegt nach dieser Nachricht. Schreib den Tag, '
+            "an dem ihr euch getroffen habt, z. B. met: yesterday") in text
+    assert "Sag, welche Aufgabe gemeint ist" in (answer.body_html or "")
+    assert "Say which task" not in text and "is after this message" not in text

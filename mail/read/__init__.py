@@ -11,6 +11,7 @@
 - ``html_text``: HTML bodies as text, with the quoted parts found by their markup.
 - ``grammar``: the reply grammar (its docstring is the contract): a reply's lines into commands.
 - ``commands``: the typed commands and per-line errors the grammar reads lines into.
+- ``explanation``: why a line could not be read, kept translatable for the answer.
 - ``task_lines``: the grammar's task lines ("T-12 60% due Friday") and new-task lines.
 - ``forward``: the forwarded messages inside a message (who, when, what they said).
 - ``forward_blocks``: a forwarded message's header block, read in any language.

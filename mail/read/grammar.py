@@ -144,6 +144,7 @@ from mail.read.dates import (
     date_context,
     read_relative,
 )
+from mail.read.explanation import N_, Explanation
 from mail.read.plan_lines import item_line, new_project_line, task_plan_line
 from mail.read.task_lines import (
     DASH,
@@ -176,7 +177,8 @@ _HOURS = re.compile(
     re.I,
 )
 _MINUTES = re.compile(r"(?<!\S)(\d{1,4})\s*(?:m|min|mins|minutes?|minuten)(?!\w)", re.I)
-_MET_FORMS = "Write met: yes, met: 2026-11-26 30min, met: no, moved to Thursday or skip: vacation"
+_MET_FORMS = Explanation(N_(
+    "Write met: yes, met: 2026-11-26 30min, met: no, moved to Thursday or skip: vacation"))
 
 
 def _duration(body: str) -> tuple[int | None, str]:
@@ -200,20 +202,23 @@ def _met_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | No
     if yes := _YES.match(body):
         body = body[yes.end() :]
     elif not body.strip():
-        return LineError(raw, f"Say whether you met. {_MET_FORMS}")
+        return LineError(raw, Explanation(N_("Say whether you met. %(forms)s"), forms=_MET_FORMS))
     minutes, body = _duration(body)
     if minutes is not None and not 1 <= minutes <= 720:
         return LineError(
-            raw, "A meeting lasts between 1 minute and 12 hours. Write e.g. met: yes 30min"
+            raw, Explanation(N_(
+                "A meeting lasts between 1 minute and 12 hours. Write e.g. met: yes 30min"))
         )
     body = without_separators(body).strip()
     on = read_relative(body, ctx, past=True) if body else None
     if body and on is None:
-        return LineError(raw, f'I could not read "{body[:40]}". {_MET_FORMS}')
+        return LineError(raw, Explanation(N_('I could not read "%(text)s". %(forms)s'),
+                                          text=body[:40], forms=_MET_FORMS))
     if on is not None and on > ctx.today:
         return LineError(
             raw,
-            f"{on.isoformat()} is after this message. Write the day you met, e.g. met: yesterday",
+            Explanation(N_("%(day)s is after this message. Write the day you met, e.g. "
+                           "met: yesterday"), day=on.isoformat()),
         )
     return MeetingReport(held=True, on=on, minutes=minutes, line=raw)
 
@@ -228,7 +233,7 @@ def _skip_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | N
 def _orphan_due_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
     if not re.match(r"due\s*:", text, re.I):
         return None
-    return LineError(raw, "Say which task, e.g. T-12 due Friday")
+    return LineError(raw, Explanation(N_("Say which task, e.g. T-12 due Friday")))
 
 
 # --- lines --------------------------------------------------------------------------------
@@ -238,7 +243,7 @@ _STANDALONE: tuple[_LineMatcher, ...] = (task_plan_line, task_line, new_task_lin
                                           _met_line, _skip_line, topic_line, away_line,
                                           item_line, new_project_line)
 _LINE_MATCHERS: tuple[_LineMatcher, ...] = (*_STANDALONE, _orphan_due_line)
-_FALLBACK = "I could not read this line. Write e.g. T-12 60% or met: yes"
+_FALLBACK = Explanation(N_("I could not read this line. Write e.g. T-12 60% or met: yes"))
 
 
 def _read_line(
@@ -264,7 +269,8 @@ def _read_inline(ref: str, answer: str, ctx: DateContext) -> Command | LineError
     task = TASK_REF.match(normalize_line(ref))
     if task is None or len(task[1]) > 9:
         return LineError(
-            answer.strip(), "I could not tell which task this answers. Write e.g. T-12 60%"
+            answer.strip(),
+            Explanation(N_("I could not tell which task this answers. Write e.g. T-12 60%")),
         )
     composed = f"T-{int(task[1])} {text}"
     own = _read_line(text, answer.strip(), ctx, _STANDALONE)
@@ -312,12 +318,13 @@ def parse_commands(
             outcomes.append(outcome)
     if ctx.budget.refused:
         outcomes.append(LineError(
-            "…", f"Some dates were not read: more than {FREE_FORM_DATES_PER_MESSAGE} "
-            "dates in words in one message. Write dates as 2026-12-18 or Friday"))
+            "…", Explanation(N_("Some dates were not read: more than %(limit)s dates in "
+                                "words in one message. Write dates as 2026-12-18 or Friday"),
+                             limit=FREE_FORM_DATES_PER_MESSAGE)))
     if truncated:
         outcomes.append(LineError(
-            "…", "Not read: the message is too long, so only its beginning was read. "
-            "Send long updates in several messages"))
+            "…", Explanation(N_("Not read: the message is too long, so only its beginning "
+                                "was read. Send long updates in several messages"))))
     return Parsed(
         commands=tuple(o for o in outcomes if not isinstance(o, LineError)),
         errors=tuple(o for o in outcomes if isinstance(o, LineError)),
@@ -341,5 +348,6 @@ def _not_read(rest: Sequence[tuple[str | None, str]], max_updates: int) -> LineE
         return None
     first = unread[0] if len(unread[0]) <= 80 else unread[0][:79] + "…"
     return LineError(
-        first, f"not read: more than {max_updates} updates in one message "
-        f"({len(unread)} more). Send the rest in another message")
+        first, Explanation(N_("not read: more than %(limit)s updates in one message "
+                              "(%(more)s more). Send the rest in another message"),
+                           limit=max_updates, more=len(unread)))

@@ -32,11 +32,24 @@ from babel.numbers import (
 
 from config.amounts import amount_words
 from config.languages import LANGUAGES
+from mail.read.explanation import Explanation
 
-__all__ = ["DEFAULT", "N_", "amount_text", "catalog_path", "day_text", "long_day_text",
-           "month_text",
-           "number_text", "percent_figure_text", "percent_text", "supported", "time_text",
-           "translations"]
+__all__ = [
+    "DEFAULT",
+    "N_",
+    "amount_text",
+    "catalog_path",
+    "day_text",
+    "long_day_text",
+    "month_text",
+    "number_text",
+    "percent_figure_text",
+    "percent_text",
+    "supported",
+    "time_text",
+    "translations",
+    "worded",
+]
 
 DEFAULT = "en"
 DOMAIN = "drumbeat"
@@ -69,6 +82,21 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(compiled, catalog)  # fuzzy entries are left out: their msgid shows instead
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
+
+
+def worded(text: str, language: str) -> str:
+    """A message marked ``N_`` in the reader's language: an ``Explanation`` from reading
+    is translated from its template, its parts worded first; anything else as is."""
+    if not text:
+        return text
+    catalog = translations(language)
+    if not isinstance(text, Explanation):
+        return catalog.gettext(text)
+    if not text.parts:
+        return catalog.gettext(text.template)
+    parts = {name: worded(part, language) if isinstance(part, Explanation) else part
+             for name, part in text.parts.items()}
+    return catalog.gettext(text.template) % parts
 
 
 def day_text(value: date | datetime, language: str, with_year: bool = False) -> str:

@@ -30,6 +30,7 @@ from mail.write.language import (
     supported,
     time_text,
     translations,
+    worded,
 )
 
 __all__ = [
@@ -187,7 +188,7 @@ def environment(language: str = DEFAULT) -> jinja2.Environment:
         possessive=_possessive,
         strong=_strong,
         risk=risk_sentence,
-        translated=lambda text: translations(language).gettext(text) if text else text,
+        translated=partial(worded, language=language),
     )
     return env
 

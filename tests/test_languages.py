@@ -188,3 +188,21 @@ def test_a_measured_goal_in_the_readers_words_and_numbers() -> None:
     assert _spaced(measure_words("Churn", "%", 5, 2, None, "fr")) == (
         "Churn pas encore mesuré (de 5 % à 2 %)")
     assert "万" in measure_words("ARR", "€", 2.1e6, 4e6, 3.1e6, "ja")
+
+
+UNREADABLE = ("T-12 120%", "T-12 due", "T-12 done on", "T-12 done on 2099-01-01", "due: Friday",
+              "met:", "met: yes 900min", "T-12 note:", "T-1234567890 60%", "T-12 wibble 5")
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
+def test_why_a_line_was_not_read_is_said_in_the_readers_language(language: str) -> None:
+    errors = parse_commands("\n".join(UNREADABLE), message_date=NOW).errors
+    assert [error.line for error in errors] == list(UNREADABLE)
+    pairs = tuple((error.line, error.reason) for error in errors)
+    english = render_answer(AnswerView("Ana", "Re: 1:1", (), (), pairs)).text
+    assert all(f'"{line}": {reason}' in english for line, reason in pairs)  # as read
+    theirs = render_answer(AnswerView("Ana", "Re: 1:1", (), (), pairs, locale=language)).text
+    for line, reason in pairs:
+        [said] = [row for row in theirs.splitlines() if row.startswith(f'  - "{line}": ')]
+        assert reason not in said, said  # worded again, parts and all
+        assert "%(" not in said and "%%" not in said

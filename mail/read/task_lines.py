@@ -23,6 +23,7 @@ from mail.read.commands import (
     TaskUpdate,
 )
 from mail.read.dates import DateContext, read_relative
+from mail.read.explanation import N_, Explanation
 
 __all__ = [
     "DASH",
@@ -142,17 +143,15 @@ _NUMBER_WORDS = frozenset(
 )
 
 
-def _examples(ref: str) -> str:
-    return (
-        f"Write e.g. {ref} 60%, {ref} done, {ref} blocked: waiting on legal, "
-        f"{ref} due Friday or {ref} note: called the vendor"
-    )
+def _examples(ref: str) -> Explanation:
+    return Explanation(N_("Write e.g. %(ref)s 60%%, %(ref)s done, %(ref)s blocked: waiting on "
+                          "legal, %(ref)s due Friday or %(ref)s note: called the vendor"), ref=ref)
 
 
 def _out_of_range(ref: str) -> _Problem:
-    return _Problem(
-        f"Progress goes from 0 to 100%. Write e.g. {ref} 60%, or {ref} done when it is finished"
-    )
+    return _Problem(Explanation(N_(
+        "Progress goes from 0 to 100%%. Write e.g. %(ref)s 60%%, or %(ref)s done when it is "
+        "finished"), ref=ref))
 
 
 def _percent_clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | _Problem | None:
@@ -207,11 +206,12 @@ def _due_clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | _
     if soft:
         return None
     if not after:
-        return _Problem(f"Say which date, e.g. {ref} due 2026-12-18 or {ref} due Friday")
+        return _Problem(Explanation(N_("Say which date, e.g. %(ref)s due 2026-12-18 or %(ref)s "
+                                       "due Friday"), ref=ref))
     shown = " ".join(after.split()[:4])
-    return _Problem(
-        f'I could not read the date "{shown}". Write e.g. {ref} due 2026-12-18 or {ref} due Friday'
-    )
+    return _Problem(Explanation(N_(
+        'I could not read the date "%(text)s". Write e.g. %(ref)s due 2026-12-18 or %(ref)s due '
+        "Friday"), text=shown, ref=ref))
 
 
 def _note_clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | _Problem | None:
@@ -219,7 +219,8 @@ def _note_clause(rest: str, draft: _Draft, ctx: DateContext, ref: str) -> str | 
         return None
     note = rest[m.end() :].strip()
     if not note:
-        return _Problem(f"The note is empty. Write e.g. {ref} note: called the vendor")
+        return _Problem(Explanation(N_("The note is empty. Write e.g. %(ref)s note: called the "
+                                       "vendor"), ref=ref))
     draft.note = note
     return ""
 
@@ -240,10 +241,12 @@ def _unreadable(rest: str, ref: str) -> _Problem:
     """The most helpful reason for a first clause that no matcher recognised."""
     first = rest.split()[0].lower().rstrip(",.;:!")
     if first.replace(".", "").replace(",", "").isdigit() or first in _NUMBER_WORDS:
-        return _Problem(f"I could not read the progress. Write a percentage, e.g. {ref} 60%")
+        return _Problem(Explanation(N_("I could not read the progress. Write a percentage, "
+                                       "e.g. %(ref)s 60%%"), ref=ref))
     if TASK_REF.match(rest):
-        return _Problem(f"Write one task per line, e.g. {ref} done")
-    return _Problem(f"I could not read what changed for {ref}. {_examples(ref)}")
+        return _Problem(Explanation(N_("Write one task per line, e.g. %(ref)s done"), ref=ref))
+    return _Problem(Explanation(N_("I could not read what changed for %(ref)s. %(examples)s"),
+                                ref=ref, examples=_examples(ref)))
 
 
 def _read_clauses(rest: str, ref: str, ctx: DateContext) -> _Draft | _Problem:
@@ -266,15 +269,17 @@ def _read_clauses(rest: str, ref: str, ctx: DateContext) -> _Draft | _Problem:
         draft.clauses += 1
         rest = outcome
     if draft.clauses == 0:
-        return _Problem(f"Say what changed. {_examples(ref)}")
+        return _Problem(Explanation(N_("Say what changed. %(examples)s"),
+                                    examples=_examples(ref)))
     return draft
 
 
 _DONE_ON = re.compile(_DONE.pattern + r"\s*on(?!\w)\s*:?\s*", re.I)
 
 
-def _done_on_examples(ref: str) -> str:
-    return f"Write e.g. {ref} done on 2026-12-03, {ref} done on 3 Dec or {ref} done on last Friday"
+def _done_on_examples(ref: str) -> Explanation:
+    return Explanation(N_("Write e.g. %(ref)s done on 2026-12-03, %(ref)s done on 3 Dec or "
+                          "%(ref)s done on last Friday"), ref=ref)
 
 
 def _done_on(rest: str, ref: str, raw: str, ctx: DateContext) -> Command | LineError | None:
@@ -285,17 +290,20 @@ def _done_on(rest: str, ref: str, raw: str, ctx: DateContext) -> Command | LineE
         return None
     after = rest[m.end() :].strip()
     if not after:
-        return LineError(raw, f"Say which day it was done. {_done_on_examples(ref)}")
+        return LineError(raw, Explanation(N_("Say which day it was done. %(examples)s"),
+                                          examples=_done_on_examples(ref)))
     found = _leading_date(after, ctx, past=True)
     if found is None:
         if not any(character.isdigit() for character in after):
             return None
         shown = " ".join(after.split()[:4])
-        return LineError(raw, f'I could not read the date "{shown}". {_done_on_examples(ref)}')
+        return LineError(raw, Explanation(N_('I could not read the date "%(text)s". %(examples)s'),
+                                          text=shown, examples=_done_on_examples(ref)))
     day, remainder = found
     if day > ctx.today:
-        return LineError(raw, f"{day.isoformat()} is after this message. Write the day it "
-                              f"was done, e.g. {ref} done on yesterday")
+        return LineError(raw, Explanation(N_("%(day)s is after this message. Write the day it "
+                                             "was done, e.g. %(ref)s done on yesterday"),
+                                          day=day.isoformat(), ref=ref))
     return TaskDoneOn(ref, day, without_separators(remainder).strip() or None, raw)
 
 
@@ -303,7 +311,8 @@ def task_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | No
     if not (m := TASK_REF.match(text)):
         return None
     if len(m[1]) > 9:
-        return LineError(raw, "That is not a task number. Task references look like T-12")
+        return LineError(raw, Explanation(N_("That is not a task number. Task references look "
+                                             "like T-12")))
     ref = f"T-{int(m[1])}"
     if (done_on := _done_on(without_separators(text[m.end() :]), ref, raw, ctx)) is not None:
         return done_on
@@ -341,10 +350,9 @@ def _split_due(title: str, ctx: DateContext) -> tuple[str, date | None] | _Probl
             return title[: m.start()], found
         if m[1].lower() == "due" and any(ch.isdigit() for ch in title[m.end() :]):
             shown = title[m.end() :][:40]
-            return _Problem(
-                f'I could not read the date "{shown}". '
-                "Write e.g. new: Call the vendor due 2026-12-04"
-            )
+            return _Problem(Explanation(N_(
+                'I could not read the date "%(text)s". Write e.g. new: Call the vendor due '
+                "2026-12-04"), text=shown))
     return title, None
 
 
@@ -355,15 +363,17 @@ def new_task_line(text: str, raw: str, ctx: DateContext) -> Command | LineError 
     projects = {f"P-{int(number)}" for number in _PROJECT.findall(body)}
     owners = {owner.rstrip(".").lower() for owner in _OWNER.findall(body)}
     if len(projects) > 1 or len(owners) > 1:
-        what = "project" if len(projects) > 1 else "owner"
-        return LineError(raw, f"Name one {what} per new task, e.g. {_NEW_EXAMPLE}")
+        one = (N_("Name one project per new task, e.g. %(example)s") if len(projects) > 1
+               else N_("Name one owner per new task, e.g. %(example)s"))
+        return LineError(raw, Explanation(one, example=_NEW_EXAMPLE))
     body = " ".join(_OWNER.sub(" ", _PROJECT.sub(" ", body)).split())
     split = _split_due(body, ctx)
     if isinstance(split, _Problem):
         return LineError(raw, split.reason)
     title = split[0].rstrip(" ,;:.-–—")
     if not title:
-        return LineError(raw, f"A new task needs a title, e.g. {_NEW_EXAMPLE}")
+        return LineError(raw, Explanation(N_("A new task needs a title, e.g. %(example)s"),
+                                          example=_NEW_EXAMPLE))
     return NewTask(
         title=title,
         due=split[1],

@@ -191,7 +191,9 @@ def test_a_measured_goal_in_the_readers_words_and_numbers() -> None:
 
 
 UNREADABLE = ("T-12 120%", "T-12 due", "T-12 done on", "T-12 done on 2099-01-01", "due: Friday",
-              "met:", "met: yes 900min", "T-12 note:", "T-1234567890 60%", "T-12 wibble 5")
+              "met:", "met: yes 900min", "T-12 note:", "T-1234567890 60%", "T-12 wibble 5",
+              "P-3 due", "P-3 owner", "G-2 wibble", "P-3 60%", "P-3 title:", "topic:", "away:",
+              "away: wibble", "new project: Pricing page @ana")
 
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])

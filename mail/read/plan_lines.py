@@ -29,6 +29,7 @@ from mail.read.commands import (
     NewProject,
 )
 from mail.read.dates import DateContext, read_relative
+from mail.read.explanation import N_, Explanation
 from mail.read.task_lines import DASH, TASK_REF, without_separators
 
 __all__ = ["MAX_TITLE_CHARS", "item_line", "new_project_line", "task_plan_line"]
@@ -49,18 +50,18 @@ _VALUE = re.compile(r"(?:=|:|is\s+(?:now\s+)?(?:at\s+)?|now\s+(?:at\s+)?|at\s+)?
 def _owner(match: re.Match[str], ref: str, raw: str) -> ItemOwner | LineError:
     who = match[1] or match[2]
     if not who:
-        return LineError(raw, f"Name the new owner with @name or their email, e.g. "
-                              f"{ref} owner @bob")
+        return LineError(raw, Explanation(N_("Name the new owner with @name or their email, "
+                                             "e.g. %(ref)s owner @bob"), ref=ref))
     return ItemOwner(ref, who.rstrip(".").lower(), raw)
 
 
 def _title(rest: str, ref: str, raw: str) -> ItemTitle | LineError:
     title = rest.strip()
     if not title:
-        return LineError(raw, f"Write the new title after the colon, e.g. {ref} title: "
-                              "Draft the pricing memo")
+        return LineError(raw, Explanation(N_("Write the new title after the colon, e.g. "
+                                             "%(ref)s title: Draft the pricing memo"), ref=ref))
     if len(title) > MAX_TITLE_CHARS:
-        return LineError(raw, f"A title is at most {MAX_TITLE_CHARS} characters")
+        return LineError(raw, _TOO_LONG_TITLE)
     return ItemTitle(ref, title, raw)
 
 
@@ -68,7 +69,8 @@ def _change(rest: str, ref: str, raw: str) -> Command | LineError | None:
     """An owner or title clause right after the reference; None when neither."""
     if (m := _OWNER.match(rest)) is not None:
         if (m[1] or m[2]) and without_separators(rest[m.end():]).strip():
-            return LineError(raw, f"Write one change per line, e.g. {ref} owner @bob")
+            return LineError(raw, Explanation(N_("Write one change per line, e.g. %(ref)s owner "
+                                                 "@bob"), ref=ref))
         return _owner(m, ref, raw)
     if (m := _TITLE.match(rest)) is not None:
         return _title(rest[m.end():], ref, raw)
@@ -83,10 +85,15 @@ def task_plan_line(text: str, raw: str, ctx: DateContext) -> Command | LineError
     return _change(without_separators(text[m.end():]), f"T-{int(m[1])}", raw)
 
 
-def _examples(ref: str) -> str:
-    value = f", {ref} = 3.1M" if ref.startswith("G") else ""
-    return (f"Write e.g. {ref} owner @ana, {ref} title: New title, {ref} due 2027-03-31"
-            f"{value}")
+_TOO_LONG_TITLE = Explanation(N_("A title is at most %(limit)s characters"), limit=MAX_TITLE_CHARS)
+
+
+def _examples(ref: str) -> Explanation:
+    if ref.startswith("G"):
+        return Explanation(N_("Write e.g. %(ref)s owner @ana, %(ref)s title: New title, %(ref)s "
+                              "due 2027-03-31, %(ref)s = 3.1M"), ref=ref)
+    return Explanation(N_("Write e.g. %(ref)s owner @ana, %(ref)s title: New title, %(ref)s due "
+                          "2027-03-31"), ref=ref)
 
 
 def item_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
@@ -105,25 +112,29 @@ def item_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | No
     amount = read_amount(rest[value.end():].strip().rstrip(".")) if value else None
     if amount is not None:
         if ref.startswith("P"):
-            return LineError(raw, f"A project's progress comes from its tasks: update them, "
-                                  f"e.g. T-12 60%. {_examples(ref)}")
+            return LineError(raw, Explanation(N_(
+                "A project's progress comes from its tasks: update them, e.g. T-12 60%%. "
+                "%(examples)s"), examples=_examples(ref)))
         return GoalValue(ref, amount.value, amount.unit, raw)
     if not m["dash"]:
         return None  # "P1 incident in production": prose, not a reference
     if not rest.strip():
-        return LineError(raw, f"Say what changed. {_examples(ref)}")
-    return LineError(raw, f"I could not read what changed for {ref}. {_examples(ref)}")
+        return LineError(raw, Explanation(N_("Say what changed. %(examples)s"),
+                                          examples=_examples(ref)))
+    return LineError(raw, Explanation(N_("I could not read what changed for %(ref)s. %(examples)s"),
+                                      ref=ref, examples=_examples(ref)))
 
 
 def _due(rest: str, ref: str, raw: str, ctx: DateContext) -> ItemDue | LineError:
     if not rest:
-        return LineError(raw, f"Say which date, e.g. {ref} due 2027-03-31 or {ref} due "
-                              "end of Q2")
+        return LineError(raw, Explanation(N_("Say which date, e.g. %(ref)s due 2027-03-31 or "
+                                             "%(ref)s due end of Q2"), ref=ref))
     found = read_relative(rest, ctx)
     if found is None:
         shown = " ".join(rest.split()[:4])
-        return LineError(raw, f'I could not read the date "{shown}". Write e.g. {ref} due '
-                              "2027-03-31 or " f"{ref} due end of Q2")
+        return LineError(raw, Explanation(N_('I could not read the date "%(text)s". Write e.g. '
+                                             "%(ref)s due 2027-03-31 or %(ref)s due end of Q2"),
+                                          text=shown, ref=ref))
     return ItemDue(ref, found, raw)
 
 
@@ -154,16 +165,19 @@ def new_project_line(text: str, raw: str, ctx: DateContext) -> Command | LineErr
     goals = {f"G-{int(number)}" for number in _GOAL.findall(body)}
     owners = {owner.rstrip(".").lower() for owner in _PROJECT_OWNER.findall(body)}
     if len(goals) != 1:
-        what = "Name its goal" if not goals else "Name one goal"
-        return LineError(raw, f"{what}, e.g. {_NEW_PROJECT_EXAMPLE}")
+        what = (N_("Name its goal, e.g. %(example)s") if not goals
+                else N_("Name one goal, e.g. %(example)s"))
+        return LineError(raw, Explanation(what, example=_NEW_PROJECT_EXAMPLE))
     if len(owners) > 1:
-        return LineError(raw, f"Name one owner, e.g. {_NEW_PROJECT_EXAMPLE}")
+        return LineError(raw, Explanation(N_("Name one owner, e.g. %(example)s"),
+                                          example=_NEW_PROJECT_EXAMPLE))
     body = " ".join(_PROJECT_OWNER.sub(" ", _GOAL.sub(" ", body)).split())
     split = _split_due(body, ctx)
     title, due = (body, None) if split is None else split
     title = title.strip(" ,;:.-–—")
     if not title:
-        return LineError(raw, f"A new project needs a title, e.g. {_NEW_PROJECT_EXAMPLE}")
+        return LineError(raw, Explanation(N_("A new project needs a title, e.g. %(example)s"),
+                                          example=_NEW_PROJECT_EXAMPLE))
     if len(title) > MAX_TITLE_CHARS:
-        return LineError(raw, f"A title is at most {MAX_TITLE_CHARS} characters")
+        return LineError(raw, _TOO_LONG_TITLE)
     return NewProject(title, goals.pop(), next(iter(owners), None), due, raw)

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from mail.read.commands import Away, Command, LineError, Topic, TopicDone
 from mail.read.dates import DateContext, read_relative
+from mail.read.explanation import N_, Explanation
 from mail.read.task_lines import DASH
 
 __all__ = ["MAX_AWAY_DAYS", "MAX_TOPIC_CHARS", "away_line", "topic_line",
@@ -32,7 +33,8 @@ _TOPIC = re.compile(
     r"(?:topic|talking\s+point)s?(?P<done>\s+(?:done|closed?))?"
     r"(?:\s+@(?P<who>[\w.+'-]+(?:@[\w.-]+)?))?(?P<done_after>\s+(?:done|closed?))?\s*:\s*",
     re.I)
-_TOPIC_FORMS = "Write e.g. topic: the hiring plan, or topic done: the hiring plan"
+_TOPIC_FORMS = Explanation(N_("Write e.g. topic: the hiring plan, or topic done: the hiring "
+                              "plan"))
 
 
 def topic_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | None:
@@ -42,10 +44,12 @@ def topic_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | N
         return None
     words = text[m.end():].strip()
     if not words:
-        return LineError(raw, f"Say what the topic is. {_TOPIC_FORMS}")
+        return LineError(raw, Explanation(N_("Say what the topic is. %(forms)s"),
+                                          forms=_TOPIC_FORMS))
     if len(words) > MAX_TOPIC_CHARS:
-        return LineError(raw, f"A topic is at most {MAX_TOPIC_CHARS} characters; put the "
-                              "details in the 1:1. Write e.g. topic: the hiring plan")
+        return LineError(raw, Explanation(N_("A topic is at most %(limit)s characters; put the "
+                                             "details in the 1:1. Write e.g. topic: the hiring "
+                                             "plan"), limit=MAX_TOPIC_CHARS))
     report = m["who"].lower() if m["who"] else None
     if m["done"] or m["done_after"]:
         return TopicDone(words, report, raw)
@@ -72,7 +76,11 @@ _UNTIL = re.compile(r"(?:until|till|til|to|through|bis|jusqu'au|hasta)\s+", re.I
 _BETWEEN = re.compile(
     rf"\s+[{DASH}]+\s+|\s*[\u2013\u2014]\s*|\s+(?:to|until|till|through|bis|au|al)\s+"
     rf"|(?<=[^\W\d]|\.)[{DASH}](?=\d)", re.I)
-_AWAY_FORMS = "Write e.g. away: 21 Dec - 4 Jan, or away: until 4 Jan"
+_AWAY_FORMS = Explanation(N_("Write e.g. away: 21 Dec - 4 Jan, or away: until 4 Jan"))
+
+
+def _unread(text: str) -> Explanation:
+    return Explanation(N_('I could not read "%(text)s". %(forms)s'), text=text, forms=_AWAY_FORMS)
 
 
 def _start_day(text: str, ctx: DateContext) -> date | None:
@@ -92,7 +100,8 @@ def away_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | No
         return None
     body = text[m.end():].strip().rstrip(".!")
     if not body:
-        return LineError(raw, f"Say when you are away. {_AWAY_FORMS}")
+        return LineError(raw, Explanation(N_("Say when you are away. %(forms)s"),
+                                          forms=_AWAY_FORMS))
     if until := _UNTIL.match(body):
         first, last = None, body[until.end():]
     else:
@@ -100,27 +109,30 @@ def away_line(text: str, raw: str, ctx: DateContext) -> Command | LineError | No
         first, last = (parts[0], parts[1]) if len(parts) == 2 else (body, body)
     start = ctx.today if first is None else _start_day(first, ctx)
     if start is None:
-        return LineError(raw, f'I could not read "{first[:40] if first else ""}". {_AWAY_FORMS}')
+        return LineError(raw, _unread(first[:40] if first else ""))
     end = start if last is first else read_relative(last, replace(
         ctx, now=datetime.combine(start, ctx.now.time())))
     if end is None:
-        return LineError(raw, f'I could not read "{last[:40]}". {_AWAY_FORMS}')
+        return LineError(raw, _unread(last[:40]))
     return _away_refusal(start, end, ctx.today, raw) or Away(start, end, raw)
 
 
 def _away_refusal(start: date, end: date, today: date, raw: str) -> LineError | None:
     """Why a read range is not time away (None: it is)."""
     if end < start:
-        return LineError(raw, f"{end:%a %d %b %Y} is before {start:%a %d %b %Y}. Write the "
-                              "first day, then the last, e.g. away: 21 Dec - 4 Jan")
+        return LineError(raw, Explanation(N_("%(end)s is before %(start)s. Write the first day, "
+                                             "then the last, e.g. away: 21 Dec - 4 Jan"),
+                                          end=f"{end:%a %d %b %Y}", start=f"{start:%a %d %b %Y}"))
     if end < today:
-        return LineError(raw, f"{end:%a %d %b %Y} has passed. For a past 1:1 write "
-                              "skip: vacation; for time ahead, e.g. away: 21 Dec - 4 Jan")
+        return LineError(raw, Explanation(N_("%(end)s has passed. For a past 1:1 write skip: "
+                                             "vacation; for time ahead, e.g. away: 21 Dec - 4 Jan"),
+                                          end=f"{end:%a %d %b %Y}"))
     if (start - today).days > _AWAY_AHEAD_DAYS:
-        return LineError(raw, f"{start:%a %d %b %Y} is more than a year ahead. "
-                              f"{_AWAY_FORMS}")
+        return LineError(raw, Explanation(N_("%(start)s is more than a year ahead. %(forms)s"),
+                                          start=f"{start:%a %d %b %Y}", forms=_AWAY_FORMS))
     if (end - start) + timedelta(days=1) > timedelta(days=MAX_AWAY_DAYS):
-        return LineError(raw, f"{(end - start).days + 1} days is longer than "
-                              f"{MAX_AWAY_DAYS}; send one away: line per stretch of up to "
-                              f"{MAX_AWAY_DAYS} days, e.g. away: 21 Dec - 4 Jan")
+        return LineError(raw, Explanation(N_("%(days)s days is longer than %(limit)s; send one "
+                                             "away: line per stretch of up to %(limit)s days, "
+                                             "e.g. away: 21 Dec - 4 Jan"),
+                                          days=(end - start).days + 1, limit=MAX_AWAY_DAYS))
     return None

@@ -29,6 +29,7 @@ from enum import StrEnum
 
 from config.review_scale import RatingScale
 from mail.read.commands import LineError
+from mail.read.explanation import N_, Explanation
 
 __all__ = ["FORM_KEYWORDS", "FormKind", "ReviewAnswer", "read_review_form"]
 
@@ -103,8 +104,8 @@ def read_review_form(text: str, kind: FormKind, scale: RatingScale | None) -> Re
                 if isinstance(found, str):
                     errors.append(LineError(line.strip(), found))
                 elif rating is not None and rating != found:
-                    errors.append(LineError(line.strip(), "two different ratings; write "
-                                            "one rating: line"))
+                    errors.append(LineError(line.strip(), Explanation(N_(
+                        "two different ratings; write one rating: line"))))
                 else:
                     rating = found
             else:
@@ -127,11 +128,13 @@ def read_review_form(text: str, kind: FormKind, scale: RatingScale | None) -> Re
         rest.append(line)
     texts = {name: _tidy(lines) for name, lines in sections.items()}
     for name in [n for n, value in texts.items() if value is None]:
-        errors.append(LineError(f"{name}:", f"{name}: is empty; write your words after it, "
-                                f"e.g. {_example(name)}"))
+        errors.append(LineError(f"{name}:", Explanation(N_(
+            "%(name)s: is empty; write your words after it, e.g. %(example)s"),
+            name=name, example=_example(name))))
     if agree and texts.get("dispute"):
-        errors.append(LineError("agree", "the reply both agrees and disputes; write either "
-                                "agree or dispute: what you disagree with"))
+        errors.append(LineError("agree", Explanation(N_(
+            "the reply both agrees and disputes; write either agree or dispute: what you "
+            "disagree with"))))
         agree, texts["dispute"] = False, None
     return ReviewAnswer(
         wins=texts.get("wins"), misses=texts.get("misses"), next=texts.get("next"),
@@ -155,20 +158,20 @@ def _tidy(lines: Sequence[str]) -> str | None:
 def _rating(words: str, scale: RatingScale | None) -> int | str:
     """The rating written, or what is wrong with it and the right form."""
     if scale is None:
-        return "ratings are not used here; leave the rating: line out"
+        return Explanation(N_("ratings are not used here; leave the rating: line out"))
     found = _RATING.fullmatch(words.strip())
     if found is not None and int(found[1]) in scale:
         return int(found[1])
     by_label = {label.casefold(): scale.low + i for i, label in enumerate(scale.labels)}
     if words.strip().rstrip(".").casefold() in by_label:
         return by_label[words.strip().rstrip(".").casefold()]
-    return f"not a rating on the scale; {_scale_form(scale)}"
+    return Explanation(N_("not a rating on the scale; %(form)s"), form=_scale_form(scale))
 
 
-def _scale_form(scale: RatingScale) -> str:
-    steps = ", ".join(scale.steps)
-    return f"write a whole number from {scale.low} to {scale.high}, e.g. rating: " \
-           f"{scale.high - 1} ({steps})"
+def _scale_form(scale: RatingScale) -> Explanation:
+    return Explanation(N_("write a whole number from %(low)s to %(high)s, e.g. rating: "
+                          "%(example)s (%(steps)s)"), low=scale.low, high=scale.high,
+                       example=scale.high - 1, steps=", ".join(scale.steps))
 
 
 _EXAMPLES = {"wins": "wins: shipped the new billing flow", "misses": "misses: the Q4 hiring "
@@ -182,8 +185,9 @@ def _example(name: str) -> str:
     return _EXAMPLES[name]
 
 
-def _wrong_form(name: str, kind: FormKind, scale: RatingScale | None) -> str:
+def _wrong_form(name: str, kind: FormKind, scale: RatingScale | None) -> Explanation:
     """The error for a keyword this form does not take, with the ones it does."""
     allowed = [k for k in FORM_KEYWORDS[kind] if k != "rating" or scale is not None]
     words = ", ".join(f"{k}:" if k != "agree" else "agree" for k in allowed)
-    return f"this form is answered with {words}, e.g. {_example(allowed[0])}"
+    return Explanation(N_("this form is answered with %(words)s, e.g. %(example)s"),
+                       words=words, example=_example(allowed[0]))

@@ -6,6 +6,7 @@ manager's copy of the same agenda stays English.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,29 @@ def test_the_explanation_of_a_line_drumbeat_could_not_read_is_german(
             "an dem ihr euch getroffen habt, z. B. met: yesterday") in text
     assert "Sag, welche Aufgabe gemeint ist" in (answer.body_html or "")
     assert "Say which task" not in text and "is after this message" not in text
+
+
+def test_a_reply_to_someone_elses_agenda_is_refused_in_the_senders_language(
+        rt: tuple[Runtime, dict[str, int]]) -> None:
+    runtime, ids = rt
+    with runtime.sessions() as session, session.begin():
+        session.execute(update(Person).where(Person.id == ids["bob"]).values(language="fr"))
+    runtime = replace(runtime, settings=runtime.settings.model_copy(
+        update={"trusted_authserv_id": "mx.acme.example"}), cache={})
+    agenda = send_agendas(runtime, ids["ann"])  # Ann's, answered by Bob (our MTA vouched)
+    memo = task_titled(runtime, "Draft the")
+    raw = reply_to(agenda, f"{memo.ref} done\n\n{quoted(agenda)}", sender="bob@acme.example",
+                   Authentication_Results="mx.acme.example; dkim=pass header.d=acme.example; "
+                   "dmarc=pass header.from=acme.example")
+    inbound_id = RawStore(runtime.engine, clock=runtime.clock)(raw, None, [], None)
+    processed = process(runtime, inbound_id)
+    assert processed.status == "rejected"
+    [added] = processed.answers
+    with runtime.sessions() as session:
+        assert session.get(Task, memo.id).status != "done"  # type: ignore[union-attr]
+        answer = session.get(OutboundMessage, added.outbox_id)
+        assert answer is not None and answer.body_text is not None
+    assert answer.to_address == "bob@acme.example"
+    assert ("Cette réponse concerne l'ordre du jour de quelqu'un d'autre, donc rien n'a été "
+            "modifié. Répondez à votre propre ordre du jour.") in answer.body_text
+    assert "someone else's agenda" not in answer.body_text

@@ -17,6 +17,8 @@ import pytest
 
 from config.languages import LANGUAGES, known_language
 from mail.read.grammar import parse_commands
+from mail.read.notes import find_action_items
+from mail.read.notes_people import Candidate
 from mail.write.agenda import (
     AwayNoticeView,
     GoalAtRisk,
@@ -26,6 +28,7 @@ from mail.write.agenda import (
 )
 from mail.write.answer import AnswerView, received_words, render_answer
 from mail.write.handover import HandoverView, render_handover
+from mail.write.language import worded
 from mail.write.render import render_agenda, render_away_notice, render_nudge
 from mail.write.status import HelpView, help_lines, render_help
 from tests.test_agenda_render import as_manager, make_view, no_tasks, visible
@@ -208,3 +211,21 @@ def test_why_a_line_was_not_read_is_said_in_the_readers_language(language: str) 
         [said] = [row for row in theirs.splitlines() if row.startswith(f'  - "{line}": ')]
         assert reason not in said, said  # worded again, parts and all
         assert "%(" not in said and "%%" not in said
+
+
+def test_why_an_action_item_in_notes_was_not_read_is_said_in_the_readers_language() -> None:
+    pair = [Candidate(1, "Ann Lee", "ann@acme.example", ()),
+            Candidate(2, "Mika Sato", "mika@acme.example", ())]
+    [item] = find_action_items("Action items:\n- Zed Quux to call the vendor by 2020-01-01\n",
+                               candidates=pair, meeting_date=date(2026, 12, 2),
+                               timezone="UTC", author=2)
+    assert item.problem == ('I do not know "Zed Quux". Write the owner\'s email address, e.g. '
+                            "ACTION: name@company.example to call the vendor by 2020-01-01 "
+                            '"2020-01-01" is before the meeting on 2026-12-02. Write a due '
+                            "date on or after the meeting, e.g. by 2026-12-09")
+    assert worded(item.problem, "en") == item.problem
+    assert worded(item.problem, "de") == (
+        "„Zed Quux“ kenne ich nicht. Schreib die E-Mail-Adresse der verantwortlichen Person, "
+        "z. B. ACTION: name@company.example to call the vendor by 2020-01-01 "
+        '"2020-01-01" liegt vor dem Treffen am 2026-12-02. Schreib ein Fälligkeitsdatum am '
+        "oder nach dem Treffen, z. B. by 2026-12-09")

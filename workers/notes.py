@@ -37,7 +37,7 @@ from mail.read.notes_reading import Notes, NotesReading, understand_notes, which
 from mail.read.own_words import SentMail
 from mail.write.agenda import AgendaContext
 from mail.write.answer import AnswerView, day_words, first_words
-from mail.write.language import translations
+from mail.write.language import translations, worded
 from models.mailbox import InboundMessage, OutboundMessage
 from models.people import Person, PersonAlias
 from models.plan import Goal, Initiative, Project, Task, TaskHistory, TaskStatus
@@ -326,7 +326,7 @@ def _create_task(session: Session, item: ActionItem, sender: Person,
     fix = _("reply with '%(example)s' to add it") % {
         "example": f"new: {item.what or 'TITLE'} @OWNER by DATE"}
     if item.problem or item.owner is None:
-        reason = item.problem or _("no owner named")
+        reason = worded(item.problem, language) if item.problem else _("no owner named")
         outcome.refused.append((item.line, _("not created: %(why)s") % {"why": reason}
                                 + f"; {fix}"))
         return None

@@ -103,6 +103,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from mail.read.dates import DateBudget
+from mail.read.explanation import N_, Explanation
 from mail.read.notes_dates import DueDates, due_dates, find_due
 from mail.read.notes_owners import (
     EXAMPLE_ACTION,
@@ -163,7 +164,8 @@ _SECTION = re.compile(
 _SECTION_INLINE = re.compile(rf"{_HEADING_WORDS}\s*:\s*(?=\S)", re.I)
 _OTHER_HEADING = re.compile(r"#+\s+.*|(?:\*\*|__)[^*_]{1,80}(?:\*\*|__):?|[^:]{1,60}:")
 _NOTHING = re.compile(r"(?:none|n/a|na|nothing|-+|—|keine|aucune?|ninguna?)\.?", re.I)
-_FALLBACK = "I could not read this action item. Write e.g. " + EXAMPLE_ACTION
+_FALLBACK = Explanation(N_("I could not read this action item. Write e.g. %(example)s"),
+                        example=EXAMPLE_ACTION)
 
 
 def _capitalised(text: str) -> str:
@@ -228,8 +230,16 @@ def _item(
         due=due.due,
         due_text=due.text,
         project=projects[0] if projects else None,
-        problem=" ".join(problems) or None,
+        problem=_both(problems),
     )
+
+
+def _both(problems: list[str]) -> str | None:
+    """The owner's and the due date's problems as one, each still translatable (a
+    template that is no message: the answer keeps it and words the two parts)."""
+    if len(problems) < 2:
+        return problems[0] if problems else None
+    return Explanation("%(first)s %(second)s", first=problems[0], second=problems[1])
 
 
 def _empty(raw: str, people: People) -> ActionItem:
@@ -237,7 +247,8 @@ def _empty(raw: str, people: People) -> ActionItem:
         line=raw,
         what="",
         owner=people.default,
-        problem=f"Say what is to be done, e.g. {EXAMPLE_ACTION}",
+        problem=Explanation(N_("Say what is to be done, e.g. %(example)s"),
+                            example=EXAMPLE_ACTION),
     )
 
 

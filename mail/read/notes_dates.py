@@ -14,6 +14,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from mail.read.dates import DateBudget, read_date
+from mail.read.explanation import N_, Explanation
 
 __all__ = ["Due", "DueDates", "due_dates", "find_due"]
 
@@ -249,10 +250,10 @@ def _slashed(m: re.Match[str], meeting: date) -> date | _Problem | None:
     if (near - meeting).days <= _NEAR_DAYS and (far - meeting).days >= _FAR_DAYS:
         return near
     assert us is not None and eu is not None
-    return _Problem(
-        f'"{m.group()}" could be {us.day} {us:%B %Y} or {eu.day} {eu:%B %Y}. '
-        f"Write the date as {us.isoformat()} or {us.day} {us:%b}"
-    )
+    return _Problem(Explanation(N_(
+        '"%(text)s" could be %(one)s or %(other)s. Write the date as %(iso)s or %(short)s'),
+        text=m.group(), one=f"{us.day} {us:%B %Y}", other=f"{eu.day} {eu:%B %Y}",
+        iso=us.isoformat(), short=f"{us.day} {us:%b}"))
 
 
 _FAST = re.compile(
@@ -285,10 +286,10 @@ def _read_due(phrase: str, dates: DueDates) -> date | _Problem | None:
     found = dates.memo[key]
     if isinstance(found, date) and found < dates.meeting:
         shown = f'"{phrase}"' if phrase == found.isoformat() else f'"{phrase}" ({found})'
-        return _Problem(
-            f"{shown} is before the meeting on {dates.meeting.isoformat()}. Write a due date "
-            f"on or after the meeting, e.g. by {(dates.meeting + timedelta(days=7)).isoformat()}"
-        )
+        return _Problem(Explanation(N_(
+            "%(shown)s is before the meeting on %(meeting)s. Write a due date on or after the "
+            "meeting, e.g. by %(example)s"), shown=shown, meeting=dates.meeting.isoformat(),
+            example=(dates.meeting + timedelta(days=7)).isoformat()))
     return found
 
 
@@ -310,11 +311,9 @@ def _date_words(text: str, limit: int = 6) -> list[re.Match[str]]:
     return list(re.finditer(r"\S+", chunk))[:limit]
 
 
-def _unreadable(phrase: str) -> str:
-    return (
-        f'I could not read the date "{phrase}". '
-        "Write e.g. by Friday, by 2026-12-04, next week or end of month"
-    )
+def _unreadable(phrase: str) -> Explanation:
+    return Explanation(N_('I could not read the date "%(text)s". Write e.g. by Friday, by '
+                          "2026-12-04, next week or end of month"), text=phrase)
 
 
 _EVERY = re.compile(

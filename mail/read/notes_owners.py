@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from mail.read.explanation import N_, Explanation
 from mail.read.notes_people import WRITTEN_ADDRESS, Candidate, Person, fold_name, match_persons
 
 __all__ = [
@@ -172,20 +173,21 @@ def _looks_like_name(part: str) -> bool:
     return True
 
 
-def _ambiguous(text: str, found: Sequence[Candidate], what: str) -> str:
+def _ambiguous(text: str, found: Sequence[Candidate], what: str) -> Explanation:
     names = ", ".join(f"{c.name} <{c.email}>" for c in found[:6])
-    return f'"{text}" could be {names}. Write the address, e.g. ACTION: {found[0].email} to {what}'
+    return Explanation(N_('"%(text)s" could be %(names)s. Write the address, e.g. ACTION: '
+                          "%(email)s to %(what)s"),
+                       text=text, names=names, email=found[0].email, what=what)
 
 
-def _unknown(text: str, what: str) -> str:
-    return (
-        f'I do not know "{text}". Write the owner\'s email address, '
-        f"e.g. ACTION: name@company.example to {what}"
-    )
+def _unknown(text: str, what: str) -> Explanation:
+    return Explanation(N_('I do not know "%(text)s". Write the owner\'s email address, e.g. '
+                          "ACTION: name@company.example to %(what)s"), text=text, what=what)
 
 
-def _who(text: str, what: str) -> str:
-    return f'I cannot tell who "{text}" is. Write the name, e.g. ACTION: Ann to {what}'
+def _who(text: str, what: str) -> Explanation:
+    return Explanation(N_('I cannot tell who "%(text)s" is. Write the name, e.g. ACTION: Ann '
+                          "to %(what)s"), text=text, what=what)
 
 
 def resolve_owner(phrase: str, people: People, what: str) -> Owner | None:
@@ -202,8 +204,9 @@ def resolve_owner(phrase: str, people: People, what: str) -> Owner | None:
         return Owner(
             phrase,
             None,
-            f'One owner per action item, not "{phrase}". '
-            f"Write one line each, e.g. ACTION: {example} to {what}",
+            Explanation(N_('One owner per action item, not "%(text)s". Write one line each, '
+                           "e.g. ACTION: %(example)s to %(what)s"),
+                        text=phrase, example=example, what=what),
         )
     folded = fold_name(phrase.lstrip("@"))
     if folded in _SELF:
